@@ -1,0 +1,2 @@
+// Core entry (dist/poplet.js). Filled in by the foundation work.
+export {};
