@@ -1,0 +1,47 @@
+// Tables of the hooks outbox and of the data lifecycle, run by store/db.ts after the core
+// migrations (versions 100+ so both lists can grow independently).
+//
+// hook_deliveries is a durable outbox: one row per (hook, sign-up), written in the sign-up's own
+// transaction, so a crash can never lose a delivery nor send one for a rolled-back sign-up.
+// Rows that travel together share a batch_id, which is the X-Poplet-Delivery header: it stays the
+// same across retries so receivers can deduplicate. Times the worker compares are epoch ms.
+export const HOOKS_MIGRATIONS: Array<{ version: number; sql: string }> = [
+  {
+    version: 100,
+    sql: `
+CREATE TABLE hooks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+  event TEXT NOT NULL DEFAULT 'email',
+  target_url TEXT NOT NULL,
+  wisepop_id INTEGER,
+  created_at TEXT NOT NULL,
+  last_error TEXT,
+  last_error_at TEXT,
+  last_success_at TEXT
+);
+-- NULLs are distinct in UNIQUE constraints; the expression makes "all campaigns" one value.
+CREATE UNIQUE INDEX hooks_identity ON hooks(site_id, event, target_url, IFNULL(wisepop_id, -1));
+
+CREATE TABLE hook_deliveries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  hook_id INTEGER NOT NULL REFERENCES hooks(id) ON DELETE CASCADE,
+  signup_seq INTEGER NOT NULL REFERENCES signups(seq) ON DELETE CASCADE,
+  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  batch_id TEXT,
+  sent_ms INTEGER,
+  last_error TEXT,
+  UNIQUE (hook_id, signup_seq)
+);
+-- The worker's query: due pending rows, per hook, oldest first. Partial, so sent rows cost nothing.
+CREATE INDEX hook_deliveries_due ON hook_deliveries(next_attempt_at, hook_id) WHERE status = 'pending';
+CREATE INDEX hook_deliveries_hook ON hook_deliveries(hook_id, status);
+CREATE INDEX hook_deliveries_batch ON hook_deliveries(batch_id) WHERE batch_id IS NOT NULL;
+-- ON DELETE CASCADE from signups (erasure) needs an index on the child column.
+CREATE INDEX hook_deliveries_signup ON hook_deliveries(signup_seq);
+`,
+  },
+];
