@@ -1,0 +1,233 @@
+// The outbox worker: posts pending hook deliveries, batching a hook's waiting sign-ups into one
+// JSON array, retrying failures with exponential backoff and jitter for at least `retryForMs`
+// (24 h) before marking them failed. Everything it needs is in the database, so a restart simply
+// picks up where the last process stopped (a batch cut short by a crash is re-sent with the same
+// X-Poplet-Delivery id: receivers deduplicate on it).
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type Database from 'better-sqlite3';
+import type { ServerDeps } from '../config';
+import { emailRow } from '../store/signups';
+import { signingKey } from '../store/keys';
+import { enqueueDeliveries, onDeliveriesQueued } from './enqueue';
+import { registerSignupHook } from '../store/signups';
+import { postPayload, signPayload } from './post';
+
+export interface HookWorkerOptions {
+  now?: () => number;
+  random?: () => number;
+  /** First retry delay; doubles each attempt up to backoffMaxMs. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** How long a batch is retried before it is marked failed. */
+  retryForMs?: number;
+  timeoutMs?: number;
+  /** Hooks posted to at once: a slow receiver holds one slot, not the queue. */
+  concurrency?: number;
+  batchSize?: number;
+  /** Safety poll and retry clock; new sign-ups wake the worker immediately. */
+  pollMs?: number;
+}
+
+export interface HookWorker {
+  stop(): Promise<void>;
+  kick(): void;
+}
+
+const DEFAULTS = {
+  backoffBaseMs: 5_000,
+  backoffMaxMs: 60 * 60_000,
+  retryForMs: 24 * 60 * 60_000,
+  timeoutMs: 10_000,
+  concurrency: 8,
+  batchSize: 100,
+  pollMs: 1_000,
+};
+
+let outboxInstalled = false;
+/** Registers the outbox writer with the sign-up store once per process. */
+export function installOutbox(): void {
+  if (outboxInstalled) return;
+  registerSignupHook(enqueueDeliveries);
+  outboxInstalled = true;
+}
+
+/** Delay before retry number `attempts` (1-based): exponential, capped, with "equal jitter". */
+export function backoffDelay(attempts: number, base: number, max: number, random: () => number): number {
+  const ceiling = Math.min(max, base * 2 ** Math.min(attempts - 1, 30));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+interface SignupRow {
+  [column: string]: unknown;
+}
+
+function prepare(db: Database.Database) {
+  return {
+    dueHooks: db.prepare<[number, number], { hook_id: number }>(
+      `SELECT hook_id, MIN(next_attempt_at) AS due FROM hook_deliveries
+       WHERE status = 'pending' AND next_attempt_at <= ? GROUP BY hook_id ORDER BY due LIMIT ?`,
+    ),
+    openBatch: db.prepare<[number], { batch_id: string; next_attempt_at: number }>(
+      `SELECT batch_id, next_attempt_at FROM hook_deliveries
+       WHERE hook_id = ? AND status = 'pending' AND batch_id IS NOT NULL ORDER BY id LIMIT 1`,
+    ),
+    formBatch: db.prepare<[string, number, number, number]>(
+      `UPDATE hook_deliveries SET batch_id = ? WHERE id IN (
+         SELECT id FROM hook_deliveries WHERE hook_id = ? AND status = 'pending' AND batch_id IS NULL
+           AND next_attempt_at <= ? ORDER BY id LIMIT ?)`,
+    ),
+    hook: db.prepare<[number], { id: number; site_id: string; target_url: string }>(
+      `SELECT id, site_id, target_url FROM hooks WHERE id = ?`,
+    ),
+    batchRows: db.prepare<[string], SignupRow>(
+      `SELECT s.* FROM hook_deliveries d JOIN signups s ON s.seq = d.signup_seq
+       WHERE d.batch_id = ? AND d.status = 'pending' ORDER BY s.seq`,
+    ),
+    batchAge: db.prepare<[string], { first: number; attempts: number }>(
+      `SELECT MIN(created_ms) AS first, MAX(attempts) AS attempts FROM hook_deliveries WHERE batch_id = ? AND status = 'pending'`,
+    ),
+    sent: db.prepare<[number, string]>(
+      `UPDATE hook_deliveries SET status = 'sent', sent_ms = ?, attempts = attempts + 1, last_error = NULL
+       WHERE batch_id = ? AND status = 'pending'`,
+    ),
+    retry: db.prepare<[number, string, string]>(
+      `UPDATE hook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?
+       WHERE batch_id = ? AND status = 'pending'`,
+    ),
+    failed: db.prepare<[string, string]>(
+      `UPDATE hook_deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?
+       WHERE batch_id = ? AND status = 'pending'`,
+    ),
+    hookOk: db.prepare<[string, number]>(`UPDATE hooks SET last_success_at = ? WHERE id = ?`),
+    hookError: db.prepare<[string, string, number]>(`UPDATE hooks SET last_error = ?, last_error_at = ? WHERE id = ?`),
+  };
+}
+
+interface Batch {
+  hookId: number;
+  batchId: string;
+  target: string;
+  body: string;
+  signature: string;
+}
+
+export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {}): HookWorker {
+  installOutbox();
+  const o = { ...DEFAULTS, ...options };
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const { db, secret, log } = deps;
+  const allowPrivate = Boolean(deps.config.allowPrivateHooks);
+  const q = prepare(db);
+  const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+  const inFlight = new Map<number, Promise<void>>();
+  let stopped = false;
+  let scheduled = false;
+
+  // Claims the next batch of a hook inside one transaction: either the batch already being
+  // retried (same rows, same id) or a new one cut from the waiting rows. While a hook's batch
+  // waits for its retry time, newer rows wait behind it: the receiver is probably down.
+  const claim = db.transaction((hookId: number, at: number): Batch | null => {
+    const hook = q.hook.get(hookId);
+    if (!hook) return null;
+    let batchId: string;
+    const open = q.openBatch.get(hookId);
+    if (open) {
+      if (open.next_attempt_at > at) return null;
+      batchId = open.batch_id;
+    } else {
+      batchId = randomUUID();
+      if (q.formBatch.run(batchId, hookId, at, o.batchSize).changes === 0) return null;
+    }
+    const rows = q.batchRows.all(batchId);
+    if (rows.length === 0) return null;
+    const body = JSON.stringify(rows.map((r) => emailRow(r as Parameters<typeof emailRow>[0])));
+    const signature = signPayload(body, signingKey(db, secret, hook.site_id));
+    return { hookId, batchId, target: hook.target_url, body, signature };
+  });
+
+  const settle = db.transaction((batch: Batch, error: string | null) => {
+    const at = now();
+    const iso = new Date(at).toISOString();
+    if (error === null) {
+      q.sent.run(at, batch.batchId);
+      q.hookOk.run(iso, batch.hookId);
+      return;
+    }
+    q.hookError.run(error, iso, batch.hookId);
+    const age = q.batchAge.get(batch.batchId);
+    if (!age || age.first === null) return;
+    if (at - age.first >= o.retryForMs) {
+      q.failed.run(`gave up after ${age.attempts + 1} attempts: ${error}`, batch.batchId);
+    } else {
+      q.retry.run(at + backoffDelay(age.attempts + 1, o.backoffBaseMs, o.backoffMaxMs, random), error, batch.batchId);
+    }
+  });
+
+  async function deliver(batch: Batch): Promise<void> {
+    const result = await postPayload(
+      batch.target,
+      batch.body,
+      {
+        'Content-Type': 'application/json',
+        'X-Wisepops-Signature': batch.signature,
+        'X-Poplet-Delivery': batch.batchId,
+      },
+      { timeoutMs: o.timeoutMs, allowPrivate, agents },
+    );
+    if (!db.open) return;
+    settle(batch, result.ok ? null : result.error);
+    if (!result.ok) log.warn?.({ hook: batch.hookId, delivery: batch.batchId, error: result.error }, 'hook delivery failed');
+  }
+
+  function tick(): void {
+    scheduled = false;
+    if (stopped || !db.open) return;
+    try {
+      const free = o.concurrency - inFlight.size;
+      if (free <= 0) return;
+      const at = now();
+      for (const { hook_id } of q.dueHooks.all(at, free + inFlight.size)) {
+        if (inFlight.size >= o.concurrency) break;
+        if (inFlight.has(hook_id)) continue;
+        const batch = claim(hook_id, at);
+        if (!batch) continue;
+        const run = deliver(batch)
+          .catch((e: unknown) => log.error?.({ err: e, hook: hook_id }, 'hook worker error'))
+          .finally(() => {
+            inFlight.delete(hook_id);
+            kick();
+          });
+        inFlight.set(hook_id, run);
+      }
+    } catch (e) {
+      log.error?.({ err: e }, 'hook worker tick failed');
+    }
+  }
+
+  function kick(): void {
+    if (stopped || scheduled) return;
+    scheduled = true;
+    setImmediate(tick);
+  }
+
+  const unsubscribe = onDeliveriesQueued(db, kick);
+  const poll = setInterval(kick, o.pollMs);
+  poll.unref();
+  kick();
+
+  return {
+    kick,
+    async stop() {
+      stopped = true;
+      clearInterval(poll);
+      unsubscribe();
+      // In-flight posts are bounded by timeoutMs; letting them finish avoids needless re-sends.
+      await Promise.allSettled([...inFlight.values()]);
+      agents.http.destroy();
+      agents.https.destroy();
+    },
+  };
+}
