@@ -1,0 +1,63 @@
+// Core tables of the collection server, run in order by store/db.ts (versions 1–99; the hooks
+// tables in src/server/hooks/schema.ts are 100+).
+//
+// signups.collected_ms is UNIQUE per site: the server bumps it by a millisecond when two sign-ups
+// of one site land in the same millisecond, so the Email API's strictly-after `collected_after`
+// never repeats nor skips a row. seq orders the rows for hooks and replays.
+export const CORE_MIGRATIONS: Array<{ version: number; sql: string }> = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE sites (
+  id TEXT PRIMARY KEY,
+  domain TEXT NOT NULL,
+  key_hash TEXT NOT NULL UNIQUE,
+  key_enc TEXT NOT NULL,
+  origins TEXT NOT NULL DEFAULT '[]',
+  timezone TEXT NOT NULL DEFAULT 'UTC',
+  created_at TEXT NOT NULL,
+  last_active_at TEXT
+);
+
+CREATE TABLE campaigns (
+  site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+  id INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (site_id, id)
+);
+
+CREATE TABLE signups (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+  client_id TEXT NOT NULL,
+  collected_at TEXT NOT NULL,
+  collected_ms INTEGER NOT NULL,
+  email TEXT NOT NULL,
+  wisepop_id INTEGER NOT NULL,
+  ip TEXT NOT NULL,
+  country_code TEXT,
+  other_fields TEXT NOT NULL DEFAULT '{}',
+  consent TEXT,
+  variant TEXT,
+  UNIQUE (site_id, client_id),
+  UNIQUE (site_id, collected_ms)
+);
+-- The Email API filtered by campaign: oldest first within one wisepop_id.
+CREATE INDEX signups_campaign ON signups(site_id, wisepop_id, collected_ms);
+-- Erasure requests look people up by address.
+CREATE INDEX signups_email ON signups(site_id, email);
+
+CREATE TABLE events_daily (
+  site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+  wisepop_id INTEGER NOT NULL,
+  day TEXT NOT NULL,
+  displays INTEGER NOT NULL DEFAULT 0,
+  closes INTEGER NOT NULL DEFAULT 0,
+  clicks INTEGER NOT NULL DEFAULT 0,
+  signups INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (site_id, wisepop_id, day)
+) WITHOUT ROWID;
+`,
+  },
+];
