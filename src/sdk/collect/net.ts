@@ -1,0 +1,54 @@
+// The browser's network and page-lifecycle surface, in one injectable object so the outbox and
+// the tracker are testable without real fetch, timers or unload events.
+export interface Net {
+  fetch(url: string, init: RequestInit): Promise<Response>;
+  /** navigator.sendBeacon; false when unavailable or refused. */
+  beacon(url: string, body: string): boolean;
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(id: unknown): void;
+  /** Page lifecycle: `online`, `pagehide`, and `hidden` (the page went to the background). */
+  on(event: 'online' | 'pagehide' | 'hidden', fn: () => void): void;
+}
+
+export const browserNet: Net = {
+  fetch: (url, init) => fetch(url, init),
+  beacon: (url, body) => {
+    try {
+      return navigator.sendBeacon(url, body);
+    } catch {
+      return false;
+    }
+  },
+  now: Date.now,
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (id) => clearTimeout(id as number),
+  on: (event, fn) =>
+    event == 'hidden'
+      ? document.addEventListener('visibilitychange', () => document.visibilityState == 'hidden' && fn())
+      : addEventListener(event, fn),
+};
+
+/**
+ * POST a JSON body with keepalive (survives navigation) and a timeout. Resolves [status, parsed
+ * body]; status 0 means a network error or a timeout. Never rejects.
+ */
+export async function post(net: Net, url: string, body: unknown, timeout = 8000): Promise<[number, unknown]> {
+  const ctl = new AbortController();
+  const timer = net.setTimeout(() => ctl.abort(), timeout);
+  try {
+    const res = await net.fetch(url, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+      keepalive: true,
+      credentials: 'omit',
+      signal: ctl.signal,
+    });
+    return [res.status, await res.json().catch(() => null)];
+  } catch {
+    return [0, null];
+  } finally {
+    net.clearTimeout(timer);
+  }
+}
