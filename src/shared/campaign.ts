@@ -1,6 +1,8 @@
 // The campaign schema, defined once for the SDK, the server and the tests.
 import type { Frequency, Rule, Schedule, Trigger, Variant } from './campaign-targeting';
 import type { Content, Layout } from './campaign-content';
+import { checkContent, checkLayout } from './campaign-content';
+import { checkFrequency, checkRule, checkSchedule, checkTrigger, checkVariants, fail, isObj, isStr, num, oneOf } from './campaign-targeting';
 
 export type * from './campaign-targeting';
 export type * from './campaign-content';
@@ -32,4 +34,69 @@ export interface CampaignSet {
   /** Visitor's country (ISO 3166-1 alpha-2) from the trusted CDN header, or null. */
   country: string | null;
   campaigns: Campaign[];
+}
+
+// ---- Validator ------------------------------------------------------------------------------
+
+export type Validated = { ok: true; campaign: Campaign } | { ok: false; error: string };
+
+/**
+ * Everything except content: what the browser core checks before targeting (the UI chunk checks
+ * content itself before drawing). The error names the first bad field by path.
+ */
+export function validateCampaignCore(x: unknown): Validated {
+  const e = !isObj(x)
+    ? fail('campaign', 'must be an object')
+    : (Number.isInteger(x.id) && (x.id as number) > 0 ? null : fail('id', 'must be a positive integer')) ||
+      (isStr(x.name) ? null : fail('name', 'must be a string')) ||
+      oneOf(x, 'status', ['draft', 'live', 'paused'], '', 'status') ||
+      num(x, 'priority', '', -Infinity, true) ||
+      (x.schedule === undefined ? null : checkSchedule(x.schedule)) ||
+      (x.targeting === undefined ? null : checkRule(x.targeting, 'targeting')) ||
+      checkTrigger(x.trigger) ||
+      (x.frequency === undefined ? null : checkFrequency(x.frequency)) ||
+      checkVariants(x.variants, x.control) ||
+      checkLayout(x.layout);
+  // oneOf/num with an empty parent path give ".status: …"; drop the leading dot.
+  return e ? { ok: false, error: e[0] == '.' ? e.slice(1) : e } : { ok: true, campaign: x as unknown as Campaign };
+}
+
+/** The whole campaign, content and variants' content included (server, tests, the UI chunk). */
+export function validateCampaign(x: unknown): Validated {
+  const r = validateCampaignCore(x);
+  if (!r.ok) return r;
+  const c = r.campaign;
+  let e = checkContent(c.content, 'content');
+  c.variants?.forEach((v, i) => {
+    e ||= v.content === undefined ? null : checkContent(v.content, `variants[${i}].content`);
+  });
+  return e ? { ok: false, error: e } : r;
+}
+
+/**
+ * A campaign set as received (JSON). Keeps the valid campaigns and logs one line per skipped one,
+ * so one bad campaign never takes the others down.
+ */
+export function parseCampaignSet(x: unknown, log: (line: string) => void): CampaignSet {
+  const o = isObj(x) ? x : {};
+  const list = Array.isArray(o.campaigns) ? o.campaigns : [];
+  if (!Array.isArray(o.campaigns)) log('campaign set: campaigns must be a list');
+  const campaigns: Campaign[] = [];
+  list.forEach((c, i) => {
+    const r = validateCampaign(c);
+    if (r.ok) campaigns.push(r.campaign);
+    else log(`${skippedName(c, i)} skipped: ${r.error}`);
+  });
+  return {
+    site: isStr(o.site) ? o.site : '',
+    timezone: isStr(o.timezone) ? o.timezone : undefined,
+    country: isStr(o.country) ? o.country.toUpperCase() : null,
+    campaigns,
+  };
+}
+
+/** "campaign 12" when the id is usable, else "campaign #3" (position in the set). */
+export function skippedName(c: unknown, i: number): string {
+  const id = isObj(c) ? c.id : undefined;
+  return typeof id == 'number' ? `campaign ${id}` : `campaign #${i}`;
 }
