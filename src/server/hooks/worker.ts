@@ -179,7 +179,7 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
     );
     if (!db.open) return;
     settle(batch, result.ok ? null : result.error);
-    if (!result.ok) log.warn?.({ hook: batch.hookId, delivery: batch.batchId, error: result.error }, 'hook delivery failed');
+    if (!result.ok) log.warn({ hook: batch.hookId, delivery: batch.batchId, error: result.error }, 'hook delivery failed');
   }
 
   function tick(): void {
@@ -195,7 +195,7 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
         const batch = claim(hook_id, at);
         if (!batch) continue;
         const run = deliver(batch)
-          .catch((e: unknown) => log.error?.({ err: e, hook: hook_id }, 'hook worker error'))
+          .catch((e: unknown) => log.error({ err: e, hook: hook_id }, 'hook worker error'))
           .finally(() => {
             inFlight.delete(hook_id);
             kick();
@@ -203,7 +203,7 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
         inFlight.set(hook_id, run);
       }
     } catch (e) {
-      log.error?.({ err: e }, 'hook worker tick failed');
+      log.error({ err: e }, 'hook worker tick failed');
     }
   }
 

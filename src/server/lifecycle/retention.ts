@@ -1,0 +1,84 @@
+// The daily retention job (data-security policy, "How long do we keep your data?"):
+// - sites inactive for two years (no API use, no admin activity, no collection) lose all their
+//   data: the site row goes and every table cascades from it;
+// - sign-ups and daily event counts older than config.retentionDays (0: kept forever);
+// - bookkeeping that holds no personal data but grows: sent hook deliveries after 30 days, and
+//   journal files older than the oldest kept backup (they can no longer be replayed onto one).
+import type { ServerDeps } from '../config';
+import type { Db } from '../store/db';
+import { pruneJournal } from './journal';
+
+const DAY = 86_400_000;
+export const INACTIVE_MS = 730 * DAY;
+const SENT_DELIVERIES_MS = 30 * DAY;
+
+export interface RetentionOptions {
+  retentionDays: number;
+  /** Days of journal to keep; a day more than the backups cover. */
+  journalDays?: number;
+  journalDir?: string;
+  now?: number;
+}
+
+export interface RetentionResult {
+  sites: number;
+  signups: number;
+  events: number;
+  deliveries: number;
+  journalFiles: number;
+}
+
+export function runRetention(db: Db, opts: RetentionOptions): RetentionResult {
+  const now = opts.now ?? Date.now();
+  const inactiveBefore = now - INACTIVE_MS;
+  const result = db.transaction((): RetentionResult => {
+    // A site is active if anything touched it: API calls and admin commands update
+    // last_active_at; collection is checked on the sign-ups themselves.
+    const sites = db
+      .prepare(
+        `DELETE FROM sites WHERE COALESCE(last_active_at, created_at) < ?
+           AND NOT EXISTS (SELECT 1 FROM signups s WHERE s.site_id = sites.id AND s.collected_ms >= ?)`,
+      )
+      .run(new Date(inactiveBefore).toISOString(), inactiveBefore).changes;
+    let signups = 0;
+    let events = 0;
+    if (opts.retentionDays > 0) {
+      const cutoff = now - opts.retentionDays * DAY;
+      signups = db.prepare(`DELETE FROM signups WHERE collected_ms < ?`).run(cutoff).changes;
+      events = db.prepare(`DELETE FROM events_daily WHERE day < ?`).run(new Date(cutoff).toISOString().slice(0, 10)).changes;
+    }
+    const deliveries = db
+      .prepare(`DELETE FROM hook_deliveries WHERE status = 'sent' AND sent_ms < ?`)
+      .run(now - SENT_DELIVERIES_MS).changes;
+    return { sites, signups, events, deliveries, journalFiles: 0 };
+  }).immediate();
+  if (opts.journalDir && opts.journalDays) result.journalFiles = pruneJournal(opts.journalDir, opts.journalDays, now);
+  return result;
+}
+
+/** Runs now, then every 24 hours, until stopped. */
+export function startRetentionJob(deps: ServerDeps, intervalMs = DAY): { stop(): void } {
+  const run = (): void => {
+    try {
+      if (!deps.db.open) return;
+      const r = runRetention(deps.db, {
+        retentionDays: deps.config.retentionDays,
+        journalDir: deps.config.journalDir,
+        journalDays: deps.config.backupKeep + 1,
+      });
+      deps.log.info({ ...r }, 'retention');
+    } catch (e) {
+      deps.log.error({ err: e }, 'retention job failed');
+    }
+  };
+  const first = setTimeout(run, 1_000);
+  const timer = setInterval(run, intervalMs);
+  first.unref();
+  timer.unref();
+  return {
+    stop() {
+      clearTimeout(first);
+      clearInterval(timer);
+    },
+  };
+}
