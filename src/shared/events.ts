@@ -20,3 +20,25 @@ export interface EventBatch {
   visitor?: string;
   events: AnalyticsEvent[];
 }
+
+export const EVENT_KINDS: readonly EventKind[] = ['display', 'close', 'click', 'signup'];
+/** Events in one batch; the browser flushes far more often than this. */
+export const MAX_EVENTS = 500;
+
+/** Checks a POST /events body. Returns null when valid, else an error naming the field. */
+export function validateEventBatch(x: unknown): string | null {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return 'body: must be a JSON object';
+  const b = x as Record<string, unknown>;
+  if (typeof b.site !== 'string' || b.site.length < 1 || b.site.length > 64) return 'site: must be a site id';
+  if (b.visitor !== undefined && (typeof b.visitor !== 'string' || b.visitor.length > 64)) return 'visitor: must be a string of at most 64 characters';
+  if (!Array.isArray(b.events) || b.events.length < 1 || b.events.length > MAX_EVENTS) return `events: must be an array of 1–${MAX_EVENTS} events`;
+  for (let i = 0; i < b.events.length; i++) {
+    const e = b.events[i] as Record<string, unknown> | null;
+    if (typeof e !== 'object' || e === null) return `events[${i}]: must be an object`;
+    if (!EVENT_KINDS.includes(e.k as EventKind)) return `events[${i}].k: must be one of ${EVENT_KINDS.join(', ')}`;
+    if (typeof e.c !== 'number' || !Number.isSafeInteger(e.c) || e.c < 1) return `events[${i}].c: must be a positive integer`;
+    if (e.g !== undefined && (typeof e.g !== 'string' || e.g.length > 64)) return `events[${i}].g: must be a string of at most 64 characters`;
+    if (typeof e.t !== 'number' || !Number.isFinite(e.t)) return `events[${i}].t: must be epoch milliseconds`;
+  }
+  return null;
+}

@@ -33,3 +33,48 @@ export interface CollectResponse {
   id: string;
   collected_at: string;
 }
+
+export const SIGNUP_LIMITS = { fields: 50, name: 50, value: 1000, email: 254 } as const;
+
+// Practical address syntax: no spaces/quotes/brackets in the local part, a dotted domain whose
+// labels are letters (any script), digits or inner hyphens, and a top-level label of 2+ letters.
+const EMAIL = /^[^\s@"<>(),;:\\[\]]{1,64}@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}]{2,63}$/u;
+const ID = /^[A-Za-z0-9_-]{10,64}$/;
+// Control characters have no business in a field name or value (newlines in textareas excepted).
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+export const isEmail = (s: string): boolean => s.length <= SIGNUP_LIMITS.email && EMAIL.test(s);
+
+const optionalText = (v: unknown, max: number) => v === undefined || (typeof v === 'string' && v.length <= max);
+
+/**
+ * Checks a POST /collect body. Returns null when valid, else an error naming the field, e.g.
+ * `email: not a valid address`. Surrounding spaces in `email` are tolerated (the server trims).
+ */
+export function validateSignup(x: unknown): string | null {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return 'body: must be a JSON object';
+  const p = x as Record<string, unknown>;
+  if (typeof p.id !== 'string' || !ID.test(p.id)) return 'id: must be 10–64 characters of A–Z a–z 0–9 _ -';
+  if (typeof p.site !== 'string' || p.site.length < 1 || p.site.length > 64) return 'site: must be a site id';
+  if (typeof p.wisepop_id !== 'number' || !Number.isSafeInteger(p.wisepop_id) || p.wisepop_id < 1) {
+    return 'wisepop_id: must be a positive integer';
+  }
+  if (typeof p.email !== 'string') return 'email: required';
+  if (!isEmail(p.email.trim())) return 'email: not a valid address';
+  if (typeof p.fields !== 'object' || p.fields === null || Array.isArray(p.fields)) return 'fields: must be an object';
+  const names = Object.keys(p.fields);
+  if (names.length > SIGNUP_LIMITS.fields) return `fields: at most ${SIGNUP_LIMITS.fields} fields`;
+  for (const name of names) {
+    if (name.length < 1 || name.length > SIGNUP_LIMITS.name || CONTROL.test(name)) {
+      return `fields: field name "${name.slice(0, SIGNUP_LIMITS.name)}" must be 1–${SIGNUP_LIMITS.name} printable characters`;
+    }
+    const value = (p.fields as Record<string, unknown>)[name];
+    if (typeof value !== 'string') return `fields.${name}: must be a string`;
+    if (value.length > SIGNUP_LIMITS.value) return `fields.${name}: at most ${SIGNUP_LIMITS.value} characters`;
+    if (CONTROL.test(value)) return `fields.${name}: contains control characters`;
+  }
+  if (!optionalText(p.consent, SIGNUP_LIMITS.value)) return `consent: must be a string of at most ${SIGNUP_LIMITS.value} characters`;
+  if (!optionalText(p.hp, SIGNUP_LIMITS.value)) return 'hp: must be a string';
+  if (!optionalText(p.variant, 64)) return 'variant: must be a string of at most 64 characters';
+  return null;
+}

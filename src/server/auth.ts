@@ -1,0 +1,64 @@
+// API-key authentication of the /api1 routes: `Authorization: WISEPOPS-API key="..."`.
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { ServerDeps } from './config';
+import { createLimiter, type Limiter } from './rate-limit';
+import { hashKey, sameHash } from './store/keys';
+import { siteByKeyHash, type Site } from './store/sites';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The site of the API key, set by requireApiKey. */
+    site?: Site;
+  }
+}
+
+const HEADER = /^WISEPOPS-API\s+key="([^"]{1,200})"$/i;
+/** Wrong keys per IP per minute before 429: makes guessing pointless even before the math does. */
+const FAILURES_PER_MIN = 20;
+
+interface Limiters {
+  perKey: Limiter;
+  failures: Limiter;
+}
+const limiters = new WeakMap<ServerDeps, Limiters>();
+
+export function tooManyRequests(reply: FastifyReply, seconds: number) {
+  return reply.code(429).header('retry-after', String(seconds)).send({ error: `rate limit exceeded, retry in ${seconds} s` });
+}
+
+/**
+ * preHandler: 401 on a missing or wrong key, 403 when the request names another site (route
+ * param `siteId` or query `site`), 429 with Retry-After past the per-key limit (unless
+ * `rateLimit: false`: the seed promises hooks are not rate limited). Sets `request.site`.
+ */
+export function requireApiKey(deps: ServerDeps, opts: { rateLimit?: boolean } = {}): preHandlerAsyncHookHandler {
+  let l = limiters.get(deps);
+  if (!l) {
+    l = { perKey: createLimiter(deps.config.apiPerMinute), failures: createLimiter(FAILURES_PER_MIN) };
+    limiters.set(deps, l);
+  }
+  const { perKey, failures } = l;
+  const limited = opts.rateLimit !== false;
+
+  return async function apiKey(request: FastifyRequest, reply: FastifyReply) {
+    const m = HEADER.exec(request.headers.authorization ?? '');
+    if (!m) return reply.code(401).header('www-authenticate', 'WISEPOPS-API').send({ error: 'missing API key: Authorization: WISEPOPS-API key="..."' });
+    const hash = hashKey(m[1]!);
+    const site = siteByKeyHash(deps.db, hash);
+    // The lookup is by hash, so its timing says nothing about the key; compare again anyway.
+    if (!site || !sameHash(site.key_hash, hash)) {
+      const wait = failures.take(request.ip);
+      if (wait) return tooManyRequests(reply, wait);
+      return reply.code(401).header('www-authenticate', 'WISEPOPS-API').send({ error: 'invalid API key' });
+    }
+    const named =
+      (request.params as Record<string, unknown> | undefined)?.siteId ?? (request.query as Record<string, unknown> | undefined)?.site;
+    if (named !== undefined && named !== site.id) return reply.code(403).send({ error: 'this API key belongs to another site' });
+    if (limited) {
+      const wait = perKey.take(hash);
+      if (wait) return tooManyRequests(reply, wait);
+    }
+    const { key_hash: _omit, ...rest } = site;
+    request.site = rest;
+  };
+}

@@ -1,0 +1,95 @@
+// Server configuration from the environment and command-line flags, and the dependencies every
+// route, worker and CLI command receives.
+import { join, resolve } from 'node:path';
+import type { Db } from './store/db';
+import type { Log } from './log';
+
+export interface ServerConfig {
+  dataDir: string;
+  dbPath: string;
+  host: string;
+  port: number;
+  /** Trusted CDN header carrying the visitor's ISO country (e.g. cf-ipcountry); null: none. */
+  countryHeader: string | null;
+  /** fastify trustProxy: true, a hop count, or a comma list of addresses/CIDRs. */
+  trustProxy: boolean | number | string;
+  /** Let hooks post to private/loopback addresses (SSRF guard off). For tests and LANs. */
+  allowPrivateHooks: boolean;
+  journalDir: string;
+  backupDir: string;
+  /** Sign-ups older than this are erased by the retention job; 0 keeps them forever. */
+  retentionDays: number;
+  /** Backups kept by the rotation. */
+  backupKeep: number;
+  /** Per IP and site, per minute. */
+  collectPerMinute: number;
+  eventsPerMinute: number;
+  /** Per API key, per minute. */
+  apiPerMinute: number;
+  /** Directory served as /poplet.js and /poplet.ui.js. */
+  distDir: string;
+  /** One JSON line per request on stdout. */
+  logRequests: boolean;
+}
+
+export interface ServerDeps {
+  db: Db;
+  config: ServerConfig;
+  /** 32 bytes: encrypts stored API keys (AES-256-GCM). Kept outside the database. */
+  secret: Buffer;
+  log: Log;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** `--port 9000 --data ./x` → { port: '9000', data: './x' }; other words are ignored. */
+export function parseFlags(argv: string[]): Record<string, string> {
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) continue;
+    const eq = a.indexOf('=');
+    if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
+    else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) flags[a.slice(2)] = argv[++i]!;
+    else flags[a.slice(2)] = 'true';
+  }
+  return flags;
+}
+
+function int(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${value}"`);
+  return n;
+}
+
+const bool = (value: string | undefined) => value === '1' || value === 'true' || value === 'yes';
+
+function trustProxy(value: string | undefined): boolean | number | string {
+  if (!value || value === 'false' || value === '0') return false;
+  if (value === 'true') return true;
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+export function loadConfig(env: Env = process.env, argv: string[] = []): ServerConfig {
+  const f = parseFlags(argv);
+  const dataDir = resolve(f.data ?? env.POPLET_DATA ?? '.data');
+  return {
+    dataDir,
+    dbPath: resolve(f.db ?? env.POPLET_DB ?? join(dataDir, 'poplet.db')),
+    host: f.host ?? env.POPLET_HOST ?? '127.0.0.1',
+    port: int(f.port ?? env.POPLET_PORT ?? env.PORT, 8787, 'port'),
+    countryHeader: (f['country-header'] ?? env.POPLET_COUNTRY_HEADER ?? '').toLowerCase() || null,
+    trustProxy: trustProxy(f['trust-proxy'] ?? env.POPLET_TRUST_PROXY),
+    allowPrivateHooks: bool(f['allow-private-hooks'] ?? env.POPLET_ALLOW_PRIVATE_HOOKS),
+    journalDir: resolve(env.POPLET_JOURNAL ?? join(dataDir, 'journal')),
+    backupDir: resolve(env.POPLET_BACKUPS ?? join(dataDir, 'backups')),
+    retentionDays: int(env.POPLET_RETENTION_DAYS, 730, 'POPLET_RETENTION_DAYS'),
+    backupKeep: int(env.POPLET_BACKUP_KEEP, 7, 'POPLET_BACKUP_KEEP'),
+    collectPerMinute: int(env.POPLET_COLLECT_PER_MIN, 30, 'POPLET_COLLECT_PER_MIN'),
+    eventsPerMinute: int(env.POPLET_EVENTS_PER_MIN, 120, 'POPLET_EVENTS_PER_MIN'),
+    apiPerMinute: int(env.POPLET_API_PER_MIN, 60, 'POPLET_API_PER_MIN'),
+    distDir: resolve(env.POPLET_DIST ?? join(import.meta.dirname, '../../dist')),
+    logRequests: (f['log'] ?? env.POPLET_LOG) !== 'off',
+  };
+}

@@ -1,0 +1,47 @@
+// Token buckets keyed by string (IP + site, API key …): `perMinute` tokens a minute, bursts of
+// up to `burst`. Own code rather than @fastify/rate-limit because the /collect key needs the
+// site from the parsed body, and one Map lookup per request is all this costs.
+export interface Limiter {
+  /** Takes a token: 0 when allowed, else whole seconds until one is available (Retry-After). */
+  take(key: string, now?: number): number;
+  readonly size: number;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+const SWEEP_MS = 60_000;
+
+/** `perMinute` 0 disables the limit. */
+export function createLimiter(perMinute: number, burst = perMinute): Limiter {
+  const buckets = new Map<string, Bucket>();
+  const rate = perMinute / 60_000; // tokens per ms
+  let swept = 0;
+
+  // Full buckets carry no information: dropping them bounds memory by the active keys.
+  function sweep(now: number): void {
+    swept = now;
+    for (const [k, b] of buckets) if (b.tokens + (now - b.at) * rate >= burst) buckets.delete(k);
+  }
+
+  return {
+    take(key, now = Date.now()) {
+      if (perMinute <= 0) return 0;
+      if (now - swept > SWEEP_MS) sweep(now);
+      let b = buckets.get(key);
+      if (!b) buckets.set(key, (b = { tokens: burst, at: now }));
+      b.tokens = Math.min(burst, b.tokens + (now - b.at) * rate);
+      b.at = now;
+      if (b.tokens >= 1) {
+        b.tokens -= 1;
+        return 0;
+      }
+      return Math.max(1, Math.ceil((1 - b.tokens) / rate / 1000));
+    },
+    get size() {
+      return buckets.size;
+    },
+  };
+}

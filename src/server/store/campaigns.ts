@@ -1,0 +1,58 @@
+// Campaigns of a site, stored as validated JSON bodies.
+import { skippedName, validateCampaign, type Campaign } from '../../shared/campaign';
+import type { Db } from './db';
+
+/**
+ * Imports a JSON array of campaigns or a single one, all or nothing: the first invalid one is
+ * refused with its id (or position) and the field, e.g. `campaign 12: trigger.type: …`.
+ * A campaign with an id that exists is replaced.
+ */
+export function importCampaigns(db: Db, siteId: string, json: unknown): Campaign[] {
+  const list = Array.isArray(json) ? json : [json];
+  if (list.length === 0) throw new Error('no campaigns in the file');
+  const campaigns = list.map((c, i) => {
+    const r = validateCampaign(c);
+    if (!r.ok) throw new Error(`${skippedName(c, i)}: ${r.error}`);
+    return r.campaign;
+  });
+  const ids = new Set<number>();
+  for (const c of campaigns) {
+    if (ids.has(c.id)) throw new Error(`campaign ${c.id}: id appears twice in the file`);
+    ids.add(c.id);
+  }
+  if (!db.prepare('SELECT 1 FROM sites WHERE id = ?').get(siteId)) throw new Error(`unknown site ${siteId}`);
+  const upsert = db.prepare(
+    `INSERT INTO campaigns (site_id, id, body, updated_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (site_id, id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`,
+  );
+  const now = new Date().toISOString();
+  db.transaction(() => {
+    for (const c of campaigns) upsert.run(siteId, c.id, JSON.stringify(c), now);
+  })();
+  return campaigns;
+}
+
+export function listCampaigns(db: Db, siteId: string): Campaign[] {
+  return (db.prepare('SELECT body FROM campaigns WHERE site_id = ? ORDER BY id').pluck().all(siteId) as string[]).map(
+    (b) => JSON.parse(b) as Campaign,
+  );
+}
+
+/**
+ * The live campaigns the SDK gets. Each is validated again on the way out, so a campaign stored
+ * under an older schema is skipped (and reported) instead of breaking visitors' pages.
+ */
+export function liveCampaigns(db: Db, siteId: string, onSkip: (line: string) => void = () => {}): Campaign[] {
+  const out: Campaign[] = [];
+  listCampaigns(db, siteId).forEach((c, i) => {
+    if (c.status !== 'live') return;
+    const r = validateCampaign(c);
+    if (r.ok) out.push(r.campaign);
+    else onSkip(`${skippedName(c, i)}: ${r.error}`);
+  });
+  return out;
+}
+
+export function removeCampaign(db: Db, siteId: string, id: number): boolean {
+  return db.prepare('DELETE FROM campaigns WHERE site_id = ? AND id = ?').run(siteId, id).changes > 0;
+}

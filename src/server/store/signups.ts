@@ -1,0 +1,158 @@
+// Sign-up rows: the transactional insert (deduplicated on the browser's id, collected_at unique
+// per site), the hooks that run inside that transaction, and the Email API read.
+import type { EmailRow } from '../../shared/signup';
+import type { Db } from './db';
+import { addCounts, dayIn } from './events';
+
+export type StoredSignup = EmailRow & { seq: number; site_id: string };
+
+export interface NewSignup {
+  site_id: string;
+  /** The browser's id (SignupPayload.id). */
+  client_id: string;
+  email: string;
+  wisepop_id: number;
+  ip: string;
+  country_code: string | null;
+  other_fields: Record<string, string>;
+  consent: string | null;
+  variant: string | null;
+}
+
+export interface InsertResult {
+  /** The stored row: this sign-up's, or the original one for a duplicate id. */
+  row: StoredSignup;
+  created: boolean;
+}
+
+interface SignupRow {
+  seq: number;
+  site_id: string;
+  collected_at: string;
+  email: string;
+  wisepop_id: number;
+  ip: string;
+  country_code: string | null;
+  other_fields: string;
+}
+
+/** A DB row in the seed's EmailRow shape: what /api1/emails and hook payloads both send. */
+export function emailRow(r: Pick<SignupRow, 'collected_at' | 'email' | 'wisepop_id' | 'ip' | 'country_code' | 'other_fields'>): EmailRow {
+  return {
+    collected_at: r.collected_at,
+    email: r.email,
+    wisepop_id: r.wisepop_id,
+    ip: r.ip,
+    country_code: r.country_code,
+    other_fields: JSON.parse(r.other_fields) as Record<string, string>,
+  };
+}
+
+const stored = (r: SignupRow): StoredSignup => ({ ...emailRow(r), seq: r.seq, site_id: r.site_id });
+
+export type SignupHook = (db: Db, siteId: string, rows: StoredSignup[]) => void;
+const hooks = new Set<SignupHook>();
+
+/**
+ * Runs `fn` inside every sign-up transaction, after the rows are inserted: what it writes
+ * commits with them, and if it throws, the sign-ups are rolled back (the browser retries).
+ * Returns the unregister function.
+ */
+export function registerSignupHook(fn: SignupHook): () => void {
+  hooks.add(fn);
+  return () => hooks.delete(fn);
+}
+
+function prepare(db: Db) {
+  return {
+    insert: db.prepare(
+      `INSERT INTO signups (site_id, client_id, collected_at, collected_ms, email, wisepop_id, ip, country_code, other_fields, consent, variant)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (site_id, client_id) DO NOTHING RETURNING seq`,
+    ).pluck(),
+    existing: db.prepare('SELECT * FROM signups WHERE site_id = ? AND client_id = ?'),
+    lastMs: db.prepare('SELECT MAX(collected_ms) FROM signups WHERE site_id = ?').pluck(),
+    timezone: db.prepare('SELECT timezone FROM sites WHERE id = ?').pluck(),
+    touch: db.prepare('UPDATE sites SET last_active_at = ? WHERE id = ?'),
+  };
+}
+const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
+
+/**
+ * Stores sign-ups in ONE transaction (the group commit unit): each gets collected_at = now, or
+ * one millisecond after the site's latest, so collected_at is strictly increasing per site.
+ * Counts each new sign-up in events_daily and runs the registered hooks, in the same transaction.
+ */
+export function insertSignups(db: Db, items: NewSignup[], now = Date.now()): InsertResult[] {
+  let s = statements.get(db);
+  if (!s) statements.set(db, (s = prepare(db)));
+  const st = s;
+  return db.transaction(() => {
+    const last = new Map<string, number>();
+    const created = new Map<string, StoredSignup[]>();
+    const results = items.map((item): InsertResult => {
+      let prev = last.get(item.site_id);
+      if (prev === undefined) prev = (st.lastMs.get(item.site_id) as number | null) ?? 0;
+      const ms = Math.max(now, prev + 1);
+      const at = new Date(ms).toISOString();
+      const fields = JSON.stringify(item.other_fields);
+      const seq = st.insert.get(
+        item.site_id, item.client_id, at, ms, item.email, item.wisepop_id, item.ip, item.country_code, fields, item.consent, item.variant,
+      ) as number | undefined;
+      if (seq === undefined) {
+        last.set(item.site_id, prev);
+        return { row: stored(st.existing.get(item.site_id, item.client_id) as SignupRow), created: false };
+      }
+      last.set(item.site_id, ms);
+      const row: StoredSignup = {
+        seq, site_id: item.site_id, collected_at: at, email: item.email, wisepop_id: item.wisepop_id,
+        ip: item.ip, country_code: item.country_code, other_fields: item.other_fields,
+      };
+      const list = created.get(item.site_id);
+      if (list) list.push(row);
+      else created.set(item.site_id, [row]);
+      return { row, created: true };
+    });
+    const nowIso = new Date(now).toISOString();
+    for (const [site, rows] of created) {
+      const tz = (st.timezone.get(site) as string | undefined) ?? 'UTC';
+      const perDay = new Map<string, number>();
+      for (const r of rows) {
+        const key = `${r.wisepop_id}|${dayIn(Date.parse(r.collected_at), tz)}`;
+        perDay.set(key, (perDay.get(key) ?? 0) + 1);
+      }
+      for (const [key, n] of perDay) {
+        const [campaign, day] = key.split('|') as [string, string];
+        addCounts(db, site, Number(campaign), day, { signups: n });
+      }
+      st.touch.run(nowIso, site);
+      for (const fn of hooks) fn(db, site, rows);
+    }
+    return results;
+  }).immediate();
+}
+
+export interface EmailQuery {
+  /** Strictly after this epoch ms. */
+  afterMs?: number;
+  wisepopId?: number;
+  limit: number;
+  offset: number;
+}
+
+/** Oldest first. Rows are only ever appended after the newest, so offset paging is stable. */
+export function listEmails(db: Db, siteId: string, q: EmailQuery): EmailRow[] {
+  const where = ['site_id = ?', 'collected_ms > ?'];
+  const args: Array<string | number> = [siteId, q.afterMs ?? -1];
+  if (q.wisepopId !== undefined) {
+    where.push('wisepop_id = ?');
+    args.push(q.wisepopId);
+  }
+  const rows = db
+    .prepare(
+      `SELECT collected_at, email, wisepop_id, ip, country_code, other_fields FROM signups
+       WHERE ${where.join(' AND ')} ORDER BY collected_ms LIMIT ? OFFSET ?`,
+    )
+    .all(...args, q.limit, q.offset) as SignupRow[];
+  return rows.map(emailRow);
+}
