@@ -1,0 +1,193 @@
+import { describe, expect, it, vi } from 'vitest';
+import { compile, DEFAULT_GROUP, evaluate, pickWinners, slotOf } from '../../../src/sdk/targeting';
+import type { CampaignHistory, VisitorContext } from '../../../src/sdk/context/types';
+import type { Campaign } from '../../../src/shared/campaign';
+import { campaign, ctx, DAY, NOW } from './fixtures';
+
+const hist = (o: Partial<CampaignHistory> = {}): CampaignHistory => ({ d: 0, c: 0, v: 0, k: 0, l: 0, p: 0, ...o });
+function decide(cs: unknown[], over: Partial<VisitorContext> = {}, opts: { timezone?: string; random?: () => number } = {}) {
+  const log = vi.fn();
+  const d = evaluate(compile(cs, { timezone: opts.timezone, log }), ctx(over), opts.random ?? (() => 0.5));
+  return { ...d, log, ids: d.eligible.map((c) => c.campaign.id), why: (id: number) => d.debug.find((l) => l.id == id)?.reason };
+}
+
+describe('compile', () => {
+  it('skips invalid campaigns with one log line naming the field; the others still run', () => {
+    const bad = campaign({ id: 2, targeting: { all: [{ type: 'device', in: ['desktop'] }, { type: 'visits', op: 'gte', value: 1 }, { type: 'page', field: 'path', op: 'foo', value: 'x' }] } as never });
+    const r = decide([campaign(), bad, { nonsense: true }]);
+    expect(r.ids).toEqual([1]);
+    expect(r.log.mock.calls.map((c) => c[0])).toEqual(["campaign 2 skipped: targeting.all[2].op: unknown operator 'foo'", 'campaign #2 skipped: id: must be a positive integer']);
+    expect(r.debug.find((l) => l.id == 2)).toEqual({ id: 2, name: 'Welcome', status: 'skipped', reason: "invalid: targeting.all[2].op: unknown operator 'foo'" });
+  });
+  it('logs an unknown time zone once and falls back to UTC', () => {
+    const r = decide([campaign({ schedule: { hours: [11, 13] } })], {}, { timezone: 'Mars/Olympus' });
+    expect(r.ids).toEqual([1]);
+    expect(r.log).toHaveBeenCalledWith("time zone 'Mars/Olympus' unknown: schedules use UTC");
+  });
+});
+
+describe('status, noshow', () => {
+  it('only live campaigns run', () => {
+    const r = decide([campaign({ id: 1, status: 'draft' }), campaign({ id: 2, status: 'paused' }), campaign({ id: 3 })]);
+    expect(r.ids).toEqual([3]);
+    expect(r.why(1)).toBe('status is draft');
+    expect(r.why(2)).toBe('status is paused');
+  });
+  it('"don\'t show popups again" beats everything', () => {
+    const r = decide([campaign({ priority: 100 })], { noshow: true });
+    expect(r.ids).toEqual([]);
+    expect(r.why(1)).toMatch(/don't show popups again/);
+  });
+});
+
+describe('schedule in the site time zone', () => {
+  // NOW is Wednesday 12:00 UTC = 14:00 in Paris (CEST), 08:00 in New York (EDT).
+  const at = (schedule: Campaign['schedule'], timezone?: string) => decide([campaign({ schedule })], {}, { timezone });
+  it('start and end, as instants or as wall-clock time in the site zone', () => {
+    expect(at({ start: '2025-06-18T11:00:00Z' }).ids).toEqual([1]);
+    expect(at({ start: '2025-06-18T13:00:00Z' }).why(1)).toBe('schedule starts 2025-06-18 13:00 UTC');
+    expect(at({ end: '2025-06-18T12:00:00Z' }).why(1)).toBe('schedule ended 2025-06-18 12:00 UTC');
+    // 13:00 Paris wall clock is 11:00 UTC: started.
+    expect(at({ start: '2025-06-18T13:00' }, 'Europe/Paris').ids).toEqual([1]);
+    // 13:00 New York wall clock is 17:00 UTC: not yet.
+    expect(at({ start: '2025-06-18T13:00' }, 'America/New_York').why(1)).toBe('schedule starts 2025-06-18 17:00 UTC');
+    expect(at({ start: '2025-06-18T13:00+02:00' }, 'America/New_York').ids).toEqual([1]);
+  });
+  it('a date-only end covers that whole day in the site zone', () => {
+    expect(at({ end: '2025-06-18' }, 'Europe/Paris').ids).toEqual([1]);
+    expect(at({ end: '2025-06-17' }, 'Europe/Paris').why(1)).toBe('schedule ended 2025-06-17 22:00 UTC');
+    expect(at({ start: '2025-06-19' }, 'Asia/Tokyo').why(1)).toBe('schedule starts 2025-06-18 15:00 UTC');
+  });
+  it('days of week in the site zone', () => {
+    expect(at({ days: [3] }).ids).toEqual([1]);
+    expect(at({ days: [1, 2] }).why(1)).toBe('schedule: not on Wed (site time), only Mon, Tue');
+    // 12:00 UTC Wednesday is already 00:00 Thursday in Kiritimati (UTC+14).
+    expect(at({ days: [4] }, 'Pacific/Kiritimati').ids).toEqual([1]);
+  });
+  it('hours [from, to) in the site zone, also across midnight', () => {
+    expect(at({ hours: [14, 15] }, 'Europe/Paris').ids).toEqual([1]);
+    expect(at({ hours: [9, 14] }, 'Europe/Paris').why(1)).toBe('schedule: 14:00 site time is outside hours 9:00–14:00');
+    expect(at({ hours: [22, 9] }, 'America/New_York').ids).toEqual([1]);
+    expect(at({ hours: [22, 6] }, 'America/New_York').why(1)).toMatch(/8:00 site time is outside hours 22:00–6:00/);
+    expect(at({ hours: [8.5, 17] }, 'America/New_York').why(1)).toMatch(/outside hours 8:30–17:00/);
+  });
+  it('wall-clock bounds settle across a DST change', () => {
+    // 2025-03-30 03:30 Paris is after the spring-forward (CEST, UTC+2): 01:30 UTC.
+    const d = evaluate(compile([campaign({ schedule: { start: '2025-03-30T03:30' } })], { timezone: 'Europe/Paris', log: vi.fn() }), ctx({ now: Date.UTC(2025, 2, 30, 1, 29) }), Math.random);
+    expect(d.debug[0].reason).toBe('schedule starts 2025-03-30 01:30 UTC');
+  });
+});
+
+describe('frequency and stop rules', () => {
+  const session = ctx().session;
+  const shownThisSession = hist({ d: 1, l: Math.floor((session.start + 1000) / 1000), p: 11 });
+  const shownLastWeek = hist({ d: 1, l: Math.floor((NOW - 7 * DAY) / 1000), p: 2 });
+  const run = (frequency: Campaign['frequency'], h: CampaignHistory) => decide([campaign({ frequency })], { history: { 1: h } });
+  it('default: once per session', () => {
+    expect(run(undefined, shownThisSession).why(1)).toBe('already shown this session');
+    expect(run(undefined, shownLastWeek).ids).toEqual([1]);
+  });
+  it('every page: once per page view', () => {
+    expect(run({ repeat: { every: 'page' } }, shownThisSession).ids).toEqual([1]);
+    expect(run({ repeat: { every: 'page' } }, { ...shownThisSession, p: 12 }).why(1)).toBe('already shown on this page');
+  });
+  it('every N days / minutes / pages', () => {
+    expect(run({ repeat: { every: 'days', n: 7 } }, shownLastWeek).ids).toEqual([1]);
+    expect(run({ repeat: { every: 'days', n: 8 } }, shownLastWeek).why(1)).toBe('shown 10080 min ago, repeats every 8 days');
+    expect(run({ repeat: { every: 'minutes', n: 30 } }, hist({ d: 1, l: (NOW - 29 * 6e4) / 1000 })).why(1)).toBe('shown 29 min ago, repeats every 30 minutes');
+    expect(run({ repeat: { every: 'minutes', n: 30 } }, hist({ d: 1, l: (NOW - 30 * 6e4) / 1000 })).ids).toEqual([1]);
+    expect(run({ repeat: { every: 'pages', n: 5 } }, shownLastWeek).ids).toEqual([1]);
+    expect(run({ repeat: { every: 'pages', n: 5 } }, shownThisSession).why(1)).toBe('shown 1 pages ago, repeats every 5 pages');
+  });
+  it('never again after the first display', () => {
+    expect(run({ repeat: { every: 'never' } }, shownLastWeek).why(1)).toBe('already shown once (repeat: never)');
+    expect(run({ repeat: { every: 'never' } }, hist()).ids).toEqual([1]);
+  });
+  it('stops after a close and a sign-up by default, after a click or K displays when set', () => {
+    const every = { every: 'page' } as const;
+    expect(run({ repeat: every }, { ...shownLastWeek, c: 1 }).why(1)).toBe('stopped: the visitor closed it');
+    expect(run({ repeat: every }, { ...shownLastWeek, v: 1 }).why(1)).toBe('stopped: the visitor signed up');
+    expect(run({ repeat: every, stopAfter: { close: false } }, { ...shownLastWeek, c: 1 }).ids).toEqual([1]);
+    expect(run({ repeat: every, stopAfter: { signup: false } }, { ...shownLastWeek, v: 1 }).ids).toEqual([1]);
+    expect(run({ repeat: every }, { ...shownLastWeek, k: 1 }).ids).toEqual([1]);
+    expect(run({ repeat: every, stopAfter: { click: true } }, { ...shownLastWeek, k: 1 }).why(1)).toBe('stopped: the visitor clicked it');
+    expect(run({ repeat: every, stopAfter: { displays: 3 } }, { ...shownLastWeek, d: 2 }).ids).toEqual([1]);
+    expect(run({ repeat: every, stopAfter: { displays: 3 } }, { ...shownLastWeek, d: 3 }).why(1)).toBe('stopped: shown 3 times, limit 3');
+  });
+  it('the first failing rule is reported: schedule before frequency before targeting', () => {
+    const c = campaign({ schedule: { days: [0] }, targeting: { type: 'signed_up', value: true } });
+    expect(decide([c], { history: { 1: shownThisSession } }).why(1)).toMatch(/^schedule/);
+    expect(decide([{ ...c, schedule: undefined }], { history: { 1: shownThisSession } }).why(1)).toBe('already shown this session');
+    expect(decide([{ ...c, schedule: undefined }]).why(1)).toBe("signed up is 'no', needs yes");
+  });
+});
+
+describe('A/B variants and control group', () => {
+  const content = (label: string) => ({ ...campaign().content, label });
+  const ab = campaign({ variants: [{ id: 'a', weight: 1 }, { id: 'b', weight: 3, content: content('B') }], control: 20 });
+  it('draws by weights after the control share, with the injected random', () => {
+    const pick = (...rs: number[]) => {
+      const r = decide([ab], {}, { random: () => rs.shift()! }).eligible[0];
+      return [r.group, r.assigned, r.content.label];
+    };
+    expect(pick(0.1)).toEqual(['control', true, 'Welcome']);
+    expect(pick(0.2, 0.2)).toEqual(['a', true, 'Welcome']);
+    expect(pick(0.5, 0.25)).toEqual(['b', true, 'B']);
+    expect(pick(0.5, 0.999999)).toEqual(['b', true, 'B']);
+  });
+  it('is stable: an existing group wins while it still exists', () => {
+    const random = vi.fn(() => 0);
+    const r = decide([ab], { history: { 1: hist({ g: 'b' }) } }, { random });
+    expect([r.eligible[0].group, r.eligible[0].assigned]).toEqual(['b', false]);
+    expect(random).not.toHaveBeenCalled();
+    expect(decide([ab], { history: { 1: hist({ g: 'control' }) } }).eligible[0].group).toBe('control');
+    // A variant removed (or weighted 0) since: drawn again.
+    expect(decide([ab], { history: { 1: hist({ g: 'gone' }) } }, { random: () => 0.9 }).eligible[0]).toMatchObject({ group: 'b', assigned: true });
+    expect(decide([{ ...ab, control: 0 }], { history: { 1: hist({ g: 'control' }) } }, { random: () => 0.1 }).eligible[0]).toMatchObject({ group: 'a', assigned: true });
+  });
+  it('weights follow the distribution', () => {
+    let seed = 1;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const k = compile([ab], { log: vi.fn() });
+    const n: Record<string, number> = {};
+    for (let i = 0; i < 20000; i++) {
+      const g = evaluate(k, ctx(), random).eligible[0].group!;
+      n[g] = (n[g] ?? 0) + 1;
+    }
+    expect(n.control / 20000).toBeCloseTo(0.2, 1);
+    expect(n.a / 20000).toBeCloseTo(0.2, 1);
+    expect(n.b / 20000).toBeCloseTo(0.6, 1);
+  });
+  it('control without variants: the treatment is the default group; no test: no group', () => {
+    expect(decide([campaign({ control: 50 })], {}, { random: () => 0.7 }).eligible[0]).toMatchObject({ group: DEFAULT_GROUP, assigned: true });
+    expect(decide([campaign({ control: 50 })], {}, { random: () => 0.3 }).eligible[0]).toMatchObject({ group: 'control', assigned: true });
+    expect(decide([campaign()]).eligible[0]).toMatchObject({ group: undefined, assigned: false });
+  });
+});
+
+describe('slots and priority', () => {
+  const popup = (id: number, priority?: number) => ({ campaign: campaign({ id, priority }) });
+  it('slotOf', () => {
+    expect(slotOf({ type: 'bar', position: 'top' })).toBe('bar');
+    expect(slotOf({ type: 'popup' })).toBe('main');
+    expect(slotOf({ type: 'slidein', position: 'bottom-left' })).toBe('main');
+    expect(slotOf({ type: 'fullscreen' })).toBe('main');
+    expect(slotOf({ type: 'embed', selector: '#a' })).toBe('embed:#a');
+  });
+  it('one per slot, highest priority, ties to the lower id; a bar and a popup together', () => {
+    const bar = { campaign: campaign({ id: 9, layout: { type: 'bar', position: 'top' } }) };
+    const w = pickWinners([popup(5, 1), popup(3, 2), popup(2, 2), bar, popup(1)], []);
+    expect(w.map((c) => c.campaign.id)).toEqual([2, 9]);
+    expect(pickWinners([popup(5), popup(4)], []).map((c) => c.campaign.id)).toEqual([4]);
+  });
+  it('occupied slots are skipped', () => {
+    const bar = { campaign: campaign({ id: 9, layout: { type: 'bar', position: 'top' } }) };
+    expect(pickWinners([popup(1), bar], ['main']).map((c) => c.campaign.id)).toEqual([9]);
+    expect(pickWinners([popup(1), bar], new Set(['main', 'bar']))).toEqual([]);
+  });
+  it('eligible campaigns and debug lines come best rank first', () => {
+    const r = decide([campaign({ id: 4 }), campaign({ id: 2, priority: 5 }), campaign({ id: 3 })]);
+    expect(r.ids).toEqual([2, 3, 4]);
+    expect(r.debug.map((l) => [l.id, l.status])).toEqual([[2, 'eligible'], [3, 'eligible'], [4, 'eligible']]);
+  });
+});
