@@ -1,0 +1,88 @@
+// Rebuilds lost sign-ups from the recovery journal: restore the last backup, then replay the
+// journal files written since. Rows already present (same browser id) are left alone, so
+// replaying twice, or replaying files the backup already covers, changes nothing. Replayed rows
+// keep their original collected_at, count in the daily stats and are queued for hooks (a lost
+// database may have lost undelivered hook deliveries with it: at-least-once, receivers
+// deduplicate). Erase records are applied first so an erased address never comes back.
+import { statSync } from 'node:fs';
+import type { Db } from '../store/db';
+import type { StoredSignup } from '../store/signups';
+import { addCounts, dayIn } from '../store/events';
+import { enqueueDeliveries } from '../hooks/enqueue';
+import { emailHash, journalFiles, readJournal, type EraseEntry, type SignupEntry } from './journal';
+
+export interface ReplayResult {
+  inserted: number;
+  duplicates: number;
+  erased: number;
+  /** Entries for sites that no longer exist, erased addresses, or honeypot hits. */
+  skipped: number;
+}
+
+/** `journal` is one journal file or a journal folder (all of its files, oldest first). */
+export function replay(deps: { db: Db }, journal: string): ReplayResult {
+  const { db } = deps;
+  const files = statSync(journal).isDirectory() ? journalFiles(journal) : [journal];
+  const entries = files.flatMap(readJournal);
+  const erasures = new Map<string, number>();
+  for (const e of entries) {
+    if (e.type !== 'erase') continue;
+    const key = `${e.site}\n${e.email_sha256}`;
+    erasures.set(key, Math.max(erasures.get(key) ?? 0, Date.parse(e.at)));
+  }
+  const erasedAt = (site: string, email: string): number | undefined => erasures.get(`${site}\n${emailHash(site, email)}`);
+
+  const siteTz = db.prepare<[string], { timezone: string }>('SELECT timezone FROM sites WHERE id = ?');
+  const siteRows = db.prepare<[string], { seq: number; email: string; collected_ms: number }>(
+    'SELECT seq, email, collected_ms FROM signups WHERE site_id = ?',
+  );
+  const del = db.prepare<[number]>('DELETE FROM signups WHERE seq = ?');
+  const msTaken = db.prepare<[string, number], { seq: number }>('SELECT seq FROM signups WHERE site_id = ? AND collected_ms = ?');
+  const insert = db.prepare<[string, string, string, number, string, number, string, string | null, string, string | null, string | null]>(
+    `INSERT INTO signups (site_id, client_id, collected_at, collected_ms, email, wisepop_id, ip, country_code, other_fields, consent, variant)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site_id, client_id) DO NOTHING`,
+  );
+
+  return db.transaction((): ReplayResult => {
+    const result: ReplayResult = { inserted: 0, duplicates: 0, erased: 0, skipped: 0 };
+    // Erasures the restored backup predates.
+    const erasedSites = new Set((entries.filter((e) => e.type === 'erase') as EraseEntry[]).map((e) => e.site));
+    for (const site of erasedSites) {
+      for (const r of siteRows.all(site)) {
+        const at = erasedAt(site, r.email);
+        if (at !== undefined && r.collected_ms <= at) result.erased += del.run(r.seq).changes;
+      }
+    }
+    for (const e of entries as SignupEntry[]) {
+      if (e.type !== 'signup') continue;
+      const p = e.payload;
+      const tz = siteTz.get(p.site);
+      const collectedMs = Date.parse(e.meta.collected_at);
+      const erased = erasedAt(p.site, p.email);
+      if (!tz || (p.hp ?? '') !== '' || !Number.isFinite(collectedMs) || (erased !== undefined && collectedMs <= erased)) {
+        result.skipped += 1;
+        continue;
+      }
+      // collected_ms is unique per site; a row stored after the restore may hold the exact ms.
+      let ms = collectedMs;
+      while (msTaken.get(p.site, ms)) ms += 1;
+      const collectedAt = new Date(ms).toISOString();
+      const info = insert.run(
+        p.site, p.id, collectedAt, ms, p.email, p.wisepop_id, e.meta.ip, e.meta.country_code,
+        JSON.stringify(p.fields ?? {}), p.consent ?? null, p.variant ?? null,
+      );
+      if (info.changes === 0) {
+        result.duplicates += 1;
+        continue;
+      }
+      result.inserted += 1;
+      addCounts(db, p.site, p.wisepop_id, dayIn(ms, tz.timezone), { signups: 1 });
+      const row: StoredSignup = {
+        seq: Number(info.lastInsertRowid), site_id: p.site, collected_at: collectedAt, email: p.email,
+        wisepop_id: p.wisepop_id, ip: e.meta.ip, country_code: e.meta.country_code, other_fields: p.fields ?? {},
+      };
+      enqueueDeliveries(db, p.site, [row]);
+    }
+    return result;
+  }).immediate();
+}

@@ -1,0 +1,209 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHookWorker, backoffDelay, type HookWorker } from '../../src/server/hooks/worker';
+import type { EmailRow } from '../../src/shared/signup';
+import { listEmails } from '../../src/server/store/signups';
+import { addHook, makeEnv, signatureValid, signup, startReceiver, waitFor, type Env, type Receiver } from './hooks-fixture';
+
+let env: Env;
+let workers: HookWorker[] = [];
+let receivers: Receiver[] = [];
+
+afterEach(async () => {
+  await Promise.all(workers.map((w) => w.stop()));
+  await Promise.all(receivers.map((r) => r.close()));
+  workers = [];
+  receivers = [];
+  env?.cleanup();
+});
+
+async function receiver(mode: 'up' | 'down' | 'hang' | 'drop' = 'up') {
+  const r = await startReceiver(mode);
+  receivers.push(r);
+  return r;
+}
+function worker(options: Parameters<typeof startHookWorker>[1] = {}) {
+  const w = startHookWorker(env.deps, { backoffBaseMs: 20, backoffMaxMs: 100, pollMs: 20, ...options });
+  workers.push(w);
+  return w;
+}
+const deliveries = (status: string) =>
+  (env.deps.db.prepare('SELECT COUNT(*) AS n FROM hook_deliveries WHERE status = ?').get(status) as { n: number }).n;
+
+describe('hook delivery', () => {
+  it('posts the sign-up as a signed JSON array in the /api1/emails shape, with a delivery id', async () => {
+    env = makeEnv();
+    const rx = await receiver();
+    addHook(env.deps, env.siteId, rx.url);
+    worker();
+    const [email] = signup(env.deps, env.siteId, 1);
+    await waitFor(() => rx.accepted().length === 1, 5000, 'delivery');
+    const { body, headers } = rx.requests[0]!;
+    expect(headers['content-type']).toBe('application/json');
+    expect(headers['x-poplet-delivery']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(signatureValid(body, headers['x-wisepops-signature'] as string, env.key)).toBe(true);
+    expect(signatureValid(body, headers['x-wisepops-signature'] as string, env.key + 'x')).toBe(false);
+    const rows = JSON.parse(body) as EmailRow[];
+    expect(rows).toEqual(listEmails(env.deps.db, env.siteId, { limit: 100, offset: 0 }));
+    expect(Object.keys(rows[0]!)).toEqual(['collected_at', 'email', 'wisepop_id', 'ip', 'country_code', 'other_fields']);
+    expect(rows[0]).toMatchObject({ email, wisepop_id: 12345, ip: '203.0.113.9', country_code: 'US', other_fields: { City: 'Seattle' } });
+    await waitFor(() => deliveries('sent') === 1, 2000, 'sent mark');
+  });
+
+  it('receiver down for a while then up: every sign-up delivered once, every payload signed, ids stable across retries', async () => {
+    env = makeEnv();
+    const rx = await receiver('down');
+    addHook(env.deps, env.siteId, rx.url);
+    worker({ batchSize: 10 });
+    const sent: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      sent.push(...signup(env.deps, env.siteId, 5));
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    await waitFor(() => rx.requests.length >= 4, 5000, 'failed attempts');
+    rx.mode = 'drop'; // network errors too, not only HTTP errors
+    await new Promise((r) => setTimeout(r, 150));
+    sent.push(...signup(env.deps, env.siteId, 7));
+    rx.mode = 'up';
+    await waitFor(() => rx.emails().length >= sent.length, 10_000, 'all delivered');
+    await waitFor(() => deliveries('pending') === 0, 2000, 'outbox drained');
+
+    const got = rx.emails();
+    expect(got.length).toBe(sent.length); // no duplicate in the normal path
+    expect(new Set(got)).toEqual(new Set(sent)); // none missing
+    for (const q of rx.accepted()) expect(signatureValid(q.body, q.headers['x-wisepops-signature'] as string, env.key)).toBe(true);
+    // Batching: several sign-ups per payload, never more than batchSize.
+    const sizes = rx.accepted().map((q) => (JSON.parse(q.body) as unknown[]).length);
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
+    // A retried batch keeps its delivery id and exact bytes; accepted ids are all distinct.
+    const accepted = rx.accepted().map((q) => q.headers['x-poplet-delivery']);
+    expect(new Set(accepted).size).toBe(accepted.length);
+    const firstFailed = rx.requests.find((q) => q.status !== 200)!;
+    const itsSuccess = rx.accepted().find((q) => q.headers['x-poplet-delivery'] === firstFailed.headers['x-poplet-delivery']);
+    expect(itsSuccess?.body).toBe(firstFailed.body);
+    const hook = env.deps.db.prepare('SELECT last_error, last_success_at FROM hooks').get() as { last_error: string; last_success_at: string };
+    expect(hook.last_error).toMatch(/HTTP 503|socket hang up|ECONNRESET/);
+    expect(hook.last_success_at).toBeTruthy();
+  });
+
+  it('retries with backoff for at least 24 hours, then marks the deliveries failed', async () => {
+    env = makeEnv();
+    const rx = await receiver('down');
+    addHook(env.deps, env.siteId, rx.url);
+    let clock = Date.now();
+    const w = worker({ now: () => clock, backoffBaseMs: 60_000, backoffMaxMs: 3_600_000, pollMs: 1_000_000, random: () => 1 });
+    signup(env.deps, env.siteId, 3);
+    await waitFor(() => rx.requests.length === 1, 5000, 'first attempt');
+    const start = clock;
+    const attemptsAt: number[] = [];
+    // Advance a simulated clock hour by hour; the worker only retries once a delay is over.
+    while (deliveries('failed') === 0 && clock - start < 30 * 3_600_000) {
+      const before = rx.requests.length;
+      clock += 10 * 60_000;
+      w.kick();
+      await new Promise((r) => setTimeout(r, 15));
+      if (rx.requests.length > before) {
+        await waitFor(() => deliveries('pending') === 0 || env.deps.db.prepare("SELECT 1 FROM hook_deliveries WHERE next_attempt_at > ?").get(clock) !== undefined, 2000, 'settle');
+        attemptsAt.push(clock - start);
+      }
+    }
+    expect(deliveries('failed')).toBe(3);
+    const givenUpAfter = attemptsAt.at(-1)!;
+    expect(givenUpAfter).toBeGreaterThanOrEqual(24 * 3_600_000);
+    expect(givenUpAfter).toBeLessThan(26 * 3_600_000);
+    // Exponential: the early gaps double (1, 2, 4, 8 minutes... rounded to the 10-minute tick), capped at an hour.
+    const gaps = attemptsAt.slice(1).map((t, i) => t - attemptsAt[i]!);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(3_600_000 + 10 * 60_000);
+    expect(rx.requests.length).toBeGreaterThan(20);
+    const hook = env.deps.db.prepare('SELECT last_error FROM hooks').get() as { last_error: string };
+    expect(hook.last_error).toBe('HTTP 503');
+    const failed = env.deps.db.prepare("SELECT last_error FROM hook_deliveries WHERE status = 'failed'").get() as { last_error: string };
+    expect(failed.last_error).toMatch(/^gave up after \d+ attempts: HTTP 503$/);
+    // After giving up, nothing more is sent.
+    const n = rx.requests.length;
+    clock += 10 * 3_600_000;
+    w.kick();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(rx.requests.length).toBe(n);
+  });
+
+  it('backoff doubles, is capped and jittered', () => {
+    expect(backoffDelay(1, 1000, 60_000, () => 1)).toBe(1000);
+    expect(backoffDelay(4, 1000, 60_000, () => 1)).toBe(8000);
+    expect(backoffDelay(4, 1000, 60_000, () => 0)).toBe(4000);
+    expect(backoffDelay(40, 1000, 60_000, () => 1)).toBe(60_000);
+  });
+
+  it('a server restart resumes pending deliveries, re-sending a cut-short batch under the same id', async () => {
+    env = makeEnv();
+    const rx = await receiver('hang');
+    addHook(env.deps, env.siteId, rx.url);
+    const first = worker({ timeoutMs: 200_000 });
+    const sent = signup(env.deps, env.siteId, 4);
+    await waitFor(() => rx.requests.length === 1, 5000, 'hanging attempt');
+    const cutId = rx.requests[0]!.headers['x-poplet-delivery'];
+    // "Crash": the process goes away with the batch in flight; the DB is reopened by a new process.
+    workers = workers.filter((w) => w !== first);
+    void first.stop();
+    env.reopen();
+    sent.push(...signup(env.deps, env.siteId, 3)); // more arrive while no worker runs
+    rx.mode = 'up';
+    worker();
+    await waitFor(() => rx.emails().length >= sent.length, 5000, 'delivered after restart');
+    expect(new Set(rx.emails())).toEqual(new Set(sent));
+    expect(rx.accepted()[0]!.headers['x-poplet-delivery']).toBe(cutId);
+  });
+
+  it('a hanging receiver neither blocks other hooks nor outlives the timeout', async () => {
+    env = makeEnv();
+    const slow = await receiver('hang');
+    const fast = await receiver('up');
+    addHook(env.deps, env.siteId, slow.url);
+    addHook(env.deps, env.siteId, fast.url);
+    worker({ timeoutMs: 300 });
+    const t0 = Date.now();
+    signup(env.deps, env.siteId, 1);
+    await waitFor(() => fast.accepted().length === 1, 2000, 'fast hook');
+    expect(Date.now() - t0).toBeLessThan(250);
+    await waitFor(() => env.deps.db.prepare("SELECT 1 FROM hooks WHERE last_error LIKE 'timeout%'").get() !== undefined, 3000, 'timeout');
+    expect(slow.requests.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a hook bound to a campaign only gets that campaign, and an all-campaign hook gets both', async () => {
+    env = makeEnv();
+    const only7 = await receiver();
+    const all = await receiver();
+    addHook(env.deps, env.siteId, only7.url, 7);
+    addHook(env.deps, env.siteId, all.url);
+    worker();
+    const a = signup(env.deps, env.siteId, 2, 7);
+    const b = signup(env.deps, env.siteId, 2, 8);
+    await waitFor(() => all.emails().length === 4 && only7.emails().length === 2, 5000, 'deliveries');
+    expect(new Set(only7.emails())).toEqual(new Set(a));
+    expect(new Set(all.emails())).toEqual(new Set([...a, ...b]));
+  });
+
+  it('refuses to deliver to a private address at delivery time when private hooks are not allowed', async () => {
+    env = makeEnv({ POPLET_ALLOW_PRIVATE_HOOKS: '0' });
+    const rx = await receiver();
+    // Stored as if it had passed the creation check while its DNS still pointed elsewhere.
+    addHook(env.deps, env.siteId, rx.url.replace('127.0.0.1', 'localhost'));
+    worker();
+    signup(env.deps, env.siteId, 1);
+    await waitFor(() => env.deps.db.prepare('SELECT last_error FROM hooks WHERE last_error IS NOT NULL').get() !== undefined, 3000, 'refusal');
+    const hook = env.deps.db.prepare('SELECT last_error FROM hooks').get() as { last_error: string };
+    expect(hook.last_error).toMatch(/private or reserved/);
+    expect(rx.requests.length).toBe(0);
+    expect(deliveries('pending')).toBe(1);
+  });
+
+  it('a deleted hook takes its pending deliveries with it', async () => {
+    env = makeEnv();
+    const rx = await receiver('down');
+    const id = addHook(env.deps, env.siteId, rx.url);
+    signup(env.deps, env.siteId, 3);
+    expect(deliveries('pending')).toBe(3);
+    env.deps.db.prepare('DELETE FROM hooks WHERE id = ?').run(id);
+    expect(deliveries('pending')).toBe(0);
+  });
+});
