@@ -115,7 +115,7 @@ export function oneOf(x: O, k: string, list: string[], p: string, noun = 'value'
 export function num(x: O, k: string, p: string, min = 0, optional?: boolean, max = Infinity): Err {
   const v = x[k];
   if (v === undefined && optional) return null;
-  return isNum(v) && v >= min && v <= max ? null : fail(p + '.' + k, `must be a number ${max < Infinity ? `from ${min} to ${max}` : '>= ' + min}`);
+  return isNum(v) && v >= min && v <= max ? null : fail(p + '.' + k, 'must be a number' + (max < Infinity ? ` from ${min} to ${max}` : min > -Infinity ? ' >= ' + min : ''));
 }
 
 const bool = (x: O, k: string, p: string, optional = true): Err =>
