@@ -19,7 +19,9 @@ export interface VisitorContext {
   now: number;
   url: string;
   path: string;
+  /** URL parameters, the first value of each; no prototype (any name is a plain key) */
   query: Record<string, string>;
+  /** without the leading '#' ('' when none) */
   hash: string;
   /** Session-level facts (the `wisepops_session` record). */
   session: {
