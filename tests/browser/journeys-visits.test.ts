@@ -1,0 +1,158 @@
+// End-to-end journeys 1–3 on the real stack in real Chromium, and journey 8: the same three in
+// localStorage mode, where not a single cookie may be set for the site.
+import { createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright';
+import { launchChromium } from '../helpers/browser';
+import { campaignBox, eventually, firstText, newVisitor, settled, startStack, visibleCampaigns, type Stack, type Visitor } from '../helpers/stack';
+
+const DAY = 86_400_000;
+const WELCOME = 1001;
+const WELCOME_BACK = 1004;
+
+let browser: Browser;
+let stack: Stack;
+
+beforeAll(async () => {
+  [browser, stack] = await Promise.all([launchChromium(), startStack()]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+type Mode = 'cookie' | 'localStorage';
+
+/** Journey 8's promise: in localStorage mode the state lives in Web Storage and no cookie exists. */
+async function checkStorage(v: Visitor, mode: Mode): Promise<void> {
+  const cookies = await v.context.cookies(stack.site.url);
+  const stored = await v.page.evaluate(() => [...Object.keys(localStorage), ...Object.keys(sessionStorage)].filter((k) => k.startsWith('wisepops')));
+  if (mode === 'localStorage') {
+    expect(cookies).toEqual([]);
+    expect(stored).toEqual(expect.arrayContaining(['wisepops_visits', 'wisepops_session']));
+  } else {
+    expect(cookies.map((c) => c.name)).toEqual(expect.arrayContaining(['wisepops_visits', 'wisepops_session']));
+  }
+}
+
+describe.each<Mode>(['cookie', 'localStorage'])('journeys 1–3, %s storage', (mode) => {
+  beforeAll(() => {
+    stack.site.options = mode === 'localStorage' ? { storage: 'localStorage' } : {};
+  });
+
+  it('1. a new visitor gets the welcome popup after its delay, signs up; the Email API and a signed hook have it', async () => {
+    const v = await newVisitor(browser);
+    const email = `j1-${mode}-${Date.now()}@example.com`;
+    const started = Date.now();
+    await v.page.goto(`${stack.site.url}/`);
+    const box = campaignBox(v.page, WELCOME);
+    await box.waitFor({ state: 'visible', timeout: 10_000 });
+    // The landing trigger waits its 2 s delay (counted from when the script ran, after navigation).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    expect(await box.getByText(firstText(WELCOME), { exact: true }).isVisible()).toBe(true);
+
+    await box.getByLabel('First name', { exact: true }).fill('Ada');
+    await box.getByLabel('Email', { exact: true }).fill(email);
+    await box.getByRole('checkbox').check();
+    await box.getByRole('button', { name: 'Send me the code' }).click();
+    await box.getByText('Check your inbox', { exact: true }).waitFor({ state: 'visible', timeout: 10_000 });
+
+    const rows = await eventually(async () => {
+      const all = await stack.emails({ wisepop_id: String(WELCOME) });
+      const mine = all.filter((r) => r.email === email);
+      return mine.length ? mine : undefined;
+    }, 8000, 'the sign-up in /api1/emails');
+    expect(rows).toHaveLength(1);
+    const row = rows[0]!;
+    expect(row).toMatchObject({ email, wisepop_id: WELCOME, ip: '127.0.0.1' });
+    expect(row.other_fields.first_name).toBe('Ada');
+    expect(row.other_fields).not.toHaveProperty('email');
+    expect(new Date(row.collected_at).toISOString()).toBe(row.collected_at);
+
+    const hook = await eventually(
+      () => stack.site.hooks.find((h) => Array.isArray(h.payload) && (h.payload as Array<{ email: string }>).some((r) => r.email === email)),
+      8000,
+      'the hook delivery',
+    );
+    // Checked here independently of the demo receiver: hex HMAC-SHA256 of the raw body, keyed with the API key.
+    expect(hook.signature).toBe(createHmac('sha256', stack.apiKey).update(hook.raw).digest('hex'));
+    expect(hook.valid).toBe(true);
+    expect(hook.deliveryId).toBeTruthy();
+    // The hook payload rows have exactly the shape (and values) of /api1/emails rows.
+    expect((hook.payload as unknown[]).find((r) => (r as { email: string }).email === email)).toEqual(row);
+
+    if (mode === 'cookie') {
+      // The demo's own pages show the same sign-up and the verified hook.
+      const tools = await browser.newPage();
+      const toolErrors: string[] = [];
+      tools.on('pageerror', (e) => toolErrors.push(e.message));
+      await tools.goto(`${stack.site.url}/poplet/signups`);
+      await tools.getByRole('cell', { name: email, exact: true }).waitFor({ timeout: 8000 });
+      await tools.goto(`${stack.site.url}/poplet/hooks`);
+      await tools.getByText('✔ valid').first().waitFor({ timeout: 8000 });
+      expect(toolErrors).toEqual([]);
+      await tools.close();
+    }
+    await checkStorage(v, mode);
+    expect(v.errors).toEqual([]);
+    await v.context.close();
+  });
+
+  it('2. "Don\'t show popups again" stops every campaign on the next pages and visits', async () => {
+    const now = Date.now();
+    const v = await newVisitor(browser, { clock: now });
+    await v.page.goto(`${stack.site.url}/`);
+    const box = campaignBox(v.page, WELCOME);
+    await box.waitFor({ state: 'visible', timeout: 10_000 });
+    await box.getByText(/don.t show popups again/i).click();
+    await box.waitFor({ state: 'hidden', timeout: 5000 });
+
+    // Each of these pages shows a campaign to anyone else: the inline embed, the pro popup, the bar.
+    for (const path of ['/blog/green-tea-guide', '/account', '/?utm_source=newsletter']) {
+      await v.page.goto(`${stack.site.url}${path}`);
+      const lines = await settled(v.page);
+      expect(await visibleCampaigns(v.page), path).toEqual([]);
+      expect(lines.filter((l) => l.status === 'shown'), path).toEqual([]);
+    }
+    await v.page.goto(`${stack.site.url}/blog/green-tea-guide`);
+    await settled(v.page);
+    expect(await v.page.evaluate(() => document.querySelector('#poplet-embed')!.childElementCount)).toBe(0);
+
+    // A visit days later: still nothing.
+    await v.context.clock.setSystemTime(now + 3 * DAY);
+    await v.page.goto(`${stack.site.url}/account`);
+    await settled(v.page);
+    expect(await visibleCampaigns(v.page)).toEqual([]);
+
+    await checkStorage(v, mode);
+    expect(v.errors).toEqual([]);
+    await v.context.close();
+  });
+
+  it('3. after 3 visits in 30 days (fake clock across sessions) the welcome-back slide-in shows, not the new-visitor popup', async () => {
+    const now = Date.now();
+    const v = await newVisitor(browser, { clock: now });
+    // Visit 1: a new visitor; the welcome popup shows (left open, neither closed nor signed up).
+    await v.page.goto(`${stack.site.url}/`);
+    await campaignBox(v.page, WELCOME).waitFor({ state: 'visible', timeout: 10_000 });
+
+    // Visit 2, the next day: returning, but only 2 visits.
+    await v.context.clock.setSystemTime(now + DAY);
+    await v.page.goto(`${stack.site.url}/product`);
+    const second = await settled(v.page, 2500);
+    expect(await visibleCampaigns(v.page)).toEqual([]);
+    expect(second.find((l) => l.id === WELCOME_BACK)?.status).toBe('skipped');
+
+    // Visit 3, two days later: the slide-in; the new-visitor popup stays away past its own delay.
+    await v.context.clock.setSystemTime(now + 2 * DAY);
+    await v.page.goto(`${stack.site.url}/`);
+    await campaignBox(v.page, WELCOME_BACK).waitFor({ state: 'visible', timeout: 10_000 });
+    const third = await settled(v.page, 2500);
+    expect(await visibleCampaigns(v.page)).toEqual([WELCOME_BACK]);
+    expect(third.find((l) => l.id === WELCOME)?.status).toBe('skipped');
+
+    await checkStorage(v, mode);
+    expect(v.errors).toEqual([]);
+    await v.context.close();
+  });
+});
