@@ -1,0 +1,262 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { armTriggers, type TriggerEnv } from '../../../src/sdk/triggers';
+import type { Trigger } from '../../../src/shared/campaign-targeting';
+
+let record: string | undefined;
+let added: Array<[string, unknown]>;
+let removed: string[];
+const spies: Array<{ mockRestore(): void }> = [];
+// Every armed set, disposed after each test so no listener leaks into the next one.
+const armed: Array<{ dispose(): void }> = [];
+
+function env(over: Partial<TriggerEnv> = {}): TriggerEnv {
+  return {
+    win: window,
+    doc: document,
+    now: () => Date.now(),
+    setTimeout: (f, ms) => setTimeout(f, ms),
+    clearTimeout: (id) => clearTimeout(id as number),
+    isMobile: false,
+    activity: { get: () => record, set: (v) => void (record = v) },
+    log: vi.fn(),
+    ...over,
+  };
+}
+function arm(list: Array<[number, Trigger]>, over: Partial<TriggerEnv> = {}) {
+  const fire = vi.fn();
+  const a = armTriggers(list.map(([id, trigger]) => ({ id, trigger })), env(over), fire);
+  armed.push(a);
+  return { ...a, fire, fired: () => fire.mock.calls.map((c) => c[0]) };
+}
+const scrollTo = (y: number) => {
+  Object.defineProperty(window, 'scrollY', { value: y, configurable: true });
+  window.dispatchEvent(new Event('scroll'));
+};
+const leave = (clientY: number, relatedTarget: Element | null = null) => document.dispatchEvent(new MouseEvent('mouseout', { clientY, relatedTarget, bubbles: true }));
+const setVisibility = (v: 'hidden' | 'visible') => {
+  Object.defineProperty(document, 'visibilityState', { value: v, configurable: true });
+  document.dispatchEvent(new Event('visibilitychange'));
+};
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 1_750_000_000_000 });
+  record = undefined;
+  added = [];
+  removed = [];
+  for (const t of [window, document]) {
+    const add = t.addEventListener.bind(t);
+    const rem = t.removeEventListener.bind(t);
+    spies.push(vi.spyOn(t, 'addEventListener').mockImplementation((type: string, f: EventListenerOrEventListenerObject, o?: boolean | AddEventListenerOptions) => (added.push([type, o]), add(type, f, o))));
+    spies.push(vi.spyOn(t, 'removeEventListener').mockImplementation((type: string, f: EventListenerOrEventListenerObject, o?: boolean | EventListenerOptions) => (removed.push(type), rem(type, f, o))));
+  }
+  Object.defineProperty(document.documentElement, 'scrollHeight', { value: 3000, configurable: true });
+  Object.defineProperty(window, 'innerHeight', { value: 1000, configurable: true });
+  Object.defineProperty(window, 'scrollY', { value: 0, configurable: true });
+  document.body.innerHTML = '';
+});
+afterEach(() => {
+  armed.splice(0).forEach((a) => a.dispose());
+  spies.splice(0).forEach((s) => s.mockRestore());
+  vi.useRealTimers();
+});
+
+describe('landing', () => {
+  it('fires after the delay, never twice; no listener at all', () => {
+    const a = arm([[1, { type: 'landing' }], [2, { type: 'landing', delay: 5 }]]);
+    expect(a.fired()).toEqual([]);
+    vi.advanceTimersByTime(0);
+    expect(a.fired()).toEqual([1]);
+    vi.advanceTimersByTime(4999);
+    expect(a.fired()).toEqual([1]);
+    vi.advanceTimersByTime(1);
+    expect(a.fired()).toEqual([1, 2]);
+    vi.advanceTimersByTime(60_000);
+    expect(a.fire).toHaveBeenCalledTimes(2);
+    expect(added).toEqual([]);
+  });
+  it('dispose cancels pending delays', () => {
+    const a = arm([[1, { type: 'landing', delay: 2 }]]);
+    a.dispose();
+    vi.advanceTimersByTime(5000);
+    expect(a.fire).not.toHaveBeenCalled();
+  });
+});
+
+describe('scroll percent', () => {
+  it('fires each campaign at its depth, with one passive listener removed when all fired', () => {
+    const a = arm([[1, { type: 'scroll', percent: 50 }], [2, { type: 'scroll', percent: 90 }]]);
+    expect(added).toEqual([['scroll', { passive: true, capture: true }]]);
+    scrollTo(900); // 45%
+    expect(a.fired()).toEqual([]);
+    scrollTo(1000); // 50%
+    expect(a.fired()).toEqual([1]);
+    scrollTo(1100);
+    expect(a.fired()).toEqual([1]);
+    expect(removed).toEqual([]);
+    scrollTo(2000); // 100%
+    expect(a.fired()).toEqual([1, 2]);
+    expect(removed).toEqual(['scroll']);
+  });
+});
+
+describe('exit intent, desktop', () => {
+  it('fires when the pointer leaves through the top, not the sides or inside the page', () => {
+    const a = arm([[1, { type: 'exit' }]]);
+    leave(300); // left through a side
+    leave(2, document.body); // moved onto another element
+    expect(a.fired()).toEqual([]);
+    leave(-3);
+    expect(a.fired()).toEqual([1]);
+    expect(removed).toEqual(['mouseout']);
+  });
+  it('fires once per session by default, remembered in the activity record', () => {
+    const a = arm([[1, { type: 'exit' }], [2, { type: 'exit', oncePerSession: false }]]);
+    leave(0);
+    expect(a.fired()).toEqual([1, 2]);
+    expect(record).toBe('{"x":[1]}');
+    a.dispose();
+    // Next page of the same session.
+    const b = arm([[1, { type: 'exit' }], [2, { type: 'exit', oncePerSession: false }]]);
+    leave(0);
+    expect(b.fired()).toEqual([2]);
+    expect(record).toBe('{"x":[1]}');
+  });
+  it('an unreadable activity record counts as empty', () => {
+    record = 'garbage{';
+    const a = arm([[1, { type: 'exit' }]]);
+    leave(0);
+    expect(a.fired()).toEqual([1]);
+    expect(record).toBe('{"x":[1]}');
+  });
+  it('desktop exit listens to no scroll or visibility events', () => {
+    arm([[1, { type: 'exit' }]]);
+    expect(added.map((a) => a[0])).toEqual(['mouseout']);
+  });
+});
+
+describe('exit intent, mobile', () => {
+  it('fires on a fast upward scroll, not on a slow one or a downward one', () => {
+    scrollTo(2000);
+    const a = arm([[1, { type: 'exit' }]], { isMobile: true });
+    // Slow: 60 px every 400 ms.
+    for (let y = 1940; y >= 1700; y -= 60) {
+      vi.advanceTimersByTime(400);
+      scrollTo(y);
+    }
+    scrollTo(2500);
+    expect(a.fired()).toEqual([]);
+    // Fast: 120 px within 200 ms.
+    vi.advanceTimersByTime(100);
+    scrollTo(2440);
+    vi.advanceTimersByTime(100);
+    scrollTo(2380);
+    expect(a.fired()).toEqual([1]);
+  });
+  it('fires when the visitor comes back to the tab', () => {
+    const a = arm([[1, { type: 'exit' }]], { isMobile: true });
+    setVisibility('visible');
+    expect(a.fired()).toEqual([]);
+    setVisibility('hidden');
+    expect(a.fired()).toEqual([]);
+    setVisibility('visible');
+    expect(a.fired()).toEqual([1]);
+    expect(removed.sort()).toEqual(['scroll', 'visibilitychange']);
+  });
+  it('mobile: false keeps the campaign to desktops', () => {
+    const a = arm([[1, { type: 'exit', mobile: false }]], { isMobile: true });
+    setVisibility('hidden');
+    setVisibility('visible');
+    expect(a.fired()).toEqual([]);
+    expect(added).toEqual([]);
+  });
+});
+
+describe('inactivity', () => {
+  it('fires after N seconds without activity; activity restarts the count', () => {
+    const a = arm([[1, { type: 'inactivity', seconds: 10 }]]);
+    vi.advanceTimersByTime(8000);
+    document.dispatchEvent(new MouseEvent('mousemove'));
+    vi.advanceTimersByTime(8000);
+    window.dispatchEvent(new Event('scroll'));
+    vi.advanceTimersByTime(9999);
+    document.dispatchEvent(new KeyboardEvent('keydown'));
+    vi.advanceTimersByTime(9999);
+    expect(a.fired()).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(a.fired()).toEqual([1]);
+    expect(added.every(([, o]) => (o as AddEventListenerOptions).passive)).toBe(true);
+    expect(removed.length).toBe(added.length);
+  });
+});
+
+describe('click on a CSS selector', () => {
+  it('one delegated listener; works for elements added later and for clicks inside them', () => {
+    const a = arm([[1, { type: 'click', selector: '.promo' }], [2, { type: 'click', selector: '#later' }]]);
+    expect(added).toEqual([['click', { passive: true, capture: true }]]);
+    document.body.innerHTML = '<a class="promo"><span id="in">x</span></a><p id="other">y</p>';
+    document.getElementById('other')!.click();
+    expect(a.fired()).toEqual([]);
+    document.getElementById('in')!.click();
+    expect(a.fired()).toEqual([1]);
+    const later = document.createElement('button');
+    later.id = 'later';
+    document.body.append(later);
+    later.click();
+    expect(a.fired()).toEqual([1, 2]);
+    expect(removed).toEqual(['click']);
+  });
+  it('an invalid selector disables only that campaign, with a log line', () => {
+    const e = env();
+    const fire = vi.fn();
+    armed.push(armTriggers([{ id: 1, trigger: { type: 'click', selector: '##' } }, { id: 2, trigger: { type: 'click', selector: 'p' } }], e, fire));
+    document.body.innerHTML = '<p>x</p>';
+    document.querySelector('p')!.click();
+    expect(fire.mock.calls).toEqual([[2]]);
+    expect(e.log).toHaveBeenCalledWith("triggers: campaign 1: invalid click selector '##'");
+  });
+});
+
+describe('custom events and pageviews', () => {
+  it('fires on the named event only', () => {
+    const a = arm([[1, { type: 'event', name: 'cart' }], [2, { type: 'event', name: 'buy' }]]);
+    a.event('other');
+    a.event('cart');
+    a.event('cart');
+    expect(a.fired()).toEqual([1]);
+  });
+  it('after N pageviews of the session or in total, SPA pageviews included', () => {
+    const a = arm([[1, { type: 'pageviews', count: 3 }], [2, { type: 'pageviews', count: 10, scope: 'total' }]]);
+    a.pageview(1, 8);
+    expect(a.fired()).toEqual([]);
+    a.pageview(2, 9);
+    expect(a.fired()).toEqual([]);
+    a.pageview(3, 10);
+    expect(a.fired()).toEqual([1, 2]);
+    a.pageview(4, 11);
+    expect(a.fire).toHaveBeenCalledTimes(2);
+  });
+  it('nothing fires after dispose, and every listener is gone', () => {
+    const a = arm([[1, { type: 'event', name: 'x' }], [2, { type: 'scroll', percent: 10 }], [3, { type: 'exit' }], [4, { type: 'click', selector: 'p' }], [5, { type: 'inactivity', seconds: 5 }]]);
+    a.dispose();
+    a.event('x');
+    a.pageview(9, 9);
+    scrollTo(2000);
+    leave(0);
+    vi.advanceTimersByTime(60_000);
+    expect(a.fire).not.toHaveBeenCalled();
+    expect(removed.sort()).toEqual(added.map((x) => x[0]).sort());
+  });
+});
+
+describe('robustness', () => {
+  it('an error in fire never reaches the page', () => {
+    const e = env();
+    const a = armTriggers([{ id: 1, trigger: { type: 'click', selector: 'p' } }], e, () => {
+      throw new Error('boom');
+    });
+    document.body.innerHTML = '<p>x</p>';
+    expect(() => document.querySelector('p')!.click()).not.toThrow();
+    expect(e.log).toHaveBeenCalledWith('triggers: Error: boom');
+    a.dispose();
+  });
+});
