@@ -55,7 +55,7 @@ export function replay(deps: { db: Db }, journal: string): ReplayResult {
     }
     for (const e of entries as SignupEntry[]) {
       if (e.type !== 'signup') continue;
-      const p = e.payload;
+      const p = { ...e.payload, email: String(e.payload.email).trim() }; // as /collect stores it
       const tz = siteTz.get(p.site);
       const collectedMs = Date.parse(e.meta.collected_at);
       const erased = erasedAt(p.site, p.email);
