@@ -64,6 +64,8 @@ export function makeEngine(deps: EngineDeps, parts: Parts): Engine {
 
   function run(pageview?: boolean) {
     if (!compiled) return;
+    // The opt-out may come from elsewhere (another tab, the command layer): honour it at once.
+    if (deps.context().noshow) remove(() => true);
     const d = decide();
     last = d.debug;
     log('evaluation', d.debug);

@@ -1,0 +1,470 @@
+import { describe, expect, it, vi } from 'vitest';
+import { makeEngine, type Parts } from '../../../src/sdk/engine/engine';
+import type { EngineDeps } from '../../../src/sdk/engine/types';
+import type { CampaignHistory, VisitorContext } from '../../../src/sdk/context/types';
+import type { Campaign, CampaignSet, Content, Layout } from '../../../src/shared/campaign';
+import type { PopletUi, ShowRequest, SubmitResult, UiHost } from '../../../src/sdk/render/contract';
+import type { SignupPayload } from '../../../src/shared/signup';
+
+const content = (label: string): Content => ({ label, steps: [{ blocks: [{ type: 'heading', text: label }] }], success: { blocks: [] } });
+
+const campaign = (id: number, extra: Partial<Campaign> = {}): Campaign => ({
+  id,
+  name: 'C' + id,
+  status: 'live',
+  trigger: { type: 'landing' },
+  layout: { type: 'popup' },
+  content: content('c' + id),
+  ...extra,
+});
+
+const NOW = Date.UTC(2025, 5, 2, 12);
+
+function context(): VisitorContext {
+  return {
+    now: NOW,
+    url: 'https://shop.test/',
+    path: '/',
+    query: {},
+    hash: '',
+    session: { start: NOW - 60_000, landing: 'https://shop.test/', referrer: '', utm: {}, pageviews: 1 },
+    visits: [NOW],
+    firstVisit: NOW,
+    totalPageviews: 1,
+    props: {},
+    device: 'desktop',
+    language: 'en',
+    country: null,
+    history: {},
+    signedUp: false,
+    noshow: false,
+  };
+}
+
+/** The engine over one campaign set, with recording fakes around it. */
+function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number; uiFails?: boolean; veto?: string[]; uiGate?: Promise<void>; staleHistory?: boolean } = {}) {
+  const ctx = context();
+  const emitted: Array<[string, Record<string, unknown>]> = [];
+  const logs: string[] = [];
+  const tracked: Array<[string, number, string | undefined]> = [];
+  const submitted: SignupPayload[] = [];
+  const shows: ShowRequest[] = [];
+  const destroyed: number[] = [];
+  const armedWith: number[][] = [];
+  const armed = { event: vi.fn(), pageview: vi.fn(), dispose: vi.fn() };
+  let fire: (id: number) => void = () => {};
+  let submitResult: SubmitResult = { ok: true, queued: false };
+  let uiLoads = 0;
+  const flush = vi.fn();
+  const ui: PopletUi = {
+    show(req) {
+      shows.push(req);
+      return { destroy: () => destroyed.push(req.campaign.id) };
+    },
+  };
+  const deps: EngineDeps = {
+    site: 'site1',
+    endpoint: 'https://popups.test',
+    uiUrl: 'https://popups.test/poplet.ui.js',
+    context: () => ctx,
+    history: {
+      update(id, change) {
+        // staleHistory: a command layer that only rebuilds the context on the next page view
+        const h: CampaignHistory = o.staleHistory ? { d: 0, c: 0, v: 0, k: 0, l: 0, p: 0 } : (ctx.history[id] ??= { d: 0, c: 0, v: 0, k: 0, l: 0, p: 0 });
+        change(h);
+      },
+      markSignedUp: () => void (ctx.signedUp = true),
+    },
+    noshow: vi.fn(() => void (ctx.noshow = true)),
+    activity: { get: () => undefined, set: () => {} },
+    visitorId: () => undefined,
+    emit(name, detail) {
+      emitted.push([name, detail]);
+      return !o.veto?.includes(name);
+    },
+    log: (m) => void logs.push(m),
+  };
+  const set: CampaignSet = { site: 'site1', country: 'FR', campaigns };
+  const fetch = vi.fn(async () => (o.fetchFails ? new Response('down', { status: 503 }) : new Response(JSON.stringify(set))));
+  const parts: Parts = {
+    arm(list, f) {
+      armedWith.push(list.map((c) => c.id));
+      fire = f;
+      return armed;
+    },
+    fetch,
+    loadUi: async () => {
+      uiLoads++;
+      await o.uiGate;
+      if (o.uiFails) throw new Error('chunk 404');
+      return ui;
+    },
+    outbox: {
+      submit: async (p) => (submitted.push(p), submitResult),
+      flush,
+    },
+    track: (k, c, g) => void tracked.push([k, c, g]),
+    random: () => o.random ?? 0.5,
+    now: () => NOW,
+  };
+  const engine = makeEngine(deps, parts);
+  const tick = () => new Promise((r) => setTimeout(r, 0));
+  return {
+    engine,
+    ctx,
+    deps,
+    fetch,
+    emitted,
+    names: () => emitted.map((e) => e[0]),
+    logs,
+    tracked,
+    submitted,
+    shows,
+    destroyed,
+    armed,
+    armedWith,
+    flush,
+    tick,
+    uiLoads: () => uiLoads,
+    setSubmitResult: (r: SubmitResult) => void (submitResult = r),
+    /** Fire triggers and let the engine show what wins. */
+    async fire(...ids: number[]) {
+      ids.forEach((id) => fire(id));
+      await tick();
+    },
+    host: (i = shows.length - 1): UiHost => shows[i].host,
+  };
+}
+
+const ready = async (campaigns: Campaign[], o?: Parameters<typeof setup>[1]) => {
+  const t = setup(campaigns, o);
+  await t.tick();
+  return t;
+};
+
+describe('engine: loading', () => {
+  it('fetches the campaign set once, without credentials', async () => {
+    const t = await ready([campaign(1)]);
+    expect(t.fetch).toHaveBeenCalledTimes(1);
+    expect(t.fetch).toHaveBeenCalledWith('https://popups.test/sites/site1/campaigns.json', { credentials: 'omit' });
+    t.engine.pageview();
+    t.engine.refresh();
+    expect(t.fetch).toHaveBeenCalledTimes(1);
+  });
+
+  it('a failed load is a debug line: nothing armed, nothing loaded, nothing thrown', async () => {
+    const t = await ready([campaign(1)], { fetchFails: true });
+    expect(t.logs).toContain('campaigns not loaded');
+    expect(() => {
+      t.engine.pageview();
+      t.engine.event('x');
+      t.engine.refresh();
+    }).not.toThrow();
+    expect(t.armedWith).toEqual([]);
+    expect(t.uiLoads()).toBe(0);
+    expect(t.engine.debug()).toEqual([]);
+  });
+
+  it('invalid campaigns are skipped, the others still run', async () => {
+    const bad = { ...campaign(2), trigger: { type: 'nope' } } as unknown as Campaign;
+    const t = await ready([campaign(1), bad]);
+    expect(t.armedWith).toEqual([[1]]);
+    expect(t.engine.debug().find((l) => l.id == 2)).toMatchObject({ status: 'skipped', reason: expect.stringContaining('trigger') });
+  });
+
+  it('gives targeting the country of the campaign set', async () => {
+    const t = await ready([campaign(1, { targeting: { type: 'country', op: 'in', value: ['FR'] } }), campaign(2, { targeting: { type: 'country', op: 'in', value: ['DE'] } })]);
+    expect(t.armedWith).toEqual([[1]]);
+  });
+
+  it('never throws into the page, even when the context does', async () => {
+    const t = await ready([campaign(1)]);
+    t.deps.context = () => {
+      throw new Error('boom');
+    };
+    expect(() => t.engine.pageview()).not.toThrow();
+    expect(() => t.engine.refresh()).not.toThrow();
+    expect(t.logs).toContain('engine error');
+  });
+});
+
+describe('engine: evaluation and triggers', () => {
+  it('arms triggers of eligible campaigns only and loads the UI chunk early', async () => {
+    const t = await ready([campaign(1), campaign(2, { status: 'paused' })]);
+    expect(t.armedWith).toEqual([[1]]);
+    expect(t.armed.pageview).toHaveBeenCalledWith(1, 1);
+    expect(t.uiLoads()).toBe(1);
+    expect(t.shows).toEqual([]);
+  });
+
+  it('loads nothing while no campaign is eligible', async () => {
+    const t = await ready([campaign(1, { status: 'draft' })]);
+    expect(t.armedWith).toEqual([]);
+    expect(t.uiLoads()).toBe(0);
+  });
+
+  it('re-arms on every page view and disposes the old triggers', async () => {
+    const t = await ready([campaign(1)]);
+    t.engine.pageview();
+    expect(t.armed.dispose).toHaveBeenCalledTimes(1);
+    expect(t.armedWith).toEqual([[1], [1]]);
+    expect(t.flush).toHaveBeenCalledTimes(1);
+  });
+
+  it('refresh re-arms only when the eligible set changed', async () => {
+    const t = await ready([campaign(1, { targeting: { type: 'property', key: 'plan', kind: 'string', op: 'equals', value: 'pro' } }), campaign(2)]);
+    expect(t.armedWith).toEqual([[2]]);
+    t.engine.refresh();
+    expect(t.armedWith).toHaveLength(1);
+    t.ctx.props = { plan: 'pro' };
+    t.engine.refresh();
+    expect(t.armedWith).toEqual([[2], [1, 2]]);
+  });
+
+  it('events are passed to the triggers, including those sent before the set arrived', async () => {
+    const t = setup([campaign(1, { trigger: { type: 'event', name: 'cart' } })]);
+    t.engine.event('early');
+    await t.tick();
+    expect(t.armed.event).toHaveBeenCalledWith('early');
+    t.engine.event('cart');
+    expect(t.armed.event).toHaveBeenLastCalledWith('cart');
+  });
+});
+
+describe('engine: showing', () => {
+  it('shows a campaign when its trigger fires, with before/after-popup-display', async () => {
+    const t = await ready([campaign(1)]);
+    await t.fire(1);
+    expect(t.shows).toHaveLength(1);
+    expect(t.shows[0].campaign.id).toBe(1);
+    expect(t.shows[0].content).toEqual(content('c1'));
+    expect(t.emitted[0]).toEqual(['before-popup-display', { popup: { id: 1, name: 'C1' }, variant: undefined }]);
+    t.host().displayed(t.shows[0].campaign);
+    expect(t.ctx.history[1]).toMatchObject({ d: 1, l: NOW / 1000, p: 1 });
+    expect(t.tracked).toEqual([['display', 1, undefined]]);
+    expect(t.emitted[1]).toEqual(['after-popup-display', { popup: { id: 1, name: 'C1' }, variant: undefined }]);
+    expect(t.engine.debug()).toEqual([{ id: 1, name: 'C1', status: 'shown' }]);
+  });
+
+  it('a before-popup-display listener can veto', async () => {
+    const t = await ready([campaign(1)], { veto: ['before-popup-display'] });
+    await t.fire(1);
+    expect(t.shows).toEqual([]);
+    expect(t.engine.debug()[0]).toMatchObject({ status: 'skipped', reason: expect.stringContaining('vetoed') });
+  });
+
+  it('re-checks the campaign when the trigger fires', async () => {
+    const t = await ready([campaign(1, { targeting: { type: 'signed_up', value: false } })]);
+    t.ctx.signedUp = true;
+    await t.fire(1);
+    expect(t.shows).toEqual([]);
+  });
+
+  it('one popup at a time: the highest priority wins when several fire together', async () => {
+    const t = await ready([campaign(1, { priority: 1 }), campaign(2, { priority: 5 }), campaign(3, { priority: 9, layout: { type: 'slidein', position: 'bottom-right' } })]);
+    await t.fire(1, 2, 3);
+    expect(t.shows.map((s) => s.campaign.id)).toEqual([3]);
+    expect(t.engine.debug().find((l) => l.id == 2)).toMatchObject({ status: 'skipped', reason: expect.stringContaining('slot') });
+    // the slot is taken while the first one shows
+    await t.fire(2);
+    expect(t.shows).toHaveLength(1);
+    // closed: the slot is free again
+    t.host().closed(t.shows[0].campaign);
+    await t.fire(2);
+    expect(t.shows.map((s) => s.campaign.id)).toEqual([3, 2]);
+  });
+
+  it('a bar and a popup coexist; embeds are independent', async () => {
+    const bar: Layout = { type: 'bar', position: 'top' };
+    const t = await ready([
+      campaign(1),
+      campaign(2, { layout: bar }),
+      campaign(3, { layout: { type: 'embed', selector: '#a' } }),
+      campaign(4, { layout: { type: 'embed', selector: '#b' } }),
+      campaign(5, { layout: bar }),
+    ]);
+    await t.fire(1, 2, 3, 4, 5);
+    expect(t.shows.map((s) => s.campaign.id).sort()).toEqual([1, 2, 3, 4]);
+  });
+
+  it('shows a campaign at most once per page view, again after a page view when its frequency allows', async () => {
+    const t = await ready([campaign(1, { frequency: { repeat: { every: 'page' }, stopAfter: { close: false } } })]);
+    await t.fire(1);
+    t.host().displayed(t.shows[0].campaign);
+    t.host().closed(t.shows[0].campaign);
+    await t.fire(1);
+    expect(t.shows).toHaveLength(1);
+    t.ctx.totalPageviews = 2;
+    t.engine.pageview();
+    expect(t.armedWith.at(-1)).toEqual([1]);
+    await t.fire(1);
+    expect(t.shows).toHaveLength(2);
+  });
+
+  it('shows a campaign once per page view even before the context reflects the display', async () => {
+    const t = await ready([campaign(1, { trigger: { type: 'click', selector: 'a' } })], { staleHistory: true });
+    await t.fire(1);
+    t.host().displayed(t.shows[0].campaign);
+    t.host().closed(t.shows[0].campaign);
+    await t.fire(1);
+    expect(t.shows).toHaveLength(1);
+  });
+
+  it('nothing is drawn when "don\'t show again" comes while the chunk loads', async () => {
+    let open!: () => void;
+    const t = await ready([campaign(1), campaign(2, { layout: { type: 'bar', position: 'top' } })], { uiGate: new Promise<void>((r) => (open = r)) });
+    await t.fire(1);
+    await t.fire(2);
+    expect(t.shows).toEqual([]);
+    t.deps.noshow();
+    t.engine.pageview();
+    open();
+    await t.tick();
+    expect(t.shows).toEqual([]);
+  });
+
+  it('SPA page view: removes embeds, keeps popups and bars', async () => {
+    const t = await ready([campaign(1), campaign(2, { layout: { type: 'bar', position: 'top' } }), campaign(3, { layout: { type: 'embed', selector: '#x' } })]);
+    await t.fire(1, 2, 3);
+    t.engine.pageview();
+    expect(t.destroyed).toEqual([3]);
+  });
+
+  it('A/B: persists a new assignment and shows the variant content', async () => {
+    const t = await ready([campaign(1, { variants: [{ id: 'A', weight: 1 }, { id: 'B', weight: 1, content: content('B!') }] })], { random: 0.9 });
+    expect(t.ctx.history[1]).toMatchObject({ g: 'B', d: 0 });
+    await t.fire(1);
+    expect(t.shows[0].content).toEqual(content('B!'));
+    t.host().displayed(t.shows[0].campaign);
+    expect(t.tracked).toEqual([['display', 1, 'B']]);
+  });
+
+  it('control group: counted as a display once, history updated, never rendered, chunk not loaded', async () => {
+    const t = await ready([campaign(1, { control: 50 })], { random: 0.1 });
+    expect(t.ctx.history[1].g).toBe('control');
+    expect(t.uiLoads()).toBe(0);
+    await t.fire(1);
+    expect(t.shows).toEqual([]);
+    expect(t.uiLoads()).toBe(0);
+    expect(t.tracked).toEqual([['display', 1, 'control']]);
+    expect(t.ctx.history[1]).toMatchObject({ d: 1, l: NOW / 1000, p: 1, g: 'control' });
+    expect(t.names()).not.toContain('before-popup-display');
+    await t.fire(1);
+    expect(t.tracked).toHaveLength(1);
+    expect(t.engine.debug()[0]).toMatchObject({ status: 'skipped', reason: expect.stringContaining('control') });
+    // frequency (once per session) holds it back on the next page too
+    t.ctx.totalPageviews = 2;
+    t.engine.pageview();
+    expect(t.engine.debug()[0]).toMatchObject({ status: 'skipped', reason: expect.stringContaining('already shown') });
+  });
+
+  it('a control winner holds its slot against lower priorities, like the popup it stands for', async () => {
+    const t = await ready([campaign(1, { control: 100, priority: 9 }), campaign(2)]);
+    await t.fire(1, 2);
+    expect(t.shows).toEqual([]);
+  });
+
+  it('a failed chunk load is logged and the campaign may try again', async () => {
+    const t = await ready([campaign(1)], { uiFails: true });
+    await t.fire(1);
+    expect(t.shows).toEqual([]);
+    expect(t.logs).toContain('C1: not shown');
+    expect(t.logs.some((l) => l.startsWith('UI chunk'))).toBe(true);
+    await t.fire(1);
+    expect(t.names().filter((n) => n == 'before-popup-display')).toHaveLength(2);
+  });
+});
+
+describe('engine: the UI host', () => {
+  async function shown(o?: Parameters<typeof setup>[1]) {
+    const t = await ready([campaign(7, { name: 'Welcome', variants: [{ id: 'A', weight: 1 }] })], o);
+    await t.fire(7);
+    return { t, host: t.host(), c: t.shows[0].campaign };
+  }
+  const popup = { id: 7, name: 'Welcome' };
+
+  it('closed: history, analytics, after-popup-close', async () => {
+    const { t, host, c } = await shown();
+    host.closed(c);
+    expect(t.ctx.history[7].c).toBe(1);
+    expect(t.tracked).toEqual([['close', 7, 'A']]);
+    expect(t.emitted.at(-1)).toEqual(['after-popup-close', { popup, variant: 'A' }]);
+  });
+
+  it('clicked: before/after-tracked-click around the recording', async () => {
+    const { t, host, c } = await shown();
+    host.clicked(c, '/sale');
+    expect(t.names().slice(-2)).toEqual(['before-tracked-click', 'after-tracked-click']);
+    expect(t.emitted.at(-1)![1]).toEqual({ popup, variant: 'A', href: '/sale' });
+    expect(t.ctx.history[7].k).toBe(1);
+    expect(t.tracked).toEqual([['click', 7, 'A']]);
+  });
+
+  it('submit: builds the sign-up, records the conversion, tells the listeners', async () => {
+    const { t, host, c } = await shown();
+    const fields = { email: 'ann@example.com', first_name: 'Ann' };
+    const r = await host.submit(c, fields, 'I agree', '');
+    expect(r).toEqual({ ok: true, queued: false });
+    const p = t.submitted[0];
+    expect(p).toEqual({ id: p.id, site: 'site1', wisepop_id: 7, email: 'ann@example.com', fields: { first_name: 'Ann' }, consent: 'I agree', variant: 'A' });
+    expect(p.id).toMatch(/^[\w-]{21}$/);
+    expect(t.ctx.history[7].v).toBe(1);
+    expect(t.ctx.signedUp).toBe(true);
+    expect(t.tracked).toEqual([['signup', 7, 'A']]);
+    expect(t.emitted.slice(-2)).toEqual([
+      ['before-form-submit', { popup, variant: 'A', fields }],
+      ['after-form-submit', { popup, variant: 'A', fields, ok: true, queued: false }],
+    ]);
+  });
+
+  it('submit queued (network down) still counts as stored', async () => {
+    const { t, host, c } = await shown();
+    t.setSubmitResult({ ok: true, queued: true });
+    await expect(host.submit(c, { email: 'a@b.co' }, undefined, '')).resolves.toEqual({ ok: true, queued: true });
+    expect(t.submitted[0]).not.toHaveProperty('consent');
+    expect(t.ctx.signedUp).toBe(true);
+    expect(t.emitted.at(-1)![1]).toMatchObject({ ok: true, queued: true });
+  });
+
+  it('submit refused (4xx): no conversion, after-form-submit told the error', async () => {
+    const { t, host, c } = await shown();
+    t.setSubmitResult({ ok: false, error: 'email: not a valid address' });
+    await expect(host.submit(c, { email: 'x' }, undefined, '')).resolves.toEqual({ ok: false, error: 'email: not a valid address' });
+    expect(t.ctx.history[7].v).toBe(0);
+    expect(t.ctx.signedUp).toBe(false);
+    expect(t.tracked).toEqual([]);
+    expect(t.emitted.at(-1)).toEqual(['after-form-submit', { popup, variant: 'A', fields: { email: 'x' }, ok: false, error: 'email: not a valid address' }]);
+  });
+
+  it('a before-form-submit listener cancels the sign-up', async () => {
+    const { t, host, c } = await shown({ veto: ['before-form-submit'] });
+    await expect(host.submit(c, { email: 'a@b.co' }, undefined, '')).resolves.toEqual({ ok: false, error: 'cancelled' });
+    expect(t.submitted).toEqual([]);
+    expect(t.names()).not.toContain('after-form-submit');
+  });
+
+  it('a honeypot hit is sent (the server drops it) but is no conversion', async () => {
+    const { t, host, c } = await shown();
+    await host.submit(c, { email: 'bot@spam.co' }, undefined, 'http://spam');
+    expect(t.submitted[0].hp).toBe('http://spam');
+    expect(t.ctx.signedUp).toBe(false);
+    expect(t.tracked).toEqual([]);
+  });
+
+  it('noshow: sets the opt-out, removes what is shown, disarms, and nothing shows again', async () => {
+    const t = await ready([campaign(1), campaign(2, { layout: { type: 'bar', position: 'bottom' } })]);
+    await t.fire(1, 2);
+    t.host(0).noshow();
+    expect(t.deps.noshow).toHaveBeenCalled();
+    expect(t.destroyed.sort()).toEqual([1, 2]);
+    expect(t.armed.dispose).toHaveBeenCalled();
+    t.engine.pageview();
+    expect(t.armedWith).toHaveLength(1);
+    expect(t.engine.debug()[0].reason).toContain("don't show");
+  });
+
+  it('hands the chunk the context with the country and the nonce', async () => {
+    const { host } = await shown();
+    expect(host.context().country).toBe('FR');
+  });
+});
