@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '../src/server/config';
+import { createLog, silentLog } from '../src/server/log';
 import { startServer } from '../src/server/main';
 import { provisionSite, registerDemoHook } from './provision';
 import { startDemoSite, type DemoSite } from './site-server';
@@ -60,11 +61,13 @@ async function main(): Promise<void> {
     console.error('dist/poplet.js is missing: run `npm start` (it builds first), not demo/start.ts alone.');
     process.exit(1);
   }
-  const env = { ...process.env, POPLET_DATA: process.env.POPLET_DATA ?? resolve('.data/demo'), POPLET_LOG: process.env.POPLET_LOG ?? 'off' };
+  // Quiet by default so the banner stays readable; POPLET_LOG=on prints the server's JSON logs.
+  const verbose = process.env.POPLET_LOG === 'on';
+  const env = { ...process.env, POPLET_DATA: process.env.POPLET_DATA ?? resolve('.data/demo'), POPLET_LOG: verbose ? 'on' : 'off' };
   // The hook receiver is the demo's own localhost server, which the SSRF guard refuses by default.
   const config = { ...loadConfig(env, process.argv.slice(2)), allowPrivateHooks: true };
   const site = await demoSite(Number(process.env.DEMO_PORT ?? 8080));
-  const server = await startServer(config);
+  const server = await startServer(config, verbose ? createLog() : silentLog);
   const serverUrl = server.url.replace(/\/$/, '');
   const origins = [site.url, `http://localhost:${site.port}`];
   const { siteId, apiKey, created } = provisionSite({ dataDir: config.dataDir, dbPath: config.dbPath, origins });

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../../src/server/main';
+import { silentLog } from '../../src/server/log';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright';
 import { DEMO_CAMPAIGNS, provisionSite, registerDemoHook } from '../../demo/provision';
 import { startDemoSite, type DemoSite } from '../../demo/site-server';
@@ -34,7 +35,7 @@ export async function startStack(): Promise<Stack> {
   const dbPath = join(dataDir, 'poplet.db');
   const config = { dataDir, dbPath, host: '127.0.0.1', allowPrivateHooks: true, logRequests: false };
   const site = await startDemoSite();
-  const first = await startServer({ ...config, port: 0 });
+  const first = await startServer({ ...config, port: 0 }, silentLog);
   let server: { url: string; close(): Promise<void> } | undefined = first;
   const serverUrl = first.url.replace(/\/$/, '');
   const port = Number(new URL(serverUrl).port);
@@ -60,7 +61,7 @@ export async function startStack(): Promise<Stack> {
       server = undefined;
     },
     async restartServer() {
-      server = await startServer({ ...config, port });
+      server = await startServer({ ...config, port }, silentLog);
     },
     async close() {
       await server?.close();
