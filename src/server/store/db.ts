@@ -1,6 +1,6 @@
 // Opens the SQLite database and brings its schema up to date.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CORE_MIGRATIONS } from './schema';
 import { HOOKS_MIGRATIONS } from '../hooks/schema';
@@ -10,8 +10,10 @@ export type Db = Database.Database;
 const MIGRATIONS = [...CORE_MIGRATIONS, ...HOOKS_MIGRATIONS].sort((a, b) => a.version - b.version);
 
 export function openDb(path: string): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new Database(path);
+  // Sign-ups are personal data: owner-only. SQLite gives the -wal/-shm files the same mode.
+  if (path !== ':memory:') chmodSync(path, 0o600);
   db.pragma('journal_mode = WAL');
   // FULL: every commit fsyncs the WAL, so a 2xx survives a power cut or a kernel panic, not only
   // a killed process (NORMAL would only protect against the latter). The fsync cost is paid once

@@ -1,0 +1,132 @@
+// The HTTP application: parsers, limits, security headers, CORS scope, errors and request logs
+// around the routes. Built from plain dependencies so tests and the CLI share it.
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
+import type { ServerDeps } from './config';
+import { createSiteCache } from './site-cache';
+import { createSignupWriter } from './store/signup-writer';
+import { createJournal } from './lifecycle/journal';
+import { registerCollectRoute } from './routes/collect';
+import { createEventCounter, registerEventsRoute } from './routes/events';
+import { registerApiRoutes } from './routes/api';
+import { registerPublicRoutes } from './routes/public';
+import { registerHookRoutes } from './hooks/routes';
+
+export const BODY_LIMIT = 16 * 1024;
+
+// Route registrars of other areas (issue 7). The lead adds registerErasureRoutes here when
+// src/server/lifecycle exports it.
+const EXTRA_ROUTES: Array<(app: FastifyInstance, deps: ServerDeps) => void> = [registerHookRoutes];
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+/** Fastify's own errors, mapped to JSON `{error}` with a status a client can act on. */
+function errorStatus(err: FastifyError): [number, string] {
+  if (err.validation) return [400, `${err.validationContext ?? 'request'}${err.validation[0]?.instancePath || ''} ${err.validation[0]?.message ?? 'is invalid'}`.trim()];
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return [413, `body: larger than ${BODY_LIMIT / 1024} KB`];
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return [415, 'body: send application/json or text/plain'];
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return [400, 'body: empty'];
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return [400, 'body: not valid JSON'];
+  }
+  if (err instanceof SyntaxError) return [400, 'body: not valid JSON'];
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+  return [status, status === 500 ? 'internal error' : err.message];
+}
+
+const hops = (n: number) => (_address: string, hop: number) => hop < n;
+
+export function buildApp(deps: ServerDeps): FastifyInstance {
+  const { config, log } = deps;
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT,
+    // A hop count trusts that many proxies in front (the typings lack fastify's number form).
+    trustProxy: typeof config.trustProxy === 'number' ? hops(config.trustProxy) : config.trustProxy,
+    logger: false,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
+  });
+
+  const sites = createSiteCache(deps.db);
+  const writer = createSignupWriter(deps.db);
+  const counter = createEventCounter(deps);
+  const journal = config.journalDir ? createJournal(config.journalDir) : null;
+
+  // sendBeacon posts strings as text/plain (no CORS preflight): the body is JSON all the same.
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.headers(SECURITY_HEADERS);
+    // Behind a TLS-terminating proxy (trustProxy) this reads X-Forwarded-Proto.
+    if (request.protocol === 'https') reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+  });
+
+  if (config.logRequests) {
+    // Route patterns, never URLs or bodies: no address or field value reaches the logs.
+    app.addHook('onResponse', async (request, reply) => {
+      log.info(
+        {
+          req: request.id,
+          method: request.method,
+          route: request.routeOptions.url ?? 'unmatched',
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+          site: request.site?.id ?? (request.params as { siteId?: string } | undefined)?.siteId,
+        },
+        'request',
+      );
+    });
+  }
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const [status, message] = errorStatus(err);
+    if (status === 500) log.error({ req: request.id, err }, 'request failed');
+    return reply.code(status).send({ error: message });
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }));
+
+  // CORS only where browsers of allowed sites post: /collect and /events. Preflights carry no
+  // body, so they are answered for any origin some site allows; the route then checks the
+  // origin against the one site the body names (403 otherwise).
+  app.register(async (scope) => {
+    await scope.register(cors, {
+      origin: (origin, cb) => cb(null, origin !== undefined && sites.anySiteAllows(origin)),
+      methods: ['POST'],
+      allowedHeaders: ['content-type'],
+      maxAge: 86_400,
+    });
+    registerCollectRoute(scope, { ...deps, sites, writer, journal });
+    registerEventsRoute(scope, { ...deps, sites, counter });
+    // CORS answers from these routes only: the sign-up/analytics endpoints are readable cross-origin.
+    scope.addHook('onSend', async (_request, reply) => {
+      reply.header('cross-origin-resource-policy', 'cross-origin');
+    });
+  });
+
+  registerPublicRoutes(app, { ...deps, sites });
+  registerApiRoutes(app, deps);
+  for (const register of EXTRA_ROUTES) register(app, deps);
+
+  app.addHook('onClose', async () => {
+    writer.flush();
+    counter.stop();
+    journal?.close();
+  });
+  return app;
+}

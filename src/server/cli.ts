@@ -1,0 +1,175 @@
+// `npm run poplet -- <command>`: run the server and manage sites, keys, origins and campaigns
+// without touching SQL; plus the data lifecycle commands (backup, restore, replay, erase).
+import { readFileSync } from 'node:fs';
+import { loadConfig, parseFlags, type ServerConfig } from './config';
+import { serve } from './main';
+import { openDb, type Db } from './store/db';
+import { loadSecret } from './store/keys';
+import { addSite, listSites, rotateKey, setOrigins, setTimezone, type Site } from './store/sites';
+import { importCampaigns, listCampaigns } from './store/campaigns';
+import { backup, restore } from './lifecycle/backup';
+import { replay } from './lifecycle/replay';
+import { eraseEmail } from './lifecycle/erase';
+
+const USAGE = `poplet <command>
+
+  serve [--port N] [--host H] [--data DIR]      run the collection server
+  site add --domain D [--origin URL ...] [--timezone TZ]
+                                                 create a site; prints its id and API key (once)
+  site list                                      list sites
+  site rotate-key ID                             new API key; the old one stops working
+  site origins ID URL [URL ...]                  set the origins allowed to post sign-ups
+  site timezone ID TZ                            IANA time zone for schedules and daily stats
+  campaign import FILE --site ID                 import a JSON campaign or array (all or nothing)
+  campaign list --site ID                        list a site's campaigns
+  backup [--dir DIR] [--keep N]                  online backup of the database
+  restore FILE                                   replace the database with a backup (server stopped)
+  replay JOURNAL                                 re-insert sign-ups from a journal file or folder
+  erase --site ID EMAIL                          delete every sign-up of an address
+
+Environment: POPLET_DATA (default ./.data), POPLET_DB, POPLET_PORT, POPLET_HOST, ... (see README)`;
+
+/** Words that are not flags nor flag values. */
+function positionals(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      if (!a.includes('=') && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** Every value of a repeatable flag: `--origin a --origin b`. */
+function repeated(argv: string[], name: string): string[] {
+  const out: string[] = [];
+  argv.forEach((a, i) => {
+    if (a === `--${name}` && argv[i + 1] && !argv[i + 1]!.startsWith('--')) out.push(argv[i + 1]!);
+    else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
+  });
+  return out;
+}
+
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined || value === '') throw new UsageError(`missing ${what}`);
+  return value;
+}
+
+class UsageError extends Error {}
+
+const describe = (s: Site) =>
+  `${s.id}  ${s.domain}  tz=${s.timezone}  origins=${s.origins.join(',') || '(none)'}  created=${s.created_at}` +
+  (s.last_active_at ? `  last sign-up=${s.last_active_at}` : '');
+
+function withDb<T>(config: ServerConfig, fn: (db: Db) => T): T {
+  const db = openDb(config.dbPath);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+export async function run(argv: string[], out: (line: string) => void = console.log): Promise<void> {
+  const [command, sub] = positionals(argv);
+  const flags = parseFlags(argv);
+  const config = loadConfig(process.env, argv);
+  const args = positionals(argv).slice(2);
+
+  switch (`${command ?? ''} ${command === 'site' || command === 'campaign' ? sub ?? '' : ''}`.trim()) {
+    case 'serve':
+      return serve(config);
+    case 'site add': {
+      const origins = repeated(argv, 'origin');
+      const { site, key } = withDb(config, (db) =>
+        addSite(db, loadSecret(config.dataDir), { domain: need(flags.domain, '--domain'), origins, timezone: flags.timezone }),
+      );
+      out(`site id:  ${site.id}`);
+      out(`api key:  ${key}`);
+      out(`origins:  ${site.origins.join(', ')}`);
+      out('Store the API key now: it is not shown again (rotate it with `site rotate-key`).');
+      return;
+    }
+    case 'site list':
+      withDb(config, (db) => {
+        const sites = listSites(db);
+        if (!sites.length) out('no sites yet: poplet site add --domain example.com');
+        for (const s of sites) out(describe(s));
+      });
+      return;
+    case 'site rotate-key': {
+      const id = need(sub === 'rotate-key' ? args[0] : undefined, 'site id');
+      const key = withDb(config, (db) => rotateKey(db, loadSecret(config.dataDir), id));
+      out(`api key:  ${key}`);
+      out('The previous key no longer works. Update your integrations; hook signatures use the new key.');
+      return;
+    }
+    case 'site origins': {
+      const [id, ...urls] = args;
+      if (!urls.length) throw new UsageError('site origins ID URL [URL ...]');
+      out(describe(withDb(config, (db) => setOrigins(db, need(id, 'site id'), urls))));
+      return;
+    }
+    case 'site timezone': {
+      const [id, tz] = args;
+      out(describe(withDb(config, (db) => setTimezone(db, need(id, 'site id'), need(tz, 'time zone')))));
+      return;
+    }
+    case 'campaign import': {
+      const file = need(args[0], 'FILE');
+      const site = need(flags.site, '--site ID');
+      let json: unknown;
+      try {
+        json = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (e) {
+        throw new Error(`${file}: ${(e as Error).message}`);
+      }
+      const imported = withDb(config, (db) => importCampaigns(db, site, json));
+      for (const c of imported) out(`imported campaign ${c.id} "${c.name}" (${c.status})`);
+      return;
+    }
+    case 'campaign list':
+      withDb(config, (db) => {
+        for (const c of listCampaigns(db, need(flags.site, '--site ID'))) out(`${c.id}  ${c.status}  ${c.layout.type}  ${c.name}`);
+      });
+      return;
+    case 'backup': {
+      const file = await (async () => {
+        const db = openDb(config.dbPath);
+        try {
+          return await backup({ db }, flags.dir ?? config.backupDir, flags.keep ? Number(flags.keep) : config.backupKeep);
+        } finally {
+          db.close();
+        }
+      })();
+      out(`backup written: ${file}`);
+      return;
+    }
+    case 'restore':
+      restore(need(sub, 'FILE'), config.dbPath);
+      out(`restored ${sub} into ${config.dbPath}; replay the journal written since (poplet replay ${config.journalDir})`);
+      return;
+    case 'replay': {
+      const r = withDb(config, (db) => replay({ db }, need(sub, 'journal file or folder')));
+      out(`inserted ${r.inserted}, already present ${r.duplicates}, erased ${r.erased}, skipped ${r.skipped}`);
+      return;
+    }
+    case 'erase': {
+      const email = need(sub, 'EMAIL');
+      const r = withDb(config, (db) => eraseEmail(db, need(flags.site, '--site ID'), email, config.journalDir));
+      out(`erased ${r.signups} sign-up(s), ${r.deliveries} pending hook deliveries, ${r.journalLines} journal line(s)`);
+      return;
+    }
+    default:
+      throw new UsageError(command ? `unknown command: ${[command, sub].filter(Boolean).join(' ')}` : 'no command');
+  }
+}
+
+// Run only as the entry point (tests import `run`).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  run(process.argv.slice(2)).catch((e: unknown) => {
+    console.error(e instanceof UsageError ? `${e.message}\n\n${USAGE}` : `error: ${(e as Error).message}`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  });
+}

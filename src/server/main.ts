@@ -1,0 +1,79 @@
+// Starts the collection server: database, HTTP app, hook worker and retention job; and stops
+// them in the right order.
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { buildApp } from './app';
+import { loadConfig, type ServerConfig, type ServerDeps } from './config';
+import { createLog, type Log } from './log';
+import { openDb } from './store/db';
+import { loadSecret } from './store/keys';
+import { startHookWorker } from './hooks/worker';
+import { startRetentionJob } from './lifecycle/retention';
+
+export interface RunningServer {
+  url: string;
+  deps: ServerDeps;
+  /** Stops accepting, finishes in-flight requests, stops the workers, closes the database. */
+  close(): Promise<void>;
+}
+
+/** Defaults from the environment, overridden by `partial`; paths follow a given dataDir. */
+export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig {
+  const env = { ...process.env };
+  if (partial.dataDir) env.POPLET_DATA = partial.dataDir;
+  const base = loadConfig(env);
+  if (partial.dataDir && !process.env.POPLET_DB) base.dbPath = join(partial.dataDir, 'poplet.db');
+  if (partial.dataDir && !process.env.POPLET_JOURNAL) base.journalDir = join(partial.dataDir, 'journal');
+  if (partial.dataDir && !process.env.POPLET_BACKUPS) base.backupDir = join(partial.dataDir, 'backups');
+  return { ...base, ...partial };
+}
+
+export async function startServer(partial: Partial<ServerConfig> = {}, log: Log = createLog()): Promise<RunningServer> {
+  const config = resolveConfig(partial);
+  const db = openDb(config.dbPath);
+  const deps: ServerDeps = { db, config, secret: loadSecret(config.dataDir), log };
+  const app = buildApp(deps);
+  // Registers the hooks outbox writer before the first sign-up can arrive.
+  const worker = startHookWorker(deps);
+  const retention = startRetentionJob(deps);
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (e) {
+    await worker.stop();
+    retention.stop();
+    db.close();
+    throw e;
+  }
+  const { address, port } = app.server.address() as AddressInfo;
+  const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
+  const url = `http://${host}:${port}`;
+  log.info({ url, db: config.dbPath }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await app.close();
+      await worker.stop();
+      retention.stop();
+      db.close();
+      log.info({}, 'stopped');
+    })());
+  return { url, deps, close };
+}
+
+/** `poplet serve`: runs until SIGTERM/SIGINT, then shuts down gracefully. */
+export async function serve(config: Partial<ServerConfig>): Promise<void> {
+  const server = await startServer(config);
+  const stop = (signal: string) => {
+    server.deps.log.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        server.deps.log.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

@@ -1,0 +1,95 @@
+// The Email API (seed: email-hooks-api.txt) and the stats read: GET /api1/emails, GET /api1/stats.
+// Not CORS-enabled: API keys belong on servers, never in a browser page.
+import type { FastifyInstance } from 'fastify';
+import type { ServerDeps } from '../config';
+import { requireApiKey } from '../auth';
+import { listEmails } from '../store/signups';
+import { dayIn, readStats } from '../store/events';
+
+const DAY = 86_400_000;
+
+/** ISO date or date-time; without an offset it is read as UTC (never as the server's zone). */
+export function parseIsoMs(value: string): number | null {
+  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.test(value)) return null;
+  const utc = /T|\s/i.test(value) && !/(Z|[+-]\d{2}:?\d{2})$/i.test(value) ? value + 'Z' : value;
+  const ms = Date.parse(utc.replace(' ', 'T'));
+  return Number.isNaN(ms) ? null : ms;
+}
+
+const emailRowSchema = {
+  type: 'object',
+  properties: {
+    collected_at: { type: 'string' },
+    email: { type: 'string' },
+    wisepop_id: { type: 'integer' },
+    ip: { type: 'string' },
+    country_code: { type: ['string', 'null'] },
+    other_fields: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+} as const;
+
+const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
+
+export function registerApiRoutes(app: FastifyInstance, deps: ServerDeps): void {
+  const auth = requireApiKey(deps);
+
+  app.get<{ Querystring: { collected_after?: string; wisepop_id?: number; page: number; page_size: number; site?: string } }>(
+    '/api1/emails',
+    {
+      preHandler: auth,
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {
+            collected_after: { type: 'string', maxLength: 40 },
+            wisepop_id: { type: 'integer', minimum: 1 },
+            page: { type: 'integer', minimum: 1, default: 1 },
+            page_size: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            site: { type: 'string', maxLength: 64 },
+          },
+        },
+        response: { 200: { type: 'array', items: emailRowSchema } },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      let afterMs: number | undefined;
+      if (q.collected_after !== undefined) {
+        const ms = parseIsoMs(q.collected_after);
+        if (ms === null) return reply.code(400).send({ error: 'collected_after: must be an ISO 8601 date, e.g. 2019-10-10T10:10:58.389Z' });
+        afterMs = ms;
+      }
+      return listEmails(deps.db, request.site!.id, {
+        afterMs,
+        wisepopId: q.wisepop_id,
+        limit: q.page_size,
+        offset: (q.page - 1) * q.page_size,
+      });
+    },
+  );
+
+  app.get<{ Querystring: { from?: string; to?: string; wisepop_id?: number; site?: string } }>(
+    '/api1/stats',
+    {
+      preHandler: auth,
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {
+            from: { type: 'string', pattern: DATE },
+            to: { type: 'string', pattern: DATE },
+            wisepop_id: { type: 'integer', minimum: 1 },
+            site: { type: 'string', maxLength: 64 },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const site = request.site!;
+      const to = request.query.to ?? dayIn(Date.now(), site.timezone);
+      const from = request.query.from ?? dayIn(Date.parse(to + 'T12:00:00Z') - 29 * DAY, 'UTC');
+      if (from > to) return reply.code(400).send({ error: 'from: must not be after to' });
+      return readStats(deps.db, site.id, from, to, request.query.wisepop_id);
+    },
+  );
+}

@@ -1,0 +1,61 @@
+// POST /collect: stores a sign-up and answers only once it is committed.
+import type { FastifyInstance } from 'fastify';
+import type { ServerDeps } from '../config';
+import { validateSignup, type CollectResponse, type SignupPayload } from '../../shared/signup';
+import { tooManyRequests } from '../auth';
+import { createLimiter } from '../rate-limit';
+import type { SiteCache } from '../site-cache';
+import type { SignupWriter } from '../store/signup-writer';
+import type { Journal } from '../lifecycle/journal';
+import { bodySite, originAllowed, visitorCountry } from './context';
+
+export interface CollectDeps extends ServerDeps {
+  sites: SiteCache;
+  writer: SignupWriter;
+  journal: Journal | null;
+}
+
+export function registerCollectRoute(app: FastifyInstance, deps: CollectDeps): void {
+  const limiter = createLimiter(deps.config.collectPerMinute);
+
+  app.post('/collect', async (request, reply) => {
+    const body = request.body;
+    const siteId = bodySite(body);
+    const wait = limiter.take(`${request.ip}|${siteId}`);
+    if (wait) return tooManyRequests(reply, wait);
+    const error = validateSignup(body);
+    if (error) return reply.code(422).send({ error });
+    const p = body as SignupPayload;
+    const site = deps.sites.get(p.site);
+    if (!site) return reply.code(404).send({ error: 'site: unknown site' });
+    if (!originAllowed(request, site)) return reply.code(403).send({ error: 'origin: not allowed for this site' });
+    // A bot that filled the hidden field gets the answer a person would, and nothing is stored.
+    if (p.hp) {
+      const fake: CollectResponse = { id: p.id, collected_at: new Date().toISOString() };
+      return reply.code(200).send(fake);
+    }
+    const ip = request.ip;
+    const country = visitorCountry(request, deps.config);
+    const { row, created } = await deps.writer.write({
+      site_id: site.id,
+      client_id: p.id,
+      email: p.email.trim(),
+      wisepop_id: p.wisepop_id,
+      ip,
+      country_code: country,
+      other_fields: p.fields,
+      consent: p.consent ?? null,
+      variant: p.variant ?? null,
+    });
+    if (created && deps.journal) {
+      try {
+        deps.journal.append(p, { collected_at: row.collected_at, ip, country_code: country });
+      } catch (e) {
+        // The row is committed: a journal failure must not turn it into an error and a retry.
+        deps.log.error({ err: e }, 'journal append failed');
+      }
+    }
+    const answer: CollectResponse = { id: p.id, collected_at: row.collected_at };
+    return reply.code(created ? 201 : 200).send(answer);
+  });
+}

@@ -1,0 +1,83 @@
+// POST /events: analytics counts, summed in memory and written once a second in one transaction.
+// Counts are statistics, not records: a crash loses at most the last second of them, which buys
+// one fsync a second instead of one per batch. Sign-ups are counted when stored (store/signups.ts),
+// so `signup` events are accepted but not counted twice.
+import type { FastifyInstance } from 'fastify';
+import type { ServerDeps } from '../config';
+import { validateEventBatch, type EventBatch, type EventKind } from '../../shared/events';
+import { tooManyRequests } from '../auth';
+import { createLimiter } from '../rate-limit';
+import type { SiteCache } from '../site-cache';
+import { addCounts, dayIn, type Counter } from '../store/events';
+import { bodySite, originAllowed } from './context';
+
+const COUNTER: Partial<Record<EventKind, Counter>> = { display: 'displays', close: 'closes', click: 'clicks' };
+const DAY = 86_400_000;
+/** Client clocks are untrusted: times outside this window count as "now". */
+const PAST = 30 * DAY;
+const FUTURE = 3_600_000;
+
+export interface EventCounter {
+  add(site: string, timeZone: string, batch: EventBatch, now?: number): void;
+  /** Writes what is pending in one transaction. */
+  flush(): void;
+  stop(): void;
+}
+
+export function createEventCounter(deps: ServerDeps, intervalMs = 1000): EventCounter {
+  // key: site|campaign|day → counts
+  let pending = new Map<string, Record<Counter, number>>();
+  const write = deps.db.transaction((entries: Array<[string, Record<Counter, number>]>) => {
+    for (const [key, counts] of entries) {
+      const [site, campaign, day] = key.split('|') as [string, string, string];
+      addCounts(deps.db, site, Number(campaign), day, counts);
+    }
+  });
+  const flush = () => {
+    if (pending.size === 0) return;
+    const entries = [...pending];
+    pending = new Map();
+    try {
+      write(entries);
+    } catch (e) {
+      deps.log.error({ err: e, rows: entries.length }, 'event counts not written');
+    }
+  };
+  const timer = setInterval(flush, intervalMs);
+  timer.unref();
+
+  return {
+    add(site, timeZone, batch, now = Date.now()) {
+      for (const e of batch.events) {
+        const counter = COUNTER[e.k];
+        if (!counter) continue;
+        const t = e.t > now - PAST && e.t < now + FUTURE ? e.t : now;
+        const key = `${site}|${e.c}|${dayIn(t, timeZone)}`;
+        let c = pending.get(key);
+        if (!c) pending.set(key, (c = { displays: 0, closes: 0, clicks: 0, signups: 0 }));
+        c[counter] += 1;
+      }
+    },
+    flush,
+    stop() {
+      clearInterval(timer);
+      flush();
+    },
+  };
+}
+
+export function registerEventsRoute(app: FastifyInstance, deps: ServerDeps & { sites: SiteCache; counter: EventCounter }): void {
+  const limiter = createLimiter(deps.config.eventsPerMinute);
+  app.post('/events', async (request, reply) => {
+    const wait = limiter.take(`${request.ip}|${bodySite(request.body)}`);
+    if (wait) return tooManyRequests(reply, wait);
+    const error = validateEventBatch(request.body);
+    if (error) return reply.code(422).send({ error });
+    const batch = request.body as EventBatch;
+    const site = deps.sites.get(batch.site);
+    if (!site) return reply.code(404).send({ error: 'site: unknown site' });
+    if (!originAllowed(request, site)) return reply.code(403).send({ error: 'origin: not allowed for this site' });
+    deps.counter.add(site.id, site.timezone, batch);
+    return reply.code(204).send();
+  });
+}
