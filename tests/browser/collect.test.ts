@@ -122,7 +122,8 @@ describe('sign-up outbox in Chromium', () => {
     // every attempt (fetch, beacon on reload, resend) carried the one id
     expect(new Set(collect.hits.map((h) => h.id))).toEqual(new Set(['down-bbbbbbbbbb']));
     expect(collect.hits.filter((h) => h.status == 201)).toHaveLength(1);
-    expect(errors).toEqual([]);
+    // Chromium itself logs the 503 as a failed resource; nothing else may reach the console.
+    expect(errors.filter((e) => !e.includes('Failed to load resource'))).toEqual([]);
   });
 
   it('network down (offline), then the online event: delivered once', async () => {
