@@ -11,6 +11,7 @@ import { silentLog } from '../../src/server/log';
 import { openDb } from '../../src/server/store/db';
 import { addSite } from '../../src/server/store/sites';
 import { insertSignups } from '../../src/server/store/signups';
+import { installOutbox } from '../../src/server/hooks/enqueue';
 import type { EmailRow } from '../../src/shared/signup';
 
 export interface Env {
@@ -23,6 +24,7 @@ export interface Env {
 }
 
 export function makeEnv(env: Record<string, string> = {}): Env {
+  installOutbox(); // as registerHookRoutes / startHookWorker do in the server
   const dir = mkdtempSync(join(tmpdir(), 'poplet-hooks-'));
   const config = loadConfig({ POPLET_DATA: dir, POPLET_ALLOW_PRIVATE_HOOKS: '1', ...env });
   const deps: ServerDeps = { db: openDb(config.dbPath), config, secret: randomBytes(32), log: silentLog };

@@ -1,7 +1,7 @@
 // Writes the outbox rows for freshly stored sign-ups. Runs inside the sign-up's transaction
 // (store/signups.ts registerSignupHook), so a sign-up and its deliveries commit or vanish together.
 import type Database from 'better-sqlite3';
-import type { StoredSignup } from '../store/signups';
+import { registerSignupHook, type StoredSignup } from '../store/signups';
 
 type Db = Database.Database;
 
@@ -52,4 +52,16 @@ export function enqueueDeliveries(db: Db, siteId: string, rows: StoredSignup[]):
   // better-sqlite3 transactions are synchronous: by the time setImmediate fires, this one has
   // committed (or rolled back, and a spurious wake-up is harmless).
   if (queued > 0 && set?.size) setImmediate(() => set.forEach((wake) => wake()));
+}
+
+let installed = false;
+/**
+ * Registers enqueueDeliveries with the sign-up store, once per process. Called by everything
+ * that serves or delivers hooks (registerHookRoutes, startHookWorker), so any process whose
+ * sign-ups can have hooks writes their outbox rows.
+ */
+export function installOutbox(): void {
+  if (installed) return;
+  registerSignupHook(enqueueDeliveries);
+  installed = true;
 }

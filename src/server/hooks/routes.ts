@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerDeps } from '../config';
 import { requireApiKey } from '../auth';
 import { HookTargetError, vetTargetUrl } from './ssrf';
+import { installOutbox } from './enqueue';
 
 interface HookRow {
   id: number;
@@ -34,6 +35,7 @@ function parseId(raw: unknown): number | null {
 
 export function registerHookRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const { db } = deps;
+  installOutbox();
   const auth = requireApiKey(deps, { rateLimit: false });
   const allowPrivate = Boolean(deps.config.allowPrivateHooks);
 

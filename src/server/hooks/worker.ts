@@ -10,8 +10,7 @@ import type Database from 'better-sqlite3';
 import type { ServerDeps } from '../config';
 import { emailRow } from '../store/signups';
 import { signingKey } from '../store/keys';
-import { enqueueDeliveries, onDeliveriesQueued } from './enqueue';
-import { registerSignupHook } from '../store/signups';
+import { installOutbox, onDeliveriesQueued } from './enqueue';
 import { postPayload, signPayload } from './post';
 
 export interface HookWorkerOptions {
@@ -44,14 +43,6 @@ const DEFAULTS = {
   batchSize: 100,
   pollMs: 1_000,
 };
-
-let outboxInstalled = false;
-/** Registers the outbox writer with the sign-up store once per process. */
-export function installOutbox(): void {
-  if (outboxInstalled) return;
-  registerSignupHook(enqueueDeliveries);
-  outboxInstalled = true;
-}
 
 /** Delay before retry number `attempts` (1-based): exponential, capped, with "equal jitter". */
 export function backoffDelay(attempts: number, base: number, max: number, random: () => number): number {

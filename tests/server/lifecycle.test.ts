@@ -1,0 +1,197 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { buildApp } from '../../src/server/app';
+import { backup, listBackups, restore } from '../../src/server/lifecycle/backup';
+import { replay } from '../../src/server/lifecycle/replay';
+import { eraseEmail } from '../../src/server/lifecycle/erase';
+import { createJournal, journalFiles, readJournal } from '../../src/server/lifecycle/journal';
+import { INACTIVE_MS, runRetention } from '../../src/server/lifecycle/retention';
+import { addCounts } from '../../src/server/store/events';
+import { addSite } from '../../src/server/store/sites';
+import { openDb } from '../../src/server/store/db';
+import { addHook, makeEnv, signup, type Env } from './hooks-fixture';
+
+let env: Env;
+afterEach(() => env?.cleanup());
+
+const dump = (e: Env) => ({
+  signups: e.deps.db.prepare('SELECT * FROM signups ORDER BY seq').all(),
+  hooks: e.deps.db.prepare('SELECT * FROM hooks ORDER BY id').all(),
+  deliveries: e.deps.db.prepare('SELECT * FROM hook_deliveries ORDER BY id').all(),
+  events: e.deps.db.prepare('SELECT * FROM events_daily ORDER BY site_id, wisepop_id, day').all(),
+  sites: e.deps.db.prepare('SELECT * FROM sites ORDER BY id').all(),
+});
+const count = (e: Env, sql: string, ...args: unknown[]) => (e.deps.db.prepare(sql).get(...args) as { n: number }).n;
+
+describe('backup and restore', () => {
+  it('an online backup taken while sign-ups keep arriving restores to exactly its rows', async () => {
+    env = makeEnv();
+    addHook(env.deps, env.siteId, 'https://hooks.example.com/x');
+    signup(env.deps, env.siteId, 50);
+    const dir = join(env.dir, 'backups');
+    // Writes interleaved with the backup's steps must not tear it.
+    const writing = setInterval(() => signup(env.deps, env.siteId, 5), 1);
+    const file = await backup(env.deps, dir);
+    clearInterval(writing);
+    expect(file).toMatch(/poplet-\d{8}T\d{9}Z\.sqlite$/);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.partial'))).toEqual([]);
+    const copy = openDb(file);
+    const atBackup = {
+      signups: copy.prepare('SELECT * FROM signups ORDER BY seq').all(),
+      deliveries: copy.prepare('SELECT * FROM hook_deliveries ORDER BY id').all(),
+    };
+    copy.close();
+    expect(atBackup.signups.length).toBeGreaterThanOrEqual(50);
+    expect(atBackup.deliveries.length).toBe(atBackup.signups.length); // a consistent snapshot: no sign-up without its outbox row
+
+    signup(env.deps, env.siteId, 10);
+    env.deps.db.prepare('DELETE FROM signups WHERE seq < 5').run();
+    const dbPath = env.deps.config.dbPath;
+    env.deps.db.close();
+    restore(file, dbPath);
+    expect(existsSync(`${dbPath}.before-restore`)).toBe(true);
+    env.reopen();
+    const after = dump(env);
+    expect(after.signups).toEqual(atBackup.signups);
+    expect(after.deliveries).toEqual(atBackup.deliveries);
+  });
+
+  it('keeps the newest 7 backups', async () => {
+    env = makeEnv();
+    const dir = join(env.dir, 'backups');
+    const written: string[] = [];
+    for (let day = 1; day <= 9; day++) written.push(await backup(env.deps, dir, 7, new Date(Date.UTC(2026, 0, day, 3))));
+    expect(listBackups(dir)).toEqual(written.slice(2));
+  });
+
+  it('restore refuses a file that is not a sound database and leaves the current one alone', async () => {
+    env = makeEnv();
+    signup(env.deps, env.siteId, 3);
+    const bad = join(env.dir, 'bad.sqlite');
+    writeFileSync(bad, randomBytes(8192));
+    const dbPath = env.deps.config.dbPath;
+    env.deps.db.close();
+    expect(() => restore(bad, dbPath)).toThrow();
+    env.reopen();
+    expect(count(env, 'SELECT COUNT(*) AS n FROM signups')).toBe(3);
+  });
+});
+
+describe('recovery journal', () => {
+  const collect = async (app: ReturnType<typeof buildApp>, site: string, email: string, wisepop_id = 7) => {
+    const r = await app.inject({
+      method: 'POST',
+      url: '/collect',
+      headers: { origin: 'https://shop.example', 'content-type': 'application/json' },
+      payload: { id: randomBytes(12).toString('base64url'), site, wisepop_id, email, fields: { City: 'Lyon' }, consent: 'Yes please' },
+    });
+    expect(r.statusCode, r.body).toBe(201);
+  };
+
+  it('backup + journal rebuild a lost database: every accepted /collect comes back, erasures stay erased', async () => {
+    env = makeEnv();
+    const app = buildApp(env.deps);
+    const emails = Array.from({ length: 12 }, (_, i) => `p${i}@example.com`);
+    for (const e of emails.slice(0, 5)) await collect(app, env.siteId, e);
+    const file = await backup(env.deps, join(env.dir, 'backups'));
+    for (const e of emails.slice(5)) await collect(app, env.siteId, e);
+    // Erased after the backup: the backup still holds it, the journal's erase record must win.
+    eraseEmail(env.deps.db, env.siteId, 'p1@example.com', env.deps.config.journalDir);
+    await app.close();
+    const before = dump(env).signups;
+    expect(before).toHaveLength(11);
+
+    // Disaster: the database files are gone. Restore the backup, then replay the journal.
+    const dbPath = env.deps.config.dbPath;
+    env.deps.db.close();
+    for (const f of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) rmSync(f, { force: true });
+    restore(file, dbPath);
+    env.reopen();
+    expect(count(env, 'SELECT COUNT(*) AS n FROM signups')).toBe(5);
+    const r = replay(env.deps, env.deps.config.journalDir);
+    // p1 is erased from the restored rows; p0, p2–p4 are already there; p5–p11 come back.
+    expect(r).toEqual({ inserted: 7, duplicates: 4, erased: 1, skipped: 0 });
+    const strip = (rows: unknown[]) => (rows as Array<Record<string, unknown>>).map(({ seq: _s, ...rest }) => rest);
+    expect(strip(dump(env).signups)).toEqual(strip(before));
+    const stats = env.deps.db.prepare('SELECT SUM(signups) AS n FROM events_daily').get() as { n: number };
+    expect(stats.n).toBe(12); // 5 in the backup + 7 replayed: the erased one was counted when it came
+    // Idempotent.
+    expect(replay(env.deps, env.deps.config.journalDir)).toEqual({ inserted: 0, duplicates: 11, erased: 0, skipped: 0 });
+  });
+
+  it('journals only accepted calls, rotates by day and size, survives a torn last line', () => {
+    env = makeEnv();
+    const dir = join(env.dir, 'j');
+    let now = Date.UTC(2026, 4, 1, 23, 59);
+    const journal = createJournal(dir, { maxBytes: 600, now: () => now });
+    const p = (i: number) => ({ id: `client-id-${i}`, site: env.siteId, wisepop_id: 1, email: `j${i}@example.com`, fields: {} });
+    const meta = { collected_at: new Date(now).toISOString(), ip: '198.51.100.1', country_code: null };
+    for (let i = 0; i < 6; i++) journal.append(p(i), meta);
+    now += 2 * 60_000; // next UTC day
+    journal.append(p(6), meta);
+    journal.close();
+    const names = journalFiles(dir).map((f) => f.slice(dir.length + 1));
+    expect(names[0]).toBe('collect-2026-05-01.0.jsonl');
+    expect(names.filter((n) => n.startsWith('collect-2026-05-01')).length).toBeGreaterThan(1);
+    expect(names.at(-1)).toBe('collect-2026-05-02.0.jsonl');
+    for (const f of journalFiles(dir).slice(0, -1)) expect(statSync(f).size).toBeLessThanOrEqual(600);
+    expect(statSync(journalFiles(dir)[0]!).mode & 0o777).toBe(0o600);
+    // A restart continues the newest part of the day.
+    const again = createJournal(dir, { maxBytes: 600, now: () => now });
+    again.append(p(7), meta);
+    expect(journalFiles(dir).length).toBe(names.length);
+    appendFileSync(journalFiles(dir).at(-1)!, '{"type":"signup","at":"2026-05-02T00:0');
+    const entries = journalFiles(dir).flatMap(readJournal);
+    expect(entries.map((e) => (e.type === 'signup' ? e.payload.email : ''))).toEqual(Array.from({ length: 8 }, (_, i) => `j${i}@example.com`));
+  });
+});
+
+describe('retention', () => {
+  it('deletes every piece of data of sites inactive for two years, and nothing of active ones', () => {
+    env = makeEnv();
+    const now = Date.now();
+    const old = new Date(now - INACTIVE_MS - 86_400_000).toISOString();
+    const dormant = addSite(env.deps.db, env.deps.secret, { domain: 'dormant.example' }).site.id;
+    const recentCollect = addSite(env.deps.db, env.deps.secret, { domain: 'quiet-admin.example' }).site.id;
+    for (const site of [env.siteId, dormant, recentCollect]) {
+      addHook(env.deps, site, 'https://hooks.example.com/' + site);
+      signup(env.deps, site, 2);
+      env.deps.db.prepare('INSERT INTO campaigns (site_id, id, body, updated_at) VALUES (?, 1, ?, ?)').run(site, '{}', old);
+    }
+    // Old activity stamps; recentCollect still collected within the window (its sign-ups are new).
+    env.deps.db.prepare('UPDATE sites SET last_active_at = ?, created_at = ? WHERE id IN (?, ?)').run(old, old, dormant, recentCollect);
+    env.deps.db.prepare('UPDATE signups SET collected_ms = collected_ms - ? WHERE site_id = ?').run(INACTIVE_MS + 86_400_000, dormant);
+    const r = runRetention(env.deps.db, { retentionDays: 0, now });
+    expect(r.sites).toBe(1);
+    for (const table of ['sites WHERE id', 'signups WHERE site_id', 'campaigns WHERE site_id', 'hooks WHERE site_id', 'events_daily WHERE site_id']) {
+      expect(count(env, `SELECT COUNT(*) AS n FROM ${table} = ?`, dormant), table).toBe(0);
+      expect(count(env, `SELECT COUNT(*) AS n FROM ${table} = ?`, env.siteId), table).toBeGreaterThan(0);
+      expect(count(env, `SELECT COUNT(*) AS n FROM ${table} = ?`, recentCollect), table).toBeGreaterThan(0);
+    }
+    expect(count(env, 'SELECT COUNT(*) AS n FROM hook_deliveries')).toBe(4);
+  });
+
+  it('drops sign-ups and daily events older than the window, old sent deliveries and old journal files', () => {
+    env = makeEnv();
+    const now = Date.now();
+    const day = 86_400_000;
+    addHook(env.deps, env.siteId, 'https://hooks.example.com/x');
+    signup(env.deps, env.siteId, 3);
+    env.deps.db.prepare("UPDATE hook_deliveries SET status = 'sent', sent_ms = ? WHERE id = 1").run(now - 31 * day);
+    env.deps.db.prepare("UPDATE hook_deliveries SET status = 'sent', sent_ms = ? WHERE id = 2").run(now - day);
+    env.deps.db.prepare('UPDATE signups SET collected_ms = ? WHERE seq = 3').run(now - 400 * day);
+    addCounts(env.deps.db, env.siteId, 1, new Date(now - 400 * day).toISOString().slice(0, 10), { displays: 4 });
+    addCounts(env.deps.db, env.siteId, 1, new Date(now - 10 * day).toISOString().slice(0, 10), { displays: 4 });
+    const jdir = join(env.dir, 'journal');
+    mkdirSync(jdir, { recursive: true });
+    for (const ago of [20, 9, 1]) writeFileSync(join(jdir, `collect-${new Date(now - ago * day).toISOString().slice(0, 10)}.0.jsonl`), '');
+    const r = runRetention(env.deps.db, { retentionDays: 365, journalDir: jdir, journalDays: 8, now });
+    expect(r).toMatchObject({ sites: 0, signups: 1, deliveries: 1, journalFiles: 2 });
+    expect(r.events).toBeGreaterThanOrEqual(1);
+    expect(count(env, 'SELECT COUNT(*) AS n FROM signups')).toBe(2);
+    expect(count(env, 'SELECT COUNT(*) AS n FROM events_daily WHERE displays = 4')).toBe(1);
+    expect(journalFiles(jdir)).toHaveLength(1);
+  });
+});
