@@ -48,6 +48,9 @@ const PAGES: Record<string, { file: string; title: string; shop: boolean }> = {
 
 const ASSETS: Record<string, { file: string; type: string }> = {
   '/style.css': { file: 'site/style.css', type: 'text/css; charset=utf-8' },
+  '/favicon.svg': { file: 'site/favicon.svg', type: 'image/svg+xml' },
+  // Browsers still ask for it now and then; a 404 would be a console error on every journey.
+  '/favicon.ico': { file: 'site/favicon.svg', type: 'image/svg+xml' },
   '/poplet/live.js': { file: 'site/live.js', type: 'text/javascript; charset=utf-8' },
   '/poplet/reset.js': { file: 'site/reset.js', type: 'text/javascript; charset=utf-8' },
   '/poplet/campaigns.json': { file: 'campaigns.json', type: 'application/json; charset=utf-8' },
