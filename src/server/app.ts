@@ -13,6 +13,7 @@ import { registerPublicRoutes } from './routes/public';
 import { registerHookRoutes } from './hooks/routes';
 
 export const BODY_LIMIT = 16 * 1024;
+const CORS_PATHS = new Set(['/collect', '/events']);
 
 // Route registrars of other areas (issue 7). The lead adds registerErasureRoutes here when
 // src/server/lifecycle exports it.
@@ -105,11 +106,19 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
   // body, so they are answered for any origin some site allows; the route then checks the
   // origin against the one site the body names (403 otherwise).
   app.register(async (scope) => {
+    // The plugin's preflight route is `OPTIONS *`, which escapes this scope: the path check
+    // keeps preflights of every other URL (the API above all) CORS-free.
     await scope.register(cors, {
-      origin: (origin, cb) => cb(null, origin !== undefined && sites.anySiteAllows(origin)),
-      methods: ['POST'],
-      allowedHeaders: ['content-type'],
-      maxAge: 86_400,
+      delegator: (request, cb) => {
+        const origin = request.headers.origin;
+        const path = request.url.split('?', 1)[0];
+        cb(null, {
+          origin: origin !== undefined && CORS_PATHS.has(path!) && sites.anySiteAllows(origin),
+          methods: ['POST'],
+          allowedHeaders: ['content-type'],
+          maxAge: 86_400,
+        });
+      },
     });
     registerCollectRoute(scope, { ...deps, sites, writer, journal });
     registerEventsRoute(scope, { ...deps, sites, counter });

@@ -1,0 +1,198 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ORIGIN, post, signup, startFixture, type Fixture } from './fixture';
+
+let f: Fixture;
+beforeAll(async () => {
+  f = await startFixture({ collectPerMinute: 10_000, countryHeader: 'cf-ipcountry' });
+});
+afterAll(() => f.close());
+
+describe('POST /collect', () => {
+  it('stores a sign-up (201) with server-side collected_at, ip and trusted country', async () => {
+    const body = signup(f.site, { consent: 'I agree', variant: 'b' });
+    const before = Date.now();
+    const r = await post(`${f.url}/collect`, body, { 'cf-ipcountry': 'fr' });
+    expect(r.status).toBe(201);
+    expect(r.json).toEqual({ id: body.id, collected_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) });
+    expect(Date.parse(r.json!.collected_at as string)).toBeGreaterThanOrEqual(before - 5);
+    const row = f.db.prepare('SELECT * FROM signups WHERE client_id = ?').get(body.id) as Record<string, unknown>;
+    expect(row).toMatchObject({
+      site_id: f.site,
+      email: body.email,
+      wisepop_id: 7,
+      ip: '127.0.0.1',
+      country_code: 'FR',
+      consent: 'I agree',
+      variant: 'b',
+      collected_at: r.json!.collected_at,
+    });
+    expect(JSON.parse(row.other_fields as string)).toEqual({ City: 'Lyon' });
+    expect(r.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+  });
+
+  it('answers a duplicate id with 200 and the original, storing nothing new', async () => {
+    const body = signup(f.site);
+    const first = await post(`${f.url}/collect`, body);
+    const countAfterFirst = f.count();
+    const again = await post(`${f.url}/collect`, { ...body, email: 'changed@example.com' });
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(200);
+    expect(again.json).toEqual(first.json);
+    expect(f.count()).toBe(countAfterFirst);
+    expect(f.db.prepare('SELECT email FROM signups WHERE client_id = ?').pluck().get(body.id)).toBe(body.email);
+  });
+
+  it('deduplicates concurrent retries of one id (same group commit)', async () => {
+    const body = signup(f.site);
+    const before = f.count();
+    const answers = await Promise.all(Array.from({ length: 10 }, () => post(`${f.url}/collect`, body)));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    expect(new Set(answers.map((a) => a.json!.collected_at)).size).toBe(1);
+    expect(f.count()).toBe(before + 1);
+  });
+
+  it('accepts text/plain JSON (sendBeacon) and trims the address', async () => {
+    const body = signup(f.site, { email: '  spaced@example.com ' });
+    const r = await post(`${f.url}/collect`, JSON.stringify(body), { 'content-type': 'text/plain;charset=UTF-8' });
+    expect(r.status).toBe(201);
+    expect(f.db.prepare('SELECT email FROM signups WHERE client_id = ?').pluck().get(body.id)).toBe('spaced@example.com');
+  });
+
+  it('gives concurrent sign-ups of one site strictly increasing, unique collected_at', async () => {
+    const answers = await Promise.all(Array.from({ length: 60 }, () => post(`${f.url}/collect`, signup(f.site))));
+    expect(answers.every((a) => a.status === 201)).toBe(true);
+    const ms = f.db.prepare('SELECT collected_ms FROM signups WHERE site_id = ? ORDER BY seq').pluck().all(f.site) as number[];
+    for (let i = 1; i < ms.length; i++) expect(ms[i]!).toBeGreaterThan(ms[i - 1]!);
+  });
+
+  it('drops honeypot hits silently: 200, a plausible body, nothing stored', async () => {
+    const body = signup(f.site, { hp: 'http://spam.example' });
+    const before = f.count();
+    const r = await post(`${f.url}/collect`, body);
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ id: body.id, collected_at: expect.stringMatching(/Z$/) });
+    expect(f.count()).toBe(before);
+  });
+
+  const long = (n: number) => 'x'.repeat(n);
+  const fields50 = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`f${i}`, 'v']));
+  const bad: Array<[string, number, (site: string) => unknown, string | RegExp, Record<string, string>?]> = [
+    ['unknown site', 404, () => signup('nosuchsite'), 'site'],
+    ['origin not allowed', 403, (s) => signup(s), 'origin', { origin: 'https://evil.example' }],
+    ['origin "null"', 403, (s) => signup(s), 'origin', { origin: 'null' }],
+    ['body over 16 KB', 413, (s) => signup(s, { fields: { Note: long(17_000) } }), 'body'],
+    ['malformed JSON', 400, () => '{"id": "abc', 'body'],
+    ['malformed text/plain JSON', 400, () => 'not json', 'body', { 'content-type': 'text/plain' }],
+    ['unsupported content type', 415, (s) => JSON.stringify(signup(s)), 'body', { 'content-type': 'application/x-www-form-urlencoded' }],
+    ['not an object', 422, () => [1, 2], 'body'],
+    ['missing id', 422, (s) => ({ ...signup(s), id: undefined }), /^id:/],
+    ['short id', 422, (s) => signup(s, { id: 'abc' }), /^id:/],
+    ['id with bad characters', 422, (s) => signup(s, { id: 'abc def ghi jkl' }), /^id:/],
+    ['id too long', 422, (s) => signup(s, { id: long(65) }), /^id:/],
+    ['missing site', 422, (s) => ({ ...signup(s), site: undefined }), /^site:/],
+    ['wisepop_id not an integer', 422, (s) => signup(s, { wisepop_id: '7' }), /^wisepop_id:/],
+    ['wisepop_id zero', 422, (s) => signup(s, { wisepop_id: 0 }), /^wisepop_id:/],
+    ['missing email', 422, (s) => ({ ...signup(s), email: undefined }), /^email:/],
+    ['email without @', 422, (s) => signup(s, { email: 'nobody.example.com' }), /^email:/],
+    ['email without TLD', 422, (s) => signup(s, { email: 'a@localhost' }), /^email:/],
+    ['email with a space', 422, (s) => signup(s, { email: 'a b@example.com' }), /^email:/],
+    ['email too long', 422, (s) => signup(s, { email: `${long(60)}@${long(200)}.com` }), /^email:/],
+    ['fields not an object', 422, (s) => signup(s, { fields: ['a'] }), /^fields:/],
+    ['51 fields', 422, (s) => signup(s, { fields: fields50 }), /^fields:.*50/],
+    ['field name over 50 chars', 422, (s) => signup(s, { fields: { [long(51)]: 'v' } }), /^fields:/],
+    ['field value over 1,000 chars', 422, (s) => signup(s, { fields: { City: long(1001) } }), /^fields\.City:/],
+    ['field value not a string', 422, (s) => signup(s, { fields: { Age: 42 } }), /^fields\.Age:/],
+    ['consent not a string', 422, (s) => signup(s, { consent: true }), /^consent:/],
+  ];
+
+  it.each(bad)('refuses %s with %i and {error} naming the field; the database is unchanged', async (_name, status, make, error, headers) => {
+    const before = f.db.prepare('SELECT COUNT(*) AS n, IFNULL(MAX(seq), 0) AS seq FROM signups').get();
+    const r = await post(`${f.url}/collect`, make(f.site), headers);
+    expect(r.status).toBe(status);
+    expect(r.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(typeof r.json?.error).toBe('string');
+    if (typeof error === 'string') expect(r.json!.error).toContain(error);
+    else expect(r.json!.error).toMatch(error);
+    expect(f.db.prepare('SELECT COUNT(*) AS n, IFNULL(MAX(seq), 0) AS seq FROM signups').get()).toEqual(before);
+  });
+
+  it('accepts the limits themselves: 50 fields, 50-char names, 1,000-char values, 64-char id', async () => {
+    const fields = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`${'n'.repeat(48)}${String(i).padStart(2, '0')}`, 'v'.repeat(250)]));
+    fields[Object.keys(fields)[0]!] = 'v'.repeat(1000);
+    const r = await post(`${f.url}/collect`, signup(f.site, { id: 'I'.repeat(64), fields }));
+    expect(r.status).toBe(201);
+  });
+
+  it('accepts requests without Origin (server-side relays) and from the allowed origin only', async () => {
+    const noOrigin = await fetch(`${f.url}/collect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(signup(f.site)),
+    });
+    expect(noOrigin.status).toBe(201);
+    // The other site allows https://other.example and https://www.other.example only.
+    const wrongSite = await post(`${f.url}/collect`, signup(f.other.site));
+    expect(wrongSite.status).toBe(403);
+    const right = await post(`${f.url}/collect`, signup(f.other.site), { origin: 'https://www.other.example' });
+    expect(right.status).toBe(201);
+  });
+});
+
+describe('CORS', () => {
+  const preflight = (path: string, origin: string) =>
+    fetch(`${f.url}${path}`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+
+  it('answers preflights of allowed origins on /collect and /events, cached for a day', async () => {
+    for (const path of ['/collect', '/events']) {
+      const r = await preflight(path, ORIGIN);
+      expect(r.status).toBe(204);
+      expect(r.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+      expect(r.headers.get('access-control-allow-methods')).toBe('POST');
+      expect(r.headers.get('access-control-allow-headers')).toBe('content-type');
+      expect(r.headers.get('access-control-max-age')).toBe('86400');
+      expect(r.headers.get('access-control-allow-credentials')).toBeNull();
+    }
+  });
+
+  it('gives forbidden origins no CORS headers', async () => {
+    const r = await preflight('/collect', 'https://evil.example');
+    expect(r.headers.get('access-control-allow-origin')).toBeNull();
+    const p = await post(`${f.url}/collect`, signup(f.site), { origin: 'https://evil.example' });
+    expect(p.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('does not enable CORS on the Email API', async () => {
+    const r = await preflight('/api1/emails', ORIGIN);
+    expect(r.headers.get('access-control-allow-origin')).toBeNull();
+    const g = await fetch(`${f.url}/api1/emails`, { headers: { origin: ORIGIN } });
+    expect(g.status).toBe(401);
+    expect(g.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('headers and errors', () => {
+  it('sends security headers on every response, errors included', async () => {
+    for (const r of [await fetch(`${f.url}/healthz`), await fetch(`${f.url}/nope`), await fetch(`${f.url}/api1/emails`)]) {
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(r.headers.get('x-frame-options')).toBe('DENY');
+      expect(r.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(r.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(r.headers.get('strict-transport-security')).toBeNull();
+    }
+  });
+
+  it('answers unknown routes with JSON 404, never HTML', async () => {
+    const r = await fetch(`${f.url}/wp-login.php`);
+    expect(r.status).toBe(404);
+    expect(await r.json()).toEqual({ error: 'not found' });
+  });
+
+  it('reports health', async () => {
+    const r = await fetch(`${f.url}/healthz`);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ ok: true });
+  });
+});

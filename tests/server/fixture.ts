@@ -1,0 +1,95 @@
+// A real collection server on 127.0.0.1 over a real SQLite file in a fresh temp folder, with one
+// site (or more) and their API keys, for the server tests.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type RunningServer } from '../../src/server/main';
+import type { ServerConfig } from '../../src/server/config';
+import { openDb, type Db } from '../../src/server/store/db';
+import { loadSecret } from '../../src/server/store/keys';
+import { addSite } from '../../src/server/store/sites';
+import { silentLog } from '../../src/server/log';
+
+export const ORIGIN = 'https://shop.example';
+
+export interface Fixture {
+  url: string;
+  dir: string;
+  server: RunningServer;
+  db: Db;
+  site: string;
+  key: string;
+  /** A second site, to test cross-site keys. */
+  other: { site: string; key: string };
+  count(sql?: string): number;
+  close(): Promise<void>;
+}
+
+export async function startFixture(config: Partial<ServerConfig> = {}): Promise<Fixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'poplet-server-'));
+  const dbPath = join(dir, 'poplet.db');
+  const setup = openDb(dbPath);
+  const secret = loadSecret(dir, {});
+  const a = addSite(setup, secret, { domain: 'shop.example', origins: [ORIGIN] });
+  const b = addSite(setup, secret, { domain: 'other.example' });
+  setup.close();
+  const server = await startServer(
+    { dataDir: dir, dbPath, host: '127.0.0.1', port: 0, logRequests: false, ...config },
+    silentLog,
+  );
+  // A second connection for assertions, as an operator would have.
+  const db = openDb(dbPath);
+  return {
+    url: server.url,
+    dir,
+    server,
+    db,
+    site: a.site.id,
+    key: a.key,
+    other: { site: b.site.id, key: b.key },
+    count: (sql = 'SELECT COUNT(*) FROM signups') => db.prepare(sql).pluck().get() as number,
+    async close() {
+      await server.close();
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let n = 0;
+/** A valid sign-up body with a fresh id. */
+export function signup(site: string, extra: Record<string, unknown> = {}) {
+  n += 1;
+  return {
+    id: `test-${process.pid}-${Date.now().toString(36)}-${n}`.slice(0, 64),
+    site,
+    wisepop_id: 7,
+    email: `person${n}@example.com`,
+    fields: { City: 'Lyon' },
+    ...extra,
+  };
+}
+
+export async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: ORIGIN, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* not JSON: json stays null so the assertion shows it */
+  }
+  return { status: res.status, headers: res.headers, json: json as Record<string, unknown> | null, text };
+}
+
+export const apiAuth = (key: string) => ({ authorization: `WISEPOPS-API key="${key}"` });
+
+export async function getJson(url: string, headers: Record<string, string> = {}) {
+  const res = await fetch(url, { headers });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, json: text ? (JSON.parse(text) as unknown) : null };
+}
