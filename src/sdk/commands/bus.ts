@@ -24,7 +24,7 @@ export interface Bus {
 }
 
 /** The campaign an event is about: detail.popup.id (Wisepops' shape). */
-const campaignOf = (detail: Record<string, unknown>) => (detail.popup as { id?: unknown } | undefined)?.id;
+const campaignOf = (detail: Record<string, unknown>) => ((detail.popup || {}) as { id?: unknown }).id;
 
 export function createBus(log: Log): Bus {
   const subs: Array<[ListenEvent, Listener, number | undefined]> = [];

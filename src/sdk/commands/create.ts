@@ -49,7 +49,7 @@ export function createPoplet(env: PopletEnv): { run: Command; start(): void } {
   let state: State, props: Props, temp: Props = {}, session: Session, visits: Visits, noshow: boolean, ctx: VisitorContext;
 
   const bad = (message: string) => void log(message);
-  const granted = () => consent ?? opts.defaultConsent === 'granted';
+  const granted = () => (consent == null ? opts.defaultConsent == 'granted' : consent);
   const rebuild = () => {
     ctx = buildContext({ now: Date.now(), href: win.location.href, session, visits, state, props: mergeProps(props, temp), noshow }, win);
     log('context', ctx);
@@ -59,13 +59,13 @@ export function createPoplet(env: PopletEnv): { run: Command; start(): void } {
     s.configure(storeConfig(opts, granted()));
     visitor = undefined;
     if (!granted()) return;
-    visitor = s.read(VISITOR, (p) => str(p[0])) ?? nanoid();
+    visitor = s.read(VISITOR, (p) => str(p[0])) || nanoid();
     s.write(VISITOR, [visitor]);
   };
   const readAll = (s: Store) => {
     state = readState(s);
     props = readProps(s);
-    noshow = s.read(NOSHOW, () => true) ?? false;
+    noshow = !!s.read(NOSHOW, () => 1);
     visits = readVisits(s);
   };
   const setNoshow = (s: Store, on: boolean) => {
@@ -90,47 +90,47 @@ export function createPoplet(env: PopletEnv): { run: Command; start(): void } {
       opts = mergeOptions(opts, o, log);
       log.on = env.debug || opts.debug;
       if (!store) return;
-      if (isObject(o) && EARLY.some((k) => k in o)) log(`options: ${EARLY.join(', ')} only apply when queued before the script loads`);
+      if (isObject(o) && EARLY.some((k) => k in o)) log(`options: ${EARLY} only apply before load`);
       configure(store);
     },
     consent(v) {
-      if (v !== 'granted' && v !== 'denied') return bad("consent: expects 'granted' or 'denied'");
+      if (v !== 'granted' && v !== 'denied') return bad("consent: 'granted' or 'denied'");
       consent = v === 'granted';
       if (store) configure(store), refresh();
     },
     properties(p, o) {
-      if (!isObject(p) || (o !== undefined && !isObject(o))) return bad('properties: expects an object, then optionally {temporary: true}');
+      if (!isObject(p) || (o !== undefined && !isObject(o))) return bad('properties: needs an object');
       const clean = cleanProps(p, log);
-      if (o?.temporary === true) temp = mergeProps(temp, clean);
+      if (o && o.temporary === true) temp = mergeProps(temp, clean);
       else {
         const next = mergeProps(readProps(store!), clean);
         if (writeProps(store!, next)) props = next;
-        else return bad('properties: not saved, the record would exceed 4,000 bytes');
+        else return bad('properties: not saved (over 4,000 bytes)');
       }
       rebuild();
       refresh();
     },
     event(name) {
-      if (typeof name !== 'string' || !name) return bad('event: expects a name');
+      if (typeof name !== 'string' || !name) return bad('event: needs a name');
       engine.event(name);
     },
     pageview: () => pageview(store!),
     goal(name, o) {
       const revenue = isObject(o) ? o.revenue : undefined;
       if (typeof name !== 'string' || !name || (o !== undefined && !isObject(o)) || (revenue !== undefined && !(typeof revenue === 'number' && isFinite(revenue)))) {
-        return bad('goal: expects a name, then optionally {revenue: number}');
+        return bad('goal: needs a name, then {revenue: number}');
       }
       engine.goal(name, revenue as number | undefined);
     },
     listen(name, a, b) {
       const [id, cb] = typeof a === 'function' ? [undefined, a] : [a, b];
       if (!EVENTS.includes(name as ListenEvent) || typeof cb !== 'function' || (id !== undefined && typeof id !== 'number')) {
-        return bad(`listen: expects one of ${EVENTS.join(', ')}, an optional campaign id, and a function`);
+        return bad('listen: unknown event or no callback');
       }
       bus.on(name as ListenEvent, cb as Listener, id as number | undefined);
     },
     noshow(v) {
-      if (v !== undefined && typeof v !== 'boolean') return bad('noshow: expects nothing, or false to show campaigns again');
+      if (v !== undefined && typeof v !== 'boolean') return bad('noshow: nothing or false');
       setNoshow(store!, v !== false);
     },
     debug: () => ({ campaigns: engine.debug(), context: deps.context() }),
@@ -154,7 +154,7 @@ export function createPoplet(env: PopletEnv): { run: Command; start(): void } {
       update(id, change) {
         // Re-read first: another tab may have written since this page loaded.
         state = readState(store!);
-        change((state.history[id] ??= { d: 0, c: 0, v: 0, k: 0, l: 0, p: 0 }));
+        change(state.history[id] || (state.history[id] = { d: 0, c: 0, v: 0, k: 0, l: 0, p: 0 }));
         writeState(store!, state);
         ctx.history = state.history;
       },
@@ -176,15 +176,15 @@ export function createPoplet(env: PopletEnv): { run: Command; start(): void } {
 
   for (const c of config) run(...c);
   if (win.self !== win.top && !opts.iframes) {
-    log('inside an iframe: not running (option iframes: true enables it)');
+    log('in an iframe: off (option iframes)');
     return { run: () => undefined, start() {} };
   }
   const s = (store = createStore(storeConfig(opts, granted()), log));
   configure(s);
   readAll(s);
-  session = readSession(s, nowS()) ?? newSession(nowS(), win.location.href, win.document.referrer);
+  session = readSession(s, nowS()) || newSession(nowS(), win.location.href, win.document.referrer);
   rebuild();
-  Object.assign(deps, { endpoint: opts.endpoint ?? env.endpoint, uiUrl: opts.uiUrl ?? env.uiUrl, nonce: opts.nonce });
+  Object.assign(deps, { endpoint: opts.endpoint || env.endpoint, uiUrl: opts.uiUrl || env.uiUrl, nonce: opts.nonce });
   try {
     engine = env.createEngine(deps);
   } catch (e) {

@@ -6,18 +6,19 @@ import { createPoplet, type Command } from './create';
 export function install(win: Window, createEngine: (deps: EngineDeps) => Engine): void {
   try {
     const doc = win.document;
-    const script = (doc.currentScript ?? doc.querySelector('script[data-global]')) as HTMLScriptElement | null;
-    const name = script?.getAttribute('data-global') || 'wisepops';
+    const script = (doc.currentScript || doc.querySelector('script[data-global]')) as HTMLScriptElement | null;
+    const name = (script && script.getAttribute('data-global')) || 'wisepops';
     const globals = win as unknown as Record<string, (Command & { q?: unknown; poplet?: 1 }) | undefined>;
+    const stub = globals[name] || { q: [], poplet: 0 };
     // A second copy of the script under the same name leaves the first in charge.
-    if (globals[name]?.poplet) return;
-    const src = new URL(script?.src || win.location.href, win.location.href);
+    if (stub.poplet) return;
+    const src = new URL((script && script.src) || win.location.href, win.location.href);
     const { run, start } = createPoplet({
       win,
-      site: src.searchParams.get('site') ?? '',
+      site: src.searchParams.get('site') || '',
       endpoint: src.origin,
       uiUrl: new URL('poplet.ui.js', src).href,
-      queue: globals[name]?.q,
+      queue: stub.q,
       createEngine,
       debug: new URLSearchParams(win.location.search).get('poplet_debug') === '1',
     });

@@ -32,32 +32,32 @@ export const DEFAULTS: Options = {
 /** Options that only matter before the script has started (read from the queue). */
 export const EARLY: ReadonlyArray<keyof Options> = ['autoPageview', 'iframes', 'endpoint', 'uiUrl', 'nonce'];
 
-const bool = (v: unknown) => typeof v === 'boolean';
-const text = (v: unknown) => typeof v === 'string' && v !== '';
-const CHECKS: Record<keyof Options, (v: unknown) => boolean> = {
-  storage: (v) => v === 'cookie' || v === 'localStorage',
-  cookieExpiryDays: (v) => typeof v === 'number' && v > 0 && v <= 3650,
-  cookieDomain: text,
-  debug: bool,
-  autoPageview: bool,
-  defaultConsent: (v) => v === 'granted' || v === 'denied',
-  iframes: bool,
-  endpoint: text,
-  uiUrl: text,
-  nonce: text,
+// An option's type, or its allowed values.
+const SPEC: Record<string, string | unknown[]> = {
+  storage: ['cookie', 'localStorage'],
+  cookieExpiryDays: 'number',
+  cookieDomain: 'string',
+  debug: 'boolean',
+  autoPageview: 'boolean',
+  defaultConsent: ['granted', 'denied'],
+  iframes: 'boolean',
+  endpoint: 'string',
+  uiUrl: 'string',
+  nonce: 'string',
 };
+const valid = (spec: string | unknown[], v: unknown) =>
+  typeof spec == 'string' ? typeof v == spec && (typeof v == 'number' ? v > 0 : v !== '') : spec.includes(v);
 
 /** `options` applied on `current`: each invalid or unknown key logs one line and is ignored. */
 export function mergeOptions(current: Options, input: unknown, log: Log): Options {
-  const next = { ...current };
-  if (!isObject(input)) return log('options: expects an object'), next;
+  const next: Record<string, unknown> = { ...current };
+  if (!isObject(input)) return log('options: needs an object'), current;
   for (const k of Object.keys(input)) {
     const v = input[k];
-    if (Object.prototype.hasOwnProperty.call(CHECKS, k) && CHECKS[k as keyof Options](v)) {
-      (next as Record<string, unknown>)[k] = k === 'endpoint' ? (v as string).replace(/\/+$/, '') : v;
-    } else log(`options: ${k} ignored (unknown option or invalid value)`, v);
+    if (Object.prototype.hasOwnProperty.call(SPEC, k) && valid(SPEC[k], v)) next[k] = k == 'endpoint' ? (v as string).replace(/\/+$/, '') : v;
+    else log(`options: ${k} ignored`, v);
   }
-  return next;
+  return next as unknown as Options;
 }
 
 export const storeConfig = (o: Options, consent: boolean): StoreConfig => ({

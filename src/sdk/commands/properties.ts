@@ -12,9 +12,9 @@ export function cleanProps(input: Props, log: Log, path = ''): Props {
     const v = input[k];
     const at = path + k;
     if (!k || k.length > MAX_KEY || k === '__proto__') {
-      log(`properties: key "${at.slice(0, 80)}" ignored (keys are 1 to ${MAX_KEY} characters)`);
+      log(`properties: key ${at.slice(0, 60)} ignored (1-${MAX_KEY} chars)`);
     } else if (typeof v === 'string') {
-      if (v.length > MAX_VALUE) log(`properties: "${at}" cut to ${MAX_VALUE} characters`);
+      if (v.length > MAX_VALUE) log(`properties: ${at} cut to ${MAX_VALUE} chars`);
       out[k] = v.slice(0, MAX_VALUE);
     } else if (v === null || typeof v === 'boolean' || (typeof v === 'number' && isFinite(v))) {
       out[k] = v;
@@ -23,7 +23,7 @@ export function cleanProps(input: Props, log: Log, path = ''): Props {
     } else if (isObject(v)) {
       out[k] = cleanProps(v, log, at + '.');
     } else {
-      log(`properties: "${at}" ignored (use a string, number, boolean, date, object or null)`);
+      log(`properties: ${at} ignored (bad type)`);
     }
   }
   return out;

@@ -21,7 +21,7 @@ export function buildContext(i: ContextInput, win: Window = window): VisitorCont
   const u = new URL(i.href);
   // No prototype: a parameter named "constructor" or "__proto__" is just a parameter.
   const query: Record<string, string> = Object.create(null);
-  u.searchParams.forEach((v, k) => (query[k] ??= v));
+  u.searchParams.forEach((v, k) => k in query || (query[k] = v));
   const utm: VisitorContext['session']['utm'] = {};
   UTM.forEach((k, n) => i.session.utm[n] && (utm[k] = i.session.utm[n]));
   const { width, height } = win.screen;

@@ -10,10 +10,10 @@ interface Nav {
 export function deviceOf(nav: Nav, screenShortSide: number): Device {
   const ua = nav.userAgent;
   // iPadOS says "Macintosh" but has a touch screen; Android tablets omit "Mobile".
-  if (/iPad|Tablet|PlayBook|Silk|Kindle/i.test(ua) || (/Android/i.test(ua) && !/Mobi/i.test(ua)) || (/Macintosh/.test(ua) && (nav.maxTouchPoints ?? 0) > 1)) {
+  if (/iPad|Tablet|PlayBook|Silk|Kindle/i.test(ua) || (/Android/i.test(ua) && !/Mobi/i.test(ua)) || (/Macintosh/.test(ua) && (nav.maxTouchPoints as number) > 1)) {
     return 'tablet';
   }
-  if (nav.userAgentData?.mobile || /Mobi|iPhone|iPod|BlackBerry|Opera Mini|IEMobile/i.test(ua)) {
+  if ((nav.userAgentData && nav.userAgentData.mobile) || /Mobi|iPhone|iPod|BlackBerry|Opera Mini|IEMobile/i.test(ua)) {
     return screenShortSide >= 600 ? 'tablet' : 'mobile';
   }
   return 'desktop';

@@ -10,7 +10,7 @@ export function readProps(store: Store): Props {
     store.read(PROPS, ([p]) => {
       if (!isObject(p)) throw Error('bad properties');
       return p;
-    }) ?? {}
+    }) || {}
   );
 }
 

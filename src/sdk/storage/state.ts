@@ -21,7 +21,7 @@ export function readState(store: Store): State {
     }
     return { signedUp: signed === 1, history };
   });
-  return s ?? { signedUp: false, history: {} };
+  return s || { signedUp: false, history: {} };
 }
 
 /** Saves; when too big, drops the least recently seen campaigns (from `state` too) until it fits. */

@@ -33,7 +33,6 @@ export interface Store {
   write(name: string, payload: unknown[] | undefined): boolean;
   /** Applies a new configuration, moving every record to its new place and lifetime. */
   configure(next: StoreConfig): void;
-  config(): StoreConfig;
 }
 
 const guard = <T>(f: () => T): T | undefined => {
@@ -84,13 +83,12 @@ export function createStore(initial: StoreConfig, log: Log): Store {
         for (const b of from) {
           const v = guard(() => b.get(name));
           if (v == null) continue;
-          raw ??= v;
+          if (raw == null) raw = v;
           guard(() => b.del(name));
         }
         if (raw != null) put(name, raw);
       }
     },
-    config: () => cfg,
   };
   // Normalise what earlier pages left: records in the other backend move here, lifetimes are
   // renewed (this also refreshes Safari's 7-day cap on every visit), a denied consent applies.

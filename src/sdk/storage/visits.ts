@@ -54,7 +54,7 @@ export function newSession(now: number, href: string, referrer: string): Session
     pageviews: 0,
     landing: cut(href, 700),
     referrer: cut(referrer, 700),
-    utm: UTM.map((k) => cut(q.get(k) ?? '', 300)),
+    utm: UTM.map((k) => cut(q.get(k) || '', 300)),
   };
 }
 
@@ -63,7 +63,7 @@ export function readVisits(store: Store): Visits {
     if (!Array.isArray(p[2])) throw Error('bad visits');
     return { first: num(p[0]), total: num(p[1]), times: p[2].map(num) };
   });
-  return v ?? { first: 0, total: 0, times: [] };
+  return v || { first: 0, total: 0, times: [] };
 }
 
 /** Records one page view: a new visit when no session is live. */

@@ -1,0 +1,103 @@
+// Visits and sessions with a fake clock: 30-minute idle, 2-hour cap, the last 10 visits.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import Cookies from 'js-cookie';
+import { createLog } from '../../../src/sdk/log';
+import { createStore, SESSION, VISITS, type Store } from '../../../src/sdk/storage/store';
+import { readSession, readVisits, recordPageview } from '../../../src/sdk/storage/visits';
+
+const T0 = Date.UTC(2025, 2, 1, 9); // ms
+const sec = () => Math.floor(Date.now() / 1000);
+let store: Store;
+const view = (href = 'https://shop.example/a?utm_source=news&utm_campaign=spring', ref = 'https://google.com/') =>
+  recordPageview(store, sec(), href, ref);
+const minutes = (m: number) => vi.advanceTimersByTime(m * 60_000);
+
+beforeEach(() => {
+  for (const name of Object.keys(Cookies.get())) Cookies.remove(name, { path: '/' });
+  vi.useFakeTimers({ now: T0 });
+  store = createStore({ storage: 'cookie', days: 730, consent: true }, createLog());
+});
+afterEach(() => vi.useRealTimers());
+
+describe('sessions and visits', () => {
+  it('the first page view starts a visit with landing page, referrer and UTM of that page', () => {
+    const { session, visits } = view();
+    expect(session).toEqual({
+      start: T0 / 1000,
+      last: T0 / 1000,
+      pageviews: 1,
+      landing: 'https://shop.example/a?utm_source=news&utm_campaign=spring',
+      referrer: 'https://google.com/',
+      utm: ['news', '', 'spring', '', ''],
+    });
+    expect(visits).toEqual({ first: T0 / 1000, total: 1, times: [T0 / 1000] });
+    expect(Cookies.get(SESSION)).toBeDefined();
+    expect(Cookies.get(VISITS)).toBe(`[1~${T0 / 1000}~1~[${T0 / 1000}]]`);
+  });
+
+  it('page views within 30 minutes of each other stay in the visit; the landing facts do not change', () => {
+    view();
+    minutes(29);
+    const { session, visits } = view('https://shop.example/b?utm_source=other', 'https://shop.example/a');
+    expect(session.pageviews).toBe(2);
+    expect(session.utm[0]).toBe('news');
+    expect(session.referrer).toBe('https://google.com/');
+    expect(visits.times).toHaveLength(1);
+    expect(visits.total).toBe(2);
+  });
+
+  it('more than 30 minutes idle starts a new visit', () => {
+    view();
+    minutes(31);
+    const { session, visits } = view('https://shop.example/c', '');
+    expect(session.pageviews).toBe(1);
+    expect(session.landing).toBe('https://shop.example/c');
+    expect(session.utm).toEqual(['', '', '', '', '']);
+    expect(visits.times).toEqual([T0 / 1000, T0 / 1000 + 31 * 60]);
+    expect(visits.first).toBe(T0 / 1000);
+    expect(visits.total).toBe(2);
+  });
+
+
+  it('the 2-hour cap: the first page view after 2 hours from the start opens a new visit', () => {
+    view();
+    for (let i = 0; i < 4; i++) {
+      minutes(29);
+      view();
+    } // 116 minutes, still the same visit
+    expect(readVisits(store).times).toHaveLength(1);
+    minutes(5); // 121 minutes after the start, 5 after the last view
+    const { session, visits } = view();
+    expect(session.pageviews).toBe(1);
+    expect(visits.times).toHaveLength(2);
+    expect(readSession(store, sec())!.start).toBe(sec());
+  });
+
+  it('keeps only the last 10 visit dates, oldest first, and never forgets the first visit', () => {
+    for (let i = 0; i < 13; i++) {
+      view();
+      minutes(60 * 24);
+    }
+    const v = readVisits(store);
+    expect(v.times).toHaveLength(10);
+    expect(v.times[0]).toBe(T0 / 1000 + 3 * 86400);
+    expect(v.times[9]).toBe(T0 / 1000 + 12 * 86400);
+    expect(v.first).toBe(T0 / 1000);
+    expect(v.total).toBe(13);
+  });
+
+  it('a dead session record is not returned as live', () => {
+    view();
+    minutes(31);
+    expect(readSession(store, sec())).toBeUndefined();
+  });
+
+  it('cuts very long landing URLs, referrers and UTM values so the session record always fits', () => {
+    const long = 'https://shop.example/?utm_source=' + 'é'.repeat(3000) + '&utm_medium=' + 'x'.repeat(3000) + '&q=' + 'y'.repeat(5000);
+    const { session } = view(long, 'https://ref.example/' + 'z'.repeat(5000));
+    expect(Cookies.get(SESSION)).toBeDefined();
+    expect(session.landing.length).toBeLessThanOrEqual(700);
+    expect(encodeURIComponent(session.utm[0]).length).toBeLessThanOrEqual(300);
+    expect(readSession(store, sec())!.pageviews).toBe(1);
+  });
+});
