@@ -6,7 +6,7 @@ import type { VisitorContext } from '../context/types';
 import type { DebugLine } from '../engine/types';
 import { frequencyBlock } from './frequency';
 import { compileRule, type Test } from './rules';
-import { checkSchedule, compileSchedule, zone, type CompiledSchedule, type Offset } from './schedule';
+import { checkSchedule, compileSchedule, localTime, zone, type CompiledSchedule, type Local, type Offset } from './schedule';
 import { byRank } from './slots';
 import { assignGroup } from './variant';
 
@@ -69,8 +69,8 @@ export function compile(campaigns: unknown[], o: { timezone?: string; log: (line
 export function evaluate(k: Compiled, x: VisitorContext, random: () => number): Decision {
   const eligible: Candidate[] = [];
   const debug: DebugLine[] = [];
-  let local: number | undefined;
-  const now = () => (local ??= x.now + k.off(x.now));
+  let local: Local | undefined;
+  const now = () => (local ||= localTime(x.now, k.off));
   for (const { c, t, s } of k.list) {
     const h = x.history[c.id];
     const why = x.noshow

@@ -33,12 +33,15 @@ const q = (v: unknown): string => (v == null || v === '' ? 'missing' : typeof v 
 const nonEmpty = (s: string): string | undefined => s || undefined;
 const host = (u: string): string | undefined => nonEmpty((/^[a-z][\w+.-]*:\/\/(?:[^@/?#]*@)?([^:/?#]*)/i.exec(u)?.[1] ?? '').toLowerCase().replace(/^www\./, ''));
 
-/** A custom property by exact key, else by dot path into nested objects. */
-export function prop(o: Record<string, unknown>, key: string): unknown {
-  if (key in o) return o[key];
-  let v: unknown = o;
-  for (const k of key.split('.')) v = v != null && typeof v == 'object' ? (v as Record<string, unknown>)[k] : undefined;
-  return v;
+/** Getter of a custom property by exact key, else by dot path into nested objects. */
+export function prop(key: string): (o: Record<string, unknown>) => unknown {
+  const path = key.split('.');
+  return (o) => {
+    if (key in o) return o[key];
+    let v: unknown = o;
+    for (const k of path) v = v != null && typeof v == 'object' ? (v as Record<string, unknown>)[k] : undefined;
+    return v;
+  };
 }
 
 const PAGE: Record<string, [string, Get]> = {
@@ -111,7 +114,11 @@ function condition(c: Condition, neg: boolean, log: Log): Test | null {
       return leaf('visitor', (x) => (x.visits.length > 1 ? 'returning' : 'new'), (v) => v == c.is, c.is, neg);
     case 'visits': {
       const d = c.days;
-      return numLeaf(c, d ? `visits in last ${d} days` : 'visits', (x) => (d ? x.visits.filter((t) => t > x.now - d * DAY).length : x.visits.length), neg);
+      return numLeaf(c, d ? `visits in last ${d} days` : 'visits', (x) => {
+        let n = 0;
+        for (const t of x.visits) if (!d || t > x.now - d * DAY) n++;
+        return n;
+      }, neg);
     }
     case 'pageviews':
       return numLeaf(c, `pageviews ${c.scope == 'total' ? 'in total' : 'this session'}`, (x) => (c.scope == 'total' ? x.totalPageviews : x.session.pageviews), neg);
@@ -121,7 +128,8 @@ function condition(c: Condition, neg: boolean, log: Log): Test | null {
         : numLeaf(c, 'seconds since first visit', (x) => Math.floor((x.now - x.firstVisit) / 1000), neg);
     case 'property': {
       const label = `property '${c.key}'`;
-      const get: Get = (x) => prop(x.props, c.key);
+      const p = prop(c.key);
+      const get: Get = (x) => p(x.props);
       const e = existsLeaf(c.op, label, get, neg);
       if (e) return e;
       if (c.kind == 'string') return strLeaf(c, label, get, neg, log);
@@ -131,8 +139,11 @@ function condition(c: Condition, neg: boolean, log: Log): Test | null {
       const n = c.value as number;
       if (op.endsWith('ago')) {
         const more = op[0] == 'm';
+        // Property dates are usually strings: parse each distinct value once.
+        let lv: unknown;
+        let lt = NaN;
         return leaf(label, get, (v, x) => {
-          const t = toTime(v);
+          const t = v === lv ? lt : ((lv = v), (lt = toTime(v)));
           return more ? t < x.now - n * DAY : t > x.now - n * DAY;
         }, `${more ? 'more' : 'less'} than ${n} days ago`, neg);
       }

@@ -51,15 +51,21 @@ export function compileSchedule(s: Schedule, off: Offset): CompiledSchedule {
 const fmt = (t: number): string => new Date(t).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 const hh = (h: number): string => `${Math.floor(h)}:${String(Math.round((h % 1) * 60)).padStart(2, '0')}`;
 
-/** undefined when `now` is inside the schedule, else why not. `local` = now + zone offset. */
-export function checkSchedule(s: CompiledSchedule, now: number, local: () => number): string | undefined {
+/** Day of week (0 = Sunday) and fractional hour of the site's wall clock. */
+export type Local = [day: number, hour: number];
+
+export function localTime(now: number, off: Offset): Local {
+  const d = new Date(now + off(now));
+  return [d.getUTCDay(), d.getUTCHours() + d.getUTCMinutes() / 60];
+}
+
+/** undefined when `now` is inside the schedule, else why not. `local` is computed once per evaluation. */
+export function checkSchedule(s: CompiledSchedule, now: number, local: () => Local): string | undefined {
   if (now < s.start) return `schedule starts ${fmt(s.start)}`;
   if (now >= s.end) return `schedule ended ${fmt(s.end)}`;
   if (s.days || s.hours) {
-    const d = new Date(local());
-    const day = d.getUTCDay();
+    const [day, h] = local();
     if (s.days && !s.days.includes(day)) return `schedule: not on ${DAYS[day]} (site time), only ${s.days.map((i) => DAYS[i]).join(', ')}`;
-    const h = d.getUTCHours() + d.getUTCMinutes() / 60;
     const [a, b] = s.hours ?? [0, 24];
     // [22, 6) runs over midnight.
     if (a < b ? h < a || h >= b : h < a && h >= b) return `schedule: ${hh(h)} site time is outside hours ${hh(a)}–${hh(b)}`;

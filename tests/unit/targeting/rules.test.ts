@@ -181,9 +181,9 @@ describe('visitor, visits, pageviews, time', () => {
 describe('custom properties', () => {
   const p = (kind: string, key: string, op: string, value?: unknown) => ({ type: 'property', kind, key, op, value }) as Condition;
   it('dot paths, and an exact key with a dot wins', () => {
-    expect(prop({ a: { b: { c: 1 } } }, 'a.b.c')).toBe(1);
-    expect(prop({ 'a.b': 2, a: { b: 3 } }, 'a.b')).toBe(2);
-    expect(prop({ a: 1 }, 'a.b.c')).toBeUndefined();
+    expect(prop('a.b.c')({ a: { b: { c: 1 } } })).toBe(1);
+    expect(prop('a.b')({ 'a.b': 2, a: { b: 3 } })).toBe(2);
+    expect(prop('a.b.c')({ a: 1 })).toBeUndefined();
     pass(p('number', 'cart.total', 'gt', 40));
     pass(p('string', 'a.b', 'equals', 'flat'));
   });
