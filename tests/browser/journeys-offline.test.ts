@@ -37,7 +37,7 @@ it('7. a sign-up submitted while the server is stopped arrives exactly once afte
   await stack.restartServer();
   // The next page view retries the outbox.
   await v.page.goto(`${stack.site.url}/product`);
-  await eventually(async () => ((await stack.emails()).some((r) => r.email === email) ? true : undefined), 15_000, 'the queued sign-up');
+  await eventually(async () => ((await stack.emails()).some((r) => r.email === email) ? true : undefined), 15_000, 'the queued sign-up', 500);
 
   // More page views and time for any stray retry: still exactly one row and one hook delivery.
   await v.page.goto(`${stack.site.url}/pricing`);

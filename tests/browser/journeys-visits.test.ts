@@ -61,7 +61,7 @@ describe.each<Mode>(['cookie', 'localStorage'])('journeys 1–3, %s storage', (m
       const all = await stack.emails({ wisepop_id: String(WELCOME) });
       const mine = all.filter((r) => r.email === email);
       return mine.length ? mine : undefined;
-    }, 8000, 'the sign-up in /api1/emails');
+    }, 8000, 'the sign-up in /api1/emails', 500);
     expect(rows).toHaveLength(1);
     const row = rows[0]!;
     expect(row).toMatchObject({ email, wisepop_id: WELCOME, ip: '127.0.0.1' });

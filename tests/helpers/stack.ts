@@ -141,13 +141,21 @@ export async function visibleCampaigns(page: Page): Promise<number[]> {
   return ids;
 }
 
-/** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 8000, what = 'condition'): Promise<T> {
+/**
+ * Polls `check` until it returns a value (not undefined) or `timeoutMs` passes. Checks that call
+ * the Email API should poll slowly (its per-key limit is 60 requests a minute).
+ */
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 8000,
+  what = 'condition',
+  intervalMs = 150,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
