@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiAuth, getJson, post, signup, startFixture, type Fixture } from './fixture';
+import type { EmailRow } from '../../src/shared/signup';
+
+let f: Fixture;
+const TOTAL = 250;
+beforeAll(async () => {
+  f = await startFixture({ collectPerMinute: 100_000, apiPerMinute: 100_000 });
+  // Concurrent bursts: many land in the same millisecond and must still get distinct collected_at.
+  for (let i = 0; i < TOTAL; i += 50) {
+    await Promise.all(
+      Array.from({ length: 50 }, (_, j) => post(`${f.url}/collect`, signup(f.site, { wisepop_id: (i + j) % 3 === 0 ? 11 : 12 }))),
+    );
+  }
+  await post(`${f.url}/collect`, signup(f.other.site), { origin: 'https://other.example' });
+});
+afterAll(() => f.close());
+
+const emails = (query: string, key = f.key) => getJson(`${f.url}/api1/emails${query}`, apiAuth(key));
+
+describe('GET /api1/emails', () => {
+  it('returns the seed shape, oldest first, 100 by default', async () => {
+    const r = await emails('');
+    expect(r.status).toBe(200);
+    const rows = r.json as EmailRow[];
+    expect(rows).toHaveLength(100);
+    expect(Object.keys(rows[0]!).sort()).toEqual(['collected_at', 'country_code', 'email', 'ip', 'other_fields', 'wisepop_id']);
+    expect(rows[0]).toMatchObject({ ip: '127.0.0.1', country_code: null, other_fields: { City: 'Lyon' } });
+    const times = rows.map((x) => Date.parse(x.collected_at));
+    for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThan(times[i - 1]!);
+  });
+
+  it('pages (1-based, page_size up to 1,000) with no repeats and no gaps', async () => {
+    const seen: string[] = [];
+    for (let page = 1; ; page++) {
+      const rows = (await emails(`?page=${page}&page_size=40`)).json as EmailRow[];
+      seen.push(...rows.map((x) => x.email));
+      if (rows.length < 40) break;
+    }
+    const all = ((await emails('?page_size=1000')).json as EmailRow[]).map((x) => x.email);
+    expect(all).toHaveLength(TOTAL);
+    expect(seen).toEqual(all);
+    expect(new Set(all).size).toBe(TOTAL);
+  });
+
+  it('collected_after is strictly after: following the last collected_at never repeats or misses a row', async () => {
+    const seen: string[] = [];
+    let after = '2000-01-01T00:00:00.000Z';
+    for (;;) {
+      const rows = (await emails(`?collected_after=${encodeURIComponent(after)}&page_size=17`)).json as EmailRow[];
+      if (!rows.length) break;
+      seen.push(...rows.map((x) => x.email));
+      after = rows[rows.length - 1]!.collected_at;
+    }
+    const all = ((await emails('?page_size=1000')).json as EmailRow[]).map((x) => x.email);
+    expect(seen).toEqual(all);
+  });
+
+  it('new sign-ups after a poll appear after the last collected_at seen', async () => {
+    const rows = (await emails('?page_size=1000')).json as EmailRow[];
+    const last = rows[rows.length - 1]!.collected_at;
+    const body = signup(f.site);
+    await post(`${f.url}/collect`, body);
+    const next = (await emails(`?collected_after=${encodeURIComponent(last)}`)).json as EmailRow[];
+    expect(next.map((x) => x.email)).toEqual([body.email]);
+  });
+
+  it('filters by wisepop_id', async () => {
+    const rows = (await emails('?wisepop_id=11&page_size=1000')).json as EmailRow[];
+    expect(rows.length).toBe(Math.ceil(TOTAL / 3));
+    expect(rows.every((x) => x.wisepop_id === 11)).toBe(true);
+  });
+
+  it('only ever shows the key’s own site', async () => {
+    const rows = (await emails('?page_size=1000', f.other.key)).json as EmailRow[];
+    expect(rows).toHaveLength(1);
+  });
+
+  it.each([
+    ['?page=0', 'page'],
+    ['?page_size=1001', 'page_size'],
+    ['?page_size=abc', 'page_size'],
+    ['?wisepop_id=-3', 'wisepop_id'],
+    ['?collected_after=yesterday', 'collected_after'],
+    ['?collected_after=2019-13-45T10:00:00Z', 'collected_after'],
+  ])('refuses %s with 400 naming the parameter', async (query, name) => {
+    const r = await emails(query);
+    expect(r.status).toBe(400);
+    expect((r.json as { error: string }).error).toContain(name);
+  });
+
+  it('401 without a key or with a wrong one; 403 with another site’s key', async () => {
+    expect((await getJson(`${f.url}/api1/emails`)).status).toBe(401);
+    expect((await getJson(`${f.url}/api1/emails`, { authorization: 'Bearer abc' })).status).toBe(401);
+    const wrong = await emails('', 'x'.repeat(32));
+    expect(wrong.status).toBe(401);
+    expect(wrong.json).toEqual({ error: 'invalid API key' });
+    const cross = await emails(`?site=${f.site}`, f.other.key);
+    expect(cross.status).toBe(403);
+    expect((await emails(`?site=${f.site}`)).status).toBe(200);
+  });
+});
+
+describe('API rate limits', () => {
+  it('limits each key (429 with Retry-After) without touching other keys', async () => {
+    const g = await startFixture({ apiPerMinute: 5 });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) statuses.push((await getJson(`${g.url}/api1/emails`, apiAuth(g.key))).status);
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+      const r = await fetch(`${g.url}/api1/emails`, { headers: apiAuth(g.key) });
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(r.headers.get('retry-after'))).toBeLessThanOrEqual(12);
+      expect((await r.json()) as unknown).toEqual({ error: expect.stringContaining('rate limit') });
+      expect((await getJson(`${g.url}/api1/emails`, apiAuth(g.other.key))).status).toBe(200);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('stops key guessing per IP after 20 wrong keys a minute', async () => {
+    const g = await startFixture();
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 22; i++) statuses.push((await getJson(`${g.url}/api1/emails`, apiAuth(`guess${i}`))).status);
+      expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
+      expect(statuses.slice(20)).toEqual([429, 429]);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+describe('POST /collect rate limit', () => {
+  it('limits per IP and site with 429 and Retry-After; other sites are unaffected; nothing stored', async () => {
+    const g = await startFixture({ collectPerMinute: 3 });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await post(`${g.url}/collect`, signup(g.site))).status);
+      expect(statuses).toEqual([201, 201, 201, 429, 429]);
+      const r = await post(`${g.url}/collect`, signup(g.site));
+      expect(r.status).toBe(429);
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(g.count()).toBe(3);
+      expect((await post(`${g.url}/collect`, signup(g.other.site), { origin: 'https://other.example' })).status).toBe(201);
+    } finally {
+      await g.close();
+    }
+  });
+});
