@@ -26,6 +26,7 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
   'cross-origin-resource-policy': 'same-origin',
 };
+const SECURITY_ENTRIES = Object.entries(SECURITY_HEADERS);
 
 /** Fastify's own errors, mapped to JSON `{error}` with a status a client can act on. */
 function errorStatus(err: FastifyError): [number, string] {
@@ -73,7 +74,8 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
   });
 
   app.addHook('onSend', async (request, reply) => {
-    reply.headers(SECURITY_HEADERS);
+    // Routes may have set their own (public files are cross-origin): keep theirs.
+    for (const [name, value] of SECURITY_ENTRIES) if (!reply.hasHeader(name)) reply.header(name, value);
     // Behind a TLS-terminating proxy (trustProxy) this reads X-Forwarded-Proto.
     if (request.protocol === 'https') reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
   });

@@ -1,0 +1,166 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiAuth, getJson, post, signup, startFixture, type Fixture } from './fixture';
+import { importCampaigns } from '../../src/server/store/campaigns';
+import { run } from '../../src/server/cli';
+import type { Campaign, CampaignSet } from '../../src/shared/campaign';
+
+const demo = JSON.parse(readFileSync(join(import.meta.dirname, '../../demo/campaigns.json'), 'utf8')) as Campaign[];
+let f: Fixture;
+beforeAll(async () => {
+  f = await startFixture({ countryHeader: 'cf-ipcountry', collectPerMinute: 1000, eventsPerMinute: 1000 });
+});
+afterAll(() => f.close());
+
+describe('GET /sites/:siteId/campaigns.json', () => {
+  it('serves live campaigns with the visitor country, ETag, Cache-Control and Vary', async () => {
+    importCampaigns(f.db, f.site, [demo[0], { ...demo[1]!, status: 'paused' }]);
+    const r = await getJson(`${f.url}/sites/${f.site}/campaigns.json`, { 'cf-ipcountry': 'de' });
+    expect(r.status).toBe(200);
+    const set = r.json as CampaignSet;
+    expect(set).toMatchObject({ site: f.site, timezone: 'UTC', country: 'DE' });
+    expect(set.campaigns.map((c) => c.id)).toEqual([demo[0]!.id]);
+    expect(r.headers.get('cache-control')).toMatch(/max-age=60/);
+    expect(r.headers.get('vary')).toBe('cf-ipcountry');
+    expect(r.headers.get('access-control-allow-origin')).toBe('*');
+    const etag = r.headers.get('etag')!;
+    expect(etag).toMatch(/^".+"$/);
+
+    const again = await fetch(`${f.url}/sites/${f.site}/campaigns.json`, { headers: { 'if-none-match': etag, 'cf-ipcountry': 'DE' } });
+    expect(again.status).toBe(304);
+    const otherCountry = await fetch(`${f.url}/sites/${f.site}/campaigns.json`, { headers: { 'if-none-match': etag, 'cf-ipcountry': 'US' } });
+    expect(otherCountry.status).toBe(200);
+    expect(((await otherCountry.json()) as CampaignSet).country).toBe('US');
+  });
+
+  it('changes the ETag when a campaign changes, and ignores junk country headers', async () => {
+    const before = (await fetch(`${f.url}/sites/${f.site}/campaigns.json`)).headers.get('etag');
+    importCampaigns(f.db, f.site, { ...demo[0]!, name: 'Renamed' });
+    const r = await getJson(`${f.url}/sites/${f.site}/campaigns.json`, { 'cf-ipcountry': '<script>' });
+    expect(r.headers.get('etag')).not.toBe(before);
+    expect((r.json as CampaignSet).country).toBeNull();
+    expect((r.json as CampaignSet).campaigns[0]!.name).toBe('Renamed');
+  });
+
+  it('404s an unknown site', async () => {
+    expect((await getJson(`${f.url}/sites/nope/campaigns.json`)).status).toBe(404);
+  });
+
+  it('refuses invalid campaigns on import, naming the campaign and field, importing none', () => {
+    const count = () => f.db.prepare('SELECT COUNT(*) FROM campaigns').pluck().get();
+    const before = count();
+    expect(() => importCampaigns(f.db, f.site, [demo[2], { ...demo[3]!, trigger: { type: 'teleport' } }])).toThrow(
+      new RegExp(`campaign ${demo[3]!.id}: trigger`),
+    );
+    expect(() => importCampaigns(f.db, f.site, { ...demo[2]!, id: -1 })).toThrow(/id/);
+    expect(() => importCampaigns(f.db, f.site, [demo[2], demo[2]])).toThrow(/twice/);
+    expect(count()).toBe(before);
+  });
+});
+
+describe('CLI', () => {
+  const cli = async (...argv: string[]) => {
+    const lines: string[] = [];
+    await run([...argv, '--data', f.dir], (l) => lines.push(l));
+    return lines.join('\n');
+  };
+
+  it('adds a site with a key that works on the API, rotates it, sets origins and imports campaigns', async () => {
+    const added = await cli('site', 'add', '--domain', 'https://Blog.Example/', '--origin', 'https://blog.example', '--origin', 'http://localhost:3000');
+    const id = /site id:\s+(\S+)/.exec(added)![1]!;
+    const key = /api key:\s+(\S+)/.exec(added)![1]!;
+    expect(added).toContain('https://blog.example, http://localhost:3000');
+    expect((await getJson(`${f.url}/api1/emails`, apiAuth(key))).status).toBe(200);
+
+    const rotated = await cli('site', 'rotate-key', id);
+    const newKey = /api key:\s+(\S+)/.exec(rotated)![1]!;
+    expect(newKey).not.toBe(key);
+    expect((await getJson(`${f.url}/api1/emails`, apiAuth(key))).status).toBe(401);
+    expect((await getJson(`${f.url}/api1/emails`, apiAuth(newKey))).status).toBe(200);
+
+    await cli('site', 'origins', id, 'https://new.example');
+    // The running server sees the CLI's change on the next request.
+    expect((await post(`${f.url}/collect`, signup(id), { origin: 'http://localhost:3000' })).status).toBe(403);
+    expect((await post(`${f.url}/collect`, signup(id), { origin: 'https://new.example' })).status).toBe(201);
+
+    const file = join(f.dir, 'one.json');
+    writeFileSync(file, JSON.stringify(demo[4]));
+    expect(await cli('campaign', 'import', file, '--site', id)).toContain(`imported campaign ${demo[4]!.id}`);
+    writeFileSync(file, JSON.stringify([{ ...demo[4]!, layout: { type: 'hologram' } }]));
+    await expect(cli('campaign', 'import', file, '--site', id)).rejects.toThrow(/layout/);
+    expect(await cli('site', 'list')).toContain(`${id}  blog.example`);
+  });
+
+  it('refuses bad input', async () => {
+    await expect(cli('site', 'add')).rejects.toThrow(/--domain/);
+    await expect(cli('site', 'add', '--domain', 'x.example', '--origin', 'ftp://x.example')).rejects.toThrow(/origin/);
+    await expect(cli('site', 'rotate-key', 'nosuch')).rejects.toThrow(/unknown site/);
+    await expect(cli('frobnicate')).rejects.toThrow(/unknown command/);
+  });
+});
+
+describe('POST /events and GET /api1/stats', () => {
+  it('aggregates per campaign per day in the site time zone; sign-ups count from stored rows', async () => {
+    const now = Date.now();
+    const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'UTC' }).format(now);
+    const events = [
+      ...Array.from({ length: 8 }, () => ({ k: 'display', c: 5, t: now })),
+      { k: 'close', c: 5, t: now },
+      { k: 'click', c: 5, t: now },
+      { k: 'signup', c: 5, t: now },
+      { k: 'display', c: 6, t: now - 3 * 86_400_000 },
+      // An absurd client clock counts as now.
+      { k: 'display', c: 6, t: 1 },
+    ];
+    const r = await post(`${f.url}/events`, JSON.stringify({ site: f.site, events }), { 'content-type': 'text/plain' });
+    expect(r.status).toBe(204);
+    expect((await post(`${f.url}/collect`, signup(f.site, { wisepop_id: 5 }))).status).toBe(201);
+    expect((await post(`${f.url}/collect`, signup(f.site, { wisepop_id: 5 }))).status).toBe(201);
+    await new Promise((ok) => setTimeout(ok, 1300)); // counts are written once a second
+
+    const stats = (await getJson(`${f.url}/api1/stats`, apiAuth(f.key))).json as Array<Record<string, unknown>>;
+    expect(stats).toContainEqual({ day, wisepop_id: 5, displays: 8, closes: 1, clicks: 1, signups: 2, conversion_rate: 0.25 });
+    expect(stats).toContainEqual(expect.objectContaining({ day, wisepop_id: 6, displays: 1 }));
+    const old = new Intl.DateTimeFormat('en-CA', { timeZone: 'UTC' }).format(now - 3 * 86_400_000);
+    expect(stats).toContainEqual(expect.objectContaining({ day: old, wisepop_id: 6, displays: 1, conversion_rate: 0 }));
+
+    const one = (await getJson(`${f.url}/api1/stats?from=${day}&to=${day}&wisepop_id=6`, apiAuth(f.key))).json;
+    expect(one).toEqual([{ day, wisepop_id: 6, displays: 1, closes: 0, clicks: 0, signups: 0, conversion_rate: 0 }]);
+    expect((await getJson(`${f.url}/api1/stats?from=2020-02-02&to=2020-01-01`, apiAuth(f.key))).status).toBe(400);
+    expect((await getJson(`${f.url}/api1/stats?from=yesterday`, apiAuth(f.key))).status).toBe(400);
+    expect((await getJson(`${f.url}/api1/stats`)).status).toBe(401);
+  });
+
+  it.each([
+    [{ site: 'x', events: [] }, 422, 'events'],
+    [{ site: 'x', events: [{ k: 'hover', c: 1, t: 1 }] }, 422, 'events[0].k'],
+    [{ site: 'x', events: [{ k: 'display', c: 1.5, t: 1 }] }, 422, 'events[0].c'],
+    [{ events: [{ k: 'display', c: 1, t: 1 }] }, 422, 'site'],
+    [{ site: 'nosuch', events: [{ k: 'display', c: 1, t: 1 }] }, 404, 'site'],
+  ])('refuses %j with %i', async (body, status, field) => {
+    const r = await post(`${f.url}/events`, body);
+    expect(r.status).toBe(status);
+    expect(r.json!.error).toContain(field);
+  });
+
+  it('refuses events from a foreign origin', async () => {
+    const r = await post(`${f.url}/events`, { site: f.site, events: [{ k: 'display', c: 1, t: Date.now() }] }, { origin: 'https://evil.example' });
+    expect(r.status).toBe(403);
+  });
+});
+
+describe('SDK files', () => {
+  it('serves /poplet.js and /poplet.ui.js as cacheable scripts with ETag revalidation', async () => {
+    for (const name of ['poplet.js', 'poplet.ui.js']) {
+      const r = await fetch(`${f.url}/${name}`);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect(r.headers.get('cache-control')).toMatch(/public, max-age=\d+/);
+      expect(r.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+      expect((await r.text()).length).toBeGreaterThan(100);
+      const again = await fetch(`${f.url}/${name}`, { headers: { 'if-none-match': r.headers.get('etag')! } });
+      expect(again.status).toBe(304);
+    }
+  });
+});
