@@ -6,7 +6,7 @@ import { createPoplet, type Command } from './create';
 export function install(win: Window, createEngine: (deps: EngineDeps) => Engine): void {
   try {
     const doc = win.document;
-    const script = (doc.currentScript || doc.querySelector('script[data-global]')) as HTMLScriptElement | null;
+    const script = (doc.currentScript || doc.querySelector('script[data-global],script[src*="poplet"]')) as HTMLScriptElement | null;
     const name = (script && script.getAttribute('data-global')) || 'wisepops';
     const globals = win as unknown as Record<string, (Command & { q?: unknown; poplet?: 1 }) | undefined>;
     const stub = globals[name] || { q: [], poplet: 0 };

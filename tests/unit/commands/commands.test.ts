@@ -1,0 +1,374 @@
+// The command layer with a recording fake engine: queue replay, every command, bad input,
+// listen isolation and vetoes, consent, options, iframes, and the EngineDeps it hands out.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import Cookies from 'js-cookie';
+import { install } from '../../../src/sdk/commands/install';
+import { createPoplet } from '../../../src/sdk/commands/create';
+import type { Engine, EngineDeps } from '../../../src/sdk/engine/types';
+
+type Wp = ((...a: unknown[]) => unknown) & { q?: unknown[]; poplet?: number };
+const w = window as unknown as Record<string, Wp | undefined>;
+
+let calls: string[];
+let deps: EngineDeps;
+let lines: string[];
+function fakeEngine(d: EngineDeps): Engine {
+  deps = d;
+  return {
+    pageview: () => void calls.push('pageview:' + JSON.stringify(d.context().props)),
+    event: (n) => void calls.push('event:' + n),
+    refresh: () => void calls.push('refresh'),
+    debug: () => [{ id: 1, name: 'Welcome', status: 'skipped', reason: 'not a new visitor' }],
+    goal: (n, r) => void calls.push(`goal:${n}:${r}`),
+  };
+}
+
+/** The snippet's stub, as the real one builds it. */
+function stub(name = 'wisepops') {
+  w[name] = function (...a: unknown[]) {
+    (w[name]!.q = w[name]!.q || []).push(a);
+  } as Wp;
+  return w[name]!;
+}
+function script(src = 'https://popups.example.com/js/poplet.js?site=abc', name?: string) {
+  const s = document.createElement('script');
+  s.src = src;
+  if (name) s.setAttribute('data-global', name);
+  document.head.appendChild(s);
+  return s;
+}
+const boot = () => install(window, fakeEngine);
+
+beforeEach(() => {
+  for (const name of Object.keys(Cookies.get())) Cookies.remove(name, { path: '/' });
+  localStorage.clear();
+  sessionStorage.clear();
+  document.head.innerHTML = '';
+  delete w.wisepops;
+  delete w.myPops;
+  calls = [];
+  lines = [];
+  vi.spyOn(console, 'log').mockImplementation((m: unknown) => void lines.push(String(m)));
+  history.replaceState(null, '', '/shop?utm_source=news');
+});
+afterEach(() => vi.restoreAllMocks());
+
+describe('install and queue replay', () => {
+  it('derives site, endpoint and uiUrl from its own script, replays in order, then records the page view', () => {
+    script();
+    const wp = stub();
+    wp('listen', 'ready', () => calls.push('ready-cb'));
+    wp('properties', { plan: 'gold' });
+    wp('event', 'cart');
+    wp('properties', { plan: 'silver', n: 1 });
+    boot();
+    expect(deps.site).toBe('abc');
+    expect(deps.endpoint).toBe('https://popups.example.com');
+    expect(deps.uiUrl).toBe('https://popups.example.com/js/poplet.ui.js');
+    expect(calls).toEqual(['event:cart', 'pageview:{"plan":"silver","n":1}', 'ready-cb']);
+    expect(w.wisepops).not.toBe(wp);
+    expect(w.wisepops!.poplet).toBe(1);
+  });
+
+  it('calls after load behave like queued ones', () => {
+    script();
+    stub();
+    boot();
+    calls = [];
+    w.wisepops!('event', 'cart');
+    w.wisepops!('pageview');
+    expect(calls).toEqual(['event:cart', 'pageview:{}']);
+  });
+
+  it('endpoint and uiUrl options queued before load override the script-derived ones', () => {
+    script();
+    const wp = stub();
+    wp('options', { endpoint: 'https://collect.example.org/', uiUrl: 'https://cdn.example.org/ui.js', nonce: 'n0nce' });
+    boot();
+    expect(deps.endpoint).toBe('https://collect.example.org');
+    expect(deps.uiUrl).toBe('https://cdn.example.org/ui.js');
+    expect(deps.nonce).toBe('n0nce');
+  });
+
+  it('uses the global named by data-global, leaving others alone', () => {
+    script(undefined, 'myPops');
+    const mine = stub('myPops');
+    mine('event', 'x');
+    const other = stub('wisepops');
+    boot();
+    expect(w.myPops!.poplet).toBe(1);
+    expect(w.wisepops).toBe(other);
+    expect(calls[0]).toBe('event:x');
+  });
+
+  it('a second copy of the script does nothing', () => {
+    script();
+    stub();
+    boot();
+    const first = w.wisepops;
+    calls = [];
+    boot();
+    expect(w.wisepops).toBe(first);
+    expect(calls).toEqual([]);
+  });
+
+  it('autoPageview false: no page view until the site records one', () => {
+    script();
+    const wp = stub();
+    wp('options', { autoPageview: false });
+    boot();
+    expect(calls).toEqual([]);
+    expect(Cookies.get('wisepops_visits')).toBeUndefined();
+    w.wisepops!('pageview');
+    expect(calls).toEqual(['pageview:{}']);
+    expect(Cookies.get('wisepops_visits')).toBeDefined();
+  });
+
+  it('inside an iframe it does nothing unless iframes: true', () => {
+    const top = vi.spyOn(window, 'top', 'get').mockReturnValue({} as Window);
+    script();
+    stub()('properties', { a: 1 });
+    boot();
+    expect(calls).toEqual([]);
+    expect(document.cookie).toBe('');
+    expect(w.wisepops!('debug')).toBeUndefined();
+    delete w.wisepops;
+    const wp = stub();
+    wp('options', { iframes: true });
+    boot();
+    expect(calls).toEqual(['pageview:{}']);
+    top.mockRestore();
+  });
+
+  it('the engine failing to start never reaches the page', () => {
+    script();
+    stub();
+    expect(() =>
+      install(window, () => {
+        throw Error('boom');
+      }),
+    ).not.toThrow();
+    expect(() => w.wisepops!('event', 'x')).not.toThrow();
+  });
+});
+
+describe('commands', () => {
+  beforeEach(() => {
+    script();
+    stub()('options', { debug: true });
+    boot();
+    calls = [];
+    lines = [];
+  });
+  const wp = (...a: unknown[]) => w.wisepops!(...a);
+
+  it.each([
+    [['nope'], 'unknown command: nope'],
+    [[42], 'unknown command: number'],
+    [['__proto__'], 'unknown command: __proto__'],
+    [['properties', 'x'], 'properties: needs an object'],
+    [['properties', {}, 'temp'], 'properties: needs an object'],
+    [['event'], 'event: needs a name'],
+    [['event', 3], 'event: needs a name'],
+    [['goal', 'x', { revenue: '12' }], 'goal: needs a name'],
+    [['listen', 'popup-shown', () => {}], 'listen: unknown event'],
+    [['listen', 'ready'], 'listen: unknown event'],
+    [['consent', 'yes'], "consent: 'granted' or 'denied'"],
+    [['noshow', 'please'], 'noshow: nothing or false'],
+    [['options', 'x'], 'options: needs an object'],
+  ])('%j logs one debug line, is ignored and throws nothing', (args, message) => {
+    expect(() => wp(...args)).not.toThrow();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('[poplet] ' + message);
+    expect(calls).toEqual([]);
+  });
+
+  it('properties persist nested, with dates, null deletes, long values cut with a debug line', () => {
+    wp('properties', { user: { plan: 'gold', since: new Date(Date.UTC(2024, 0, 2)) }, bio: 'x'.repeat(300), keep: true });
+    wp('properties', { user: { plan: null, age: 30 }, ['k'.repeat(51)]: 1, f: () => 1 });
+    const props = (wp('debug') as { context: { props: Record<string, unknown> } }).context.props;
+    expect(props).toEqual({ user: { since: '2024-01-02T00:00:00.000Z', age: 30 }, bio: 'x'.repeat(255), keep: true });
+    expect(lines.filter((l) => l.includes('cut to 255'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('ignored'))).toHaveLength(2);
+    expect(Cookies.get('wisepops_props')).toContain("'age':30");
+    expect(calls).toEqual(['refresh', 'refresh']);
+  });
+
+  it('temporary properties are never stored and last one page view', () => {
+    wp('properties', { cart: 3 }, { temporary: true });
+    expect(deps.context().props).toEqual({ cart: 3 });
+    expect(Cookies.get('wisepops_props')).toBeUndefined();
+    wp('pageview');
+    expect(deps.context().props).toEqual({});
+  });
+
+  it('a properties update that would exceed 4,000 bytes is refused and the old ones kept', () => {
+    wp('properties', { a: 'kept' });
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 20; i++) many['k' + i] = 'v'.repeat(250);
+    wp('properties', many);
+    expect(deps.context().props).toEqual({ a: 'kept' });
+    expect(lines.some((l) => l.includes('not saved'))).toBe(true);
+  });
+
+  it('event, pageview and goal reach the engine', () => {
+    wp('event', 'signup-started');
+    wp('pageview');
+    wp('goal', 'purchase', { revenue: 49.9 });
+    wp('goal', 'newsletter');
+    expect(calls).toEqual(['event:signup-started', 'pageview:{}', 'goal:purchase:49.9', 'goal:newsletter:undefined']);
+  });
+
+  it('noshow sets the opt-out record and the context; noshow false clears both', () => {
+    wp('noshow');
+    expect(Cookies.get('wisepops_noshow')).toBe('[1]');
+    expect(deps.context().noshow).toBe(true);
+    wp('noshow', false);
+    expect(Cookies.get('wisepops_noshow')).toBeUndefined();
+    expect(deps.context().noshow).toBe(false);
+  });
+
+  it('debug returns the engine lines and the context', () => {
+    const d = wp('debug') as { campaigns: unknown[]; context: { path: string; session: { utm: unknown } } };
+    expect(d.campaigns).toEqual([{ id: 1, name: 'Welcome', status: 'skipped', reason: 'not a new visitor' }]);
+    expect(d.context.path).toBe('/shop');
+    expect(d.context.session.utm).toEqual({ utm_source: 'news' });
+  });
+
+  it('options switch the storage at run time, moving the records', () => {
+    wp('properties', { a: 1 });
+    wp('options', { storage: 'localStorage' });
+    expect(Cookies.get('wisepops_props')).toBeUndefined();
+    expect(localStorage.getItem('wisepops_props')).toContain("{'a':1}");
+    expect(sessionStorage.getItem('wisepops_session')).toBeTruthy();
+    wp('options', { autoPageview: false });
+    expect(lines.some((l) => l.includes('only apply before load'))).toBe(true);
+  });
+});
+
+describe('listen', () => {
+  beforeEach(() => {
+    script();
+    stub();
+    boot();
+  });
+  const wp = (...a: unknown[]) => w.wisepops!(...a);
+
+  it('callbacks get {type, detail}; a throwing one is isolated; before-* false vetoes', () => {
+    const seen: unknown[] = [];
+    wp('listen', 'before-popup-display', () => {
+      throw Error('bad listener');
+    });
+    wp('listen', 'before-popup-display', (e: unknown) => void seen.push(e));
+    expect(deps.emit('before-popup-display', { popup: { id: 4 } })).toBe(true);
+    expect(seen).toEqual([{ type: 'before-popup-display', detail: { popup: { id: 4 } } }]);
+    wp('listen', 'before-popup-display', () => false);
+    expect(deps.emit('before-popup-display', { popup: { id: 4 } })).toBe(false);
+    expect(seen).toHaveLength(2);
+    wp('listen', 'after-popup-display', () => false);
+    expect(deps.emit('after-popup-display', { popup: { id: 4 } })).toBe(true);
+  });
+
+  it('before-form-submit false vetoes the submit', () => {
+    wp('listen', 'before-form-submit', (e: { detail: { fields: { email: string } } }) => !e.detail.fields.email.endsWith('@test.invalid'));
+    expect(deps.emit('before-form-submit', { popup: { id: 1 }, fields: { email: 'a@test.invalid' } })).toBe(false);
+    expect(deps.emit('before-form-submit', { popup: { id: 1 }, fields: { email: 'a@b.co' } })).toBe(true);
+  });
+
+  it('an optional campaign id limits a listener to that campaign', () => {
+    const ids: unknown[] = [];
+    wp('listen', 'after-popup-close', 7, (e: { detail: { popup: { id: number } } }) => void ids.push(e.detail.popup.id));
+    deps.emit('after-popup-close', { popup: { id: 6 } });
+    deps.emit('after-popup-close', { popup: { id: 7 } });
+    expect(ids).toEqual([7]);
+  });
+
+  it('ready fired once; a listener added later is called at once', () => {
+    let n = 0;
+    wp('listen', 'ready', () => n++);
+    expect(n).toBe(1);
+    deps.emit('ready', {});
+    expect(n).toBe(1);
+  });
+});
+
+describe('consent and the analytics id', () => {
+  it('denied by default: no visitor id, session-only records; granted: a nanoid; denied again: dropped', () => {
+    script();
+    stub()('options', { defaultConsent: 'denied' });
+    boot();
+    expect(deps.visitorId()).toBeUndefined();
+    expect(Cookies.get('wisepops_visitor')).toBeUndefined();
+    expect(Cookies.get('wisepops_visits')).toBeDefined();
+    w.wisepops!('consent', 'granted');
+    const id = deps.visitorId()!;
+    expect(id).toMatch(/^[\w-]{21}$/);
+    expect(Cookies.get('wisepops_visitor')).toBe(`[1~'${id}']`);
+    expect(calls.at(-1)).toBe('refresh');
+    w.wisepops!('consent', 'denied');
+    expect(deps.visitorId()).toBeUndefined();
+    expect(Cookies.get('wisepops_visitor')).toBeUndefined();
+  });
+
+  it('granted by default: the id lives for the session and stays the same across page loads', () => {
+    script();
+    stub();
+    boot();
+    const id = deps.visitorId();
+    expect(id).toBeTruthy();
+    delete w.wisepops;
+    stub();
+    boot();
+    expect(deps.visitorId()).toBe(id);
+  });
+});
+
+describe('EngineDeps', () => {
+  it('history.update and markSignedUp write the wisepops record, visible in the context', () => {
+    script();
+    stub();
+    boot();
+    deps.history.update(12, (h) => {
+      h.d++;
+      h.l = 1_700_000_000;
+      h.g = 'b';
+    });
+    deps.history.markSignedUp();
+    expect(deps.context().history[12]).toEqual({ d: 1, c: 0, v: 0, k: 0, l: 1_700_000_000, p: 0, g: 'b' });
+    expect(deps.context().signedUp).toBe(true);
+    expect(Cookies.get('wisepops')).toBe("[1~1~[[12~1~0~0~0~1700000000~0~'b']]]");
+  });
+
+  it('activity keeps a raw string in wisepops_activity_session; noshow() opts out', () => {
+    script();
+    stub();
+    boot();
+    deps.activity.set('x:1,2');
+    expect(deps.activity.get()).toBe('x:1,2');
+    deps.noshow();
+    expect(deps.context().noshow).toBe(true);
+  });
+
+  it('context() stamps the current time', () => {
+    vi.useFakeTimers({ now: 1_800_000_000_000 });
+    const { run, start } = createPoplet({ win: window, site: 's', endpoint: 'e', uiUrl: 'u', queue: [], createEngine: fakeEngine, debug: false });
+    start();
+    vi.advanceTimersByTime(5000);
+    expect(deps.context().now).toBe(1_800_000_005_000);
+    expect(run('debug')).toBeTruthy();
+    vi.useRealTimers();
+  });
+
+  it('a new visit after 30 idle minutes is counted on the next page load', () => {
+    vi.useFakeTimers({ now: 1_800_000_000_000 });
+    script();
+    stub();
+    boot();
+    vi.advanceTimersByTime(31 * 60_000);
+    delete w.wisepops;
+    stub();
+    boot();
+    expect(deps.context().visits).toEqual([1_800_000_000_000, 1_800_000_000_000 + 31 * 60_000]);
+    vi.useRealTimers();
+  });
+});
