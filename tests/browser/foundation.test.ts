@@ -1,0 +1,132 @@
+// The foundation in real Chromium: snippet + queued call before load, the records as cookies
+// (names, attributes, decoded content), a new visit after the session ends, no page errors.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Cookie } from 'playwright';
+import { launchChromium, watchErrors } from '../helpers/browser';
+import { startStaticServer, type StaticServer } from '../helpers/static-server';
+import { snippetFor } from '../../src/sdk/snippet';
+import { decode } from '../../src/sdk/storage/codec';
+
+let browser: Browser;
+let server: StaticServer;
+
+const page = (body: string) => `<!doctype html><html><head><meta charset="utf-8">${body}</head><body><h1>Shop</h1></body></html>`;
+const snippet = (site: string) => `<script>${snippetFor(`${server.url}/dist/poplet.js?site=${site}`)}</script>`;
+const value = (cookies: Cookie[], name: string) => decode(decodeURIComponent(cookies.find((c) => c.name === name)!.value));
+
+beforeAll(async () => {
+  server = await startStaticServer();
+  browser = await launchChromium();
+  // An empty campaign set: the collection server's answer for a site with no live campaign.
+  server.pages.set('/sites/shop/campaigns.json', { body: JSON.stringify({ site: 'shop', country: null, campaigns: [] }), type: 'application/json' });
+  server.pages.set(
+    '/landing.html',
+    {
+      body: page(`${snippet('shop')}<script>
+        wisepops('properties', { plan: 'gold', user: { since: new Date(Date.UTC(2024, 0, 2)) } });
+        wisepops('listen', 'ready', function () { window.readyFired = (window.readyFired || 0) + 1; });
+        wisepops('bogus-command', 1);
+      </script>`),
+    },
+  );
+  server.pages.set('/offline.html', { body: page(`${snippet('nowhere')}<script>wisepops('event', 'x')</script>`) });
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('foundation in Chromium', () => {
+  let context: BrowserContext;
+  beforeAll(async () => {
+    context = await browser.newContext();
+  });
+  afterAll(() => context.close());
+
+  it('replays the queued call and writes the records as first-party cookies', async () => {
+    const p = await context.newPage();
+    const errors = watchErrors(p);
+    await p.goto(`${server.url}/landing.html?utm_source=news&utm_campaign=spring`, { referer: 'https://www.google.com/' });
+    await p.waitForFunction(() => (window as unknown as { readyFired?: number }).readyFired === 1);
+    const before = Date.now() / 1000;
+    const cookies = await context.cookies();
+    const names = cookies.map((c) => c.name).sort();
+    expect(names).toEqual(['wisepops_props', 'wisepops_session', 'wisepops_visitor', 'wisepops_visits']);
+    for (const c of cookies) {
+      expect(c.path).toBe('/');
+      expect(c.sameSite).toBe('Lax');
+      expect(c.secure).toBe(false);
+      expect(c.domain).toBe('127.0.0.1');
+    }
+    const byName = Object.fromEntries(cookies.map((c) => [c.name, c]));
+    // persistent: two years asked, which Chromium caps at 400 days (RFC 6265bis); session: none
+    for (const n of ['wisepops_props', 'wisepops_visits']) {
+      expect(byName[n].expires - before).toBeGreaterThan(399 * 86400);
+      expect(byName[n].expires - before).toBeLessThanOrEqual(400 * 86400 + 5);
+    }
+    expect(byName.wisepops_session.expires).toBe(-1);
+    expect(byName.wisepops_visitor.expires).toBe(-1);
+
+    expect(value(cookies, 'wisepops_props')).toEqual([{ plan: 'gold', user: { since: '2024-01-02T00:00:00.000Z' } }]);
+    const visits = value(cookies, 'wisepops_visits') as [number, number, number[]];
+    expect(visits[1]).toBe(1);
+    expect(visits[2]).toHaveLength(1);
+    const session = value(cookies, 'wisepops_session');
+    expect(session[2]).toBe(1);
+    expect(session[3]).toBe(`${server.url}/landing.html?utm_source=news&utm_campaign=spring`);
+    expect(session[4]).toBe('https://www.google.com/');
+    expect(session[5]).toEqual(['news', '', 'spring', '', '']);
+    expect(value(cookies, 'wisepops_visitor')[0]).toMatch(/^[\w-]{21}$/);
+
+    const dbg = (await p.evaluate(() => (window as unknown as { wisepops(c: string): unknown }).wisepops('debug'))) as { context: { props: unknown; device: string } };
+    expect(dbg.context.props).toEqual({ plan: 'gold', user: { since: '2024-01-02T00:00:00.000Z' } });
+    expect(dbg.context.device).toBe('desktop');
+    expect(errors).toEqual([]);
+    await p.close();
+  });
+
+  it('a reload in the same session adds a page view; after the session ends it adds a visit', async () => {
+    const p = await context.newPage();
+    const errors = watchErrors(p);
+    await p.goto(`${server.url}/landing.html`);
+    await p.waitForFunction(() => (window as unknown as { readyFired?: number }).readyFired === 1);
+    let visits = value(await context.cookies(), 'wisepops_visits') as [number, number, number[]];
+    expect(visits[1]).toBe(2);
+    expect(visits[2]).toHaveLength(1);
+    // The browser session ends: session cookies go.
+    for (const name of ['wisepops_session', 'wisepops_visitor']) await context.clearCookies({ name });
+    await p.reload();
+    await p.waitForFunction(() => (window as unknown as { readyFired?: number }).readyFired === 1);
+    visits = value(await context.cookies(), 'wisepops_visits') as [number, number, number[]];
+    expect(visits[1]).toBe(3);
+    expect(visits[2]).toHaveLength(2);
+    expect(errors).toEqual([]);
+    await p.close();
+  });
+
+  it('debug mode prints the context to the console with the [poplet] prefix', async () => {
+    const p = await context.newPage();
+    const logs: string[] = [];
+    p.on('console', (m) => logs.push(m.text()));
+    await p.goto(`${server.url}/landing.html?poplet_debug=1`);
+    await p.waitForFunction(() => (window as unknown as { readyFired?: number }).readyFired === 1);
+    expect(logs.some((l) => l.startsWith('[poplet] context'))).toBe(true);
+    expect(logs.some((l) => l.startsWith('[poplet] unknown command: bogus-command'))).toBe(true);
+    await p.close();
+  });
+});
+
+describe('without a collection server', () => {
+  it('campaign loading fails quietly: no exception reaches the page', async () => {
+    const context = await browser.newContext();
+    const p = await context.newPage();
+    const errors = watchErrors(p);
+    await p.goto(`${server.url}/offline.html`);
+    await p.waitForFunction(() => !!(window as unknown as { wisepops: { poplet?: number } }).wisepops.poplet);
+    await p.waitForTimeout(300);
+    // Chromium itself reports the failed request; the script adds nothing.
+    expect(errors.filter((e) => !e.includes('Failed to load resource'))).toEqual([]);
+    expect((await context.cookies()).map((c) => c.name)).toContain('wisepops_visits');
+    await context.close();
+  });
+});
