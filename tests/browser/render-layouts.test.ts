@@ -1,0 +1,177 @@
+// Every layout in real Chromium: placement, roles, axe-core, responsive sheet, push bars, close.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolve } from 'node:path';
+import { box, calls, campaign, fixture, LAYOUTS, show, type Fixture, type W } from './render-fixture';
+
+const AXE = resolve(import.meta.dirname, '../../node_modules/axe-core/axe.min.js');
+let f: Fixture;
+beforeAll(async () => {
+  f = await fixture();
+});
+afterAll(() => f.close());
+
+describe('layouts', () => {
+  for (const layout of LAYOUTS) {
+    const name = JSON.stringify(layout);
+    it(`${name}: renders, passes axe, closes`, async () => {
+      const { page, errors } = await f.open();
+      await show(page, campaign(layout));
+      const b = box(page);
+      await expect(b.isVisible()).resolves.toBe(true);
+      const modal = layout.type == 'popup' || layout.type == 'fullscreen';
+      expect(await b.getAttribute('role')).toBe(modal ? 'dialog' : 'region');
+      expect(await b.getAttribute('aria-modal')).toBe(modal ? 'true' : null);
+      expect(await b.getAttribute('aria-label')).toBe('Newsletter sign-up');
+      expect(await page.locator('poplet-campaign h2').textContent()).toBe('Get 10% off');
+
+      const r = (await b.boundingBox())!;
+      const vw = 1280;
+      const vh = 800;
+      if (layout.type == 'popup') {
+        expect(Math.abs(r.x + r.width / 2 - vw / 2)).toBeLessThan(2);
+        expect(r.width).toBeLessThanOrEqual(440);
+      } else if (layout.type == 'fullscreen') expect(r).toMatchObject({ x: 0, y: 0, width: vw, height: vh });
+      else if (layout.type == 'bar') {
+        expect(r.width).toBe(vw);
+        expect(layout.position == 'top' ? r.y : r.y + r.height).toBe(layout.position == 'top' ? 0 : vh);
+      } else if (layout.type == 'slidein') {
+        expect(r.width).toBeLessThanOrEqual(360);
+        expect(layout.position == 'top-left' ? r.x : vw - r.x - r.width).toBe(16);
+        expect(layout.position == 'top-left' ? r.y : vh - r.y - r.height).toBe(16);
+      } else {
+        const slot = (await page.locator('#slot').boundingBox())!;
+        expect(r.y).toBeGreaterThanOrEqual(slot.y);
+        expect(await page.locator('#slot > poplet-campaign').count()).toBe(1);
+      }
+
+      await page.addScriptTag({ path: AXE });
+      const { violations } = await page.evaluate(() => (window as unknown as W).axe.run(document, { resultTypes: ['violations'] }));
+      expect(violations.map((v) => `${v.id}: ${JSON.stringify(v.nodes.map((n) => n.target))}`)).toEqual([]);
+
+      await page.locator('poplet-campaign .x').click();
+      await page.waitForFunction(() => !document.querySelector('poplet-campaign'));
+      expect((await calls(page)).map((c) => c[0])).toEqual(['displayed', 'closed']);
+      expect(errors).toEqual([]);
+    });
+  }
+
+  it('passes axe on the error and success states', async () => {
+    const { page } = await f.open();
+    await show(page, campaign({ type: 'popup' }));
+    await page.locator('poplet-campaign button[type=submit]').click();
+    await page.addScriptTag({ path: AXE });
+    const run = () => page.evaluate(() => (window as unknown as W).axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => v.id)));
+    expect(await page.locator('poplet-campaign [aria-invalid=true]').count()).toBe(2);
+    expect(await run()).toEqual([]);
+    await page.locator('poplet-campaign input[type=email]').fill('a@b.co');
+    await page.locator('poplet-campaign input[type=checkbox]').check();
+    await page.locator('poplet-campaign button[type=submit]').click();
+    await page.locator('poplet-campaign h2', { hasText: 'Thank you!' }).waitFor();
+    expect(await run()).toEqual([]);
+  });
+
+  it('small screens: the popup is a full-width bottom sheet, slide-ins are full width', async () => {
+    const { page } = await f.open({ viewport: { width: 375, height: 667 } });
+    await show(page, campaign({ type: 'popup' }));
+    const r = (await box(page).boundingBox())!;
+    expect(r).toMatchObject({ x: 0, width: 375 });
+    expect(r.y + r.height).toBe(667);
+    await page.evaluate(() => (window as unknown as W).__shown.destroy());
+    await show(page, campaign({ type: 'slidein', position: 'bottom-left' }));
+    const s = (await box(page).boundingBox())!;
+    expect(s).toMatchObject({ x: 0, width: 375 });
+    expect(s.y + s.height).toBe(667);
+  });
+
+  it('a push bar pads the page by its height and restores it on destroy', async () => {
+    const { page } = await f.open({ head: '<style>body{margin:0;padding-top:5px}</style>' });
+    await show(page, campaign({ type: 'bar', position: 'top', push: true }));
+    const h = (await box(page).boundingBox())!.height;
+    const pad = () => page.evaluate(() => getComputedStyle(document.body).paddingTop);
+    expect(parseFloat(await pad())).toBeCloseTo(5 + h, 0);
+    // The h1 starts below the bar instead of under it.
+    expect((await page.locator('h1').boundingBox())!.y).toBeGreaterThanOrEqual(h);
+    await page.evaluate(() => (window as unknown as W).__shown.destroy());
+    expect(await pad()).toBe('5px');
+    expect(await page.evaluate(() => document.body.getAttribute('style'))).toBeFalsy();
+    expect((await calls(page)).map((c) => c[0])).toEqual(['displayed']);
+  });
+
+  it('modals lock page scroll while open; bars and slide-ins do not', async () => {
+    const { page } = await f.open();
+    const overflow = () => page.evaluate(() => getComputedStyle(document.documentElement).overflow);
+    await show(page, campaign({ type: 'popup' }));
+    expect(await overflow()).toBe('hidden');
+    await page.keyboard.press('Escape');
+    expect(await overflow()).toBe('visible');
+    await page.waitForFunction(() => !document.querySelector('poplet-campaign'));
+    await show(page, campaign({ type: 'slidein', position: 'bottom-right' }));
+    expect(await overflow()).toBe('visible');
+  });
+
+  it('content.style sets the custom properties; closeButton text and none; noshowLink false', async () => {
+    const { page } = await f.open();
+    const c = campaign({ type: 'popup' }, {
+      label: 'Styled',
+      steps: [{ blocks: [{ type: 'heading', text: 'Hi' }] }],
+      success: { blocks: [] },
+      style: { background: 'rgb(10, 20, 30)', color: 'rgb(250, 250, 250)', radius: 3, width: 300, closeButton: 'text', font: 'serif' },
+      messages: { close: 'Fermer' },
+      noshowLink: false,
+    });
+    await show(page, c);
+    const css = await box(page).evaluate((el) => {
+      const s = getComputedStyle(el);
+      return [s.backgroundColor, s.color, s.borderTopLeftRadius, s.maxWidth, s.fontFamily];
+    });
+    expect(css).toEqual(['rgb(10, 20, 30)', 'rgb(250, 250, 250)', '3px', '300px', 'serif']);
+    expect(await page.locator('poplet-campaign .x').textContent()).toBe('Fermer');
+    expect(await page.locator('poplet-campaign .ns').count()).toBe(0);
+    await page.evaluate(() => (window as unknown as W).__shown.destroy());
+    await show(page, campaign({ type: 'popup' }, { ...c.content, style: { closeButton: 'none' } }));
+    expect(await page.locator('poplet-campaign .x').count()).toBe(0);
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => !document.querySelector('poplet-campaign'));
+  });
+
+  it('clicking the overlay closes a popup, clicking inside does not', async () => {
+    const { page } = await f.open();
+    await show(page, campaign({ type: 'popup' }));
+    await page.locator('poplet-campaign h2').click();
+    expect(await box(page).isVisible()).toBe(true);
+    await page.mouse.click(5, 5);
+    await page.waitForFunction(() => !document.querySelector('poplet-campaign'));
+    expect((await calls(page)).map((c) => c[0])).toEqual(['displayed', 'closed']);
+  });
+
+  it('an embed whose selector matches nothing logs and renders nothing', async () => {
+    const { page, errors } = await f.open();
+    await show(page, campaign({ type: 'embed', selector: '#missing' }));
+    expect(await calls(page)).toEqual([['log', 'poplet ui: campaign 7 not shown: no element matches #missing']]);
+    await show(page, campaign({ type: 'embed', selector: '[[bad' }));
+    expect(await page.locator('poplet-campaign').count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('invalid content logs the validator message and renders nothing', async () => {
+    const { page, errors } = await f.open();
+    const c = campaign({ type: 'popup' }, { label: 'x', steps: [{ blocks: [{ type: 'heading' } as never] }], success: { blocks: [] } });
+    await show(page, c);
+    expect(await calls(page)).toEqual([['log', 'poplet ui: campaign 7 not shown: content.steps[0].blocks[0].text: required']]);
+    expect(await page.locator('poplet-campaign').count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('exit animation is skipped under prefers-reduced-motion, played otherwise', async () => {
+    for (const reducedMotion of [true, false]) {
+      const { page } = await f.open({ reducedMotion });
+      await show(page, campaign({ type: 'popup' }));
+      const anim = await box(page).evaluate((el) => getComputedStyle(el).animationName);
+      expect(anim).toBe(reducedMotion ? 'none' : 'pl-u');
+      await page.keyboard.press('Escape');
+      const gone = await page.evaluate(() => !document.querySelector('poplet-campaign'));
+      expect(gone).toBe(reducedMotion);
+      await page.waitForFunction(() => !document.querySelector('poplet-campaign'));
+    }
+  });
+});

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { decode, sanitize } from '../../../src/sdk/render/sanitize';
+
+describe('sanitize', () => {
+  it('keeps the allowed subset as a tree', () => {
+    expect(sanitize('Get <b>10%</b> <I>off</I>,<br>see <a href="https://shop.example/x?a=1&amp;b=2">terms</a>'))
+      .toEqual([
+        'Get ',
+        { tag: 'b', children: ['10%'] },
+        ' ',
+        { tag: 'i', children: ['off'] },
+        ',',
+        { tag: 'br', children: [] },
+        'see ',
+        { tag: 'a', href: 'https://shop.example/x?a=1&b=2', children: ['terms'] },
+      ]);
+  });
+
+  it('nests and auto-closes', () => {
+    expect(sanitize('<strong>a <em>b')).toEqual([{ tag: 'strong', children: ['a ', { tag: 'em', children: ['b'] }] }]);
+    expect(sanitize("<a href='mailto:x@y.z'>m</a><br/>")).toEqual([{ tag: 'a', href: 'mailto:x@y.z', children: ['m'] }, { tag: 'br', children: [] }]);
+  });
+
+  it('drops attributes of allowed tags', () => {
+    expect(sanitize('<b onclick="alert(1)" style="x">bold</b>')).toEqual([{ tag: 'b', children: ['bold'] }]);
+  });
+
+  it('turns every other tag into visible text', () => {
+    expect(sanitize('<img src=x onerror=alert(1)>')).toEqual(['<img src=x onerror=alert(1)>']);
+    expect(sanitize('<script>alert(1)</script>')).toEqual(['<script>alert(1)</script>']);
+    expect(sanitize('<svg onload=alert(1)><bx>')).toEqual(['<svg onload=alert(1)><bx>']);
+    expect(sanitize('a</b>c')).toEqual(['a</b>c']);
+  });
+
+  it('keeps links only for http(s) and mailto', () => {
+    for (const href of ['javascript:alert(1)', ' JavaScript:alert(1)', 'java&#x09;script:alert(1)', 'jav\nascript:x', 'data:text/html,x', 'vbscript:x', '/relative', 'tel:1'])
+      expect(sanitize(`<a href="${href}">x</a> y`)).toEqual(['x y']);
+    expect(sanitize('<a>x</a>')).toEqual(['x']);
+    expect(sanitize('<a href=" https://a.example">x</a>')).toEqual([{ tag: 'a', href: 'https://a.example', children: ['x'] }]);
+  });
+
+  it('decodes entities into text, never into markup', () => {
+    expect(sanitize('&lt;script&gt;x&lt;/script&gt; &amp; &#65;&#x42; &bogus;')).toEqual(['<script>x</script> & AB &bogus;']);
+    expect(decode('&#0;&#1114112;')).toBe('\ufffd\ufffd');
+  });
+
+  it('handles quotes with > inside attributes', () => {
+    expect(sanitize('<a href="https://a.example/?q=>">go</a>')).toEqual([{ tag: 'a', href: 'https://a.example/?q=>', children: ['go'] }]);
+  });
+});
