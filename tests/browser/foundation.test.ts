@@ -10,7 +10,7 @@ import { decode } from '../../src/sdk/storage/codec';
 let browser: Browser;
 let server: StaticServer;
 
-const page = (body: string) => `<!doctype html><html><head><meta charset="utf-8">${body}</head><body><h1>Shop</h1></body></html>`;
+const page = (body: string) => `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">${body}</head><body><h1>Shop</h1></body></html>`;
 const snippet = (site: string) => `<script>${snippetFor(`${server.url}/dist/poplet.js?site=${site}`)}</script>`;
 const value = (cookies: Cookie[], name: string) => decode(decodeURIComponent(cookies.find((c) => c.name === name)!.value));
 
