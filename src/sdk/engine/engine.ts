@@ -93,7 +93,12 @@ export function makeEngine(deps: EngineDeps, parts: Parts): Engine {
     fired = [];
     const ready = decide().eligible.filter((c) => ids.includes(c.campaign.id) && !done.has(c.campaign.id) && !shown.has(c.campaign.id));
     const winners = pickWinners(ready, [...shown.values()].map((s) => s.slot));
-    for (const c of ready) if (!winners.includes(c)) notes.set(c.campaign.id, { status: 'skipped', reason: `its slot (${slotOf(c.campaign.layout)}) is taken` });
+    for (const c of ready)
+      if (!winners.includes(c)) {
+        notes.set(c.campaign.id, { status: 'skipped', reason: `its slot (${slotOf(c.campaign.layout)}) is taken` });
+        // A landing, scroll, exit… moment has passed; a click or an event may come again.
+        if (!/^(click|event)$/.test(c.campaign.trigger.type)) done.add(c.campaign.id);
+      }
     for (const c of winners) c.group == CONTROL ? count(c.campaign) : void display(c);
   }
 
@@ -116,13 +121,20 @@ export function makeEngine(deps: EngineDeps, parts: Parts): Engine {
       const ui = await parts.loadUi();
       // Removed meanwhile ("don't show again", an SPA page change): do not draw it.
       if (shown.get(id) != entry) return;
-      entry.ui = ui.show({ campaign, content, host: uiHost(kit, group, () => shown.delete(id), safe(noshow)) });
+      entry.ui = ui.show({ campaign, content, host: uiHost(kit, group, safe(() => freed(id)), safe(noshow)) });
       notes.set(id, { status: 'shown' });
     } catch (e) {
       shown.delete(id);
       done.delete(id);
       log(`${campaign.name}: not shown`, e);
     }
+  }
+
+  // A slot is free again: re-arm, so a campaign that lost it may fire on its next click or event.
+  function freed(id: number) {
+    shown.delete(id);
+    armedKey = undefined;
+    run();
   }
 
   const remove = (which: (slot: string) => boolean) => {

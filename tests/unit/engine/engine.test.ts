@@ -261,16 +261,22 @@ describe('engine: showing', () => {
   });
 
   it('one popup at a time: the highest priority wins when several fire together', async () => {
-    const t = await ready([campaign(1, { priority: 1 }), campaign(2, { priority: 5 }), campaign(3, { priority: 9, layout: { type: 'slidein', position: 'bottom-right' } })]);
+    const t = await ready([
+      campaign(1, { priority: 1 }),
+      campaign(2, { priority: 5, trigger: { type: 'event', name: 'go' } }),
+      campaign(3, { priority: 9, layout: { type: 'slidein', position: 'bottom-right' } }),
+    ]);
     await t.fire(1, 2, 3);
     expect(t.shows.map((s) => s.campaign.id)).toEqual([3]);
     expect(t.engine.debug().find((l) => l.id == 2)).toMatchObject({ status: 'skipped', reason: expect.stringContaining('slot') });
     // the slot is taken while the first one shows
     await t.fire(2);
     expect(t.shows).toHaveLength(1);
-    // closed: the slot is free again
+    // closed: the slot is free again and the triggers re-armed; a landing campaign's moment has
+    // passed (no popup chain), an event campaign may fire on its next event
     t.host().closed(t.shows[0].campaign);
-    await t.fire(2);
+    expect(t.armedWith.at(-1)).toEqual([2]);
+    await t.fire(1, 2);
     expect(t.shows.map((s) => s.campaign.id)).toEqual([3, 2]);
   });
 

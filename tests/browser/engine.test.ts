@@ -1,0 +1,180 @@
+// The real core (dist/poplet.js: command layer, targeting, triggers, engine, outbox, tracker) in
+// Chromium against a small node:http backend started here. The UI chunk is a test double that
+// draws a plain element and drives the UiHost, so this file tests the engine, not the renderer.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright';
+import { launchChromium, watchErrors } from '../helpers/browser';
+import { snippetFor } from '../../src/sdk/snippet';
+import type { Campaign, CampaignSet } from '../../src/shared/campaign';
+import type { EventBatch } from '../../src/shared/events';
+import type { SignupPayload } from '../../src/shared/signup';
+
+const CHUNK = `window.__popletUi = { show: function (req) {
+  var c = req.campaign, host = req.host, el = document.createElement('div');
+  el.className = 'fake-ui'; el.dataset.id = c.id; el.textContent = req.content.label;
+  var sub = document.createElement('button'); sub.textContent = 'submit ' + c.id;
+  sub.onclick = function () { host.submit(c, { email: 'ann@example.com', first_name: 'Ann' }, 'I agree', '').then(function (r) { el.dataset.result = JSON.stringify(r); }); };
+  var close = document.createElement('button'); close.textContent = 'close ' + c.id;
+  close.onclick = function () { host.closed(c); el.remove(); };
+  var never = document.createElement('button'); never.textContent = 'noshow ' + c.id;
+  never.onclick = function () { host.noshow(); };
+  el.append(sub, close, never); document.body.append(el); host.displayed(c);
+  return { destroy: function () { el.remove(); } };
+} };`;
+
+const content = (label: string) => ({ label, steps: [{ blocks: [{ type: 'heading', text: label }] }], success: { blocks: [] } });
+const campaign = (id: number, extra: Partial<Campaign> = {}): Campaign =>
+  ({ id, name: 'C' + id, status: 'live', trigger: { type: 'landing' }, layout: { type: 'popup' }, content: content('Campaign ' + id), ...extra }) as Campaign;
+
+let server: Server;
+let base: string;
+let set: CampaignSet | null;
+const signups: Array<{ type: string; body: SignupPayload }> = [];
+const batches: EventBatch[] = [];
+const served: string[] = [];
+
+const page = (title: string) =>
+  `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title><script>${snippetFor(`${base}/p/poplet.js?site=s1`)};
+  wisepops('options', { nonce: 'abc123' });
+  window.seen = [];
+  ['before-popup-display','after-popup-display','after-popup-close','before-form-submit','after-form-submit'].forEach(function (n) {
+    wisepops('listen', n, function (e) { window.seen.push([n, e.detail]); });
+  });</script></head><body><h1>${title}</h1><p style="height:3000px">content</p></body></html>`;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    served.push(path);
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const send = (status: number, type: string, text: string) => res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(text);
+      if (path == '/p/poplet.js') return send(200, 'text/javascript', readFileSync('dist/poplet.js', 'utf8'));
+      if (path == '/p/poplet.ui.js') return send(200, 'text/javascript', CHUNK);
+      if (path == '/sites/s1/campaigns.json') return set ? send(200, 'application/json', JSON.stringify(set)) : send(500, 'application/json', '{"error":"boom"}');
+      if (path == '/collect') {
+        signups.push({ type: String(req.headers['content-type']), body: JSON.parse(body) });
+        return send(201, 'application/json', JSON.stringify({ id: 'x', collected_at: new Date().toISOString() }));
+      }
+      if (path == '/events') return batches.push(JSON.parse(body)), send(204, 'text/plain', '');
+      if (path == '/favicon.ico') return send(204, 'text/plain', '');
+      if (path == '/' || path == '/two') return send(200, 'text/html', page(path));
+      send(404, 'text/plain', 'no');
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await launchChromium();
+});
+
+let browser: Browser;
+let context: BrowserContext;
+let tab: Page;
+let errors: string[];
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((ok) => server?.close(ok));
+});
+
+beforeEach(async () => {
+  await context?.close();
+  signups.length = batches.length = served.length = 0;
+  context = await browser.newContext();
+  tab = await context.newPage();
+  errors = watchErrors(tab);
+});
+
+const seen = () => tab.evaluate(() => (window as unknown as { seen: Array<[string, Record<string, unknown>]> }).seen);
+const debug = () => tab.evaluate(() => (window.wisepops('debug') as { campaigns: Array<{ id: number; status: string; reason?: string }> }).campaigns);
+const events = () => batches.flatMap((b) => b.events);
+
+describe('engine in Chromium with the real core', () => {
+  it('loads the set, shows the landing popup through the chunk, records display, sign-up and analytics', async () => {
+    set = { site: 's1', country: null, campaigns: [campaign(5, { name: 'Welcome' })] };
+    await tab.goto(base + '/');
+    await tab.waitForSelector('.fake-ui[data-id="5"]');
+    // the chunk came in with the nonce, next to the core
+    expect(await tab.evaluate(() => document.querySelector<HTMLScriptElement>('script[src$="poplet.ui.js"]')?.nonce)).toBe('abc123');
+    expect(await debug()).toEqual([{ id: 5, name: 'Welcome', status: 'shown' }]);
+
+    await tab.click('text=submit 5');
+    await tab.waitForSelector('.fake-ui[data-result]');
+    expect(JSON.parse((await tab.getAttribute('.fake-ui', 'data-result'))!)).toEqual({ ok: true, queued: false });
+    expect(signups).toHaveLength(1);
+    expect(signups[0].type).toBe('application/json');
+    expect(signups[0].body).toMatchObject({ site: 's1', wisepop_id: 5, email: 'ann@example.com', fields: { first_name: 'Ann' }, consent: 'I agree' });
+    expect(signups[0].body.id).toMatch(/^[\w-]{21}$/);
+
+    const popup = { id: 5, name: 'Welcome' };
+    const names = (await seen()).map((s) => s[0]);
+    expect(names).toEqual(['before-popup-display', 'after-popup-display', 'before-form-submit', 'after-form-submit']);
+    expect((await seen())[3][1]).toMatchObject({ popup, fields: { email: 'ann@example.com', first_name: 'Ann' }, ok: true, queued: false });
+
+    // analytics arrive batched (or by beacon when the page goes)
+    await expect.poll(() => events().map((e) => e.k), { timeout: 5000 }).toEqual(['display', 'signup']);
+    expect(batches[0]).toMatchObject({ site: 's1', visitor: expect.any(String) });
+
+    // next page: signed up, so it stops (frequency read from the persisted record)
+    await tab.goto(base + '/two');
+    await tab.waitForFunction(() => (window.wisepops('debug') as { campaigns: unknown[] }).campaigns.length > 0);
+    expect(await debug()).toEqual([{ id: 5, name: 'Welcome', status: 'skipped', reason: expect.stringContaining('signed up') }]);
+    expect(await tab.$('.fake-ui')).toBeNull();
+    expect(errors).toEqual([]);
+  });
+
+  it('one popup at a time by priority, a bar beside it; close frees the slot', async () => {
+    set = {
+      site: 's1',
+      country: null,
+      campaigns: [campaign(1, { priority: 1 }), campaign(2, { priority: 9 }), campaign(3, { layout: { type: 'bar', position: 'top' } }), campaign(4, { trigger: { type: 'event', name: 'later' } })],
+    };
+    await tab.goto(base + '/');
+    await tab.waitForSelector('.fake-ui[data-id="3"]');
+    await tab.waitForSelector('.fake-ui[data-id="2"]');
+    expect(await tab.$$eval('.fake-ui', (l) => l.map((e) => (e as HTMLElement).dataset.id).sort())).toEqual(['2', '3']);
+    expect((await debug()).find((l) => l.id == 1)).toMatchObject({ status: 'skipped', reason: expect.stringContaining('slot') });
+    // another popup cannot show while 2 is open
+    await tab.evaluate(() => window.wisepops('event', 'later'));
+    await tab.waitForTimeout(200);
+    expect(await tab.$('.fake-ui[data-id="4"]')).toBeNull();
+    await tab.click('text=close 2');
+    await tab.evaluate(() => window.wisepops('event', 'later'));
+    await tab.waitForSelector('.fake-ui[data-id="4"]');
+    expect(errors).toEqual([]);
+  });
+
+  it('"don\'t show again" removes everything and nothing shows on the next page', async () => {
+    set = { site: 's1', country: null, campaigns: [campaign(1), campaign(2, { layout: { type: 'bar', position: 'bottom' } })] };
+    await tab.goto(base + '/');
+    await tab.waitForSelector('.fake-ui[data-id="2"]');
+    await tab.click('text=noshow 1');
+    expect(await tab.$$('.fake-ui')).toHaveLength(0);
+    served.length = 0;
+    await tab.goto(base + '/two');
+    await tab.waitForFunction(() => (window.wisepops('debug') as { campaigns: unknown[] }).campaigns.length > 0);
+    expect((await debug()).every((l) => l.status == 'skipped')).toBe(true);
+    expect(served.filter((p) => p == '/p/poplet.ui.js')).toHaveLength(0);
+  });
+
+  it('control group: counted with g=control, nothing drawn, the chunk never loaded', async () => {
+    set = { site: 's1', country: null, campaigns: [campaign(8, { control: 100 })] };
+    await tab.goto(base + '/');
+    await expect.poll(() => events(), { timeout: 5000 }).toEqual([{ k: 'display', c: 8, g: 'control', t: expect.any(Number) }]);
+    expect(await tab.$('.fake-ui')).toBeNull();
+    expect(served).not.toContain('/p/poplet.ui.js');
+    expect((await seen()).map((s) => s[0])).toEqual([]);
+  });
+
+  it('a failing campaign set leaves the page alone', async () => {
+    set = null;
+    await tab.goto(base + '/');
+    await tab.waitForTimeout(300);
+    expect(await debug()).toEqual([]);
+    expect(served).not.toContain('/p/poplet.ui.js');
+    expect(errors.filter((e) => !e.includes('Failed to load resource'))).toEqual([]);
+  });
+});
