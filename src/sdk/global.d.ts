@@ -5,6 +5,61 @@ declare global {
     wisepops: PopletCommand;
   }
 }
+
+export type PopletListenEvent =
+  | 'ready'
+  | 'before-popup-display'
+  | 'after-popup-display'
+  | 'after-popup-close'
+  | 'before-form-submit'
+  | 'after-form-submit'
+  | 'before-tracked-click'
+  | 'after-tracked-click';
+
+/** What a listen callback receives. `detail.popup.id` is the campaign id. */
+export interface PopletEvent {
+  type: PopletListenEvent;
+  detail: Record<string, unknown> & { popup?: { id: number; name?: string } };
+}
+/** Return false from a `before-*` callback to stop the display, the submit or the click tracking. */
+export type PopletListener = (event: PopletEvent) => boolean | void;
+
+export interface PopletOptions {
+  storage?: 'cookie' | 'localStorage';
+  cookieExpiryDays?: number;
+  cookieDomain?: string;
+  debug?: boolean;
+  autoPageview?: boolean;
+  defaultConsent?: 'granted' | 'denied';
+  iframes?: boolean;
+  endpoint?: string;
+  uiUrl?: string;
+  nonce?: string;
+}
+
+export type PopletPropertyValue = string | number | boolean | Date | null | { [key: string]: PopletPropertyValue };
+
+export interface PopletDebugLine {
+  id: number;
+  name: string;
+  status: 'shown' | 'eligible' | 'skipped';
+  reason?: string;
+}
+
 export interface PopletCommand {
-  (command: string, ...args: unknown[]): unknown;
+  (command: 'properties', properties: Record<string, PopletPropertyValue>, options?: { temporary?: boolean }): void;
+  (command: 'event', name: string): void;
+  (command: 'pageview'): void;
+  (command: 'goal', name: string, options?: { revenue?: number }): void;
+  (command: 'options', options: PopletOptions): void;
+  (command: 'consent', consent: 'granted' | 'denied'): void;
+  (command: 'listen', event: PopletListenEvent, callback: PopletListener): void;
+  (command: 'listen', event: PopletListenEvent, campaignId: number, callback: PopletListener): void;
+  (command: 'noshow', on?: boolean): void;
+  /** Undefined until the script has loaded. */
+  (command: 'debug'): { campaigns: PopletDebugLine[]; context: Record<string, unknown> } | undefined;
+  /** Calls queued by the snippet before the script arrived. */
+  q?: IArguments[];
+  /** When the snippet ran (epoch ms). */
+  l?: number;
 }
