@@ -46,8 +46,9 @@ export function createOutbox(endpoint: string, net: Net, log: (m: string, d?: un
     }
     if (!raw) return [];
     try {
-      const o = JSON.parse(raw) as { v?: number; items?: Item[] };
-      if (o.v == VERSION && Array.isArray(o.items) && o.items.every((i) => typeof i?.p?.id == 'string' && i.n >= 0 && i.t >= 0)) return o.items;
+      // Any malformed item throws or fails the check: the whole outbox is reset.
+      const o = JSON.parse(raw) as { v: number; items: Item[] };
+      if (o.v == VERSION && o.items.every((i) => typeof i.p.id == 'string' && i.n >= 0 && i.t >= 0)) return o.items;
     } catch {
       /* corrupt: reset below */
     }
@@ -58,10 +59,10 @@ export function createOutbox(endpoint: string, net: Net, log: (m: string, d?: un
   const write = (items: Item[]) => {
     mem = JSON.stringify({ v: VERSION, items });
     try {
-      store?.setItem(OUTBOX_KEY, mem);
+      if (store) store.setItem(OUTBOX_KEY, mem);
     } catch {
       store = null;
-      log('outbox: localStorage unavailable, kept in memory');
+      log('outbox: in memory');
     }
   };
   // Always read-modify-write: another tab may have changed the outbox meanwhile.
@@ -84,12 +85,12 @@ export function createOutbox(endpoint: string, net: Net, log: (m: string, d?: un
     }
     if (status >= 400 && status < 500 && status != 408 && status != 429) {
       drop(p.id);
-      const error = String((body as { error?: unknown } | null)?.error ?? 'HTTP ' + status);
-      log('outbox: sign-up refused by the server, dropped', { id: p.id, status, error });
+      const error = String((body && (body as { error?: unknown }).error) || 'HTTP ' + status);
+      log('outbox: refused, dropped', { id: p.id, status, error });
       return { ok: false, error };
     }
     edit((items) => items.map((i) => (i.p.id == p.id ? { ...i, n: i.n + 1, t: net.now() + backoff(i.n + 1) } : i)));
-    log('outbox: sign-up not delivered, kept for retry', { id: p.id, status });
+    log('outbox: kept for retry', { id: p.id, status });
     schedule();
     return { ok: true, queued: true };
   }
@@ -111,7 +112,7 @@ export function createOutbox(endpoint: string, net: Net, log: (m: string, d?: un
     submit(p) {
       edit((items) => {
         const all = [...items.filter((i) => i.p.id != p.id), { p, n: 0, t: net.now() }];
-        if (all.length > MAX) log('outbox: full, oldest sign-up dropped', all[0].p.id);
+        if (all.length > MAX) log('outbox: full, dropped', all[0].p.id);
         return all.slice(-MAX);
       });
       return send(p);

@@ -13,6 +13,8 @@ import { recordDisplay, uiHost, type HostKit } from './host';
 import type { LoadUi } from './ui';
 import type { DebugLine, Engine, EngineDeps } from './types';
 
+const NONE: Armed = { event() {}, pageview() {}, dispose() {} };
+
 export interface Parts {
   /** armTriggers with its page environment bound. */
   arm(campaigns: Campaign[], fire: (id: number) => void): Armed;
@@ -31,7 +33,7 @@ export function makeEngine(deps: EngineDeps, parts: Parts): Engine {
   let compiled: Compiled | undefined;
   let country: string | null = null;
   let last: DebugLine[] = [];
-  let armed: Armed | undefined;
+  let armed = NONE;
   let armedKey: string | undefined;
   let fired: number[] = [];
   /** `wisepops('event')` calls made before the campaign set arrived. */
@@ -72,11 +74,11 @@ export function makeEngine(deps: EngineDeps, parts: Parts): Engine {
     const waiting = d.eligible.filter((c) => !done.has(c.campaign.id) && !shown.has(c.campaign.id));
     const key = waiting.map((c) => c.campaign.id).join();
     if (pageview || key != armedKey) {
-      armed?.dispose();
+      armed.dispose();
       armedKey = key;
-      armed = waiting.length ? parts.arm(waiting.map((c) => c.campaign), fire) : undefined;
+      armed = waiting.length ? parts.arm(waiting.map((c) => c.campaign), fire) : NONE;
       const x = ctx();
-      armed?.pageview(x.session.pageviews, x.totalPageviews);
+      armed.pageview(x.session.pageviews, x.totalPageviews);
     }
     // Load the chunk now so nothing waits for it when the trigger fires.
     if (waiting.some((c) => c.group != CONTROL)) parts.loadUi().catch((e) => log('UI chunk: ' + e));
@@ -148,8 +150,9 @@ export function makeEngine(deps: EngineDeps, parts: Parts): Engine {
   function noshow() {
     deps.noshow();
     remove(() => true);
-    armed?.dispose();
-    armed = armedKey = undefined;
+    armed.dispose();
+    armed = NONE;
+    armedKey = undefined;
   }
 
   const engine: Engine = {
@@ -165,7 +168,7 @@ export function makeEngine(deps: EngineDeps, parts: Parts): Engine {
     event: safe((name: string) => {
       if (!compiled) return void early.push(name);
       run();
-      armed?.event(name);
+      armed.event(name);
     }),
     refresh: safe(() => run()),
     debug: () => last.map((l) => ({ ...l, ...notes.get(l.id) })),
@@ -178,7 +181,7 @@ export function makeEngine(deps: EngineDeps, parts: Parts): Engine {
     .then((r) => (r.ok ? (r.json() as Promise<CampaignSet>) : Promise.reject(Error('HTTP ' + r.status))))
     .then(
       safe((set: CampaignSet) => {
-        country = set.country ?? null;
+        country = set.country || null;
         compiled = compile(set.campaigns, { timezone: set.timezone, log });
         run(true);
         early.splice(0).forEach(engine.event);
