@@ -17,6 +17,7 @@ window.__host = {
   clicked: function (c, href) { __calls.push(['clicked', c.id, href]); },
   submit: function (c, fields, consent, hp) {
     __calls.push(['submit', c.id, fields, consent === undefined ? null : consent, hp]);
+    if (window.__result === 'reject') return Promise.reject(new Error('boom'));
     return window.__result === 'hang' ? new Promise(function () {}) : Promise.resolve(window.__result);
   },
   noshow: function () { __calls.push(['noshow']); },

@@ -1,0 +1,262 @@
+// Forms, steps, keyboard and recording through the host, in real Chromium.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright';
+import type { Content } from '../../src/shared/campaign';
+import { box, calls, campaign, fixture, NEWSLETTER, show, type Fixture, type W } from './render-fixture';
+
+let f: Fixture;
+beforeAll(async () => {
+  f = await fixture();
+});
+afterAll(() => f.close());
+
+const q = (page: Page, sel: string) => page.locator(`poplet-campaign ${sel}`);
+/** What has focus, seen from inside the shadow root. */
+const focused = (page: Page) =>
+  page.evaluate(() => {
+    const a = document.activeElement;
+    const inner = a?.shadowRoot?.activeElement;
+    const el = inner ?? a;
+    return el ? `${inner ? 'shadow:' : ''}${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className ? '.' + el.className : ''}` : '';
+  });
+
+const MULTI: Content = {
+  label: 'Survey',
+  steps: [
+    { blocks: [{ type: 'email', label: 'Email', required: true }, { type: 'button', label: 'Next', action: 'next' }] },
+    {
+      blocks: [
+        { type: 'text', name: 'first_name', label: 'First name' },
+        { type: 'phone', name: 'phone', label: 'Phone' },
+        { type: 'number', name: 'age', label: 'Age' },
+        { type: 'select', name: 'size', label: 'Size', options: ['S', 'M', 'L'], required: true },
+        { type: 'checkbox', name: 'vip', label: 'VIP offers' },
+        { type: 'button', label: 'Send', action: 'submit' },
+      ],
+    },
+  ],
+  success: { blocks: [{ type: 'paragraph', text: 'Done.' }] },
+  messages: { required: 'Pflichtfeld.', phone: 'Ungültige Telefonnummer.', number: 'Keine Zahl.' },
+};
+
+describe('forms', () => {
+  it('validates required and email syntax inline, announces, focuses the first error, sends nothing', async () => {
+    const { page } = await f.open();
+    await show(page, campaign({ type: 'popup' }));
+    await q(page, 'button[type=submit]').click();
+    const email = q(page, 'input[type=email]');
+    expect(await email.getAttribute('aria-invalid')).toBe('true');
+    const err = q(page, `#${await email.getAttribute('aria-describedby')}`);
+    expect(await err.textContent()).toBe('This field is required.');
+    expect(await err.getAttribute('role')).toBe('alert');
+    expect(await q(page, '[role=alert]').count()).toBe(2);
+    expect(await focused(page)).toBe('shadow:input#f0-2.in');
+    await email.fill('not-an-email');
+    await q(page, 'input[type=checkbox]').check();
+    await email.press('Enter');
+    expect(await err.textContent()).toBe('Please enter a valid email address.');
+    expect(await q(page, '[aria-invalid=true]').count()).toBe(1);
+    expect((await calls(page)).filter((c) => c[0] == 'submit')).toEqual([]);
+  });
+
+  it('submits email, hidden fields from props and UTM, the consent text and the honeypot; then shows success', async () => {
+    const { page } = await f.open();
+    await show(page, campaign({ type: 'popup' }));
+    await q(page, 'input[type=email]').fill('  ada@example.com ');
+    await q(page, 'input[type=checkbox]').check();
+    await q(page, 'button[type=submit]').click();
+    await page.locator('poplet-campaign h2', { hasText: 'Thank you!' }).waitFor();
+    const sub = (await calls(page)).find((c) => c[0] == 'submit');
+    expect(sub).toEqual(['submit', 7, { email: 'ada@example.com', plan: 'pro', source: 'news' }, 'I agree to receive marketing emails.', '']);
+    // Focus follows the visitor to the success step.
+    expect(await focused(page)).toBe('shadow:form.st');
+  });
+
+  it('passes a filled honeypot on to the host (the server drops it)', async () => {
+    const { page } = await f.open();
+    await show(page, campaign({ type: 'popup' }));
+    const hp = q(page, 'input[name=pl_hp]');
+    expect(await hp.getAttribute('tabindex')).toBe('-1');
+    expect(await hp.getAttribute('autocomplete')).toBe('off');
+    expect(await q(page, '.hp').getAttribute('aria-hidden')).toBe('true');
+    expect(await hp.evaluate((el) => el.getBoundingClientRect().right <= 0)).toBe(true);
+    await hp.evaluate((el: HTMLInputElement) => (el.value = 'http://spam.example'));
+    await q(page, 'input[type=email]').fill('bot@example.com');
+    await q(page, 'input[type=checkbox]').check();
+    await q(page, 'button[type=submit]').click();
+    await page.waitForFunction(() => (window as unknown as W).__calls.some((c) => c[0] == 'submit'));
+    expect((await calls(page)).find((c) => c[0] == 'submit')![4]).toBe('http://spam.example');
+  });
+
+  it('shows the error message and no success when the host refuses or throws; one submit at a time', async () => {
+    const { page, errors } = await f.open();
+    await page.evaluate(() => ((window as unknown as W).__result = { ok: false, error: 'rejected' }));
+    await show(page, campaign({ type: 'popup' }, { ...NEWSLETTER, messages: { error: 'Fehler, bitte erneut versuchen.' } }));
+    await q(page, 'input[type=email]').fill('ada@example.com');
+    await q(page, 'input[type=checkbox]').check();
+    await q(page, 'button[type=submit]').click();
+    await q(page, '.fe').waitFor();
+    expect(await q(page, '.fe').textContent()).toBe('Fehler, bitte erneut versuchen.');
+    expect(await q(page, '.fe').getAttribute('role')).toBe('alert');
+    expect(await q(page, 'h2').textContent()).toBe('Get 10% off');
+    expect(await calls(page)).toContainEqual(['log', 'poplet ui: sign-up refused']);
+
+    await page.evaluate(() => ((window as unknown as W).__result = 'reject'));
+    await q(page, 'button[type=submit]').click();
+    await page.waitForFunction(() => (window as unknown as W).__calls.filter((c) => c[0] == 'submit').length == 2);
+    expect(await q(page, '.fe').textContent()).toBe('Fehler, bitte erneut versuchen.');
+
+    await page.evaluate(() => ((window as unknown as W).__result = 'hang'));
+    await q(page, 'button[type=submit]').click();
+    await q(page, 'button[aria-disabled=true]').waitFor();
+    await q(page, 'button[type=submit]').click({ force: true });
+    await q(page, 'input[type=email]').press('Enter');
+    await page.waitForTimeout(100);
+    expect((await calls(page)).filter((c) => c[0] == 'submit').length).toBe(3);
+    expect(errors).toEqual([]);
+  });
+
+  it('multi-step: validates each step, keeps values across steps, submits them all', async () => {
+    const { page } = await f.open();
+    await show(page, campaign({ type: 'slidein', position: 'bottom-right' }, MULTI));
+    await q(page, 'input[type=email]').fill('ada@example.com');
+    await page.locator('poplet-campaign button', { hasText: 'Next' }).click();
+    await q(page, 'select').waitFor();
+    expect(await focused(page)).toBe('shadow:input#f1-0.in');
+    await q(page, 'input[name=phone]').fill('12');
+    await q(page, 'input[name=age]').fill('old');
+    await page.locator('poplet-campaign button', { hasText: 'Send' }).click();
+    expect(await q(page, '.er').allTextContents()).toEqual(['Ungültige Telefonnummer.', 'Keine Zahl.', 'Pflichtfeld.']);
+    await q(page, 'input[name=first_name]').fill('Ada <img src=x onerror=alert(1)>');
+    await q(page, 'input[name=phone]').fill('+33 (0)6 12-34-56-78');
+    await q(page, 'input[name=age]').fill('36,5');
+    await q(page, 'select').selectOption('M');
+    await q(page, 'input[name=vip]').check();
+    await page.locator('poplet-campaign button', { hasText: 'Send' }).click();
+    await page.locator('poplet-campaign p', { hasText: 'Done.' }).waitFor();
+    expect((await calls(page)).find((c) => c[0] == 'submit')).toEqual([
+      'submit', 7,
+      { email: 'ada@example.com', first_name: 'Ada <img src=x onerror=alert(1)>', phone: '+33 (0)6 12-34-56-78', age: '36,5', size: 'M', vip: 'true' },
+      null, '',
+    ]);
+  });
+
+  it('a submit button with no fields goes straight to the success step without a sign-up', async () => {
+    const { page } = await f.open();
+    await show(page, campaign({ type: 'bar', position: 'top' }, { label: 'Promo', steps: [{ blocks: [{ type: 'button', label: 'Reveal code', action: 'submit' }] }], success: { blocks: [{ type: 'heading', text: 'CODE10' }] } }));
+    await q(page, 'button[type=submit]').click();
+    await page.locator('poplet-campaign h2', { hasText: 'CODE10' }).waitFor();
+    expect((await calls(page)).filter((c) => c[0] == 'submit')).toEqual([]);
+  });
+});
+
+describe('buttons and links', () => {
+  it('"Don\'t show popups again" calls noshow, then records the close', async () => {
+    const { page } = await f.open();
+    await show(page, campaign({ type: 'bar', position: 'bottom' }));
+    expect(await q(page, '.ns').textContent()).toBe("Don't show popups again");
+    await q(page, '.ns').click();
+    await page.waitForFunction(() => !document.querySelector('poplet-campaign'));
+    expect((await calls(page)).map((c) => c[0])).toEqual(['displayed', 'noshow', 'closed']);
+  });
+
+  it('link buttons and rich-text links are tracked; link buttons close the campaign; close buttons close', async () => {
+    const { page } = await f.open();
+    const content: Content = {
+      label: 'Promo',
+      steps: [{ blocks: [
+        { type: 'paragraph', text: 'See <a href="https://example.com/terms">terms</a>', html: true },
+        { type: 'button', label: 'Shop now', action: 'link', href: 'https://example.com/shop', newTab: true },
+        { type: 'button', label: 'No thanks', action: 'close', secondary: true },
+      ] }],
+      success: { blocks: [] },
+    };
+    await show(page, campaign({ type: 'popup' }, content));
+    const terms = q(page, 'p a');
+    expect([await terms.getAttribute('target'), await terms.getAttribute('rel')]).toEqual(['_blank', 'noopener noreferrer']);
+    await page.context().route('https://example.com/**', (r) => r.fulfill({ body: 'ok' }));
+    const [popup] = await Promise.all([page.waitForEvent('popup'), terms.click()]);
+    await popup.close();
+    const [popup2] = await Promise.all([page.waitForEvent('popup'), page.locator('poplet-campaign a.b').click()]);
+    await popup2.close();
+    await page.waitForFunction(() => !document.querySelector('poplet-campaign'));
+    expect((await calls(page)).slice(1)).toEqual([['clicked', 7, 'https://example.com/terms'], ['clicked', 7, 'https://example.com/shop'], ['closed', 7]]);
+
+    await show(page, campaign({ type: 'popup' }, content, 8));
+    await page.locator('poplet-campaign button', { hasText: 'No thanks' }).click();
+    await page.waitForFunction(() => !document.querySelector('poplet-campaign'));
+    expect((await calls(page)).slice(-1)).toEqual([['closed', 8]]);
+  });
+
+  it('countdown shows the time left and ticks', async () => {
+    const { page } = await f.open();
+    const until = await page.evaluate(() => new Date(Date.now() + 2 * 86400e3 + 3 * 3600e3 + 4 * 60e3 + 5.5e3).toISOString());
+    await show(page, campaign({ type: 'embed', selector: '#slot' }, { label: 'Sale', steps: [{ blocks: [{ type: 'countdown', until, label: 'Sale ends in' }] }], success: { blocks: [] } }));
+    const t = q(page, '[role=timer]');
+    expect(await t.getAttribute('aria-label')).toBe('Sale ends in');
+    expect(await t.textContent()).toMatch(/^2d 03:04:0[45]$/);
+    await page.waitForFunction(() => /03:04:0[34]$/.test(document.querySelector('poplet-campaign')!.shadowRoot!.querySelector('[role=timer]')!.textContent!));
+  });
+});
+
+describe('keyboard and focus', () => {
+  it('popup: focus moves in, Tab and Shift+Tab are trapped, Esc closes, focus returns', async () => {
+    const { page } = await f.open();
+    await page.locator('#before').focus();
+    await show(page, campaign({ type: 'popup' }));
+    expect(await focused(page)).toBe('shadow:input#f0-2.in');
+    const seen: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      await page.keyboard.press('Tab');
+      seen.push(await focused(page));
+    }
+    // email → consent → (link in text? none) → submit → noshow → close → back to the start
+    expect(seen).toEqual(['shadow:input', 'shadow:button.b', 'shadow:button.ns', 'shadow:button.x', 'shadow:input#f0-2.in', 'shadow:input']);
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
+    expect(await focused(page)).toBe('shadow:button.ns');
+    // Focus pushed out by a script comes back.
+    await page.locator('#before').evaluate((b: HTMLElement) => b.focus());
+    expect(await focused(page)).toMatch(/^shadow:/);
+    await page.keyboard.press('Escape');
+    expect(await focused(page)).toBe('button#before');
+    expect((await calls(page)).map((c) => c[0])).toEqual(['displayed', 'closed']);
+  });
+
+  it('fullscreen: the close button closes and focus returns', async () => {
+    const { page } = await f.open();
+    await page.locator('#before').focus();
+    await show(page, campaign({ type: 'fullscreen' }));
+    expect(await focused(page)).toMatch(/^shadow:/);
+    await q(page, '.x').focus();
+    await page.keyboard.press('Enter');
+    expect(await focused(page)).toBe('button#before');
+  });
+
+  it('slide-in: takes no focus, does not trap Tab; Esc closes only when focus is inside', async () => {
+    const { page } = await f.open();
+    await page.locator('#before').focus();
+    await show(page, campaign({ type: 'slidein', position: 'bottom-left' }));
+    expect(await focused(page)).toBe('button#before');
+    await page.keyboard.press('Escape');
+    expect(await box(page).isVisible()).toBe(true);
+    // Tab from its last control leaves it.
+    await q(page, '.ns').focus();
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).not.toMatch(/^shadow:/);
+    await q(page, 'input[type=email]').focus();
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => !document.querySelector('poplet-campaign'));
+    expect(await focused(page)).toBe('button#before');
+  });
+
+  it('destroy() removes without recording a close', async () => {
+    const { page } = await f.open();
+    await show(page, campaign({ type: 'popup' }));
+    await page.evaluate(() => (window as unknown as W).__shown.destroy());
+    expect(await page.locator('poplet-campaign').count()).toBe(0);
+    expect((await calls(page)).map((c) => c[0])).toEqual(['displayed']);
+    expect(await page.evaluate(() => getComputedStyle(document.documentElement).overflow)).toBe('visible');
+  });
+});
