@@ -1,0 +1,24 @@
+// Where the bytes of a browser bundle go: minified bytes each source module contributes,
+// largest first. `npx tsx tests/bench/size-breakdown.ts [entry]` (default: the core).
+import { build } from 'esbuild';
+import { gzipSync } from 'node:zlib';
+
+const entry = process.argv[2] ?? 'src/sdk/index.ts';
+const result = await build({
+  entryPoints: [entry],
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  target: 'es2018',
+  write: false,
+  metafile: true,
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  define: { 'process.env.NODE_ENV': '"production"' },
+});
+const bytes = result.outputFiles[0].contents;
+console.log(`${entry}: ${bytes.length} bytes minified, ${gzipSync(bytes, { level: 9 }).length} bytes gzip`);
+const inputs = Object.values(result.metafile.outputs)[0].inputs;
+for (const [file, { bytesInOutput }] of Object.entries(inputs).sort((a, b) => b[1].bytesInOutput - a[1].bytesInOutput)) {
+  console.log(`${String(bytesInOutput).padStart(7)}  ${file}`);
+}
