@@ -155,6 +155,7 @@ describe('retention', () => {
     const old = new Date(now - INACTIVE_MS - 86_400_000).toISOString();
     const dormant = addSite(env.deps.db, env.deps.secret, { domain: 'dormant.example' }).site.id;
     const recentCollect = addSite(env.deps.db, env.deps.secret, { domain: 'quiet-admin.example' }).site.id;
+    const recentAdmin = addSite(env.deps.db, env.deps.secret, { domain: 'admin-only.example' }).site.id;
     for (const site of [env.siteId, dormant, recentCollect]) {
       addHook(env.deps, site, 'https://hooks.example.com/' + site);
       signup(env.deps, site, 2);
@@ -162,7 +163,11 @@ describe('retention', () => {
     }
     // Old activity stamps; recentCollect still collected within the window (its sign-ups are new).
     env.deps.db.prepare('UPDATE sites SET last_active_at = ?, created_at = ? WHERE id IN (?, ?)').run(old, old, dormant, recentCollect);
+    env.deps.db.prepare('UPDATE hooks SET created_at = ? WHERE site_id IN (?, ?)').run(old, dormant, recentCollect);
     env.deps.db.prepare('UPDATE signups SET collected_ms = collected_ms - ? WHERE site_id = ?').run(INACTIVE_MS + 86_400_000, dormant);
+    // No sign-up ever and an old stamp, but a campaign imported last week: admin activity.
+    env.deps.db.prepare('UPDATE sites SET last_active_at = ?, created_at = ? WHERE id = ?').run(old, old, recentAdmin);
+    env.deps.db.prepare('INSERT INTO campaigns (site_id, id, body, updated_at) VALUES (?, 1, ?, ?)').run(recentAdmin, '{}', new Date(now - 7 * 86_400_000).toISOString());
     const r = runRetention(env.deps.db, { retentionDays: 0, now });
     expect(r.sites).toBe(1);
     for (const table of ['sites WHERE id', 'signups WHERE site_id', 'campaigns WHERE site_id', 'hooks WHERE site_id', 'events_daily WHERE site_id']) {
@@ -171,6 +176,7 @@ describe('retention', () => {
       expect(count(env, `SELECT COUNT(*) AS n FROM ${table} = ?`, recentCollect), table).toBeGreaterThan(0);
     }
     expect(count(env, 'SELECT COUNT(*) AS n FROM hook_deliveries')).toBe(4);
+    expect(count(env, 'SELECT COUNT(*) AS n FROM sites WHERE id = ?', recentAdmin)).toBe(1);
   });
 
   it('drops sign-ups and daily events older than the window, old sent deliveries and old journal files', () => {

@@ -32,11 +32,15 @@ export function runRetention(db: Db, opts: RetentionOptions): RetentionResult {
   const now = opts.now ?? Date.now();
   const inactiveBefore = now - INACTIVE_MS;
   const result = db.transaction((): RetentionResult => {
-    // A site is active if anything touched it: API calls and admin commands update
-    // last_active_at; collection is checked on the sign-ups themselves.
+    // A site is active if anything touched it: sign-ups and API calls stamp last_active_at;
+    // admin work shows in campaign and hook dates; collection is checked on the sign-ups too.
     const sites = db
       .prepare(
-        `DELETE FROM sites WHERE COALESCE(last_active_at, created_at) < ?
+        `DELETE FROM sites WHERE MAX(
+             IFNULL(last_active_at, ''), created_at,
+             IFNULL((SELECT MAX(updated_at) FROM campaigns c WHERE c.site_id = sites.id), ''),
+             IFNULL((SELECT MAX(created_at) FROM hooks h WHERE h.site_id = sites.id), '')
+           ) < ?
            AND NOT EXISTS (SELECT 1 FROM signups s WHERE s.site_id = sites.id AND s.collected_ms >= ?)`,
       )
       .run(new Date(inactiveBefore).toISOString(), inactiveBefore).changes;
