@@ -50,10 +50,6 @@ export function backoffDelay(attempts: number, base: number, max: number, random
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
-interface SignupRow {
-  [column: string]: unknown;
-}
-
 function prepare(db: Database.Database) {
   return {
     dueHooks: db.prepare<[number, number], { hook_id: number }>(
@@ -72,7 +68,7 @@ function prepare(db: Database.Database) {
     hook: db.prepare<[number], { id: number; site_id: string; target_url: string }>(
       `SELECT id, site_id, target_url FROM hooks WHERE id = ?`,
     ),
-    batchRows: db.prepare<[string], SignupRow>(
+    batchRows: db.prepare<[string], Parameters<typeof emailRow>[0]>(
       `SELECT s.* FROM hook_deliveries d JOIN signups s ON s.seq = d.signup_seq
        WHERE d.batch_id = ? AND d.status = 'pending' ORDER BY s.seq`,
     ),
@@ -134,7 +130,7 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
     }
     const rows = q.batchRows.all(batchId);
     if (rows.length === 0) return null;
-    const body = JSON.stringify(rows.map((r) => emailRow(r as Parameters<typeof emailRow>[0])));
+    const body = JSON.stringify(rows.map(emailRow));
     const signature = signPayload(body, signingKey(db, secret, hook.site_id));
     return { hookId, batchId, target: hook.target_url, body, signature };
   });

@@ -22,7 +22,13 @@ export interface ReplayResult {
 /** `journal` is one journal file or a journal folder (all of its files, oldest first). */
 export function replay(deps: { db: Db }, journal: string): ReplayResult {
   const { db } = deps;
-  const files = statSync(journal).isDirectory() ? journalFiles(journal) : [journal];
+  let isDir: boolean;
+  try {
+    isDir = statSync(journal).isDirectory();
+  } catch {
+    throw new Error(`no journal at ${journal}`);
+  }
+  const files = isDir ? journalFiles(journal) : [journal];
   const entries = files.flatMap(readJournal);
   const erasures = new Map<string, number>();
   for (const e of entries) {
