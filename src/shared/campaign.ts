@@ -1,8 +1,8 @@
 // The campaign schema, defined once for the SDK, the server and the tests.
 import type { Frequency, Rule, Schedule, Trigger, Variant } from './campaign-targeting';
 import type { Content, Layout } from './campaign-content';
-import { checkContent, checkLayout } from './campaign-content';
-import { checkFrequency, checkRule, checkSchedule, checkTrigger, checkVariants, fail, isObj, isStr, num, oneOf } from './campaign-targeting';
+import { checkContent } from './campaign-content';
+import { checkCampaign, isObj } from './spec';
 
 export type * from './campaign-targeting';
 export type * from './campaign-content';
@@ -45,20 +45,8 @@ export type Validated = { ok: true; campaign: Campaign } | { ok: false; error: s
  * content itself before drawing). The error names the first bad field by path.
  */
 export function validateCampaignCore(x: unknown): Validated {
-  const e = !isObj(x)
-    ? fail('campaign', 'must be an object')
-    : (Number.isInteger(x.id) && (x.id as number) > 0 ? null : fail('id', 'must be a positive integer')) ||
-      (isStr(x.name) ? null : fail('name', 'must be a string')) ||
-      oneOf(x, 'status', ['draft', 'live', 'paused'], '', 'status') ||
-      num(x, 'priority', '', -Infinity, true) ||
-      (x.schedule === undefined ? null : checkSchedule(x.schedule)) ||
-      (x.targeting === undefined ? null : checkRule(x.targeting, 'targeting')) ||
-      checkTrigger(x.trigger) ||
-      (x.frequency === undefined ? null : checkFrequency(x.frequency)) ||
-      checkVariants(x.variants, x.control) ||
-      checkLayout(x.layout);
-  // oneOf/num with an empty parent path give ".status: …"; drop the leading dot.
-  return e ? { ok: false, error: e[0] == '.' ? e.slice(1) : e } : { ok: true, campaign: x as unknown as Campaign };
+  const e = checkCampaign(x);
+  return e ? { ok: false, error: e } : { ok: true, campaign: x as Campaign };
 }
 
 /** The whole campaign, content and variants' content included (server, tests, the UI chunk). */
@@ -67,8 +55,8 @@ export function validateCampaign(x: unknown): Validated {
   if (!r.ok) return r;
   const c = r.campaign;
   let e = checkContent(c.content, 'content');
-  c.variants?.forEach((v, i) => {
-    e ||= v.content === undefined ? null : checkContent(v.content, `variants[${i}].content`);
+  (c.variants || []).forEach((v, i) => {
+    e = e || (v.content === undefined ? null : checkContent(v.content, `variants[${i}].content`));
   });
   return e ? { ok: false, error: e } : r;
 }
@@ -88,9 +76,9 @@ export function parseCampaignSet(x: unknown, log: (line: string) => void): Campa
     else log(`${skippedName(c, i)} skipped: ${r.error}`);
   });
   return {
-    site: isStr(o.site) ? o.site : '',
-    timezone: isStr(o.timezone) ? o.timezone : undefined,
-    country: isStr(o.country) ? o.country.toUpperCase() : null,
+    site: typeof o.site == 'string' ? o.site : '',
+    timezone: typeof o.timezone == 'string' ? o.timezone : undefined,
+    country: typeof o.country == 'string' ? o.country.toUpperCase() : null,
     campaigns,
   };
 }
