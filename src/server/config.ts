@@ -15,6 +15,9 @@ export interface ServerConfig {
   trustProxy: boolean | number | string;
   /** Let hooks post to private/loopback addresses (SSRF guard off). For tests and LANs. */
   allowPrivateHooks: boolean;
+  /** SQLite synchronous mode; see store/db.ts for the trade-off. */
+  synchronous: 'full' | 'normal';
+  /** Recovery journal folder; '' turns the journal off. */
   journalDir: string;
   backupDir: string;
   /** Sign-ups older than this are erased by the retention job; 0 keeps them forever. */
@@ -82,7 +85,8 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): ServerC
     countryHeader: (f['country-header'] ?? env.POPLET_COUNTRY_HEADER ?? '').toLowerCase() || null,
     trustProxy: trustProxy(f['trust-proxy'] ?? env.POPLET_TRUST_PROXY),
     allowPrivateHooks: bool(f['allow-private-hooks'] ?? env.POPLET_ALLOW_PRIVATE_HOOKS),
-    journalDir: resolve(env.POPLET_JOURNAL ?? join(dataDir, 'journal')),
+    synchronous: (f.synchronous ?? env.POPLET_SYNCHRONOUS ?? 'full').toLowerCase() === 'normal' ? 'normal' : 'full',
+    journalDir: env.POPLET_JOURNAL === 'off' ? '' : resolve(env.POPLET_JOURNAL || join(dataDir, 'journal')),
     backupDir: resolve(env.POPLET_BACKUPS ?? join(dataDir, 'backups')),
     retentionDays: int(env.POPLET_RETENTION_DAYS, 730, 'POPLET_RETENTION_DAYS'),
     backupKeep: int(env.POPLET_BACKUP_KEEP, 7, 'POPLET_BACKUP_KEEP'),

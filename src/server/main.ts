@@ -23,14 +23,14 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
   if (partial.dataDir) env.POPLET_DATA = partial.dataDir;
   const base = loadConfig(env);
   if (partial.dataDir && !process.env.POPLET_DB) base.dbPath = join(partial.dataDir, 'poplet.db');
-  if (partial.dataDir && !process.env.POPLET_JOURNAL) base.journalDir = join(partial.dataDir, 'journal');
+  if (partial.dataDir && !process.env.POPLET_JOURNAL && partial.journalDir === undefined) base.journalDir = join(partial.dataDir, 'journal');
   if (partial.dataDir && !process.env.POPLET_BACKUPS) base.backupDir = join(partial.dataDir, 'backups');
   return { ...base, ...partial };
 }
 
 export async function startServer(partial: Partial<ServerConfig> = {}, log: Log = createLog()): Promise<RunningServer> {
   const config = resolveConfig(partial);
-  const db = openDb(config.dbPath);
+  const db = openDb(config.dbPath, { synchronous: config.synchronous });
   const deps: ServerDeps = { db, config, secret: loadSecret(config.dataDir), log };
   const app = buildApp(deps);
   // Registers the hooks outbox writer before the first sign-up can arrive.
