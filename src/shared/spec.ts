@@ -2,116 +2,124 @@
 // campaign against it. Ships in the browser core, so the schema is compact strings, not code.
 //
 // A spec is space-separated `key:type` fields, checked in order; the first bad one is reported as
-// "path: required" (absent) or "path: bad value". A trailing `?` makes a field optional;
-// `a|b|c` is one of those strings; any other type is a name in TYPES (legend there).
-// Unknown extra keys are ignored (forward compatible). Regex syntax is not checked here: a bad
-// regex disables only its condition (see targeting).
+// "path: required" (absent) or "path: bad value". Type suffixes: `?` optional, `*` non-empty list
+// of. A type is a name in T (legend there) or else a regex the whole string must match ("a|b").
+// Unknown extra keys are ignored (forward compatible). Regex syntax inside conditions is not
+// checked here: a bad regex disables only its condition (see targeting).
 import { toTime } from './campaign-targeting';
 
 type O = Record<string, unknown>;
-/** null/undefined when valid, else "path: message". */
-export type Err = string | null | undefined;
-/** true = valid, a string = the error of a nested field, anything else = bad value. */
-type Type = (v: unknown, x: O, p: string, q: string) => unknown;
+/** Falsy when valid, else "path: message". */
+export type Err = string | false | null | undefined;
+/**
+ * A check (true = valid, a string = the error of a nested field, else bad value), a nested object's
+ * spec, or a discriminator: its value picks the spec the rest of the same object must meet.
+ */
+// any: the value is JSON of unknown shape; each check tests its shape before using it.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Type = ((v: any, x: O, p: string) => unknown) | string | Record<string, string>;
 
-export const isObj = (x: unknown): x is O => typeof x == 'object' && x !== null && !Array.isArray(x);
-export const bad = (p: string, v: unknown): string => p + (v === undefined ? ': required' : ': bad value');
+const isStr = (v: unknown): v is string => typeof v == 'string';
+const isArr = Array.isArray;
+export const isObj = (x: unknown): x is O => typeof x == 'object' && x !== null && !isArr(x);
+const bad = (p: string, v: unknown): string => p + (v === undefined ? ': required' : ': bad value');
 
 /** The first truthy result of `f` over the list. */
-const first = <T>(l: T[], f: (x: T, i: number) => Err): Err => {
+const first = <X>(l: X[], f: (x: X, i: number) => Err): Err => {
   let e: Err;
   l.some((x, i) => (e = f(x, i)));
   return e;
 };
 
-/** Checks the fields of object `x` (at path `p`, '' at the top) against `spec`. */
-export const fields = (x: O, spec: string, p: string): Err =>
-  first(spec.split(' '), (f) => {
-    if (!f) return;
-    let [k, t] = f.split(':');
-    const v = x[k];
-    const o = t.slice(-1) == '?';
-    if (o && v === undefined) return;
-    if (o) t = t.slice(0, -1);
-    const q = p ? p + '.' + k : k;
-    const r = t.includes('|') ? t.split('|').includes(v as string) : TYPES[t](v, x, q, p);
-    return r === true ? null : typeof r == 'string' ? r : bad(q, v);
-  });
-
-/** A nested object with its own spec. */
-const obj = (spec: string): Type => (v, _x, p) => (isObj(v) ? fields(v, spec, p) || true : false);
-/** A discriminator: its value picks the spec the rest of the same object must meet. */
-const by = (specs: Record<string, string>): Type => (v, x, _p, q) =>
-  typeof specs[v as string] == 'string' && (fields(x, specs[v as string], q) || true);
-const list = (v: unknown, each: (x: unknown, i: number) => unknown): boolean => Array.isArray(v) && v.length > 0 && v.every(each);
-const num = (v: unknown, min: number, max = 1 / 0): boolean => typeof v == 'number' && isFinite(v) && v >= min && v <= max;
-const str = (v: unknown): boolean => typeof v == 'string' && /\S/.test(v);
-const NUM_OPS = 'eq|ne|gt|gte|lt|lte';
-// Each string operator and its `not_` negation.
-const STR_OPS = 'equals|contains|starts_with|ends_with|matches|in|exists'.replace(/\w+/g, '$&|not_$&');
-
-/** A targeting tree: `all` / `any` / `not` over conditions. */
-const rule = (x: unknown, p: string): Err => {
-  if (!isObj(x)) return bad(p, x);
-  const g = 'all' in x ? 'all' : 'any' in x ? 'any' : '';
-  const l = x[g];
-  return g
-    ? Array.isArray(l) ? first(l, (r, i) => rule(r, `${p}.${g}[${i}]`)) : bad(p + '.' + g, l)
-    : 'not' in x ? rule(x.not, p + '.not') : fields(x, 'type:condition', p);
+/** Value `v` at path `p` against type `t`; `x` is the object holding it, at path `q`. */
+const check = (v: unknown, t: string, p: string, x: O = {}, q = ''): Err => {
+  const d = T[t];
+  const r =
+    typeof d == 'function' ? d(v, x, p)
+    : isStr(d) ? isObj(v) && (fields(v, d, p) || true)
+    : d ? isStr(d[v as string]) && (!d[v as string] || fields(x, d[v as string], q) || true)
+    : t.slice(-1) == '*' ? isArr(v) && v.length > 0 && v.every((e) => !check(e, t.slice(0, -1), p))
+    : isStr(v) && RegExp(`^(${t})$`).test(v);
+  return r === true ? null : (r as Err) || bad(p, v);
 };
 
-// Type legend: s non-empty string, t any string, b boolean, N any number, n number >= 0,
-// c count >= 1, % 0–100, i positive integer, D date (ISO string or epoch), d ISO date string.
-const TYPES: Record<string, Type> = {
-  s: str,
-  t: (v) => typeof v == 'string',
+/** The fields of object `x` (at path `p`, '' at the top) against `spec`. */
+const fields = (x: O, spec: string, p: string): Err =>
+  first(spec.split(' '), (f) => {
+    const [k, t] = f.split(':');
+    const o = t.slice(-1) == '?';
+    return o && x[k] === undefined ? null : check(x[k], o ? t.slice(0, -1) : t, p ? p + '.' + k : k, x, p);
+  });
+
+const num = (v: unknown, min: number, max = 1 / 0): boolean => typeof v == 'number' && v >= min && v <= max;
+const date = (v: unknown): boolean => !isNaN(toTime(v));
+// A string operator (each with its `not_` negation), its value and case option.
+const STR = 'op:(not_)?(equals|contains|starts_with|ends_with|matches|in|exists) value:v ci:b?';
+const NUM = 'op:eq|ne|[gl]te? value:N';
+/** A condition's value: none for the exists operators, else of the type the operator needs. */
+const value = (type: (op: string) => string): Type => (v, x, p) => /exists/.test(x.op as string) || !check(v, type(x.op as string), p);
+
+// Legend. s non-empty string, t any string, b boolean, N any number, n number >= 0, c count >= 1,
+// % 0–100, i positive integer, d ISO date string, D date (ISO or epoch); a condition's value by
+// its operator: v string, m number, o boolean, a date (property kinds).
+// Shapes: r targeting rule, C condition, K property kind, S schedule, G trigger, F frequency,
+// V variants, L layout; lower-case or second letters are their parts.
+const T: Record<string, Type> = {
+  s: (v) => isStr(v) && /\S/.test(v),
+  t: isStr,
   b: (v) => typeof v == 'boolean',
   N: (v) => num(v, -1 / 0),
   n: (v) => num(v, 0),
   c: (v) => num(v, 1),
   '%': (v) => num(v, 0, 100),
-  i: (v) => Number.isInteger(v) && (v as number) > 0,
-  D: (v) => (typeof v == 'string' || typeof v == 'number') && !isNaN(toTime(v)),
-  d: (v) => typeof v == 'string' && !isNaN(Date.parse(v)),
-  // The value a condition's operator needs: none for exists, else by property kind and operator.
-  value: (v, x) => {
-    const op = x.op as string;
-    const k = x.kind;
-    return /exists/.test(op) || TYPES[
-      k == 'number' ? 'N' : k == 'boolean' ? 'b' : k == 'date' ? (/ago/.test(op) ? 'n' : 'D') : /in$/.test(op) ? 'strings' : 'text'
-    ](v, x, '', '');
+  i: (v) => Number.isInteger(v) && v > 0,
+  d: (v) => isStr(v) && date(v),
+  D: date,
+  v: value((op) => (/in$/.test(op) ? 's*' : 'l')),
+  m: value(() => 'N'),
+  o: value(() => 'b'),
+  a: value((op) => (/ago/.test(op) ? 'n' : 'D')),
+  // A string or a list of them.
+  l: (v) => isStr(v) || !check(v, 's*', ''),
+  // The query parameter's name, when the page field is a query parameter.
+  k: (v, x) => x.field != 'query' || !check(v, 's', ''),
+  // A targeting tree: `all` / `any` / `not` over conditions.
+  r: (x, _x, p) => {
+    if (!isObj(x)) return;
+    const g = 'all' in x ? 'all' : 'any' in x ? 'any' : '';
+    const l = x[g];
+    return (
+      (g
+        ? isArr(l) ? first(l, (r, i) => check(r, 'r', `${p}.${g}[${i}]`)) : bad(p + '.' + g, l)
+        : fields(x, 'not' in x ? 'not:r' : 'type:C', p)) || true
+    );
   },
-  strings: (v) => list(v, str),
-  text: (v) => str(v) || list(v, str),
-  queryKey: (v, x) => x.field != 'query' || str(v),
-  devices: (v) => list(v, (d) => /^(mobile|tablet|desktop)$/.test(d as string)),
-  days: (v) => Array.isArray(v) && v.every((d) => Number.isInteger(d) && num(d, 0, 6)),
-  hours: (v) => Array.isArray(v) && v.length == 2 && v.every((h) => num(h, 0, 24)),
-  rule: (v, _x, p) => rule(v, p) || true,
-  condition: by({
-    page: `field:url|path|query|hash|landing|referrer|referrer_domain key:queryKey op:${STR_OPS} value:value ci:b?`,
-    utm: `field:utm_source|utm_medium|utm_campaign|utm_term|utm_content op:${STR_OPS} value:value ci:b?`,
+  C: {
+    page: 'field:url|path|query|hash|landing|referrer(_domain)? key:k ' + STR,
+    utm: 'field:utm_(source|medium|campaign|term|content) ' + STR,
     visitor: 'is:new|returning',
-    visits: `op:${NUM_OPS} value:N days:n?`,
-    pageviews: `scope:session|total op:${NUM_OPS} value:N`,
-    time: `scope:since_first_visit|on_site op:${NUM_OPS} value:N`,
-    property: 'key:s kind:kind',
-    device: 'in:devices',
-    language: `op:${STR_OPS} value:value ci:b?`,
-    country: 'op:in|not_in value:strings',
+    visits: NUM + ' days:n?',
+    pageviews: 'scope:session|total ' + NUM,
+    time: 'scope:since_first_visit|on_site ' + NUM,
+    property: 'key:s kind:K',
+    device: 'in:mobile|tablet|desktop*',
+    language: STR,
+    country: 'op:(not_)?in value:s*',
     history: 'campaign:i event:seen|closed|converted|clicked negate:b?',
-    displays: `op:${NUM_OPS} value:N`,
+    displays: NUM,
     signed_up: 'value:b',
-  }),
-  kind: by({
-    string: `op:${STR_OPS} value:value ci:b?`,
-    number: `op:${NUM_OPS}|exists|not_exists value:value`,
-    boolean: 'op:is|exists|not_exists value:value',
-    date: 'op:before|after|more_than_days_ago|less_than_days_ago|exists|not_exists value:value',
-  }),
-  schedule: obj('start:d? end:d? days:days? hours:hours?'),
-  trigger: obj('type:triggerType'),
-  triggerType: by({
+  },
+  K: {
+    string: STR,
+    number: 'op:eq|ne|[gl]te?|(not_)?exists value:m',
+    boolean: 'op:is|(not_)?exists value:o',
+    date: 'op:before|after|(more|less)_than_days_ago|(not_)?exists value:a',
+  },
+  S: 'start:d? end:d? days:w*? hours:H?',
+  w: (v) => Number.isInteger(v) && num(v, 0, 6),
+  H: (v) => isArr(v) && v.length == 2 && v.every((h) => num(h, 0, 24)),
+  G: 'type:g',
+  g: {
     landing: 'delay:n?',
     scroll: 'percent:%',
     exit: 'mobile:b? oncePerSession:b?',
@@ -119,30 +127,25 @@ const TYPES: Record<string, Type> = {
     click: 'selector:s',
     event: 'name:s',
     pageviews: 'count:c scope:session|total?',
-  }),
-  frequency: obj('repeat:repeat? stopAfter:stopAfter?'),
-  repeat: obj('every:every'),
-  every: by({ page: '', session: '', never: '', days: 'n:c', minutes: 'n:c', pages: 'n:c' }),
-  stopAfter: obj('close:b? signup:b? click:b? displays:c?'),
-  // Ids are unique and never "control" (the control group's name); some weight must be above 0.
-  variants: (v, _x, p) =>
-    Array.isArray(v) && v.length > 0 &&
+  },
+  F: 'repeat:R? stopAfter:A?',
+  R: 'every:E',
+  E: { page: '', session: '', never: '', days: 'n:c', minutes: 'n:c', pages: 'n:c' },
+  A: 'close:b? signup:b? click:b? displays:c?',
+  // Ids are unique and never "control" (the control group's name); some weight is above 0.
+  V: (v, _x, p) =>
+    isArr(v) && v.length > 0 &&
     (first(v, (o, i) => {
       const q = `${p}[${i}]`;
-      return isObj(o) ? fields(o, 'id:s weight:n', q) || (o.id == 'control' || v.findIndex((w) => w.id == o.id) < i ? bad(q + '.id', o.id) : null) : bad(q, o);
+      return check(o, 'O', q) || ((o.id == 'control' || v.findIndex((w) => w.id == o.id) < i) && bad(q + '.id', o.id));
     }) || v.some((o) => o.weight > 0)),
-  layout: obj('type:layoutType'),
-  layoutType: by({
-    popup: '',
-    fullscreen: '',
-    bar: 'position:top|bottom push:b?',
-    slidein: 'position:top-left|top-right|bottom-left|bottom-right',
-    embed: 'selector:s',
-  }),
+  O: 'id:s weight:n',
+  L: 'type:P',
+  P: { popup: '', fullscreen: '', bar: 'position:top|bottom push:b?', slidein: 'position:(top|bottom)-(left|right)', embed: 'selector:s' },
 };
 
 /** The whole campaign but its content (the UI chunk checks content before drawing). */
 export const checkCampaign = (x: unknown): Err =>
   isObj(x)
-    ? fields(x, 'id:i name:t status:draft|live|paused priority:N? schedule:schedule? targeting:rule? trigger:trigger frequency:frequency? variants:variants? control:%? layout:layout', '')
+    ? fields(x, 'id:i name:t status:draft|live|paused priority:N? schedule:S? targeting:r? trigger:G frequency:F? variants:V? control:%? layout:L', '')
     : bad('campaign', x);

@@ -35,54 +35,119 @@ describe('validateCampaign', () => {
     expect(validateCampaign(c)).toEqual({ ok: true, campaign: c });
   });
 
+  it('accepts every condition, operator family, trigger, repeat and layout form', () => {
+    const conditions = [
+      { type: 'page', field: 'referrer_domain', op: 'not_ends_with', value: ['a.com', 'b.com'] },
+      { type: 'page', field: 'hash', op: 'not_exists' },
+      { type: 'utm', field: 'utm_content', op: 'starts_with', value: 'x', ci: false },
+      { type: 'visitor', is: 'returning' },
+      { type: 'pageviews', scope: 'session', op: 'lte', value: 2 },
+      { type: 'time', scope: 'since_first_visit', op: 'ne', value: -1.5 },
+      { type: 'property', key: 'plan.name', kind: 'string', op: 'not_in', value: ['a'] },
+      { type: 'property', key: 'n', kind: 'number', op: 'lt', value: 3 },
+      { type: 'property', key: 'd', kind: 'date', op: 'after', value: 1750000000 },
+      { type: 'property', key: 'd', kind: 'date', op: 'less_than_days_ago', value: 0 },
+      { type: 'property', key: 'b', kind: 'boolean', op: 'exists' },
+      { type: 'device', in: ['tablet', 'desktop'] },
+      { type: 'language', op: 'not_contains', value: 'fr', ci: true },
+      { type: 'country', op: 'in', value: ['FR', 'BE'] },
+      { type: 'displays', op: 'eq', value: 0 },
+      { all: [] },
+    ];
+    const triggers = [
+      { type: 'landing', delay: 0 }, { type: 'scroll', percent: 50 }, { type: 'exit' }, { type: 'inactivity', seconds: 30 },
+      { type: 'click', selector: '.buy' }, { type: 'event', name: 'cart' }, { type: 'pageviews', count: 3, scope: 'total' },
+    ];
+    const layouts = [
+      { type: 'popup' }, { type: 'fullscreen' }, { type: 'bar', position: 'bottom', push: true },
+      { type: 'slidein', position: 'bottom-left' }, { type: 'embed', selector: '#signup' },
+    ];
+    const repeats = ['page', 'session', 'never'].map((every) => ({ every })).concat([{ every: 'minutes', n: 5 }, { every: 'pages', n: 2 }] as never[]);
+    for (const t of conditions) expect(err({ targeting: { any: [t] } })).toBeNull();
+    for (const trigger of triggers) expect(err({ trigger })).toBeNull();
+    for (const layout of layouts) expect(err({ layout })).toBeNull();
+    for (const repeat of repeats) expect(err({ frequency: { repeat } })).toBeNull();
+    expect(err({ variants: [{ id: 'a', weight: 0 }, { id: 'b', weight: 1 }], control: 0 })).toBeNull();
+  });
+
+  // Each bad input is refused by both validators, naming the first bad field by its path.
   const bad: Array<[string, Record<string, unknown>, string]> = [
-    ['not an object', { id: 'x' }, 'id: must be a positive integer'],
-    ['id', { id: 0 }, 'id: must be a positive integer'],
-    ['id float', { id: 1.5 }, 'id: must be a positive integer'],
-    ['name', { name: 3 }, 'name: must be a string'],
-    ['status', { status: 'on' }, "status: unknown status 'on'"],
+    ['not an object', { id: 'x' }, 'id: bad value'],
+    ['id', { id: 0 }, 'id: bad value'],
+    ['id float', { id: 1.5 }, 'id: bad value'],
+    ['id missing', { id: undefined }, 'id: required'],
+    ['name', { name: 3 }, 'name: bad value'],
+    ['status', { status: 'on' }, 'status: bad value'],
     ['status missing', { status: undefined }, 'status: required'],
-    ['priority', { priority: '1' }, 'priority: must be a number'],
-    ['schedule.start', { schedule: { start: 'soon' } }, 'schedule.start: must be an ISO date'],
-    ['schedule.days', { schedule: { days: [7] } }, 'schedule.days: must list days 0 (Sunday) to 6'],
-    ['schedule.hours', { schedule: { hours: [9] } }, 'schedule.hours: must be [from, to] hours 0–24'],
-    ['op', { targeting: { all: [{ type: 'device', in: ['mobile'] }, { type: 'signed_up', value: true }, { type: 'page', field: 'url', op: 'foo', value: 'x' }] } }, "targeting.all[2].op: unknown operator 'foo'"],
-    ['type', { targeting: { any: [{ not: { type: 'weather' } }] } }, "targeting.any[0].not.type: unknown condition type 'weather'"],
-    ['group', { targeting: { all: {} } }, 'targeting.all: must be a list'],
-    ['field', { targeting: { type: 'page', field: 'title', op: 'equals', value: 'x' } }, "targeting.field: unknown field 'title'"],
-    ['query key', { targeting: { type: 'page', field: 'query', op: 'equals', value: 'x' } }, 'targeting.key: required for a query parameter'],
-    ['in needs a list', { targeting: { type: 'page', field: 'url', op: 'in', value: 'x' } }, 'targeting.value: must be a non-empty list of strings'],
-    ['string value', { targeting: { type: 'utm', field: 'utm_source', op: 'equals' } }, 'targeting.value: must be a string or a list of strings'],
-    ['utm field', { targeting: { type: 'utm', field: 'source', op: 'exists' } }, "targeting.field: unknown field 'source'"],
-    ['ci', { targeting: { type: 'language', op: 'equals', value: 'fr', ci: 'yes' } }, 'targeting.ci: must be true or false'],
-    ['number op', { targeting: { type: 'visits', op: 'gte' } }, 'targeting.value: must be a number'],
-    ['visits days', { targeting: { type: 'visits', op: 'gte', value: 1, days: -1 } }, 'targeting.days: must be a number >= 0'],
-    ['scope', { targeting: { type: 'pageviews', scope: 'page', op: 'gt', value: 1 } }, "targeting.scope: unknown scope 'page'"],
-    ['kind', { targeting: { type: 'property', key: 'a', kind: 'json', op: 'exists' } }, "targeting.kind: unknown kind 'json'"],
-    ['key', { targeting: { type: 'property', key: '', kind: 'string', op: 'exists' } }, 'targeting.key: must be a non-empty string'],
-    ['number prop op', { targeting: { type: 'property', key: 'a', kind: 'number', op: 'contains', value: 1 } }, "targeting.op: unknown operator 'contains'"],
-    ['bool prop value', { targeting: { type: 'property', key: 'a', kind: 'boolean', op: 'is' } }, 'targeting.value: must be true or false'],
-    ['date value', { targeting: { type: 'property', key: 'a', kind: 'date', op: 'before', value: 'soon' } }, 'targeting.value: must be a date'],
-    ['days ago value', { targeting: { type: 'property', key: 'a', kind: 'date', op: 'less_than_days_ago', value: -2 } }, 'targeting.value: must be a number >= 0'],
-    ['device', { targeting: { type: 'device', in: ['watch'] } }, 'targeting.in: must list mobile, tablet or desktop'],
-    ['country', { targeting: { type: 'country', op: 'in', value: 'FR' } }, 'targeting.value: must be a non-empty list of country codes'],
-    ['history', { targeting: { type: 'history', campaign: 2, event: 'liked' } }, "targeting.event: unknown event 'liked'"],
-    ['trigger missing', { trigger: undefined }, 'trigger: must be an object'],
-    ['trigger type', { trigger: { type: 'hover' } }, "trigger.type: unknown trigger 'hover'"],
-    ['scroll', { trigger: { type: 'scroll', percent: 120 } }, 'trigger.percent: must be a number from 0 to 100'],
-    ['delay', { trigger: { type: 'landing', delay: -1 } }, 'trigger.delay: must be a number >= 0'],
-    ['click', { trigger: { type: 'click' } }, 'trigger.selector: must be a CSS selector'],
-    ['event', { trigger: { type: 'event', name: '' } }, 'trigger.name: must be an event name'],
-    ['inactivity', { trigger: { type: 'inactivity', seconds: 0 } }, 'trigger.seconds: must be a number >= 1'],
-    ['pageviews', { trigger: { type: 'pageviews', count: 2, scope: 'site' } }, "trigger.scope: unknown scope 'site'"],
-    ['repeat', { frequency: { repeat: { every: 'hours', n: 2 } } }, "frequency.repeat.every: unknown repeat 'hours'"],
-    ['repeat n', { frequency: { repeat: { every: 'days' } } }, 'frequency.repeat.n: must be a number >= 1'],
-    ['stop', { frequency: { stopAfter: { displays: 0 } } }, 'frequency.stopAfter.displays: must be a number >= 1'],
-    ['variant id', { variants: [{ id: 'a', weight: 1 }, { id: 'a', weight: 1 }] }, 'variants[1].id: must be a unique non-empty string other than "control"'],
-    ['variant weight', { variants: [{ id: 'a', weight: -1 }] }, 'variants[0].weight: must be a number >= 0'],
-    ['variant weights', { variants: [{ id: 'a', weight: 0 }] }, 'variants: needs a weight above 0'],
-    ['control', { control: 101 }, 'control: must be a number from 0 to 100'],
-    ['layout', { layout: { type: 'modal' } }, 'layout.type: must be one of popup, fullscreen, bar, slidein, embed'],
+    ['status is a whole word', { status: 'lively' }, 'status: bad value'],
+    ['priority', { priority: '1' }, 'priority: bad value'],
+    ['schedule', { schedule: 'weekdays' }, 'schedule: bad value'],
+    ['schedule.start', { schedule: { start: 'soon' } }, 'schedule.start: bad value'],
+    ['schedule.end epoch', { schedule: { end: 1750000000 } }, 'schedule.end: bad value'],
+    ['schedule.days', { schedule: { days: [7] } }, 'schedule.days: bad value'],
+    ['schedule.days fraction', { schedule: { days: [1.5] } }, 'schedule.days: bad value'],
+    ['schedule.days empty', { schedule: { days: [] } }, 'schedule.days: bad value'],
+    ['schedule.hours', { schedule: { hours: [9] } }, 'schedule.hours: bad value'],
+    ['schedule.hours range', { schedule: { hours: [9, 25] } }, 'schedule.hours: bad value'],
+    ['op', { targeting: { all: [{ type: 'device', in: ['mobile'] }, { type: 'signed_up', value: true }, { type: 'page', field: 'url', op: 'foo', value: 'x' }] } }, 'targeting.all[2].op: bad value'],
+    ['type', { targeting: { any: [{ not: { type: 'weather' } }] } }, 'targeting.any[0].not.type: bad value'],
+    ['inherited name as type', { targeting: { type: 'constructor' } }, 'targeting.type: bad value'],
+    ['rule not an object', { targeting: { all: [{ type: 'signed_up', value: true }, 'x'] } }, 'targeting.all[1]: bad value'],
+    ['not without a rule', { targeting: { not: null } }, 'targeting.not: bad value'],
+    ['group', { targeting: { all: {} } }, 'targeting.all: bad value'],
+    ['field', { targeting: { type: 'page', field: 'title', op: 'equals', value: 'x' } }, 'targeting.field: bad value'],
+    ['query key', { targeting: { type: 'page', field: 'query', op: 'equals', value: 'x' } }, 'targeting.key: required'],
+    ['in needs a list', { targeting: { type: 'page', field: 'url', op: 'in', value: 'x' } }, 'targeting.value: bad value'],
+    ['not_in needs strings', { targeting: { type: 'page', field: 'url', op: 'not_in', value: ['x', 2] } }, 'targeting.value: bad value'],
+    ['string value', { targeting: { type: 'utm', field: 'utm_source', op: 'equals' } }, 'targeting.value: required'],
+    ['utm field', { targeting: { type: 'utm', field: 'source', op: 'exists' } }, 'targeting.field: bad value'],
+    ['ci', { targeting: { type: 'language', op: 'equals', value: 'fr', ci: 'yes' } }, 'targeting.ci: bad value'],
+    ['number op', { targeting: { type: 'visits', op: 'gte' } }, 'targeting.value: required'],
+    ['number op name', { targeting: { type: 'displays', op: 'gtee', value: 1 } }, 'targeting.op: bad value'],
+    ['visits days', { targeting: { type: 'visits', op: 'gte', value: 1, days: -1 } }, 'targeting.days: bad value'],
+    ['scope', { targeting: { type: 'pageviews', scope: 'page', op: 'gt', value: 1 } }, 'targeting.scope: bad value'],
+    ['time scope', { targeting: { type: 'time', op: 'gt', value: 1 } }, 'targeting.scope: required'],
+    ['visitor', { targeting: { type: 'visitor', is: 'old' } }, 'targeting.is: bad value'],
+    ['kind', { targeting: { type: 'property', key: 'a', kind: 'json', op: 'exists' } }, 'targeting.kind: bad value'],
+    ['inherited name as kind', { targeting: { type: 'property', key: 'a', kind: 'toString', op: 'exists' } }, 'targeting.kind: bad value'],
+    ['key', { targeting: { type: 'property', key: '', kind: 'string', op: 'exists' } }, 'targeting.key: bad value'],
+    ['number prop op', { targeting: { type: 'property', key: 'a', kind: 'number', op: 'contains', value: 1 } }, 'targeting.op: bad value'],
+    ['number prop value', { targeting: { type: 'property', key: 'a', kind: 'number', op: 'lt', value: '3' } }, 'targeting.value: bad value'],
+    ['bool prop value', { targeting: { type: 'property', key: 'a', kind: 'boolean', op: 'is' } }, 'targeting.value: required'],
+    ['date value', { targeting: { type: 'property', key: 'a', kind: 'date', op: 'before', value: 'soon' } }, 'targeting.value: bad value'],
+    ['days ago value', { targeting: { type: 'property', key: 'a', kind: 'date', op: 'less_than_days_ago', value: -2 } }, 'targeting.value: bad value'],
+    ['device', { targeting: { type: 'device', in: ['watch'] } }, 'targeting.in: bad value'],
+    ['device empty', { targeting: { type: 'device', in: [] } }, 'targeting.in: bad value'],
+    ['country', { targeting: { type: 'country', op: 'in', value: 'FR' } }, 'targeting.value: bad value'],
+    ['history', { targeting: { type: 'history', campaign: 2, event: 'liked' } }, 'targeting.event: bad value'],
+    ['history campaign', { targeting: { type: 'history', campaign: '2', event: 'seen' } }, 'targeting.campaign: bad value'],
+    ['signed_up', { targeting: { type: 'signed_up', value: 1 } }, 'targeting.value: bad value'],
+    ['trigger missing', { trigger: undefined }, 'trigger: required'],
+    ['trigger type', { trigger: { type: 'hover' } }, 'trigger.type: bad value'],
+    ['scroll', { trigger: { type: 'scroll', percent: 120 } }, 'trigger.percent: bad value'],
+    ['delay', { trigger: { type: 'landing', delay: -1 } }, 'trigger.delay: bad value'],
+    ['exit', { trigger: { type: 'exit', mobile: 'yes' } }, 'trigger.mobile: bad value'],
+    ['click', { trigger: { type: 'click' } }, 'trigger.selector: required'],
+    ['event', { trigger: { type: 'event', name: '' } }, 'trigger.name: bad value'],
+    ['inactivity', { trigger: { type: 'inactivity', seconds: 0 } }, 'trigger.seconds: bad value'],
+    ['pageviews', { trigger: { type: 'pageviews', count: 2, scope: 'site' } }, 'trigger.scope: bad value'],
+    ['frequency', { frequency: [] }, 'frequency: bad value'],
+    ['repeat', { frequency: { repeat: { every: 'hours', n: 2 } } }, 'frequency.repeat.every: bad value'],
+    ['repeat n', { frequency: { repeat: { every: 'days' } } }, 'frequency.repeat.n: required'],
+    ['stop', { frequency: { stopAfter: { displays: 0 } } }, 'frequency.stopAfter.displays: bad value'],
+    ['stop close', { frequency: { stopAfter: { close: 'no' } } }, 'frequency.stopAfter.close: bad value'],
+    ['variants empty', { variants: [] }, 'variants: bad value'],
+    ['variant not an object', { variants: ['a'] }, 'variants[0]: bad value'],
+    ['variant id', { variants: [{ id: 'a', weight: 1 }, { id: 'a', weight: 1 }] }, 'variants[1].id: bad value'],
+    ['variant id control', { variants: [{ id: 'control', weight: 1 }] }, 'variants[0].id: bad value'],
+    ['variant weight', { variants: [{ id: 'a', weight: -1 }] }, 'variants[0].weight: bad value'],
+    ['variant weights', { variants: [{ id: 'a', weight: 0 }] }, 'variants: bad value'],
+    ['control', { control: 101 }, 'control: bad value'],
+    ['layout', { layout: { type: 'modal' } }, 'layout.type: bad value'],
+    ['layout missing', { layout: undefined }, 'layout: required'],
+    ['bar position', { layout: { type: 'bar', position: 'middle' } }, 'layout.position: bad value'],
+    ['slide-in position', { layout: { type: 'slidein', position: 'top' } }, 'layout.position: bad value'],
+    ['embed selector', { layout: { type: 'embed', selector: ' ' } }, 'layout.selector: bad value'],
   ];
   it.each(bad)('%s -> names the field', (_n, over, e) => {
     expect(err(over)).toBe(e);
@@ -90,8 +155,8 @@ describe('validateCampaign', () => {
   });
 
   it('a non-object is refused', () => {
-    expect(validateCampaign(null)).toEqual({ ok: false, error: 'campaign: must be an object' });
-    expect(validateCampaign([])).toEqual({ ok: false, error: 'campaign: must be an object' });
+    expect(validateCampaign(null)).toEqual({ ok: false, error: 'campaign: bad value' });
+    expect(validateCampaign([])).toEqual({ ok: false, error: 'campaign: bad value' });
   });
 
   it('content (and variants\' content) is checked by the full validator only', () => {
@@ -106,7 +171,7 @@ describe('parseCampaignSet', () => {
     const log = vi.fn();
     const set = parseCampaignSet({ site: 's1', timezone: 'Europe/Paris', country: 'fr', campaigns: [campaign(), campaign({ id: 2, status: 'x' as never }), 7] }, log);
     expect(set).toEqual({ site: 's1', timezone: 'Europe/Paris', country: 'FR', campaigns: [campaign()] });
-    expect(log.mock.calls).toEqual([["campaign 2 skipped: status: unknown status 'x'"], ['campaign #2 skipped: campaign: must be an object']]);
+    expect(log.mock.calls).toEqual([['campaign 2 skipped: status: bad value'], ['campaign #2 skipped: campaign: bad value']]);
   });
   it('survives garbage', () => {
     const log = vi.fn();
