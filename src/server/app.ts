@@ -11,13 +11,13 @@ import { createEventCounter, registerEventsRoute } from './routes/events';
 import { registerApiRoutes } from './routes/api';
 import { registerPublicRoutes } from './routes/public';
 import { registerHookRoutes } from './hooks/routes';
+import { registerErasureRoutes } from './lifecycle/routes';
 
 export const BODY_LIMIT = 16 * 1024;
 const CORS_PATHS = new Set(['/collect', '/events']);
 
-// Route registrars of other areas (issue 7). The lead adds registerErasureRoutes here when
-// src/server/lifecycle exports it.
-const EXTRA_ROUTES: Array<(app: FastifyInstance, deps: ServerDeps) => void> = [registerHookRoutes];
+// Route registrars of other areas (issue 7: hooks API, erasure).
+const EXTRA_ROUTES: Array<(app: FastifyInstance, deps: ServerDeps) => void> = [registerHookRoutes, registerErasureRoutes];
 
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
