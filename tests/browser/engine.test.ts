@@ -1,9 +1,11 @@
-// The real core (dist/poplet.js: command layer, targeting, triggers, engine, outbox, tracker) in
-// Chromium against a small node:http backend started here. The UI chunk is a test double that
-// draws a plain element and drives the UiHost, so this file tests the engine, not the renderer.
+// The real core (dist/poplet.js: command layer, targeting, triggers, engine) in Chromium against
+// a small node:http backend started here. The UI chunk is a test double: the real collection
+// client (src/sdk/collect: outbox, tracker, UiHost) with a renderer that draws a plain element
+// and drives the UiHost, so this file tests the engine and collection, not the renderer.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright';
 import { launchChromium, watchErrors } from '../helpers/browser';
@@ -12,7 +14,7 @@ import type { Campaign, CampaignSet } from '../../src/shared/campaign';
 import type { EventBatch } from '../../src/shared/events';
 import type { SignupPayload } from '../../src/shared/signup';
 
-const CHUNK = `window.__popletUi = { show: function (req) {
+const SHOW = `function (req) {
   var c = req.campaign, host = req.host, el = document.createElement('div');
   el.className = 'fake-ui'; el.dataset.id = c.id; el.textContent = req.content.label;
   var sub = document.createElement('button'); sub.textContent = 'submit ' + c.id;
@@ -23,7 +25,8 @@ const CHUNK = `window.__popletUi = { show: function (req) {
   never.onclick = function () { host.noshow(); };
   el.append(sub, close, never); document.body.append(el); host.displayed(c);
   return { destroy: function () { el.remove(); } };
-} };`;
+}`;
+let chunk = '';
 
 const content = (label: string) => ({ label, steps: [{ blocks: [{ type: 'heading', text: label }] }], success: { blocks: [] } });
 const campaign = (id: number, extra: Partial<Campaign> = {}): Campaign =>
@@ -53,7 +56,7 @@ beforeAll(async () => {
     req.on('end', () => {
       const send = (status: number, type: string, text: string) => res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(text);
       if (path == '/p/poplet.js') return send(200, 'text/javascript', readFileSync('dist/poplet.js', 'utf8'));
-      if (path == '/p/poplet.ui.js') return send(200, 'text/javascript', CHUNK);
+      if (path == '/p/poplet.ui.js') return send(200, 'text/javascript', chunk);
       if (path == '/sites/s1/campaigns.json') return set ? send(200, 'application/json', JSON.stringify(set)) : send(500, 'application/json', '{"error":"boom"}');
       if (path == '/collect') {
         signups.push({ type: String(req.headers['content-type']), body: JSON.parse(body) });
@@ -68,6 +71,14 @@ beforeAll(async () => {
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   browser = await launchChromium();
+  const out = await build({
+    stdin: { contents: `import { collect } from './src/sdk/collect/chunk'; window.__popletUi = { collect, show: ${SHOW} };`, resolveDir: process.cwd(), loader: 'ts' },
+    bundle: true,
+    format: 'iife',
+    target: 'es2018',
+    write: false,
+  });
+  chunk = out.outputFiles[0].text;
 });
 
 let browser: Browser;
@@ -99,6 +110,7 @@ describe('engine in Chromium with the real core', () => {
     await tab.waitForSelector('.fake-ui[data-id="5"]');
     // the chunk came in with the nonce, next to the core
     expect(await tab.evaluate(() => document.querySelector<HTMLScriptElement>('script[src$="poplet.ui.js"]')?.nonce)).toBe('abc123');
+    expect(await tab.evaluate(() => document.querySelector<HTMLScriptElement>('script[src$="poplet.ui.js"]')?.async)).toBe(true);
     expect(await debug()).toEqual([{ id: 5, name: 'Welcome', status: 'shown' }]);
 
     await tab.click('text=submit 5');
@@ -121,7 +133,7 @@ describe('engine in Chromium with the real core', () => {
     // next page: signed up, so it stops (frequency read from the persisted record)
     await tab.goto(base + '/two');
     await tab.waitForFunction(() => (window.wisepops('debug') as { campaigns: unknown[] }).campaigns.length > 0);
-    expect(await debug()).toEqual([{ id: 5, name: 'Welcome', status: 'skipped', reason: expect.stringContaining('signed up') }]);
+    expect(await debug()).toEqual([{ id: 5, name: 'Welcome', status: 'skipped', reason: expect.stringContaining('sign-up') }]);
     expect(await tab.$('.fake-ui')).toBeNull();
     expect(errors).toEqual([]);
   });
@@ -167,6 +179,21 @@ describe('engine in Chromium with the real core', () => {
     expect(await tab.$('.fake-ui')).toBeNull();
     expect(served).not.toContain('/p/poplet.ui.js');
     expect((await seen()).map((s) => s[0])).toEqual([]);
+  });
+
+  it('a sign-up left unsent by an earlier page goes out on the next page view, even with nothing to show', async () => {
+    set = { site: 's1', country: null, campaigns: [campaign(1, { status: 'paused' })] };
+    const p: SignupPayload = { id: 'left-behind-001', site: 's1', wisepop_id: 1, email: 'ann@example.com', fields: {} };
+    await tab.goto(base + '/');
+    await tab.waitForFunction(() => (window.wisepops('debug') as { campaigns: unknown[] }).campaigns.length > 0);
+    expect(served).not.toContain('/p/poplet.ui.js');
+    await tab.evaluate((p) => localStorage.setItem('poplet_outbox', JSON.stringify({ v: 1, items: [{ p, n: 1, t: 0 }] })), p);
+    await tab.goto(base + '/two');
+    await expect.poll(() => signups.map((s) => s.body), { timeout: 5000 }).toEqual([p]);
+    expect(served).toContain('/p/poplet.ui.js');
+    await expect.poll(() => tab.evaluate(() => localStorage.getItem('poplet_outbox'))).toBeNull();
+    expect(await tab.$('.fake-ui')).toBeNull();
+    expect(errors).toEqual([]);
   });
 
   it('a failing campaign set leaves the page alone', async () => {

@@ -11,6 +11,8 @@ export interface Net {
   on(event: 'online' | 'pagehide' | 'hidden', fn: () => void): void;
 }
 
+export type Log = (message: string, data?: unknown) => void;
+
 export const browserNet: Net = {
   fetch: (url, init) => fetch(url, init),
   beacon: (url, body) => {
@@ -25,7 +27,7 @@ export const browserNet: Net = {
   clearTimeout: (id) => clearTimeout(id as number),
   on: (event, fn) =>
     event == 'hidden'
-      ? document.addEventListener('visibilitychange', () => document.visibilityState == 'hidden' && fn())
+      ? document.addEventListener('visibilitychange', () => document.hidden && fn())
       : addEventListener(event, fn),
 };
 

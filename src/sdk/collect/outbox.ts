@@ -1,13 +1,12 @@
 // The sign-up outbox. Every sign-up is written to localStorage before it is sent and leaves it
 // only on a 2xx (stored) or a 4xx (the server will never take it), so a network failure, a
 // server outage or a closed tab never loses one. Retries reuse the sign-up's id: the server
-// deduplicates on it.
+// deduplicates on it. An empty outbox is no key at all: the core checks for the key on every
+// page view and loads the chunk to resend only when it exists.
 import type { SignupPayload } from '../../shared/signup';
-import type { SubmitResult } from '../render/contract';
-import { post, type Net } from './net';
+import { OUTBOX_KEY, type SubmitResult } from '../render/contract';
+import { post, type Log, type Net } from './net';
 
-export const OUTBOX_KEY = 'poplet_outbox';
-const VERSION = 1;
 /** Bounded: a visitor cannot pile up more than this many unsent sign-ups. */
 const MAX = 20;
 /** Backoff of the in-page retry timer: 2 s, 4 s, 8 s … capped at 5 minutes. */
@@ -21,7 +20,7 @@ interface Item {
   t: number;
 }
 
-type Store = Pick<Storage, 'getItem' | 'setItem'>;
+type Store = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
 export interface Outbox {
   /** Store, then send. Resolves once the sign-up is stored by the server or safely queued. */
@@ -30,15 +29,15 @@ export interface Outbox {
   flush(due?: boolean): void;
 }
 
-export function createOutbox(endpoint: string, net: Net, log: (m: string, d?: unknown) => void, store?: Store | null): Outbox {
+/** `store` null: localStorage is missing or throws (private modes), the outbox lives in memory. */
+export function createOutbox(endpoint: string, net: Net, log: Log, store: Store | null): Outbox {
   const url = endpoint + '/collect';
   const busy = new Set<string>();
-  // Where localStorage is missing or throws (private modes, quota), the outbox lives in memory.
-  let mem = '';
+  let mem: string | null = null;
   let timer: unknown;
 
   const read = (): Item[] => {
-    let raw: string | null = mem;
+    let raw = mem;
     try {
       if (store) raw = store.getItem(OUTBOX_KEY);
     } catch {
@@ -48,72 +47,71 @@ export function createOutbox(endpoint: string, net: Net, log: (m: string, d?: un
     try {
       // Any malformed item throws or fails the check: the whole outbox is reset.
       const o = JSON.parse(raw) as { v: number; items: Item[] };
-      if (o.v == VERSION && o.items.every((i) => typeof i.p.id == 'string' && i.n >= 0 && i.t >= 0)) return o.items;
+      if (o.v == 1 && o.items.every((i) => i.p.id && i.n >= 0 && i.t >= 0)) return o.items;
     } catch {
       /* corrupt: reset below */
     }
-    log('outbox: unreadable, reset', raw);
+    log('outbox: reset', raw);
     write([]);
     return [];
   };
   const write = (items: Item[]) => {
-    mem = JSON.stringify({ v: VERSION, items });
+    mem = items.length ? JSON.stringify({ v: 1, items }) : null;
     try {
-      if (store) store.setItem(OUTBOX_KEY, mem);
+      if (store) mem ? store.setItem(OUTBOX_KEY, mem) : store.removeItem(OUTBOX_KEY);
     } catch {
       store = null;
       log('outbox: in memory');
     }
   };
-  // Always read-modify-write: another tab may have changed the outbox meanwhile.
-  const edit = (fn: (items: Item[]) => Item[]) => write(fn(read()));
-  const drop = (id: string) => edit((items) => items.filter((i) => i.p.id != id));
+  // Always read-modify-write (another tab may have changed the outbox); `fn` edits in place or returns the new list.
+  const edit = (fn: (items: Item[]) => Item[] | void) => {
+    const items = read();
+    write(fn(items) || items);
+  };
 
   const schedule = () => {
     net.clearTimeout(timer);
     const next = Math.min(...read().filter((i) => !busy.has(i.p.id)).map((i) => i.t));
-    if (next < Infinity) timer = net.setTimeout(() => flush(true), Math.max(0, next - net.now()));
+    if (next < Infinity) timer = net.setTimeout(() => flush(true), next - net.now());
   };
 
   async function send(p: SignupPayload): Promise<SubmitResult> {
     busy.add(p.id);
     const [status, body] = await post(net, url, p);
     busy.delete(p.id);
-    if (status >= 200 && status < 300) {
-      drop(p.id);
-      return { ok: true, queued: false };
-    }
-    if (status >= 400 && status < 500 && status != 408 && status != 429) {
-      drop(p.id);
+    const ok = status >= 200 && status < 300;
+    // A 4xx other than a timeout or a rate limit: the server will never take this one.
+    if (ok || (status >= 400 && status < 500 && status != 408 && status != 429)) {
+      edit((items) => items.filter((i) => i.p.id != p.id));
+      if (ok) return { ok, queued: false };
       const error = String((body && (body as { error?: unknown }).error) || 'HTTP ' + status);
-      log('outbox: refused, dropped', { id: p.id, status, error });
-      return { ok: false, error };
+      log('outbox: refused, dropped', { id: p.id, error });
+      return { ok, error };
     }
-    edit((items) => items.map((i) => (i.p.id == p.id ? { ...i, n: i.n + 1, t: net.now() + backoff(i.n + 1) } : i)));
+    edit((items) => {
+      for (const i of items) if (i.p.id == p.id) i.t = net.now() + backoff(++i.n);
+    });
     log('outbox: kept for retry', { id: p.id, status });
     schedule();
     return { ok: true, queued: true };
   }
 
   function flush(due?: boolean) {
-    const now = net.now();
-    for (const i of read()) if (!busy.has(i.p.id) && (!due || i.t <= now)) void send(i.p);
+    for (const i of read()) if (!busy.has(i.p.id) && (!due || i.t <= net.now())) void send(i.p);
     schedule();
   }
 
-  net.on('online', () => flush());
+  net.on('online', flush);
   // The page is going away: hand every unsent sign-up to the browser. It stays in the outbox
   // until a 2xx is seen, so the next visit resends it and the server's dedupe absorbs the copy.
-  net.on('pagehide', () => {
-    for (const i of read()) net.beacon(url, JSON.stringify(i.p));
-  });
+  net.on('pagehide', () => read().forEach((i) => net.beacon(url, JSON.stringify(i.p))));
 
   return {
     submit(p) {
       edit((items) => {
-        const all = [...items.filter((i) => i.p.id != p.id), { p, n: 0, t: net.now() }];
-        if (all.length > MAX) log('outbox: full, dropped', all[0].p.id);
-        return all.slice(-MAX);
+        items.push({ p, n: 0, t: net.now() });
+        if (items.length > MAX) log('outbox: full, dropped', items.shift()!.p.id);
       });
       return send(p);
     },

@@ -1,51 +1,50 @@
 // The runtime: loads the campaign set once, evaluates it on every page view, event and property
 // change, arms the triggers of eligible campaigns, and when one fires shows the winner of its
-// slot through the UI chunk. Collaborators that touch the network, timers or the DOM come in
-// through `Parts`, so the whole flow is testable without them.
-import type { CampaignSet, Campaign } from '../../shared/campaign';
-import type { Outbox } from '../collect/outbox';
-import type { Track } from '../collect/tracker';
-import type { VisitorContext } from '../context/types';
-import type { Shown } from '../render/contract';
+// slot through the UI chunk, whose collection client records what the visitor does. Triggers
+// and the chunk loader come in as arguments, so the whole flow is testable without a page.
+import { nanoid } from 'nanoid';
+import type { Campaign, CampaignSet } from '../../shared/campaign';
+import { OUTBOX_KEY, type Collect, type CollectKit, type PopletUi, type Shown } from '../render/contract';
 import { compile, evaluate, pickWinners, slotOf, type Candidate, type Compiled } from '../targeting';
 import type { Armed } from '../triggers';
-import { recordDisplay, uiHost, type HostKit } from './host';
-import type { LoadUi } from './ui';
 import type { DebugLine, Engine, EngineDeps } from './types';
 
-const NONE: Armed = { event() {}, pageview() {}, dispose() {} };
-
-export interface Parts {
-  /** armTriggers with its page environment bound. */
-  arm(campaigns: Campaign[], fire: (id: number) => void): Armed;
-  fetch(url: string, init: RequestInit): Promise<Response>;
-  loadUi: LoadUi;
-  outbox: Outbox;
-  track: Track;
-  random(): number;
-  now(): number;
-}
+/** armTriggers with its page environment bound. */
+export type Arm = (campaigns: Campaign[], fire: (id: number) => void) => Armed;
 
 const CONTROL = 'control';
 
-export function makeEngine(deps: EngineDeps, parts: Parts): Engine {
-  const { log } = deps;
+export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<PopletUi>): Engine {
+  const log = deps.log;
   let compiled: Compiled | undefined;
   let country: string | null = null;
   let last: DebugLine[] = [];
-  let armed = NONE;
+  let armed: Armed | undefined;
   let armedKey: string | undefined;
   let fired: number[] = [];
-  /** `wisepops('event')` calls made before the campaign set arrived. */
-  const early: string[] = [];
+  let collect: Collect | undefined;
   /** On screen (or its chunk loading): slot and handle, by campaign id. */
-  const shown = new Map<number, { slot: string; ui?: Shown }>();
+  const shown = new Map<number, { s: string; ui?: Shown }>();
   /** Displayed or counted on this page view: at most once per page. */
   const done = new Set<number>();
   /** What happened after the evaluation, for debug(). */
-  const notes = new Map<number, Pick<DebugLine, 'status' | 'reason'>>();
-  const ctx = (): VisitorContext => ({ ...deps.context(), country });
-  const kit: HostKit = { deps, ctx, track: parts.track, outbox: parts.outbox, now: parts.now };
+  let notes: Record<number, Partial<DebugLine>> = {};
+  const skip = (id: number, reason: string) => (notes[id] = { status: 'skipped', reason });
+  const waiting = ({ campaign: { id } }: Candidate) => !done.has(id) && !shown.has(id);
+
+  const kit: CollectKit = {
+    deps,
+    ctx: () => Object.assign({}, deps.context(), { country }),
+    record: (c, group) =>
+      deps.history.update(c.id, (h) => {
+        const x = deps.context();
+        h.d++;
+        h.l = Math.floor(x.now / 1000);
+        h.p = x.totalPageviews;
+        if (group) h.g = group;
+      }),
+    id: nanoid,
+  };
 
   // Entry points run from the page, timers and promises: never throw into the host page.
   const safe =
@@ -58,136 +57,135 @@ export function makeEngine(deps: EngineDeps, parts: Parts): Engine {
       }
     };
 
+  /** The chunk, with this core's collection client in it. */
+  const ui = () => loadUi().then((u) => ((collect = collect || u.collect(kit)), u));
+  const withUi = (then?: () => void) => ui().then(then).catch((e) => log('UI chunk', e));
+
   const decide = () => {
-    const d = evaluate(compiled!, ctx(), parts.random);
+    const d = evaluate(compiled!, kit.ctx(), Math.random);
     for (const c of d.eligible) if (c.assigned) deps.history.update(c.campaign.id, (h) => void (h.g = c.group));
     return d;
   };
 
-  function run(pageview?: boolean) {
+  /** Everything shown, or only the embeds (they belong to the page that held them). */
+  const remove = (embeds?: boolean) =>
+    shown.forEach((e, id) => {
+      if (!embeds || e.s.startsWith('embed')) {
+        shown.delete(id);
+        if (e.ui) e.ui.destroy();
+      }
+    });
+
+  const run = (pageview?: boolean) => {
     if (!compiled) return;
-    // The opt-out may come from elsewhere (another tab, the command layer): honour it at once.
-    if (deps.context().noshow) remove(() => true);
+    // The opt-out may come from elsewhere (another tab, "don't show again"): honour it at once.
+    if (deps.context().noshow) remove();
     const d = decide();
-    last = d.debug;
-    log('evaluation', d.debug);
-    const waiting = d.eligible.filter((c) => !done.has(c.campaign.id) && !shown.has(c.campaign.id));
-    const key = waiting.map((c) => c.campaign.id).join();
+    log('evaluation', (last = d.debug));
+    const wait = d.eligible.filter(waiting);
+    const key = wait.map((c) => c.campaign.id).join();
     if (pageview || key != armedKey) {
-      armed.dispose();
+      if (armed) armed.dispose();
       armedKey = key;
-      armed = waiting.length ? parts.arm(waiting.map((c) => c.campaign), fire) : NONE;
-      const x = ctx();
+      armed = arm(
+        wait.map((c) => c.campaign),
+        fire,
+      );
+      const x = deps.context();
       armed.pageview(x.session.pageviews, x.totalPageviews);
     }
     // Load the chunk now so nothing waits for it when the trigger fires.
-    if (waiting.some((c) => c.group != CONTROL)) parts.loadUi().catch((e) => log('UI chunk: ' + e));
-  }
+    if (wait.some((c) => c.group != CONTROL)) withUi();
+  };
 
   // Triggers firing together (landing, several at once) are decided together: best rank wins.
   const fire = (id: number) => {
-    if (!fired.length) Promise.resolve().then(safe(showFired));
+    if (!fired.length) queueMicrotask(safe(showFired));
     fired.push(id);
   };
 
   function showFired() {
     const ids = fired;
     fired = [];
-    const ready = decide().eligible.filter((c) => ids.includes(c.campaign.id) && !done.has(c.campaign.id) && !shown.has(c.campaign.id));
-    const winners = pickWinners(ready, [...shown.values()].map((s) => s.slot));
-    for (const c of ready)
+    const ready = decide().eligible.filter((c) => ids.includes(c.campaign.id) && waiting(c));
+    const winners = pickWinners(
+      ready,
+      Array.from(shown.values(), (e) => e.s),
+    );
+    for (const c of ready) {
+      const { id, layout, trigger } = c.campaign;
       if (!winners.includes(c)) {
-        notes.set(c.campaign.id, { status: 'skipped', reason: `its slot (${slotOf(c.campaign.layout)}) is taken` });
+        skip(id, 'slot taken: ' + slotOf(layout));
         // A landing, scroll, exit… moment has passed; a click or an event may come again.
-        if (!/^(click|event)$/.test(c.campaign.trigger.type)) done.add(c.campaign.id);
-      }
-    for (const c of winners) c.group == CONTROL ? count(c.campaign) : void display(c);
-  }
-
-  function count(c: Campaign) {
-    done.add(c.id);
-    recordDisplay(kit, c, CONTROL);
-    notes.set(c.id, { status: 'skipped', reason: 'control group: counted, not shown' });
+        if (!/^(click|event)$/.test(trigger.type)) done.add(id);
+      } else if (c.group == CONTROL) {
+        // Counted as a display, nothing drawn: no chunk needed, one beacon carries the count.
+        done.add(id);
+        kit.record(c.campaign, CONTROL);
+        skip(id, 'control group');
+        navigator.sendBeacon(
+          deps.endpoint + '/events',
+          JSON.stringify({ site: deps.site, visitor: deps.visitorId(), events: [{ k: 'display', c: id, g: CONTROL, t: Date.now() }] }),
+        );
+      } else void display(c);
+    }
   }
 
   async function display({ campaign, group, content }: Candidate) {
     const id = campaign.id;
-    if (!deps.emit('before-popup-display', { popup: { id, name: campaign.name }, variant: group })) {
-      notes.set(id, { status: 'skipped', reason: 'vetoed by a before-popup-display listener' });
-      return;
-    }
-    const entry: { slot: string; ui?: Shown } = { slot: slotOf(campaign.layout) };
+    if (!deps.emit('before-popup-display', { popup: { id, name: campaign.name }, variant: group })) return skip(id, 'vetoed by a listener');
+    const entry: { s: string; ui?: Shown } = { s: slotOf(campaign.layout) };
     shown.set(id, entry);
     done.add(id);
     try {
-      const ui = await parts.loadUi();
+      const u = await ui();
       // Removed meanwhile ("don't show again", an SPA page change): do not draw it.
       if (shown.get(id) != entry) return;
-      entry.ui = ui.show({ campaign, content, host: uiHost(kit, group, safe(() => freed(id)), safe(noshow)) });
-      notes.set(id, { status: 'shown' });
+      // Closed: the slot is free again; re-arm, so a campaign that lost it may fire on its next click or event.
+      const closed = safe(() => {
+        shown.delete(id);
+        armedKey = undefined;
+        run();
+      });
+      entry.ui = u.show({ campaign, content, host: collect!.host(group, closed) });
+      notes[id] = { status: 'shown' };
     } catch (e) {
       shown.delete(id);
       done.delete(id);
-      log(`${campaign.name}: not shown`, e);
+      log(campaign.name + ': not shown', e);
     }
   }
 
-  // A slot is free again: re-arm, so a campaign that lost it may fire on its next click or event.
-  function freed(id: number) {
-    shown.delete(id);
-    armedKey = undefined;
-    run();
-  }
-
-  const remove = (which: (slot: string) => boolean) => {
-    for (const [id, e] of shown)
-      if (which(e.slot)) {
-        shown.delete(id);
-        e.ui?.destroy();
-      }
-  };
-
-  function noshow() {
-    deps.noshow();
-    remove(() => true);
-    armed.dispose();
-    armed = NONE;
-    armedKey = undefined;
-  }
-
-  const engine: Engine = {
-    pageview: safe(() => {
-      parts.outbox.flush();
-      // Embeds belong to the page that held them; popups and bars stay until the visitor closes
-      // them (they may be halfway through a form).
-      remove((slot) => slot.startsWith('embed'));
-      done.clear();
-      notes.clear();
+  const loaded = fetch(`${deps.endpoint}/sites/${encodeURIComponent(deps.site)}/campaigns.json`, { credentials: 'omit' })
+    .then((r) => (r.ok ? (r.json() as Promise<CampaignSet>) : Promise.reject(r.status)))
+    .then((set) => {
+      country = set.country || null;
+      compiled = compile(set.campaigns, { timezone: set.timezone, log });
       run(true);
-    }),
-    event: safe((name: string) => {
-      if (!compiled) return void early.push(name);
-      run();
-      armed.event(name);
-    }),
-    refresh: safe(() => run()),
-    debug: () => last.map((l) => ({ ...l, ...notes.get(l.id) })),
-    // Goals have no analytics event kind yet (see README): debug-logged only.
-    goal: safe((name: string, revenue?: number) => log('goal', { name, revenue })),
-  };
-
-  parts
-    .fetch(`${deps.endpoint}/sites/${encodeURIComponent(deps.site)}/campaigns.json`, { credentials: 'omit' })
-    .then((r) => (r.ok ? (r.json() as Promise<CampaignSet>) : Promise.reject(Error('HTTP ' + r.status))))
-    .then(
-      safe((set: CampaignSet) => {
-        country = set.country || null;
-        compiled = compile(set.campaigns, { timezone: set.timezone, log });
-        run(true);
-        early.splice(0).forEach(engine.event);
-      }),
-    )
+    })
     .catch((e) => log('campaigns not loaded', e));
 
-  return engine;
+  return {
+    pageview: safe(() => {
+      // Popups and bars stay until the visitor closes them (they may be halfway through a form).
+      remove(true);
+      done.clear();
+      notes = {};
+      run(true);
+      // Sign-ups left unsent (server down, tab closed): the chunk's outbox retries them.
+      if (localStorage.getItem(OUTBOX_KEY)) withUi(() => collect!.flush());
+    }),
+    // After the campaign set arrived, so that an event sent early still reaches its trigger.
+    event: (name) =>
+      loaded.then(
+        safe(() => {
+          run();
+          if (armed) armed.event(name);
+        }),
+      ),
+    refresh: safe(run),
+    debug: () => last.map((l) => Object.assign({}, l, notes[l.id])),
+    // Goals have no analytics event kind yet (see README): debug-logged only.
+    goal: (name, revenue) => log('goal', { name, revenue }),
+  };
 }

@@ -25,7 +25,7 @@ export interface EngineDeps {
     update(campaignId: number, change: (h: CampaignHistory) => void): void;
     markSignedUp(): void;
   };
-  /** Sets the opt-out record ("Don't show popups again"). */
+  /** Sets the opt-out record ("Don't show popups again"), then refreshes the engine (which removes what is shown). */
   noshow(): void;
   /** The `wisepops_activity_session` record (exit-intent state), raw string. */
   activity: { get(): string | undefined; set(value: string): void };

@@ -72,7 +72,7 @@ describe('analytics tracker', () => {
     for (let i = 0; i < 101; i++) t.track('display', i);
     await t.advance(1000);
     expect((t.sent[0].body as { events: unknown[] }).events).toHaveLength(100);
-    expect(t.logs).toContain('analytics: queue full, event dropped');
-    expect(t.logs).toContain('analytics: batch not delivered');
+    expect(t.logs).toContain('analytics: queue full');
+    expect(t.logs).toContain('analytics: not delivered');
   });
 });

@@ -1,9 +1,11 @@
-import { describe, expect, it, vi } from 'vitest';
-import { makeEngine, type Parts } from '../../../src/sdk/engine/engine';
-import type { EngineDeps } from '../../../src/sdk/engine/types';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { makeEngine, type Arm } from '../../../src/sdk/engine/engine';
+import type { Engine, EngineDeps } from '../../../src/sdk/engine/types';
 import type { CampaignHistory, VisitorContext } from '../../../src/sdk/context/types';
 import type { Campaign, CampaignSet, Content, Layout } from '../../../src/shared/campaign';
-import type { PopletUi, ShowRequest, SubmitResult, UiHost } from '../../../src/sdk/render/contract';
+import { OUTBOX_KEY, type CollectKit, type PopletUi, type ShowRequest, type SubmitResult, type UiHost } from '../../../src/sdk/render/contract';
+import { uiHost } from '../../../src/sdk/collect/host';
+import type { EventBatch } from '../../../src/shared/events';
 import type { SignupPayload } from '../../../src/shared/signup';
 
 const content = (label: string): Content => ({ label, steps: [{ blocks: [{ type: 'heading', text: label }] }], success: { blocks: [] } });
@@ -41,7 +43,17 @@ function context(): VisitorContext {
   };
 }
 
-/** The engine over one campaign set, with recording fakes around it. */
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.restoreAllMocks();
+  localStorage.clear();
+});
+
+/**
+ * The engine over one campaign set, with recording fakes around it: fetch, sendBeacon and
+ * Math.random stubbed, a fake chunk whose collection client is the real UiHost over a fake
+ * outbox and tracker.
+ */
 function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number; uiFails?: boolean; veto?: string[]; uiGate?: Promise<void>; staleHistory?: boolean } = {}) {
   const ctx = context();
   const emitted: Array<[string, Record<string, unknown>]> = [];
@@ -56,12 +68,26 @@ function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number
   let submitResult: SubmitResult = { ok: true, queued: false };
   let uiLoads = 0;
   const flush = vi.fn();
+  const kits: CollectKit[] = [];
+  const outbox = {
+    // What goes on the wire (and into localStorage): JSON.
+    submit: async (p: SignupPayload) => (submitted.push(JSON.parse(JSON.stringify(p))), submitResult),
+    flush,
+  };
   const ui: PopletUi = {
     show(req) {
       shows.push(req);
       return { destroy: () => destroyed.push(req.campaign.id) };
     },
+    collect(kit) {
+      kits.push(kit);
+      return { host: (group, closed) => uiHost(kit, outbox, (k, c, g) => void tracked.push([k, c, g]), group, closed), flush };
+    },
   };
+  const beacons: Array<[string, EventBatch]> = [];
+  vi.stubGlobal('navigator', { sendBeacon: (url: string, body: string) => beacons.push([url, JSON.parse(body)]) > 0 });
+  vi.spyOn(Math, 'random').mockReturnValue(o.random ?? 0.5);
+  let engine: Engine;
   const deps: EngineDeps = {
     site: 'site1',
     endpoint: 'https://popups.test',
@@ -75,7 +101,11 @@ function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number
       },
       markSignedUp: () => void (ctx.signedUp = true),
     },
-    noshow: vi.fn(() => void (ctx.noshow = true)),
+    // As the command layer does: set the record, refresh the engine.
+    noshow: vi.fn(() => {
+      ctx.noshow = true;
+      engine.refresh();
+    }),
     activity: { get: () => undefined, set: () => {} },
     visitorId: () => undefined,
     emit(name, detail) {
@@ -86,28 +116,19 @@ function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number
   };
   const set: CampaignSet = { site: 'site1', country: 'FR', campaigns };
   const fetch = vi.fn(async () => (o.fetchFails ? new Response('down', { status: 503 }) : new Response(JSON.stringify(set))));
-  const parts: Parts = {
-    arm(list, f) {
-      armedWith.push(list.map((c) => c.id));
-      fire = f;
-      return armed;
-    },
-    fetch,
-    loadUi: async () => {
-      uiLoads++;
-      await o.uiGate;
-      if (o.uiFails) throw new Error('chunk 404');
-      return ui;
-    },
-    outbox: {
-      submit: async (p) => (submitted.push(p), submitResult),
-      flush,
-    },
-    track: (k, c, g) => void tracked.push([k, c, g]),
-    random: () => o.random ?? 0.5,
-    now: () => NOW,
+  vi.stubGlobal('fetch', fetch);
+  const arm: Arm = (list, f) => {
+    armedWith.push(list.map((c) => c.id));
+    fire = f;
+    return armed;
   };
-  const engine = makeEngine(deps, parts);
+  const loadUi = async () => {
+    uiLoads++;
+    await o.uiGate;
+    if (o.uiFails) throw new Error('chunk 404');
+    return ui;
+  };
+  engine = makeEngine(deps, arm, loadUi);
   const tick = () => new Promise((r) => setTimeout(r, 0));
   return {
     engine,
@@ -124,6 +145,8 @@ function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number
     armed,
     armedWith,
     flush,
+    kits,
+    beacons,
     tick,
     uiLoads: () => uiLoads,
     setSubmitResult: (r: SubmitResult) => void (submitResult = r),
@@ -199,7 +222,7 @@ describe('engine: evaluation and triggers', () => {
 
   it('loads nothing while no campaign is eligible', async () => {
     const t = await ready([campaign(1, { status: 'draft' })]);
-    expect(t.armedWith).toEqual([]);
+    expect(t.armedWith.flat()).toEqual([]);
     expect(t.uiLoads()).toBe(0);
   });
 
@@ -208,7 +231,27 @@ describe('engine: evaluation and triggers', () => {
     t.engine.pageview();
     expect(t.armed.dispose).toHaveBeenCalledTimes(1);
     expect(t.armedWith).toEqual([[1], [1]]);
+  });
+
+  it('a page view with unsent sign-ups in the outbox loads the chunk to send them, once per core', async () => {
+    const t = await ready([campaign(1, { status: 'draft' })]);
+    t.engine.pageview();
+    await t.tick();
+    expect(t.uiLoads()).toBe(0);
+    expect(t.flush).not.toHaveBeenCalled();
+    localStorage.setItem(OUTBOX_KEY, '{"v":1,"items":[]}');
+    t.engine.pageview();
+    await t.tick();
+    expect(t.uiLoads()).toBe(1);
     expect(t.flush).toHaveBeenCalledTimes(1);
+    expect(t.shows).toEqual([]);
+    t.engine.pageview();
+    await t.tick();
+    expect(t.flush).toHaveBeenCalledTimes(2);
+    // one collection client for this core, handed what it needs
+    expect(t.kits).toHaveLength(1);
+    expect(t.kits[0].deps).toBe(t.deps);
+    expect(t.kits[0].id()).toMatch(/^[\w-]{21}$/);
   });
 
   it('refresh re-arms only when the eligible set changed', async () => {
@@ -227,6 +270,7 @@ describe('engine: evaluation and triggers', () => {
     await t.tick();
     expect(t.armed.event).toHaveBeenCalledWith('early');
     t.engine.event('cart');
+    await t.tick();
     expect(t.armed.event).toHaveBeenLastCalledWith('cart');
   });
 });
@@ -352,11 +396,12 @@ describe('engine: showing', () => {
     await t.fire(1);
     expect(t.shows).toEqual([]);
     expect(t.uiLoads()).toBe(0);
-    expect(t.tracked).toEqual([['display', 1, 'control']]);
+    expect(t.tracked).toEqual([]);
+    expect(t.beacons).toEqual([['https://popups.test/events', { site: 'site1', events: [{ k: 'display', c: 1, g: 'control', t: expect.any(Number) }] }]]);
     expect(t.ctx.history[1]).toMatchObject({ d: 1, l: NOW / 1000, p: 1, g: 'control' });
     expect(t.names()).not.toContain('before-popup-display');
     await t.fire(1);
-    expect(t.tracked).toHaveLength(1);
+    expect(t.beacons).toHaveLength(1);
     expect(t.engine.debug()[0]).toMatchObject({ status: 'skipped', reason: expect.stringContaining('control') });
     // frequency (once per session) holds it back on the next page too
     t.ctx.totalPageviews = 2;
@@ -412,7 +457,7 @@ describe('engine: the UI host', () => {
     const r = await host.submit(c, fields, 'I agree', '');
     expect(r).toEqual({ ok: true, queued: false });
     const p = t.submitted[0];
-    expect(p).toEqual({ id: p.id, site: 'site1', wisepop_id: 7, email: 'ann@example.com', fields: { first_name: 'Ann' }, consent: 'I agree', variant: 'A' });
+    expect(p).toEqual({ id: p.id, site: 'site1', wisepop_id: 7, email: 'ann@example.com', fields: { first_name: 'Ann' }, consent: 'I agree', hp: '', variant: 'A' });
     expect(p.id).toMatch(/^[\w-]{21}$/);
     expect(t.ctx.history[7].v).toBe(1);
     expect(t.ctx.signedUp).toBe(true);
@@ -465,7 +510,7 @@ describe('engine: the UI host', () => {
     expect(t.destroyed.sort()).toEqual([1, 2]);
     expect(t.armed.dispose).toHaveBeenCalled();
     t.engine.pageview();
-    expect(t.armedWith).toHaveLength(1);
+    expect(t.armedWith.slice(1).flat()).toEqual([]);
     expect(t.engine.debug()[0].reason).toContain("don't show");
   });
 

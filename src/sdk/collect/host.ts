@@ -1,0 +1,60 @@
+// The UiHost of one shown campaign: it records what the visitor did (history for frequency
+// rules, analytics, the listen API) and sends sign-ups through the outbox.
+import type { Campaign } from '../../shared/campaign';
+import type { EventKind } from '../../shared/events';
+import type { CampaignHistory } from '../context/types';
+import type { CollectKit, UiHost } from '../render/contract';
+import type { Outbox } from './outbox';
+import type { Track } from './tracker';
+
+type Counter = 'c' | 'k' | 'v';
+
+export function uiHost(kit: CollectKit, outbox: Outbox, track: Track, group: string | undefined, closed: () => void): UiHost {
+  const { deps } = kit;
+  const about = (c: Campaign, more?: object) => ({ popup: { id: c.id, name: c.name }, variant: group, ...more });
+  /** One more close, click or sign-up in the campaign's history and in analytics. */
+  const count = (c: Campaign, h: Counter & keyof CampaignHistory, kind: EventKind) => {
+    deps.history.update(c.id, (x) => void x[h]++);
+    track(kind, c.id, group);
+  };
+  return {
+    context: kit.ctx,
+    log: deps.log,
+    nonce: deps.nonce,
+    // The command layer sets the record and refreshes the engine, which removes everything shown.
+    noshow: deps.noshow,
+    displayed(c) {
+      kit.record(c, group);
+      track('display', c.id, group);
+      deps.emit('after-popup-display', about(c));
+    },
+    closed(c) {
+      count(c, 'c', 'close');
+      closed();
+      deps.emit('after-popup-close', about(c));
+    },
+    clicked(c, href) {
+      const detail = about(c, { href });
+      deps.emit('before-tracked-click', detail);
+      count(c, 'k', 'click');
+      deps.emit('after-tracked-click', detail);
+    },
+    async submit(c, fields, consent, hp) {
+      const detail = about(c, { fields });
+      if (!deps.emit('before-form-submit', detail)) {
+        deps.log('sign-up cancelled by a listener', c.id);
+        return { ok: false, error: 'cancelled' };
+      }
+      const { email = '', ...rest } = fields;
+      // Undefined members (no consent, no variant) vanish in JSON, stored or sent.
+      const result = await outbox.submit({ id: kit.id(), site: deps.site, wisepop_id: c.id, email, fields: rest, consent, hp, variant: group });
+      // A honeypot hit goes to the server (which drops it) but is no conversion.
+      if (result.ok && !hp) {
+        count(c, 'v', 'signup');
+        deps.history.markSignedUp();
+      }
+      deps.emit('after-form-submit', { ...detail, ...result });
+      return result;
+    },
+  };
+}

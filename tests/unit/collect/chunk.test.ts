@@ -1,0 +1,102 @@
+// The collection client as the UI chunk hands it to a core: UiHosts over one outbox and one
+// tracker, sign-ups on the wire with the core's ids, and the flush a page view asks for.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { collect } from '../../../src/sdk/collect/chunk';
+import type { Campaign } from '../../../src/shared/campaign';
+import type { CampaignHistory, VisitorContext } from '../../../src/sdk/context/types';
+import type { EngineDeps } from '../../../src/sdk/engine/types';
+import { OUTBOX_KEY, type CollectKit } from '../../../src/sdk/render/contract';
+import type { SignupPayload } from '../../../src/shared/signup';
+import { fakeNet } from './fake-net';
+
+const c = { id: 7, name: 'Welcome' } as Campaign;
+
+function setup() {
+  const f = fakeNet();
+  const history: Record<number, CampaignHistory> = {};
+  const emitted: string[] = [];
+  const recorded: Array<[number, string | undefined]> = [];
+  let n = 0;
+  const deps = {
+    site: 's1',
+    endpoint: 'https://popups.test',
+    history: {
+      update: (id: number, change: (h: CampaignHistory) => void) => change((history[id] ||= { d: 0, c: 0, v: 0, k: 0, l: 0, p: 0 })),
+      markSignedUp: vi.fn(),
+    },
+    noshow: vi.fn(),
+    visitorId: () => 'v1',
+    emit: (name: string) => (emitted.push(name), true),
+    log: () => {},
+    nonce: 'n1',
+  } as unknown as EngineDeps;
+  const kit: CollectKit = {
+    deps,
+    ctx: () => ({ country: 'FR' }) as VisitorContext,
+    record: (campaign, group) => void recorded.push([campaign.id, group]),
+    id: () => 'id-' + String(++n).padStart(8, '0'),
+  };
+  return { ...f, deps, kit, history, emitted, recorded, client: collect(kit, f.net) };
+}
+
+beforeEach(() => localStorage.clear());
+afterEach(() => vi.restoreAllMocks());
+
+describe('collection client in the chunk', () => {
+  it('a host records, tracks and sends a sign-up with the core id', async () => {
+    const t = setup();
+    const closed = vi.fn();
+    const host = t.client.host('B', closed);
+    expect(host.context().country).toBe('FR');
+    expect(host.nonce).toBe('n1');
+    host.displayed(c);
+    expect(t.recorded).toEqual([[7, 'B']]);
+    await expect(host.submit(c, { email: 'ann@example.com', city: 'Lyon' }, undefined, '')).resolves.toEqual({ ok: true, queued: false });
+    expect(t.sent[0]).toMatchObject({ url: 'https://popups.test/collect', body: { id: 'id-00000001', site: 's1', wisepop_id: 7, email: 'ann@example.com', fields: { city: 'Lyon' }, variant: 'B' } });
+    expect(t.history[7].v).toBe(1);
+    expect(t.deps.history.markSignedUp).toHaveBeenCalled();
+    host.closed(c);
+    expect(closed).toHaveBeenCalled();
+    expect(t.history[7].c).toBe(1);
+    host.noshow();
+    expect(t.deps.noshow).toHaveBeenCalled();
+    await t.advance(1000);
+    expect(t.sent[1]).toMatchObject({ url: 'https://popups.test/events', body: { site: 's1', visitor: 'v1' } });
+    expect((t.sent[1].body as { events: Array<{ k: string; g: string }> }).events.map((e) => [e.k, e.g])).toEqual([
+      ['display', 'B'],
+      ['signup', 'B'],
+      ['close', 'B'],
+    ]);
+    expect(t.emitted).toEqual(['after-popup-display', 'before-form-submit', 'after-form-submit', 'after-popup-close']);
+  });
+
+  it('flush sends what an earlier page left in localStorage', async () => {
+    const t = setup();
+    const p: SignupPayload = { id: 'left-0000001', site: 's1', wisepop_id: 7, email: 'a@b.co', fields: {} };
+    localStorage.setItem(OUTBOX_KEY, JSON.stringify({ v: 1, items: [{ p, n: 1, t: 0 }] }));
+    t.client.flush();
+    await t.settle();
+    expect(t.sent.map((s) => s.body)).toEqual([p]);
+    expect(localStorage.getItem(OUTBOX_KEY)).toBeNull();
+  });
+
+  it('keeps to memory where reading localStorage throws', async () => {
+    const real = Object.getOwnPropertyDescriptor(window, 'localStorage')!;
+    Object.defineProperty(window, 'localStorage', {
+      configurable: true,
+      get() {
+        throw new DOMException('denied', 'SecurityError');
+      },
+    });
+    try {
+      const t = setup();
+      t.answers.push('network');
+      await expect(t.client.host(undefined, () => {}).submit(c, { email: 'a@b.co' }, undefined, '')).resolves.toEqual({ ok: true, queued: true });
+      t.fire('online');
+      await t.settle();
+      expect(t.sent.map((s) => (s.body as SignupPayload).id)).toEqual(['id-00000001', 'id-00000001']);
+    } finally {
+      Object.defineProperty(window, 'localStorage', real);
+    }
+  });
+});
