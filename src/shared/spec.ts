@@ -12,8 +12,9 @@ type O = Record<string, unknown>;
 /** Falsy when valid, else "path: message". */
 export type Err = string | false | null | undefined;
 /**
- * A check (true = valid, a string = the error of a nested field, else bad value), a nested object's
- * spec, or a discriminator: its value picks the spec the rest of the same object must meet.
+ * A check (true = valid, a string = the error of a nested field, else bad value); a nested
+ * object's spec; or a discriminator: the first regex key the value matches picks the spec the
+ * rest of the same object must meet.
  */
 // any: the value is JSON of unknown shape; each check tests its shape before using it.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -23,6 +24,7 @@ const isStr = (v: unknown): v is string => typeof v == 'string';
 const isArr = Array.isArray;
 export const isObj = (x: unknown): x is O => typeof x == 'object' && x !== null && !isArr(x);
 const bad = (p: string, v: unknown): string => p + (v === undefined ? ': required' : ': bad value');
+const is = (re: string, v: unknown): boolean => isStr(v) && RegExp(`^(${re})$`).test(v);
 
 /** The first truthy result of `f` over the list. */
 const first = <X>(l: X[], f: (x: X, i: number) => Err): Err => {
@@ -33,18 +35,19 @@ const first = <X>(l: X[], f: (x: X, i: number) => Err): Err => {
 
 /** Value `v` at path `p` against type `t`; `x` is the object holding it, at path `q`. */
 const check = (v: unknown, t: string, p: string, x: O = {}, q = ''): Err => {
-  const d = T[t];
+  let d = T[t];
   const r =
     typeof d == 'function' ? d(v, x, p)
     : isStr(d) ? isObj(v) && (fields(v, d, p) || true)
-    : d ? isStr(d[v as string]) && (!d[v as string] || fields(x, d[v as string], q) || true)
+    : d ? isStr((d = d[Object.keys(d).find((k) => is(k, v)) as string])) && (fields(x, d, q) || true)
     : t.slice(-1) == '*' ? isArr(v) && v.length > 0 && v.every((e) => !check(e, t.slice(0, -1), p))
-    : isStr(v) && RegExp(`^(${t})$`).test(v);
+    : is(t, v);
   return r === true ? null : (r as Err) || bad(p, v);
 };
 
 /** The fields of object `x` (at path `p`, '' at the top) against `spec`. */
 const fields = (x: O, spec: string, p: string): Err =>
+  spec &&
   first(spec.split(' '), (f) => {
     const [k, t] = f.split(':');
     const o = t.slice(-1) == '?';
@@ -53,17 +56,14 @@ const fields = (x: O, spec: string, p: string): Err =>
 
 const num = (v: unknown, min: number, max = 1 / 0): boolean => typeof v == 'number' && v >= min && v <= max;
 const date = (v: unknown): boolean => !isNaN(toTime(v));
-// A string operator (each with its `not_` negation), its value and case option.
-const STR = 'op:(not_)?(equals|contains|starts_with|ends_with|matches|in|exists) value:v ci:b?';
-const NUM = 'op:eq|ne|[gl]te? value:N';
-/** A condition's value: none for the exists operators, else of the type the operator needs. */
-const value = (type: (op: string) => string): Type => (v, x, p) => /exists/.test(x.op as string) || !check(v, type(x.op as string), p);
+const EXISTS = '(not_)?exists';
+const CMP = 'eq|ne|[gl]te?';
 
 // Legend. s non-empty string, t any string, b boolean, N any number, n number >= 0, c count >= 1,
-// % 0–100, i positive integer, d ISO date string, D date (ISO or epoch); a condition's value by
-// its operator: v string, m number, o boolean, a date (property kinds).
+// % 0–100, i positive integer, d ISO date string, D date (ISO or epoch), l string or list of them.
 // Shapes: r targeting rule, C condition, K property kind, S schedule, G trigger, F frequency,
-// V variants, L layout; lower-case or second letters are their parts.
+// V variants, L layout; operators and their values: X string, M number, Y number property,
+// B boolean, Z date. Other letters are parts of the shape above them.
 const T: Record<string, Type> = {
   s: (v) => isStr(v) && /\S/.test(v),
   t: isStr,
@@ -75,46 +75,34 @@ const T: Record<string, Type> = {
   i: (v) => Number.isInteger(v) && v > 0,
   d: (v) => isStr(v) && date(v),
   D: date,
-  v: value((op) => (/in$/.test(op) ? 's*' : 'l')),
-  m: value(() => 'N'),
-  o: value(() => 'b'),
-  a: value((op) => (/ago/.test(op) ? 'n' : 'D')),
-  // A string or a list of them.
   l: (v) => isStr(v) || !check(v, 's*', ''),
   // The query parameter's name, when the page field is a query parameter.
   k: (v, x) => x.field != 'query' || !check(v, 's', ''),
-  // A targeting tree: `all` / `any` / `not` over conditions.
-  r: (x, _x, p) => {
-    if (!isObj(x)) return;
-    const g = 'all' in x ? 'all' : 'any' in x ? 'any' : '';
-    const l = x[g];
-    return (
-      (g
-        ? isArr(l) ? first(l, (r, i) => check(r, 'r', `${p}.${g}[${i}]`)) : bad(p + '.' + g, l)
-        : fields(x, 'not' in x ? 'not:r' : 'type:C', p)) || true
-    );
-  },
+  // A targeting tree: `all` / `any` / `not` over conditions. Empty groups are allowed.
+  r: (x, _x, p) =>
+    isObj(x) && (fields(x, 'all' in x ? 'all:A' : 'any' in x ? 'any:A' : 'not' in x ? 'not:r' : 'type:C', p) || true),
+  A: (l, _x, p) => isArr(l) && (first(l, (r, i) => check(r, 'r', `${p}[${i}]`)) || true),
   C: {
-    page: 'field:url|path|query|hash|landing|referrer(_domain)? key:k ' + STR,
-    utm: 'field:utm_(source|medium|campaign|term|content) ' + STR,
+    page: 'field:url|path|query|hash|landing|referrer(_domain)? key:k op:X ci:b?',
+    utm: 'field:utm_(source|medium|campaign|term|content) op:X ci:b?',
     visitor: 'is:new|returning',
-    visits: NUM + ' days:n?',
-    pageviews: 'scope:session|total ' + NUM,
-    time: 'scope:since_first_visit|on_site ' + NUM,
+    visits: 'op:M days:n?',
+    pageviews: 'scope:session|total op:M',
+    time: 'scope:since_first_visit|on_site op:M',
     property: 'key:s kind:K',
     device: 'in:mobile|tablet|desktop*',
-    language: STR,
+    language: 'op:X ci:b?',
     country: 'op:(not_)?in value:s*',
     history: 'campaign:i event:seen|closed|converted|clicked negate:b?',
-    displays: NUM,
+    displays: 'op:M',
     signed_up: 'value:b',
   },
-  K: {
-    string: STR,
-    number: 'op:eq|ne|[gl]te?|(not_)?exists value:m',
-    boolean: 'op:is|(not_)?exists value:o',
-    date: 'op:before|after|(more|less)_than_days_ago|(not_)?exists value:a',
-  },
+  X: { '(not_)?(equals|contains|starts_with|ends_with|matches)': 'value:l', '(not_)?in': 'value:s*', [EXISTS]: '' },
+  M: { [CMP]: 'value:N' },
+  K: { string: 'op:X ci:b?', number: 'op:Y', boolean: 'op:B', date: 'op:Z' },
+  Y: { [CMP]: 'value:N', [EXISTS]: '' },
+  B: { is: 'value:b', [EXISTS]: '' },
+  Z: { 'before|after': 'value:D', '(more|less)_than_days_ago': 'value:n', [EXISTS]: '' },
   S: 'start:d? end:d? days:w*? hours:H?',
   w: (v) => Number.isInteger(v) && num(v, 0, 6),
   H: (v) => isArr(v) && v.length == 2 && v.every((h) => num(h, 0, 24)),
@@ -128,20 +116,18 @@ const T: Record<string, Type> = {
     event: 'name:s',
     pageviews: 'count:c scope:session|total?',
   },
-  F: 'repeat:R? stopAfter:A?',
+  F: 'repeat:R? stopAfter:P?',
   R: 'every:E',
-  E: { page: '', session: '', never: '', days: 'n:c', minutes: 'n:c', pages: 'n:c' },
-  A: 'close:b? signup:b? click:b? displays:c?',
-  // Ids are unique and never "control" (the control group's name); some weight is above 0.
+  E: { 'page|session|never': '', 'days|minutes|pages': 'n:c' },
+  P: 'close:b? signup:b? click:b? displays:c?',
+  // Ids are unique, non-blank and never "control" (the control group's name); some weight is above 0.
   V: (v, _x, p) =>
     isArr(v) && v.length > 0 &&
-    (first(v, (o, i) => {
-      const q = `${p}[${i}]`;
-      return check(o, 'O', q) || ((o.id == 'control' || v.findIndex((w) => w.id == o.id) < i) && bad(q + '.id', o.id));
-    }) || v.some((o) => o.weight > 0)),
-  O: 'id:s weight:n',
-  L: 'type:P',
-  P: { popup: '', fullscreen: '', bar: 'position:top|bottom push:b?', slidein: 'position:(top|bottom)-(left|right)', embed: 'selector:s' },
+    (first(v, (o, i) => check(o, 'O', `${p}[${i}]`) || (v.findIndex((w) => w.id == o.id) < i && bad(`${p}[${i}].id`, o.id))) ||
+      v.some((o) => o.weight > 0)),
+  O: 'id:(?!control$).*\\S(.*) weight:n',
+  L: 'type:Q',
+  Q: { 'popup|fullscreen': '', bar: 'position:top|bottom push:b?', slidein: 'position:(top|bottom)-(left|right)', embed: 'selector:s' },
 };
 
 /** The whole campaign but its content (the UI chunk checks content before drawing). */
