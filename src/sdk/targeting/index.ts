@@ -6,25 +6,18 @@ import type { VisitorContext } from '../context/types';
 import type { DebugLine } from '../engine/types';
 import { frequencyBlock } from './frequency';
 import { compileRule, type Test } from './rules';
-import { checkSchedule, compileSchedule, localTime, zone, type CompiledSchedule, type Local, type Offset } from './schedule';
+import { compileSchedule, zone } from './schedule';
 import { byRank } from './slots';
 import { assignGroup } from './variant';
 
 export { pickWinners, slotOf } from './slots';
 export { DEFAULT_GROUP } from './variant';
 
-interface Entry {
-  c: Campaign;
-  t: Test | null;
-  s?: CompiledSchedule;
-}
-
 export interface Compiled {
-  /** Valid campaigns, best rank first. */
-  list: Entry[];
+  /** Valid campaigns with their targeting and schedule tests, best rank first. */
+  list: Array<[Campaign, Test | null | undefined, ((now: number) => string | undefined) | undefined]>;
   /** Invalid campaigns, reported by evaluate as skipped. */
   bad: DebugLine[];
-  off: Offset;
 }
 
 export interface Candidate {
@@ -47,42 +40,41 @@ export interface Decision {
 /** Validates and compiles a campaign set once; invalid campaigns are skipped with one log line. */
 export function compile(campaigns: unknown[], o: { timezone?: string; log: (line: string) => void }): Compiled {
   const off = zone(o.timezone, o.log);
-  const list: Entry[] = [];
-  const bad: DebugLine[] = [];
+  const k: Compiled = { list: [], bad: [] };
   campaigns.forEach((x, i) => {
     const r = validateCampaignCore(x);
     const name = skippedName(x, i);
-    if (!r.ok) {
+    if (r.ok) {
+      const c = r.campaign;
+      k.list.push([c, c.targeting && compileRule(c.targeting, (l) => o.log(`${name}: ${l}`)), c.schedule && compileSchedule(c.schedule, off)]);
+    } else {
       o.log(`${name} skipped: ${r.error}`);
-      const y = x as Partial<Campaign> | null;
-      bad.push({ id: typeof y?.id == 'number' ? y.id : -1, name: String(y?.name ?? ''), status: 'skipped', reason: 'invalid: ' + r.error });
-      return;
+      const y = (x || {}) as Campaign;
+      k.bad.push({ id: +y.id || -1, name: String(y.name || name), status: 'skipped', reason: 'invalid: ' + r.error });
     }
-    const c = r.campaign;
-    list.push({ c, t: c.targeting ? compileRule(c.targeting, (l) => o.log(`${name}: ${l}`)) : null, s: c.schedule && compileSchedule(c.schedule, off) });
   });
-  list.sort((a, b) => byRank(a.c, b.c));
-  return { list, bad, off };
+  k.list.sort((a, b) => byRank(a[0], b[0]));
+  return k;
 }
 
 /** Who may show now. The first failing rule is reported per campaign: noshow, status, schedule, frequency, targeting. */
 export function evaluate(k: Compiled, x: VisitorContext, random: () => number): Decision {
   const eligible: Candidate[] = [];
   const debug: DebugLine[] = [];
-  let local: Local | undefined;
-  const now = () => (local ||= localTime(x.now, k.off));
-  for (const { c, t, s } of k.list) {
-    const h = x.history[c.id];
-    const why = x.noshow
-      ? 'the visitor chose "don\'t show popups again"'
+  for (const [c, t, s] of k.list) {
+    const { id, name } = c;
+    const h = x.history[id];
+    const reason = x.noshow
+      ? "\"don't show popups again\" is set"
       : c.status != 'live'
-        ? `status is ${c.status}`
-        : (s && checkSchedule(s, x.now, now)) || frequencyBlock(c.frequency, h, x) || (t && t(x, c.id));
-    if (why) debug.push({ id: c.id, name: c.name, status: 'skipped', reason: why });
+        ? 'status is ' + c.status
+        : (s && s(x.now)) || frequencyBlock(c.frequency, h, x) || (t && t(x, id));
+    if (reason) debug.push({ id, name, status: 'skipped', reason });
     else {
-      const [group, assigned] = assignGroup(c, h?.g, random);
-      eligible.push({ campaign: c, group, assigned, content: c.variants?.find((v) => v.id == group)?.content ?? c.content });
-      debug.push({ id: c.id, name: c.name, status: 'eligible', reason: group && `group ${group}` });
+      const [group, assigned] = assignGroup(c, h && h.g, random);
+      const v = c.variants && c.variants.find((v) => v.id == group);
+      eligible.push({ campaign: c, group, assigned, content: (v && v.content) || c.content });
+      debug.push({ id, name, status: 'eligible', reason: group && 'group ' + group });
     }
   }
   return { eligible, debug: debug.concat(k.bad) };

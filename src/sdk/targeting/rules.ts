@@ -1,6 +1,10 @@
 // Compiles a targeting tree into one closure, once per campaign set. The closure returns
-// undefined when the visitor matches, else the first failing condition in plain words.
+// undefined when the visitor matches, else the first failing condition in plain words:
+// "<label> is <actual>, needs [not ]<operator> <value>", the label made of the condition's own
+// fields ("visits in last 30 days", "page query ref", "property cart.total").
 // `not` is pushed down to the leaves (De Morgan), so every leaf knows how to explain itself.
+// A condition type only says which value it reads; the operator alone decides the test, as
+// operator names never repeat across kinds (equals / eq / before / exists).
 import type { Condition, Rule } from '../../shared/campaign-targeting';
 import { toTime } from '../../shared/campaign-targeting';
 import type { VisitorContext } from '../context/types';
@@ -8,163 +12,95 @@ import type { VisitorContext } from '../context/types';
 /** undefined = matches; a string = why not. */
 export type Test = (x: VisitorContext, self: number) => string | undefined;
 type Log = (line: string) => void;
-type Get = (x: VisitorContext, self: number) => unknown;
+/** Any condition, read field by field. */
+type C = Partial<Record<'field' | 'key' | 'scope' | 'event' | 'op' | 'is', string>> & { type: string; days?: number; campaign: number; value?: unknown; in?: string[]; negate?: boolean; ci?: boolean };
 
 const DAY = 864e5;
-const NUM: Record<string, [string, (a: number, b: number) => boolean]> = {
-  eq: ['=', (a, b) => a == b],
-  ne: ['≠', (a, b) => a != b],
-  gt: ['>', (a, b) => a > b],
-  gte: ['≥', (a, b) => a >= b],
-  lt: ['<', (a, b) => a < b],
-  lte: ['≤', (a, b) => a <= b],
+/** Number and date operators: words, and the signs of (actual - wanted) that pass, as bits (1 <, 2 =, 4 >). */
+const CMP: Record<string, [string, number]> = {
+  eq: ['=', 2], ne: ['≠', 5], gt: ['>', 4], gte: ['≥', 6], lt: ['<', 1], lte: ['≤', 3],
+  before: ['before', 1], after: ['after', 4], more_than_days_ago: ['more than', 1], less_than_days_ago: ['less than', 4],
 };
-type StrTest = (a: string, v: string, re?: RegExp) => boolean;
-const STR: Record<string, [string, StrTest]> = {
+/** String operators: words, and the test of one actual value against one wanted value (a RegExp for matches). `in` and `is` are `equals`. */
+const STR: Record<string, [string, (a: string, v: string & RegExp) => boolean]> = {
   equals: ['', (a, v) => a == v],
-  in: ['one of ', (a, v) => a == v],
   contains: ['containing ', (a, v) => a.includes(v)],
   starts_with: ['starting with ', (a, v) => a.startsWith(v)],
   ends_with: ['ending with ', (a, v) => a.endsWith(v)],
-  matches: ['matching ', (a, _v, re) => re!.test(a)],
+  matches: ['matching ', (a, v) => v.test(a)],
+};
+const HISTORY: Record<string, 'd' | 'c' | 'v' | 'k'> = { seen: 'd', closed: 'c', converted: 'v', clicked: 'k' };
+
+const q = (v: unknown): string => (v == null || v === '' ? 'missing' : typeof v == 'string' ? `'${v}'` : String(v));
+const host = (u: string): string => ((/^\w[\w+.-]*:\/\/(?:[^@/?#]*@)?([^:/?#]*)/.exec(u) || '')[1] || '').toLowerCase().replace(/^www\./, '');
+
+/** A custom property by exact key, else by dot path into nested objects. */
+export const prop = (o: Record<string, unknown>, key: string): unknown =>
+  key in o ? o[key] : key.split('.').reduce<unknown>((v, k) => (v && typeof v == 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
+
+/** The value each condition type reads; language, device and country are read by name. */
+const GET: Record<string, (c: C, x: VisitorContext, self: number) => unknown> = {
+  page: ({ field, key }, x) =>
+    field == 'query' ? x.query[key!] : field == 'referrer_domain' ? host(x.session.referrer) : ((field! in x ? x : x.session) as unknown as Record<string, string>)[field!],
+  utm: (c, x) => x.session.utm[c.field as 'utm_source'],
+  visitor: (_, x) => (x.visits.length > 1 ? 'returning' : 'new'),
+  visits: ({ days }, x) => x.visits.filter((t) => !days || t > x.now - days * DAY).length,
+  pageviews: (c, x) => (c.scope == 'total' ? x.totalPageviews : x.session.pageviews),
+  time: (c, x) => Math.floor((x.now - (c.scope == 'on_site' ? x.session.start : x.firstVisit)) / 1e3),
+  property: (c, x) => prop(x.props, c.key!),
+  history: (c, x) => !!x.history[c.campaign] && x.history[c.campaign][HISTORY[c.event!]] > 0,
+  displays: (_, x, s) => (x.history[s] ? x.history[s].d : 0),
+  signed_up: (_, x) => x.signedUp,
 };
 
-const q = (v: unknown): string => (v == null || v === '' ? 'missing' : typeof v == 'string' ? `'${v}'` : Array.isArray(v) ? v.map(q).join(', ') : String(v));
-const nonEmpty = (s: string): string | undefined => s || undefined;
-const host = (u: string): string | undefined => nonEmpty((/^[a-z][\w+.-]*:\/\/(?:[^@/?#]*@)?([^:/?#]*)/i.exec(u)?.[1] ?? '').toLowerCase().replace(/^www\./, ''));
-
-/** Getter of a custom property by exact key, else by dot path into nested objects. */
-export function prop(key: string): (o: Record<string, unknown>) => unknown {
-  const path = key.split('.');
-  return (o) => {
-    if (key in o) return o[key];
-    let v: unknown = o;
-    for (const k of path) v = v != null && typeof v == 'object' ? (v as Record<string, unknown>)[k] : undefined;
-    return v;
-  };
-}
-
-const PAGE: Record<string, [string, Get]> = {
-  url: ['url', (x) => x.url],
-  path: ['path', (x) => x.path],
-  hash: ['hash', (x) => nonEmpty(x.hash.replace(/^#/, ''))],
-  landing: ['landing page', (x) => x.session.landing],
-  referrer: ['referrer', (x) => nonEmpty(x.session.referrer)],
-  referrer_domain: ['referrer domain', (x) => host(x.session.referrer)],
-};
-
-/** A leaf: label, value getter, test of the value, requirement in words. */
-function leaf(label: string, get: Get, test: (v: unknown, x: VisitorContext) => boolean, req: string, neg: boolean): Test {
-  return (x, s) => {
-    const v = get(x, s);
-    return test(v, x) != neg ? undefined : `${label} is ${q(v)}, needs ${neg ? 'not ' : ''}${req}`;
-  };
-}
-
-/** String operators over one value or a list (any match); arrays of actual values match if any element does. */
-function strLeaf(c: Condition & { op: string; value?: string | string[]; ci?: boolean }, label: string, get: Get, neg: boolean, log: Log, ci?: boolean): Test | null {
-  let op = c.op;
+/** One condition; null when disabled (an invalid regex). */
+function condition(r: Condition, neg: boolean, log: Log): Test | null {
+  const c = r as unknown as C;
+  const label = [c.type, c.field, c.key, c.scope, c.days && `in last ${c.days} days`, c.campaign, c.event].filter((s) => s).join(' ');
+  const get = GET[c.type] || ((c, x) => x[c.type as 'device']);
+  // Conditions without an operator test equality: visitor `is`, device `in`, history (it
+  // happened, unless `negate`), signed_up and boolean properties (`is`) their `value`.
+  let op = c.op || 'equals';
+  const value = 'value' in c ? c.value : c.in || c.is || !c.negate;
+  const ci = c.ci || c.type == 'language' || c.type == 'country';
   if (op.startsWith('not_')) (op = op.slice(4)), (neg = !neg);
-  if (op == 'exists') return leaf(label, get, (v) => v != null && v !== '', 'to exist', neg);
-  ci ||= c.ci;
-  const vals = ([] as string[]).concat(c.value as string);
-  const lc = (s: string) => (ci ? s.toLowerCase() : s);
-  const [word, f] = STR[op];
-  let re: RegExp[] = [];
-  if (op == 'matches') {
+  const cmp = CMP[op];
+  let test: (a: unknown, x: VisitorContext) => boolean;
+  let req: string;
+  if (op == 'exists') (test = (a) => a != null && a !== ''), (req = 'to exist');
+  else if (cmp) {
+    const n = value as number;
+    // before, after, more/less_than_days_ago
+    const date = op.length > 3;
+    const ago = op.endsWith('ago');
+    const at = toTime(value);
+    test = (a, x) => {
+      const d = (date ? toTime(a) : a || a === 0 ? +(a as number) : NaN) - (ago ? x.now - n * DAY : date ? at : n);
+      // NaN (missing, not a number, not a date) passes no operator.
+      return d == d && ((cmp[1] >> (Math.sign(d) + 1)) & 1) > 0;
+    };
+    req = `${cmp[0]} ${ago ? n + ' days ago' : q(value)}`;
+  } else {
+    let vals = ([] as unknown[]).concat(value);
+    // The hash is compared without its '#', whichever way the owner wrote it.
+    if (c.field == 'hash') vals = vals.map((v) => String(v).replace(/^#/, ''));
+    const lc = (s: unknown) => (ci ? String(s).toLowerCase() : String(s));
+    const [words, f] = STR[op] || STR.equals;
+    let want: Array<string & RegExp>;
     try {
-      re = vals.map((v) => new RegExp(v, ci ? 'i' : ''));
+      want = vals.map((v) => (op == 'matches' ? new RegExp(v as string, ci ? 'i' : '') : lc(v))) as Array<string & RegExp>;
     } catch (e) {
-      log(`${label}: invalid regex ${q(c.value)} (${(e as Error).message}): condition disabled`);
+      log(`${label}: invalid regex ${q(value)} (${e}): condition disabled`);
       return null;
     }
+    // A list of actual values (a property holding an array) matches when any element does.
+    test = (a) => ([] as unknown[]).concat(a).some((s) => s != null && typeof s != 'object' && want.some((w) => f(lc(s), w)));
+    req = words + vals.map(q).join(' or ');
   }
-  const vs = re.length ? vals : vals.map(lc);
-  const one = (a: unknown): boolean => {
-    if (a == null || typeof a == 'object') return false;
-    const s = re.length ? String(a) : lc(String(a));
-    return vs.some((v, i) => f(s, v, re[i]));
+  return (x, s) => {
+    const v = get(c, x, s);
+    return test(v, x) != neg ? undefined : `${label} is ${q(v)}, needs ${neg ? 'not ' : ''}${req}`;
   };
-  return leaf(label, get, (a) => (Array.isArray(a) ? a.some(one) : one(a)), word + vals.map(q).join(' or '), neg);
-}
-
-function numLeaf(c: { op: string; value?: number }, label: string, get: Get, neg: boolean): Test {
-  const [sym, f] = NUM[c.op];
-  const n = c.value as number;
-  return leaf(label, get, (a) => a !== '' && a != null && isFinite(a as number) && f(+(a as number), n), `${sym} ${n}`, neg);
-}
-
-function existsLeaf(op: string, label: string, get: Get, neg: boolean): Test | undefined {
-  if (op.endsWith('exists')) return leaf(label, get, (v) => v != null && v !== '', 'to exist', neg != (op == 'not_exists'));
-}
-
-function condition(c: Condition, neg: boolean, log: Log): Test | null {
-  switch (c.type) {
-    case 'page': {
-      const [label, get]: [string, Get] = c.field == 'query' ? [`query parameter '${c.key}'`, (x) => x.query[c.key!]] : PAGE[c.field];
-      // The hash is compared without its '#', whichever way the owner wrote it.
-      const h = c.field == 'hash' && c.value ? { ...c, value: ([] as string[]).concat(c.value).map((v) => v.replace(/^#/, '')) } : c;
-      return strLeaf(h, label, get, neg, log);
-    }
-    case 'utm':
-      return strLeaf(c, c.field, (x) => x.session.utm[c.field], neg, log);
-    case 'language':
-      return strLeaf(c, 'browser language', (x) => x.language, neg, log, true);
-    case 'visitor':
-      return leaf('visitor', (x) => (x.visits.length > 1 ? 'returning' : 'new'), (v) => v == c.is, c.is, neg);
-    case 'visits': {
-      const d = c.days;
-      return numLeaf(c, d ? `visits in last ${d} days` : 'visits', (x) => {
-        let n = 0;
-        for (const t of x.visits) if (!d || t > x.now - d * DAY) n++;
-        return n;
-      }, neg);
-    }
-    case 'pageviews':
-      return numLeaf(c, `pageviews ${c.scope == 'total' ? 'in total' : 'this session'}`, (x) => (c.scope == 'total' ? x.totalPageviews : x.session.pageviews), neg);
-    case 'time':
-      return c.scope == 'on_site'
-        ? numLeaf(c, 'seconds on site', (x) => Math.floor((x.now - x.session.start) / 1000), neg)
-        : numLeaf(c, 'seconds since first visit', (x) => Math.floor((x.now - x.firstVisit) / 1000), neg);
-    case 'property': {
-      const label = `property '${c.key}'`;
-      const p = prop(c.key);
-      const get: Get = (x) => p(x.props);
-      const e = existsLeaf(c.op, label, get, neg);
-      if (e) return e;
-      if (c.kind == 'string') return strLeaf(c, label, get, neg, log);
-      if (c.kind == 'number') return numLeaf(c, label, get, neg);
-      if (c.kind == 'boolean') return leaf(label, get, (v) => String(v) == String(c.value), String(c.value), neg);
-      const op = c.op;
-      const n = c.value as number;
-      if (op.endsWith('ago')) {
-        const more = op[0] == 'm';
-        // Property dates are usually strings: parse each distinct value once.
-        let lv: unknown;
-        let lt = NaN;
-        return leaf(label, get, (v, x) => {
-          const t = v === lv ? lt : ((lv = v), (lt = toTime(v)));
-          return more ? t < x.now - n * DAY : t > x.now - n * DAY;
-        }, `${more ? 'more' : 'less'} than ${n} days ago`, neg);
-      }
-      const at = toTime(c.value);
-      return leaf(label, get, (v) => (op == 'before' ? toTime(v) < at : toTime(v) > at), `${op} ${new Date(at).toISOString()}`, neg);
-    }
-    case 'device':
-      return leaf('device', (x) => x.device, (v) => c.in.includes(v as 'mobile'), c.in.join(' or '), neg);
-    case 'country': {
-      const vs = c.value.map((v) => v.toUpperCase());
-      return leaf('country', (x) => x.country, (v) => vs.includes(v as string) != (c.op == 'not_in'), (c.op == 'in' ? '' : 'not ') + 'one of ' + vs.join(', '), neg);
-    }
-    case 'history': {
-      const k = ({ seen: 'd', closed: 'c', converted: 'v', clicked: 'k' } as const)[c.event];
-      return leaf(`campaign ${c.campaign} ${c.event}`, (x) => ((x.history[c.campaign]?.[k] ?? 0) > 0 ? 'yes' : 'no'), (v) => (v == 'yes') != !!c.negate, c.negate ? 'no' : 'yes', neg);
-    }
-    case 'displays':
-      return numLeaf(c, 'displays of this campaign', (x, s) => x.history[s]?.d ?? 0, neg);
-    case 'signed_up':
-      return leaf('signed up', (x) => (x.signedUp ? 'yes' : 'no'), (v) => (v == 'yes') == c.value, c.value ? 'yes' : 'no', neg);
-  }
 }
 
 /**
@@ -173,25 +109,21 @@ function condition(c: Condition, neg: boolean, log: Log): Test | null {
  */
 export function compileRule(r: Rule, log: Log, neg = false): Test | null {
   if ('not' in r) return compileRule(r.not, log, !neg);
-  const all = 'all' in r;
-  if (!all && !('any' in r)) return condition(r, neg, log);
-  const kids = (all ? r.all : r.any).map((k) => compileRule(k, log, neg)).filter((t): t is Test => !!t);
-  if (!kids.length) return null;
+  const group = 'all' in r ? r.all : 'any' in r ? r.any : null;
+  if (!group) return condition(r as Condition, neg, log);
+  const kids = group.map((k) => compileRule(k, log, neg)).filter((t): t is Test => !!t);
   // A negated `all` is an `any` of negated children, and the reverse.
-  return all != neg
+  const any = 'any' in r != neg;
+  return kids.length
     ? (x, s) => {
-        for (const k of kids) {
-          const w = k(x, s);
-          if (w) return w;
-        }
-      }
-    : (x, s) => {
         let w = '';
         for (const k of kids) {
           const r = k(x, s);
-          if (!r) return;
-          w += (w ? '; or ' : '') + r;
+          // `all` stops at the first failure, `any` at the first match.
+          if (!r == any) return r;
+          if (r) w += (w && '; or ') + r;
         }
-        return 'none matched: ' + w;
-      };
+        if (any) return 'none matched: ' + w;
+      }
+    : null;
 }

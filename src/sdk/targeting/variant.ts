@@ -7,14 +7,13 @@ export const DEFAULT_GROUP = 'default';
 
 /** [group, newly drawn]; group undefined when the campaign has neither variants nor control. */
 export function assignGroup(c: Campaign, g: string | undefined, random: () => number): [string | undefined, boolean] {
-  const v = c.variants;
-  const ctl = c.control ?? 0;
-  if (!v && !ctl) return [undefined, false];
-  if (g && (g == 'control' ? ctl > 0 : v ? v.some((x) => x.id == g && x.weight > 0) : g == DEFAULT_GROUP)) return [g, false];
+  const ctl = c.control || 0;
+  // Only weighted variants can be drawn or kept.
+  const v = (c.variants || [{ id: DEFAULT_GROUP, weight: ctl && 1 }]).filter((x) => x.weight > 0);
+  if (!v.length) return [undefined, false];
+  if (g && (g == 'control' ? ctl > 0 : v.some((x) => x.id == g))) return [g, false];
   if (random() * 100 < ctl) return ['control', true];
-  if (!v) return [DEFAULT_GROUP, true];
   let r = random() * v.reduce((s, x) => s + x.weight, 0);
-  for (const x of v) if (x.weight > 0 && (r -= x.weight) < 0) return [x.id, true];
-  // Float rounding can leave r at 0 after the loop: the last weighted variant takes it.
-  return [v.filter((x) => x.weight > 0).pop()!.id, true];
+  // Float rounding can leave r at 0 after the loop: the last variant takes it.
+  return [(v.find((x) => (r -= x.weight) < 0) || v[v.length - 1]).id, true];
 }

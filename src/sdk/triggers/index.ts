@@ -1,7 +1,7 @@
 // Triggers: when an eligible campaign actually shows. Listeners are passive, attached only for
-// the triggers in use, and removed once every campaign needing them has fired (or on dispose).
+// the triggers in use, shared per event type, and removed once every campaign they serve has
+// fired (or on dispose).
 import type { Trigger } from '../../shared/campaign-targeting';
-import { exitFired, markExitFired } from './activity';
 
 export interface TriggerEnv {
   win: Window;
@@ -10,7 +10,7 @@ export interface TriggerEnv {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(id: unknown): void;
   isMobile: boolean;
-  /** The `wisepops_activity_session` record (raw string). */
+  /** The `wisepops_activity_session` record (raw string): {"x":[ids]} whose exit intent fired this session. */
   activity: { get(): string | undefined; set(value: string): void };
   log?(line: string): void;
 }
@@ -23,150 +23,125 @@ export interface Armed {
   dispose(): void;
 }
 
-type Item = { id: number; trigger: Trigger };
-type Group = { ids: number[]; offs: Array<() => void> };
+type Of<T> = Extract<Trigger, { type: T }>;
+type Handler = (e: Event) => void;
 
-/** Mobile exit intent: this much upward scroll within FAST_MS. */
-const FAST_PX = 100;
-const FAST_MS = 300;
-/** Desktop exit intent: the pointer leaves the window within this many px of the top. */
-const TOP_PX = 10;
-const ACTIVITY = ['mousemove', 'pointerdown', 'keydown', 'touchstart', 'wheel'];
+/** Anything that shows the visitor is still there, for the inactivity trigger. */
+const ACTIVITY = 'mousemove pointerdown keydown touchstart wheel scroll'.split(' ');
 
-export function armTriggers(items: Item[], env: TriggerEnv, fire: (id: number) => void): Armed {
+export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env: TriggerEnv, fire: (id: number) => void): Armed {
   const { win, doc } = env;
-  const log = (m: string) => env.log?.('triggers: ' + m);
+  const log = (m: string) => env.log && env.log('triggers: ' + m);
   const done = new Set<number>();
-  const groups: Group[] = [];
+  /** One listener per event type: the campaigns it serves, and how to remove it. */
+  const subs: Record<string, [Array<[number, Handler]>, () => void]> = {};
+  const timers: unknown[] = [];
   let off = false;
 
   const guard =
     <A extends unknown[]>(f: (...a: A) => void) =>
     (...a: A) => {
       try {
-        if (!off) f(...a);
+        off || f(...a);
       } catch (e) {
         log(String(e));
       }
     };
-  const close = (g: Group) => g.offs.splice(0).forEach((f) => f());
   const hit = (id: number) => {
-    if (done.has(id) || off) return;
+    if (done.has(id)) return;
     done.add(id);
-    for (const g of groups) if (g.ids.every((i) => done.has(i))) close(g);
+    for (const t in subs) if (subs[t][0].every(([i]) => done.has(i))) subs[t][1](), delete subs[t];
     fire(id);
   };
-  const group = (list: Item[]): Group => {
-    const g: Group = { ids: list.map((i) => i.id), offs: [] };
-    groups.push(g);
-    return g;
-  };
-  const on = (g: Group, t: EventTarget, type: string, f: (e: Event) => void) => {
-    const h = guard(f);
-    t.addEventListener(type, h, { passive: true, capture: true });
-    g.offs.push(() => t.removeEventListener(type, h, { capture: true }));
-  };
-  const timer = (g: Group, ms: number, f: () => void) => {
-    let id = env.setTimeout(
-      guard(function tick() {
-        // f returns the ms still to wait, if any.
-        const more = (f as () => number | void)();
-        if (more) id = env.setTimeout(guard(tick), more);
-      }),
-      ms,
-    );
-    g.offs.push(() => env.clearTimeout(id));
-  };
-  const of = <T extends Trigger['type']>(t: T) => items.filter((i): i is { id: number; trigger: Extract<Trigger, { type: T }> } => i.trigger.type == t);
-  const pending = <T extends Item>(l: T[]) => l.filter((i) => !done.has(i.id));
-
-  for (const i of of('landing')) timer(group([i]), (i.trigger.delay ?? 0) * 1000, () => hit(i.id));
-
-  const scroll = of('scroll');
-  if (scroll.length) {
-    on(group(scroll), win, 'scroll', () => {
-      const max = doc.documentElement.scrollHeight - win.innerHeight;
-      const pct = max > 0 ? (win.scrollY / max) * 100 : 100;
-      for (const i of pending(scroll)) if (pct >= i.trigger.percent) hit(i.id);
-    });
-  }
-
-  const inactive = of('inactivity');
-  if (inactive.length) {
-    const g = group(inactive);
-    let last = env.now();
-    const seen = () => (last = env.now());
-    for (const t of ACTIVITY) on(g, doc, t, seen);
-    on(g, win, 'scroll', seen);
-    for (const i of inactive) {
-      const ms = i.trigger.seconds * 1000;
-      timer(g, ms, () => {
-        const idle = env.now() - last;
-        return idle >= ms ? hit(i.id) : ms - idle;
-      });
+  const on = (id: number, type: string, f: Handler) => {
+    let s = subs[type];
+    if (!s) {
+      const t = type == 'scroll' ? win : doc;
+      const h = guard((e: Event) => s[0].forEach(([i, g]) => done.has(i) || g(e)));
+      t.addEventListener(type, h, { passive: true, capture: true });
+      s = subs[type] = [[], () => t.removeEventListener(type, h, true)];
     }
-  }
-
-  const clicks = of('click').filter((i) => {
+    s[0].push([id, f]);
+  };
+  const timer = (f: () => void, ms: number) => timers.push(env.setTimeout(guard(f), ms));
+  const fired = (): number[] => {
     try {
-      doc.querySelector(i.trigger.selector);
-      return true;
+      const x = JSON.parse(env.activity.get() || '{}').x;
+      return Array.isArray(x) ? x : [];
     } catch {
-      log(`campaign ${i.id}: invalid click selector '${i.trigger.selector}'`);
+      return [];
     }
-  });
-  if (clicks.length) {
-    // One delegated listener: works for elements added after arming.
-    on(group(clicks), doc, 'click', (e) => {
-      const t = e.target as Element | null;
-      for (const i of pending(clicks)) if (t?.closest?.(i.trigger.selector)) hit(i.id);
-    });
-  }
+  };
 
-  const fired = exitFired(env.activity);
-  const exits = of('exit').filter((i) => (i.trigger.oncePerSession === false || !fired.includes(i.id)) && (!env.isMobile || i.trigger.mobile !== false));
-  if (exits.length) {
-    const g = group(exits);
-    const exit = () => {
-      const now = pending(exits);
-      markExitFired(env.activity, now.filter((i) => i.trigger.oncePerSession !== false).map((i) => i.id));
-      now.forEach((i) => hit(i.id));
-    };
-    if (!env.isMobile) {
-      on(g, doc, 'mouseout', (e) => {
-        const m = e as MouseEvent;
-        if (!m.relatedTarget && m.clientY < TOP_PX) exit();
+  const SETUP: { [T in Trigger['type']]?: (id: number, t: Of<T>) => void } = {
+    landing: (id, t) => timer(() => hit(id), (t.delay || 0) * 1e3),
+    scroll: (id, t) =>
+      on(id, 'scroll', () => {
+        const max = doc.documentElement.scrollHeight - win.innerHeight;
+        if ((max > 0 ? (win.scrollY / max) * 100 : 100) >= t.percent) hit(id);
+      }),
+    inactivity: (id, t) => {
+      const ms = t.seconds * 1e3;
+      let last = env.now();
+      for (const type of ACTIVITY) on(id, type, () => (last = env.now()));
+      const tick = () => {
+        const idle = env.now() - last;
+        idle < ms ? timer(tick, ms - idle) : hit(id);
+      };
+      timer(tick, ms);
+    },
+    // One delegated listener, so elements added after arming count too. querySelector throws on a bad selector.
+    click: (id, { selector }) => {
+      doc.querySelector(selector);
+      on(id, 'click', (e) => {
+        const el = e.target as Element;
+        if (el.closest && el.closest(selector)) hit(id);
       });
-    } else {
+    },
+    exit: (id, t) => {
+      const once = t.oncePerSession !== false;
+      if ((once && fired().includes(id)) || (env.isMobile && t.mobile === false)) return;
+      const go = () => {
+        if (once) env.activity.set(JSON.stringify({ x: fired().concat(id) }));
+        hit(id);
+      };
+      // Desktop: the pointer leaves the window through its top edge.
+      if (!env.isMobile) return on(id, 'mouseout', (e) => ((e as MouseEvent).relatedTarget || (e as MouseEvent).clientY >= 10 || go()));
+      // Mobile: 100 px of upward scroll within 300 ms. The anchor is where the current upward run started; a run too slow restarts it.
       let py = win.scrollY;
       let pt = env.now();
       let ay = py;
       let at = pt;
-      on(g, win, 'scroll', () => {
+      let hidden = false;
+      on(id, 'scroll', () => {
         const y = win.scrollY;
         const t = env.now();
-        // The anchor is where the current upward run started; a run too slow restarts it.
         if (y >= py) (ay = y), (at = t);
-        else if (t - at > FAST_MS) (ay = py), (at = pt);
+        else if (t - at > 300) (ay = py), (at = pt);
         (py = y), (pt = t);
-        if (ay - y >= FAST_PX) exit();
+        if (ay - y >= 100) go();
       });
-      let hidden = false;
-      on(g, doc, 'visibilitychange', () => {
-        if (doc.visibilityState == 'hidden') hidden = true;
-        else if (hidden) exit();
-      });
+      // Mobile: back to the tab after leaving it.
+      on(id, 'visibilitychange', () => (doc.visibilityState == 'hidden' ? (hidden = true) : hidden && go()));
+    },
+  };
+  for (const { id, trigger } of items) {
+    try {
+      const s = SETUP[trigger.type];
+      if (s) s(id, trigger as never);
+    } catch (e) {
+      log(`campaign ${id}: ${e}`);
     }
   }
 
-  const pvs = of('pageviews');
-  const events = of('event');
+  const each = (f: (t: Trigger) => unknown) => items.forEach(({ id, trigger }) => done.has(id) || !f(trigger) || hit(id));
   return {
-    event: guard((name: string) => pending(events).forEach((i) => i.trigger.name == name && hit(i.id))),
-    pageview: guard((s: number, t: number) => pending(pvs).forEach((i) => (i.trigger.scope == 'total' ? t : s) >= i.trigger.count && hit(i.id))),
+    event: guard((name: string) => each((t) => t.type == 'event' && t.name == name)),
+    pageview: guard((s: number, n: number) => each((t) => t.type == 'pageviews' && (t.scope == 'total' ? n : s) >= t.count)),
     dispose() {
-      groups.forEach(close);
       off = true;
+      timers.forEach((t) => env.clearTimeout(t));
+      for (const t in subs) subs[t][1]();
     },
   };
 }

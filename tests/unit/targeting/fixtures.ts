@@ -11,7 +11,7 @@ export function ctx(over: Partial<VisitorContext> = {}): VisitorContext {
     url: 'https://shop.example.com/Products/shoes?ref=Mail&empty=#Promo',
     path: '/Products/shoes',
     query: { ref: 'Mail', empty: '' },
-    hash: '#Promo',
+    hash: 'Promo', // without its '#', as the context gives it
     session: {
       start: NOW - 120_000,
       landing: 'https://shop.example.com/landing?utm_source=news',

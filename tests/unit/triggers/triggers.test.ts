@@ -212,7 +212,7 @@ describe('click on a CSS selector', () => {
     document.body.innerHTML = '<p>x</p>';
     document.querySelector('p')!.click();
     expect(fire.mock.calls).toEqual([[2]]);
-    expect(e.log).toHaveBeenCalledWith("triggers: campaign 1: invalid click selector '##'");
+    expect(e.log).toHaveBeenCalledWith(expect.stringMatching(/^triggers: campaign 1: .*##/));
   });
 });
 
