@@ -2,14 +2,14 @@
 // Everything that goes wrong in the browser ends up here instead of in the host page.
 export interface Log {
   (message: string, data?: unknown): void;
-  on: boolean;
+  on?: boolean;
 }
 
-export function createLog(on = false): Log {
-  const log = ((message: string, data?: unknown) => {
+export const createLog = (on?: boolean): Log => {
+  const log: Log = (message, data) => {
     // eslint-disable-next-line no-console -- the console is the debug log's only output
     if (log.on) console.log('[poplet] ' + message, ...(data === undefined ? [] : [data]));
-  }) as Log;
+  };
   log.on = on;
   return log;
-}
+};

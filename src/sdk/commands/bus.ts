@@ -4,52 +4,43 @@
 import type { ListenEvent } from '../listen';
 import type { Log } from '../log';
 
-export type Listener = (event: { type: ListenEvent; detail: Record<string, unknown> }) => unknown;
+type Detail = Record<string, unknown>;
+export type Listener = (event: { type: ListenEvent; detail: Detail }) => unknown;
 
-export const EVENTS: readonly ListenEvent[] = [
-  'ready',
-  'before-popup-display',
-  'after-popup-display',
-  'after-popup-close',
-  'before-form-submit',
-  'after-form-submit',
-  'before-tracked-click',
-  'after-tracked-click',
-];
+/** The event names `listen` accepts. */
+export const EVENTS = /^(ready|after-popup-close|(before|after)-(popup-display|form-submit|tracked-click))$/;
 
 export interface Bus {
   on(name: ListenEvent, callback: Listener, campaignId?: number): void;
   /** False when a before-* listener vetoed. Never throws. */
-  emit(name: ListenEvent, detail: Record<string, unknown>): boolean;
+  emit(name: ListenEvent, detail: Detail): boolean;
 }
-
-/** The campaign an event is about: detail.popup.id (Wisepops' shape). */
-const campaignOf = (detail: Record<string, unknown>) => ((detail.popup || {}) as { id?: unknown }).id;
 
 export function createBus(log: Log): Bus {
   const subs: Array<[ListenEvent, Listener, number | undefined]> = [];
-  let ready: Record<string, unknown> | undefined;
-  const call = (cb: Listener, type: ListenEvent, detail: Record<string, unknown>): boolean => {
+  let ready: Detail | undefined;
+  const call = (cb: Listener, type: ListenEvent, detail: Detail) => {
     try {
       return cb({ type, detail }) !== false;
     } catch (e) {
-      log(`listen ${type}: a callback threw`, e);
+      log(type + ': a listener threw', e);
       return true;
     }
   };
   return {
     on(name, cb, id) {
       subs.push([name, cb, id]);
-      if (name === 'ready' && ready) call(cb, name, ready);
+      if (name == 'ready' && ready) call(cb, name, ready);
     },
     emit(name, detail) {
-      if (name === 'ready') {
+      if (name == 'ready') {
         if (ready) return true;
         ready = detail;
       }
       let ok = true;
-      for (const [n, cb, id] of subs.slice()) if (n === name && (id == null || id === campaignOf(detail))) ok = call(cb, n, detail) && ok;
-      return ok || !name.startsWith('before-');
+      // A listener is about one campaign when it gave an id: detail.popup.id (Wisepops' shape).
+      for (const [n, cb, id] of subs.slice()) if (n === name && (id == null || id === ((detail.popup || {}) as Detail).id)) ok = call(cb, n, detail) && ok;
+      return ok || name[0] != 'b';
     },
   };
 }

@@ -4,197 +4,170 @@
 import { nanoid } from 'nanoid';
 import type { Engine, EngineDeps } from '../engine/types';
 import type { VisitorContext } from '../context/types';
-import type { ListenEvent } from '../listen';
 import { buildContext } from '../context/build';
 import { createLog } from '../log';
-import { createStore, ACTIVITY, NOSHOW, VISITOR, str, type Store } from '../storage/store';
+import { isObject } from '../storage/codec';
+import { createStore, R } from '../storage/store';
 import { readState, writeState, type State } from '../storage/state';
-import { isObject, mergeProps, readProps, writeProps, type Props } from '../storage/props';
-import { newSession, readSession, readVisits, recordPageview, type Session, type Visits } from '../storage/visits';
+import { mergeProps, readProps, type Props } from '../storage/props';
+import { newSession, readSession, readVisits, recordPageview, type Session } from '../storage/visits';
 import { createBus, EVENTS, type Listener } from './bus';
-import { DEFAULTS, EARLY, mergeOptions, storeConfig, type Options } from './options';
-import { cleanProps } from './properties';
-import { queued } from './queue';
+import { DEFAULTS, setOptions, valid } from './options';
 
 export type Command = (command?: unknown, ...args: unknown[]) => unknown;
+/** Runs the snippet's queue and records the first page view. */
+type Start = () => void;
 
-export interface PopletEnv {
-  win: Window;
-  site: string;
-  /** defaults, overridden by the `endpoint` and `uiUrl` options */
-  endpoint: string;
-  uiUrl: string;
-  /** the snippet's `q` */
-  queue: unknown;
-  createEngine(deps: EngineDeps): Engine;
-  /** `?poplet_debug=1` */
-  debug: boolean;
-}
-
-const INERT: Engine = { pageview() {}, event() {}, refresh() {}, debug: () => [], goal() {} };
 const nowS = () => Math.floor(Date.now() / 1000);
+const noop = () => {};
+// Bad arguments throw this; `run` logs it with the arguments.
+const BAD = 0;
+const need: (ok: unknown) => asserts ok = (ok) => {
+  if (!ok) throw BAD;
+};
 
-/** `run` is the real `wisepops()`; `start()` replays the queue and records the page view. */
-export function createPoplet(env: PopletEnv): { run: Command; start(): void } {
-  const { win } = env;
-  const log = createLog(env.debug);
+/**
+ * `src`: the script's own URL (site, default endpoint and UI chunk URL); `queue`: the snippet's
+ * `q`, the `arguments` of every call made before the script ran.
+ */
+export function createPoplet(win: Window, src: URL, queue: unknown, createEngine: (deps: EngineDeps) => Engine): [Command, Start] {
+  const loc = win.location;
+  const debugParam = /[?&]poplet_debug=1\b/.test(loc.search);
+  const log = createLog(debugParam);
   const bus = createBus(log);
-  const [config, rest] = queued(env.queue);
-  let opts: Options = DEFAULTS;
+  const store = createStore(log);
+  const opts = { ...DEFAULTS };
+  const calls = Array.isArray(queue) ? queue.map((a) => Array.from(a as ArrayLike<unknown>)) : [];
+  // Configuration calls run before anything is read or written, wherever they sit in the queue.
+  const isConfig = (c: unknown[]) => /^(options|consent)$/.test(c[0] as string);
   let consent: boolean | undefined;
-  let store: Store | undefined;
-  let engine = INERT;
+  let started = false;
   let counted = false;
+  let engine: Engine;
   let visitor: string | undefined;
-  let state: State, props: Props, temp: Props = {}, session: Session, visits: Visits, noshow: boolean, ctx: VisitorContext;
+  let session: Session;
+  let ctx: VisitorContext;
+  let temp: Props = {};
 
-  const bad = (message: string) => void log(message);
   const granted = () => (consent == null ? opts.defaultConsent == 'granted' : consent);
-  const rebuild = () => {
-    ctx = buildContext({ now: Date.now(), href: win.location.href, session, visits, state, props: mergeProps(props, temp), noshow }, win);
-    log('context', ctx);
-  };
+  const context = () => ((ctx.now = Date.now()), ctx);
   const refresh = () => counted && engine.refresh();
-  const configure = (s: Store) => {
-    s.configure(storeConfig(opts, granted()));
-    visitor = undefined;
-    if (!granted()) return;
-    visitor = s.read(VISITOR, (p) => str(p[0])) || nanoid();
-    s.write(VISITOR, [visitor]);
+  // Read from the records each time: another tab may have written since this page loaded.
+  const rebuild = () =>
+    log('context', (ctx = buildContext(loc.href, session, readVisits(store), readState(store), mergeProps(readProps(store), temp, log), !!store.read(R.NOSHOW, []), win)));
+  const configure = () => {
+    store.configure(opts, granted());
+    visitor = granted() ? store.one(R.VISITOR, '') || nanoid() : undefined;
+    if (visitor) store.write(R.VISITOR, [visitor]);
   };
-  const readAll = (s: Store) => {
-    state = readState(s);
-    props = readProps(s);
-    noshow = !!s.read(NOSHOW, () => 1);
-    visits = readVisits(s);
-  };
-  const setNoshow = (s: Store, on: boolean) => {
-    s.write(NOSHOW, on ? [] : undefined);
-    noshow = ctx.noshow = on;
+  const setNoshow = (on: boolean) => {
+    store.write(R.NOSHOW, on ? [] : undefined);
+    ctx.noshow = on;
     refresh();
   };
-  const pageview = (s: Store) => {
-    readAll(s);
-    ({ session, visits } = recordPageview(s, nowS(), win.location.href, win.document.referrer));
-    // Temporary properties last one page view; those queued before the first one belong to it.
-    if (counted) temp = {};
-    counted = true;
-    rebuild();
-    engine.pageview();
-    // Sticky and once only (see the bus): the first evaluation has run.
-    bus.emit('ready', {});
+  const saveState = (change: (s: State) => void) => {
+    const s = readState(store);
+    change(s);
+    writeState(store, s);
+    ctx.history = s.history;
+    ctx.signedUp = s.signedUp;
   };
 
-  const commands: Record<string, (...a: unknown[]) => unknown> = {
+  // `any`: arguments come from the page untyped; each command checks its own with `need`.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const commands: Record<string, (...a: any[]) => unknown> = {
     options(o) {
-      opts = mergeOptions(opts, o, log);
-      log.on = env.debug || opts.debug;
-      if (!store) return;
-      if (isObject(o) && EARLY.some((k) => k in o)) log(`options: ${EARLY} only apply before load`);
-      configure(store);
+      need(isObject(o));
+      setOptions(opts, o, log);
+      log.on = debugParam || opts.debug;
+      if (started) configure();
     },
     consent(v) {
-      if (v !== 'granted' && v !== 'denied') return bad("consent: 'granted' or 'denied'");
-      consent = v === 'granted';
-      if (store) configure(store), refresh();
+      need(valid('defaultConsent', v));
+      consent = v == 'granted';
+      if (started) configure(), refresh();
     },
     properties(p, o) {
-      if (!isObject(p) || (o !== undefined && !isObject(o))) return bad('properties: needs an object');
-      const clean = cleanProps(p, log);
-      if (o && o.temporary === true) temp = mergeProps(temp, clean);
-      else {
-        const next = mergeProps(readProps(store!), clean);
-        if (writeProps(store!, next)) props = next;
-        else return bad('properties: not saved (over 4,000 bytes)');
-      }
+      need(isObject(p) && (o === undefined || isObject(o)));
+      if (o && o.temporary === true) temp = mergeProps(temp, p, log);
+      else store.write(R.PROPS, [mergeProps(readProps(store), p, log)]);
       rebuild();
       refresh();
     },
     event(name) {
-      if (typeof name !== 'string' || !name) return bad('event: needs a name');
+      need(typeof name == 'string' && name);
       engine.event(name);
     },
-    pageview: () => pageview(store!),
+    pageview() {
+      session = recordPageview(store, nowS(), loc.href, win.document.referrer);
+      // Temporary properties last one page view; those queued before the first one belong to it.
+      if (counted) temp = {};
+      counted = true;
+      rebuild();
+      engine.pageview();
+      // Sticky and once only (see the bus): the first evaluation has run.
+      bus.emit('ready', {});
+    },
     goal(name, o) {
-      const revenue = isObject(o) ? o.revenue : undefined;
-      if (typeof name !== 'string' || !name || (o !== undefined && !isObject(o)) || (revenue !== undefined && !(typeof revenue === 'number' && isFinite(revenue)))) {
-        return bad('goal: needs a name, then {revenue: number}');
-      }
-      engine.goal(name, revenue as number | undefined);
+      need(typeof name == 'string' && name && (o === undefined || (isObject(o) && (o.revenue === undefined || Number.isFinite(o.revenue)))));
+      engine.goal(name, o && o.revenue);
     },
     listen(name, a, b) {
-      const [id, cb] = typeof a === 'function' ? [undefined, a] : [a, b];
-      if (!EVENTS.includes(name as ListenEvent) || typeof cb !== 'function' || (id !== undefined && typeof id !== 'number')) {
-        return bad('listen: unknown event or no callback');
-      }
-      bus.on(name as ListenEvent, cb as Listener, id as number | undefined);
+      const [id, cb] = typeof a == 'function' ? [undefined, a] : [a, b];
+      need(EVENTS.test(name) && typeof cb == 'function' && (id === undefined || typeof id == 'number'));
+      bus.on(name, cb as Listener, id);
     },
-    noshow(v) {
-      if (v !== undefined && typeof v !== 'boolean') return bad('noshow: nothing or false');
-      setNoshow(store!, v !== false);
+    noshow(on) {
+      need(on === undefined || typeof on == 'boolean');
+      setNoshow(on !== false);
     },
-    debug: () => ({ campaigns: engine.debug(), context: deps.context() }),
+    debug: () => ({ campaigns: engine.debug(), context: context() }),
   };
 
-  const run: Command = (command, ...args) => {
+  const run: Command = (c, ...a) => {
     try {
-      if (typeof command === 'string' && Object.prototype.hasOwnProperty.call(commands, command)) return commands[command](...args);
-      log(`unknown command: ${typeof command === 'string' ? command : typeof command}`);
+      return commands.hasOwnProperty(c as string) ? commands[c as string](...a) : log('unknown command: ' + String(c));
     } catch (e) {
-      log(`${typeof command === 'string' ? command : 'command'} failed`, e);
+      log(String(c) + ' ignored', e === BAD ? a : e);
     }
   };
 
+  for (const c of calls) if (isConfig(c)) run(...c);
+  if (win.self !== win.top && !opts.iframes) return log('iframe: off (option iframes)'), [noop, noop];
+  started = true;
+  configure();
+  session = readSession(store, nowS()) || newSession(nowS(), loc.href, win.document.referrer);
+  rebuild();
   const deps: EngineDeps = {
-    site: env.site,
-    endpoint: env.endpoint,
-    uiUrl: env.uiUrl,
-    context: () => ((ctx.now = Date.now()), ctx),
+    site: src.searchParams.get('site') || '',
+    endpoint: (opts.endpoint || src.origin).replace(/\/+$/, ''),
+    uiUrl: opts.uiUrl || new URL('poplet.ui.js', src).href,
+    nonce: opts.nonce || undefined,
+    context,
     history: {
-      update(id, change) {
-        // Re-read first: another tab may have written since this page loaded.
-        state = readState(store!);
-        change(state.history[id] || (state.history[id] = { d: 0, c: 0, v: 0, k: 0, l: 0, p: 0 }));
-        writeState(store!, state);
-        ctx.history = state.history;
-      },
-      markSignedUp() {
-        state = readState(store!);
-        state.signedUp = ctx.signedUp = true;
-        writeState(store!, state);
-      },
+      update: (id, change) => saveState((s) => change(s.history[id] || (s.history[id] = { d: 0, c: 0, v: 0, k: 0, l: 0, p: 0 }))),
+      markSignedUp: () => saveState((s) => (s.signedUp = true)),
     },
-    noshow: () => setNoshow(store!, true),
+    noshow: () => setNoshow(true),
     activity: {
-      get: () => store!.read(ACTIVITY, (p) => str(p[0])),
-      set: (v) => void (store!.write(ACTIVITY, [v]) || log('activity record too big, not saved')),
+      get: () => store.one(R.ACTIVITY, ''),
+      set: (v) => void store.write(R.ACTIVITY, [v]),
     },
     visitorId: () => visitor,
-    emit: (name, detail) => bus.emit(name, detail),
+    emit: bus.emit,
     log,
   };
 
-  for (const c of config) run(...c);
-  if (win.self !== win.top && !opts.iframes) {
-    log('in an iframe: off (option iframes)');
-    return { run: () => undefined, start() {} };
-  }
-  const s = (store = createStore(storeConfig(opts, granted()), log));
-  configure(s);
-  readAll(s);
-  session = readSession(s, nowS()) || newSession(nowS(), win.location.href, win.document.referrer);
-  rebuild();
-  Object.assign(deps, { endpoint: opts.endpoint || env.endpoint, uiUrl: opts.uiUrl || env.uiUrl, nonce: opts.nonce });
   try {
-    engine = env.createEngine(deps);
+    engine = createEngine(deps);
   } catch (e) {
-    log('engine failed to start', e);
+    log('engine failed', e);
   }
-  return {
+  return [
     run,
-    start() {
-      for (const c of rest) run(...c);
+    () => {
+      for (const c of calls) if (!isConfig(c)) run(...c);
       if (opts.autoPageview) run('pageview');
     },
-  };
+  ];
 }

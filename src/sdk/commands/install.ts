@@ -1,4 +1,4 @@
-// Finds the script's own <script> tag, derives site, endpoint and UI chunk URL from it, and
+// Finds the script's own <script> tag (site, endpoint and UI chunk URL come from its src) and
 // replaces the snippet's stub with the real `wisepops()` before replaying the queue.
 import type { Engine, EngineDeps } from '../engine/types';
 import { createPoplet, type Command } from './create';
@@ -8,20 +8,11 @@ export function install(win: Window, createEngine: (deps: EngineDeps) => Engine)
     const doc = win.document;
     const script = (doc.currentScript || doc.querySelector('script[data-global],script[src*="poplet"]')) as HTMLScriptElement | null;
     const name = (script && script.getAttribute('data-global')) || 'wisepops';
-    const globals = win as unknown as Record<string, (Command & { q?: unknown; poplet?: 1 }) | undefined>;
-    const stub = globals[name] || { q: [], poplet: 0 };
+    const globals = win as unknown as Record<string, Command & { q?: unknown; poplet?: 1 }>;
+    const stub = globals[name] || {};
     // A second copy of the script under the same name leaves the first in charge.
     if (stub.poplet) return;
-    const src = new URL((script && script.src) || win.location.href, win.location.href);
-    const { run, start } = createPoplet({
-      win,
-      site: src.searchParams.get('site') || '',
-      endpoint: src.origin,
-      uiUrl: new URL('poplet.ui.js', src).href,
-      queue: stub.q,
-      createEngine,
-      debug: new URLSearchParams(win.location.search).get('poplet_debug') === '1',
-    });
+    const [run, start] = createPoplet(win, new URL((script && script.src) || doc.URL, doc.URL), stub.q, createEngine);
     globals[name] = Object.assign((...a: unknown[]) => run(...a), { poplet: 1 as const });
     start();
   } catch {

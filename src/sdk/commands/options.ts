@@ -1,68 +1,36 @@
-// `wisepops('options', {...})`: the accepted options, their defaults and checks.
-import { isObject } from '../storage/props';
-import type { StoreConfig } from '../storage/store';
+// `wisepops('options', {...})`: the accepted options and their defaults, which double as the
+// type each option must have.
 import type { Log } from '../log';
 
-export interface Options {
-  storage: 'cookie' | 'localStorage';
-  cookieExpiryDays: number;
-  cookieDomain?: string;
-  debug: boolean;
-  autoPageview: boolean;
-  defaultConsent: 'granted' | 'denied';
-  /** run inside iframes too */
-  iframes: boolean;
-  /** collection server base URL; default: the script's origin */
-  endpoint?: string;
-  /** URL of poplet.ui.js; default: next to poplet.js */
-  uiUrl?: string;
-  /** CSP nonce for the UI chunk's <script> and <style> */
-  nonce?: string;
-}
-
-export const DEFAULTS: Options = {
+export const DEFAULTS = {
   storage: 'cookie',
   cookieExpiryDays: 730,
+  cookieDomain: '',
   debug: false,
   autoPageview: true,
   defaultConsent: 'granted',
+  /** run inside iframes too */
   iframes: false,
+  /** collection server base URL; default: the script's origin */
+  endpoint: '',
+  /** URL of poplet.ui.js; default: next to poplet.js */
+  uiUrl: '',
+  /** CSP nonce for the UI chunk's <script> and <style> */
+  nonce: '',
 };
+export type Options = typeof DEFAULTS;
 
-/** Options that only matter before the script has started (read from the queue). */
-export const EARLY: ReadonlyArray<keyof Options> = ['autoPageview', 'iframes', 'endpoint', 'uiUrl', 'nonce'];
+/** Options with a fixed set of values. */
+const ONE_OF: Record<string, unknown[]> = { storage: ['cookie', 'localStorage'], defaultConsent: ['granted', 'denied'] };
 
-// An option's type, or its allowed values.
-const SPEC: Record<string, string | unknown[]> = {
-  storage: ['cookie', 'localStorage'],
-  cookieExpiryDays: 'number',
-  cookieDomain: 'string',
-  debug: 'boolean',
-  autoPageview: 'boolean',
-  defaultConsent: ['granted', 'denied'],
-  iframes: 'boolean',
-  endpoint: 'string',
-  uiUrl: 'string',
-  nonce: 'string',
-};
-const valid = (spec: string | unknown[], v: unknown) =>
-  typeof spec == 'string' ? typeof v == spec && (typeof v == 'number' ? v > 0 : v !== '') : spec.includes(v);
+/** `v` is a valid value for option `k`: its default's type, and a listed value, a number > 0 or a non-empty string. */
+export const valid = (k: string, v: unknown): boolean =>
+  DEFAULTS.hasOwnProperty(k) && typeof v == typeof DEFAULTS[k as keyof Options] && (ONE_OF[k] ? ONE_OF[k].includes(v) : typeof v != 'number' ? v !== '' : v > 0 && v < 1e5);
 
-/** `options` applied on `current`: each invalid or unknown key logs one line and is ignored. */
-export function mergeOptions(current: Options, input: unknown, log: Log): Options {
-  const next: Record<string, unknown> = { ...current };
-  if (!isObject(input)) return log('options: needs an object'), current;
+/** Applies `input` onto `opts`: each invalid or unknown key logs one line and is skipped. */
+export function setOptions(opts: Options, input: Record<string, unknown>, log: Log): void {
   for (const k of Object.keys(input)) {
-    const v = input[k];
-    if (Object.prototype.hasOwnProperty.call(SPEC, k) && valid(SPEC[k], v)) next[k] = k == 'endpoint' ? (v as string).replace(/\/+$/, '') : v;
-    else log(`options: ${k} ignored`, v);
+    if (valid(k, input[k])) (opts as Record<string, unknown>)[k] = input[k];
+    else log('option ignored: ' + k, input[k]);
   }
-  return next as unknown as Options;
 }
-
-export const storeConfig = (o: Options, consent: boolean): StoreConfig => ({
-  storage: o.storage,
-  days: o.cookieExpiryDays,
-  domain: o.cookieDomain,
-  consent,
-});

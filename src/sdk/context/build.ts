@@ -5,48 +5,39 @@ import type { Props } from '../storage/props';
 import { UTM, type Session, type Visits } from '../storage/visits';
 import { deviceOf } from './device';
 
-export interface ContextInput {
-  /** epoch ms */
-  now: number;
-  href: string;
-  session: Session;
-  visits: Visits;
-  state: State;
-  /** persistent and temporary properties, merged */
-  props: Props;
-  noshow: boolean;
-}
-
-export function buildContext(i: ContextInput, win: Window = window): VisitorContext {
-  const u = new URL(i.href);
+/** `props`: persistent and temporary properties, merged. */
+export function buildContext(
+  href: string,
+  [start, , pageviews, landing, referrer, utmValues]: Session,
+  [first, total, times]: Visits,
+  state: State,
+  props: Props,
+  noshow: boolean,
+  win: Window = window,
+): VisitorContext {
+  const u = new URL(href);
   // No prototype: a parameter named "constructor" or "__proto__" is just a parameter.
   const query: Record<string, string> = Object.create(null);
   u.searchParams.forEach((v, k) => k in query || (query[k] = v));
-  const utm: VisitorContext['session']['utm'] = {};
-  UTM.forEach((k, n) => i.session.utm[n] && (utm[k] = i.session.utm[n]));
-  const { width, height } = win.screen;
+  const utm: Record<string, string> = {};
+  UTM.forEach((k, n) => utmValues[n] && (utm[k] = utmValues[n]));
+  const nav = win.navigator;
   return {
-    now: i.now,
-    url: i.href,
+    now: Date.now(),
+    url: href,
     path: u.pathname,
     query,
     hash: u.hash.slice(1),
-    session: {
-      start: i.session.start * 1000,
-      landing: i.session.landing,
-      referrer: i.session.referrer,
-      utm,
-      pageviews: i.session.pageviews,
-    },
-    visits: i.visits.times.map((t) => t * 1000),
-    firstVisit: (i.visits.first || i.session.start) * 1000,
-    totalPageviews: i.visits.total,
-    props: i.props,
-    device: deviceOf(win.navigator, Math.min(width, height) || Math.min(win.innerWidth, win.innerHeight)),
-    language: (win.navigator.language || '').toLowerCase(),
+    session: { start: start * 1000, landing, referrer, utm, pageviews },
+    visits: times.map((t) => t * 1000),
+    firstVisit: (first || start) * 1000,
+    totalPageviews: total,
+    props,
+    device: deviceOf(nav, Math.min(win.screen.width, win.screen.height) || Math.min(win.innerWidth, win.innerHeight)),
+    language: (nav.language || '').toLowerCase(),
     country: null,
-    history: i.state.history,
-    signedUp: i.state.signedUp,
-    noshow: i.noshow,
+    history: state.history,
+    signedUp: state.signedUp,
+    noshow,
   };
 }

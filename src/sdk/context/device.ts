@@ -7,14 +7,12 @@ interface Nav {
   userAgentData?: { mobile: boolean };
 }
 
-export function deviceOf(nav: Nav, screenShortSide: number): Device {
-  const ua = nav.userAgent;
+export const deviceOf = (nav: Nav, screenShortSide: number): Device =>
   // iPadOS says "Macintosh" but has a touch screen; Android tablets omit "Mobile".
-  if (/iPad|Tablet|PlayBook|Silk|Kindle/i.test(ua) || (/Android/i.test(ua) && !/Mobi/i.test(ua)) || (/Macintosh/.test(ua) && (nav.maxTouchPoints as number) > 1)) {
-    return 'tablet';
-  }
-  if ((nav.userAgentData && nav.userAgentData.mobile) || /Mobi|iPhone|iPod|BlackBerry|Opera Mini|IEMobile/i.test(ua)) {
-    return screenShortSide >= 600 ? 'tablet' : 'mobile';
-  }
-  return 'desktop';
-}
+  /iPad|Tablet|PlayBook|Silk|Kindle|Android(?!.*Mobi)/i.test(nav.userAgent) || (/Macintosh/.test(nav.userAgent) && nav.maxTouchPoints! > 1)
+    ? 'tablet'
+    : (nav.userAgentData && nav.userAgentData.mobile) || /Mobi|iPhone|iPod|BlackBerry|Opera Mini/i.test(nav.userAgent)
+      ? screenShortSide < 600
+        ? 'mobile'
+        : 'tablet'
+      : 'desktop';

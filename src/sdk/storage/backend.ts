@@ -3,46 +3,43 @@
 import Cookies from 'js-cookie';
 
 export interface Backend {
-  get(name: string): string | undefined;
+  get(name: string): string | null | undefined;
   set(name: string, value: string, days?: number): void;
   del(name: string): void;
 }
 
-export function cookieBackend(domain?: string): Backend {
-  const attrs = { path: '/', sameSite: 'Lax' as const, secure: location.protocol === 'https:', domain };
+/** `domain()`: the shared cookie domain currently configured, if any. */
+export const cookies = (domain: () => string | undefined): Backend => {
+  const attrs = () => ({ path: '/', sameSite: 'Lax' as const, secure: location.protocol == 'https:', domain: domain() });
   return {
     get: (name) => Cookies.get(name),
-    set: (name, value, days) => void Cookies.set(name, value, { ...attrs, expires: days }),
-    del: (name) => Cookies.remove(name, attrs),
+    set: (name, value, expires) => void Cookies.set(name, value, { ...attrs(), expires }),
+    del: (name) => Cookies.remove(name, attrs()),
   };
-}
+};
 
-/**
- * localStorage for persistent records, sessionStorage for session ones. Web Storage has no
- * expiry, so each value is stored as "<expiry epoch seconds, 0 = none> <value>" and an expired
- * one is removed when read.
- */
-export function localBackend(): Backend {
-  const del = (name: string) => {
-    localStorage.removeItem(name);
-    sessionStorage.removeItem(name);
-  };
-  return {
-    get(name) {
-      for (const s of [sessionStorage, localStorage]) {
-        const raw = s.getItem(name);
-        if (raw == null) continue;
-        const at = raw.indexOf(' ');
-        const exp = +raw.slice(0, at);
-        if (at > 0 && exp >= 0 && (!exp || exp * 1000 > Date.now())) return raw.slice(at + 1);
-        s.removeItem(name);
-      }
-    },
-    set(name, value, days) {
-      del(name);
-      if (days) localStorage.setItem(name, Math.ceil(Date.now() / 1000 + days * 86400) + ' ' + value);
-      else sessionStorage.setItem(name, '0 ' + value);
-    },
-    del,
-  };
-}
+// localStorage for persistent records, sessionStorage for session ones. Web Storage has no
+// expiry, so each value is stored as "<expiry epoch seconds, 0 = none> <value>" and an
+// expired or malformed one is removed when read.
+const del = (name: string) => {
+  localStorage.removeItem(name);
+  sessionStorage.removeItem(name);
+};
+export const web: Backend = {
+  get(name) {
+    for (const s of [sessionStorage, localStorage]) {
+      const raw = s.getItem(name);
+      if (raw == null) continue;
+      const at = raw.indexOf(' ');
+      const exp = +raw.slice(0, at);
+      if (at > 0 && (exp === 0 || exp * 1000 > Date.now())) return raw.slice(at + 1);
+      s.removeItem(name);
+    }
+  },
+  set(name, value, days) {
+    del(name);
+    if (days) localStorage.setItem(name, Math.ceil(Date.now() / 1000 + days * 86400) + ' ' + value);
+    else sessionStorage.setItem(name, '0 ' + value);
+  },
+  del,
+};

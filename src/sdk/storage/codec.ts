@@ -1,22 +1,38 @@
-// Record encoding: a JSON array whose first item is the format version, made cookie-friendly.
-// Cookies must percent-encode `"` and `,` (3 bytes each) and JSON is full of them, so they
-// are swapped with `'` and `~`, which cookies carry as is. The swap is its own inverse.
+// Record encoding: a JSON array whose first item is the format version, made cookie-friendly,
+// and the shape check a decoded record must pass before anything uses it.
 export const VERSION = 1;
 /** No record may grow past this many bytes once cookie-encoded. */
 export const MAX_BYTES = 4000;
 
-const SWAP: Record<string, string> = { '"': "'", "'": '"', ',': '~', '~': ',' };
-const swap = (s: string) => s.replace(/["',~]/g, (c) => SWAP[c]);
+// Cookies must percent-encode `"` and `,` (3 bytes each) and JSON is full of them, so they are
+// swapped with `'` and `~`, which cookies carry as is: pairs in SWAP, so index ^ 1 is the partner.
+const SWAP = `"'~,`;
+const swap = (s: string) => s.replace(/["'~,]/g, (c) => SWAP[SWAP.indexOf(c) ^ 1]);
 
 export const encode = (payload: unknown[]): string => swap(JSON.stringify([VERSION, ...payload]));
 
-/** Cookie-encoded size, an upper bound for Web Storage too. */
-export const sizeOf = (raw: string): number => encodeURIComponent(raw).length;
+/** Whether the cookie-encoded size (an upper bound for Web Storage too) is within MAX_BYTES. */
+export const fits = (raw: string): boolean => encodeURIComponent(raw).length <= MAX_BYTES;
 
-/** The payload, or a throw for anything corrupt, truncated, oversized or of another format. */
-export function decode(raw: string): unknown[] {
-  if (sizeOf(raw) > MAX_BYTES) throw Error('oversized');
-  const a: unknown = JSON.parse(swap(raw));
-  if (!Array.isArray(a) || a[0] !== VERSION) throw Error('unknown format');
-  return a.slice(1);
-}
+/** The payload, or undefined for anything corrupt, truncated, oversized or of another format. */
+export const decode = (raw: string): unknown[] | undefined => {
+  try {
+    const a = JSON.parse(swap(raw));
+    if (fits(raw) && a[0] === VERSION) return a.slice(1);
+  } catch {
+    // not JSON, or not an array: undefined
+  }
+};
+
+export const isObject = (x: unknown): x is Record<string, unknown> => Object.prototype.toString.call(x) == '[object Object]';
+
+/**
+ * Whether `x` has the shape of the sample `t`: a number ≥ 0, a string, a plain object, or an
+ * array matching `t` item by item, where a sample of one item stands for a list of any length.
+ */
+export const like = (x: unknown, t: unknown): boolean =>
+  Array.isArray(t)
+    ? Array.isArray(x) && (t.length < 2 ? x.every((e) => like(e, t[0])) : t.every((s, i) => like(x[i], s)))
+    : typeof t == 'object'
+      ? isObject(x)
+      : typeof x == typeof t && !((x as number) < 0);

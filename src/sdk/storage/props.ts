@@ -1,29 +1,31 @@
-// The `wisepops_props` record: persistent custom properties, a nested plain object.
-import { PROPS, type Store } from './store';
+// The `wisepops_props` record (persistent custom properties, a nested plain object) and the
+// rules of `wisepops('properties', {...})`.
+import { isObject } from './codec';
+import { R, type Store } from './store';
+import type { Log } from '../log';
 
 export type Props = Record<string, unknown>;
 
-export const isObject = (x: unknown): x is Props => Object.prototype.toString.call(x) === '[object Object]';
+export const readProps = (store: Store): Props => store.one(R.PROPS, {}) || {};
 
-export function readProps(store: Store): Props {
-  return (
-    store.read(PROPS, ([p]) => {
-      if (!isObject(p)) throw Error('bad properties');
-      return p;
-    }) || {}
-  );
-}
-
-/** Deep merge into a copy of `base`; a null value deletes the key. */
-export function mergeProps(base: Props, patch: Props): Props {
+/**
+ * `patch` deep merged into a copy of `base`: keys of 1-50 characters, strings cut to 255,
+ * finite numbers, booleans, dates (as ISO strings), nested objects; null deletes the key.
+ * Anything else is left out with a debug line.
+ */
+export function mergeProps(base: Props, patch: Props, log: Log, path = ''): Props {
   const out: Props = { ...base };
   for (const k of Object.keys(patch)) {
-    const v = patch[k];
-    if (v === null) delete out[k];
-    else out[k] = isObject(v) ? mergeProps(isObject(out[k]) ? (out[k] as Props) : {}, v) : v;
+    const at = path + k;
+    let v = patch[k];
+    if (v instanceof Date && !isNaN(+v)) v = v.toISOString();
+    if (!k || k.length > 50 || k == '__proto__' || !(v === null || isObject(v) || typeof v == 'string' || typeof v == 'boolean' || Number.isFinite(v)))
+      log('property ignored (key over 50 chars or bad value): ' + at.slice(0, 60));
+    else if (v === null) delete out[k];
+    else {
+      if (typeof v == 'string' && v.length > 255) log('property cut to 255 chars: ' + at), (v = v.slice(0, 255));
+      out[k] = isObject(v) ? mergeProps(isObject(out[k]) ? out[k] : {}, v, log, at + '.') : v;
+    }
   }
   return out;
 }
-
-/** False when the result would not fit in the record (nothing is written then). */
-export const writeProps = (store: Store, props: Props): boolean => store.write(PROPS, [props]);

@@ -1,107 +1,95 @@
 // The seven first-party records: which backend holds them, their lifetimes, consent, and
 // moving them when the storage, domain or consent changes. Every access is guarded: a broken
 // or blocked storage never throws into the page, and a bad record resets only itself.
-import { cookieBackend, localBackend, type Backend } from './backend';
-import { decode, encode, sizeOf, MAX_BYTES } from './codec';
+import { cookies, web } from './backend';
+import { decode, encode, fits, like } from './codec';
 import type { Log } from '../log';
 
-export const STATE = 'wisepops';
-export const VISITS = 'wisepops_visits';
-export const PROPS = 'wisepops_props';
-export const NOSHOW = 'wisepops_noshow';
-export const SESSION = 'wisepops_session';
-export const ACTIVITY = 'wisepops_activity_session';
-export const VISITOR = 'wisepops_visitor';
+/** The records, by index; the first four outlive the browser session when consent allows. */
+export const NAMES = ['', '_visits', '_props', '_noshow', '_session', '_activity_session', '_visitor'].map((s) => 'wisepops' + s);
+export const enum R {
+  STATE,
+  VISITS,
+  PROPS,
+  NOSHOW,
+  SESSION,
+  ACTIVITY,
+  /** The analytics id: not necessary, so never stored without consent. */
+  VISITOR,
+}
 
-/** Records that outlive the browser session when consent allows. */
-const PERSISTENT = [STATE, VISITS, PROPS, NOSHOW];
-const ALL = [...PERSISTENT, SESSION, ACTIVITY, VISITOR];
-
+/** The options the store follows (a subset of the `options` command's). */
 export interface StoreConfig {
-  storage: 'cookie' | 'localStorage';
+  storage: string;
   /** lifetime of the persistent records */
-  days: number;
-  domain?: string;
-  /** false: every record is session-only and there is no analytics id */
-  consent: boolean;
+  cookieExpiryDays: number;
+  cookieDomain?: string;
 }
 
 export interface Store {
-  /** The record's payload through `parse` (which throws on a bad shape), or undefined. */
-  read<T>(name: string, parse: (payload: unknown[]) => T): T | undefined;
-  /** Writes (undefined deletes). False when the record would exceed MAX_BYTES: nothing written. */
-  write(name: string, payload: unknown[] | undefined): boolean;
-  /** Applies a new configuration, moving every record to its new place and lifetime. */
-  configure(next: StoreConfig): void;
+  /** The record's payload when it has the shape of `sample` (see `like`); a bad one is deleted. */
+  read<T extends unknown[]>(record: number, sample: unknown[]): T | undefined;
+  /** The value of a record holding one, of the shape of `sample`. */
+  one<T>(record: number, sample: T): T | undefined;
+  /** Writes (undefined deletes). False (and a debug line) when the record would exceed MAX_BYTES: nothing written. */
+  write(record: number, payload?: unknown[]): boolean;
+  /** Applies a configuration (consent false: session-only, no analytics id), moving every record to its new place and lifetime. */
+  configure(cfg: StoreConfig, consent: boolean): void;
 }
 
-const guard = <T>(f: () => T): T | undefined => {
+const safe = <T>(f: () => T) => {
   try {
     return f();
   } catch {
-    return undefined;
+    // blocked storage: the page goes on without it
   }
 };
 
-export function createStore(initial: StoreConfig, log: Log): Store {
-  let cfg = initial;
-  let be: Backend = cookieBackend();
-  const backends = (c: StoreConfig) => {
-    const cookie = cookieBackend(c.domain);
-    const local = localBackend();
-    return c.storage === 'localStorage' ? [local, cookie] : [cookie, local];
+export function createStore(log: Log): Store {
+  let cfg: StoreConfig;
+  let consent: boolean;
+  const cookie = cookies(() => cfg.cookieDomain);
+  // Both backends, the configured one last.
+  const places = () => (cfg.storage == 'localStorage' ? [cookie, web] : [web, cookie]);
+  const be = () => places()[1];
+  const put = (i: number, raw: string) => {
+    if (consent || i < R.VISITOR) be().set(NAMES[i], raw, consent && i < R.SESSION ? cfg.cookieExpiryDays : undefined);
   };
-  const put = (name: string, raw: string) => {
-    if (name === VISITOR && !cfg.consent) return;
-    guard(() => be.set(name, raw, cfg.consent && PERSISTENT.includes(name) ? cfg.days : undefined));
-  };
-
   const store: Store = {
-    read(name, parse) {
-      const raw = guard(() => be.get(name));
-      if (raw == null) return;
-      try {
-        return parse(decode(raw));
-      } catch (e) {
-        log(`record ${name} reset: ${(e as Error).message}`, raw.slice(0, 100));
-        guard(() => be.del(name));
-      }
-    },
-    write(name, payload) {
-      if (!payload) return guard(() => be.del(name)), true;
-      const raw = encode(payload);
-      if (sizeOf(raw) > MAX_BYTES) return false;
-      put(name, raw);
+    read: (i, sample) =>
+      safe(() => {
+        const raw = be().get(NAMES[i]);
+        if (raw == null) return;
+        const p = decode(raw);
+        if (p && like(p, sample)) return p as never;
+        log('record reset: ' + NAMES[i], raw);
+        be().del(NAMES[i]);
+      }),
+    write(i, payload) {
+      const raw = payload && encode(payload);
+      if (raw && !fits(raw)) return log(NAMES[i] + ': over 4,000 bytes, not saved'), false;
+      safe(() => (raw ? put(i, raw) : be().del(NAMES[i])));
       return true;
     },
-    configure(next) {
-      const from = backends(cfg);
+    configure(next, ok) {
+      // Taken from both backends under the old domain; the first time, this normalises what
+      // earlier pages left: records move here and lifetimes are renewed (which also renews
+      // Safari's 7-day cap on every visit).
+      cfg = cfg || next;
+      const raws = NAMES.map((name) => {
+        let raw: string | null | undefined;
+        for (const b of places())
+          safe(() => {
+            const v = b.get(name);
+            if (v != null) (raw = v), b.del(name);
+          });
+        return raw;
+      });
       cfg = next;
-      be = backends(next)[0];
-      for (const name of ALL) {
-        let raw: string | undefined;
-        for (const b of from) {
-          const v = guard(() => b.get(name));
-          if (v == null) continue;
-          if (raw == null) raw = v;
-          guard(() => b.del(name));
-        }
-        if (raw != null) put(name, raw);
-      }
+      consent = ok;
+      raws.forEach((raw, i) => raw != null && safe(() => put(i, raw)));
     },
+    one: (i, sample) => (store.read(i, [sample]) || [])[0] as never,
   };
-  // Normalise what earlier pages left: records in the other backend move here, lifetimes are
-  // renewed (this also refreshes Safari's 7-day cap on every visit), a denied consent applies.
-  store.configure(initial);
   return store;
-}
-
-/** Parse helpers: each throws on the wrong type so the record resets. */
-export function num(x: unknown): number {
-  if (typeof x !== 'number' || !(x >= 0)) throw Error('bad number');
-  return x;
-}
-export function str(x: unknown): string {
-  if (typeof x !== 'string') throw Error('bad string');
-  return x;
 }

@@ -164,18 +164,27 @@ describe('commands', () => {
 
   it.each([
     [['nope'], 'unknown command: nope'],
-    [[42], 'unknown command: number'],
+    [[42], 'unknown command: 42'],
     [['__proto__'], 'unknown command: __proto__'],
-    [['properties', 'x'], 'properties: needs an object'],
-    [['properties', {}, 'temp'], 'properties: needs an object'],
-    [['event'], 'event: needs a name'],
-    [['event', 3], 'event: needs a name'],
-    [['goal', 'x', { revenue: '12' }], 'goal: needs a name'],
-    [['listen', 'popup-shown', () => {}], 'listen: unknown event'],
-    [['listen', 'ready'], 'listen: unknown event'],
-    [['consent', 'yes'], "consent: 'granted' or 'denied'"],
-    [['noshow', 'please'], 'noshow: nothing or false'],
-    [['options', 'x'], 'options: needs an object'],
+    [[Symbol('x')], 'unknown command: Symbol(x)'],
+    [['properties', 'x'], 'properties ignored'],
+    [['properties', {}, 'temp'], 'properties ignored'],
+    [['event'], 'event ignored'],
+    [['event', 3], 'event ignored'],
+    [['event', ''], 'event ignored'],
+    [['goal', 'x', { revenue: '12' }], 'goal ignored'],
+    [['goal', 'x', 12], 'goal ignored'],
+    [['goal', '', { revenue: 1 }], 'goal ignored'],
+    [['listen', 'popup-shown', () => {}], 'listen ignored'],
+    [['listen', 'ready'], 'listen ignored'],
+    [['listen', 'ready', '7', () => {}], 'listen ignored'],
+    [['consent', 'yes'], 'consent ignored'],
+    [['noshow', 'please'], 'noshow ignored'],
+    [['options', 'x'], 'options ignored'],
+    [['options', { storage: 'indexedDB' }], 'option ignored: storage'],
+    [['options', { cookieExpiryDays: -1 }], 'option ignored: cookieExpiryDays'],
+    [['options', { debug: 'yes' }], 'option ignored: debug'],
+    [['options', { colour: 'red' }], 'option ignored: colour'],
   ])('%j logs one debug line, is ignored and throws nothing', (args, message) => {
     expect(() => wp(...args)).not.toThrow();
     expect(lines).toHaveLength(1);
@@ -188,7 +197,7 @@ describe('commands', () => {
     wp('properties', { user: { plan: null, age: 30 }, ['k'.repeat(51)]: 1, f: () => 1 });
     const props = (wp('debug') as { context: { props: Record<string, unknown> } }).context.props;
     expect(props).toEqual({ user: { since: '2024-01-02T00:00:00.000Z', age: 30 }, bio: 'x'.repeat(255), keep: true });
-    expect(lines.filter((l) => l.includes('cut to 255'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('cut to 255 chars: bio'))).toHaveLength(1);
     expect(lines.filter((l) => l.includes('ignored'))).toHaveLength(2);
     expect(Cookies.get('wisepops_props')).toContain("'age':30");
     expect(calls).toEqual(['refresh', 'refresh']);
@@ -208,7 +217,7 @@ describe('commands', () => {
     for (let i = 0; i < 20; i++) many['k' + i] = 'v'.repeat(250);
     wp('properties', many);
     expect(deps.context().props).toEqual({ a: 'kept' });
-    expect(lines.some((l) => l.includes('not saved'))).toBe(true);
+    expect(lines.some((l) => l.includes('wisepops_props: over 4,000 bytes, not saved'))).toBe(true);
   });
 
   it('event, pageview and goal reach the engine', () => {
@@ -241,8 +250,6 @@ describe('commands', () => {
     expect(Cookies.get('wisepops_props')).toBeUndefined();
     expect(localStorage.getItem('wisepops_props')).toContain("{'a':1}");
     expect(sessionStorage.getItem('wisepops_session')).toBeTruthy();
-    wp('options', { autoPageview: false });
-    expect(lines.some((l) => l.includes('only apply before load'))).toBe(true);
   });
 });
 
@@ -351,7 +358,7 @@ describe('EngineDeps', () => {
 
   it('context() stamps the current time', () => {
     vi.useFakeTimers({ now: 1_800_000_000_000 });
-    const { run, start } = createPoplet({ win: window, site: 's', endpoint: 'e', uiUrl: 'u', queue: [], createEngine: fakeEngine, debug: false });
+    const [run, start] = createPoplet(window, new URL('https://popups.example.com/poplet.js?site=s'), [], fakeEngine);
     start();
     vi.advanceTimersByTime(5000);
     expect(deps.context().now).toBe(1_800_000_005_000);

@@ -1,19 +1,20 @@
 // The visitor context and the device class.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildContext } from '../../../src/sdk/context/build';
 import { deviceOf } from '../../../src/sdk/context/device';
 
 describe('buildContext', () => {
   it('turns the records and the page into the targeting input (times in ms)', () => {
-    const ctx = buildContext({
-      now: 1_700_000_100_000,
-      href: 'https://shop.example/p/shoes?size=42&size=43&constructor=x#reviews',
-      session: { start: 1_700_000_000, last: 1_700_000_050, pageviews: 3, landing: 'https://shop.example/', referrer: 'https://google.com/', utm: ['news', '', 'spring', '', ''] },
-      visits: { first: 1_600_000_000, total: 40, times: [1_650_000_000, 1_700_000_000] },
-      state: { signedUp: true, history: { 7: { d: 1, c: 1, v: 0, k: 0, l: 1_700_000_000, p: 2 } } },
-      props: { user: { plan: 'gold' } },
-      noshow: false,
-    });
+    vi.useFakeTimers({ now: 1_700_000_100_000 });
+    const ctx = buildContext(
+      'https://shop.example/p/shoes?size=42&size=43&constructor=x#reviews',
+      [1_700_000_000, 1_700_000_050, 3, 'https://shop.example/', 'https://google.com/', ['news', '', 'spring', '', '']],
+      [1_600_000_000, 40, [1_650_000_000, 1_700_000_000]],
+      { signedUp: true, history: { 7: { d: 1, c: 1, v: 0, k: 0, l: 1_700_000_000, p: 2 } } },
+      { user: { plan: 'gold' } },
+      false,
+    );
+    vi.useRealTimers();
     expect(ctx).toMatchObject({
       now: 1_700_000_100_000,
       url: 'https://shop.example/p/shoes?size=42&size=43&constructor=x#reviews',

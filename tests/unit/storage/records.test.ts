@@ -3,13 +3,22 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import Cookies from 'js-cookie';
 import { createLog } from '../../../src/sdk/log';
 import { decode, encode, MAX_BYTES } from '../../../src/sdk/storage/codec';
-import { createStore, num, PROPS, SESSION, STATE, VISITOR, VISITS, NOSHOW, ACTIVITY, type StoreConfig } from '../../../src/sdk/storage/store';
+import { createStore, R, type StoreConfig } from '../../../src/sdk/storage/store';
 import { readState, writeState, type State } from '../../../src/sdk/storage/state';
 import { mergeProps, readProps } from '../../../src/sdk/storage/props';
 
+// Record indexes and the names they must carry (the Wisepops names).
+const STATE = R.STATE, VISITS = R.VISITS, PROPS = R.PROPS, NOSHOW = R.NOSHOW, SESSION = R.SESSION, ACTIVITY = R.ACTIVITY, VISITOR = R.VISITOR;
+const NAME = ['wisepops', 'wisepops_visits', 'wisepops_props', 'wisepops_noshow', 'wisepops_session', 'wisepops_activity_session', 'wisepops_visitor'];
 const ALL = [STATE, VISITS, PROPS, NOSHOW, SESSION, ACTIVITY, VISITOR];
-const cookie: StoreConfig = { storage: 'cookie', days: 730, consent: true };
-const local: StoreConfig = { storage: 'localStorage', days: 730, consent: true };
+const cookie: StoreConfig = { storage: 'cookie', cookieExpiryDays: 730 };
+const local: StoreConfig = { storage: 'localStorage', cookieExpiryDays: 730 };
+/** A store configured as a page starts one. */
+const open = (cfg: StoreConfig, consent = true, log = createLog()) => {
+  const store = createStore(log);
+  store.configure(cfg, consent);
+  return store;
+};
 
 function clearAll() {
   for (const name of Object.keys(Cookies.get())) Cookies.remove(name, { path: '/' });
@@ -36,19 +45,21 @@ describe('codec', () => {
     expect(encodeURIComponent(raw).replace(/%(5B|5D|7E)/g, 'x').length).toBe(raw.length);
   });
   it('rejects truncated, foreign, other-version and oversized text', () => {
-    expect(() => decode('[1~2')).toThrow();
-    expect(() => decode('{"csd":1,"popins":{}}')).toThrow();
-    expect(() => decode('[2~1]')).toThrow();
-    expect(() => decode("[1~'" + 'x'.repeat(MAX_BYTES) + "']")).toThrow(/oversized/);
+    expect(decode('[1~2')).toBeUndefined();
+    expect(decode('{"csd":1,"popins":{}}')).toBeUndefined();
+    expect(decode('[2~1]')).toBeUndefined();
+    expect(decode('null')).toBeUndefined();
+    expect(decode("[1~'" + 'x'.repeat(MAX_BYTES - 10) + "']")).toEqual(['x'.repeat(MAX_BYTES - 10)]);
+    expect(decode("[1~'" + 'x'.repeat(MAX_BYTES) + "']")).toBeUndefined();
   });
 });
 
 describe('cookie backend', () => {
   it('writes each record under its Wisepops name and reads it back', () => {
-    const store = createStore(cookie, createLog());
+    const store = open(cookie);
     store.write(VISITS, [1700000000, 4, [1700000000]]);
-    expect(Cookies.get(VISITS)).toBe('[1~1700000000~4~[1700000000]]');
-    expect(store.read(VISITS, (p) => p)).toEqual([1700000000, 4, [1700000000]]);
+    expect(Cookies.get(NAME[VISITS])).toBe('[1~1700000000~4~[1700000000]]');
+    expect(store.read(VISITS, [0, 0, [0]])).toEqual([1700000000, 4, [1700000000]]);
   });
 
   it('sets path=/, SameSite=Lax, the configured domain and expiry in days; session records get no expiry', () => {
@@ -59,28 +70,28 @@ describe('cookie backend', () => {
       desc.set!.call(document, v);
     });
     vi.useFakeTimers({ now: Date.UTC(2025, 0, 1) });
-    const store = createStore({ ...cookie, days: 30, domain: 'example.com' }, createLog());
+    const store = open({ ...cookie, cookieExpiryDays: 30, cookieDomain: 'example.com' });
     store.write(PROPS, [{ plan: 'gold' }]);
     store.write(SESSION, [1, 1, 1, 'u', '', ['', '', '', '', '']]);
-    const props = writes.find((w) => w.startsWith(PROPS + '='))!;
+    const props = writes.find((w) => w.startsWith(NAME[PROPS] + '='))!;
     expect(props).toContain('; path=/');
     expect(props).toContain('; sameSite=Lax');
     expect(props).toContain('; domain=example.com');
     expect(props).toContain('; expires=' + new Date(Date.UTC(2025, 0, 31)).toUTCString());
     expect(props).not.toContain('secure');
-    const session = writes.find((w) => w.startsWith(SESSION + '='))!;
+    const session = writes.find((w) => w.startsWith(NAME[SESSION] + '='))!;
     expect(session).toContain('; path=/');
     expect(session).not.toContain('expires');
   });
 
   it('expires persistent cookies after cookieExpiryDays', () => {
     vi.useFakeTimers({ now: Date.UTC(2025, 0, 1) });
-    const store = createStore({ ...cookie, days: 2 }, createLog());
+    const store = open({ ...cookie, cookieExpiryDays: 2 });
     store.write(NOSHOW, []);
     vi.setSystemTime(Date.UTC(2025, 0, 2, 23));
-    expect(store.read(NOSHOW, () => true)).toBe(true);
+    expect(store.read(NOSHOW, [])).toEqual([]);
     vi.setSystemTime(Date.UTC(2025, 0, 3, 1));
-    expect(store.read(NOSHOW, () => true)).toBeUndefined();
+    expect(store.read(NOSHOW, [])).toBeUndefined();
   });
 });
 
@@ -97,47 +108,47 @@ describe('bad records reset only themselves', () => {
     it(`${what}: logged, deleted, others untouched`, () => {
       const log = createLog(true);
       const spy = vi.spyOn(console, 'log').mockImplementation(() => {});
-      const store = createStore(cookie, log);
+      const store = open(cookie, true, log);
       store.write(PROPS, [{ keep: 1 }]);
-      document.cookie = `${VISITS}=${value}; path=/`;
-      const visits = store.read(VISITS, (p) => ({ first: num(p[0]), total: num(p[1]), times: (p[2] as unknown[]).map(num) }));
+      document.cookie = `${NAME[VISITS]}=${value}; path=/`;
+      const visits = store.read(VISITS, [0, 0, [0]]);
       expect(visits).toBeUndefined();
-      expect(Cookies.get(VISITS)).toBeUndefined();
+      expect(Cookies.get(NAME[VISITS])).toBeUndefined();
       expect(readProps(store)).toEqual({ keep: 1 });
-      expect(spy.mock.calls.some((c) => String(c[0]).includes(`record ${VISITS} reset`))).toBe(true);
+      expect(spy.mock.calls.some((c) => String(c[0]).includes(`record reset: ${NAME[VISITS]}`))).toBe(true);
     });
   }
 
   it('a bad campaign entry resets the state record to empty', () => {
-    document.cookie = `${STATE}=${"[1~0~[[5~1~0~0~0~1700000000~3]~[6~'x']]]"}; path=/`;
-    const store = createStore(cookie, createLog());
+    document.cookie = `${NAME[STATE]}=${"[1~0~[[5~1~0~0~0~1700000000~3]~[6~'x']]]"}; path=/`;
+    const store = open(cookie);
     expect(readState(store)).toEqual({ signedUp: false, history: {} });
-    expect(Cookies.get(STATE)).toBeUndefined();
+    expect(Cookies.get(NAME[STATE])).toBeUndefined();
   });
 
   it('refuses any write over 4,000 bytes', () => {
-    const store = createStore(cookie, createLog());
+    const store = open(cookie);
     expect(store.write(PROPS, [{ big: 'x'.repeat(3990) }])).toBe(false);
-    expect(Cookies.get(PROPS)).toBeUndefined();
+    expect(Cookies.get(NAME[PROPS])).toBeUndefined();
     expect(store.write(PROPS, [{ big: 'x'.repeat(3900) }])).toBe(true);
   });
 });
 
 describe('persistent state (wisepops)', () => {
   it('stores history and A/B group compactly and reads it back', () => {
-    const store = createStore(cookie, createLog());
+    const store = open(cookie);
     const s: State = { signedUp: true, history: { 12: { d: 2, c: 1, v: 0, k: 3, l: 1700000000, p: 7, g: 'b' } } };
     writeState(store, s);
-    expect(Cookies.get(STATE)).toBe("[1~1~[[12~2~1~0~3~1700000000~7~'b']]]");
+    expect(Cookies.get(NAME[STATE])).toBe("[1~1~[[12~2~1~0~3~1700000000~7~'b']]]");
     expect(readState(store)).toEqual(s);
   });
 
   it('evicts the least recently seen campaigns first to stay under 4,000 bytes', () => {
-    const store = createStore(cookie, createLog());
+    const store = open(cookie);
     const history: State['history'] = {};
     for (let id = 1; id <= 300; id++) history[id] = { d: 1, c: 0, v: 0, k: 0, l: 1700000000 + id, p: 1 };
     writeState(store, { signedUp: false, history });
-    expect(rawCookie(STATE)!.length).toBeLessThanOrEqual(4000);
+    expect(rawCookie(NAME[STATE])!.length).toBeLessThanOrEqual(4000);
     const kept = Object.keys(readState(store).history).map(Number);
     expect(kept.length).toBeGreaterThan(50);
     expect(kept.length).toBeLessThan(300);
@@ -149,7 +160,7 @@ describe('persistent state (wisepops)', () => {
 
 describe('properties record', () => {
   it('deep merges, null deletes at any depth', () => {
-    const a = mergeProps({ user: { plan: 'gold', age: 3 }, x: 1 }, { user: { age: null, tier: 2 }, x: null });
+    const a = mergeProps({ user: { plan: 'gold', age: 3 }, x: 1 }, { user: { age: null, tier: 2 }, x: null }, createLog());
     expect(a).toEqual({ user: { plan: 'gold', tier: 2 } });
   });
 });
@@ -157,44 +168,44 @@ describe('properties record', () => {
 describe('localStorage mode', () => {
   it('keeps persistent records in localStorage with a stored expiry, session ones in sessionStorage', () => {
     vi.useFakeTimers({ now: Date.UTC(2025, 0, 1) });
-    const store = createStore({ ...local, days: 10 }, createLog());
+    const store = open({ ...local, cookieExpiryDays: 10 });
     store.write(PROPS, [{ a: 1 }]);
     store.write(SESSION, [1, 1, 1, 'u', '', ['', '', '', '', '']]);
-    expect(localStorage.getItem(PROPS)).toBe(`${Date.UTC(2025, 0, 11) / 1000} [1~{'a':1}]`);
-    expect(sessionStorage.getItem(SESSION)).toMatch(/^0 \[1~/);
+    expect(localStorage.getItem(NAME[PROPS])).toBe(`${Date.UTC(2025, 0, 11) / 1000} [1~{'a':1}]`);
+    expect(sessionStorage.getItem(NAME[SESSION])).toMatch(/^0 \[1~/);
     expect(document.cookie).toBe('');
     vi.setSystemTime(Date.UTC(2025, 0, 10));
     expect(readProps(store)).toEqual({ a: 1 });
     vi.setSystemTime(Date.UTC(2025, 0, 11, 0, 0, 1));
     expect(readProps(store)).toEqual({});
-    expect(localStorage.getItem(PROPS)).toBeNull();
+    expect(localStorage.getItem(NAME[PROPS])).toBeNull();
   });
 
   it('a malformed Web Storage entry reads as absent and is removed', () => {
-    localStorage.setItem(PROPS, 'garbage');
-    const store = createStore(local, createLog());
+    localStorage.setItem(NAME[PROPS], 'garbage');
+    const store = open(local);
     expect(readProps(store)).toEqual({});
-    expect(localStorage.getItem(PROPS)).toBeNull();
+    expect(localStorage.getItem(NAME[PROPS])).toBeNull();
   });
 
   it('switching cookie → localStorage → cookie moves every record', () => {
-    const store = createStore(cookie, createLog());
-    for (const n of ALL) store.write(n, [n]);
-    store.configure(local);
+    const store = open(cookie);
+    for (const n of ALL) store.write(n, [NAME[n]]);
+    store.configure(local, true);
     expect(document.cookie).toBe('');
-    for (const n of ALL) expect(store.read(n, (p) => p[0])).toBe(n);
-    expect(localStorage.getItem(PROPS)).toContain(PROPS);
-    expect(sessionStorage.getItem(VISITOR)).toContain(VISITOR);
-    store.configure(cookie);
+    for (const n of ALL) expect(store.one(n, '')).toBe(NAME[n]);
+    expect(localStorage.getItem(NAME[PROPS])).toContain(NAME[PROPS]);
+    expect(sessionStorage.getItem(NAME[VISITOR])).toContain(NAME[VISITOR]);
+    store.configure(cookie, true);
     expect(localStorage.length + sessionStorage.length).toBe(0);
-    for (const n of ALL) expect(Cookies.get(n)).toBe(`[1~'${n}']`);
+    for (const n of ALL) expect(Cookies.get(NAME[n])).toBe(`[1~'${NAME[n]}']`);
   });
 
   it('a new page with the other storage option picks up the records left by the last one', () => {
-    createStore(cookie, createLog()).write(PROPS, [{ a: 1 }]);
-    const store = createStore(local, createLog());
+    open(cookie).write(PROPS, [{ a: 1 }]);
+    const store = open(local);
     expect(readProps(store)).toEqual({ a: 1 });
-    expect(Cookies.get(PROPS)).toBeUndefined();
+    expect(Cookies.get(NAME[PROPS])).toBeUndefined();
   });
 
   it('blocked storage never throws', () => {
@@ -204,17 +215,17 @@ describe('localStorage mode', () => {
     vi.spyOn(Storage.prototype, 'setItem').mockImplementation(() => {
       throw new DOMException('blocked', 'SecurityError');
     });
-    const store = createStore(local, createLog());
+    const store = open(local);
     expect(store.write(PROPS, [{ a: 1 }])).toBe(true);
     expect(readProps(store)).toEqual({});
   });
 });
 
 describe('consent', () => {
-  function persisted(name: string): boolean {
+  function persisted(name: number): boolean {
     // Persistent cookies survive the end of the browser session: simulate it by checking
     // whether the cookie carries an expiry through a write spy.
-    const last = writes.filter((w) => w.startsWith(name + '=')).pop()!;
+    const last = writes.filter((w) => w.startsWith(NAME[name] + '=')).pop()!;
     const exp = /expires=([^;]+)/.exec(last)?.[1];
     return !!exp && Date.parse(exp) > Date.now();
   }
@@ -229,30 +240,30 @@ describe('consent', () => {
   });
 
   it('denied: every record is session-only and there is no analytics id; granted: persistent; denied again: back', () => {
-    const store = createStore({ ...cookie, consent: false }, createLog());
-    for (const n of ALL) store.write(n, [n]);
-    expect(Cookies.get(VISITOR)).toBeUndefined();
+    const store = open(cookie, false);
+    for (const n of ALL) store.write(n, [NAME[n]]);
+    expect(Cookies.get(NAME[VISITOR])).toBeUndefined();
     for (const n of ALL) expect(persisted(n)).toBe(false);
-    expect(Cookies.get(PROPS)).toBeDefined();
+    expect(Cookies.get(NAME[PROPS])).toBeDefined();
 
     writes = [];
-    store.configure(cookie);
+    store.configure(cookie, true);
     for (const n of [STATE, VISITS, PROPS, NOSHOW]) expect(persisted(n)).toBe(true);
     for (const n of [SESSION, ACTIVITY]) expect(persisted(n)).toBe(false);
     store.write(VISITOR, ['abc']);
-    expect(Cookies.get(VISITOR)).toBeDefined();
+    expect(Cookies.get(NAME[VISITOR])).toBeDefined();
 
     writes = [];
-    store.configure({ ...cookie, consent: false });
-    expect(Cookies.get(VISITOR)).toBeUndefined();
-    expect(Cookies.get(PROPS)).toBe(`[1~'${PROPS}']`);
+    store.configure(cookie, false);
+    expect(Cookies.get(NAME[VISITOR])).toBeUndefined();
+    expect(Cookies.get(NAME[PROPS])).toBe(`[1~'${NAME[PROPS]}']`);
     for (const n of ALL) expect(persisted(n)).toBe(false);
   });
 
   it('denied in localStorage mode keeps even persistent records in sessionStorage', () => {
-    const store = createStore({ ...local, consent: false }, createLog());
+    const store = open(local, false);
     store.write(PROPS, [{ a: 1 }]);
-    expect(localStorage.getItem(PROPS)).toBeNull();
-    expect(sessionStorage.getItem(PROPS)).toContain("{'a':1}");
+    expect(localStorage.getItem(NAME[PROPS])).toBeNull();
+    expect(sessionStorage.getItem(NAME[PROPS])).toContain("{'a':1}");
   });
 });
