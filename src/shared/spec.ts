@@ -2,7 +2,7 @@
 // campaign against it. Ships in the browser core, so the schema is compact strings, not code.
 //
 // A spec is space-separated `key:type` fields, checked in order; the first bad one is reported as
-// "path: required" (absent) or "path: bad value". Type suffixes: `?` optional, `*` non-empty list
+// "path: required" (absent) or "path: bad value". Type prefixes: `?` optional, `*` non-empty list
 // of. A type is a name in T (legend there) or else a regex the whole string must match ("a|b").
 // Unknown extra keys are ignored (forward compatible). Regex syntax inside conditions is not
 // checked here: a bad regex disables only its condition (see targeting).
@@ -22,7 +22,7 @@ type Type = ((v: any, x: O, p: string) => unknown) | string | Record<string, str
 
 const isStr = (v: unknown): v is string => typeof v == 'string';
 const isArr = Array.isArray;
-export const isObj = (x: unknown): x is O => typeof x == 'object' && x !== null && !isArr(x);
+export const isObj = (x: unknown): x is O => !!x && typeof x == 'object' && !isArr(x);
 const bad = (p: string, v: unknown): string => p + (v === undefined ? ': required' : ': bad value');
 const is = (re: string, v: unknown): boolean => isStr(v) && RegExp(`^(${re})$`).test(v);
 
@@ -35,12 +35,16 @@ const first = <X>(l: X[], f: (x: X, i: number) => Err): Err => {
 
 /** Value `v` at path `p` against type `t`; `x` is the object holding it, at path `q`. */
 const check = (v: unknown, t: string, p: string, x: O = {}, q = ''): Err => {
+  if (t[0] == '?') {
+    if (v === undefined) return;
+    t = t.slice(1);
+  }
   let d = T[t];
   const r =
-    typeof d == 'function' ? d(v, x, p)
+    t[0] == '*' ? isArr(v) && v.length > 0 && v.every((e) => !check(e, t.slice(1), p))
+    : typeof d == 'function' ? d(v, x, p)
     : isStr(d) ? isObj(v) && (fields(v, d, p) || true)
     : d ? isStr((d = d[Object.keys(d).find((k) => is(k, v)) as string])) && (fields(x, d, q) || true)
-    : t.slice(-1) == '*' ? isArr(v) && v.length > 0 && v.every((e) => !check(e, t.slice(0, -1), p))
     : is(t, v);
   return r === true ? null : (r as Err) || bad(p, v);
 };
@@ -50,8 +54,7 @@ const fields = (x: O, spec: string, p: string): Err =>
   spec &&
   first(spec.split(' '), (f) => {
     const [k, t] = f.split(':');
-    const o = t.slice(-1) == '?';
-    return o && x[k] === undefined ? null : check(x[k], o ? t.slice(0, -1) : t, p ? p + '.' + k : k, x, p);
+    return check(x[k], t, p ? p + '.' + k : k, x, p);
   });
 
 const num = (v: unknown, min: number, max = 1 / 0): boolean => typeof v == 'number' && v >= min && v <= max;
@@ -75,51 +78,50 @@ const T: Record<string, Type> = {
   i: (v) => Number.isInteger(v) && v > 0,
   d: (v) => isStr(v) && date(v),
   D: date,
-  l: (v) => isStr(v) || !check(v, 's*', ''),
-  // The query parameter's name, when the page field is a query parameter.
-  k: (v, x) => x.field != 'query' || !check(v, 's', ''),
+  l: (v) => isStr(v) || !check(v, '*s', ''),
   // A targeting tree: `all` / `any` / `not` over conditions. Empty groups are allowed.
   r: (x, _x, p) =>
     isObj(x) && (fields(x, 'all' in x ? 'all:A' : 'any' in x ? 'any:A' : 'not' in x ? 'not:r' : 'type:C', p) || true),
   A: (l, _x, p) => isArr(l) && (first(l, (r, i) => check(r, 'r', `${p}[${i}]`)) || true),
   C: {
-    page: 'field:url|path|query|hash|landing|referrer(_domain)? key:k op:X ci:b?',
-    utm: 'field:utm_(source|medium|campaign|term|content) op:X ci:b?',
+    page: 'field:W op:X ci:?b',
+    utm: 'field:utm_(source|medium|campaign|term|content) op:X ci:?b',
     visitor: 'is:new|returning',
-    visits: 'op:M days:n?',
+    visits: 'op:M days:?n',
     pageviews: 'scope:session|total op:M',
     time: 'scope:since_first_visit|on_site op:M',
     property: 'key:s kind:K',
-    device: 'in:mobile|tablet|desktop*',
-    language: 'op:X ci:b?',
-    country: 'op:(not_)?in value:s*',
-    history: 'campaign:i event:seen|closed|converted|clicked negate:b?',
+    device: 'in:*mobile|tablet|desktop',
+    language: 'op:X ci:?b',
+    country: 'op:(not_)?in value:*s',
+    history: 'campaign:i event:seen|closed|converted|clicked negate:?b',
     displays: 'op:M',
     signed_up: 'value:b',
   },
-  X: { '(not_)?(equals|contains|starts_with|ends_with|matches)': 'value:l', '(not_)?in': 'value:s*', [EXISTS]: '' },
+  W: { 'url|path|hash|landing|referrer(_domain)?': '', query: 'key:s' },
+  X: { '(not_)?(equals|contains|starts_with|ends_with|matches)': 'value:l', '(not_)?in': 'value:*s', [EXISTS]: '' },
   M: { [CMP]: 'value:N' },
-  K: { string: 'op:X ci:b?', number: 'op:Y', boolean: 'op:B', date: 'op:Z' },
+  K: { string: 'op:X ci:?b', number: 'op:Y', boolean: 'op:B', date: 'op:Z' },
   Y: { [CMP]: 'value:N', [EXISTS]: '' },
   B: { is: 'value:b', [EXISTS]: '' },
   Z: { 'before|after': 'value:D', '(more|less)_than_days_ago': 'value:n', [EXISTS]: '' },
-  S: 'start:d? end:d? days:w*? hours:H?',
+  S: 'start:?d end:?d days:?*w hours:?H',
   w: (v) => Number.isInteger(v) && num(v, 0, 6),
   H: (v) => isArr(v) && v.length == 2 && v.every((h) => num(h, 0, 24)),
   G: 'type:g',
   g: {
-    landing: 'delay:n?',
+    landing: 'delay:?n',
     scroll: 'percent:%',
-    exit: 'mobile:b? oncePerSession:b?',
+    exit: 'mobile:?b oncePerSession:?b',
     inactivity: 'seconds:c',
     click: 'selector:s',
     event: 'name:s',
-    pageviews: 'count:c scope:session|total?',
+    pageviews: 'count:c scope:?session|total',
   },
-  F: 'repeat:R? stopAfter:P?',
+  F: 'repeat:?R stopAfter:?P',
   R: 'every:E',
   E: { 'page|session|never': '', 'days|minutes|pages': 'n:c' },
-  P: 'close:b? signup:b? click:b? displays:c?',
+  P: 'close:?b signup:?b click:?b displays:?c',
   // Ids are unique, non-blank and never "control" (the control group's name); some weight is above 0.
   V: (v, _x, p) =>
     isArr(v) && v.length > 0 &&
@@ -127,11 +129,11 @@ const T: Record<string, Type> = {
       v.some((o) => o.weight > 0)),
   O: 'id:(?!control$).*\\S(.*) weight:n',
   L: 'type:Q',
-  Q: { 'popup|fullscreen': '', bar: 'position:top|bottom push:b?', slidein: 'position:(top|bottom)-(left|right)', embed: 'selector:s' },
+  Q: { 'popup|fullscreen': '', bar: 'position:top|bottom push:?b', slidein: 'position:(top|bottom)-(left|right)', embed: 'selector:s' },
 };
 
 /** The whole campaign but its content (the UI chunk checks content before drawing). */
 export const checkCampaign = (x: unknown): Err =>
   isObj(x)
-    ? fields(x, 'id:i name:t status:draft|live|paused priority:N? schedule:S? targeting:r? trigger:G frequency:F? variants:V? control:%? layout:L', '')
+    ? fields(x, 'id:i name:t status:draft|live|paused priority:?N schedule:?S targeting:?r trigger:G frequency:?F variants:?V control:?% layout:L', '')
     : bad('campaign', x);
