@@ -21,18 +21,19 @@ const CMP: Record<string, [string, number]> = {
   eq: ['=', 2], ne: ['≠', 5], gt: ['>', 4], gte: ['≥', 6], lt: ['<', 1], lte: ['≤', 3],
   before: ['before', 1], after: ['after', 4], more_than_days_ago: ['more than', 1], less_than_days_ago: ['less than', 4],
 };
-/** String operators: words, and the test of one actual value against one wanted value (a RegExp for matches). `in` and `is` are `equals`. */
-const STR: Record<string, [string, (a: string, v: string & RegExp) => boolean]> = {
-  equals: ['', (a, v) => a == v],
-  contains: ['containing ', (a, v) => a.includes(v)],
-  starts_with: ['starting with ', (a, v) => a.startsWith(v)],
-  ends_with: ['ending with ', (a, v) => a.endsWith(v)],
-  matches: ['matching ', (a, v) => v.test(a)],
+/** String operators as regexes: words, and what goes before and after the (escaped) value. `in` and `is` are `equals`. */
+const STR: Record<string, string[]> = {
+  equals: ['', '^', '$'],
+  contains: ['containing ', '', ''],
+  starts_with: ['starting with ', '^', ''],
+  ends_with: ['ending with ', '', '$'],
+  matches: ['matching '],
 };
 const HISTORY: Record<string, 'd' | 'c' | 'v' | 'k'> = { seen: 'd', closed: 'c', converted: 'v', clicked: 'k' };
 
 const q = (v: unknown): string => (v == null || v === '' ? 'missing' : typeof v == 'string' ? `'${v}'` : String(v));
-const host = (u: string): string => ((/^\w[\w+.-]*:\/\/(?:[^@/?#]*@)?([^:/?#]*)/.exec(u) || '')[1] || '').toLowerCase().replace(/^www\./, '');
+// Referrers are absolute URLs without credentials: the host follows the first '//'.
+const host = (u: string): string => ((/\/\/([^/:?#]*)/.exec(u) || '')[1] || '').toLowerCase().replace(/^www\./, '');
 
 /** A custom property by exact key, else by dot path into nested objects. */
 export const prop = (o: Record<string, unknown>, key: string): unknown =>
@@ -65,7 +66,7 @@ function condition(r: Condition, neg: boolean, log: Log): Test | null {
   const ci = c.ci || c.type == 'language' || c.type == 'country';
   if (op.startsWith('not_')) (op = op.slice(4)), (neg = !neg);
   const cmp = CMP[op];
-  let test: (a: unknown, x: VisitorContext) => boolean;
+  let test: (a: unknown, x: VisitorContext) => unknown;
   let req: string;
   if (op == 'exists') (test = (a) => a != null && a !== ''), (req = 'to exist');
   else if (cmp) {
@@ -77,29 +78,28 @@ function condition(r: Condition, neg: boolean, log: Log): Test | null {
     test = (a, x) => {
       const d = (date ? toTime(a) : a || a === 0 ? +(a as number) : NaN) - (ago ? x.now - n * DAY : date ? at : n);
       // NaN (missing, not a number, not a date) passes no operator.
-      return d == d && ((cmp[1] >> (Math.sign(d) + 1)) & 1) > 0;
+      return d == d && (cmp[1] >> (Math.sign(d) + 1)) & 1;
     };
     req = `${cmp[0]} ${ago ? n + ' days ago' : q(value)}`;
   } else {
     let vals = ([] as unknown[]).concat(value);
     // The hash is compared without its '#', whichever way the owner wrote it.
     if (c.field == 'hash') vals = vals.map((v) => String(v).replace(/^#/, ''));
-    const lc = (s: unknown) => (ci ? String(s).toLowerCase() : String(s));
-    const [words, f] = STR[op] || STR.equals;
-    let want: Array<string & RegExp>;
+    const [words, pre, post] = STR[op] || STR.equals;
+    let want: RegExp[];
     try {
-      want = vals.map((v) => (op == 'matches' ? new RegExp(v as string, ci ? 'i' : '') : lc(v))) as Array<string & RegExp>;
+      want = vals.map((v) => new RegExp(pre == null ? (v as string) : pre + String(v).replace(/[$()*+.?[\\\]^{|}]/g, '\\$&') + post, ci ? 'i' : ''));
     } catch (e) {
       log(`${label}: invalid regex ${q(value)} (${e}): condition disabled`);
       return null;
     }
     // A list of actual values (a property holding an array) matches when any element does.
-    test = (a) => ([] as unknown[]).concat(a).some((s) => s != null && typeof s != 'object' && want.some((w) => f(lc(s), w)));
+    test = (a) => ([] as unknown[]).concat(a).some((s) => s != null && typeof s != 'object' && want.some((w) => w.test(String(s))));
     req = words + vals.map(q).join(' or ');
   }
   return (x, s) => {
     const v = get(c, x, s);
-    return test(v, x) != neg ? undefined : `${label} is ${q(v)}, needs ${neg ? 'not ' : ''}${req}`;
+    return !test(v, x) == neg ? undefined : `${label} is ${q(v)}, needs ${neg ? 'not ' : ''}${req}`;
   };
 }
 

@@ -66,8 +66,7 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
   const timer = (f: () => void, ms: number) => timers.push(env.setTimeout(guard(f), ms));
   const fired = (): number[] => {
     try {
-      const x = JSON.parse(env.activity.get() || '{}').x;
-      return Array.isArray(x) ? x : [];
+      return [].concat(JSON.parse(env.activity.get() || '0').x || []);
     } catch {
       return [];
     }
@@ -107,19 +106,16 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       };
       // Desktop: the pointer leaves the window through its top edge.
       if (!env.isMobile) return on(id, 'mouseout', (e) => ((e as MouseEvent).relatedTarget || (e as MouseEvent).clientY >= 10 || go()));
-      // Mobile: 100 px of upward scroll within 300 ms. The anchor is where the current upward run started; a run too slow restarts it.
-      let py = win.scrollY;
-      let pt = env.now();
-      let ay = py;
-      let at = pt;
+      // Mobile: 100 px of upward scroll within 300 ms of the anchor, which moves down with the
+      // page and restarts when the run is too slow.
+      let ay = win.scrollY;
+      let at = env.now();
       let hidden = false;
       on(id, 'scroll', () => {
         const y = win.scrollY;
         const t = env.now();
-        if (y >= py) (ay = y), (at = t);
-        else if (t - at > 300) (ay = py), (at = pt);
-        (py = y), (pt = t);
-        if (ay - y >= 100) go();
+        if (y >= ay || t - at > 300) (ay = y), (at = t);
+        else if (ay - y >= 100) go();
       });
       // Mobile: back to the tab after leaving it.
       on(id, 'visibilitychange', () => (doc.visibilityState == 'hidden' ? (hidden = true) : hidden && go()));

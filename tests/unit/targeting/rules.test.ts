@@ -67,6 +67,17 @@ describe('page conditions: every string operator', () => {
     fail(page('path', 'not_contains', 'PRODUCTS', { ci: true }));
   });
 
+  it('values are literal text for every operator but matches', () => {
+    pass(page('url', 'contains', '?ref=Mail&'));
+    fail(page('path', 'contains', '.'));
+    fail(page('path', 'equals', '/Products/shoe.'));
+    pass(page('path', 'ends_with', 's/shoes'));
+    fail(page('path', 'starts_with', '(/Products)'));
+    pass(page('path', 'matches', '(/Products)'));
+    pass({ type: 'property', kind: 'string', key: 'x', op: 'equals', value: 'a\\b[c]$', ci: true }, { props: { x: 'A\\B[C]$' } });
+    fail({ type: 'property', kind: 'string', key: 'x', op: 'equals', value: 'a\\b[c]$' }, { props: { x: 'A\\B[C]$' } });
+  });
+
   it('query parameters: value, empty value, missing', () => {
     pass(page('query', 'equals', 'Mail', { key: 'ref' }));
     pass(page('query', 'exists', undefined, { key: 'ref' }));
