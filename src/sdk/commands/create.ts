@@ -88,7 +88,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       if (started) configure(), refresh();
     },
     properties(p, o) {
-      need(isObject(p) && (o === undefined || isObject(o)));
+      need(isObject(p) && (o == null || isObject(o)));
       if (o && o.temporary === true) temp = mergeProps(temp, p, log);
       else store.write(R.PROPS, [mergeProps(readProps(store), p, log)]);
       rebuild();
@@ -109,26 +109,27 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       bus.emit('ready', {});
     },
     goal(name, o) {
-      need(typeof name == 'string' && name && (o === undefined || (isObject(o) && (o.revenue === undefined || Number.isFinite(o.revenue)))));
+      need(typeof name == 'string' && name && (o == null || (isObject(o) && (o.revenue == null || Number.isFinite(o.revenue)))));
       engine.goal(name, o && o.revenue);
     },
     listen(name, a, b) {
       const [id, cb] = typeof a == 'function' ? [undefined, a] : [a, b];
-      need(EVENTS.test(name) && typeof cb == 'function' && (id === undefined || typeof id == 'number'));
+      need(EVENTS.test(name) && typeof cb == 'function' && (id == null || typeof id == 'number'));
       bus.on(name, cb as Listener, id);
     },
     noshow(on) {
-      need(on === undefined || typeof on == 'boolean');
+      need(on == null || typeof on == 'boolean');
       setNoshow(on !== false);
     },
     debug: () => ({ campaigns: engine.debug(), context: context() }),
   };
 
-  const run: Command = (c, ...a) => {
+  const run: Command = (command, ...a) => {
+    const c = String(command);
     try {
-      return commands.hasOwnProperty(c as string) ? commands[c as string](...a) : log('unknown command: ' + String(c));
+      return commands.hasOwnProperty(c) ? commands[c](...a) : log('unknown command: ' + c);
     } catch (e) {
-      log(String(c) + ' ignored', e === BAD ? a : e);
+      log(c + ' ignored', e === BAD ? a : e);
     }
   };
 

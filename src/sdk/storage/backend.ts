@@ -12,7 +12,7 @@ export interface Backend {
 export const cookies = (domain: () => string | undefined): Backend => {
   const attrs = () => ({ path: '/', sameSite: 'Lax' as const, secure: location.protocol == 'https:', domain: domain() });
   return {
-    get: (name) => Cookies.get(name),
+    get: Cookies.get,
     set: (name, value, expires) => void Cookies.set(name, value, { ...attrs(), expires }),
     del: (name) => Cookies.remove(name, attrs()),
   };
@@ -20,7 +20,7 @@ export const cookies = (domain: () => string | undefined): Backend => {
 
 // localStorage for persistent records, sessionStorage for session ones. Web Storage has no
 // expiry, so each value is stored as "<expiry epoch seconds, 0 = none> <value>" and an
-// expired or malformed one is removed when read.
+// expired one is removed when read.
 const del = (name: string) => {
   localStorage.removeItem(name);
   sessionStorage.removeItem(name);
@@ -32,7 +32,8 @@ export const web: Backend = {
       if (raw == null) continue;
       const at = raw.indexOf(' ');
       const exp = +raw.slice(0, at);
-      if (at > 0 && (exp === 0 || exp * 1000 > Date.now())) return raw.slice(at + 1);
+      // A malformed prefix passes here and fails decoding, which resets the record.
+      if (!exp || exp * 1000 > Date.now()) return raw.slice(at + 1);
       s.removeItem(name);
     }
   },

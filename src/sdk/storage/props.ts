@@ -20,7 +20,7 @@ export function mergeProps(base: Props, patch: Props, log: Log, path = ''): Prop
     let v = patch[k];
     if (v instanceof Date && !isNaN(+v)) v = v.toISOString();
     if (!k || k.length > 50 || k == '__proto__' || !(v === null || isObject(v) || typeof v == 'string' || typeof v == 'boolean' || Number.isFinite(v)))
-      log('property ignored (key over 50 chars or bad value): ' + at.slice(0, 60));
+      log('property ignored: ' + at.slice(0, 60));
     else if (v === null) delete out[k];
     else {
       if (typeof v == 'string' && v.length > 255) log('property cut to 255 chars: ' + at), (v = v.slice(0, 255));
