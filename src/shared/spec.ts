@@ -22,6 +22,7 @@ type Type = ((v: any, x: O, p: string) => unknown) | string | Record<string, str
 
 const isStr = (v: unknown): v is string => typeof v == 'string';
 const isArr = Array.isArray;
+const isInt = Number.isInteger;
 export const isObj = (x: unknown): x is O => !!x && typeof x == 'object' && !isArr(x);
 const bad = (p: string, v: unknown): string => p + (v === undefined ? ': required' : ': bad value');
 const is = (re: string, v: unknown): boolean => isStr(v) && RegExp(`^(${re})$`).test(v);
@@ -46,7 +47,7 @@ const check = (v: unknown, t: string, p: string, x: O = {}, q = ''): Err => {
     : isStr(d) ? isObj(v) && (fields(v, d, p) || true)
     : d ? isStr((d = d[Object.keys(d).find((k) => is(k, v)) as string])) && (fields(x, d, q) || true)
     : is(t, v);
-  return r === true ? null : (r as Err) || bad(p, v);
+  return r !== true && ((r as Err) || bad(p, v));
 };
 
 /** The fields of object `x` (at path `p`, '' at the top) against `spec`. */
@@ -75,7 +76,7 @@ const T: Record<string, Type> = {
   n: (v) => num(v, 0),
   c: (v) => num(v, 1),
   '%': (v) => num(v, 0, 100),
-  i: (v) => Number.isInteger(v) && v > 0,
+  i: (v) => isInt(v) && v > 0,
   d: (v) => isStr(v) && date(v),
   D: date,
   l: (v) => isStr(v) || !check(v, '*s', ''),
@@ -106,7 +107,7 @@ const T: Record<string, Type> = {
   B: { is: 'value:b', [EXISTS]: '' },
   Z: { 'before|after': 'value:D', '(more|less)_than_days_ago': 'value:n', [EXISTS]: '' },
   S: 'start:?d end:?d days:?*w hours:?H',
-  w: (v) => Number.isInteger(v) && num(v, 0, 6),
+  w: (v) => isInt(v) && num(v, 0, 6),
   H: (v) => isArr(v) && v.length == 2 && v.every((h) => num(h, 0, 24)),
   G: 'type:g',
   g: {
