@@ -10,7 +10,7 @@ import { isObject } from '../storage/codec';
 import { createStore, R } from '../storage/store';
 import { readState, writeState, type State } from '../storage/state';
 import { mergeProps, readProps, type Props } from '../storage/props';
-import { newSession, readSession, readVisits, recordPageview, type Session } from '../storage/visits';
+import { currentSession, readVisits, recordPageview, type Session } from '../storage/visits';
 import { createBus, EVENTS, type Listener } from './bus';
 import { DEFAULTS, setOptions, valid } from './options';
 
@@ -49,6 +49,8 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   let ctx: VisitorContext;
   let temp: Props = {};
 
+  // The session as of now on this page: read, or recorded with a page view.
+  const page = (f: typeof currentSession) => (session = f(store, nowS(), loc.href, win.document.referrer));
   const granted = () => (consent == null ? opts.defaultConsent == 'granted' : consent);
   const context = () => ((ctx.now = Date.now()), ctx);
   const refresh = () => counted && engine.refresh();
@@ -99,7 +101,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       engine.event(name);
     },
     pageview() {
-      session = recordPageview(store, nowS(), loc.href, win.document.referrer);
+      page(recordPageview);
       // Temporary properties last one page view; those queued before the first one belong to it.
       if (counted) temp = {};
       counted = true;
@@ -137,7 +139,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   if (win.self !== win.top && !opts.iframes) return log('iframe: off (option iframes)'), [noop, noop];
   started = true;
   configure();
-  session = readSession(store, nowS()) || newSession(nowS(), loc.href, win.document.referrer);
+  page(currentSession);
   rebuild();
   const deps: EngineDeps = {
     site: src.searchParams.get('site') || '',

@@ -15,30 +15,25 @@ const cut = (s: string, bytes: number) => {
   return s;
 };
 
-/** The live session: none after 30 minutes without a page view, or 2 hours after its start. */
-export function readSession(store: Store, now: number): Session | undefined {
+/**
+ * The live session, or else a new one as this page starts it (pageviews 0: not saved until a
+ * page view is recorded). A session ends after 30 minutes without a page view, and 2 hours
+ * after its start.
+ */
+export function currentSession(store: Store, now: number, href: string, referrer: string): Session {
   const s = store.read<Session>(R.SESSION, [0, 0, 0, '', '', ['']]);
-  if (s && now - s[1] <= 1800 && now - s[0] <= 7200) return s;
+  return s && now - s[1] <= 1800 && now - s[0] <= 7200
+    ? s
+    : [now, now, 0, cut(href, 700), cut(referrer, 700), UTM.map((k) => cut(new URL(href).searchParams.get(k) || '', 300))];
 }
-
-/** A session as the page starts one: not saved until a page view is recorded. */
-export const newSession = (now: number, href: string, referrer: string): Session => [
-  now,
-  now,
-  0,
-  cut(href, 700),
-  cut(referrer, 700),
-  UTM.map((k) => cut(new URL(href).searchParams.get(k) || '', 300)),
-];
 
 export const readVisits = (store: Store): Visits => store.read<Visits>(R.VISITS, [0, 0, [0]]) || [0, 0, []];
 
 /** Records one page view: a new visit when no session is live. */
 export function recordPageview(store: Store, now: number, href: string, referrer: string): Session {
   const v = readVisits(store);
-  let s = readSession(store, now);
-  if (!s) {
-    s = newSession(now, href, referrer);
+  const s = currentSession(store, now, href, referrer);
+  if (!s[2]) {
     v[0] ||= now;
     v[2] = v[2].concat(now).slice(-10);
   }

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import Cookies from 'js-cookie';
 import { createLog } from '../../../src/sdk/log';
 import { createStore, type Store } from '../../../src/sdk/storage/store';
-import { readSession, readVisits, recordPageview } from '../../../src/sdk/storage/visits';
+import { currentSession, readVisits, recordPageview } from '../../../src/sdk/storage/visits';
 
 const SESSION = 'wisepops_session';
 const VISITS = 'wisepops_visits';
@@ -78,7 +78,7 @@ describe('sessions and visits', () => {
     const { session, visits } = view();
     expect(session.pageviews).toBe(1);
     expect(visits.times).toHaveLength(2);
-    expect(readSession(store, sec())![0]).toBe(sec());
+    expect(currentSession(store, sec(), 'https://x.example/', '')[0]).toBe(sec());
   });
 
   it('keeps only the last 10 visit dates, oldest first, and never forgets the first visit', () => {
@@ -94,10 +94,11 @@ describe('sessions and visits', () => {
     expect(total).toBe(13);
   });
 
-  it('a dead session record is not returned as live', () => {
+  it('a dead session record is not returned as live: a new one starts from this page', () => {
     view();
     minutes(31);
-    expect(readSession(store, sec())).toBeUndefined();
+    const s = currentSession(store, sec(), 'https://shop.example/next?utm_medium=mail', 'https://ref.example/');
+    expect(s).toEqual([sec(), sec(), 0, 'https://shop.example/next?utm_medium=mail', 'https://ref.example/', ['', 'mail', '', '', '']]);
   });
 
   it('cuts very long landing URLs, referrers and UTM values so the session record always fits', () => {
@@ -106,6 +107,6 @@ describe('sessions and visits', () => {
     expect(Cookies.get(SESSION)).toBeDefined();
     expect(session.landing.length).toBeLessThanOrEqual(700);
     expect(encodeURIComponent(session.utm[0]).length).toBeLessThanOrEqual(300);
-    expect(readSession(store, sec())![2]).toBe(1);
+    expect(currentSession(store, sec(), '', '')[2]).toBe(1);
   });
 });
