@@ -39,14 +39,14 @@ export interface Decision {
 
 /** Validates and compiles a campaign set once; invalid campaigns are skipped with one log line. */
 export function compile(campaigns: unknown[], o: { timezone?: string; log: (line: string) => void }): Compiled {
-  const off = zone(o.timezone, o.log);
+  const wall = zone(o.timezone, o.log);
   const k: Compiled = { list: [], bad: [] };
   campaigns.forEach((x, i) => {
     const r = validateCampaignCore(x);
     const name = skippedName(x, i);
     if (r.ok) {
       const c = r.campaign;
-      k.list.push([c, c.targeting && compileRule(c.targeting, (l) => o.log(`${name}: ${l}`)), c.schedule && compileSchedule(c.schedule, off)]);
+      k.list.push([c, c.targeting && compileRule(c.targeting, (l) => o.log(`${name}: ${l}`)), c.schedule && compileSchedule(c.schedule, wall)]);
     } else {
       o.log(`${name} skipped: ${r.error}`);
       const y = (x || {}) as Campaign;

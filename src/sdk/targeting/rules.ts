@@ -36,29 +36,33 @@ const q = (v: unknown): string => (v == null || v === '' ? 'missing' : typeof v 
 const host = (u: string): string => ((/\/\/([^/:?#]*)/.exec(u) || '')[1] || '').toLowerCase().replace(/^www\./, '');
 
 /** A custom property by exact key, else by dot path into nested objects. */
-export const prop = (o: Record<string, unknown>, key: string): unknown =>
-  key in o ? o[key] : key.split('.').reduce<unknown>((v, k) => (v && typeof v == 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
+export const prop = (o: Record<string, unknown>, key: string, path = key.split('.')): unknown =>
+  key in o ? o[key] : path.reduce<unknown>((v, k) => (v && typeof v == 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
 
-/** The value each condition type reads; language, device and country are read by name. */
-const GET: Record<string, (c: C, x: VisitorContext, self: number) => unknown> = {
-  page: ({ field, key }, x) =>
-    field == 'query' ? x.query[key!] : field == 'referrer_domain' ? host(x.session.referrer) : ((field! in x ? x : x.session) as unknown as Record<string, string>)[field!],
-  utm: (c, x) => x.session.utm[c.field as 'utm_source'],
-  visitor: (_, x) => (x.visits.length > 1 ? 'returning' : 'new'),
-  visits: ({ days }, x) => x.visits.filter((t) => !days || t > x.now - days * DAY).length,
-  pageviews: (c, x) => (c.scope == 'total' ? x.totalPageviews : x.session.pageviews),
-  time: (c, x) => Math.floor((x.now - (c.scope == 'on_site' ? x.session.start : x.firstVisit)) / 1e3),
-  property: (c, x) => prop(x.props, c.key!),
-  history: (c, x) => !!x.history[c.campaign] && x.history[c.campaign][HISTORY[c.event!]] > 0,
-  displays: (_, x, s) => (x.history[s] ? x.history[s].d : 0),
-  signed_up: (_, x) => x.signedUp,
+type Get = (x: VisitorContext, self: number) => unknown;
+/** The getter of the value each condition type reads, made once; language, device and country are read by name. */
+const GET: Record<string, (c: C) => Get> = {
+  page: ({ field, key }) =>
+    field == 'query' ? (x) => x.query[key!] : field == 'referrer_domain' ? (x) => host(x.session.referrer) : (x) => ((field! in x ? x : x.session) as unknown as Record<string, string>)[field!],
+  utm: (c) => (x) => x.session.utm[c.field as 'utm_source'],
+  visitor: () => (x) => (x.visits.length > 1 ? 'returning' : 'new'),
+  visits: ({ days }) => (x) => x.visits.filter((t) => !days || t > x.now - days * DAY).length,
+  pageviews: (c) => (c.scope == 'total' ? (x) => x.totalPageviews : (x) => x.session.pageviews),
+  time: (c) => (x) => Math.floor((x.now - (c.scope == 'on_site' ? x.session.start : x.firstVisit)) / 1e3),
+  property: ({ key }) => {
+    const path = key!.split('.');
+    return (x) => prop(x.props, key!, path);
+  },
+  history: (c) => (x) => !!x.history[c.campaign] && x.history[c.campaign][HISTORY[c.event!]] > 0,
+  displays: () => (x, s) => (x.history[s] ? x.history[s].d : 0),
+  signed_up: () => (x) => x.signedUp,
 };
 
 /** One condition; null when disabled (an invalid regex). */
 function condition(r: Condition, neg: boolean, log: Log): Test | null {
   const c = r as unknown as C;
   const label = [c.type, c.field, c.key, c.scope, c.days && `in last ${c.days} days`, c.campaign, c.event].filter((s) => s).join(' ');
-  const get = GET[c.type] || ((c, x) => x[c.type as 'device']);
+  const get: Get = GET[c.type] ? GET[c.type](c) : (x) => x[c.type as 'device'];
   // Conditions without an operator test equality: visitor `is`, device `in`, history (it
   // happened, unless `negate`), signed_up and boolean properties (`is`) their `value`.
   let op = c.op || 'equals';
@@ -75,8 +79,11 @@ function condition(r: Condition, neg: boolean, log: Log): Test | null {
     const date = op.length > 3;
     const ago = op.endsWith('ago');
     const at = toTime(value);
+    // Property dates are usually strings: parse each distinct value once.
+    let last: unknown;
+    let t = NaN;
     test = (a, x) => {
-      const d = (date ? toTime(a) : a || a === 0 ? +(a as number) : NaN) - (ago ? x.now - n * DAY : date ? at : n);
+      const d = (date ? (a === last ? t : (t = toTime((last = a)))) : a || a === 0 ? +(a as number) : NaN) - (ago ? x.now - n * DAY : date ? at : n);
       // NaN (missing, not a number, not a date) passes no operator.
       return d == d && (cmp[1] >> (Math.sign(d) + 1)) & 1;
     };
@@ -86,19 +93,21 @@ function condition(r: Condition, neg: boolean, log: Log): Test | null {
     // The hash is compared without its '#', whichever way the owner wrote it.
     if (c.field == 'hash') vals = vals.map((v) => String(v).replace(/^#/, ''));
     const [words, pre, post] = STR[op] || STR.equals;
-    let want: RegExp[];
+    // One regex per condition, compiled now: any of the values, each literal text but for `matches`.
+    let re: RegExp;
     try {
-      want = vals.map((v) => new RegExp(pre == null ? (v as string) : pre + String(v).replace(/[$()*+.?[\\\]^{|}]/g, '\\$&') + post, ci ? 'i' : ''));
+      re = new RegExp(vals.map((v) => '(?:' + (pre == null ? v : pre + String(v).replace(/[$()*+.?[\\\]^{|}]/g, '\\$&') + post) + ')').join('|'), ci ? 'i' : '');
     } catch (e) {
       log(`${label}: invalid regex ${q(value)} (${e}): condition disabled`);
       return null;
     }
+    const one = (s: unknown) => s != null && typeof s != 'object' && re.test(s as string);
     // A list of actual values (a property holding an array) matches when any element does.
-    test = (a) => ([] as unknown[]).concat(a).some((s) => s != null && typeof s != 'object' && want.some((w) => w.test(String(s))));
+    test = (a) => (Array.isArray(a) ? a.some(one) : one(a));
     req = words + vals.map(q).join(' or ');
   }
   return (x, s) => {
-    const v = get(c, x, s);
+    const v = get(x, s);
     return !test(v, x) == neg ? undefined : `${label} is ${q(v)}, needs ${neg ? 'not ' : ''}${req}`;
   };
 }
