@@ -12,7 +12,7 @@ let server: StaticServer;
 
 const page = (body: string) => `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">${body}</head><body><h1>Shop</h1></body></html>`;
 const snippet = (site: string) => `<script>${snippetFor(`${server.url}/dist/poplet.js?site=${site}`)}</script>`;
-const value = (cookies: Cookie[], name: string) => decode(decodeURIComponent(cookies.find((c) => c.name === name)!.value));
+const value = (cookies: Cookie[], name: string) => decode(decodeURIComponent(cookies.find((c) => c.name === name)!.value))!;
 
 beforeAll(async () => {
   server = await startStaticServer();
