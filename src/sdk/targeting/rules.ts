@@ -61,7 +61,7 @@ const GET: Record<string, (c: C) => Get> = {
 /** One condition; null when disabled (an invalid regex). */
 function condition(r: Condition, neg: boolean, log: Log): Test | null {
   const c = r as unknown as C;
-  const label = [c.type, c.field, c.key, c.scope, c.days && `in last ${c.days} days`, c.campaign, c.event].filter((s) => s).join(' ');
+  const label = [c.type.replace('_', ' '), c.field, c.key, c.scope, c.days && `in last ${c.days} days`, c.campaign, c.event].filter((s) => s).join(' ');
   const get: Get = GET[c.type] ? GET[c.type](c) : (x) => x[c.type as 'device'];
   // Conditions without an operator test equality: visitor `is`, device `in`, history (it
   // happened, unless `negate`), signed_up and boolean properties (`is`) their `value`.

@@ -140,7 +140,7 @@ describe('frequency and stop rules', () => {
     const c = campaign({ schedule: { days: [0] }, targeting: { type: 'signed_up', value: true } });
     expect(decide([c], { history: { 1: shownThisSession } }).why(1)).toMatch(/^schedule/);
     expect(decide([{ ...c, schedule: undefined }], { history: { 1: shownThisSession } }).why(1)).toBe('already shown this session');
-    expect(decide([{ ...c, schedule: undefined }]).why(1)).toBe("signed_up is false, needs true");
+    expect(decide([{ ...c, schedule: undefined }]).why(1)).toBe("signed up is false, needs true");
   });
 });
 

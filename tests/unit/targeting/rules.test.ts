@@ -289,7 +289,7 @@ describe('all / any / not trees', () => {
   });
   it('any: passes on one, lists all reasons when none match', () => {
     pass({ any: [no, yes] });
-    expect(run({ any: [no, { type: 'signed_up', value: true }] })).toBe("none matched: device is 'desktop', needs 'mobile'; or signed_up is false, needs true");
+    expect(run({ any: [no, { type: 'signed_up', value: true }] })).toBe("none matched: device is 'desktop', needs 'mobile'; or signed up is false, needs true");
   });
   it('not, including over groups (De Morgan) and double negation', () => {
     pass({ not: no });
