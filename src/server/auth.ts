@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'f
 import type { ServerDeps } from './config';
 import { createLimiter, type Limiter } from './rate-limit';
 import { hashKey, sameHash } from './store/keys';
-import { siteByKeyHash, type Site } from './store/sites';
+import { siteByKeyHash, touchSite, type Site } from './store/sites';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -58,6 +58,7 @@ export function requireApiKey(deps: ServerDeps, opts: { rateLimit?: boolean } = 
       const wait = perKey.take(hash);
       if (wait) return tooManyRequests(reply, wait);
     }
+    touchSite(deps.db, site.id);
     const { key_hash: _omit, ...rest } = site;
     request.site = rest;
   };

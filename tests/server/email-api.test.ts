@@ -148,3 +148,16 @@ describe('POST /collect rate limit', () => {
     }
   });
 });
+
+describe('site activity', () => {
+  it('an authenticated API call stamps the site active (the retention job reads it), a rejected one does not', async () => {
+    const at = (site: string) => f.db.prepare('SELECT last_active_at FROM sites WHERE id = ?').pluck().get(site) as string | null;
+    f.db.prepare('UPDATE sites SET last_active_at = NULL WHERE id IN (?, ?)').run(f.site, f.other.site);
+    expect((await emails('?page_size=1', 'not-a-key')).status).toBe(401);
+    expect(at(f.site)).toBeNull();
+    const before = Date.now();
+    expect((await emails('?page_size=1')).status).toBe(200);
+    expect(Date.parse(at(f.site)!)).toBeGreaterThanOrEqual(before - 1);
+    expect(at(f.other.site)).toBeNull();
+  });
+});

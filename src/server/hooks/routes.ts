@@ -2,7 +2,7 @@
 // re-send of failed deliveries once a receiver is fixed. Every route is scoped to the site of the
 // API key. Hooks are not rate limited (the seed promises it): these routes use the auth
 // preHandler without the per-key limiter.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ServerDeps } from '../config';
 import { requireApiKey } from '../auth';
 import { HookTargetError, vetTargetUrl } from './ssrf';
@@ -36,12 +36,7 @@ function parseId(raw: unknown): number | null {
 export function registerHookRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const { db } = deps;
   installOutbox();
-  const touchSite = db.prepare<[string, string]>('UPDATE sites SET last_active_at = ? WHERE id = ?');
-  // API use keeps a site alive for the retention job.
-  const auth = [
-    requireApiKey(deps, { rateLimit: false }),
-    async (request: FastifyRequest) => void touchSite.run(new Date().toISOString(), request.site!.id),
-  ];
+  const auth = requireApiKey(deps, { rateLimit: false });
   const allowPrivate = Boolean(deps.config.allowPrivateHooks);
 
   const find = db.prepare<[string, string, string, number | null], { id: number }>(

@@ -95,24 +95,38 @@ export function siteByKeyHash(db: Db, keyHash: string): (Site & { key_hash: stri
   return row && { ...toSite(row), key_hash: row.key_hash };
 }
 
+/**
+ * Stamps the site as active: the retention job deletes sites inactive for two years, and the
+ * data-security policy counts API use and admin activity as activity, not only collection.
+ */
+export function touchSite(db: Db, id: string): void {
+  db.prepare('UPDATE sites SET last_active_at = ? WHERE id = ?').run(new Date().toISOString(), id);
+}
+
 /** New key; the old one stops working at once. */
 export function rotateKey(db: Db, secret: Buffer, id: string): string {
   const key = newApiKey();
-  const r = db.prepare('UPDATE sites SET key_hash = ?, key_enc = ? WHERE id = ?').run(hashKey(key), encryptKey(secret, key), id);
+  const r = db
+    .prepare('UPDATE sites SET key_hash = ?, key_enc = ?, last_active_at = ? WHERE id = ?')
+    .run(hashKey(key), encryptKey(secret, key), new Date().toISOString(), id);
   if (r.changes === 0) throw new Error(`unknown site ${id}`);
   return key;
 }
 
 export function setOrigins(db: Db, id: string, origins: string[]): Site {
   const list = [...new Set(origins.map(normalizeOrigin))];
-  const r = db.prepare('UPDATE sites SET origins = ? WHERE id = ?').run(JSON.stringify(list), id);
+  const r = db
+    .prepare('UPDATE sites SET origins = ?, last_active_at = ? WHERE id = ?')
+    .run(JSON.stringify(list), new Date().toISOString(), id);
   if (r.changes === 0) throw new Error(`unknown site ${id}`);
   return getSite(db, id)!;
 }
 
 export function setTimezone(db: Db, id: string, timezone: string): Site {
   if (!isTimeZone(timezone)) throw new Error(`unknown time zone: ${timezone}`);
-  const r = db.prepare('UPDATE sites SET timezone = ? WHERE id = ?').run(timezone, id);
+  const r = db
+    .prepare('UPDATE sites SET timezone = ?, last_active_at = ? WHERE id = ?')
+    .run(timezone, new Date().toISOString(), id);
   if (r.changes === 0) throw new Error(`unknown site ${id}`);
   return getSite(db, id)!;
 }
