@@ -81,73 +81,75 @@ export function isSafeUrl(u: string): boolean {
 }
 
 const isObj = (x: unknown): x is O => typeof x == 'object' && x !== null && !Array.isArray(x);
+const isText = (v: unknown): v is string => typeof v == 'string';
 
+/** Value kinds of the specs below: the test and what the message says it must be. */
+const KINDS: Record<string, [(v: unknown) => boolean, string]> = {
+  s: [(v) => isText(v) && v.trim() != '', 'a non-empty string'],
+  t: [isText, 'a string'],
+  n: [(v) => typeof v == 'number' && v >= 0 && v < Infinity, 'a number >= 0'],
+  b: [(v) => typeof v == 'boolean', 'true or false'],
+  l: [(v) => Array.isArray(v) && v.length > 0 && v.every(KINDS.s[0]), 'a non-empty list of strings'],
+  u: [(v) => isText(v) && isSafeUrl(v), 'an http(s), mailto, tel or relative URL'],
+  d: [(v) => isText(v) && !isNaN(Date.parse(v)), 'an ISO date'],
+};
+
+const INPUT = 'label:s placeholder:t? required:b?';
 /**
- * One field check per spec letter: s non-empty string, t any string, n number >= 0, b boolean,
- * l non-empty list of non-empty strings, u safe URL, d date; `?` makes it optional;
- * `a|b|c` is an enum.
+ * "key:kind" pairs, `?` = optional; a kind with `|` is a list of allowed values. Blocks, then
+ * layouts (prefixed with `layout.`), then the content's own objects.
  */
-function field(x: O, k: string, spec: string, p: string): Err {
-  const v = x[k];
-  const kind = spec.replace('?', '');
-  if (v === undefined && spec != kind) return null;
-  const ok =
-    kind == 's' ? typeof v == 'string' && v.trim() != '' :
-    kind == 't' ? typeof v == 'string' :
-    kind == 'n' ? typeof v == 'number' && isFinite(v) && v >= 0 :
-    kind == 'b' ? typeof v == 'boolean' :
-    kind == 'l' ? Array.isArray(v) && v.length > 0 && v.every((o) => typeof o == 'string' && o != '') :
-    kind == 'u' ? typeof v == 'string' && isSafeUrl(v.trim()) :
-    kind == 'd' ? typeof v == 'string' && !isNaN(Date.parse(v)) :
-    kind.split('|').includes(v as string);
-  const what: Record<string, string> = {
-    s: 'a non-empty string', t: 'a string', n: 'a number >= 0', b: 'true or false',
-    l: 'a non-empty list of strings', u: 'an http(s), mailto, tel or relative URL', d: 'an ISO date',
-  };
-  return ok ? null : `${p}.${k}: ${v === undefined ? 'required' : 'must be ' + (what[kind] ?? 'one of ' + kind.replace(/\|/g, ', '))}`;
-}
+const SPECS: Record<string, string> = {
+  heading: 'text:s',
+  paragraph: 'text:s html:b?',
+  image: 'src:u alt:t width:n? height:n?',
+  button: 'label:s action:link|close|next|submit href:u? newTab:b? secondary:b?',
+  countdown: 'until:d label:t?',
+  email: 'name:s? ' + INPUT,
+  text: 'name:s ' + INPUT,
+  phone: 'name:s ' + INPUT,
+  number: 'name:s ' + INPUT,
+  select: 'name:s label:s options:l required:b?',
+  checkbox: 'name:s label:s required:b?',
+  consent: 'name:s? label:s required:b?',
+  hidden: 'name:s from:s',
+  'layout.popup': '',
+  'layout.fullscreen': '',
+  'layout.bar': 'position:top|bottom push:b?',
+  'layout.slidein': 'position:top-left|top-right|bottom-left|bottom-right',
+  'layout.embed': 'selector:s',
+  content: 'label:s noshowLink:b?',
+  style: 'background:t? color:t? accent:t? accentText:t? font:t? overlay:t? radius:n? width:n? closeButton:icon|text|none?',
+};
 
-function fields(x: unknown, specs: Record<string, string>, p: string): Err {
-  if (!isObj(x)) return `${p}: must be an object`;
-  for (const k in specs) {
-    const e = field(x, k, specs[k], p);
-    if (e) return e;
+function fields(x: unknown, spec: string, p: string): Err {
+  if (!isObj(x)) return p + ': must be an object';
+  for (const f of spec.split(' ')) {
+    if (!f) continue;
+    const [k, s] = f.split(':');
+    const kind = s.replace('?', '');
+    const v = x[k];
+    if (v === undefined && s != kind) continue;
+    const [ok, what] = KINDS[kind] || [(v: unknown) => kind.split('|').includes(v as string), 'one of ' + kind.replace(/\|/g, ', ')];
+    if (!ok(v)) return `${p}.${k}: ${v === undefined ? 'required' : 'must be ' + what}`;
   }
   return null;
 }
-
-const INPUT = { label: 's', placeholder: 't?', required: 'b?' };
-const NAMED = { name: 's', ...INPUT };
-const BLOCKS: Record<string, Record<string, string>> = {
-  heading: { text: 's' },
-  paragraph: { text: 's', html: 'b?' },
-  image: { src: 'u', alt: 't', width: 'n?', height: 'n?' },
-  button: { label: 's', action: 'link|close|next|submit', href: 'u?', newTab: 'b?', secondary: 'b?' },
-  countdown: { until: 'd', label: 't?' },
-  email: { name: 's?', ...INPUT },
-  text: NAMED,
-  phone: NAMED,
-  number: NAMED,
-  select: { name: 's', options: 'l', label: 's', required: 'b?' },
-  checkbox: { name: 's', label: 's', required: 'b?' },
-  consent: { name: 's?', label: 's', required: 'b?' },
-  hidden: { name: 's', from: 's' },
-};
 
 /** Field blocks: they carry a value into the sign-up. */
 export const isField = (b: Block): b is FieldBlock => /^(email|text|phone|number|select|checkbox|consent|hidden)$/.test(b.type);
 
 function checkStep(x: unknown, p: string, names: Set<string>): Err {
-  if (!isObj(x) || !Array.isArray(x.blocks)) return `${p}.blocks: must be a list`;
+  if (!isObj(x) || !Array.isArray(x.blocks)) return p + '.blocks: must be a list';
   for (let i = 0; i < x.blocks.length; i++) {
     const b = x.blocks[i] as O;
     const bp = `${p}.blocks[${i}]`;
-    const specs = isObj(b) ? BLOCKS[b.type as string] : undefined;
-    const e = specs ? fields(b, specs, bp) : isObj(b) ? `${bp}.type: unknown block '${b.type}'` : `${bp}: must be an object`;
+    const spec = isObj(b) && SPECS[b.type as string];
+    const e = spec != null && spec !== false ? fields(b, spec, bp) : isObj(b) ? `${bp}.type: unknown block '${b.type}'` : bp + ': must be an object';
     if (e) return e;
-    if (b.type == 'button' && b.action == 'link' && b.href === undefined) return `${bp}.href: required`;
+    if (b.type == 'button' && b.action == 'link' && !b.href) return bp + '.href: required';
     if (isField(b as unknown as Block)) {
-      const name = (b.name ?? b.type) as string;
+      const name = (b.name || b.type) as string;
       if (names.has(name)) return `${bp}.name: duplicate field name '${name}'`;
       names.add(name);
     }
@@ -155,40 +157,30 @@ function checkStep(x: unknown, p: string, names: Set<string>): Err {
   return null;
 }
 
+const LAYOUTS = 'popup, fullscreen, bar, slidein, embed';
+
 export function checkLayout(x: unknown): Err {
-  const specs: Record<string, Record<string, string>> = {
-    popup: {},
-    fullscreen: {},
-    bar: { position: 'top|bottom', push: 'b?' },
-    slidein: { position: 'top-left|top-right|bottom-left|bottom-right' },
-    embed: { selector: 's' },
-  };
-  return isObj(x) && specs[x.type as string] ? fields(x, specs[x.type as string], 'layout') : `layout.type: must be one of ${Object.keys(specs).join(', ')}`;
+  const spec = isObj(x) && SPECS['layout.' + x.type];
+  return spec != null && spec !== false ? fields(x, spec, 'layout') : 'layout.type: must be one of ' + LAYOUTS;
 }
 
 export function checkContent(x: unknown, path: string): Err {
-  if (!isObj(x)) return `${path}: must be an object`;
-  const e = fields(x, { label: 's', noshowLink: 'b?' }, path);
+  const e = fields(x, SPECS.content, path);
   if (e) return e;
-  if (!Array.isArray(x.steps) || !x.steps.length) return `${path}.steps: must be a non-empty list`;
+  const c = x as O;
+  const steps = c.steps as O[];
+  if (!Array.isArray(steps) || !steps.length) return path + '.steps: must be a non-empty list';
   const names = new Set<string>();
-  for (let i = 0; i < x.steps.length; i++) {
-    const se = checkStep(x.steps[i], `${path}.steps[${i}]`, names);
+  for (let i = 0; i < steps.length; i++) {
+    const se = checkStep(steps[i], `${path}.steps[${i}]`, names);
     if (se) return se;
   }
   // Every sign-up carries an email (the Email API's key), so a form needs an email field.
-  if (names.size && !x.steps.some((s: O) => (s.blocks as O[]).some((b) => b.type == 'email')))
-    return `${path}.steps: a form needs an email field`;
-  const ue = checkStep(x.success, `${path}.success`, new Set());
-  if (ue) return ue;
-  if (x.style !== undefined) {
-    const t = 't?';
-    const se = fields(x.style, { background: t, color: t, accent: t, accentText: t, font: t, overlay: t, radius: 'n?', width: 'n?', closeButton: 'icon|text|none?' }, path + '.style');
-    if (se) return se;
+  if (names.size && !steps.some((s) => (s.blocks as O[]).some((b) => b.type == 'email'))) return path + '.steps: a form needs an email field';
+  const m = c.messages as O | undefined;
+  if (m !== undefined) {
+    if (!isObj(m)) return path + '.messages: must be an object';
+    for (const k in m) if (!isText(m[k])) return `${path}.messages.${k}: must be a string`;
   }
-  if (x.messages !== undefined) {
-    if (!isObj(x.messages)) return `${path}.messages: must be an object`;
-    for (const k in x.messages) if (typeof x.messages[k] != 'string') return `${path}.messages.${k}: must be a string`;
-  }
-  return null;
+  return checkStep(c.success, path + '.success', new Set()) || (c.style === undefined ? null : fields(c.style, SPECS.style, path + '.style'));
 }

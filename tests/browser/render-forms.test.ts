@@ -211,7 +211,7 @@ describe('keyboard and focus', () => {
       seen.push(await focused(page));
     }
     // email → consent → (link in text? none) → submit → noshow → close → back to the start
-    expect(seen).toEqual(['shadow:input', 'shadow:button.b', 'shadow:button.ns', 'shadow:button.x', 'shadow:input#f0-2.in', 'shadow:input']);
+    expect(seen).toEqual(['shadow:input#f0-3', 'shadow:button.b', 'shadow:button.ns', 'shadow:button.x icon', 'shadow:input#f0-2.in', 'shadow:input#f0-3']);
     await page.keyboard.press('Shift+Tab');
     await page.keyboard.press('Shift+Tab');
     await page.keyboard.press('Shift+Tab');

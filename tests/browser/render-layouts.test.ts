@@ -153,12 +153,16 @@ describe('layouts', () => {
     expect(errors).toEqual([]);
   });
 
-  it('invalid content logs the validator message and renders nothing', async () => {
+  it('content that cannot render is logged and removed, nothing reaches the page', async () => {
     const { page, errors } = await f.open();
-    const c = campaign({ type: 'popup' }, { label: 'x', steps: [{ blocks: [{ type: 'heading' } as never] }], success: { blocks: [] } });
+    // Past the server's validator only by hand: a select without options.
+    const c = campaign({ type: 'popup' }, { label: 'x', steps: [{ blocks: [{ type: 'select', name: 's', label: 'S' } as never] }], success: { blocks: [] } });
     await show(page, c);
-    expect(await calls(page)).toEqual([['log', 'poplet ui: campaign 7 not shown: content.steps[0].blocks[0].text: required']]);
-    expect(await page.locator('poplet-campaign').count()).toBe(0);
+    const log = await calls(page);
+    expect(log).toHaveLength(1);
+    expect(log[0][1]).toBe('poplet ui: render failed');
+    await page.waitForFunction(() => !document.querySelector('poplet-campaign'));
+    expect(await page.evaluate(() => getComputedStyle(document.documentElement).overflow)).toBe('visible');
     expect(errors).toEqual([]);
   });
 

@@ -1,19 +1,19 @@
 // Countdown block: time left until `until`, ticking each second, stopping at zero.
-import { Component } from 'preact';
+/** @jsxRuntime classic */
+/** @jsx h */
+import { Component, h } from 'preact';
 
-const pad = (n: number) => (n < 10 ? '0' : '') + n;
-
-/** "2d 03:04:05", or "03:04:05" under a day. */
+/** "2d 03:04:05", or "03:04:05" under a day; zero once past. */
 export function formatLeft(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  const d = Math.floor(s / 86400);
-  return (d ? d + 'd ' : '') + [Math.floor(s / 3600) % 24, Math.floor(s / 60) % 60, s % 60].map(pad).join(':');
+  const s = Math.max(0, ms / 1000) | 0;
+  // The time of day of `s` seconds after the epoch is the hh:mm:ss part of the duration.
+  return (s < 86400 ? '' : ((s / 86400) | 0) + 'd ') + new Date(s * 1000).toISOString().slice(11, 19);
 }
 
 export class Countdown extends Component<{ until: string; label?: string }> {
-  timer = 0;
+  declare timer: ReturnType<typeof setInterval>;
   override componentDidMount() {
-    this.timer = setInterval(() => (Date.parse(this.props.until) <= Date.now() ? clearInterval(this.timer) : this.forceUpdate()), 1000) as unknown as number;
+    this.timer = setInterval(() => this.forceUpdate(), 1000);
   }
   override componentWillUnmount() {
     clearInterval(this.timer);

@@ -14,20 +14,24 @@ export const DEFAULT_MESSAGES: Messages = {
   error: 'Something went wrong. Please try again.',
 };
 
-/** The message key of what is wrong with `value`, or null. Checkbox values are '' or 'true'. */
-export function invalid(b: FieldBlock, value: string): MessageKey | null {
-  const v = value.trim();
-  if (!v) return 'required' in b && b.required ? 'required' : null;
-  if (b.type == 'email') return /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/.test(v) ? null : 'email';
-  // Digits with the usual separators, an optional leading +, 6 to 15 digits (E.164 allows 15).
-  if (b.type == 'phone') return /^\+?[\d\s().\/-]+$/.test(v) && /^(\D*\d){6,15}\D*$/.test(v) ? null : 'phone';
-  if (b.type == 'number') return isFinite(+v.replace(',', '.')) ? null : 'number';
-  return null;
+/** Format of each checked field type. Phone: an optional +, digits and the usual separators, 6 to 15 digits (E.164). */
+const FORMATS: Partial<Record<FieldBlock['type'], RegExp>> = {
+  email: /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/,
+  phone: /^\+?[\s().\/-]*(\d[\s().\/-]*){6,15}$/,
+  number: /^[+-]?(\d+([.,]\d*)?|[.,]\d+)(e[+-]?\d+)?$/i,
+};
+
+/** The message key of what is wrong with `v` (trimmed; checkboxes give '' or 'true'), or null. */
+export function invalid(b: FieldBlock, v: string): MessageKey | null {
+  const re = FORMATS[b.type];
+  return !v ? ('required' in b && b.required ? 'required' : null) : re && !re.test(v) ? (b.type as MessageKey) : null;
 }
 
 /** A hidden field's value: `utm_*` from the session, anything else a dot path into the properties. */
 export function hiddenValue(ctx: VisitorContext, from: string): string {
-  let v: unknown = /^utm_/.test(from) ? ctx.session.utm[from as keyof VisitorContext['session']['utm']] : ctx.props;
-  if (!/^utm_/.test(from)) for (const k of from.split('.')) v = v !== null && typeof v == 'object' && Object.prototype.hasOwnProperty.call(v, k) ? (v as Record<string, unknown>)[k] : undefined;
-  return typeof v == 'string' || typeof v == 'number' || typeof v == 'boolean' ? String(v) : '';
+  let v: unknown = ctx.props;
+  if (/^utm_/.test(from)) v = ctx.session.utm[from as 'utm_source'];
+  // Inherited members ("constructor", "toString"…) are functions or objects, never a value.
+  else for (const k of from.split('.')) v = v && typeof v == 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return /^(st|bo|nu)/.test(typeof v) ? String(v) : '';
 }

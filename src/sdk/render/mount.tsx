@@ -1,33 +1,44 @@
-// show(): puts one campaign on the page inside a shadow root and owns everything it does
-// to the page around it (push padding, scroll lock, focus, keys), undoing it all on close.
-import { Component, render, type ComponentChildren } from 'preact';
-import { checkContent, checkLayout } from '../../shared/campaign-content';
+// show(): puts one campaign on the page inside a shadow root and owns everything it does to the
+// page around it (push padding, scroll lock, focus, keys), undoing it all when it goes.
+// Content arrives validated (the server keeps only campaigns that pass validateCampaign, content
+// included); checkContent is not repeated here because its 1.1 KB would break the chunk's 10 KB
+// budget. Content that still fails to render is logged and removed, never thrown into the page.
+/** @jsxRuntime classic */
+/** @jsx h */
+import { Component, h, render, type ComponentChildren } from 'preact';
 import type { ShowRequest, Shown } from './contract';
 import { App } from './app';
 import { adoptStyles } from './styles';
 
-const FOCUSABLE = 'a[href],button,input:not([tabindex="-1"]),select,textarea,[tabindex="0"]';
+const FOCUSABLE = 'a[href],button,input:not([tabindex="-1"]),select';
+const FIRST_FIELD = '.st .in,.st input:not([tabindex="-1"])';
 
-/** Render errors after the first paint would reach the page; this ends the campaign instead. */
-class Guard extends Component<{ fail(e: unknown): void; children: ComponentChildren }> {
+/**
+ * Catches render errors of the campaign (Preact would otherwise rethrow them, after the first
+ * paint from a microtask, into the page) and ends the campaign instead.
+ */
+class Guard extends Component<{ fail(e: unknown): void; children: ComponentChildren }, { failed?: boolean }> {
   override componentDidCatch(e: unknown) {
+    // Setting state marks the error handled.
+    this.setState({ failed: true });
     this.props.fail(e);
   }
   render() {
-    return this.props.children;
+    return !this.state.failed && this.props.children;
   }
 }
 
 /** Sets an inline property with !important (stylesheets of the site cannot beat it) and returns its undo. */
 function setImportant(el: HTMLElement, prop: string, value: string): () => void {
-  const old = el.style.getPropertyValue(prop);
-  const prio = el.style.getPropertyPriority(prop);
-  el.style.setProperty(prop, value, 'important');
-  return () => (old ? el.style.setProperty(prop, old, prio) : el.style.removeProperty(prop));
+  const s = el.style;
+  const old = s.getPropertyValue(prop);
+  const prio = s.getPropertyPriority(prop);
+  s.setProperty(prop, value, 'important');
+  return () => s.setProperty(prop, old, prio);
 }
 
 export function show(req: ShowRequest): Shown {
-  const { campaign, content, host } = req;
+  const { campaign, host } = req;
   const log = (m: string, d?: unknown) => {
     try {
       host.log('poplet ui: ' + m, d);
@@ -44,123 +55,115 @@ export function show(req: ShowRequest): Shown {
         log('error', e);
       }
     };
-  let state: 'open' | 'closing' | 'gone' = 'open';
-  let el: HTMLElement | undefined;
-  let mount: HTMLElement | undefined;
+  const doc = document;
+  const layout = campaign.layout;
+  const modal = /^(popup|fullscreen)$/.test(layout.type);
+  const prevFocus = doc.activeElement as HTMLElement | null;
+  const el = doc.createElement('poplet-campaign');
+  const mount = doc.createElement('div');
+  // Page changes to revert, last first; emptied once the campaign starts leaving.
   const undo: Array<() => void> = [];
+  let open = true;
 
-  // Leaves the page as it was: listeners, padding, scroll, focus. The element may still fade out.
   const leave = () => {
-    if (state != 'open') return;
-    state = 'closing';
-    const inside = el && document.activeElement == el;
-    while (undo.length) safe(undo.pop()!)();
-    if (inside || modal) safe(() => (prevFocus instanceof HTMLElement && prevFocus.isConnected ? prevFocus.focus({ preventScroll: true }) : (document.activeElement as HTMLElement | null)?.blur()))();
+    if (!open) return;
+    open = false;
+    const inside = doc.activeElement == el;
+    while (undo[0]) safe(undo.pop()!)();
+    if (inside || modal) safe(() => (prevFocus && prevFocus.isConnected && prevFocus != doc.body ? prevFocus.focus({ preventScroll: true }) : inside && (el.shadowRoot!.activeElement as HTMLElement).blur()))();
   };
   const drop = () => {
-    if (state == 'gone') return;
-    state = 'gone';
-    safe(() => mount && render(null, mount))();
-    el?.remove();
+    safe(render)(null, mount);
+    el.remove();
   };
   const destroy = () => {
     leave();
     drop();
   };
   const close = () => {
-    if (state != 'open') return;
+    if (!open) return;
     leave();
     safe(host.closed)(campaign);
-    mount?.classList.add('out');
+    mount.classList.add('out');
     setTimeout(drop, matchMedia('(prefers-reduced-motion: reduce)').matches ? 0 : 180);
   };
 
-  const layout = campaign.layout;
-  const modal = layout?.type == 'popup' || layout?.type == 'fullscreen';
-  const prevFocus = document.activeElement;
   try {
-    const bad = checkLayout(layout) || checkContent(content, 'content');
-    if (bad) {
-      log(`campaign ${campaign.id} not shown: ${bad}`);
-      return { destroy };
-    }
-    let parent: Element | null = document.documentElement;
+    let parent: Element | null = doc.documentElement;
     if (layout.type == 'embed') {
       try {
-        parent = document.querySelector(layout.selector);
+        parent = doc.querySelector(layout.selector);
       } catch {
         parent = null;
       }
-      if (!parent) {
-        log(`campaign ${campaign.id} not shown: no element matches ${layout.selector}`);
-        return { destroy };
-      }
+      if (!parent) throw 'no element matches ' + layout.selector;
     }
-    el = document.createElement('poplet-campaign');
-    if (layout.type == 'embed') el.setAttribute('data-embed', '');
     const root = el.attachShadow({ mode: 'open' });
     adoptStyles(root, host.nonce);
-    mount = document.createElement('div');
     root.appendChild(mount);
     parent.appendChild(el);
 
-    const focusables = () => [...root.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((f) => f.getClientRects().length);
-    const focusStep = () => {
-      const target =
-        root.querySelector<HTMLElement>('[aria-invalid=true]') ??
-        root.querySelector<HTMLElement>('.st .in,.st input:not([tabindex="-1"])') ??
-        root.querySelector<HTMLElement>('.st');
-      target?.focus({ preventScroll: true });
-    };
-
+    const q = (sel: string) => root.querySelector<HTMLElement>(sel);
     render(
-      <Guard fail={(e) => (log('render failed', e), destroy())}>
-        <App req={req} modal={modal} close={close} noshow={() => (safe(host.noshow)(), close())} safe={safe} focusStep={focusStep} />
+      <Guard fail={(e) => (log('render failed', e), leave(), setTimeout(drop))}>
+        <App
+          req={req}
+          modal={modal}
+          close={close}
+          noshow={() => (safe(host.noshow)(), close())}
+          safe={safe}
+          focusStep={() => (q('[aria-invalid]') || q(FIRST_FIELD) || q('.st'))!.focus({ preventScroll: true })}
+        />
       </Guard>,
       mount,
     );
-    const box = root.querySelector<HTMLElement>('.bx')!;
+    // The guard already logged and removed a campaign that failed its first render.
+    if (!open) return { destroy };
+    const box = q('.bx')!;
+    const focusables = () => [...root.querySelectorAll<HTMLElement>(FOCUSABLE)];
+    const on = (type: string, fn: (e: Event) => void) => {
+      doc.addEventListener(type, fn, true);
+      undo.push(() => doc.removeEventListener(type, fn, true));
+    };
 
-    const onKey = safe((e: KeyboardEvent) => {
-      const inside = document.activeElement == el;
+    on('keydown', safe((e: KeyboardEvent) => {
+      const inside = doc.activeElement == el;
       if (e.key == 'Escape' && (modal || inside)) {
         e.preventDefault();
         close();
       } else if (e.key == 'Tab' && modal) {
+        // The trap: from the last control to the first and back; from outside to the edge.
         const list = focusables();
         const at = inside ? list.indexOf(root.activeElement as HTMLElement) : -1;
-        const next = e.shiftKey ? (at <= 0 ? list.length - 1 : -1) : at == list.length - 1 || at < 0 ? 0 : -1;
-        if (next >= 0 && list.length) {
+        const to = e.shiftKey ? (at > 0 ? -1 : list.length - 1) : at < 0 || at == list.length - 1 ? 0 : -1;
+        if (to >= 0) {
           e.preventDefault();
-          list[next].focus();
+          list[to].focus();
         }
       }
-    });
-    document.addEventListener('keydown', onKey, true);
-    undo.push(() => document.removeEventListener('keydown', onKey, true));
+    }) as (e: Event) => void);
 
     if (modal) {
-      // Focus that escapes a modal (a script, a click on the page through devtools…) comes back.
-      const onFocus = safe((e: FocusEvent) => e.target != el && (focusables()[0] ?? box).focus());
-      document.addEventListener('focusin', onFocus, true);
-      undo.push(() => document.removeEventListener('focusin', onFocus, true), setImportant(document.documentElement, 'overflow', 'hidden'));
-      (root.querySelector<HTMLElement>('.st .in,.st input:not([tabindex="-1"])') ?? box).focus({ preventScroll: true });
+      // Focus that escapes a modal (a script, a click through devtools…) comes back.
+      on('focusin', safe((e: Event) => e.target != el && (focusables()[0] || box).focus()));
+      undo.push(setImportant(doc.documentElement, 'overflow', 'hidden'));
+      (q(FIRST_FIELD) || box).focus({ preventScroll: true });
     }
 
-    if (layout.type == 'bar' && layout.push && document.body) {
+    if (layout.type == 'bar' && layout.push) {
       // Pad the page by the bar's height, following it as it wraps on resize.
-      const side = layout.position == 'top' ? 'padding-top' : 'padding-bottom';
-      const body = document.body;
-      const base = parseFloat(getComputedStyle(body).getPropertyValue(side)) || 0;
-      let restore = setImportant(body, side, base + box.offsetHeight + 'px');
+      const side = 'padding-' + layout.position;
+      const body = doc.body;
+      const base = parseFloat(getComputedStyle(body).getPropertyValue(side));
+      let restore = () => {};
       const ro = new ResizeObserver(safe(() => (restore(), (restore = setImportant(body, side, base + box.offsetHeight + 'px')))));
       ro.observe(box);
       undo.push(() => (ro.disconnect(), restore()));
     }
 
-    requestAnimationFrame(() => setTimeout(() => state == 'open' && safe(host.displayed)(campaign)));
+    requestAnimationFrame(() => setTimeout(() => open && safe(host.displayed)(campaign)));
   } catch (e) {
-    log('show failed', e);
+    log(`campaign ${campaign.id} not shown: ${e}`);
     destroy();
   }
   return { destroy };

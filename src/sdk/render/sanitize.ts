@@ -1,6 +1,8 @@
 // The rich-text subset of paragraphs (`html: true`): b, strong, i, em, a[href], br. The output is a
 // plain tree that the renderer turns into elements one by one, never an HTML string: any other
-// markup, a link with an unsafe href and stray closing tags stay visible as text.
+// markup and stray closing tags stay visible as text; a link without an http(s) or mailto href
+// keeps only its text; attributes other than href are dropped.
+
 export type SafeTag = 'b' | 'strong' | 'i' | 'em' | 'a' | 'br';
 export type SafeNode = string | { tag: SafeTag; href?: string; children: SafeNode[] };
 
@@ -8,52 +10,48 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 
 /** Decodes character references, so "&lt;b&gt;" reads as text "<b>", not as a tag. */
 export const decode = (s: string): string =>
-  s.replace(/&(#x[\da-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
-    const code = e[0] != '#' ? -1 : e[1] == 'x' || e[1] == 'X' ? parseInt(e.slice(2), 16) : +e.slice(1);
-    return code < 0 ? ENTITIES[e.toLowerCase()] ?? m : code > 0 && code < 0x110000 ? String.fromCodePoint(code) : '\ufffd';
+  s.replace(/&(#(x?)([\da-f]+)|[a-z]+);/gi, (m, e: string, x: string, n?: string) => {
+    const c = n ? parseInt(n, x ? 16 : 10) : -1;
+    return c < 0 ? ENTITIES[e.toLowerCase()] || m : c && c < 0x110000 ? String.fromCodePoint(c) : '\ufffd';
   });
 
 const TAG = /<(\/?)(b|strong|i|em|a|br)\b((?:[^>"']|"[^"]*"|'[^']*')*)>/gi;
 const HREF = /\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/i;
 
 export function sanitize(html: string): SafeNode[] {
-  const root: SafeNode[] = [];
-  // Open elements, innermost last; a link with an unsafe href is opened as null (text only).
-  const stack: Array<{ tag: string; children: SafeNode[] }> = [{ tag: '', children: root }];
+  type Open = { tag: string; children: SafeNode[] };
+  const stack: Open[] = [{ tag: '', children: [] }];
+  const top = () => stack[stack.length - 1];
   const text = (s: string) => {
-    if (!s) return;
-    const kids = stack[stack.length - 1].children;
+    const kids = top().children;
     const last = kids.length - 1;
     if (typeof kids[last] == 'string') kids[last] += s;
-    else kids.push(s);
+    else if (s) kids.push(s);
   };
-  let at = (TAG.lastIndex = 0);
-  for (let m; (m = TAG.exec(html)); ) {
-    text(decode(html.slice(at, m.index)));
-    at = TAG.lastIndex;
-    const [raw, close, name, attrs] = m;
+  let at = 0;
+  html.replace(TAG, (raw: string, close: string, name: string, attrs: string, index: number) => {
+    text(decode(html.slice(at, index)));
+    at = index + raw.length;
     const tag = name.toLowerCase() as SafeTag;
     if (close) {
-      const i = stack.map((e) => e.tag).lastIndexOf(tag);
+      const i = stack.map((o) => o.tag).lastIndexOf(tag);
       if (i > 0) stack.length = i;
       else if (tag != 'a') text(raw);
-    } else if (tag == 'br') {
-      stack[stack.length - 1].children.push({ tag, children: [] });
-    } else if (tag == 'a') {
+      return '';
+    }
+    const node: { tag: SafeTag; href?: string; children: SafeNode[] } = { tag, children: [] };
+    if (tag == 'a') {
       const h = HREF.exec(attrs);
       // As the URL parser reads it: leading controls and spaces dropped, tabs and newlines removed.
-      const href = h ? decode(h[1] ?? h[2] ?? h[3]).replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+/, '') : '';
-      if (/^(https?|mailto):/i.test(href)) {
-        const node = { tag, href, children: [] };
-        stack[stack.length - 1].children.push(node);
-        stack.push(node);
-      } else stack.push({ tag, children: stack[stack.length - 1].children });
-    } else {
-      const node = { tag, children: [] };
-      stack[stack.length - 1].children.push(node);
-      stack.push(node);
+      const href = h ? decode(h[1] || h[2] || h[3] || '').replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+/, '') : '';
+      // A refused link still opens an element, so that its </a> closes it, but adds its text to the parent.
+      if (!/^(https?|mailto):/i.test(href)) return stack.push({ tag, children: top().children }), '';
+      node.href = href;
     }
-  }
+    top().children.push(node);
+    if (tag != 'br') stack.push(node);
+    return '';
+  });
   text(decode(html.slice(at)));
-  return root;
+  return stack[0].children;
 }
