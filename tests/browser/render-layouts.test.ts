@@ -1,7 +1,7 @@
 // Every layout in real Chromium: placement, roles, axe-core, responsive sheet, push bars, close.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
-import { box, calls, campaign, fixture, LAYOUTS, show, type Fixture, type W } from './render-fixture';
+import { box, calls, campaign, fixture, LAYOUTS, NEWSLETTER, show, type Fixture, type W } from './render-fixture';
 
 const AXE = resolve(import.meta.dirname, '../../node_modules/axe-core/axe.min.js');
 let f: Fixture;
@@ -132,6 +132,16 @@ describe('layouts', () => {
     expect(await page.locator('poplet-campaign .x').count()).toBe(0);
     await page.keyboard.press('Escape');
     await page.waitForFunction(() => !document.querySelector('poplet-campaign'));
+  });
+
+  it('a site can theme every campaign through the variables on the host; a campaign style wins', async () => {
+    const { page } = await f.open({ head: '<style>poplet-campaign{--pl-accent:rgb(1, 2, 3);--pl-font:monospace}</style>' });
+    await show(page, campaign({ type: 'slidein', position: 'bottom-right' }));
+    const btn = page.locator('poplet-campaign button[type=submit]');
+    expect(await btn.evaluate((el) => [getComputedStyle(el).backgroundColor, getComputedStyle(el).fontFamily])).toEqual(['rgb(1, 2, 3)', 'monospace']);
+    await page.evaluate(() => (window as unknown as W).__shown.destroy());
+    await show(page, campaign({ type: 'slidein', position: 'bottom-right' }, { ...NEWSLETTER, style: { accent: 'rgb(9, 8, 7)' } }));
+    expect(await btn.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(9, 8, 7)');
   });
 
   it('clicking the overlay closes a popup, clicking inside does not', async () => {
