@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { hiddenValue, invalid } from '../../../src/sdk/render/form';
+import { formatLeft } from '../../../src/sdk/render/countdown';
+import type { VisitorContext } from '../../../src/sdk/context/types';
+
+describe('invalid', () => {
+  const email = { type: 'email', label: 'E', required: true } as const;
+  it.each([
+    ['', 'required'],
+    ['ada@example.com', null],
+    ['ada.lovelace+news@mail.example.co.uk', null],
+    ['ada@example', 'email'],
+    ['ada@@example.com', 'email'],
+    ['ada @example.com', 'email'],
+    ['ada@.example.com', 'email'],
+    ['@example.com', 'email'],
+  ])('email %j → %s', (v, want) => expect(invalid(email, v)).toBe(want));
+
+  it('optional empty fields are fine; required checkboxes need a tick', () => {
+    expect(invalid({ type: 'text', name: 'n', label: 'N' }, '')).toBeNull();
+    expect(invalid({ type: 'email', label: 'E' }, '')).toBeNull();
+    expect(invalid({ type: 'consent', label: 'C', required: true }, '')).toBe('required');
+    expect(invalid({ type: 'consent', label: 'C', required: true }, 'true')).toBeNull();
+  });
+
+  const phone = { type: 'phone', name: 'p', label: 'P' } as const;
+  it.each([
+    ['+33 6 12 34 56 78', null],
+    ['(555) 123-4567', null],
+    ['+1.555.123.4567', null],
+    ['12345', 'phone'],
+    ['1234567890123456', 'phone'],
+    ['call me', 'phone'],
+    ['+33 6 12 34 56 78 ext', 'phone'],
+  ])('phone %j → %s', (v, want) => expect(invalid(phone, v)).toBe(want));
+
+  const num = { type: 'number', name: 'n', label: 'N' } as const;
+  it.each([['42', null], ['-3.5', null], ['36,5', null], ['1e3', null], ['.5', null], ['4 2', 'number'], ['12abc', 'number'], ['Infinity', 'number']])(
+    'number %j → %s',
+    (v, want) => expect(invalid(num, v)).toBe(want),
+  );
+});
+
+describe('hiddenValue', () => {
+  const ctx = {
+    props: { user: { plan: 'pro', seats: 3, trial: false, tags: ['a'], nested: { deep: 'x' } }, 'a.b': 'flat' },
+    session: { utm: { utm_source: 'news', utm_campaign: 'spring' } },
+  } as unknown as VisitorContext;
+  it.each([
+    ['user.plan', 'pro'],
+    ['user.seats', '3'],
+    ['user.trial', 'false'],
+    ['user.nested.deep', 'x'],
+    ['user.tags', ''],
+    ['user.missing.deeper', ''],
+    ['user.constructor', ''],
+    ['__proto__.toString', ''],
+    ['utm_source', 'news'],
+    ['utm_medium', ''],
+  ])('%s → %j', (from, want) => expect(hiddenValue(ctx, from)).toBe(want));
+});
+
+describe('formatLeft', () => {
+  it.each([
+    [0, '00:00:00'],
+    [-5000, '00:00:00'],
+    [59_999, '00:00:59'],
+    [3_600_000 + 61_000, '01:01:01'],
+    [86_400_000 * 2 + 3 * 3_600_000 + 4 * 60_000 + 5_000, '2d 03:04:05'],
+    [86_400_000 * 400, '400d 00:00:00'],
+  ])('%i ms → %s', (ms, want) => expect(formatLeft(ms)).toBe(want));
+});
