@@ -40,7 +40,7 @@ label{display:block;font-weight:600;margin-bottom:4px}
 .x{position:absolute;top:6px;right:6px;min-width:40px;height:40px;padding:0 8px}
 .icon{font-size:30px;line-height:1}
 .ns{padding:6px 2px;font-size:13px;text-decoration:underline}
-.hp{position:absolute;left:-9999px;width:1px;overflow:hidden}
+.hp{position:fixed;left:-9999px}
 .out .bx,.out .ov{animation:pl-o .18s forwards}
 @keyframes pl-f{from{opacity:0}}
 @keyframes pl-u{from{opacity:0;transform:translateY(24px)}}
