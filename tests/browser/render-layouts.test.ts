@@ -182,9 +182,21 @@ describe('layouts', () => {
       await show(page, campaign({ type: 'popup' }));
       const anim = await box(page).evaluate((el) => getComputedStyle(el).animationName);
       expect(anim).toBe(reducedMotion ? 'none' : 'pl-u');
+      // Time from the key press to the element leaving the page.
+      await page.evaluate(() => {
+        const w = window as unknown as { __gone: Promise<number> };
+        w.__gone = new Promise((ok) => {
+          let t0 = 0;
+          document.addEventListener('keydown', () => (t0 = performance.now()), { capture: true, once: true });
+          new MutationObserver((_, mo) => {
+            if (!document.querySelector('poplet-campaign')) ok(performance.now() - t0), mo.disconnect();
+          }).observe(document.documentElement, { childList: true });
+        });
+      });
       await page.keyboard.press('Escape');
-      const gone = await page.evaluate(() => !document.querySelector('poplet-campaign'));
-      expect(gone).toBe(reducedMotion);
+      const ms = await page.evaluate(() => (window as unknown as { __gone: Promise<number> }).__gone);
+      if (reducedMotion) expect(ms).toBeLessThan(120);
+      else expect(ms).toBeGreaterThanOrEqual(175);
       await page.waitForFunction(() => !document.querySelector('poplet-campaign'));
     }
   });
