@@ -1,10 +1,9 @@
 // End-to-end journeys 4–6 on the real stack in real Chromium: exit intent, the session-UTM bar,
 // a custom property queued before the script loads; plus the demo's inline embed and campaigns.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright';
 import { validateCampaign } from '../../src/shared/campaign';
-import { launchChromium } from '../helpers/browser';
-import { DEMO, campaignBox, newVisitor, settled, startStack, visibleCampaigns, type Stack } from '../helpers/stack';
+import { DEMO, campaignBox, newVisitor, settled, withStack, visibleCampaigns } from '../helpers/stack';
 
 const DAY = 86_400_000;
 const WELCOME = 1001;
@@ -13,16 +12,7 @@ const BAR = 1003;
 const PRO = 1005;
 const EMBED = 1006;
 
-let browser: Browser;
-let stack: Stack;
-
-beforeAll(async () => {
-  [browser, stack] = await Promise.all([launchChromium(), startStack()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-});
+const env = withStack();
 
 /** Real pointer movement out of the viewport through one edge. */
 async function leaveThrough(page: Page, edge: 'top' | 'right'): Promise<void> {
@@ -52,8 +42,8 @@ describe('demo campaigns', () => {
 
 describe('journeys 4–6', () => {
   it('4. exit intent fires on desktop when the pointer leaves through the top, once per session', async () => {
-    const v = await newVisitor(browser);
-    await v.page.goto(`${stack.site.url}/product`);
+    const v = await newVisitor(env.browser);
+    await v.page.goto(`${env.stack.site.url}/product`);
     await closeWelcome(v.page);
     const offer = campaignBox(v.page, EXIT);
 
@@ -71,7 +61,7 @@ describe('journeys 4–6', () => {
     await leaveThrough(v.page, 'top');
     await v.page.waitForTimeout(1000);
     expect(await offer.isVisible()).toBe(false);
-    await v.page.goto(`${stack.site.url}/`);
+    await v.page.goto(`${env.stack.site.url}/`);
     await settled(v.page, 300);
     await leaveThrough(v.page, 'top');
     await v.page.waitForTimeout(1000);
@@ -83,22 +73,22 @@ describe('journeys 4–6', () => {
 
   it('5. the newsletter bar shows for ?utm_source=newsletter on landing and on that session\'s next pages only', async () => {
     const now = Date.now();
-    const v = await newVisitor(browser, { clock: now });
+    const v = await newVisitor(env.browser, { clock: now });
     const bar = campaignBox(v.page, BAR);
-    await v.page.goto(`${stack.site.url}/?utm_source=newsletter`);
+    await v.page.goto(`${env.stack.site.url}/?utm_source=newsletter`);
     await bar.waitFor({ state: 'visible', timeout: 10_000 });
     // A bar and a popup have separate slots: the welcome popup joins it after its delay.
     await campaignBox(v.page, WELCOME).waitFor({ state: 'visible', timeout: 10_000 });
     expect(await bar.isVisible()).toBe(true);
 
     for (const path of ['/product', '/blog/green-tea-guide']) {
-      await v.page.goto(`${stack.site.url}${path}`);
+      await v.page.goto(`${env.stack.site.url}${path}`);
       await bar.waitFor({ state: 'visible', timeout: 10_000 });
     }
 
     // Next session (a day later), no UTM on its landing page: no bar.
     await v.context.clock.setSystemTime(now + DAY);
-    await v.page.goto(`${stack.site.url}/pricing`);
+    await v.page.goto(`${env.stack.site.url}/pricing`);
     await settled(v.page);
     expect(await bar.isVisible()).toBe(false);
     expect(v.errors).toEqual([]);
@@ -110,10 +100,10 @@ describe('journeys 4–6', () => {
       ['/', '/product?utm_source=newsletter'],
       ['/?utm_source=twitter', '/product'],
     ] as const) {
-      const w = await newVisitor(browser);
-      await w.page.goto(`${stack.site.url}${first}`);
+      const w = await newVisitor(env.browser);
+      await w.page.goto(`${env.stack.site.url}${first}`);
       await settled(w.page, 300);
-      await w.page.goto(`${stack.site.url}${next}`);
+      await w.page.goto(`${env.stack.site.url}${next}`);
       await settled(w.page);
       expect(await campaignBox(w.page, BAR).isVisible(), `${first} then ${next}`).toBe(false);
       expect(w.errors).toEqual([]);
@@ -122,8 +112,8 @@ describe('journeys 4–6', () => {
   });
 
   it('6. a custom property set before the script loads (queued) targets a popup on the same page view', async () => {
-    const v = await newVisitor(browser);
-    await v.page.goto(`${stack.site.url}/account`);
+    const v = await newVisitor(env.browser);
+    await v.page.goto(`${env.stack.site.url}/account`);
     // The account page called wisepops('properties', …) while the snippet's stub was still queueing.
     expect(await v.page.evaluate(() => (window as unknown as { demoQueuedBeforeLoad: boolean }).demoQueuedBeforeLoad)).toBe(true);
     await campaignBox(v.page, PRO).waitFor({ state: 'visible', timeout: 10_000 });
@@ -135,8 +125,8 @@ describe('journeys 4–6', () => {
   });
 
   it('6b. the pricing page button sets the property and the pro popup shows without a page load', async () => {
-    const v = await newVisitor(browser);
-    await v.page.goto(`${stack.site.url}/pricing`);
+    const v = await newVisitor(env.browser);
+    await v.page.goto(`${env.stack.site.url}/pricing`);
     await closeWelcome(v.page);
     const navigations: string[] = [];
     v.page.on('framenavigated', (f) => navigations.push(f.url()));
@@ -148,8 +138,8 @@ describe('journeys 4–6', () => {
   });
 
   it('the inline embed renders into the blog post\'s spot and accepts a sign-up', async () => {
-    const v = await newVisitor(browser);
-    await v.page.goto(`${stack.site.url}/blog/green-tea-guide`);
+    const v = await newVisitor(env.browser);
+    await v.page.goto(`${env.stack.site.url}/blog/green-tea-guide`);
     const embed = campaignBox(v.page, EMBED);
     await embed.waitFor({ state: 'visible', timeout: 10_000 });
     // It is inside the page's #poplet-embed element, not floating over the page.
@@ -159,7 +149,7 @@ describe('journeys 4–6', () => {
     await embed.getByLabel('Your usual cup', { exact: true }).selectOption('Oolong');
     await embed.getByRole('button', { name: 'Subscribe' }).click();
     await embed.getByText("You're in. See you Sunday.", { exact: true }).waitFor({ timeout: 10_000 });
-    const rows = (await stack.emails({ wisepop_id: String(EMBED) })).filter((r) => r.email === email);
+    const rows = (await env.stack.emails({ wisepop_id: String(EMBED) })).filter((r) => r.email === email);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.other_fields.favourite).toBe('Oolong');
     expect(v.errors).toEqual([]);

@@ -1,31 +1,20 @@
 // End-to-end journeys 1–3 on the real stack in real Chromium, and journey 8: the same three in
 // localStorage mode, where not a single cookie may be set for the site.
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright';
-import { launchChromium } from '../helpers/browser';
-import { campaignBox, eventually, firstText, newVisitor, settled, startStack, visibleCampaigns, type Stack, type Visitor } from '../helpers/stack';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { campaignBox, eventually, firstText, newVisitor, settled, withStack, visibleCampaigns, type Visitor } from '../helpers/stack';
 
 const DAY = 86_400_000;
 const WELCOME = 1001;
 const WELCOME_BACK = 1004;
 
-let browser: Browser;
-let stack: Stack;
-
-beforeAll(async () => {
-  [browser, stack] = await Promise.all([launchChromium(), startStack()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-});
+const env = withStack();
 
 type Mode = 'cookie' | 'localStorage';
 
 /** Journey 8's promise: in localStorage mode the state lives in Web Storage and no cookie exists. */
 async function checkStorage(v: Visitor, mode: Mode): Promise<void> {
-  const cookies = await v.context.cookies(stack.site.url);
+  const cookies = await v.context.cookies(env.stack.site.url);
   const stored = await v.page.evaluate(() => [...Object.keys(localStorage), ...Object.keys(sessionStorage)].filter((k) => k.startsWith('wisepops')));
   if (mode === 'localStorage') {
     expect(cookies).toEqual([]);
@@ -37,14 +26,14 @@ async function checkStorage(v: Visitor, mode: Mode): Promise<void> {
 
 describe.each<Mode>(['cookie', 'localStorage'])('journeys 1–3, %s storage', (mode) => {
   beforeAll(() => {
-    stack.site.options = mode === 'localStorage' ? { storage: 'localStorage' } : {};
+    env.stack.site.options = mode === 'localStorage' ? { storage: 'localStorage' } : {};
   });
 
   it('1. a new visitor gets the welcome popup after its delay, signs up; the Email API and a signed hook have it', async () => {
-    const v = await newVisitor(browser);
+    const v = await newVisitor(env.browser);
     const email = `j1-${mode}-${Date.now()}@example.com`;
     const started = Date.now();
-    await v.page.goto(`${stack.site.url}/`);
+    await v.page.goto(`${env.stack.site.url}/`);
     const box = campaignBox(v.page, WELCOME);
     await box.waitFor({ state: 'visible', timeout: 10_000 });
     // The landing trigger waits its 2 s delay (counted from when the script ran, after navigation).
@@ -58,7 +47,7 @@ describe.each<Mode>(['cookie', 'localStorage'])('journeys 1–3, %s storage', (m
     await box.getByText('Check your inbox', { exact: true }).waitFor({ state: 'visible', timeout: 10_000 });
 
     const rows = await eventually(async () => {
-      const all = await stack.emails({ wisepop_id: String(WELCOME) });
+      const all = await env.stack.emails({ wisepop_id: String(WELCOME) });
       const mine = all.filter((r) => r.email === email);
       return mine.length ? mine : undefined;
     }, 8000, 'the sign-up in /api1/emails', 500);
@@ -70,12 +59,12 @@ describe.each<Mode>(['cookie', 'localStorage'])('journeys 1–3, %s storage', (m
     expect(new Date(row.collected_at).toISOString()).toBe(row.collected_at);
 
     const hook = await eventually(
-      () => stack.site.hooks.find((h) => Array.isArray(h.payload) && (h.payload as Array<{ email: string }>).some((r) => r.email === email)),
+      () => env.stack.site.hooks.find((h) => Array.isArray(h.payload) && (h.payload as Array<{ email: string }>).some((r) => r.email === email)),
       8000,
       'the hook delivery',
     );
     // Checked here independently of the demo receiver: hex HMAC-SHA256 of the raw body, keyed with the API key.
-    expect(hook.signature).toBe(createHmac('sha256', stack.apiKey).update(hook.raw).digest('hex'));
+    expect(hook.signature).toBe(createHmac('sha256', env.stack.apiKey).update(hook.raw).digest('hex'));
     expect(hook.valid).toBe(true);
     expect(hook.deliveryId).toBeTruthy();
     // The hook payload rows have exactly the shape (and values) of /api1/emails rows.
@@ -83,12 +72,12 @@ describe.each<Mode>(['cookie', 'localStorage'])('journeys 1–3, %s storage', (m
 
     if (mode === 'cookie') {
       // The demo's own pages show the same sign-up and the verified hook.
-      const tools = await browser.newPage();
+      const tools = await env.browser.newPage();
       const toolErrors: string[] = [];
       tools.on('pageerror', (e) => toolErrors.push(e.message));
-      await tools.goto(`${stack.site.url}/poplet/signups`);
+      await tools.goto(`${env.stack.site.url}/poplet/signups`);
       await tools.getByRole('cell', { name: email, exact: true }).waitFor({ timeout: 8000 });
-      await tools.goto(`${stack.site.url}/poplet/hooks`);
+      await tools.goto(`${env.stack.site.url}/poplet/hooks`);
       await tools.getByText('✔ valid').first().waitFor({ timeout: 8000 });
       expect(toolErrors).toEqual([]);
       await tools.close();
@@ -100,8 +89,8 @@ describe.each<Mode>(['cookie', 'localStorage'])('journeys 1–3, %s storage', (m
 
   it('2. "Don\'t show popups again" stops every campaign on the next pages and visits', async () => {
     const now = Date.now();
-    const v = await newVisitor(browser, { clock: now });
-    await v.page.goto(`${stack.site.url}/`);
+    const v = await newVisitor(env.browser, { clock: now });
+    await v.page.goto(`${env.stack.site.url}/`);
     const box = campaignBox(v.page, WELCOME);
     await box.waitFor({ state: 'visible', timeout: 10_000 });
     await box.getByText(/don.t show popups again/i).click();
@@ -109,18 +98,18 @@ describe.each<Mode>(['cookie', 'localStorage'])('journeys 1–3, %s storage', (m
 
     // Each of these pages shows a campaign to anyone else: the inline embed, the pro popup, the bar.
     for (const path of ['/blog/green-tea-guide', '/account', '/?utm_source=newsletter']) {
-      await v.page.goto(`${stack.site.url}${path}`);
+      await v.page.goto(`${env.stack.site.url}${path}`);
       const lines = await settled(v.page);
       expect(await visibleCampaigns(v.page), path).toEqual([]);
       expect(lines.filter((l) => l.status === 'shown'), path).toEqual([]);
     }
-    await v.page.goto(`${stack.site.url}/blog/green-tea-guide`);
+    await v.page.goto(`${env.stack.site.url}/blog/green-tea-guide`);
     await settled(v.page);
     expect(await v.page.evaluate(() => document.querySelector('#poplet-embed')!.childElementCount)).toBe(0);
 
     // A visit days later: still nothing.
     await v.context.clock.setSystemTime(now + 3 * DAY);
-    await v.page.goto(`${stack.site.url}/account`);
+    await v.page.goto(`${env.stack.site.url}/account`);
     await settled(v.page);
     expect(await visibleCampaigns(v.page)).toEqual([]);
 
@@ -131,21 +120,21 @@ describe.each<Mode>(['cookie', 'localStorage'])('journeys 1–3, %s storage', (m
 
   it('3. after 3 visits in 30 days (fake clock across sessions) the welcome-back slide-in shows, not the new-visitor popup', async () => {
     const now = Date.now();
-    const v = await newVisitor(browser, { clock: now });
+    const v = await newVisitor(env.browser, { clock: now });
     // Visit 1: a new visitor; the welcome popup shows (left open, neither closed nor signed up).
-    await v.page.goto(`${stack.site.url}/`);
+    await v.page.goto(`${env.stack.site.url}/`);
     await campaignBox(v.page, WELCOME).waitFor({ state: 'visible', timeout: 10_000 });
 
     // Visit 2, the next day: returning, but only 2 visits.
     await v.context.clock.setSystemTime(now + DAY);
-    await v.page.goto(`${stack.site.url}/product`);
+    await v.page.goto(`${env.stack.site.url}/product`);
     const second = await settled(v.page, 2500);
     expect(await visibleCampaigns(v.page)).toEqual([]);
     expect(second.find((l) => l.id === WELCOME_BACK)?.status).toBe('skipped');
 
     // Visit 3, two days later: the slide-in; the new-visitor popup stays away past its own delay.
     await v.context.clock.setSystemTime(now + 2 * DAY);
-    await v.page.goto(`${stack.site.url}/`);
+    await v.page.goto(`${env.stack.site.url}/`);
     await campaignBox(v.page, WELCOME_BACK).waitFor({ state: 'visible', timeout: 10_000 });
     const third = await settled(v.page, 2500);
     expect(await visibleCampaigns(v.page)).toEqual([WELCOME_BACK]);

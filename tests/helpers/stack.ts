@@ -12,7 +12,8 @@ import { startDemoSite, type DemoSite } from '../../demo/site-server';
 import type { EmailRow } from '../../src/shared/signup';
 import type { Campaign } from '../../src/shared/campaign';
 import type { DebugLine } from '../../src/sdk/engine/types';
-import { watchErrors } from './browser';
+import { afterAll, beforeAll } from 'vitest';
+import { launchChromium, watchErrors } from './browser';
 
 export interface Stack {
   /** Collection server base URL (same across restarts). */
@@ -28,6 +29,22 @@ export interface Stack {
   /** Start it again on the same port and data dir. */
   restartServer(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * One Chromium and one stack per test file: started before its tests, closed after them.
+ * Read `env.browser` / `env.stack` inside tests (they exist once beforeAll has run).
+ */
+export function withStack(): { browser: Browser; stack: Stack } {
+  const env = {} as { browser: Browser; stack: Stack };
+  beforeAll(async () => {
+    [env.browser, env.stack] = await Promise.all([launchChromium(), startStack()]);
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.stack?.close();
+  });
+  return env;
 }
 
 export async function startStack(): Promise<Stack> {
