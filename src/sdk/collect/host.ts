@@ -35,7 +35,8 @@ export function uiHost(kit: CollectKit, outbox: Outbox, track: Track, group: str
     },
     clicked(c, href) {
       const detail = about(c, { href });
-      deps.emit('before-tracked-click', detail);
+      // A before-* listener returning false vetoes: here, the tracking (never the click itself).
+      if (!deps.emit('before-tracked-click', detail)) return;
       count(c, 'k', 'click');
       deps.emit('after-tracked-click', detail);
     },

@@ -70,6 +70,23 @@ describe('collection client in the chunk', () => {
     expect(t.emitted).toEqual(['after-popup-display', 'before-form-submit', 'after-form-submit', 'after-popup-close']);
   });
 
+  it('a tracked click counts unless a before-tracked-click listener returns false', async () => {
+    const t = setup();
+    const host = t.client.host(undefined, () => {});
+    host.clicked(c, 'https://shop.test/sale');
+    expect(t.history[7].k).toBe(1);
+    let veto = true;
+    t.deps.emit = (name) => (t.emitted.push(name), !(veto && name == 'before-tracked-click'));
+    host.clicked(c, 'https://shop.test/sale');
+    expect(t.history[7].k).toBe(1);
+    veto = false;
+    host.clicked(c, 'https://shop.test/sale');
+    expect(t.history[7].k).toBe(2);
+    await t.advance(1000);
+    expect((t.sent[0].body as { events: Array<{ k: string }> }).events.map((e) => e.k)).toEqual(['click', 'click']);
+    expect(t.emitted).toEqual(['before-tracked-click', 'after-tracked-click', 'before-tracked-click', 'before-tracked-click', 'after-tracked-click']);
+  });
+
   it('flush sends what an earlier page left in localStorage', async () => {
     const t = setup();
     const p: SignupPayload = { id: 'left-0000001', site: 's1', wisepop_id: 7, email: 'a@b.co', fields: {} };
