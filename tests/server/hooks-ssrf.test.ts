@@ -10,6 +10,9 @@ describe('isBlockedAddress', () => {
     '127.0.0.1', '127.255.0.9', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254',
     '100.64.0.1', '0.0.0.0', '255.255.255.255', '224.0.0.1', '::1', '::', 'fe80::1', 'fc00::1', 'fd00:ec2::254',
     '::ffff:127.0.0.1', '::ffff:10.0.0.1', '::ffff:169.254.169.254', '64:ff9b::7f00:1', 'not-an-ip',
+    // IPv4-compatible, IPv4-translated, local NAT64 and Teredo forms of private IPv4 addresses
+    '::7f00:1', '::a00:1', '::ffff:0:a00:1', '64:ff9b:1::a00:1', '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+    '192.0.2.1', '198.51.100.7', '203.0.113.9', '2001:db8::1', '100::1',
   ])('refuses %s', (ip) => expect(isBlockedAddress(ip)).toBe(true));
 
   it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '100.128.0.1', '2606:4700::1111', '::ffff:8.8.8.8'])(
@@ -36,7 +39,7 @@ describe('vetTargetUrl', () => {
     await expect(vetTargetUrl(url, false, resolver)).rejects.toThrow(/private or reserved/);
   });
 
-  it.each(['http://127.0.0.1/', 'http://[::1]/', 'http://[::ffff:127.0.0.1]/', 'http://0x7f.1/', 'http://2130706433/', 'http://0.0.0.0/', 'http://169.254.169.254/latest/meta-data'])(
+  it.each(['http://127.0.0.1/', 'http://[::1]/', 'http://[::ffff:127.0.0.1]/', 'http://[::127.0.0.1]/', 'http://0x7f.1/', 'http://2130706433/', 'http://0.0.0.0/', 'http://169.254.169.254/latest/meta-data'])(
     'refuses the IP literal %s without asking DNS',
     async (url) => {
       await expect(vetTargetUrl(url, false, async () => { throw new Error('DNS must not be asked'); })).rejects.toThrow(/private or reserved/);

@@ -14,18 +14,26 @@ for (const [net, prefix] of [
   ['169.254.0.0', 16], // link-local, cloud metadata 169.254.169.254
   ['172.16.0.0', 12],
   ['192.0.0.0', 24],
+  ['192.0.2.0', 24], // documentation (TEST-NET-1, -2, -3): never a real receiver
+  ['192.88.99.0', 24], // 6to4 relay anycast
   ['192.168.0.0', 16],
   ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
   ['224.0.0.0', 4], // multicast
   ['240.0.0.0', 4], // reserved and broadcast
 ] as const) {
   blocked.addSubnet(net, prefix, 'ipv4');
 }
 for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['64:ff9b::', 96], // NAT64 and 6to4 embed an IPv4 address that could be private
+  ['::', 96], // unspecified, loopback and the deprecated IPv4-compatible ::a.b.c.d (::7f00:1)
+  ['::ffff:0:0:0', 96], // IPv4-translated (SIIT); IPv4-mapped ::ffff:a.b.c.d is checked as IPv4
+  ['64:ff9b::', 96], // NAT64, local NAT64, Teredo and 6to4 embed an IPv4 address that could be private
+  ['64:ff9b:1::', 48],
+  ['2001::', 32],
   ['2002::', 16],
+  ['100::', 64], // discard-only
+  ['2001:db8::', 32], // documentation
   ['fc00::', 7], // unique-local, includes the AWS metadata address fd00:ec2::254
   ['fe80::', 10],
   ['ff00::', 8],
