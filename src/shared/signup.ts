@@ -36,9 +36,9 @@ export interface CollectResponse {
 
 export const SIGNUP_LIMITS = { fields: 50, name: 50, value: 1000, email: 254 } as const;
 
-// Practical address syntax: no spaces/quotes/brackets in the local part, a dotted domain whose
-// labels are letters (any script), digits or inner hyphens, and a top-level label of 2+ letters.
-const EMAIL = /^[^\s@"<>(),;:\\[\]]{1,64}@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}]{2,63}$/u;
+// Practical address syntax: no spaces, quotes, brackets or control characters in the local part,
+// a dotted domain whose labels are letters (any script), digits or inner hyphens, and a top-level label of 2+ letters.
+const EMAIL = /^[^\s\p{Cc}@"<>(),;:\\[\]]{1,64}@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}]{2,63}$/u;
 const ID = /^[A-Za-z0-9_-]{10,64}$/;
 // Control characters have no business in a field name or value (newlines in textareas excepted).
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
