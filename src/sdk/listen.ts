@@ -1,10 +1,3 @@
-// Names of the `wisepops('listen', name, callback)` events (Wisepops' JS API names).
-export type ListenEvent =
-  | 'ready'
-  | 'before-popup-display'
-  | 'after-popup-display'
-  | 'after-popup-close'
-  | 'before-form-submit'
-  | 'after-form-submit'
-  | 'before-tracked-click'
-  | 'after-tracked-click';
+// Names of the `wisepops('listen', name, callback)` events (Wisepops' JS API names): the public
+// typings own the list.
+export type { PopletListenEvent as ListenEvent } from './global';
