@@ -1,6 +1,6 @@
 // Analytics events: batched by the browser, aggregated per campaign per day by the server.
 
-export type EventKind = 'display' | 'close' | 'click' | 'signup';
+export type EventKind = 'display' | 'close' | 'click' | 'signup' | 'goal';
 
 export interface AnalyticsEvent {
   /** kind */
@@ -11,6 +11,10 @@ export interface AnalyticsEvent {
   g?: string;
   /** epoch milliseconds */
   t: number;
+  /** goal name (goal events only), 1–50 characters */
+  n?: string;
+  /** goal revenue (goal events only, optional), a finite number ≥ 0 */
+  r?: number;
 }
 
 /** Body of POST /events (JSON, also sent with sendBeacon as text/plain). */
@@ -21,9 +25,13 @@ export interface EventBatch {
   events: AnalyticsEvent[];
 }
 
-export const EVENT_KINDS: readonly EventKind[] = ['display', 'close', 'click', 'signup'];
+export const EVENT_KINDS: readonly EventKind[] = ['display', 'close', 'click', 'signup', 'goal'];
+/** Longest goal name, checked by the browser and the server alike. */
+export const MAX_GOAL_NAME = 50;
 /** Events in one batch; the browser flushes far more often than this. */
 export const MAX_EVENTS = 500;
+
+export const isRevenue = (r: unknown): r is number => typeof r === 'number' && Number.isFinite(r) && r >= 0;
 
 /** Checks a POST /events body. Returns null when valid, else an error naming the field. */
 export function validateEventBatch(x: unknown): string | null {
@@ -39,6 +47,10 @@ export function validateEventBatch(x: unknown): string | null {
     if (typeof e.c !== 'number' || !Number.isSafeInteger(e.c) || e.c < 1) return `events[${i}].c: must be a positive integer`;
     if (e.g !== undefined && (typeof e.g !== 'string' || e.g.length > 64)) return `events[${i}].g: must be a string of at most 64 characters`;
     if (typeof e.t !== 'number' || !Number.isFinite(e.t)) return `events[${i}].t: must be epoch milliseconds`;
+    if (e.k === 'goal') {
+      if (typeof e.n !== 'string' || e.n.length < 1 || e.n.length > MAX_GOAL_NAME) return `events[${i}].n: a goal needs a name of 1–${MAX_GOAL_NAME} characters`;
+      if (e.r !== undefined && !isRevenue(e.r)) return `events[${i}].r: must be a finite number ≥ 0`;
+    } else if (e.n !== undefined || e.r !== undefined) return `events[${i}]: n and r belong to goal events only`;
   }
   return null;
 }

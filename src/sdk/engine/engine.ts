@@ -4,6 +4,7 @@
 // and the chunk loader come in as arguments, so the whole flow is testable without a page.
 import { nanoid } from 'nanoid';
 import type { Campaign, CampaignSet } from '../../shared/campaign';
+import type { AnalyticsEvent } from '../../shared/events';
 import { OUTBOX_KEY, type Collect, type CollectKit, type PopletUi, type Shown } from '../render/contract';
 import { compile, evaluate, pickWinners, slotOf, type Candidate, type Compiled } from '../targeting';
 import type { Armed } from '../triggers';
@@ -60,6 +61,10 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   /** The chunk, with this core's collection client in it. */
   const ui = () => loadUi().then((u) => ((collect = collect || u.collect(kit)), u));
   const withUi = (then?: () => void) => ui().then(then).catch((e) => log('UI chunk', e));
+
+  /** Counts that happen without the chunk (control group, goals) go at once in one beacon. */
+  const beacon = (events: AnalyticsEvent[]) =>
+    events.length && navigator.sendBeacon(deps.endpoint + '/events', JSON.stringify({ site: deps.site, visitor: deps.visitorId(), events }));
 
   const decide = () => {
     const d = evaluate(compiled!, kit.ctx(), Math.random);
@@ -123,10 +128,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         done.add(id);
         kit.record(c.campaign, CONTROL);
         skip(id, 'control group');
-        navigator.sendBeacon(
-          deps.endpoint + '/events',
-          JSON.stringify({ site: deps.site, visitor: deps.visitorId(), events: [{ k: 'display', c: id, g: CONTROL, t: Date.now() }] }),
-        );
+        beacon([{ k: 'display', c: id, g: CONTROL, t: Date.now() }]);
       } else void display(c);
     }
   }
@@ -185,7 +187,14 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       ),
     refresh: safe(run),
     debug: () => last.map((l) => Object.assign({}, l, notes[l.id])),
-    // Goals have no analytics event kind yet (see README): debug-logged only.
-    goal: (name, revenue) => log('goal', { name, revenue }),
+    // Credited to every campaign shown (or counted for the control group) in the last 30 days.
+    // Only the command layer calls it, inside its own guard.
+    goal: (n, r) => {
+      const { history: h, now: t } = deps.context();
+      const events: AnalyticsEvent[] = [];
+      for (const c in h) if (h[c].l * 1e3 > t - 2592e6) events.push({ k: 'goal', c: +c, n, r, t });
+      log('goal', events);
+      beacon(events);
+    },
   };
 }

@@ -519,3 +519,55 @@ describe('engine: the UI host', () => {
     expect(host.context().country).toBe('FR');
   });
 });
+
+describe('engine: goals', () => {
+  const seen = (l: number): CampaignHistory => ({ d: 1, c: 0, v: 0, k: 0, l, p: 1 });
+  const S = NOW / 1000;
+
+  it('credits every campaign shown in the last 30 days, in one beacon, with name and revenue', async () => {
+    const t = await ready([campaign(1)]);
+    t.deps.visitorId = () => 'v1';
+    // 7: shown 29 days ago; 8: just over 30 days ago; 9: assigned a group but never shown; 10: shown now
+    Object.assign(t.ctx.history, { 7: seen(S - 29 * 86400), 8: seen(S - 30 * 86400 - 1), 9: { ...seen(0), g: 'A' }, 10: seen(S) });
+    t.engine.goal('purchase', 49.9);
+    expect(t.beacons).toEqual([
+      [
+        'https://popups.test/events',
+        {
+          site: 'site1',
+          visitor: 'v1',
+          events: [
+            { k: 'goal', c: 7, n: 'purchase', r: 49.9, t: NOW },
+            { k: 'goal', c: 10, n: 'purchase', r: 49.9, t: NOW },
+          ],
+        },
+      ],
+    ]);
+  });
+
+  it('a goal without revenue carries no r; zero revenue is kept', async () => {
+    const t = await ready([campaign(1)]);
+    t.ctx.history[3] = seen(S - 60);
+    t.engine.goal('newsletter');
+    t.engine.goal('free-trial', 0);
+    expect(t.beacons.map(([, b]) => b.events[0])).toEqual([
+      { k: 'goal', c: 3, n: 'newsletter', t: NOW },
+      { k: 'goal', c: 3, n: 'free-trial', r: 0, t: NOW },
+    ]);
+  });
+
+  it('the control group is credited too: it is the baseline the variants are measured against', async () => {
+    const t = await ready([campaign(1, { control: 100 })]);
+    await t.fire(1);
+    t.engine.goal('purchase', 10);
+    expect(t.beacons[1][1].events).toEqual([{ k: 'goal', c: 1, n: 'purchase', r: 10, t: NOW }]);
+  });
+
+  it('sends nothing when no campaign was shown', async () => {
+    const t = await ready([campaign(1)]);
+    t.ctx.history[4] = seen(0);
+    t.engine.goal('purchase', 5);
+    expect(t.beacons).toEqual([]);
+    expect(t.logs).toContain('goal');
+  });
+});

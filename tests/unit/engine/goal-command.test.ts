@@ -1,0 +1,98 @@
+// wisepops('goal') through the real command layer and engine: history from the visitor's cookie,
+// validation at the command, the beacon the server receives.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import Cookies from 'js-cookie';
+import { createPoplet, type Command } from '../../../src/sdk/commands/create';
+import { makeEngine } from '../../../src/sdk/engine/engine';
+import type { PopletUi } from '../../../src/sdk/render/contract';
+import type { Campaign, CampaignSet } from '../../../src/shared/campaign';
+import { validateEventBatch, type EventBatch } from '../../../src/shared/events';
+
+const control: Campaign = {
+  id: 42,
+  name: 'Welcome',
+  status: 'live',
+  control: 100,
+  trigger: { type: 'landing' },
+  layout: { type: 'popup' },
+  content: { label: 'w', steps: [{ blocks: [{ type: 'heading', text: 'Hi' }] }], success: { blocks: [] } },
+};
+
+let beacons: EventBatch[];
+let lines: string[];
+
+beforeEach(() => {
+  for (const name of Object.keys(Cookies.get())) Cookies.remove(name, { path: '/' });
+  localStorage.clear();
+  beacons = [];
+  lines = [];
+  vi.useFakeTimers({ toFake: ['Date'], now: Date.UTC(2025, 5, 2, 12) });
+  vi.spyOn(console, 'log').mockImplementation((m: unknown) => void lines.push(String(m)));
+  vi.stubGlobal('navigator', { ...navigator, sendBeacon: (_: string, body: string) => beacons.push(JSON.parse(body)) > 0 });
+  const set: CampaignSet = { site: 's1', campaigns: [control] };
+  vi.stubGlobal('fetch', async () => new Response(JSON.stringify(set)));
+});
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+  vi.restoreAllMocks();
+});
+
+/** The core with the landing trigger firing at once; the control group needs no UI chunk. */
+async function boot(): Promise<Command> {
+  const [run, start] = createPoplet(window, new URL('https://popups.test/poplet.js?site=s1'), [['options', { debug: true }]], (deps) =>
+    makeEngine(
+      deps,
+      (campaigns, fire) => {
+        campaigns.forEach((c) => queueMicrotask(() => fire(c.id)));
+        return { pageview: () => {}, event: () => {}, dispose: () => {} };
+      },
+      () => Promise.reject(new Error('no chunk in this test')) as Promise<PopletUi>,
+    ),
+  );
+  start();
+  await new Promise((r) => setTimeout(r, 0));
+  await new Promise((r) => setTimeout(r, 0));
+  return run;
+}
+
+describe("wisepops('goal')", () => {
+  it('reaches the server as goal events for the campaign shown, which the server accepts', async () => {
+    const wp = await boot();
+    expect(beacons.map((b) => b.events[0].k)).toEqual(['display']);
+    wp('goal', 'purchase', { revenue: 49.9 });
+    expect(beacons[1]).toEqual({ site: 's1', visitor: expect.any(String), events: [{ k: 'goal', c: 42, n: 'purchase', r: 49.9, t: Date.now() }] });
+    expect(validateEventBatch(beacons[1])).toBeNull();
+  });
+
+  it('credits nothing once the display is more than 30 days old', async () => {
+    const wp = await boot();
+    vi.setSystemTime(Date.now() + 31 * 86_400_000);
+    wp('goal', 'purchase');
+    expect(beacons).toHaveLength(1);
+  });
+
+  it.each([
+    [[''], 'empty name'],
+    [['x'.repeat(51)], 'name over 50 characters'],
+    [[7], 'name not a string'],
+    [['purchase', { revenue: -1 }], 'negative revenue'],
+    [['purchase', { revenue: Infinity }], 'infinite revenue'],
+    [['purchase', { revenue: NaN }], 'NaN revenue'],
+    [['purchase', { revenue: '12' }], 'revenue as a string'],
+    [['purchase', 12], 'revenue not in an object'],
+  ])('%j (%s): one debug line, nothing sent, nothing thrown', async (args) => {
+    const wp = await boot();
+    lines = [];
+    expect(() => wp('goal', ...args)).not.toThrow();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('[poplet] goal ignored');
+    expect(beacons).toHaveLength(1);
+  });
+
+  it('accepts a 50-character name and zero revenue', async () => {
+    const wp = await boot();
+    wp('goal', 'x'.repeat(50), { revenue: 0 });
+    expect(beacons[1].events).toEqual([{ k: 'goal', c: 42, n: 'x'.repeat(50), r: 0, t: Date.now() }]);
+  });
+});
