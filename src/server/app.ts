@@ -25,6 +25,9 @@ const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
   'referrer-policy': 'no-referrer',
   'cross-origin-resource-policy': 'same-origin',
+  // API answers carry e-mail addresses: no shared or browser cache may keep them. Cacheable
+  // routes (campaigns.json, the SDK files) set their own.
+  'cache-control': 'no-store',
 };
 const SECURITY_ENTRIES = Object.entries(SECURITY_HEADERS);
 
@@ -64,14 +67,9 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
   const counter = createEventCounter(deps);
   const journal = config.journalDir ? createJournal(config.journalDir) : null;
 
-  // sendBeacon posts strings as text/plain (no CORS preflight): the body is JSON all the same.
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (e) {
-      done(e as Error, undefined);
-    }
-  });
+  // sendBeacon posts strings as text/plain (no CORS preflight): the body is JSON all the same,
+  // parsed by fastify's own JSON parser so __proto__ / constructor.prototype keys are refused alike.
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
   app.addHook('onSend', async (request, reply) => {
     // Routes may have set their own (public files are cross-origin): keep theirs.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ORIGIN, post, signup, startFixture, type Fixture } from './fixture';
+import { ORIGIN, apiAuth, post, signup, startFixture, type Fixture } from './fixture';
 
 let f: Fixture;
 beforeAll(async () => {
@@ -83,6 +83,7 @@ describe('POST /collect', () => {
     ['body over 16 KB', 413, (s) => signup(s, { fields: { Note: long(17_000) } }), 'body'],
     ['malformed JSON', 400, () => '{"id": "abc', 'body'],
     ['malformed text/plain JSON', 400, () => 'not json', 'body', { 'content-type': 'text/plain' }],
+    ['text/plain JSON with a __proto__ key', 400, (s) => `{"__proto__":{"x":1},${JSON.stringify(signup(s)).slice(1)}`, 'body', { 'content-type': 'text/plain' }],
     ['unsupported content type', 415, (s) => JSON.stringify(signup(s)), 'body', { 'content-type': 'application/x-www-form-urlencoded' }],
     ['not an object', 422, () => [1, 2], 'body'],
     ['missing id', 422, (s) => ({ ...signup(s), id: undefined }), /^id:/],
@@ -184,6 +185,16 @@ describe('headers and errors', () => {
       expect(r.headers.get('referrer-policy')).toBe('no-referrer');
       expect(r.headers.get('strict-transport-security')).toBeNull();
     }
+  });
+
+  it('keeps personal data out of caches; the public campaign set stays cacheable', async () => {
+    const emails = await fetch(`${f.url}/api1/emails`, { headers: apiAuth(f.key) });
+    expect(emails.status).toBe(200);
+    expect(emails.headers.get('cache-control')).toBe('no-store');
+    const collect = await post(`${f.url}/collect`, signup(f.site));
+    expect(collect.headers.get('cache-control')).toBe('no-store');
+    const campaigns = await fetch(`${f.url}/sites/${f.site}/campaigns.json`);
+    expect(campaigns.headers.get('cache-control')).toMatch(/^public, max-age=\d+/);
   });
 
   it('answers unknown routes with JSON 404, never HTML', async () => {
