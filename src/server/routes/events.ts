@@ -1,4 +1,4 @@
-// POST /events: analytics counts, summed in memory and written once a second in one transaction.
+// POST /events: analytics counts (and goals with their revenue), summed in memory and written once a second in one transaction.
 // Counts are statistics, not records: a crash loses at most the last second of them, which buys
 // one fsync a second instead of one per batch. Sign-ups are counted when stored (store/signups.ts),
 // so `signup` events are accepted but not counted twice.
@@ -11,7 +11,7 @@ import type { SiteCache } from '../site-cache';
 import { addCounts, dayIn, type Counter } from '../store/events';
 import { bodySite, originAllowed } from './context';
 
-const COUNTER: Partial<Record<EventKind, Counter>> = { display: 'displays', close: 'closes', click: 'clicks' };
+const COUNTER: Partial<Record<EventKind, Counter>> = { display: 'displays', close: 'closes', click: 'clicks', goal: 'goals' };
 const DAY = 86_400_000;
 /** Client clocks are untrusted: times outside this window count as "now". */
 const PAST = 30 * DAY;
@@ -54,8 +54,9 @@ export function createEventCounter(deps: ServerDeps, intervalMs = 1000): EventCo
         const t = e.t > now - PAST && e.t < now + FUTURE ? e.t : now;
         const key = `${site}|${e.c}|${dayIn(t, timeZone)}`;
         let c = pending.get(key);
-        if (!c) pending.set(key, (c = { displays: 0, closes: 0, clicks: 0, signups: 0 }));
+        if (!c) pending.set(key, (c = { displays: 0, closes: 0, clicks: 0, signups: 0, goals: 0, revenue: 0 }));
         c[counter] += 1;
+        if (e.r) c.revenue += e.r;
       }
     },
     flush,

@@ -60,4 +60,12 @@ CREATE TABLE events_daily (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    // wisepops('goal', name, {revenue}): conversions credited to the campaigns a visitor saw.
+    version: 2,
+    sql: `
+ALTER TABLE events_daily ADD COLUMN goals INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events_daily ADD COLUMN revenue REAL NOT NULL DEFAULT 0;
+`,
+  },
 ];
