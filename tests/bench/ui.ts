@@ -1,7 +1,6 @@
 // UI chunk figures: gzip size, show()→painted time in Chromium with the chunk cached, and long
 // tasks (> 50 ms) on the main thread while a page loads the chunk and shows a campaign.
 // `npm run bench`, or alone (after `npm run build`): npx tsx tests/bench/ui.ts
-import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { launchChromium } from '../helpers/browser';
@@ -69,7 +68,6 @@ window.__first = new Promise(function (ok) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 export async function bench(): Promise<string[]> {
-  const chunk = readFileSync('dist/poplet.ui.js');
   // The renderer alone, built as esbuild.config.ts builds the chunk: the part the collection
   // client (src/sdk/collect, also in the chunk) leaves out.
   const alone = await build({
@@ -79,7 +77,6 @@ export async function bench(): Promise<string[]> {
   });
   const renderer = gzipSync(alone.outputFiles[0].contents, { level: 9 }).length;
   const lines = [
-    `ui: dist/poplet.ui.js ${chunk.length} bytes raw, ${gzipSync(chunk, { level: 9 }).length} bytes gzip (budget 10240)`,
     `ui: renderer alone (Preact + layouts, blocks, forms, styles; without the collection client) ${renderer} bytes gzip`,
   ];
   const server = await startStaticServer();
