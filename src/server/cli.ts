@@ -13,7 +13,8 @@ import { eraseEmail } from './lifecycle/erase';
 
 const USAGE = `poplet <command>
 
-  serve [--port N] [--host H] [--data DIR]      run the collection server
+  help                                           this text
+  serve [--port N] [--host H] [--data DIR]       run the collection server
   site add --domain D [--origin URL ...] [--timezone TZ]
                                                  create a site; prints its id and API key (once)
   site list                                      list sites
@@ -77,6 +78,10 @@ export async function run(argv: string[], out: (line: string) => void = console.
   const config = loadConfig(process.env, argv);
   const args = positionals(argv).slice(2);
 
+  if (command === 'help' || command === '-h' || flags.help) {
+    out(USAGE);
+    return;
+  }
   switch (`${command ?? ''} ${command === 'site' || command === 'campaign' ? sub ?? '' : ''}`.trim()) {
     case 'serve':
       return serve(config);

@@ -66,6 +66,13 @@ describe('backup and restore', () => {
     expect(listBackups(dir)).toEqual(written.slice(2));
   });
 
+  it('refuses a keep count that would delete the new backup or never rotate', async () => {
+    env = makeEnv();
+    const dir = join(env.dir, 'backups');
+    for (const keep of [0, -1, NaN, 2.5]) await expect(backup(env.deps, dir, keep)).rejects.toThrow(/keep must be/);
+    expect(listBackups(dir)).toEqual([]);
+  });
+
   it('restore refuses a file that is not a sound database and leaves the current one alone', async () => {
     env = makeEnv();
     signup(env.deps, env.siteId, 3);

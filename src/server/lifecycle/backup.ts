@@ -28,6 +28,8 @@ function fsyncFile(path: string): void {
 
 /** Writes `<dir>/poplet-<UTC timestamp>.sqlite` and deletes all but the newest `keep`. */
 export async function backup(deps: { db: Database.Database }, dir: string, keep = 7, now = new Date()): Promise<string> {
+  // keep 0 (or NaN from a typo) would delete the backup just written, or nothing ever.
+  if (!Number.isInteger(keep) || keep < 1) throw new Error(`keep must be a whole number of at least 1, got ${keep}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const stamp = now.toISOString().replace(/[-:.]/g, '');
   const file = join(dir, `poplet-${stamp}.sqlite`);
