@@ -14,7 +14,9 @@ export const cookies = (domain: () => string | undefined): Backend => {
   return {
     get: Cookies.get,
     set: (name, value, expires) => void Cookies.set(name, value, { ...attrs(), expires }),
-    del: (name) => Cookies.remove(name, attrs()),
+    // Also the host-only copy: one left from before a cookieDomain was set comes first in
+    // document.cookie and would shadow the shared cookie for good.
+    del: (name) => (Cookies.remove(name, { path: '/' }), Cookies.remove(name, attrs())),
   };
 };
 
