@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startHookWorker, backoffDelay, type HookWorker } from '../../src/server/hooks/worker';
 import type { EmailRow } from '../../src/shared/signup';
 import { listEmails } from '../../src/server/store/signups';
+import { addSite } from '../../src/server/store/sites';
 import { addHook, makeEnv, signatureValid, signup, startReceiver, waitFor, type Env, type Receiver } from './hooks-fixture';
 
 let env: Env;
@@ -168,6 +169,22 @@ describe('hook delivery', () => {
     expect(Date.now() - t0).toBeLessThan(1000); // while the other hook hangs for its whole 300 ms timeout and beyond
     await waitFor(() => env.deps.db.prepare("SELECT 1 FROM hooks WHERE last_error LIKE 'timeout%'").get() !== undefined, 3000, 'timeout');
     expect(slow.requests.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a site whose key cannot be decrypted neither starves the other hooks nor hides its error', async () => {
+    env = makeEnv();
+    const rx = await receiver('up');
+    const broken = addSite(env.deps.db, env.deps.secret, { domain: 'broken.example' }).site.id;
+    env.deps.db.prepare("UPDATE sites SET key_enc = 'AAAA.AAAA.AAAA' WHERE id = ?").run(broken);
+    const brokenHook = addHook(env.deps, broken, rx.url);
+    addHook(env.deps, env.siteId, rx.url);
+    signup(env.deps, broken, 1); // due first, and with one slot it would hold the head of the queue
+    worker({ concurrency: 1, backoffBaseMs: 60_000 });
+    const [email] = signup(env.deps, env.siteId, 1);
+    await waitFor(() => rx.emails().includes(email!), 3000, 'the healthy hook');
+    const hook = env.deps.db.prepare('SELECT last_error FROM hooks WHERE id = ?').get(brokenHook) as { last_error: string };
+    expect(hook.last_error).toMatch(/^cannot prepare delivery/);
+    expect(rx.requests.every((r) => !r.body.includes('broken'))).toBe(true);
   });
 
   it('a hook bound to a campaign only gets that campaign, and an all-campaign hook gets both', async () => {

@@ -89,6 +89,9 @@ function prepare(db: Database.Database) {
     ),
     hookOk: db.prepare<[string, number]>(`UPDATE hooks SET last_success_at = ? WHERE id = ?`),
     hookError: db.prepare<[string, string, number]>(`UPDATE hooks SET last_error = ?, last_error_at = ? WHERE id = ?`),
+    defer: db.prepare<[number, number]>(
+      `UPDATE hook_deliveries SET next_attempt_at = ? WHERE hook_id = ? AND status = 'pending'`,
+    ),
   };
 }
 
@@ -153,6 +156,13 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
     }
   });
 
+  // A hook whose batch cannot even be built (a site key the server secret no longer decrypts)
+  // steps aside for a while instead of heading the due list and starving every other hook.
+  const defer = db.transaction((hookId: number, at: number, error: string) => {
+    q.hookError.run(error, new Date(at).toISOString(), hookId);
+    q.defer.run(at + o.backoffBaseMs, hookId);
+  });
+
   async function deliver(batch: Batch): Promise<void> {
     const result = await postPayload(
       batch.target,
@@ -179,7 +189,14 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
       for (const { hook_id } of q.dueHooks.all(at, free + inFlight.size)) {
         if (inFlight.size >= o.concurrency) break;
         if (inFlight.has(hook_id)) continue;
-        const batch = claim(hook_id, at);
+        let batch: Batch | null;
+        try {
+          batch = claim(hook_id, at);
+        } catch (e) {
+          log.error({ err: e, hook: hook_id }, 'hook delivery could not be prepared');
+          defer(hook_id, at, `cannot prepare delivery: ${(e as Error).message}`);
+          continue;
+        }
         if (!batch) continue;
         const run = deliver(batch)
           .catch((e: unknown) => log.error({ err: e, hook: hook_id }, 'hook worker error'))
