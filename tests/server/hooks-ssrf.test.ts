@@ -39,6 +39,12 @@ describe('vetTargetUrl', () => {
     await expect(vetTargetUrl(url, false, resolver)).rejects.toThrow(/private or reserved/);
   });
 
+  it('does not tell the caller which private address a name resolved to', async () => {
+    const error = await vetTargetUrl('http://db.internal.example/', false, resolveTo('10.20.30.40')).catch((e: Error) => e.message);
+    expect(error).toMatch(/private or reserved/);
+    expect(error).not.toContain('10.20.30.40');
+  });
+
   it.each(['http://127.0.0.1/', 'http://[::1]/', 'http://[::ffff:127.0.0.1]/', 'http://[::127.0.0.1]/', 'http://0x7f.1/', 'http://2130706433/', 'http://0.0.0.0/', 'http://169.254.169.254/latest/meta-data'])(
     'refuses the IP literal %s without asking DNS',
     async (url) => {

@@ -99,8 +99,9 @@ export async function vetTargetUrl(raw: unknown, allowPrivate: boolean, resolve:
     }
   }
   if (addresses.length === 0) throw new HookTargetError('target_url host does not resolve');
-  const bad = addresses.find(isBlockedAddress);
-  if (bad) throw new HookTargetError(`target_url resolves to a private or reserved address (${bad})`);
+  // The address is not echoed: API keys of every site could otherwise map the server's internal
+  // DNS (split-horizon names answer with private addresses).
+  if (addresses.some(isBlockedAddress)) throw new HookTargetError('target_url resolves to a private or reserved address');
   return url;
 }
 
@@ -121,9 +122,9 @@ export function guardedLookup(allowPrivate: boolean): LookupFunction {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '', 0);
       const list = addresses as LookupAddress[];
-      const bad = allowPrivate ? undefined : list.find((a) => isBlockedAddress(a.address));
+      const bad = !allowPrivate && list.some((a) => isBlockedAddress(a.address));
       if (bad || list.length === 0) {
-        const e = new HookTargetError(`target resolves to a private or reserved address (${bad?.address ?? 'none'})`);
+        const e = new HookTargetError(bad ? 'target resolves to a private or reserved address' : 'target does not resolve');
         return callback(e as NodeJS.ErrnoException, '', 0);
       }
       if (options.all) return (callback as (e: null, a: LookupAddress[]) => void)(null, list);
