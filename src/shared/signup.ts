@@ -13,7 +13,7 @@ export interface SignupPayload {
   fields: Record<string, string>;
   /** The consent checkbox's text when it was ticked; absent when the form had none. */
   consent?: string;
-  /** Honeypot: must be empty; a filled one is accepted with 200 and dropped. */
+  /** Honeypot: must be empty; a filled one is answered like a new sign-up (201) and dropped. */
   hp?: string;
   variant?: string;
 }

@@ -29,10 +29,11 @@ export function registerCollectRoute(app: FastifyInstance, deps: CollectDeps): v
     const site = deps.sites.get(p.site);
     if (!site) return reply.code(404).send({ error: 'site: unknown site' });
     if (!originAllowed(request, site)) return reply.code(403).send({ error: 'origin: not allowed for this site' });
-    // A bot that filled the hidden field gets the answer a person would, and nothing is stored.
+    // A bot that filled the hidden field gets the answer a new sign-up gets (201, not the 200 of
+    // a duplicate: the status must not tell it that it was caught), and nothing is stored.
     if (p.hp) {
       const fake: CollectResponse = { id: p.id, collected_at: new Date().toISOString() };
-      return reply.code(200).send(fake);
+      return reply.code(201).send(fake);
     }
     const ip = request.ip;
     const country = visitorCountry(request, deps.config);
