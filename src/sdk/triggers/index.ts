@@ -74,10 +74,12 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
 
   const SETUP: { [T in Trigger['type']]?: (id: number, t: Of<T>) => void } = {
     landing: (id, t) => timer(() => hit(id), (t.delay || 0) * 1e3),
+    // The capturing listener also hears scrolling panels inside the page: only the page itself
+    // counts, and a page too short to scroll never reaches a percentage.
     scroll: (id, t) =>
-      on(id, 'scroll', () => {
+      on(id, 'scroll', (e) => {
         const max = doc.documentElement.scrollHeight - win.innerHeight;
-        if ((max > 0 ? (win.scrollY / max) * 100 : 100) >= t.percent) hit(id);
+        if ((e.target as Node).nodeType != 1 && max > 0 && (win.scrollY / max) * 100 >= t.percent) hit(id);
       }),
     inactivity: (id, t) => {
       const ms = t.seconds * 1e3;

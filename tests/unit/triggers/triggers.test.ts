@@ -97,6 +97,21 @@ describe('scroll percent', () => {
     expect(a.fired()).toEqual([1, 2]);
     expect(removed).toEqual(['scroll']);
   });
+
+  it('ignores scrolling panels inside the page, and a page too short to scroll never fires', () => {
+    const a = arm([[1, { type: 'scroll', percent: 10 }]]);
+    const panel = document.body.appendChild(document.createElement('div'));
+    Object.defineProperty(window, 'scrollY', { value: 2000, configurable: true });
+    panel.dispatchEvent(new Event('scroll')); // page at 100 %, but the event is the panel's
+    expect(a.fired()).toEqual([]);
+    document.dispatchEvent(new Event('scroll')); // the page's own scroll event targets the document
+    expect(a.fired()).toEqual([1]);
+
+    const b = arm([[2, { type: 'scroll', percent: 10 }]]);
+    Object.defineProperty(document.documentElement, 'scrollHeight', { value: 1000, configurable: true });
+    scrollTo(0);
+    expect(b.fired()).toEqual([]);
+  });
 });
 
 describe('exit intent, desktop', () => {
