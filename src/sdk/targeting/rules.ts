@@ -35,9 +35,14 @@ const q = (v: unknown): string => (v == null || v === '' ? 'missing' : typeof v 
 // Referrers are absolute URLs without credentials: the host follows the first '//'.
 const host = (u: string): string => ((/\/\/([^/:?#]*)/.exec(u) || '')[1] || '').toLowerCase().replace(/^www\./, '');
 
+// Own keys only: "property constructor exists" must not be true for every visitor.
+const own = (v: unknown, k: string): unknown =>
+  v && typeof v == 'object' && Object.prototype.hasOwnProperty.call(v, k) ? (v as Record<string, unknown>)[k] : undefined;
 /** A custom property by exact key, else by dot path into nested objects. */
-export const prop = (o: Record<string, unknown>, key: string, path = key.split('.')): unknown =>
-  key in o ? o[key] : path.reduce<unknown>((v, k) => (v && typeof v == 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
+export const prop = (o: Record<string, unknown>, key: string, path = key.split('.')): unknown => {
+  const v = own(o, key);
+  return v !== undefined ? v : path.reduce(own, o);
+};
 
 type Get = (x: VisitorContext, self: number) => unknown;
 /** The getter of the value each condition type reads, made once; language, device and country are read by name. */

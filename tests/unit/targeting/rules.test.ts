@@ -209,6 +209,13 @@ describe('custom properties', () => {
     pass(p('string', 'tags', 'equals', 'red'));
     pass(p('string', 'cart.items', 'equals', '3'));
   });
+  it('reads own keys only: built-in object members are not properties', () => {
+    fail(p('string', 'constructor', 'exists'));
+    fail(p('string', 'toString', 'exists'));
+    fail(p('string', 'user.constructor', 'exists'));
+    pass(p('string', 'constructor', 'not_exists'));
+  });
+
   it('strings: a missing property fails positive operators and passes negated ones', () => {
     fail(p('string', 'nope', 'equals', 'x'));
     pass(p('string', 'nope', 'not_equals', 'x'));
