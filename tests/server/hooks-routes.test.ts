@@ -181,5 +181,10 @@ describe('erasure API', () => {
     expect(text.split(target!).length - 1).toBe(1); // only the other site's line holds it
     expect((await api('/api1/emails', { method: 'DELETE' })).status).toBe(422);
     expect((await fetch(`${base}/api1/emails?email=x@y.z`, { method: 'DELETE' })).status).toBe(401);
+
+    // Case folding beyond ASCII, the same as the journal scrub's.
+    insertSignups(env.deps.db, [row(env.siteId, 'ÉLODIE@Example.com', 'x3')]);
+    const e = await api(`/api1/emails?email=${encodeURIComponent('élodie@example.com')}`, { method: 'DELETE' });
+    expect(e).toMatchObject({ status: 200, body: { deleted: 1 } });
   });
 });

@@ -15,14 +15,18 @@ export interface ErasureResult {
 
 export function eraseEmail(db: Database.Database, siteId: string, email: string, journalDir?: string): ErasureResult {
   const address = email.trim();
+  // SQLite's NOCASE folds ASCII only; the journal scrub folds every letter (Élodie = élodie).
+  // Both must erase the same rows, so the database compares with JavaScript's folding too.
+  db.function('poplet_fold', { deterministic: true }, (v: unknown) => String(v).toLowerCase());
+  const folded = address.toLowerCase();
   const result = db.transaction((): ErasureResult => {
     const deliveries = db
       .prepare(
         `DELETE FROM hook_deliveries WHERE signup_seq IN
-           (SELECT seq FROM signups WHERE site_id = ? AND email = ? COLLATE NOCASE)`,
+           (SELECT seq FROM signups WHERE site_id = ? AND poplet_fold(email) = ?)`,
       )
-      .run(siteId, address).changes;
-    const signups = db.prepare(`DELETE FROM signups WHERE site_id = ? AND email = ? COLLATE NOCASE`).run(siteId, address).changes;
+      .run(siteId, folded).changes;
+    const signups = db.prepare(`DELETE FROM signups WHERE site_id = ? AND poplet_fold(email) = ?`).run(siteId, folded).changes;
     return { signups, deliveries, journalLines: 0 };
   }).immediate();
   if (journalDir) {
