@@ -13,7 +13,7 @@ export interface AnalyticsEvent {
   t: number;
   /** goal name (goal events only), 1–50 characters */
   n?: string;
-  /** goal revenue (goal events only, optional), a finite number ≥ 0 */
+  /** goal revenue (goal events only, optional), a number from 0 to MAX_REVENUE */
   r?: number;
 }
 
@@ -31,7 +31,9 @@ export const MAX_GOAL_NAME = 50;
 /** Events in one batch; the browser flushes far more often than this. */
 export const MAX_EVENTS = 500;
 
-export const isRevenue = (r: unknown): r is number => typeof r === 'number' && Number.isFinite(r) && r >= 0;
+/** Largest revenue one goal may carry: keeps forged values from overflowing the daily sums. */
+export const MAX_REVENUE = 1e9;
+export const isRevenue = (r: unknown): r is number => typeof r === 'number' && r >= 0 && r <= MAX_REVENUE;
 
 /** Checks a POST /events body. Returns null when valid, else an error naming the field. */
 export function validateEventBatch(x: unknown): string | null {
@@ -49,7 +51,7 @@ export function validateEventBatch(x: unknown): string | null {
     if (typeof e.t !== 'number' || !Number.isFinite(e.t)) return `events[${i}].t: must be epoch milliseconds`;
     if (e.k === 'goal') {
       if (typeof e.n !== 'string' || e.n.length < 1 || e.n.length > MAX_GOAL_NAME) return `events[${i}].n: a goal needs a name of 1–${MAX_GOAL_NAME} characters`;
-      if (e.r !== undefined && !isRevenue(e.r)) return `events[${i}].r: must be a finite number ≥ 0`;
+      if (e.r !== undefined && !isRevenue(e.r)) return `events[${i}].r: must be a number from 0 to ${MAX_REVENUE}`;
     } else if (e.n !== undefined || e.r !== undefined) return `events[${i}]: n and r belong to goal events only`;
   }
   return null;

@@ -159,6 +159,7 @@ describe('POST /events and GET /api1/stats', () => {
     [{ site: 'x', events: [{ k: 'goal', c: 1, n: 'buy', r: -5, t: 1 }] }, 422, 'events[0].r'],
     [{ site: 'x', events: [{ k: 'goal', c: 1, n: 'buy', r: '5', t: 1 }] }, 422, 'events[0].r'],
     [{ site: 'x', events: [{ k: 'goal', c: 1, n: 'buy', r: null, t: 1 }] }, 422, 'events[0].r'],
+    [{ site: 'x', events: [{ k: 'goal', c: 1, n: 'buy', r: 1e12, t: 1 }] }, 422, 'events[0].r'],
     [{ site: 'x', events: [{ k: 'display', c: 1, n: 'buy', t: 1 }] }, 422, 'events[0]'],
     [{ site: 'x', events: [{ k: 'click', c: 1, r: 3, t: 1 }] }, 422, 'events[0]'],
   ])('refuses the goal event in %j with %i', async (body, status, field) => {
