@@ -14,14 +14,15 @@ const CSS = `:host{all:initial!important;display:contents!important}
 .bx{position:relative;background:var(--pl-background,#fff);border-radius:${R};box-shadow:0 8px 40px #0005;padding:32px 24px 16px;width:100%;max-width:var(--pl-width,440px);max-height:100%;overflow:auto;animation:pl-u .25s}
 .slidein .bx{max-width:var(--pl-width,360px);width:calc(100% - 32px);max-height:calc(100% - 32px);margin:16px}
 .top .bx{top:0}.bottom .bx{bottom:0}.left .bx,.bar .bx{left:0}.right .bx,.bar .bx{right:0}
-.bar .bx{max-width:none;border-radius:0;padding:10px 48px 10px 16px}
-.bar .st{display:flex;flex-wrap:wrap;align-items:center;justify-content:center;gap:8px 16px}
+.bar .bx{max-width:none;border-radius:0;padding:10px 48px}
+.bar .bx,.bar .st{display:flex;flex-wrap:wrap;align-items:center;justify-content:center;gap:4px 16px;text-align:center}
 .bar .st>*{margin:0}.bar .b{width:auto}.bar .fd{min-width:200px}
 .fullscreen .bx{inset:0;max-width:none;border-radius:0;display:flex;flex-direction:column;justify-content:center;align-items:center}
 .fullscreen .st{width:100%;max-width:var(--pl-width,560px)}
 .embed .bx{max-width:none;box-shadow:none;border:1px solid #ccc;animation:none}
 .st>*,h2,p{margin:0 0 12px}
-h2{font-size:1.5em;line-height:1.2}
+h2{font-size:1.5em;line-height:1.2;text-wrap:balance}
+.bx:focus,.st:focus{outline:0}
 a{color:inherit}
 img{display:block;max-width:100%;height:auto}
 .b,.in{font:inherit;border-radius:calc(${R}/2);min-height:44px}
@@ -33,7 +34,7 @@ label{display:block;font-weight:600;margin-bottom:4px}
 .in[aria-invalid]{border:2px solid #b00020}
 .ck{display:flex;gap:8px;font-weight:400}
 .ck input{width:20px;height:20px;margin:2px 0 0;flex:none;accent-color:${A}}
-.er{display:block;${ERR}font-size:.9em;margin-top:4px}
+.er{display:table;${ERR}font-size:.9em;margin:4px -6px 0;padding:1px 6px;border-radius:4px}
 .fe{${ERR}padding:8px}
 .cd{font:700 1.6em monospace}
 .x,.ns{background:0;border:0;color:inherit;font:inherit;cursor:pointer}
