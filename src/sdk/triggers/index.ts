@@ -108,16 +108,19 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       };
       // Desktop: the pointer leaves the window through its top edge.
       if (!env.isMobile) return on(id, 'mouseout', (e) => ((e as MouseEvent).relatedTarget || (e as MouseEvent).clientY >= 10 || go()));
-      // Mobile: 100 px of upward scroll within 300 ms of the anchor, which moves down with the
-      // page and restarts when the run is too slow.
-      let ay = win.scrollY;
-      let at = env.now();
+      // Mobile: 100 px of upward scroll within 300 ms. A run starts from where the page was before
+      // its first upward step (that step counts, however long the page had rested: a quick flick
+      // can be a single scroll event) and restarts when it goes down or is too slow.
+      let py = win.scrollY;
+      let ay = py;
+      let at = 0;
       let hidden = false;
       on(id, 'scroll', () => {
         const y = win.scrollY;
         const t = env.now();
-        if (y >= ay || t - at > 300) (ay = y), (at = t);
-        else if (ay - y >= 100) go();
+        if (y >= py || t - at > 300) (ay = Math.max(y, py)), (at = t);
+        py = y;
+        if (ay - y >= 100) go();
       });
       // Mobile: back to the tab after leaving it.
       on(id, 'visibilitychange', () => (doc.visibilityState == 'hidden' ? (hidden = true) : hidden && go()));

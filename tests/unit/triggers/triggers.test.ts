@@ -167,6 +167,22 @@ describe('exit intent, mobile', () => {
     scrollTo(2380);
     expect(a.fired()).toEqual([1]);
   });
+  it('counts the first upward step after a rest: a quick flick can be one or two scroll events', () => {
+    scrollTo(2000);
+    const one = arm([[1, { type: 'exit' }]], { isMobile: true });
+    vi.advanceTimersByTime(5000);
+    scrollTo(1700);
+    expect(one.fired()).toEqual([1]);
+    one.dispose();
+
+    const two = arm([[2, { type: 'exit' }]], { isMobile: true });
+    vi.advanceTimersByTime(5000);
+    scrollTo(1640);
+    vi.advanceTimersByTime(16);
+    expect(two.fired()).toEqual([]);
+    scrollTo(1580);
+    expect(two.fired()).toEqual([2]);
+  });
   it('fires when the visitor comes back to the tab', () => {
     const a = arm([[1, { type: 'exit' }]], { isMobile: true });
     setVisibility('visible');
