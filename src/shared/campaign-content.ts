@@ -14,7 +14,8 @@ export type FieldBlock =
   /** The value is always sent under `email` (and under `name` too when one is set). */
   | { type: 'email'; name?: string; label: string; placeholder?: string; required?: boolean }
   | { type: 'text' | 'phone' | 'number'; name: string; label: string; placeholder?: string; required?: boolean }
-  | { type: 'select'; name: string; label: string; options: string[]; required?: boolean }
+  /** `placeholder` is the preselected empty choice ("Choose…" when unset); it cannot be picked when required. */
+  | { type: 'select'; name: string; label: string; options: string[]; placeholder?: string; required?: boolean }
   | { type: 'checkbox'; name: string; label: string; required?: boolean }
   /** Consent checkbox: its text is stored with the sign-up. */
   | { type: 'consent'; name?: string; label: string; required?: boolean }
@@ -109,7 +110,7 @@ const SPECS: Record<string, string> = {
   text: 'name:s ' + INPUT,
   phone: 'name:s ' + INPUT,
   number: 'name:s ' + INPUT,
-  select: 'name:s label:s options:l required:b?',
+  select: 'name:s options:l ' + INPUT,
   checkbox: 'name:s label:s required:b?',
   consent: 'name:s? label:s required:b?',
   hidden: 'name:s from:s',

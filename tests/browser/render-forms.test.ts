@@ -29,7 +29,7 @@ const MULTI: Content = {
         { type: 'text', name: 'first_name', label: 'First name' },
         { type: 'phone', name: 'phone', label: 'Phone' },
         { type: 'number', name: 'age', label: 'Age' },
-        { type: 'select', name: 'size', label: 'Size', options: ['S', 'M', 'L'], required: true },
+        { type: 'select', name: 'size', label: 'Size', options: ['S', 'M', 'L'], placeholder: 'Pick a size', required: true },
         { type: 'checkbox', name: 'vip', label: 'VIP offers' },
         { type: 'button', label: 'Send', action: 'submit' },
       ],
@@ -123,6 +123,8 @@ describe('forms', () => {
     await page.locator('poplet-campaign button', { hasText: 'Next' }).click();
     await q(page, 'select').waitFor();
     expect(await focused(page)).toBe('shadow:input#f1-0.in');
+    // The select shows its placeholder, which is preselected but cannot be chosen.
+    expect(await q(page, 'select').evaluate((s: HTMLSelectElement) => [s.value, s.selectedOptions[0]!.text, s.options[0]!.disabled, s.options[0]!.hidden])).toEqual(['', 'Pick a size', true, true]);
     await q(page, 'input[name=phone]').fill('12');
     await q(page, 'input[name=age]').fill('old');
     await page.locator('poplet-campaign button', { hasText: 'Send' }).click();

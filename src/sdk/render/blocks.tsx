@@ -54,7 +54,9 @@ function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { id, error }: BlockE
       )}
       {t == 'select' ? (
         <select class="in" {...attrs}>
-          <option value="" />
+          <option value="" selected disabled={b.required} hidden={b.required}>
+            {b.placeholder || 'Choose…'}
+          </option>
           {b.options.map((o) => <option>{o}</option>)}
         </select>
       ) : check ? null : (
