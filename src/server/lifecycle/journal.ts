@@ -3,9 +3,11 @@
 // day, cut into numbered parts past `maxBytes`. Put the folder on other storage than the database
 // (or sync it off the host) for it to survive a disk loss.
 //
-// Each append opens, writes and closes the file: sign-ups are rare enough for that to cost
-// nothing, and it keeps the writer correct when the file is rotated or scrubbed underneath it
-// (erasure rewrites journal files so an erased address does not linger in them).
+// Lines appended in one turn of the event loop are written together, in a microtask: a group
+// commit answers many sign-ups at once, and one open/append/close for all of them keeps the
+// journal off the hot path. A microtask runs before any other request is handled, so an erasure
+// (which rewrites journal files so an erased address does not linger) never races a pending line.
+// Opening the file per write keeps the writer correct when files are rotated or scrubbed.
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -93,16 +95,29 @@ export function createJournal(dir: string, options: { maxBytes?: number; now?: (
     size = sizeOf(pathFor(day, part));
   }
 
+  // Lines waiting for the microtask, all of one day and one part.
+  let pending = '';
+  function flush(): void {
+    if (!pending) return;
+    appendFileSync(pathFor(day, part), pending, { mode: 0o600 });
+    pending = '';
+  }
   function write(entry: JournalEntry): void {
     const d = new Date(now()).toISOString().slice(0, 10);
-    if (d !== day) openDay(d);
     const line = JSON.stringify(entry) + '\n';
-    if (size > 0 && size + line.length > maxBytes) {
+    const bytes = Buffer.byteLength(line);
+    if (d !== day) {
+      flush();
+      openDay(d);
+    }
+    if (size > 0 && size + bytes > maxBytes) {
+      flush();
       part += 1;
       size = 0;
     }
-    appendFileSync(pathFor(day, part), line, { mode: 0o600 });
-    size += Buffer.byteLength(line);
+    if (!pending) queueMicrotask(flush);
+    pending += line;
+    size += bytes;
   }
 
   return {
@@ -112,8 +127,10 @@ export function createJournal(dir: string, options: { maxBytes?: number; now?: (
     },
     appendErasure(site, email) {
       write({ type: 'erase', at: new Date(now()).toISOString(), site, email_sha256: emailHash(site, email) });
+      flush();
     },
     close() {
+      flush();
       closed = true;
     },
   };
