@@ -1,0 +1,155 @@
+// Every trigger type end to end in real Chromium: the real collection server serves the campaign
+// set and the scripts, a page on another origin carries the install snippet, and the visitor
+// does what the trigger waits for. (Exit intent: journeys-triggers and triggers-mobile.)
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright';
+import { startServer } from '../../src/server/main';
+import { silentLog } from '../../src/server/log';
+import { openDb } from '../../src/server/store/db';
+import { loadSecret } from '../../src/server/store/keys';
+import { addSite } from '../../src/server/store/sites';
+import { importCampaigns } from '../../src/server/store/campaigns';
+import { snippetFor } from '../../src/sdk/snippet';
+import type { Campaign, Trigger } from '../../src/shared/campaign';
+import { launchChromium, watchErrors } from '../helpers/browser';
+import { startStaticServer, type StaticServer } from '../helpers/static-server';
+
+/** One popup per trigger, each on its own path so they never compete for the popup slot. */
+const TRIGGERS: Record<string, Trigger> = {
+  landing: { type: 'landing', delay: 3 },
+  scroll: { type: 'scroll', percent: 50 },
+  idle: { type: 'inactivity', seconds: 2 },
+  click: { type: 'click', selector: '.buy' },
+  event: { type: 'event', name: 'added-to-cart' },
+  pageviews: { type: 'pageviews', count: 2 },
+};
+
+const campaign = (path: string, trigger: Trigger, i: number): Campaign => ({
+  id: 100 + i,
+  name: `${path} campaign`,
+  status: 'live',
+  targeting: { type: 'page', field: 'path', op: 'equals', value: `/${path}` },
+  trigger,
+  frequency: { repeat: { every: 'page' } },
+  layout: { type: 'popup' },
+  content: {
+    label: `${path} offer`,
+    steps: [{ blocks: [{ type: 'heading', text: `Shown by ${trigger.type}` }] }],
+    success: { blocks: [{ type: 'heading', text: 'Thanks' }] },
+  },
+});
+
+let browser: Browser;
+let pages: StaticServer;
+let server: { url: string; close(): Promise<void> };
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'poplet-triggers-'));
+  const dbPath = join(dir, 'poplet.db');
+  pages = await startStaticServer();
+  const db = openDb(dbPath);
+  const { site } = addSite(db, loadSecret(dir, {}), { domain: 'shop.example', origins: [pages.url] });
+  importCampaigns(db, site.id, Object.entries(TRIGGERS).map(([path, t], i) => campaign(path, t, i)));
+  db.close();
+  [browser, server] = await Promise.all([
+    launchChromium(),
+    startServer({ dataDir: dir, dbPath, host: '127.0.0.1', port: 0, logRequests: false }, silentLog),
+  ]);
+  const snippet = snippetFor(`${server.url.replace(/\/$/, '')}/poplet.js?site=${site.id}`);
+  for (const path of Object.keys(TRIGGERS)) {
+    pages.pages.set(`/${path}`, {
+      body: `<!doctype html><html lang="en"><head><title>${path}</title><link rel="icon" href="data:,"><script>${snippet}</script></head>
+        <body><main><h1>${path}</h1><div style="height:4000px">long page</div></main></body></html>`,
+    });
+  }
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await pages?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function visit(path: string): Promise<{ page: Page; errors: string[]; popup: ReturnType<Page['getByRole']> }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await page.goto(`${pages.url}/${path}`);
+  // The campaign set is loaded and evaluated: from here on, absence is a decision.
+  await page.waitForFunction(() => {
+    const d = window.wisepops('debug') as { campaigns?: unknown[] } | undefined;
+    return !!d && Array.isArray(d.campaigns) && d.campaigns.length > 0;
+  });
+  return { page, errors, popup: page.getByRole('dialog', { name: `${path} offer` }) };
+}
+
+const stillHidden = async (popup: ReturnType<Page['getByRole']>, ms: number) => {
+  await new Promise((r) => setTimeout(r, ms));
+  expect(await popup.isVisible()).toBe(false);
+};
+
+describe('every trigger type in Chromium', () => {
+  it('landing: shows after its delay, not before', async () => {
+    const { popup, errors } = await visit('landing');
+    expect(await popup.isVisible()).toBe(false);
+    await popup.waitFor({ state: 'visible', timeout: 5000 });
+    expect(errors).toEqual([]);
+  });
+
+  it('scroll: shows once the visitor scrolls past half of the page', async () => {
+    const { page, popup, errors } = await visit('scroll');
+    await page.mouse.move(600, 400);
+    await page.mouse.wheel(0, 600); // about 19 % of the scrollable height
+    await stillHidden(popup, 800);
+    await page.mouse.wheel(0, 1600); // about 69 %
+    await popup.waitFor({ state: 'visible', timeout: 5000 });
+    expect(errors).toEqual([]);
+  });
+
+  it('inactivity: activity keeps it away, two idle seconds bring it', async () => {
+    const { page, popup, errors } = await visit('idle');
+    for (let i = 0; i < 6; i++) {
+      await page.mouse.move(100 + i * 40, 200);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(await popup.isVisible()).toBe(false);
+    await popup.waitFor({ state: 'visible', timeout: 5000 });
+    expect(errors).toEqual([]);
+  });
+
+  it('click: a delegated listener catches an element added after the script ran', async () => {
+    const { page, popup, errors } = await visit('click');
+    await page.evaluate(() => {
+      const b = document.createElement('button');
+      b.className = 'buy';
+      b.textContent = 'Buy';
+      document.querySelector('main')!.prepend(b);
+    });
+    await page.getByRole('heading', { name: 'click' }).click();
+    await stillHidden(popup, 500);
+    await page.getByRole('button', { name: 'Buy' }).click();
+    await popup.waitFor({ state: 'visible', timeout: 5000 });
+    expect(errors).toEqual([]);
+  });
+
+  it("event: wisepops('event', name) fires it, another name does not", async () => {
+    const { page, popup, errors } = await visit('event');
+    await page.evaluate(() => window.wisepops('event', 'something-else'));
+    await stillHidden(popup, 500);
+    await page.evaluate(() => window.wisepops('event', 'added-to-cart'));
+    await popup.waitFor({ state: 'visible', timeout: 5000 });
+    expect(errors).toEqual([]);
+  });
+
+  it("pageviews: the second page view of the session fires it, an SPA wisepops('pageview') counts", async () => {
+    const { page, popup, errors } = await visit('pageviews');
+    await stillHidden(popup, 800);
+    await page.evaluate(() => window.wisepops('pageview'));
+    await popup.waitFor({ state: 'visible', timeout: 5000 });
+    expect(errors).toEqual([]);
+  });
+});
