@@ -95,10 +95,11 @@ const KINDS: Record<string, [(v: unknown) => boolean, string]> = {
   d: [(v) => isText(v) && !isNaN(Date.parse(v)), 'an ISO date'],
 };
 
-const INPUT = 'label:s placeholder:t? required:b?';
 /**
  * "key:kind" pairs, `?` = optional; a kind with `|` is a list of allowed values. Blocks, then
- * layouts (prefixed with `layout.`), then the content's own objects.
+ * layouts (prefixed with `layout.`), then the content's own objects. Plain literals only: a
+ * computed value (even a string concatenation) keeps the whole table in the UI chunk, which
+ * needs only isSafeUrl and isField from this file.
  */
 const SPECS: Record<string, string> = {
   heading: 'text:s',
@@ -106,11 +107,11 @@ const SPECS: Record<string, string> = {
   image: 'src:u alt:t width:n? height:n?',
   button: 'label:s action:link|close|next|submit href:u? newTab:b? secondary:b?',
   countdown: 'until:d label:t?',
-  email: 'name:s? ' + INPUT,
-  text: 'name:s ' + INPUT,
-  phone: 'name:s ' + INPUT,
-  number: 'name:s ' + INPUT,
-  select: 'name:s options:l ' + INPUT,
+  email: 'name:s? label:s placeholder:t? required:b?',
+  text: 'name:s label:s placeholder:t? required:b?',
+  phone: 'name:s label:s placeholder:t? required:b?',
+  number: 'name:s label:s placeholder:t? required:b?',
+  select: 'name:s options:l label:s placeholder:t? required:b?',
   checkbox: 'name:s label:s required:b?',
   consent: 'name:s? label:s required:b?',
   hidden: 'name:s from:s',
