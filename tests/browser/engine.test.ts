@@ -1,11 +1,10 @@
-// The real core (dist/poplet.js: command layer, targeting, triggers, engine) in Chromium against
-// a small node:http backend started here. The UI chunk is a test double: the real collection
-// client (src/sdk/collect: outbox, tracker, UiHost) with a renderer that draws a plain element
-// and drives the UiHost, so this file tests the engine and collection, not the renderer.
+// The real core (dist/poplet.js: command layer, targeting, triggers, engine, collection client)
+// in Chromium against a small node:http backend started here. The UI chunk is a test double: a
+// renderer that draws a plain element and drives the core's UiHost, so this file tests the
+// engine and collection, not the renderer.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright';
 import { launchChromium, watchErrors } from '../helpers/browser';
@@ -26,7 +25,8 @@ const SHOW = `function (req) {
   el.append(sub, close, never); document.body.append(el); host.displayed(c);
   return { destroy: function () { el.remove(); } };
 }`;
-let chunk = '';
+/** The stand-in chunk: only a renderer, as the real one (the collection client is the core's). */
+const chunk = `window.__popletUi = { show: ${SHOW} };`;
 
 const content = (label: string) => ({ label, steps: [{ blocks: [{ type: 'heading', text: label }] }], success: { blocks: [] } });
 const campaign = (id: number, extra: Partial<Campaign> = {}): Campaign =>
@@ -71,14 +71,6 @@ beforeAll(async () => {
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   browser = await launchChromium();
-  const out = await build({
-    stdin: { contents: `import { collect } from './src/sdk/collect/chunk'; window.__popletUi = { collect, show: ${SHOW} };`, resolveDir: process.cwd(), loader: 'ts' },
-    bundle: true,
-    format: 'iife',
-    target: 'es2018',
-    write: false,
-  });
-  chunk = out.outputFiles[0].text;
 });
 
 let browser: Browser;
@@ -181,7 +173,7 @@ describe('engine in Chromium with the real core', () => {
     expect((await seen()).map((s) => s[0])).toEqual([]);
   });
 
-  it('a sign-up left unsent by an earlier page goes out on the next page view, even with nothing to show', async () => {
+  it('a sign-up left unsent by an earlier page goes out on the next page view, with nothing to show and no UI chunk', async () => {
     set = { site: 's1', country: null, campaigns: [campaign(1, { status: 'paused' })] };
     const p: SignupPayload = { id: 'left-behind-001', site: 's1', wisepop_id: 1, email: 'ann@example.com', fields: {} };
     await tab.goto(base + '/');
@@ -190,7 +182,7 @@ describe('engine in Chromium with the real core', () => {
     await tab.evaluate((p) => localStorage.setItem('poplet_outbox', JSON.stringify({ v: 1, items: [{ p, n: 1, t: 0 }] })), p);
     await tab.goto(base + '/two');
     await expect.poll(() => signups.map((s) => s.body), { timeout: 5000 }).toEqual([p]);
-    expect(served).toContain('/p/poplet.ui.js');
+    expect(served).not.toContain('/p/poplet.ui.js');
     await expect.poll(() => tab.evaluate(() => localStorage.getItem('poplet_outbox'))).toBeNull();
     expect(await tab.$('.fake-ui')).toBeNull();
     expect(errors).toEqual([]);

@@ -3,7 +3,8 @@
 import type { Campaign } from '../../shared/campaign';
 import type { EventKind } from '../../shared/events';
 import type { CampaignHistory } from '../context/types';
-import type { CollectKit, UiHost } from '../render/contract';
+import type { UiHost } from '../render/contract';
+import type { CollectKit } from './client';
 import type { Outbox } from './outbox';
 import type { Track } from './tracker';
 

@@ -1,11 +1,15 @@
 // The runtime: loads the campaign set once, evaluates it on every page view, event and property
 // change, arms the triggers of eligible campaigns, and when one fires shows the winner of its
-// slot through the UI chunk, whose collection client records what the visitor does. Triggers
-// and the chunk loader come in as arguments, so the whole flow is testable without a page.
+// slot through the UI chunk. The collection client (outbox, analytics, UiHost) is the core's own,
+// started on first need: a page view with sign-ups left unsent resends them without the chunk.
+// Triggers, the chunk loader and the client come in as arguments, so the whole flow is testable
+// without a page.
 import { nanoid } from 'nanoid';
 import type { Campaign, CampaignSet } from '../../shared/campaign';
 import type { AnalyticsEvent } from '../../shared/events';
-import { OUTBOX_KEY, type Collect, type CollectKit, type PopletUi, type Shown } from '../render/contract';
+import { client, type Collect, type CollectKit } from '../collect/client';
+import { OUTBOX_KEY } from '../collect/outbox';
+import type { PopletUi, Shown } from '../render/contract';
 import { compile, evaluate, pickWinners, slotOf, type Candidate, type Compiled } from '../targeting';
 import type { Armed } from '../triggers';
 import type { DebugLine, Engine, EngineDeps } from './types';
@@ -15,7 +19,7 @@ export type Arm = (campaigns: Campaign[], fire: (id: number) => void) => Armed;
 
 const CONTROL = 'control';
 
-export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<PopletUi>): Engine {
+export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<PopletUi>, start: (kit: CollectKit) => Collect = client): Engine {
   const log = deps.log;
   let compiled: Compiled | undefined;
   let country: string | null = null;
@@ -58,9 +62,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       }
     };
 
-  /** The chunk, with this core's collection client in it. */
-  const ui = () => loadUi().then((u) => ((collect = collect || u.collect(kit)), u));
-  const withUi = (then?: () => void) => ui().then(then).catch((e) => log('UI chunk', e));
+  /** One collection client per core, started when first needed. */
+  const collector = () => (collect = collect || start(kit));
 
   /** Counts that happen without the chunk (control group, goals) go at once in one beacon. */
   const beacon = (events: AnalyticsEvent[]) =>
@@ -100,7 +103,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       armed.pageview(x.session.pageviews, x.totalPageviews);
     }
     // Load the chunk now so nothing waits for it when the trigger fires.
-    if (wait.some((c) => c.group != CONTROL)) withUi();
+    if (wait.some((c) => c.group != CONTROL)) loadUi().catch((e) => log('UI chunk', e));
   };
 
   // Triggers firing together (landing, several at once) are decided together: best rank wins.
@@ -140,7 +143,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     shown.set(id, entry);
     done.add(id);
     try {
-      const u = await ui();
+      const u = await loadUi();
       // Removed meanwhile ("don't show again", an SPA page change): do not draw it.
       if (shown.get(id) != entry) return;
       // Closed: the slot is free again; re-arm, so a campaign that lost it may fire on its next click or event.
@@ -149,7 +152,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         armedKey = undefined;
         run();
       });
-      entry.ui = u.show({ campaign, content, host: collect!.host(group, closed) });
+      entry.ui = u.show({ campaign, content, host: collector().host(group, closed) });
       notes[id] = { status: 'shown' };
     } catch (e) {
       shown.delete(id);
@@ -174,8 +177,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       done.clear();
       notes = {};
       run(true);
-      // Sign-ups left unsent (server down, tab closed): the chunk's outbox retries them.
-      if (localStorage.getItem(OUTBOX_KEY)) withUi(() => collect!.flush());
+      // Sign-ups left unsent (server down, tab closed): resend them now, without the UI chunk.
+      if (localStorage.getItem(OUTBOX_KEY)) collector().flush();
     }),
     // After the campaign set arrived, so that an event sent early still reaches its trigger.
     event: (name) =>

@@ -1,5 +1,5 @@
-// createEngine: the engine wired to the real page: the triggers on this window and the UI chunk
-// loader (the chunk brings the sign-up outbox and the analytics tracker with it).
+// createEngine: the engine wired to the real page: the triggers on this window, the UI chunk
+// loader and (by default) the real collection client.
 import { armTriggers } from '../triggers';
 import { makeEngine } from './engine';
 import type { Engine, EngineDeps } from './types';

@@ -1,6 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createOutbox, backoff } from '../../../src/sdk/collect/outbox';
-import { OUTBOX_KEY } from '../../../src/sdk/render/contract';
+import { createOutbox, backoff, OUTBOX_KEY } from '../../../src/sdk/collect/outbox';
 import type { SignupPayload } from '../../../src/shared/signup';
 import { fakeNet } from './fake-net';
 

@@ -3,8 +3,10 @@ import { makeEngine, type Arm } from '../../../src/sdk/engine/engine';
 import type { Engine, EngineDeps } from '../../../src/sdk/engine/types';
 import type { CampaignHistory, VisitorContext } from '../../../src/sdk/context/types';
 import type { Campaign, CampaignSet, Content, Layout } from '../../../src/shared/campaign';
-import { OUTBOX_KEY, type CollectKit, type PopletUi, type ShowRequest, type SubmitResult, type UiHost } from '../../../src/sdk/render/contract';
+import type { PopletUi, ShowRequest, SubmitResult, UiHost } from '../../../src/sdk/render/contract';
+import type { Collect, CollectKit } from '../../../src/sdk/collect/client';
 import { uiHost } from '../../../src/sdk/collect/host';
+import { OUTBOX_KEY } from '../../../src/sdk/collect/outbox';
 import type { EventBatch } from '../../../src/shared/events';
 import type { SignupPayload } from '../../../src/shared/signup';
 
@@ -51,7 +53,7 @@ afterEach(() => {
 
 /**
  * The engine over one campaign set, with recording fakes around it: fetch, sendBeacon and
- * Math.random stubbed, a fake chunk whose collection client is the real UiHost over a fake
+ * Math.random stubbed, a fake chunk, and a collection client that is the real UiHost over a fake
  * outbox and tracker.
  */
 function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number; uiFails?: boolean; veto?: string[]; uiGate?: Promise<void>; staleHistory?: boolean } = {}) {
@@ -79,10 +81,10 @@ function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number
       shows.push(req);
       return { destroy: () => destroyed.push(req.campaign.id) };
     },
-    collect(kit) {
-      kits.push(kit);
-      return { host: (group, closed) => uiHost(kit, outbox, (k, c, g) => void tracked.push([k, c, g]), group, closed), flush };
-    },
+  };
+  const start = (kit: CollectKit): Collect => {
+    kits.push(kit);
+    return { host: (group, closed) => uiHost(kit, outbox, (k, c, g) => void tracked.push([k, c, g]), group, closed), flush };
   };
   const beacons: Array<[string, EventBatch]> = [];
   vi.stubGlobal('navigator', { sendBeacon: (url: string, body: string) => beacons.push([url, JSON.parse(body)]) > 0 });
@@ -128,7 +130,7 @@ function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number
     if (o.uiFails) throw new Error('chunk 404');
     return ui;
   };
-  engine = makeEngine(deps, arm, loadUi);
+  engine = makeEngine(deps, arm, loadUi, start);
   const tick = () => new Promise((r) => setTimeout(r, 0));
   return {
     engine,
@@ -233,16 +235,16 @@ describe('engine: evaluation and triggers', () => {
     expect(t.armedWith).toEqual([[1], [1]]);
   });
 
-  it('a page view with unsent sign-ups in the outbox loads the chunk to send them, once per core', async () => {
+  it('a page view with unsent sign-ups in the outbox starts the collection client to send them, without the chunk', async () => {
     const t = await ready([campaign(1, { status: 'draft' })]);
     t.engine.pageview();
     await t.tick();
-    expect(t.uiLoads()).toBe(0);
+    expect(t.kits).toHaveLength(0);
     expect(t.flush).not.toHaveBeenCalled();
     localStorage.setItem(OUTBOX_KEY, '{"v":1,"items":[]}');
     t.engine.pageview();
     await t.tick();
-    expect(t.uiLoads()).toBe(1);
+    expect(t.uiLoads()).toBe(0);
     expect(t.flush).toHaveBeenCalledTimes(1);
     expect(t.shows).toEqual([]);
     t.engine.pageview();
@@ -252,6 +254,15 @@ describe('engine: evaluation and triggers', () => {
     expect(t.kits).toHaveLength(1);
     expect(t.kits[0].deps).toBe(t.deps);
     expect(t.kits[0].id()).toMatch(/^[\w-]{21}$/);
+  });
+
+  it('the first display starts the collection client; later displays share it', async () => {
+    const t = await ready([campaign(1), campaign(2, { layout: { type: 'bar', position: 'top' } })]);
+    expect(t.kits).toHaveLength(0);
+    await t.fire(1, 2);
+    expect(t.shows).toHaveLength(2);
+    expect(t.kits).toHaveLength(1);
+    expect(t.shows[0].host).not.toBe(t.shows[1].host);
   });
 
   it('refresh re-arms only when the eligible set changed', async () => {

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { uiLoader } from '../../../src/sdk/engine/ui';
-import { UI_GLOBAL, type PopletUi, type UiHost } from '../../../src/sdk/render/contract';
+import { UI_GLOBAL, type PopletUi } from '../../../src/sdk/render/contract';
 
 const URL = 'https://popups.test/poplet.ui.js';
 const w = window as unknown as Record<string, unknown>;
 const scripts = () => [...document.querySelectorAll<HTMLScriptElement>(`script[src="${URL}"]`)];
-const fake: PopletUi = { show: () => ({ destroy() {} }), collect: () => ({ host: () => ({}) as UiHost, flush() {} }) };
+const fake: PopletUi = { show: () => ({ destroy() {} }) };
 
 afterEach(() => {
   delete w[UI_GLOBAL];

@@ -1,11 +1,11 @@
-// The collection client as the UI chunk hands it to a core: UiHosts over one outbox and one
-// tracker, sign-ups on the wire with the core's ids, and the flush a page view asks for.
+// The core's collection client: UiHosts over one outbox and one tracker, sign-ups on the wire
+// with the engine's ids, and the flush a page view asks for.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { collect } from '../../../src/sdk/collect/chunk';
+import { client, type CollectKit } from '../../../src/sdk/collect/client';
 import type { Campaign } from '../../../src/shared/campaign';
 import type { CampaignHistory, VisitorContext } from '../../../src/sdk/context/types';
 import type { EngineDeps } from '../../../src/sdk/engine/types';
-import { OUTBOX_KEY, type CollectKit } from '../../../src/sdk/render/contract';
+import { OUTBOX_KEY } from '../../../src/sdk/collect/outbox';
 import type { SignupPayload } from '../../../src/shared/signup';
 import { fakeNet } from './fake-net';
 
@@ -36,13 +36,13 @@ function setup() {
     record: (campaign, group) => void recorded.push([campaign.id, group]),
     id: () => 'id-' + String(++n).padStart(8, '0'),
   };
-  return { ...f, deps, kit, history, emitted, recorded, client: collect(kit, f.net) };
+  return { ...f, deps, kit, history, emitted, recorded, client: client(kit, f.net) };
 }
 
 beforeEach(() => localStorage.clear());
 afterEach(() => vi.restoreAllMocks());
 
-describe('collection client in the chunk', () => {
+describe('collection client', () => {
   it('a host records, tracks and sends a sign-up with the core id', async () => {
     const t = setup();
     const closed = vi.fn();
