@@ -85,7 +85,7 @@ export function show(req: ShowRequest): Shown {
     leave();
     safe(host.closed)(campaign);
     mount.classList.add('out');
-    setTimeout(drop, matchMedia('(prefers-reduced-motion: reduce)').matches ? 0 : 180);
+    setTimeout(drop, matchMedia('(prefers-reduced-motion:reduce)').matches ? 0 : 180);
   };
 
   try {
