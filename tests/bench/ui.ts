@@ -1,8 +1,6 @@
-// UI chunk figures: gzip size, show()→painted time in Chromium with the chunk cached, and long
+// UI chunk figures (its size is in bench/size): show()→painted time in Chromium with the chunk cached, and long
 // tasks (> 50 ms) on the main thread while a page loads the chunk and shows a campaign.
 // `npm run bench`, or alone (after `npm run build`): npx tsx tests/bench/ui.ts
-import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
 import { launchChromium } from '../helpers/browser';
 import { startStaticServer } from '../helpers/static-server';
 import type { Campaign } from '../../src/shared/campaign';
@@ -68,17 +66,7 @@ window.__first = new Promise(function (ok) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 export async function bench(): Promise<string[]> {
-  // The renderer alone, built as esbuild.config.ts builds the chunk: the part the collection
-  // client (src/sdk/collect, also in the chunk) leaves out.
-  const alone = await build({
-    stdin: { contents: "import { show } from './src/sdk/render/mount'; Object.assign(window, { __popletUi: { show } });", resolveDir: '.', loader: 'ts' },
-    bundle: true, minify: true, format: 'iife', target: 'es2018', write: false, legalComments: 'none',
-    jsx: 'automatic', jsxImportSource: 'preact', define: { 'process.env.NODE_ENV': '"production"' },
-  });
-  const renderer = gzipSync(alone.outputFiles[0].contents, { level: 9 }).length;
-  const lines = [
-    `ui: renderer alone (Preact + layouts, blocks, forms, styles; without the collection client) ${renderer} bytes gzip`,
-  ];
+  const lines: string[] = [];
   const server = await startStaticServer();
   server.pages.set('/bench.html', { body: PAGE });
   server.pages.set('/longtasks.js', { body: LONGTASKS, type: 'text/javascript' });
