@@ -25,13 +25,17 @@ const TRIGGERS: Record<string, Trigger> = {
   click: { type: 'click', selector: '.buy' },
   event: { type: 'event', name: 'added-to-cart' },
   pageviews: { type: 'pageviews', count: 2 },
+  timed: { type: 'landing' },
 };
 
 const campaign = (path: string, trigger: Trigger, i: number): Campaign => ({
   id: 100 + i,
   name: `${path} campaign`,
   status: 'live',
-  targeting: { type: 'page', field: 'path', op: 'equals', value: `/${path}` },
+  targeting:
+    path == 'timed'
+      ? { all: [{ type: 'page', field: 'path', op: 'equals', value: '/timed' }, { type: 'time', scope: 'on_site', op: 'gte', value: 3 }] }
+      : { type: 'page', field: 'path', op: 'equals', value: `/${path}` },
   trigger,
   frequency: { repeat: { every: 'page' } },
   layout: { type: 'popup' },
@@ -142,6 +146,13 @@ describe('every trigger type in Chromium', () => {
     await stillHidden(popup, 500);
     await page.evaluate(() => window.wisepops('event', 'added-to-cart'));
     await popup.waitFor({ state: 'visible', timeout: 5000 });
+    expect(errors).toEqual([]);
+  });
+
+  it('a "time on site ≥ 3 s" campaign shows while the visitor only reads the page', async () => {
+    const { popup, errors } = await visit('timed');
+    await stillHidden(popup, 1000);
+    await popup.waitFor({ state: 'visible', timeout: 10_000 });
     expect(errors).toEqual([]);
   });
 

@@ -14,8 +14,11 @@ import { compile, evaluate, pickWinners, slotOf, type Candidate, type Compiled }
 import type { Armed } from '../triggers';
 import type { DebugLine, Engine, EngineDeps } from './types';
 
-/** armTriggers with its page environment bound. */
-export type Arm = (campaigns: Campaign[], fire: (id: number) => void) => Armed;
+/** armTriggers with its page environment bound; `since`: when this page view started. */
+export type Arm = (campaigns: Campaign[], fire: (id: number) => void, since: number) => Armed;
+
+/** Eligibility that changes with the clock alone (time on site, schedules) is re-checked this often. */
+const TICK = 5e3;
 
 const CONTROL = 'control';
 
@@ -28,6 +31,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   let armedKey: string | undefined;
   let fired: number[] = [];
   let collect: Collect | undefined;
+  let since = Date.now();
   /** On screen (or its chunk loading): slot and handle, by campaign id. */
   const shown = new Map<number, { s: string; ui?: Shown }>();
   /** Displayed or counted on this page view: at most once per page. */
@@ -98,6 +102,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       armed = arm(
         wait.map((c) => c.campaign),
         fire,
+        since,
       );
       const x = deps.context();
       armed.pageview(x.session.pageviews, x.totalPageviews);
@@ -167,6 +172,9 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       country = set.country || null;
       compiled = compile(set.campaigns, { timezone: set.timezone, log });
       run(true);
+      // Nothing else happens on a page when the visitor just reads it: a "time on site" condition
+      // or a schedule that starts must still be noticed. run() re-arms only if the set changed.
+      if (set.campaigns.some((c) => c.schedule || /"time"/.test(JSON.stringify(c.targeting)))) setInterval(safe(run), TICK);
     })
     .catch((e) => log('campaigns not loaded', e));
 
@@ -176,6 +184,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       remove(true);
       done.clear();
       notes = {};
+      since = Date.now();
       run(true);
       // Sign-ups left unsent (server down, tab closed): resend them now, without the UI chunk.
       if (localStorage.getItem(OUTBOX_KEY)) collector().flush();

@@ -8,7 +8,7 @@ import { uiLoader } from './ui';
 export const createEngine = (deps: EngineDeps): Engine =>
   makeEngine(
     deps,
-    (campaigns, fire) =>
+    (campaigns, fire, since) =>
       armTriggers(
         campaigns,
         {
@@ -20,6 +20,7 @@ export const createEngine = (deps: EngineDeps): Engine =>
           isMobile: deps.context().device != 'desktop',
           activity: deps.activity,
           log: deps.log,
+          since,
         },
         fire,
       ),

@@ -13,6 +13,8 @@ export interface TriggerEnv {
   /** The `wisepops_activity_session` record (raw string): {"x":[ids]} whose exit intent fired this session. */
   activity: { get(): string | undefined; set(value: string): void };
   log?(line: string): void;
+  /** When this page view started (epoch ms): a landing delay counts from it, so re-arming mid-page does not restart it. */
+  since?: number;
 }
 
 export interface Armed {
@@ -73,7 +75,7 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
   };
 
   const SETUP: { [T in Trigger['type']]?: (id: number, t: Of<T>) => void } = {
-    landing: (id, t) => timer(() => hit(id), (t.delay || 0) * 1e3),
+    landing: (id, t) => timer(() => hit(id), (t.delay || 0) * 1e3 - (env.since ? env.now() - env.since : 0)),
     // The capturing listener also hears scrolling panels inside the page: only the page itself
     // counts, and a page too short to scroll never reaches a percentage.
     scroll: (id, t) =>

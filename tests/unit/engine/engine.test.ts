@@ -275,6 +275,35 @@ describe('engine: evaluation and triggers', () => {
     expect(t.armedWith).toEqual([[2], [1, 2]]);
   });
 
+  it('re-checks time-dependent campaigns on a timer: "time on site" comes true while the visitor just reads', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval'] });
+    try {
+      const t = await ready([campaign(1, { targeting: { type: 'time', scope: 'on_site', op: 'gte', value: 90 } })]);
+      expect(t.armedWith.flat()).toEqual([]);
+      t.ctx.now += 20_000; // 80 s on site
+      vi.advanceTimersByTime(5000);
+      expect(t.armedWith.flat()).toEqual([]);
+      t.ctx.now += 10_000; // 90 s
+      vi.advanceTimersByTime(5000);
+      expect(t.armedWith.at(-1)).toEqual([1]);
+      const arms = t.armedWith.length;
+      vi.advanceTimersByTime(20_000); // still eligible: no re-arming, its triggers keep their timers
+      expect(t.armedWith).toHaveLength(arms);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('sets without time-dependent campaigns start no timer', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval'] });
+    try {
+      await ready([campaign(1), campaign(2, { targeting: { type: 'visits', op: 'gte', value: 2 } })]);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('events are passed to the triggers, including those sent before the set arrived', async () => {
     const t = setup([campaign(1, { trigger: { type: 'event', name: 'cart' } })]);
     t.engine.event('early');

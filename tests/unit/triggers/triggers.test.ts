@@ -82,6 +82,21 @@ describe('landing', () => {
   });
 });
 
+describe('landing delay', () => {
+  it('counts from the start of the page view, so re-arming mid-page does not restart it', () => {
+    vi.useFakeTimers();
+    const since = Date.now() - 1500;
+    const a = arm([[1, { type: 'landing', delay: 2 }]], { since });
+    vi.advanceTimersByTime(400);
+    expect(a.fired()).toEqual([]);
+    vi.advanceTimersByTime(200);
+    expect(a.fired()).toEqual([1]);
+    const late = arm([[2, { type: 'landing', delay: 1 }]], { since });
+    vi.advanceTimersByTime(0);
+    expect(late.fired()).toEqual([2]); // its moment has passed: at once
+  });
+});
+
 describe('scroll percent', () => {
   it('fires each campaign at its depth, with one passive listener removed when all fired', () => {
     const a = arm([[1, { type: 'scroll', percent: 50 }], [2, { type: 'scroll', percent: 90 }]]);
