@@ -13,6 +13,7 @@ import type { PopletUi, Shown } from '../render/contract';
 import { compile, evaluate, pickWinners, slotOf, type Candidate, type Compiled } from '../targeting';
 import type { Armed } from '../triggers';
 import type { DebugLine, Engine, EngineDeps } from './types';
+import { guarded } from '../guard';
 
 /** armTriggers with its page environment bound; `since`: when this page view started. */
 export type Arm = (campaigns: Campaign[], fire: (id: number) => void, since: number) => Armed;
@@ -55,16 +56,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     id: nanoid,
   };
 
-  // Entry points run from the page, timers and promises: never throw into the host page.
-  const safe =
-    <A extends unknown[]>(f: (...a: A) => void) =>
-    (...a: A) => {
-      try {
-        f(...a);
-      } catch (e) {
-        log('engine error', e);
-      }
-    };
+  // Entry points run from the page, timers and promises.
+  const safe = guarded(log, 'engine error');
 
   /** One collection client per core, started when first needed. */
   const collector = () => (collect = collect || start(kit));

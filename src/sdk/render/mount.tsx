@@ -9,6 +9,7 @@ import { Component, h, render, type ComponentChildren } from 'preact';
 import type { ShowRequest, Shown } from './contract';
 import { App } from './app';
 import { adoptStyles } from './styles';
+import { guarded } from '../guard';
 
 const FOCUSABLE = 'a[href],button,input:not([tabindex="-1"]),select';
 const FIRST_FIELD = '.st .in,.st input:not([tabindex="-1"])';
@@ -46,15 +47,7 @@ export function show(req: ShowRequest): Shown {
       /* a broken debug log must not break the page either */
     }
   };
-  const safe =
-    <A extends unknown[]>(fn: (...a: A) => unknown) =>
-    (...a: A) => {
-      try {
-        fn(...a);
-      } catch (e) {
-        log('error', e);
-      }
-    };
+  const safe = guarded(log, 'error');
   const doc = document;
   const layout = campaign.layout;
   const modal = /^(popup|fullscreen)$/.test(layout.type);
