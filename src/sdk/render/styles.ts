@@ -47,7 +47,7 @@ label{display:block;font-weight:600;margin-bottom:4px}\
 @keyframes pl-f{from{opacity:0}}\
 @keyframes pl-u{from{opacity:0;transform:translateY(24px)}}\
 @keyframes pl-o{to{opacity:0}}\
-@media(max-width:600px){.popup .ov{align-items:flex-end;padding:0}.popup .bx,.slidein .bx{max-width:none;border-radius:${R} ${R} 0 0}.slidein .bx{width:100%;margin:0;left:0;right:0}}\
+@media(max-width:600px){.popup .ov{align-items:flex-end;padding:0}.popup .bx,.slidein .bx{max-width:none;border-radius:${R} ${R} 0 0;padding-bottom:max(16px,env(safe-area-inset-bottom))}.slidein .bx{width:100%;margin:0;left:0;right:0}}\
 @media(prefers-reduced-motion:reduce){.r *{animation:none!important}}`;
 
 let sheet: CSSStyleSheet | undefined;
