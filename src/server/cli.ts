@@ -61,7 +61,7 @@ class UsageError extends Error {}
 
 const describe = (s: Site) =>
   `${s.id}  ${s.domain}  tz=${s.timezone}  origins=${s.origins.join(',') || '(none)'}  created=${s.created_at}` +
-  (s.last_active_at ? `  last sign-up=${s.last_active_at}` : '');
+  (s.last_active_at ? `  last active=${s.last_active_at}` : '');
 
 function withDb<T>(config: ServerConfig, fn: (db: Db) => T): T {
   const db = openDb(config.dbPath);
@@ -163,7 +163,7 @@ export async function run(argv: string[], out: (line: string) => void = console.
     case 'erase': {
       const email = need(sub, 'EMAIL');
       const r = withDb(config, (db) => eraseEmail(db, need(flags.site, '--site ID'), email, config.journalDir));
-      out(`erased ${r.signups} sign-up(s), ${r.deliveries} pending hook deliveries, ${r.journalLines} journal line(s)`);
+      out(`erased ${r.signups} sign-up(s), ${r.deliveries} hook delivery record(s), ${r.journalLines} journal line(s)`);
       return;
     }
     default:
