@@ -2,6 +2,7 @@
 // UiHost of each shown campaign over them. It lives in the core, not the UI chunk, so a page view
 // can resend a queued sign-up without downloading the renderer.
 import type { Campaign } from '../../shared/campaign';
+import type { AnalyticsEvent } from '../../shared/events';
 import type { VisitorContext } from '../context/types';
 import type { EngineDeps } from '../engine/types';
 import type { UiHost } from '../render/contract';
@@ -26,6 +27,8 @@ export interface Collect {
   host(group: string | undefined, closed: () => void): UiHost;
   /** Send the sign-ups waiting in the outbox (the engine found some on a page view). */
   flush(): void;
+  /** Send analytics events at once, by beacon (control-group counts and goals: no UI involved). */
+  send(events: AnalyticsEvent[]): void;
 }
 
 export function client(kit: CollectKit, net: Net = browserNet): Collect {
@@ -38,6 +41,6 @@ export function client(kit: CollectKit, net: Net = browserNet): Collect {
     /* memory */
   }
   const outbox = createOutbox(deps.endpoint, net, deps.log, store);
-  const track = createTracker(deps.endpoint, deps.site, deps.visitorId, net, deps.log);
-  return { host: (group, closed) => uiHost(kit, outbox, track, group, closed), flush: () => outbox.flush() };
+  const { track, send } = createTracker(deps.endpoint, deps.site, deps.visitorId, net, deps.log);
+  return { host: (group, closed) => uiHost(kit, outbox, track, group, closed), flush: () => outbox.flush(), send };
 }

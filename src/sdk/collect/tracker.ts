@@ -1,6 +1,7 @@
 // Analytics: display/close/click/sign-up events, batched into one POST /events shortly after the
-// last one, and handed to sendBeacon when the page goes away. Counts are aggregates; the visitor's
-// analytics id rides along only when consent allows (visitorId() returns one).
+// last one, and handed to sendBeacon when the page goes away. Goals and control-group counts go at
+// once the same way (a goal often comes right before a navigation). Counts are aggregates; the
+// visitor's analytics id rides along only when consent allows (visitorId() returns one).
 import type { AnalyticsEvent, EventBatch, EventKind } from '../../shared/events';
 import { post, type Log, type Net } from './net';
 
@@ -9,7 +10,13 @@ const MAX = 100;
 
 export type Track = (kind: EventKind, campaign: number, group?: string) => void;
 
-export function createTracker(endpoint: string, site: string, visitorId: () => string | undefined, net: Net, log: Log): Track {
+export interface Tracker {
+  track: Track;
+  /** Hand `events`, with whatever is queued, to the browser now. */
+  send(events: AnalyticsEvent[]): void;
+}
+
+export function createTracker(endpoint: string, site: string, visitorId: () => string | undefined, net: Net, log: Log): Tracker {
   const url = endpoint + '/events';
   let events: AnalyticsEvent[] = [];
   let timer: unknown;
@@ -34,9 +41,15 @@ export function createTracker(endpoint: string, site: string, visitorId: () => s
   net.on('pagehide', leave);
   net.on('hidden', leave);
 
-  return (k, c, g) => {
-    if (events.length >= MAX) return log('analytics: queue full', k);
-    events.push({ k, c, g, t: net.now() });
-    timer = timer || net.setTimeout(send, DEBOUNCE);
+  return {
+    track(k, c, g) {
+      if (events.length >= MAX) return log('analytics: queue full', k);
+      events.push({ k, c, g, t: net.now() });
+      timer = timer || net.setTimeout(send, DEBOUNCE);
+    },
+    send(list) {
+      events.push(...list);
+      leave();
+    },
   };
 }

@@ -62,10 +62,6 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   /** One collection client per core, started when first needed. */
   const collector = () => (collect = collect || start(kit));
 
-  /** Counts that happen without the chunk (control group, goals) go at once in one beacon. */
-  const beacon = (events: AnalyticsEvent[]) =>
-    events.length && navigator.sendBeacon(deps.endpoint + '/events', JSON.stringify({ site: deps.site, visitor: deps.visitorId(), events }));
-
   const decide = () => {
     const d = evaluate(compiled!, kit.ctx(), Math.random);
     for (const c of d.eligible) if (c.assigned) deps.history.update(c.campaign.id, (h) => void (h.g = c.group));
@@ -125,11 +121,11 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         // A landing, scroll, exit… moment has passed; a click or an event may come again.
         if (!/^(click|event)$/.test(trigger.type)) done.add(id);
       } else if (c.group == CONTROL) {
-        // Counted as a display, nothing drawn: no chunk needed, one beacon carries the count.
+        // Counted as a display, nothing drawn: no chunk needed, the count goes at once.
         done.add(id);
         kit.record(c.campaign, CONTROL);
         skip(id, 'control group');
-        beacon([{ k: 'display', c: id, g: CONTROL, t: Date.now() }]);
+        collector().send([{ k: 'display', c: id, g: CONTROL, t: Date.now() }]);
       } else void display(c);
     }
   }
@@ -199,7 +195,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       const events: AnalyticsEvent[] = [];
       for (const c in h) if (h[c].l * 1e3 > t - 2592e6) events.push({ k: 'goal', c: +c, n, r, t });
       log('goal', events);
-      beacon(events);
+      collector().send(events);
     },
   };
 }

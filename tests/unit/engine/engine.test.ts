@@ -6,6 +6,8 @@ import type { Campaign, CampaignSet, Content, Layout } from '../../../src/shared
 import type { PopletUi, ShowRequest, SubmitResult, UiHost } from '../../../src/sdk/render/contract';
 import type { Collect, CollectKit } from '../../../src/sdk/collect/client';
 import { uiHost } from '../../../src/sdk/collect/host';
+import { browserNet } from '../../../src/sdk/collect/net';
+import { createTracker } from '../../../src/sdk/collect/tracker';
 import { OUTBOX_KEY } from '../../../src/sdk/collect/outbox';
 import type { EventBatch } from '../../../src/shared/events';
 import type { SignupPayload } from '../../../src/shared/signup';
@@ -84,7 +86,9 @@ function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number
   };
   const start = (kit: CollectKit): Collect => {
     kits.push(kit);
-    return { host: (group, closed) => uiHost(kit, outbox, (k, c, g) => void tracked.push([k, c, g]), group, closed), flush };
+    // Control-group counts and goals go through the real tracker, whose beacon is navigator's stub below.
+    const { send } = createTracker(kit.deps.endpoint, kit.deps.site, () => kit.deps.visitorId(), browserNet, kit.deps.log);
+    return { host: (group, closed) => uiHost(kit, outbox, (k, c, g) => void tracked.push([k, c, g]), group, closed), flush, send };
   };
   const beacons: Array<[string, EventBatch]> = [];
   vi.stubGlobal('navigator', { sendBeacon: (url: string, body: string) => beacons.push([url, JSON.parse(body)]) > 0 });
