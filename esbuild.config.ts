@@ -1,5 +1,5 @@
-// `npm run build`: the core IIFE, the lazily loaded UI chunk, the install snippet and the
-// type declarations, all into dist/.
+// `npm run build`: the core IIFE, the lazily loaded UI and collection chunks, the install snippet
+// and the type declarations, all into dist/.
 import { build, type BuildOptions } from 'esbuild';
 import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
 import { snippetFor } from './src/sdk/snippet';
@@ -28,6 +28,7 @@ await Promise.all([
     jsx: 'automatic',
     jsxImportSource: 'preact',
   }),
+  build({ ...common, entryPoints: ['src/sdk/collect/index.ts'], outfile: 'dist/poplet.collect.js' }),
 ]);
 
 const example = snippetFor('https://popups.example.com/poplet.js?site=YOUR_SITE_ID');

@@ -29,7 +29,7 @@ export interface ServerConfig {
   eventsPerMinute: number;
   /** Per API key, per minute. */
   apiPerMinute: number;
-  /** Directory served as /poplet.js and /poplet.ui.js. */
+  /** Directory served as /poplet.js, /poplet.ui.js and /poplet.collect.js. */
   distDir: string;
   /** One JSON line per request on stdout. */
   logRequests: boolean;

@@ -1,7 +1,7 @@
-// The real core (dist/poplet.js: command layer, targeting, triggers, engine, collection client)
-// in Chromium against a small node:http backend started here. The UI chunk is a test double: a
-// renderer that draws a plain element and drives the core's UiHost, so this file tests the
-// engine and collection, not the renderer.
+// The real core (dist/poplet.js: command layer, targeting, triggers, engine) and the real
+// collection chunk (dist/poplet.collect.js) in Chromium against a small node:http backend started
+// here. The UI chunk is a test double: a renderer that draws a plain element and drives the
+// UiHost, so this file tests the engine and collection, not the renderer.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ const SHOW = `function (req) {
   el.append(sub, close, never); document.body.append(el); host.displayed(c);
   return { destroy: function () { el.remove(); } };
 }`;
-/** The stand-in chunk: only a renderer, as the real one (the collection client is the core's). */
+/** The stand-in chunk: only a renderer, as the real one (the collection client is its own chunk). */
 const chunk = `window.__popletUi = { show: ${SHOW} };`;
 
 const content = (label: string) => ({ label, steps: [{ blocks: [{ type: 'heading', text: label }] }], success: { blocks: [] } });
@@ -57,6 +57,7 @@ beforeAll(async () => {
       const send = (status: number, type: string, text: string) => res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(text);
       if (path == '/p/poplet.js') return send(200, 'text/javascript', readFileSync('dist/poplet.js', 'utf8'));
       if (path == '/p/poplet.ui.js') return send(200, 'text/javascript', chunk);
+      if (path == '/p/poplet.collect.js') return send(200, 'text/javascript', readFileSync('dist/poplet.collect.js', 'utf8'));
       if (path == '/sites/s1/campaigns.json') return set ? send(200, 'application/json', JSON.stringify(set)) : send(500, 'application/json', '{"error":"boom"}');
       if (path == '/collect') {
         signups.push({ type: String(req.headers['content-type']), body: JSON.parse(body) });
@@ -100,9 +101,14 @@ describe('engine in Chromium with the real core', () => {
     set = { site: 's1', country: null, campaigns: [campaign(5, { name: 'Welcome' })] };
     await tab.goto(base + '/');
     await tab.waitForSelector('.fake-ui[data-id="5"]');
-    // the chunk came in with the nonce, next to the core
-    expect(await tab.evaluate(() => document.querySelector<HTMLScriptElement>('script[src$="poplet.ui.js"]')?.nonce)).toBe('abc123');
-    expect(await tab.evaluate(() => document.querySelector<HTMLScriptElement>('script[src$="poplet.ui.js"]')?.async)).toBe(true);
+    // both chunks came in with the nonce, next to the core
+    for (const name of ['poplet.ui.js', 'poplet.collect.js']) {
+      const script = await tab.evaluate((n) => {
+        const s = document.querySelector<HTMLScriptElement>(`script[src$="/p/${n}"]`);
+        return s && [s.nonce, s.async];
+      }, name);
+      expect(script, name).toEqual(['abc123', true]);
+    }
     expect(await debug()).toEqual([{ id: 5, name: 'Welcome', status: 'shown' }]);
 
     await tab.click('text=submit 5');
@@ -164,25 +170,28 @@ describe('engine in Chromium with the real core', () => {
     expect(served.filter((p) => p == '/p/poplet.ui.js')).toHaveLength(0);
   });
 
-  it('control group: counted with g=control, nothing drawn, the chunk never loaded', async () => {
+  it('control group: counted with g=control, nothing drawn, neither chunk loaded', async () => {
     set = { site: 's1', country: null, campaigns: [campaign(8, { control: 100 })] };
     await tab.goto(base + '/');
     await expect.poll(() => events(), { timeout: 5000 }).toEqual([{ k: 'display', c: 8, g: 'control', t: expect.any(Number) }]);
     expect(await tab.$('.fake-ui')).toBeNull();
     expect(served).not.toContain('/p/poplet.ui.js');
+    expect(served).not.toContain('/p/poplet.collect.js');
     expect((await seen()).map((s) => s[0])).toEqual([]);
   });
 
-  it('a sign-up left unsent by an earlier page goes out on the next page view, with nothing to show and no UI chunk', async () => {
+  it('a sign-up left unsent by an earlier page goes out on the next page view, with nothing to show: the collection chunk alone', async () => {
     set = { site: 's1', country: null, campaigns: [campaign(1, { status: 'paused' })] };
     const p: SignupPayload = { id: 'left-behind-001', site: 's1', wisepop_id: 1, email: 'ann@example.com', fields: {} };
     await tab.goto(base + '/');
     await tab.waitForFunction(() => (window.wisepops('debug') as { campaigns: unknown[] }).campaigns.length > 0);
-    expect(served).not.toContain('/p/poplet.ui.js');
+    // nothing eligible, nothing left unsent: the core alone
+    expect(served.filter((p) => p.startsWith('/p/'))).toEqual(['/p/poplet.js']);
     await tab.evaluate((p) => localStorage.setItem('poplet_outbox', JSON.stringify({ v: 1, items: [{ p, n: 1, t: 0 }] })), p);
     await tab.goto(base + '/two');
     await expect.poll(() => signups.map((s) => s.body), { timeout: 5000 }).toEqual([p]);
     expect(served).not.toContain('/p/poplet.ui.js');
+    expect(served).toContain('/p/poplet.collect.js');
     await expect.poll(() => tab.evaluate(() => localStorage.getItem('poplet_outbox'))).toBeNull();
     expect(await tab.$('.fake-ui')).toBeNull();
     expect(errors).toEqual([]);

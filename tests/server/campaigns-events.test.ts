@@ -187,8 +187,8 @@ describe('POST /events and GET /api1/stats', () => {
 });
 
 describe('SDK files', () => {
-  it('serves /poplet.js and /poplet.ui.js as cacheable scripts with ETag revalidation', async () => {
-    for (const name of ['poplet.js', 'poplet.ui.js']) {
+  it('serves the core and both chunks as cacheable scripts with ETag revalidation', async () => {
+    for (const name of ['poplet.js', 'poplet.ui.js', 'poplet.collect.js']) {
       const r = await fetch(`${f.url}/${name}`);
       expect(r.status).toBe(200);
       expect(r.headers.get('content-type')).toBe('text/javascript; charset=utf-8');

@@ -4,7 +4,7 @@ import type { Campaign } from '../../shared/campaign';
 import type { EventKind } from '../../shared/events';
 import type { CampaignHistory } from '../context/types';
 import type { UiHost } from '../render/contract';
-import type { CollectKit } from './client';
+import type { CollectKit } from './contract';
 import type { Outbox } from './outbox';
 import type { Track } from './tracker';
 

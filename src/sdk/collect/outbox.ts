@@ -2,13 +2,11 @@
 // only on a 2xx (stored) or a 4xx (the server will never take it), so a network failure, a
 // server outage or a closed tab never loses one. Retries reuse the sign-up's id: the server
 // deduplicates on it. An empty outbox is no key at all: the engine checks for the key on every
-// page view and starts the collection client to resend only when it exists.
+// page view and loads the collection chunk to resend only when it exists.
 import type { SignupPayload } from '../../shared/signup';
 import type { SubmitResult } from '../render/contract';
+import { OUTBOX_KEY } from './contract';
 import { post, type Log, type Net } from './net';
-
-/** localStorage key of the outbox; present only while sign-ups wait to be sent. */
-export const OUTBOX_KEY = 'poplet_outbox';
 
 /** Bounded: a visitor cannot pile up more than this many unsent sign-ups. */
 const MAX = 20;

@@ -1,7 +1,7 @@
 // Analytics: display/close/click/sign-up events, batched into one POST /events shortly after the
-// last one, and handed to sendBeacon when the page goes away. Goals and control-group counts go at
-// once the same way (a goal often comes right before a navigation). Counts are aggregates; the
-// visitor's analytics id rides along only when consent allows (visitorId() returns one).
+// last one, and handed to sendBeacon when the page goes away or to the background. (Goals and
+// control-group counts do not wait: the core sends them, see ./send-now.) Counts are aggregates;
+// the visitor's analytics id rides along only when consent allows (visitorId() returns one).
 import type { AnalyticsEvent, EventBatch, EventKind } from '../../shared/events';
 import { post, type Log, type Net } from './net';
 
@@ -10,13 +10,7 @@ const MAX = 100;
 
 export type Track = (kind: EventKind, campaign: number, group?: string) => void;
 
-export interface Tracker {
-  track: Track;
-  /** Hand `events`, with whatever is queued, to the browser now. */
-  send(events: AnalyticsEvent[]): void;
-}
-
-export function createTracker(endpoint: string, site: string, visitorId: () => string | undefined, net: Net, log: Log): Tracker {
+export function createTracker(endpoint: string, site: string, visitorId: () => string | undefined, net: Net, log: Log): Track {
   const url = endpoint + '/events';
   let events: AnalyticsEvent[] = [];
   let timer: unknown;
@@ -41,15 +35,9 @@ export function createTracker(endpoint: string, site: string, visitorId: () => s
   net.on('pagehide', leave);
   net.on('hidden', leave);
 
-  return {
-    track(k, c, g) {
-      if (events.length >= MAX) return log('analytics: queue full', k);
-      events.push({ k, c, g, t: net.now() });
-      timer = timer || net.setTimeout(send, DEBOUNCE);
-    },
-    send(list) {
-      events.push(...list);
-      leave();
-    },
+  return (k, c, g) => {
+    if (events.length >= MAX) return log('analytics: queue full', k);
+    events.push({ k, c, g, t: net.now() });
+    timer = timer || net.setTimeout(send, DEBOUNCE);
   };
 }

@@ -1,14 +1,15 @@
 // The runtime: loads the campaign set once, evaluates it on every page view, event and property
 // change, arms the triggers of eligible campaigns, and when one fires shows the winner of its
-// slot through the UI chunk. The collection client (outbox, analytics, UiHost) is the core's own,
-// started on first need: a page view with sign-ups left unsent resends them without the chunk.
-// Triggers, the chunk loader and the client come in as arguments, so the whole flow is testable
-// without a page.
+// slot through the UI chunk, which reports through the collection chunk's client (outbox,
+// analytics, UiHost). Both chunks load only once a campaign is eligible; a page view with
+// sign-ups left unsent loads the collection chunk alone to resend them. Goals and control-group
+// counts go from here at once. Triggers and the chunk loaders come in as arguments, so the whole
+// flow is testable without a page.
 import { nanoid } from 'nanoid';
 import type { Campaign, CampaignSet } from '../../shared/campaign';
 import type { AnalyticsEvent } from '../../shared/events';
-import { client, type Collect, type CollectKit } from '../collect/client';
-import { OUTBOX_KEY } from '../collect/outbox';
+import { OUTBOX_KEY, type Collect, type CollectKit, type StartCollect } from '../collect/contract';
+import { sendNow } from '../collect/send-now';
 import type { PopletUi, Shown } from '../render/contract';
 import { compile, evaluate, pickWinners, slotOf, type Candidate, type Compiled } from '../targeting';
 import type { Armed } from '../triggers';
@@ -23,7 +24,7 @@ const TICK = 5e3;
 
 const CONTROL = 'control';
 
-export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<PopletUi>, start: (kit: CollectKit) => Collect = client): Engine {
+export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<PopletUi>, loadCollect: () => Promise<StartCollect>): Engine {
   const log = deps.log;
   let compiled: Compiled | undefined;
   let country: string | null = null;
@@ -31,7 +32,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   let armed: Armed | undefined;
   let armedKey: string | undefined;
   let fired: number[] = [];
-  let collect: Collect | undefined;
+  let collect: Promise<Collect> | undefined;
   let since = Date.now();
   /** On screen (or its chunk loading): slot and handle, by campaign id. */
   const shown = new Map<number, { s: string; ui?: Shown }>();
@@ -59,8 +60,16 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   // Entry points run from the page, timers and promises.
   const safe = guarded(log, 'engine error');
 
-  /** One collection client per core, started when first needed. */
-  const collector = () => (collect = collect || start(kit));
+  /** One collection client per core, started when first needed (a failed chunk load is tried again next time). */
+  const collector = () =>
+    collect ||
+    (collect = loadCollect()
+      .then((start) => start(kit))
+      .catch((e) => {
+        collect = undefined;
+        throw e;
+      }));
+  const send = (events: AnalyticsEvent[]) => events.length && sendNow(deps.endpoint, { site: deps.site, visitor: deps.visitorId(), events });
 
   const decide = () => {
     const d = evaluate(compiled!, kit.ctx(), Math.random);
@@ -96,8 +105,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       const x = deps.context();
       armed.pageview(x.session.pageviews, x.totalPageviews);
     }
-    // Load the chunk now so nothing waits for it when the trigger fires.
-    if (wait.some((c) => c.group != CONTROL)) loadUi().catch((e) => log('UI chunk', e));
+    // Load the chunks now so nothing waits for them when the trigger fires.
+    if (wait.some((c) => c.group != CONTROL)) for (const load of [loadUi, loadCollect]) load().catch((e: unknown) => log('chunk', e));
   };
 
   // Triggers firing together (landing, several at once) are decided together: best rank wins.
@@ -125,7 +134,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         done.add(id);
         kit.record(c.campaign, CONTROL);
         skip(id, 'control group');
-        collector().send([{ k: 'display', c: id, g: CONTROL, t: Date.now() }]);
+        send([{ k: 'display', c: id, g: CONTROL, t: Date.now() }]);
       } else void display(c);
     }
   }
@@ -137,7 +146,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     shown.set(id, entry);
     done.add(id);
     try {
-      const u = await loadUi();
+      const [u, c] = await Promise.all([loadUi(), collector()]);
       // Removed meanwhile ("don't show again", an SPA page change): do not draw it.
       if (shown.get(id) != entry) return;
       // Closed: the slot is free again; re-arm, so a campaign that lost it may fire on its next click or event.
@@ -146,7 +155,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         armedKey = undefined;
         run();
       });
-      entry.ui = u.show({ campaign, content, host: collector().host(group, closed) });
+      entry.ui = u.show({ campaign, content, host: c.host(group, closed) });
       notes[id] = { status: 'shown' };
     } catch (e) {
       shown.delete(id);
@@ -176,7 +185,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       since = Date.now();
       run(true);
       // Sign-ups left unsent (server down, tab closed): resend them now, without the UI chunk.
-      if (localStorage.getItem(OUTBOX_KEY)) collector().flush();
+      if (localStorage.getItem(OUTBOX_KEY)) collector().then((c) => c.flush(), (e) => log('collection chunk', e));
     }),
     // After the campaign set arrived, so that an event sent early still reaches its trigger.
     event: (name) =>
@@ -195,7 +204,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       const events: AnalyticsEvent[] = [];
       for (const c in h) if (h[c].l * 1e3 > t - 2592e6) events.push({ k: 'goal', c: +c, n, r, t });
       log('goal', events);
-      collector().send(events);
+      send(events);
     },
   };
 }

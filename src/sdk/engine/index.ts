@@ -1,9 +1,11 @@
-// createEngine: the engine wired to the real page: the triggers on this window, the UI chunk
-// loader and (by default) the real collection client.
+// createEngine: the engine wired to the real page: the triggers on this window and the loaders
+// of the UI and collection chunks.
+import { COLLECT_GLOBAL, type StartCollect } from '../collect/contract';
+import { UI_GLOBAL, type PopletUi } from '../render/contract';
 import { armTriggers } from '../triggers';
+import { chunkLoader } from './chunk';
 import { makeEngine } from './engine';
 import type { Engine, EngineDeps } from './types';
-import { uiLoader } from './ui';
 
 export const createEngine = (deps: EngineDeps): Engine =>
   makeEngine(
@@ -24,5 +26,7 @@ export const createEngine = (deps: EngineDeps): Engine =>
         },
         fire,
       ),
-    uiLoader(deps.uiUrl, deps.nonce),
+    chunkLoader<PopletUi>(deps.uiUrl, UI_GLOBAL, deps.nonce),
+    // Next to the UI chunk: both are built and deployed together.
+    chunkLoader<StartCollect>(new URL('poplet.collect.js', deps.uiUrl).href, COLLECT_GLOBAL, deps.nonce),
   );

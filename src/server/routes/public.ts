@@ -45,7 +45,7 @@ export function registerPublicRoutes(app: FastifyInstance, deps: ServerDeps & { 
   // The SDK is loaded from here by every site: cacheable for a few minutes (a new build reaches
   // visitors quickly), revalidated by ETag, readable cross-origin.
   const files = new Map<string, { mtimeMs: number; body: Buffer; etag: string }>();
-  for (const name of ['poplet.js', 'poplet.ui.js']) {
+  for (const name of ['poplet.js', 'poplet.ui.js', 'poplet.collect.js']) {
     app.get(`/${name}`, async (request, reply) => {
       const path = join(config.distDir, name);
       let info;

@@ -1,11 +1,12 @@
 // The core's collection client: UiHosts over one outbox and one tracker, sign-ups on the wire
 // with the engine's ids, and the flush a page view asks for.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { client, type CollectKit } from '../../../src/sdk/collect/client';
+import { client } from '../../../src/sdk/collect/client';
+import type { CollectKit } from '../../../src/sdk/collect/contract';
 import type { Campaign } from '../../../src/shared/campaign';
 import type { CampaignHistory, VisitorContext } from '../../../src/sdk/context/types';
 import type { EngineDeps } from '../../../src/sdk/engine/types';
-import { OUTBOX_KEY } from '../../../src/sdk/collect/outbox';
+import { OUTBOX_KEY } from '../../../src/sdk/collect/contract';
 import type { SignupPayload } from '../../../src/shared/signup';
 import { fakeNet } from './fake-net';
 

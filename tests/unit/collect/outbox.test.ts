@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createOutbox, backoff, OUTBOX_KEY } from '../../../src/sdk/collect/outbox';
+import { createOutbox, backoff } from '../../../src/sdk/collect/outbox';
+import { OUTBOX_KEY } from '../../../src/sdk/collect/contract';
 import type { SignupPayload } from '../../../src/shared/signup';
 import { fakeNet } from './fake-net';
 

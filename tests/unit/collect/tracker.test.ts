@@ -7,8 +7,8 @@ const EP = 'https://popups.test';
 function setup(visitor?: string) {
   const f = fakeNet();
   const logs: string[] = [];
-  const { track, send } = createTracker(EP, 's1', () => visitor, f.net, (m) => logs.push(m));
-  return { ...f, track, send, logs };
+  const track = createTracker(EP, 's1', () => visitor, f.net, (m) => logs.push(m));
+  return { ...f, track, logs };
 }
 
 describe('analytics tracker', () => {
@@ -56,34 +56,6 @@ describe('analytics tracker', () => {
     expect(t.beacons).toHaveLength(2);
     await t.advance(5000);
     expect(t.sent).toEqual([]);
-  });
-
-  it('send(): the given events and everything queued go by sendBeacon at once, in one batch', async () => {
-    const t = setup('v-9');
-    t.track('display', 3, 'A');
-    t.send([{ k: 'goal', c: 3, n: 'purchase', r: 5, t: 7 }]);
-    expect(t.sent).toEqual([]);
-    expect(t.beacons).toEqual([
-      {
-        url: EP + '/events',
-        body: {
-          site: 's1',
-          visitor: 'v-9',
-          events: [
-            { k: 'display', c: 3, g: 'A', t: 1_000_000 },
-            { k: 'goal', c: 3, n: 'purchase', r: 5, t: 7 },
-          ],
-        },
-      },
-    ]);
-    // the queue went with it: no timed batch follows, and nothing at all is sent for no events
-    await t.advance(5000);
-    t.send([]);
-    expect(t.sent).toEqual([]);
-    expect(t.beacons).toHaveLength(1);
-    t.failBeacons();
-    t.send([{ k: 'display', c: 4, g: 'control', t: 8 }]);
-    expect(t.sent).toHaveLength(1);
   });
 
   it('falls back to fetch when sendBeacon refuses', async () => {

@@ -4,11 +4,8 @@ import type { Engine, EngineDeps } from '../../../src/sdk/engine/types';
 import type { CampaignHistory, VisitorContext } from '../../../src/sdk/context/types';
 import type { Campaign, CampaignSet, Content, Layout } from '../../../src/shared/campaign';
 import type { PopletUi, ShowRequest, SubmitResult, UiHost } from '../../../src/sdk/render/contract';
-import type { Collect, CollectKit } from '../../../src/sdk/collect/client';
+import { OUTBOX_KEY, type Collect, type CollectKit } from '../../../src/sdk/collect/contract';
 import { uiHost } from '../../../src/sdk/collect/host';
-import { browserNet } from '../../../src/sdk/collect/net';
-import { createTracker } from '../../../src/sdk/collect/tracker';
-import { OUTBOX_KEY } from '../../../src/sdk/collect/outbox';
 import type { EventBatch } from '../../../src/shared/events';
 import type { SignupPayload } from '../../../src/shared/signup';
 
@@ -58,7 +55,7 @@ afterEach(() => {
  * Math.random stubbed, a fake chunk, and a collection client that is the real UiHost over a fake
  * outbox and tracker.
  */
-function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number; uiFails?: boolean; veto?: string[]; uiGate?: Promise<void>; staleHistory?: boolean } = {}) {
+function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number; uiFails?: boolean; veto?: string[]; uiGate?: Promise<void>; staleHistory?: boolean; collectFails?: boolean } = {}) {
   const ctx = context();
   const emitted: Array<[string, Record<string, unknown>]> = [];
   const logs: string[] = [];
@@ -84,11 +81,15 @@ function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number
       return { destroy: () => destroyed.push(req.campaign.id) };
     },
   };
+  let collectLoads = 0;
   const start = (kit: CollectKit): Collect => {
     kits.push(kit);
-    // Control-group counts and goals go through the real tracker, whose beacon is navigator's stub below.
-    const { send } = createTracker(kit.deps.endpoint, kit.deps.site, () => kit.deps.visitorId(), browserNet, kit.deps.log);
-    return { host: (group, closed) => uiHost(kit, outbox, (k, c, g) => void tracked.push([k, c, g]), group, closed), flush, send };
+    return { host: (group, closed) => uiHost(kit, outbox, (k, c, g) => void tracked.push([k, c, g]), group, closed), flush };
+  };
+  const loadCollect = async () => {
+    collectLoads++;
+    if (o.collectFails) throw new Error('collect chunk 404');
+    return start;
   };
   const beacons: Array<[string, EventBatch]> = [];
   vi.stubGlobal('navigator', { sendBeacon: (url: string, body: string) => beacons.push([url, JSON.parse(body)]) > 0 });
@@ -134,7 +135,7 @@ function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number
     if (o.uiFails) throw new Error('chunk 404');
     return ui;
   };
-  engine = makeEngine(deps, arm, loadUi, start);
+  engine = makeEngine(deps, arm, loadUi, loadCollect);
   const tick = () => new Promise((r) => setTimeout(r, 0));
   return {
     engine,
@@ -155,6 +156,7 @@ function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number
     beacons,
     tick,
     uiLoads: () => uiLoads,
+    collectLoads: () => collectLoads,
     setSubmitResult: (r: SubmitResult) => void (submitResult = r),
     /** Fire triggers and let the engine show what wins. */
     async fire(...ids: number[]) {
@@ -190,7 +192,7 @@ describe('engine: loading', () => {
       t.engine.refresh();
     }).not.toThrow();
     expect(t.armedWith).toEqual([]);
-    expect(t.uiLoads()).toBe(0);
+    expect([t.uiLoads(), t.collectLoads()]).toEqual([0, 0]);
     expect(t.engine.debug()).toEqual([]);
   });
 
@@ -229,7 +231,7 @@ describe('engine: evaluation and triggers', () => {
   it('loads nothing while no campaign is eligible', async () => {
     const t = await ready([campaign(1, { status: 'draft' })]);
     expect(t.armedWith.flat()).toEqual([]);
-    expect(t.uiLoads()).toBe(0);
+    expect([t.uiLoads(), t.collectLoads()]).toEqual([0, 0]);
   });
 
   it('re-arms on every page view and disposes the old triggers', async () => {
@@ -239,15 +241,17 @@ describe('engine: evaluation and triggers', () => {
     expect(t.armedWith).toEqual([[1], [1]]);
   });
 
-  it('a page view with unsent sign-ups in the outbox starts the collection client to send them, without the chunk', async () => {
+  it('a page view with unsent sign-ups in the outbox loads the collection chunk alone to send them', async () => {
     const t = await ready([campaign(1, { status: 'draft' })]);
     t.engine.pageview();
     await t.tick();
+    expect(t.collectLoads()).toBe(0);
     expect(t.kits).toHaveLength(0);
     expect(t.flush).not.toHaveBeenCalled();
     localStorage.setItem(OUTBOX_KEY, '{"v":1,"items":[]}');
     t.engine.pageview();
     await t.tick();
+    expect(t.collectLoads()).toBe(1);
     expect(t.uiLoads()).toBe(0);
     expect(t.flush).toHaveBeenCalledTimes(1);
     expect(t.shows).toEqual([]);
@@ -260,13 +264,37 @@ describe('engine: evaluation and triggers', () => {
     expect(t.kits[0].id()).toMatch(/^[\w-]{21}$/);
   });
 
-  it('the first display starts the collection client; later displays share it', async () => {
+  it('an eligible campaign preloads both chunks; the first display starts the collection client, later displays share it', async () => {
     const t = await ready([campaign(1), campaign(2, { layout: { type: 'bar', position: 'top' } })]);
+    expect([t.uiLoads(), t.collectLoads()]).toEqual([1, 1]);
     expect(t.kits).toHaveLength(0);
     await t.fire(1, 2);
     expect(t.shows).toHaveLength(2);
     expect(t.kits).toHaveLength(1);
     expect(t.shows[0].host).not.toBe(t.shows[1].host);
+  });
+
+  it('a control group alone loads neither chunk: its count goes from the core', async () => {
+    const t = await ready([campaign(2, { control: 100 })]);
+    await t.fire(2);
+    expect([t.uiLoads(), t.collectLoads()]).toEqual([0, 0]);
+    expect(t.beacons).toHaveLength(1);
+  });
+
+  it('a collection chunk that fails to load is logged, the campaign is not drawn, and a later page view tries again', async () => {
+    const t = await ready([campaign(1)], { collectFails: true });
+    await t.fire(1);
+    expect(t.shows).toEqual([]);
+    expect(t.logs).toContain('C1: not shown');
+    localStorage.setItem(OUTBOX_KEY, '{"v":1,"items":[]}');
+    t.engine.pageview();
+    await t.tick();
+    expect(t.logs).toContain('collection chunk');
+    const loads = t.collectLoads();
+    t.engine.pageview();
+    await t.tick();
+    expect(t.collectLoads()).toBeGreaterThan(loads);
+    expect(t.flush).not.toHaveBeenCalled();
   });
 
   it('refresh re-arms only when the eligible set changed', async () => {
@@ -464,7 +492,7 @@ describe('engine: showing', () => {
     await t.fire(1);
     expect(t.shows).toEqual([]);
     expect(t.logs).toContain('C1: not shown');
-    expect(t.logs.some((l) => l.startsWith('UI chunk'))).toBe(true);
+    expect(t.logs).toContain('chunk');
     await t.fire(1);
     expect(t.names().filter((n) => n == 'before-popup-display')).toHaveLength(2);
   });

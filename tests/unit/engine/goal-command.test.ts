@@ -5,6 +5,7 @@ import Cookies from 'js-cookie';
 import { createPoplet, type Command } from '../../../src/sdk/commands/create';
 import { makeEngine } from '../../../src/sdk/engine/engine';
 import type { PopletUi } from '../../../src/sdk/render/contract';
+import type { StartCollect } from '../../../src/sdk/collect/contract';
 import type { Campaign, CampaignSet } from '../../../src/shared/campaign';
 import { validateEventBatch, type EventBatch } from '../../../src/shared/events';
 
@@ -38,7 +39,7 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** The core with the landing trigger firing at once; the control group needs no UI chunk. */
+/** The core with the landing trigger firing at once; the control group needs neither chunk. */
 async function boot(): Promise<Command> {
   const [run, start] = createPoplet(window, new URL('https://popups.test/poplet.js?site=s1'), [['options', { debug: true }]], (deps) =>
     makeEngine(
@@ -48,6 +49,7 @@ async function boot(): Promise<Command> {
         return { pageview: () => {}, event: () => {}, dispose: () => {} };
       },
       () => Promise.reject(new Error('no chunk in this test')) as Promise<PopletUi>,
+      () => Promise.reject(new Error('no chunk in this test')) as Promise<StartCollect>,
     ),
   );
   start();

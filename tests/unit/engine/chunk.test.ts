@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { uiLoader } from '../../../src/sdk/engine/ui';
+import { chunkLoader } from '../../../src/sdk/engine/chunk';
 import { UI_GLOBAL, type PopletUi } from '../../../src/sdk/render/contract';
 
 const URL = 'https://popups.test/poplet.ui.js';
@@ -12,10 +12,10 @@ afterEach(() => {
   scripts().forEach((s) => s.remove());
 });
 
-describe('UI chunk loader', () => {
+describe('chunk loader', () => {
   // (A created script is async by default; jsdom does not model it, the Chromium engine test checks it.)
   it('adds one <script> with the nonce and resolves with the registered chunk', async () => {
-    const load = uiLoader(URL, 'n0nce');
+    const load = chunkLoader<PopletUi>(URL, UI_GLOBAL, 'n0nce');
     const a = load();
     const b = load();
     expect(scripts()).toHaveLength(1);
@@ -31,18 +31,18 @@ describe('UI chunk loader', () => {
 
   it('uses a chunk already on the page', async () => {
     w[UI_GLOBAL] = fake;
-    await expect(uiLoader(URL)()).resolves.toBe(fake);
+    await expect(chunkLoader<PopletUi>(URL, UI_GLOBAL)()).resolves.toBe(fake);
     expect(scripts()).toHaveLength(0);
   });
 
   it('rejects when the chunk fails or does not register, and tries again next time', async () => {
-    const load = uiLoader(URL);
+    const load = chunkLoader<PopletUi>(URL, UI_GLOBAL);
     const a = load();
     scripts()[0].dispatchEvent(new Event('error'));
-    await expect(a).rejects.toThrow('UI chunk not loaded');
+    await expect(a).rejects.toThrow('chunk not loaded: ' + URL);
     const b = load();
     expect(scripts()).toHaveLength(2);
     scripts()[1].dispatchEvent(new Event('load'));
-    await expect(b).rejects.toThrow('UI chunk not loaded');
+    await expect(b).rejects.toThrow('chunk not loaded: ' + URL);
   });
 });

@@ -1,0 +1,16 @@
+// Goals and control-group counts, sent by the core itself: no chunk to wait for, and handed to
+// the browser at once because a goal often comes right before a navigation. sendBeacon posts
+// text/plain (no CORS preflight); where it is missing or refuses, fetch with keepalive.
+import type { EventBatch } from '../../shared/events';
+
+export function sendNow(endpoint: string, batch: EventBatch): void {
+  const url = endpoint + '/events';
+  const body = JSON.stringify(batch);
+  let sent = false;
+  try {
+    sent = navigator.sendBeacon(url, body);
+  } catch {
+    // missing (old browsers, some webviews) or refused: fetch below
+  }
+  if (!sent) fetch(url, { method: 'POST', body, keepalive: true, credentials: 'omit' }).catch(() => {});
+}
