@@ -14,7 +14,7 @@ export type FieldBlock =
   /** The value is always sent under `email` (and under `name` too when one is set). */
   | { type: 'email'; name?: string; label: string; placeholder?: string; required?: boolean }
   | { type: 'text' | 'phone' | 'number'; name: string; label: string; placeholder?: string; required?: boolean }
-  /** `placeholder` is the preselected empty choice ("Choose…" when unset); it cannot be picked when required. */
+  /** `placeholder` is the preselected empty choice (`messages.choose` when unset); it cannot be picked when required. */
   | { type: 'select'; name: string; label: string; options: string[]; placeholder?: string; required?: boolean }
   | { type: 'checkbox'; name: string; label: string; required?: boolean }
   /** Consent checkbox: its text is stored with the sign-up. */
@@ -51,7 +51,7 @@ export interface Style {
   closeButton?: 'icon' | 'text' | 'none';
 }
 
-export type MessageKey = 'required' | 'email' | 'phone' | 'number' | 'close' | 'noshow' | 'error';
+export type MessageKey = 'required' | 'email' | 'phone' | 'number' | 'close' | 'noshow' | 'error' | 'choose';
 
 export interface Content {
   /** Accessible name of the dialog. */

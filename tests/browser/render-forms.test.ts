@@ -116,6 +116,22 @@ describe('forms', () => {
     expect(errors).toEqual([]);
   });
 
+  it("a select without its own placeholder shows messages.choose, in English by default", async () => {
+    const select = (messages?: Content['messages']): Content => ({
+      label: 'Size',
+      steps: [{ blocks: [{ type: 'select', name: 'size', label: 'Size', options: ['S', 'M'] }] }],
+      success: { blocks: [] },
+      messages,
+    });
+    const firstChoice = (page: Page) => q(page, 'select').evaluate((s: HTMLSelectElement) => [s.value, s.options[0]!.text, s.options[0]!.disabled]);
+    const en = (await f.open()).page;
+    await show(en, campaign({ type: 'popup' }, select()));
+    expect(await firstChoice(en)).toEqual(['', 'Choose…', false]);
+    const de = (await f.open()).page;
+    await show(de, campaign({ type: 'popup' }, select({ choose: 'Bitte wählen' })));
+    expect(await firstChoice(de)).toEqual(['', 'Bitte wählen', false]);
+  });
+
   it('multi-step: validates each step, keeps values across steps, submits them all', async () => {
     const { page } = await f.open();
     await show(page, campaign({ type: 'slidein', position: 'bottom-right' }, MULTI));

@@ -142,6 +142,7 @@ export class App extends Component<AppProps, State> {
             renderBlock(b, {
               id: `f${step}-${i}`,
               error: isField(b) ? errors[keyOf(b)] : undefined,
+              choose: this.msgs.choose,
               busy,
               close: safe(close),
               link: safe((href: string, closes: boolean) => this.link(href, closes)),

@@ -13,6 +13,8 @@ export interface BlockEnv {
   id: string;
   /** Text of the block's validation error, if any. */
   error?: string;
+  /** A select's empty choice when the field sets no placeholder (`messages.choose`). */
+  choose: string;
   busy?: boolean;
   close(): void;
   /** A tracked link: a content link, or a link button (which then closes). */
@@ -30,7 +32,7 @@ function rich(nodes: SafeNode[], env: BlockEnv): ComponentChildren {
   );
 }
 
-function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { id, error }: BlockEnv) {
+function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { id, error, choose }: BlockEnv) {
   const t = b.type;
   const attrs = {
     id,
@@ -55,7 +57,7 @@ function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { id, error }: BlockE
       {t == 'select' ? (
         <select class="in" {...attrs}>
           <option value="" selected disabled={b.required} hidden={b.required}>
-            {b.placeholder || 'Choose…'}
+            {b.placeholder || choose}
           </option>
           {b.options.map((o) => <option>{o}</option>)}
         </select>

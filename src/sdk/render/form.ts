@@ -12,6 +12,7 @@ export const DEFAULT_MESSAGES: Messages = {
   close: 'Close',
   noshow: "Don't show popups again",
   error: 'Something went wrong. Please try again.',
+  choose: 'Choose…',
 };
 
 /** Format of each checked field type. Phone: an optional +, digits and the usual separators, 6 to 15 digits (E.164). */
