@@ -202,7 +202,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     goal: (n, r) => {
       const { history: h, now: t } = deps.context();
       const events: AnalyticsEvent[] = [];
-      for (const c in h) if (h[c].l * 1e3 > t - 2592e6) events.push({ k: 'goal', c: +c, n, r, t });
+      for (const c in h) if (h[c].l * 1e3 > t - 2592e6) events.push({ k: 'goal', c: +c, n, r, t, g: h[c].g });
       log('goal', events);
       send(events);
     },

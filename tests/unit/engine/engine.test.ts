@@ -596,11 +596,11 @@ describe('engine: goals', () => {
   const seen = (l: number): CampaignHistory => ({ d: 1, c: 0, v: 0, k: 0, l, p: 1 });
   const S = NOW / 1000;
 
-  it('credits every campaign shown in the last 30 days, in one beacon, with name and revenue', async () => {
+  it('credits every campaign shown in the last 30 days, in one beacon, with name, revenue and the A/B group', async () => {
     const t = await ready([campaign(1)]);
     t.deps.visitorId = () => 'v1';
-    // 7: shown 29 days ago; 8: just over 30 days ago; 9: assigned a group but never shown; 10: shown now
-    Object.assign(t.ctx.history, { 7: seen(S - 29 * 86400), 8: seen(S - 30 * 86400 - 1), 9: { ...seen(0), g: 'A' }, 10: seen(S) });
+    // 7: shown 29 days ago; 8: just over 30 days ago; 9: assigned a group but never shown; 10: shown now, variant B
+    Object.assign(t.ctx.history, { 7: seen(S - 29 * 86400), 8: seen(S - 30 * 86400 - 1), 9: { ...seen(0), g: 'A' }, 10: { ...seen(S), g: 'B' } });
     t.engine.goal('purchase', 49.9);
     expect(t.beacons).toEqual([
       [
@@ -610,7 +610,7 @@ describe('engine: goals', () => {
           visitor: 'v1',
           events: [
             { k: 'goal', c: 7, n: 'purchase', r: 49.9, t: NOW },
-            { k: 'goal', c: 10, n: 'purchase', r: 49.9, t: NOW },
+            { k: 'goal', c: 10, n: 'purchase', r: 49.9, t: NOW, g: 'B' },
           ],
         },
       ],
@@ -632,7 +632,7 @@ describe('engine: goals', () => {
     const t = await ready([campaign(1, { control: 100 })]);
     await t.fire(1);
     t.engine.goal('purchase', 10);
-    expect(t.beacons[1][1].events).toEqual([{ k: 'goal', c: 1, n: 'purchase', r: 10, t: NOW }]);
+    expect(t.beacons[1][1].events).toEqual([{ k: 'goal', c: 1, n: 'purchase', r: 10, t: NOW, g: 'control' }]);
   });
 
   it('sends nothing when no campaign was shown', async () => {

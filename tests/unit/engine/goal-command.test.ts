@@ -63,7 +63,7 @@ describe("wisepops('goal')", () => {
     const wp = await boot();
     expect(beacons.map((b) => b.events[0].k)).toEqual(['display']);
     wp('goal', 'purchase', { revenue: 49.9 });
-    expect(beacons[1]).toEqual({ site: 's1', visitor: expect.any(String), events: [{ k: 'goal', c: 42, n: 'purchase', r: 49.9, t: Date.now() }] });
+    expect(beacons[1]).toEqual({ site: 's1', visitor: expect.any(String), events: [{ k: 'goal', c: 42, n: 'purchase', r: 49.9, t: Date.now(), g: 'control' }] });
     expect(validateEventBatch(beacons[1])).toBeNull();
   });
 
@@ -95,6 +95,6 @@ describe("wisepops('goal')", () => {
   it('accepts a 50-character name and zero revenue', async () => {
     const wp = await boot();
     wp('goal', 'x'.repeat(50), { revenue: 0 });
-    expect(beacons[1].events).toEqual([{ k: 'goal', c: 42, n: 'x'.repeat(50), r: 0, t: Date.now() }]);
+    expect(beacons[1].events).toEqual([{ k: 'goal', c: 42, n: 'x'.repeat(50), r: 0, t: Date.now(), g: 'control' }]);
   });
 });
