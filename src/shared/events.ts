@@ -1,4 +1,4 @@
-// Analytics events: batched by the browser, aggregated per campaign per day by the server.
+// Analytics events: batched by the browser, aggregated per campaign, day and A/B group by the server.
 
 export type EventKind = 'display' | 'close' | 'click' | 'signup' | 'goal';
 
@@ -7,7 +7,10 @@ export interface AnalyticsEvent {
   k: EventKind;
   /** campaign id */
   c: number;
-  /** variant id, or 'control' for the control group (counted, not shown) */
+  /**
+   * A/B group: variant id, or 'control' for the control group (counted, not shown); absent when
+   * the campaign runs no test. On every kind, goals included: the stats are counted per group.
+   */
   g?: string;
   /** epoch milliseconds */
   t: number;

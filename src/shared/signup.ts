@@ -9,8 +9,8 @@ export interface SignupPayload {
   /** Campaign id. */
   wisepop_id: number;
   email: string;
-  /** Every other form field, by field name (the Email API's `other_fields`). */
-  fields: Record<string, string>;
+  /** Every other form field, by field name (the Email API's `other_fields`); absent = none. */
+  fields?: Record<string, string>;
   /** The consent checkbox's text when it was ticked; absent when the form had none. */
   consent?: string;
   /** Honeypot: must be empty; a filled one is answered like a new sign-up (201) and dropped. */
@@ -61,14 +61,16 @@ export function validateSignup(x: unknown): string | null {
   }
   if (typeof p.email !== 'string') return 'email: required';
   if (!isEmail(p.email.trim())) return 'email: not a valid address';
-  if (typeof p.fields !== 'object' || p.fields === null || Array.isArray(p.fields)) return 'fields: must be an object';
-  const names = Object.keys(p.fields);
+  // Optional: a form with only an email field has nothing else to send.
+  const fields = p.fields === undefined ? {} : p.fields;
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return 'fields: must be an object';
+  const names = Object.keys(fields);
   if (names.length > SIGNUP_LIMITS.fields) return `fields: at most ${SIGNUP_LIMITS.fields} fields`;
   for (const name of names) {
     if (name.length < 1 || name.length > SIGNUP_LIMITS.name || CONTROL.test(name)) {
       return `fields: field name "${name.slice(0, SIGNUP_LIMITS.name)}" must be 1–${SIGNUP_LIMITS.name} printable characters`;
     }
-    const value = (p.fields as Record<string, unknown>)[name];
+    const value = (fields as Record<string, unknown>)[name];
     if (typeof value !== 'string') return `fields.${name}: must be a string`;
     if (value.length > SIGNUP_LIMITS.value) return `fields.${name}: at most ${SIGNUP_LIMITS.value} characters`;
     if (CONTROL.test(value)) return `fields.${name}: contains control characters`;

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ORIGIN, apiAuth, post, signup, startFixture, type Fixture } from './fixture';
+import { ORIGIN, apiAuth, getJson, post, signup, startFixture, type Fixture } from './fixture';
+import { startReceiver, waitFor } from './hooks-fixture';
+import type { EmailRow } from '../../src/shared/signup';
 
 let f: Fixture;
 beforeAll(async () => {
@@ -78,6 +80,8 @@ describe('POST /collect', () => {
   const fields50 = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`f${i}`, 'v']));
   const bad: Array<[string, number, (site: string) => unknown, string | RegExp, Record<string, string>?]> = [
     ['unknown site', 404, () => signup('nosuchsite'), 'site'],
+    // `fields` is optional, so a body without it is well-formed and the site is what is wrong.
+    ['unknown site, no fields', 404, () => ({ ...signup('nosuchsite'), fields: undefined }), 'site'],
     ['origin not allowed', 403, (s) => signup(s), 'origin', { origin: 'https://evil.example' }],
     ['origin "null"', 403, (s) => signup(s), 'origin', { origin: 'null' }],
     ['body over 16 KB', 413, (s) => signup(s, { fields: { Note: long(17_000) } }), 'body'],
@@ -101,6 +105,8 @@ describe('POST /collect', () => {
     ['email with DEL', 422, (s) => signup(s, { email: 'ab\u007f@example.com' }), /^email:/],
     ['email too long', 422, (s) => signup(s, { email: `${long(60)}@${long(200)}.com` }), /^email:/],
     ['fields not an object', 422, (s) => signup(s, { fields: ['a'] }), /^fields:/],
+    ['fields null', 422, (s) => signup(s, { fields: null }), /^fields:/],
+    ['fields a string', 422, (s) => signup(s, { fields: 'City=Lyon' }), /^fields:/],
     ['51 fields', 422, (s) => signup(s, { fields: fields50 }), /^fields:.*50/],
     ['field name over 50 chars', 422, (s) => signup(s, { fields: { [long(51)]: 'v' } }), /^fields:/],
     ['field value over 1,000 chars', 422, (s) => signup(s, { fields: { City: long(1001) } }), /^fields\.City:/],
@@ -117,6 +123,25 @@ describe('POST /collect', () => {
     if (typeof error === 'string') expect(r.json!.error).toContain(error);
     else expect(r.json!.error).toMatch(error);
     expect(f.db.prepare('SELECT COUNT(*) AS n, IFNULL(MAX(seq), 0) AS seq FROM signups').get()).toEqual(before);
+  });
+
+  it('stores a sign-up without fields (201) with empty other_fields, in the Email API and hook payloads alike', async () => {
+    const g = await startFixture({ allowPrivateHooks: true });
+    const rx = await startReceiver();
+    try {
+      g.db.prepare(`INSERT INTO hooks (site_id, event, target_url, created_at) VALUES (?, 'email', ?, ?)`).run(g.site, rx.url, new Date().toISOString());
+      const { fields: _none, ...body } = signup(g.site);
+      const r = await post(`${g.url}/collect`, body);
+      expect(r.status).toBe(201);
+      expect(g.db.prepare('SELECT other_fields FROM signups WHERE client_id = ?').pluck().get(body.id)).toBe('{}');
+      const rows = (await getJson(`${g.url}/api1/emails`, apiAuth(g.key))).json as EmailRow[];
+      expect(rows).toEqual([expect.objectContaining({ email: body.email, other_fields: {} })]);
+      await waitFor(() => rx.accepted().length === 1, 5000, 'hook delivery');
+      expect(JSON.parse(rx.accepted()[0]!.body)).toEqual(rows);
+    } finally {
+      await rx.close();
+      await g.close();
+    }
   });
 
   it('accepts the limits themselves: 50 fields, 50-char names, 1,000-char values, 64-char id', async () => {

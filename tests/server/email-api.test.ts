@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiAuth, getJson, post, signup, startFixture, type Fixture } from './fixture';
 import type { EmailRow } from '../../src/shared/signup';
+import { touchSite } from '../../src/server/store/sites';
 
 let f: Fixture;
 const TOTAL = 250;
@@ -159,5 +160,37 @@ describe('site activity', () => {
     expect((await emails('?page_size=1')).status).toBe(200);
     expect(Date.parse(at(f.site)!)).toBeGreaterThanOrEqual(before - 1);
     expect(at(f.other.site)).toBeNull();
+  });
+
+  it('is written at most once per UTC day, by API calls and sign-ups alike', async () => {
+    const at = (site: string) => f.db.prepare('SELECT last_active_at FROM sites WHERE id = ?').pluck().get(site) as string | null;
+    const set = (value: string) => f.db.prepare('UPDATE sites SET last_active_at = ? WHERE id = ?').run(value, f.site);
+    const today = new Date().toISOString().slice(0, 10);
+    set(`${today}T00:00:00.000Z`);
+    expect((await emails('?page_size=1')).status).toBe(200);
+    expect((await post(`${f.url}/collect`, signup(f.site))).status).toBe(201);
+    expect(at(f.site)).toBe(`${today}T00:00:00.000Z`);
+    // Last active on an earlier day: the next call stamps today.
+    const yesterday = new Date(Date.parse(`${today}T00:00:00.000Z`) - 1).toISOString();
+    set(yesterday);
+    const before = Date.now();
+    expect((await emails('?page_size=1')).status).toBe(200);
+    expect(Date.parse(at(f.site)!)).toBeGreaterThanOrEqual(before - 1);
+    set(yesterday);
+    expect((await post(`${f.url}/collect`, signup(f.site))).status).toBe(201);
+    expect(Date.parse(at(f.site)!)).toBeGreaterThanOrEqual(before - 1);
+  });
+
+  it('touchSite compares with the start of the UTC day', () => {
+    const at = () => f.db.prepare('SELECT last_active_at FROM sites WHERE id = ?').pluck().get(f.other.site) as string | null;
+    f.db.prepare('UPDATE sites SET last_active_at = NULL WHERE id = ?').run(f.other.site);
+    touchSite(f.db, f.other.site, Date.parse('2026-05-01T23:59:59.999Z'));
+    expect(at()).toBe('2026-05-01T23:59:59.999Z');
+    touchSite(f.db, f.other.site, Date.parse('2026-05-01T23:59:59.999Z') - 3_600_000);
+    expect(at()).toBe('2026-05-01T23:59:59.999Z');
+    touchSite(f.db, f.other.site, Date.parse('2026-05-02T00:00:00.000Z'));
+    expect(at()).toBe('2026-05-02T00:00:00.000Z');
+    touchSite(f.db, f.other.site, Date.parse('2026-05-02T18:00:00.000Z'));
+    expect(at()).toBe('2026-05-02T00:00:00.000Z');
   });
 });

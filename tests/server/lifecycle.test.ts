@@ -196,8 +196,8 @@ describe('retention', () => {
     env.deps.db.prepare("UPDATE hook_deliveries SET status = 'sent', sent_ms = ? WHERE id = 1").run(now - 31 * day);
     env.deps.db.prepare("UPDATE hook_deliveries SET status = 'sent', sent_ms = ? WHERE id = 2").run(now - day);
     env.deps.db.prepare('UPDATE signups SET collected_ms = ? WHERE seq = 3').run(now - 400 * day);
-    addCounts(env.deps.db, env.siteId, 1, new Date(now - 400 * day).toISOString().slice(0, 10), { displays: 4 });
-    addCounts(env.deps.db, env.siteId, 1, new Date(now - 10 * day).toISOString().slice(0, 10), { displays: 4 });
+    addCounts(env.deps.db, { site: env.siteId, campaign: 1, day: new Date(now - 400 * day).toISOString().slice(0, 10), variant: '' }, { displays: 4 });
+    addCounts(env.deps.db, { site: env.siteId, campaign: 1, day: new Date(now - 10 * day).toISOString().slice(0, 10), variant: '' }, { displays: 4 });
     const jdir = join(env.dir, 'journal');
     mkdirSync(jdir, { recursive: true });
     for (const ago of [20, 9, 1]) writeFileSync(join(jdir, `collect-${new Date(now - ago * day).toISOString().slice(0, 10)}.0.jsonl`), '');

@@ -82,7 +82,7 @@ export function replay(deps: { db: Db }, journal: string): ReplayResult {
         continue;
       }
       result.inserted += 1;
-      addCounts(db, p.site, p.wisepop_id, dayIn(ms, tz.timezone), { signups: 1 });
+      addCounts(db, { site: p.site, campaign: p.wisepop_id, day: dayIn(ms, tz.timezone), variant: p.variant ?? '' }, { signups: 1 });
       const row: StoredSignup = {
         seq: Number(info.lastInsertRowid), site_id: p.site, collected_at: collectedAt, email: p.email,
         wisepop_id: p.wisepop_id, ip: e.meta.ip, country_code: e.meta.country_code, other_fields: p.fields ?? {},

@@ -44,7 +44,7 @@ export function registerCollectRoute(app: FastifyInstance, deps: CollectDeps): v
       wisepop_id: p.wisepop_id,
       ip,
       country_code: country,
-      other_fields: p.fields,
+      other_fields: p.fields ?? {},
       consent: p.consent ?? null,
       variant: p.variant ?? null,
     });

@@ -1,4 +1,5 @@
-// POST /events: analytics counts (and goals with their revenue), summed in memory and written once a second in one transaction.
+// POST /events: analytics counts (and goals with their revenue), summed in memory per campaign,
+// day and A/B group (the event's `g`), and written once a second in one transaction.
 // Counts are statistics, not records: a crash loses at most the last second of them, which buys
 // one fsync a second instead of one per batch. Sign-ups are counted when stored (store/signups.ts),
 // so `signup` events are accepted but not counted twice.
@@ -8,7 +9,7 @@ import { validateEventBatch, type EventBatch, type EventKind } from '../../share
 import { tooManyRequests } from '../auth';
 import { createLimiter } from '../rate-limit';
 import type { SiteCache } from '../site-cache';
-import { addCounts, dayIn, type Counter } from '../store/events';
+import { addCounts, dayIn, type Counter, type CountKey } from '../store/events';
 import { bodySite, originAllowed } from './context';
 
 const COUNTER: Partial<Record<EventKind, Counter>> = { display: 'displays', close: 'closes', click: 'clicks', goal: 'goals' };
@@ -25,17 +26,15 @@ export interface EventCounter {
 }
 
 export function createEventCounter(deps: ServerDeps, intervalMs = 1000): EventCounter {
-  // key: site|campaign|day → counts
-  let pending = new Map<string, Record<Counter, number>>();
-  const write = deps.db.transaction((entries: Array<[string, Record<Counter, number>]>) => {
-    for (const [key, counts] of entries) {
-      const [site, campaign, day] = key.split('|') as [string, string, string];
-      addCounts(deps.db, site, Number(campaign), day, counts);
-    }
+  // Keyed by the row's identity in JSON: the group is any string the browser sent, which a
+  // separator-joined key would split wrongly.
+  let pending = new Map<string, { key: CountKey; counts: Record<Counter, number> }>();
+  const write = deps.db.transaction((entries: Array<{ key: CountKey; counts: Record<Counter, number> }>) => {
+    for (const { key, counts } of entries) addCounts(deps.db, key, counts);
   });
   const flush = () => {
     if (pending.size === 0) return;
-    const entries = [...pending];
+    const entries = [...pending.values()];
     pending = new Map();
     try {
       write(entries);
@@ -52,11 +51,12 @@ export function createEventCounter(deps: ServerDeps, intervalMs = 1000): EventCo
         const counter = COUNTER[e.k];
         if (!counter) continue;
         const t = e.t > now - PAST && e.t < now + FUTURE ? e.t : now;
-        const key = `${site}|${e.c}|${dayIn(t, timeZone)}`;
-        let c = pending.get(key);
-        if (!c) pending.set(key, (c = { displays: 0, closes: 0, clicks: 0, signups: 0, goals: 0, revenue: 0 }));
-        c[counter] += 1;
-        if (e.r) c.revenue += e.r;
+        const key: CountKey = { site, campaign: e.c, day: dayIn(t, timeZone), variant: e.g ?? '' };
+        const id = JSON.stringify([key.site, key.campaign, key.day, key.variant]);
+        let entry = pending.get(id);
+        if (!entry) pending.set(id, (entry = { key, counts: { displays: 0, closes: 0, clicks: 0, signups: 0, goals: 0, revenue: 0 } }));
+        entry.counts[counter] += 1;
+        if (e.r) entry.counts.revenue += e.r;
       }
     },
     flush,

@@ -1,9 +1,20 @@
-// Per campaign per day counters (displays, closes, clicks, sign-ups, goals and their revenue) and
-// the stats read model.
+// Per campaign, day and A/B group counters (displays, closes, clicks, sign-ups, goals and their
+// revenue) and the stats read model. The group is kept apart so a test can be read: a control
+// group's displays added to the campaign's would dilute every conversion rate.
 import type { Db } from './db';
 
 export type Counter = 'displays' | 'closes' | 'clicks' | 'signups' | 'goals' | 'revenue';
 export type Counts = Partial<Record<Counter, number>>;
+
+/** One row of events_daily. */
+export interface CountKey {
+  site: string;
+  campaign: number;
+  /** YYYY-MM-DD in the site's time zone. */
+  day: string;
+  /** Variant id, 'control', or '' when the campaign ran no test. */
+  variant: string;
+}
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -22,23 +33,24 @@ const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
 
 function prepare(db: Db) {
   return db.prepare(
-    `INSERT INTO events_daily (site_id, wisepop_id, day, displays, closes, clicks, signups, goals, revenue)
-     VALUES (@site, @campaign, @day, @displays, @closes, @clicks, @signups, @goals, @revenue)
-     ON CONFLICT (site_id, wisepop_id, day) DO UPDATE SET
+    `INSERT INTO events_daily (site_id, wisepop_id, day, variant, displays, closes, clicks, signups, goals, revenue)
+     VALUES (@site, @campaign, @day, @variant, @displays, @closes, @clicks, @signups, @goals, @revenue)
+     ON CONFLICT (site_id, wisepop_id, day, variant) DO UPDATE SET
        displays = displays + excluded.displays, closes = closes + excluded.closes,
        clicks = clicks + excluded.clicks, signups = signups + excluded.signups,
        goals = goals + excluded.goals, revenue = revenue + excluded.revenue`,
   );
 }
 
-/** Adds to one campaign-day. Call inside the caller's transaction when batching. */
-export function addCounts(db: Db, site: string, campaign: number, day: string, counts: Counts): void {
+/** Adds to one campaign-day-group. Call inside the caller's transaction when batching. */
+export function addCounts(db: Db, key: CountKey, counts: Counts): void {
   let s = statements.get(db);
   if (!s) statements.set(db, (s = prepare(db)));
   s.run({
-    site,
-    campaign,
-    day,
+    site: key.site,
+    campaign: key.campaign,
+    day: key.day,
+    variant: key.variant,
     displays: counts.displays ?? 0,
     closes: counts.closes ?? 0,
     clicks: counts.clicks ?? 0,
@@ -53,6 +65,8 @@ const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 export interface StatsRow {
   day: string;
   wisepop_id: number;
+  /** Variant id, 'control' (the visitors held back: displays, no sign-ups), or null when the campaign ran no test. */
+  variant: string | null;
   displays: number;
   closes: number;
   clicks: number;
@@ -65,18 +79,42 @@ export interface StatsRow {
   revenue: number;
 }
 
-export function readStats(db: Db, site: string, from: string, to: string, campaign?: number): StatsRow[] {
+export interface StatsQuery {
+  from: string;
+  to: string;
+  campaign?: number;
+  /** A variant id or 'control'. */
+  variant?: string;
+}
+
+/** One row per day, campaign and group, in that order (the no-test row, null, before the variants). */
+export function readStats(db: Db, site: string, q: StatsQuery): StatsRow[] {
+  const where = ['site_id = ?', 'day >= ?', 'day <= ?'];
+  const args: Array<string | number> = [site, q.from, q.to];
+  if (q.campaign !== undefined) {
+    where.push('wisepop_id = ?');
+    args.push(q.campaign);
+  }
+  if (q.variant !== undefined) {
+    where.push('variant = ?');
+    args.push(q.variant);
+  }
   const rows = db
     .prepare(
-      `SELECT day, wisepop_id, displays, closes, clicks, signups, goals, revenue FROM events_daily
-       WHERE site_id = ? AND day >= ? AND day <= ? ${campaign === undefined ? '' : 'AND wisepop_id = ?'}
-       ORDER BY day, wisepop_id`,
+      `SELECT day, wisepop_id, variant, displays, closes, clicks, signups, goals, revenue FROM events_daily
+       WHERE ${where.join(' AND ')} ORDER BY day, wisepop_id, variant`,
     )
-    .all(...(campaign === undefined ? [site, from, to] : [site, from, to, campaign])) as Omit<StatsRow, 'conversion_rate'>[];
-  return rows.map(({ goals, revenue, ...r }) => ({
-    ...r,
+    .all(...args) as Array<Omit<StatsRow, 'conversion_rate' | 'variant'> & { variant: string }>;
+  return rows.map((r) => ({
+    day: r.day,
+    wisepop_id: r.wisepop_id,
+    variant: r.variant || null,
+    displays: r.displays,
+    closes: r.closes,
+    clicks: r.clicks,
+    signups: r.signups,
     conversion_rate: r.displays ? round4(r.signups / r.displays) : 0,
-    goals,
-    revenue: round4(revenue),
+    goals: r.goals,
+    revenue: round4(r.revenue),
   }));
 }

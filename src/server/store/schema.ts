@@ -68,4 +68,29 @@ ALTER TABLE events_daily ADD COLUMN goals INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE events_daily ADD COLUMN revenue REAL NOT NULL DEFAULT 0;
 `,
   },
+  {
+    // A/B results: counters per variant ('' = the campaign ran no test, 'control' = the visitors
+    // held back). The key changes, which SQLite cannot do in place: new table, copy, drop,
+    // rename. Rows counted before this version mixed every group and keep variant ''.
+    version: 3,
+    sql: `
+CREATE TABLE events_daily_v3 (
+  site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+  wisepop_id INTEGER NOT NULL,
+  day TEXT NOT NULL,
+  variant TEXT NOT NULL DEFAULT '',
+  displays INTEGER NOT NULL DEFAULT 0,
+  closes INTEGER NOT NULL DEFAULT 0,
+  clicks INTEGER NOT NULL DEFAULT 0,
+  signups INTEGER NOT NULL DEFAULT 0,
+  goals INTEGER NOT NULL DEFAULT 0,
+  revenue REAL NOT NULL DEFAULT 0,
+  PRIMARY KEY (site_id, wisepop_id, day, variant)
+) WITHOUT ROWID;
+INSERT INTO events_daily_v3 (site_id, wisepop_id, day, variant, displays, closes, clicks, signups, goals, revenue)
+  SELECT site_id, wisepop_id, day, '', displays, closes, clicks, signups, goals, revenue FROM events_daily;
+DROP TABLE events_daily;
+ALTER TABLE events_daily_v3 RENAME TO events_daily;
+`,
+  },
 ];

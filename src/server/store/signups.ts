@@ -2,7 +2,8 @@
 // per site), the hooks that run inside that transaction, and the Email API read.
 import type { EmailRow } from '../../shared/signup';
 import type { Db } from './db';
-import { addCounts, dayIn } from './events';
+import { addCounts, dayIn, type CountKey } from './events';
+import { touchSite } from './sites';
 
 export type StoredSignup = EmailRow & { seq: number; site_id: string };
 
@@ -73,7 +74,6 @@ function prepare(db: Db) {
     existing: db.prepare('SELECT * FROM signups WHERE site_id = ? AND client_id = ?'),
     lastMs: db.prepare('SELECT MAX(collected_ms) FROM signups WHERE site_id = ?').pluck(),
     timezone: db.prepare('SELECT timezone FROM sites WHERE id = ?').pluck(),
-    touch: db.prepare('UPDATE sites SET last_active_at = ? WHERE id = ?'),
   };
 }
 const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
@@ -81,7 +81,8 @@ const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
 /**
  * Stores sign-ups in ONE transaction (the group commit unit): each gets collected_at = now, or
  * one millisecond after the site's latest, so collected_at is strictly increasing per site.
- * Counts each new sign-up in events_daily and runs the registered hooks, in the same transaction.
+ * Counts each new sign-up in events_daily under its variant and runs the registered hooks, in the
+ * same transaction.
  */
 export function insertSignups(db: Db, items: NewSignup[], now = Date.now()): InsertResult[] {
   let s = statements.get(db);
@@ -90,6 +91,9 @@ export function insertSignups(db: Db, items: NewSignup[], now = Date.now()): Ins
   return db.transaction(() => {
     const last = new Map<string, number>();
     const created = new Map<string, StoredSignup[]>();
+    const zones = new Map<string, string>();
+    // Keyed by the row's identity in JSON: a variant id may hold any character.
+    const counts = new Map<string, CountKey & { n: number }>();
     const results = items.map((item): InsertResult => {
       let prev = last.get(item.site_id);
       if (prev === undefined) prev = (st.lastMs.get(item.site_id) as number | null) ?? 0;
@@ -111,21 +115,18 @@ export function insertSignups(db: Db, items: NewSignup[], now = Date.now()): Ins
       const list = created.get(item.site_id);
       if (list) list.push(row);
       else created.set(item.site_id, [row]);
+      let tz = zones.get(item.site_id);
+      if (tz === undefined) zones.set(item.site_id, (tz = (st.timezone.get(item.site_id) as string | undefined) ?? 'UTC'));
+      const key = { site: item.site_id, campaign: item.wisepop_id, day: dayIn(ms, tz), variant: item.variant ?? '' };
+      const id = JSON.stringify([key.site, key.campaign, key.day, key.variant]);
+      const count = counts.get(id);
+      if (count) count.n += 1;
+      else counts.set(id, { ...key, n: 1 });
       return { row, created: true };
     });
-    const nowIso = new Date(now).toISOString();
+    for (const { n, ...key } of counts.values()) addCounts(db, key, { signups: n });
     for (const [site, rows] of created) {
-      const tz = (st.timezone.get(site) as string | undefined) ?? 'UTC';
-      const perDay = new Map<string, number>();
-      for (const r of rows) {
-        const key = `${r.wisepop_id}|${dayIn(Date.parse(r.collected_at), tz)}`;
-        perDay.set(key, (perDay.get(key) ?? 0) + 1);
-      }
-      for (const [key, n] of perDay) {
-        const [campaign, day] = key.split('|') as [string, string];
-        addCounts(db, site, Number(campaign), day, { signups: n });
-      }
-      st.touch.run(nowIso, site);
+      touchSite(db, site, now);
       for (const fn of hooks) fn(db, site, rows);
     }
     return results;

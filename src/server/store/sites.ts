@@ -95,12 +95,22 @@ export function siteByKeyHash(db: Db, keyHash: string): (Site & { key_hash: stri
   return row && { ...toSite(row), key_hash: row.key_hash };
 }
 
+const prepareTouch = (db: Db) =>
+  db.prepare<[string, string, string]>('UPDATE sites SET last_active_at = ? WHERE id = ? AND (last_active_at IS NULL OR last_active_at < ?)');
+const touchStatements = new WeakMap<Db, ReturnType<typeof prepareTouch>>();
+
 /**
  * Stamps the site as active: the retention job deletes sites inactive for two years, and the
  * data-security policy counts API use and admin activity as activity, not only collection.
+ * At most once per UTC day: a day's precision is plenty for two years, and an API poller would
+ * otherwise write the sites table (and fsync) on every call. So last_active_at is the first
+ * activity of the latest active day.
  */
-export function touchSite(db: Db, id: string): void {
-  db.prepare('UPDATE sites SET last_active_at = ? WHERE id = ?').run(new Date().toISOString(), id);
+export function touchSite(db: Db, id: string, now = Date.now()): void {
+  let st = touchStatements.get(db);
+  if (!st) touchStatements.set(db, (st = prepareTouch(db)));
+  const iso = new Date(now).toISOString();
+  st.run(iso, id, iso.slice(0, 10) + 'T00:00:00.000Z');
 }
 
 /** New key; the old one stops working at once. */
