@@ -154,6 +154,32 @@ describe('exit intent on a phone', () => {
   });
 });
 
+describe('exit intent on a phone, re-armed mid-page', () => {
+  it('a tab left before the eligible set changed still fires it on coming back', async () => {
+    const p = await newPhone();
+    await p.page.goto(`${env.stack.site.url}/product`);
+    await p.page.waitForFunction(() => (window.wisepops('debug') as { campaigns: unknown[] }).campaigns.length > 0);
+    const offer = campaignBox(p.page, EXIT);
+    // Before the welcome's 2 s landing delay: the visitor switches away, and meanwhile the site
+    // sets a plan, which takes the welcome offer out of the waiting set (the triggers are re-armed).
+    await p.page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+      window.wisepops('properties', { plan: 'basic' });
+    });
+    const debug = (await p.page.evaluate(() => window.wisepops('debug'))) as unknown as { campaigns: Array<{ id: number; status: string }> };
+    expect(debug.campaigns.filter((c) => c.id == WELCOME || c.id == EXIT).map((c) => c.status)).toEqual(['skipped', 'eligible']);
+    await staysHidden(p.page, 300);
+    await p.page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { value: 'visible', configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await offer.waitFor({ state: 'visible', timeout: 5000 });
+    expect(p.errors).toEqual([]);
+    await p.context.close();
+  });
+});
+
 describe('exit intent on a desktop', () => {
   it('fires when the pointer leaves through the top, not on a fast upward scroll', async () => {
     const v = await newVisitor(env.browser);

@@ -46,6 +46,19 @@ const campaign = (path: string, trigger: Trigger, i: number): Campaign => ({
   },
 });
 
+/**
+ * Inactivity (4 s) on a page where a second campaign becomes eligible mid-wait: its targeting
+ * matches once the site sets plan=pro, and its event never comes, so it only changes what is armed.
+ */
+const REARM = 'idle-rearm';
+const rearmCampaigns: Campaign[] = [
+  campaign(REARM, { type: 'inactivity', seconds: 4 }, 20),
+  {
+    ...campaign('pro', { type: 'event', name: 'never-sent' }, 21),
+    targeting: { all: [{ type: 'page', field: 'path', op: 'equals', value: `/${REARM}` }, { type: 'property', key: 'plan', kind: 'string', op: 'equals', value: 'pro' }] },
+  },
+];
+
 let browser: Browser;
 let pages: StaticServer;
 let server: { url: string; close(): Promise<void> };
@@ -57,14 +70,14 @@ beforeAll(async () => {
   pages = await startStaticServer();
   const db = openDb(dbPath);
   const { site } = addSite(db, loadSecret(dir, {}), { domain: 'shop.example', origins: [pages.url] });
-  importCampaigns(db, site.id, Object.entries(TRIGGERS).map(([path, t], i) => campaign(path, t, i)));
+  importCampaigns(db, site.id, [...Object.entries(TRIGGERS).map(([path, t], i) => campaign(path, t, i)), ...rearmCampaigns]);
   db.close();
   [browser, server] = await Promise.all([
     launchChromium(),
     startServer({ dataDir: dir, dbPath, host: '127.0.0.1', port: 0, logRequests: false }, silentLog),
   ]);
   const snippet = snippetFor(`${server.url.replace(/\/$/, '')}/poplet.js?site=${site.id}`);
-  for (const path of Object.keys(TRIGGERS)) {
+  for (const path of [...Object.keys(TRIGGERS), REARM]) {
     pages.pages.set(`/${path}`, {
       body: `<!doctype html><html lang="en"><head><title>${path}</title><link rel="icon" href="data:,"><script>${snippet}</script></head>
         <body><main><h1>${path}</h1><div style="height:4000px">long page</div></main></body></html>`,
@@ -160,6 +173,38 @@ describe('every trigger type in Chromium', () => {
     const { page, popup, errors } = await visit('pageviews');
     await stillHidden(popup, 800);
     await page.evaluate(() => window.wisepops('pageview'));
+    await popup.waitFor({ state: 'visible', timeout: 5000 });
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('re-arming mid-page', () => {
+  const until = (t: number) => new Promise((r) => setTimeout(r, t - Date.now()));
+  const status = (page: Page, id: number) =>
+    page.evaluate((i) => (window.wisepops('debug') as { campaigns: Array<{ id: number; status: string }> }).campaigns.find((c) => c.id == i)!.status, id);
+
+  it('inactivity fires on time although another campaign became eligible mid-wait', async () => {
+    const { page, popup, errors } = await visit(REARM);
+    expect(await status(page, 121)).toBe('skipped');
+    await page.mouse.move(300, 300);
+    const t0 = Date.now();
+    await until(t0 + 3000);
+    await page.evaluate(() => window.wisepops('properties', { plan: 'pro' }));
+    // The waiting set changed, so the triggers were armed again.
+    expect(await status(page, 121)).toBe('eligible');
+    expect(await popup.isVisible()).toBe(false);
+    // Due 4 s after the last move; a clock restarted by the re-arm would bring it at 7 s.
+    await popup.waitFor({ state: 'visible', timeout: t0 + 5500 - Date.now() });
+    expect(errors).toEqual([]);
+  });
+
+  it("an SPA wisepops('pageview') is a new page: the idle clock starts again", async () => {
+    const { page, popup, errors } = await visit(REARM);
+    await page.mouse.move(300, 300);
+    const t0 = Date.now();
+    await until(t0 + 3000);
+    await page.evaluate(() => window.wisepops('pageview'));
+    await stillHidden(popup, t0 + 5500 - Date.now());
     await popup.waitFor({ state: 'visible', timeout: 5000 });
     expect(errors).toEqual([]);
   });

@@ -2,13 +2,16 @@
 // of the UI and collection chunks.
 import { COLLECT_GLOBAL, type StartCollect } from '../collect/contract';
 import { UI_GLOBAL, type PopletUi } from '../render/contract';
-import { armTriggers } from '../triggers';
+import { armTriggers, type PageView } from '../triggers';
 import { chunkLoader } from './chunk';
 import { makeEngine } from './engine';
 import type { Engine, EngineDeps } from './types';
 
-export const createEngine = (deps: EngineDeps): Engine =>
-  makeEngine(
+export const createEngine = (deps: EngineDeps): Engine => {
+  // `since` tells page views apart: arms with the same one are re-arms mid-page, which keep what
+  // the triggers saw; a new one is a new page view, where every trigger starts afresh.
+  let page: PageView = { since: 0 };
+  return makeEngine(
     deps,
     (campaigns, fire, since) =>
       armTriggers(
@@ -17,12 +20,10 @@ export const createEngine = (deps: EngineDeps): Engine =>
           win: window,
           doc: document,
           now: Date.now,
-          setTimeout: (f, ms) => setTimeout(f, ms),
-          clearTimeout: (id) => clearTimeout(id as number),
           isMobile: deps.context().device != 'desktop',
           activity: deps.activity,
           log: deps.log,
-          since,
+          page: page.since == since ? page : (page = { since }),
         },
         fire,
       ),
@@ -30,3 +31,4 @@ export const createEngine = (deps: EngineDeps): Engine =>
     // Next to the UI chunk: both are built and deployed together.
     chunkLoader<StartCollect>(new URL('poplet.collect.js', deps.uiUrl).href, COLLECT_GLOBAL, deps.nonce),
   );
+};

@@ -4,17 +4,27 @@
 import type { Trigger } from '../../shared/campaign-targeting';
 
 export interface TriggerEnv {
+  /** Takes the listeners (capturing, so they hear the document's events too) and the timers. */
   win: Window;
   doc: Document;
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(id: unknown): void;
+  now: () => number;
   isMobile: boolean;
   /** The `wisepops_activity_session` record (raw string): {"x":[ids]} whose exit intent fired this session. */
   activity: { get(): string | undefined; set(value: string): void };
-  log?(line: string): void;
-  /** When this page view started (epoch ms): a landing delay counts from it, so re-arming mid-page does not restart it. */
-  since?: number;
+  log(line: string): void;
+  /** The page view: one object per page view, handed to each of its arms. */
+  page: PageView;
+}
+
+export interface PageView {
+  /** When it started (epoch ms): a landing delay counts from it, so re-arming mid-page does not restart it. */
+  since: number;
+  /**
+   * By campaign id, what its trigger saw in the latest arm (idle clock, exit-intent scroll run),
+   * so that re-arming mid-page (another campaign became eligible) restarts nothing for a campaign
+   * that stays armed.
+   */
+  kept?: Record<number, object>;
 }
 
 export interface Armed {
@@ -32,13 +42,19 @@ type Handler = (e: Event) => void;
 const ACTIVITY = 'mousemove pointerdown keydown touchstart wheel scroll'.split(' ');
 
 export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env: TriggerEnv, fire: (id: number) => void): Armed {
-  const { win, doc } = env;
-  const log = (m: string) => env.log && env.log('triggers: ' + m);
+  const { win, doc, page, now, isMobile } = env;
+  const log = (m: unknown) => env.log('triggers: ' + m);
   const done = new Set<number>();
-  /** One listener per event type: the campaigns it serves, and how to remove it. */
-  const subs: Record<string, [Array<[number, Handler]>, () => void]> = {};
-  const timers: unknown[] = [];
+  /** By event type, the campaigns listening to it. */
+  const subs: Record<string, Array<[number, Handler]>> = {};
+  const timers: number[] = [];
   let off = false;
+  // Only the previous arm's state carries over: a campaign left out of an arm stopped listening,
+  // so what it saw before is stale (an idle clock from then would fire early).
+  const prev = page.kept || {};
+  const kept: Record<number, object> = (page.kept = {});
+  /** This campaign's state, carried over if the previous arm had it waiting too. */
+  const keep = <T extends object>(id: number, fresh: T) => (kept[id] = prev[id] || fresh) as T;
 
   const guard =
     <A extends unknown[]>(f: (...a: A) => void) =>
@@ -46,36 +62,35 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       try {
         off || f(...a);
       } catch (e) {
-        log(String(e));
+        log(e);
       }
     };
+  // One capturing listener on the window, added for each event type in use: it hears the
+  // document's events too, and hands each to the campaigns listening to its type.
+  const listener = guard((e: Event) => subs[e.type].forEach(([i, f]) => done.has(i) || f(e)));
+  const unlisten = (type: string) => win.removeEventListener(type, listener, true);
   const hit = (id: number) => {
     if (done.has(id)) return;
     done.add(id);
-    for (const t in subs) if (subs[t][0].every(([i]) => done.has(i))) subs[t][1](), delete subs[t];
+    // Its listeners stop: armed again (vetoed by a listener), it starts afresh.
+    delete kept[id];
+    for (const t in subs) if (subs[t].every(([i]) => done.has(i))) unlisten(t), delete subs[t];
     fire(id);
   };
-  const on = (id: number, type: string, f: Handler) => {
-    let s = subs[type];
-    if (!s) {
-      const t = type == 'scroll' ? win : doc;
-      const h = guard((e: Event) => s[0].forEach(([i, g]) => done.has(i) || g(e)));
-      t.addEventListener(type, h, { passive: true, capture: true });
-      s = subs[type] = [[], () => t.removeEventListener(type, h, true)];
-    }
-    s[0].push([id, f]);
-  };
-  const timer = (f: () => void, ms: number) => timers.push(env.setTimeout(guard(f), ms));
+  const on = (id: number, type: string, f: Handler) =>
+    (subs[type] ||= (win.addEventListener(type, listener, { passive: true, capture: true }), [])).push([id, f]);
+  const timer = (f: () => void, ms: number) => timers.push(win.setTimeout(guard(f), ms));
   const fired = (): number[] => {
     try {
-      return [].concat(JSON.parse(env.activity.get() || '0').x || []);
+      // No record yet (undefined) throws as an unreadable one does: nothing fired.
+      return [].concat(JSON.parse(env.activity.get() as string).x || []);
     } catch {
       return [];
     }
   };
 
   const SETUP: { [T in Trigger['type']]?: (id: number, t: Of<T>) => void } = {
-    landing: (id, t) => timer(() => hit(id), (t.delay || 0) * 1e3 - (env.since ? env.now() - env.since : 0)),
+    landing: (id, t) => timer(() => hit(id), (t.delay || 0) * 1e3 + page.since - now()),
     // The capturing listener also hears scrolling panels inside the page: only the page itself
     // counts, and a page too short to scroll never reaches a percentage.
     scroll: (id, t) =>
@@ -85,13 +100,14 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       }),
     inactivity: (id, t) => {
       const ms = t.seconds * 1e3;
-      let last = env.now();
-      for (const type of ACTIVITY) on(id, type, () => (last = env.now()));
+      const k = keep(id, { last: now() });
+      for (const type of ACTIVITY) on(id, type, () => (k.last = now()));
       const tick = () => {
-        const idle = env.now() - last;
-        idle < ms ? timer(tick, ms - idle) : hit(id);
+        const left = ms + k.last - now();
+        left > 0 ? timer(tick, left) : hit(id);
       };
-      timer(tick, ms);
+      // The clock may be carried over from the previous arm: the first tick works out what is left.
+      timer(tick, 0);
     },
     // One delegated listener, so elements added after arming count too. querySelector throws on a bad selector.
     click: (id, { selector }) => {
@@ -103,29 +119,26 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
     },
     exit: (id, t) => {
       const once = t.oncePerSession !== false;
-      if ((once && fired().includes(id)) || (env.isMobile && t.mobile === false)) return;
+      if ((once && fired().includes(id)) || (isMobile && t.mobile === false)) return;
       const go = () => {
         if (once) env.activity.set(JSON.stringify({ x: fired().concat(id) }));
         hit(id);
       };
       // Desktop: the pointer leaves the window through its top edge.
-      if (!env.isMobile) return on(id, 'mouseout', (e) => ((e as MouseEvent).relatedTarget || (e as MouseEvent).clientY >= 10 || go()));
+      if (!isMobile) return on(id, 'mouseout', (e) => ((e as MouseEvent).relatedTarget || (e as MouseEvent).clientY >= 10 || go()));
       // Mobile: 100 px of upward scroll within 300 ms. A run starts from where the page was before
       // its first upward step (that step counts, however long the page had rested: a quick flick
       // can be a single scroll event) and restarts when it goes down or is too slow.
-      let py = win.scrollY;
-      let ay = py;
-      let at = 0;
-      let hidden = false;
+      const k = keep(id, { py: win.scrollY, ay: 0, at: 0, hidden: false });
       on(id, 'scroll', () => {
         const y = win.scrollY;
-        const t = env.now();
-        if (y >= py || t - at > 300) (ay = Math.max(y, py)), (at = t);
-        py = y;
-        if (ay - y >= 100) go();
+        const t = now();
+        if (y >= k.py || t - k.at > 300) (k.ay = Math.max(y, k.py)), (k.at = t);
+        k.py = y;
+        if (k.ay - y >= 100) go();
       });
       // Mobile: back to the tab after leaving it.
-      on(id, 'visibilitychange', () => (doc.visibilityState == 'hidden' ? (hidden = true) : hidden && go()));
+      on(id, 'visibilitychange', () => (doc.visibilityState == 'hidden' ? (k.hidden = true) : k.hidden && go()));
     },
   };
   for (const { id, trigger } of items) {
@@ -137,14 +150,14 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
     }
   }
 
-  const each = (f: (t: Trigger) => unknown) => items.forEach(({ id, trigger }) => done.has(id) || !f(trigger) || hit(id));
+  const each = (f: (t: Trigger) => unknown) => items.forEach(({ id, trigger }) => f(trigger) && hit(id));
   return {
     event: guard((name: string) => each((t) => t.type == 'event' && t.name == name)),
     pageview: guard((s: number, n: number) => each((t) => t.type == 'pageviews' && (t.scope == 'total' ? n : s) >= t.count)),
     dispose() {
       off = true;
-      timers.forEach((t) => env.clearTimeout(t));
-      for (const t in subs) subs[t][1]();
+      timers.forEach((t) => win.clearTimeout(t));
+      for (const t in subs) unlisten(t);
     },
   };
 }

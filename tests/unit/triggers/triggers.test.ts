@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { armTriggers, type TriggerEnv } from '../../../src/sdk/triggers';
+import { armTriggers, type PageView, type TriggerEnv } from '../../../src/sdk/triggers';
 import type { Trigger } from '../../../src/shared/campaign-targeting';
 
 let record: string | undefined;
@@ -14,11 +14,11 @@ function env(over: Partial<TriggerEnv> = {}): TriggerEnv {
     win: window,
     doc: document,
     now: () => Date.now(),
-    setTimeout: (f, ms) => setTimeout(f, ms),
-    clearTimeout: (id) => clearTimeout(id as number),
     isMobile: false,
     activity: { get: () => record, set: (v) => void (record = v) },
     log: vi.fn(),
+    // A page view of its own unless the test shares one between arms.
+    page: { since: Date.now() },
     ...over,
   };
 }
@@ -85,13 +85,13 @@ describe('landing', () => {
 describe('landing delay', () => {
   it('counts from the start of the page view, so re-arming mid-page does not restart it', () => {
     vi.useFakeTimers();
-    const since = Date.now() - 1500;
-    const a = arm([[1, { type: 'landing', delay: 2 }]], { since });
+    const page = { since: Date.now() - 1500 };
+    const a = arm([[1, { type: 'landing', delay: 2 }]], { page });
     vi.advanceTimersByTime(400);
     expect(a.fired()).toEqual([]);
     vi.advanceTimersByTime(200);
     expect(a.fired()).toEqual([1]);
-    const late = arm([[2, { type: 'landing', delay: 1 }]], { since });
+    const late = arm([[2, { type: 'landing', delay: 1 }]], { page });
     vi.advanceTimersByTime(0);
     expect(late.fired()).toEqual([2]); // its moment has passed: at once
   });
@@ -232,6 +232,145 @@ describe('inactivity', () => {
     expect(a.fired()).toEqual([1]);
     expect(added.every(([, o]) => (o as AddEventListenerOptions).passive)).toBe(true);
     expect(removed.length).toBe(added.length);
+  });
+});
+
+describe('re-arming mid-page (the eligible set changed) keeps what a campaign that stays armed has seen', () => {
+  /** One page view's arms in a row, as the engine makes them: each disposes the one before. */
+  function pageView(over: Partial<TriggerEnv> = {}) {
+    const page: PageView = { since: Date.now() };
+    let current: ReturnType<typeof arm> | undefined;
+    return (list: Array<[number, Trigger]>) => {
+      if (current) current.dispose();
+      return (current = arm(list, { page, ...over }));
+    };
+  }
+  const idle = (seconds: number): Trigger => ({ type: 'inactivity', seconds });
+  const other: [number, Trigger] = [9, { type: 'event', name: 'never' }];
+  const move = () => document.dispatchEvent(new MouseEvent('mousemove'));
+
+  it('inactivity: the idle clock goes on, and activity after the re-arm still restarts it', () => {
+    const rearm = pageView();
+    rearm([[1, idle(30)]]);
+    vi.advanceTimersByTime(25_000);
+    const a = rearm([[1, idle(30)], other]);
+    vi.advanceTimersByTime(4999);
+    expect(a.fired()).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(a.fired()).toEqual([1]); // 30 s idle, not 30 s after the re-arm
+
+    rearm([[2, idle(10)]]);
+    vi.advanceTimersByTime(6000);
+    move();
+    vi.advanceTimersByTime(2000);
+    const b = rearm([[2, idle(10)], other]);
+    vi.advanceTimersByTime(7999);
+    move();
+    const c = rearm([[2, idle(10)]]);
+    vi.advanceTimersByTime(9999);
+    expect([b.fired(), c.fired()]).toEqual([[], []]);
+    vi.advanceTimersByTime(1);
+    expect(c.fired()).toEqual([2]);
+  });
+
+  it('inactivity: a campaign armed mid-page starts its own clock then; one past due fires at once', () => {
+    const rearm = pageView();
+    rearm([[1, idle(30)]]);
+    vi.advanceTimersByTime(25_000);
+    const a = rearm([[1, idle(30)], [2, idle(30)]]);
+    vi.advanceTimersByTime(5000);
+    expect(a.fired()).toEqual([1]);
+    vi.advanceTimersByTime(25_000);
+    expect(a.fired()).toEqual([1, 2]);
+
+    // Its clock ran out as the re-arm came (the old timer cancelled before it ran).
+    rearm([[3, idle(10)]]);
+    vi.advanceTimersByTime(10_000 - 1);
+    vi.setSystemTime(Date.now() + 5);
+    const b = rearm([[3, idle(10)]]);
+    vi.advanceTimersByTime(0);
+    expect(b.fired()).toEqual([3]);
+  });
+
+  it('inactivity: left out of one arm, it starts afresh when it comes back (activity went unheard)', () => {
+    const rearm = pageView();
+    rearm([[1, idle(30)]]);
+    vi.advanceTimersByTime(20_000);
+    rearm([other]); // no longer eligible: nothing listens to activity
+    vi.advanceTimersByTime(5000);
+    move(); // the visitor is active, unheard
+    vi.advanceTimersByTime(3000);
+    const a = rearm([[1, idle(30)]]);
+    vi.advanceTimersByTime(29_999);
+    expect(a.fired()).toEqual([]); // a kept clock would have fired 2 s after coming back
+    vi.advanceTimersByTime(1);
+    expect(a.fired()).toEqual([1]);
+  });
+
+  it('inactivity: fired (then vetoed, so armed again), it starts afresh', () => {
+    const rearm = pageView();
+    const a = rearm([[1, idle(10)], [2, idle(60)]]);
+    vi.advanceTimersByTime(10_000);
+    expect(a.fired()).toEqual([1]);
+    vi.advanceTimersByTime(5000);
+    move(); // heard for campaign 2 only
+    const b = rearm([[1, idle(10)], [2, idle(60)]]);
+    vi.advanceTimersByTime(9999);
+    expect(b.fired()).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(b.fired()).toEqual([1]);
+  });
+
+  it('a new page view (a new page object) starts every clock again', () => {
+    const first = arm([[1, idle(30)]], { page: { since: Date.now() } });
+    vi.advanceTimersByTime(25_000);
+    first.dispose();
+    const next = arm([[1, idle(30)]], { page: { since: Date.now() } });
+    vi.advanceTimersByTime(29_999);
+    expect(next.fired()).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(next.fired()).toEqual([1]);
+  });
+
+  it('mobile exit intent: an upward run goes on across a re-arm', () => {
+    scrollTo(2000);
+    const rearm = pageView({ isMobile: true });
+    rearm([[1, { type: 'exit' }]]);
+    vi.advanceTimersByTime(5000);
+    scrollTo(1940);
+    vi.advanceTimersByTime(100);
+    const a = rearm([[1, { type: 'exit' }], other]);
+    vi.advanceTimersByTime(100);
+    scrollTo(1880); // 120 px up within 200 ms, half of it before the re-arm
+    expect(a.fired()).toEqual([1]);
+  });
+
+  it('mobile exit intent: a tab left before the re-arm fires on coming back', () => {
+    const rearm = pageView({ isMobile: true });
+    rearm([[1, { type: 'exit' }]]);
+    setVisibility('hidden');
+    const a = rearm([[1, { type: 'exit' }], other]);
+    expect(a.fired()).toEqual([]);
+    setVisibility('visible');
+    expect(a.fired()).toEqual([1]);
+  });
+
+  it('mobile exit intent: left out of one arm, it starts afresh (what happened meanwhile went unheard)', () => {
+    scrollTo(2000);
+    const rearm = pageView({ isMobile: true });
+    rearm([[1, { type: 'exit' }]]);
+    setVisibility('hidden');
+    rearm([other]);
+    setVisibility('visible'); // unheard: nothing for campaign 1
+    Object.defineProperty(window, 'scrollY', { value: 1500, configurable: true }); // read up, unheard
+    const a = rearm([[1, { type: 'exit' }]]);
+    vi.advanceTimersByTime(5000);
+    scrollTo(1460); // 40 px from where it came back, not 540 px from where it left
+    setVisibility('visible');
+    expect(a.fired()).toEqual([]);
+    setVisibility('hidden');
+    setVisibility('visible');
+    expect(a.fired()).toEqual([1]);
   });
 });
 
