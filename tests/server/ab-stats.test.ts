@@ -190,4 +190,18 @@ describe('migration 3: events_daily per variant', () => {
     // Opening again runs nothing twice.
     openDb(path).close();
   });
+
+  it('an older Poplet refuses a database a newer one migrated, and writes nothing to it', () => {
+    dir = mkdtempSync(join(tmpdir(), 'poplet-migrate-'));
+    const path = join(dir, 'poplet.db');
+    openDb(path).close();
+    const newer = new Database(path);
+    newer.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(4, '2027-01-01T00:00:00.000Z');
+    const before = newer.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all();
+    newer.close();
+    expect(() => openDb(path)).toThrow('database schema version 4 comes from a newer Poplet');
+    const check = new Database(path);
+    expect(check.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual(before);
+    check.close();
+  });
 });

@@ -3,16 +3,16 @@
 // The chunk registers its export on `global` as it runs (another core may have loaded it).
 export function chunkLoader<T>(url: string, global: string, nonce?: string): () => Promise<T> {
   let loading: Promise<T> | undefined;
+  const w = window as unknown as Record<string, T | undefined>;
   return () =>
     loading ||
     (loading = new Promise<T>((ok, fail) => {
-      const w = window as unknown as Record<string, T | undefined>;
-      const got = () => (w[global] ? ok(w[global]!) : fail(Error('chunk not loaded: ' + url)));
-      if (w[global]) return got();
+      if (w[global]) return ok(w[global]!);
       const s = document.createElement('script');
       s.src = url;
       if (nonce) s.nonce = nonce;
-      s.onload = s.onerror = got;
+      // A failed tag goes, so retries on a long-lived page do not pile them up.
+      s.onload = s.onerror = () => (w[global] ? ok(w[global]!) : (s.remove(), fail(Error(url))));
       document.head.append(s);
     }).catch((e) => {
       // Let a later call try again (a flaky network, a CDN hiccup).
@@ -20,3 +20,9 @@ export function chunkLoader<T>(url: string, global: string, nonce?: string): () 
       throw e;
     }));
 }
+
+/**
+ * `file` in the folder of `url`, query (cache busting) and hash kept. Strings only: a relative
+ * `url` stays relative, and the <script> resolves it against the page as it would the UI chunk's.
+ */
+export const beside = (url: string, file: string): string => url.replace(/[^/?#]*(?=[?#]|$)/, file);

@@ -69,6 +69,21 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         collect = undefined;
         throw e;
       }));
+  let retryIn = 15e3;
+  let again: ReturnType<typeof setTimeout>;
+  /**
+   * Sends the sign-ups waiting in the outbox. The chunk comes from the server they wait for: when
+   * it cannot load either, try again in 30 s, 1 min … every 5 min, as the outbox itself would.
+   */
+  const resend = (): unknown =>
+    collector().then(
+      (c) => c.flush(),
+      (e) => {
+        log('chunk', e);
+        clearTimeout(again);
+        again = setTimeout(safe(resend), (retryIn = Math.min(retryIn * 2, 3e5)));
+      },
+    );
   const send = (events: AnalyticsEvent[]) => events.length && sendNow(deps.endpoint, { site: deps.site, visitor: deps.visitorId(), events });
 
   const decide = () => {
@@ -185,7 +200,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       since = Date.now();
       run(true);
       // Sign-ups left unsent (server down, tab closed): resend them now, without the UI chunk.
-      if (localStorage.getItem(OUTBOX_KEY)) collector().then((c) => c.flush(), (e) => log('collection chunk', e));
+      if (localStorage.getItem(OUTBOX_KEY)) resend();
     }),
     // After the campaign set arrived, so that an event sent early still reaches its trigger.
     event: (name) =>

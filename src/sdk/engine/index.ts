@@ -3,7 +3,7 @@
 import { COLLECT_GLOBAL, type StartCollect } from '../collect/contract';
 import { UI_GLOBAL, type PopletUi } from '../render/contract';
 import { armTriggers, type PageView } from '../triggers';
-import { chunkLoader } from './chunk';
+import { beside, chunkLoader } from './chunk';
 import { makeEngine } from './engine';
 import type { Engine, EngineDeps } from './types';
 
@@ -29,6 +29,6 @@ export const createEngine = (deps: EngineDeps): Engine => {
       ),
     chunkLoader<PopletUi>(deps.uiUrl, UI_GLOBAL, deps.nonce),
     // Next to the UI chunk: both are built and deployed together.
-    chunkLoader<StartCollect>(new URL('poplet.collect.js', deps.uiUrl).href, COLLECT_GLOBAL, deps.nonce),
+    chunkLoader<StartCollect>(beside(deps.uiUrl, 'poplet.collect.js'), COLLECT_GLOBAL, deps.nonce),
   );
 };

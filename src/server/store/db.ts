@@ -34,6 +34,11 @@ function migrate(db: Db): void {
   const done = new Set(
     db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[],
   );
+  // A database migrated by a newer Poplet (a rollback, or an old server beside a new CLI) has
+  // tables this code would write wrongly: refuse it rather than fail one request at a time.
+  const known = new Set(MIGRATIONS.map((m) => m.version));
+  const unknown = [...done].filter((v) => !known.has(v));
+  if (unknown.length) throw new Error(`database schema version ${Math.max(...unknown)} comes from a newer Poplet: run that version, or restore a backup taken before the upgrade`);
   const record = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)');
   for (const m of MIGRATIONS) {
     if (done.has(m.version)) continue;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { chunkLoader } from '../../../src/sdk/engine/chunk';
+import { beside, chunkLoader } from '../../../src/sdk/engine/chunk';
 import { UI_GLOBAL, type PopletUi } from '../../../src/sdk/render/contract';
 
 const URL = 'https://popups.test/poplet.ui.js';
@@ -39,10 +39,22 @@ describe('chunk loader', () => {
     const load = chunkLoader<PopletUi>(URL, UI_GLOBAL);
     const a = load();
     scripts()[0].dispatchEvent(new Event('error'));
-    await expect(a).rejects.toThrow('chunk not loaded: ' + URL);
+    await expect(a).rejects.toThrow(URL);
+    // the failed tag is gone: retries on a long-lived page do not pile tags up
+    expect(scripts()).toHaveLength(0);
     const b = load();
-    expect(scripts()).toHaveLength(2);
-    scripts()[1].dispatchEvent(new Event('load'));
-    await expect(b).rejects.toThrow('chunk not loaded: ' + URL);
+    expect(scripts()).toHaveLength(1);
+    scripts()[0].dispatchEvent(new Event('load'));
+    await expect(b).rejects.toThrow(URL);
+    expect(scripts()).toHaveLength(0);
+  });
+
+  it('beside(): the collection chunk sits in the UI chunk\'s folder, whether its URL is absolute, relative or cache-busted', () => {
+    expect(beside('https://popups.test/js/poplet.ui.js', 'poplet.collect.js')).toBe('https://popups.test/js/poplet.collect.js');
+    expect(beside('https://cdn.test/v/ui.js?v=3#x', 'poplet.collect.js')).toBe('https://cdn.test/v/poplet.collect.js?v=3#x');
+    // relative ones stay relative: the <script src> resolves them against the page
+    expect(beside('/static/poplet.ui.js', 'poplet.collect.js')).toBe('/static/poplet.collect.js');
+    expect(beside('assets/poplet.ui.js?b=1&to=a/b?c', 'poplet.collect.js')).toBe('assets/poplet.collect.js?b=1&to=a/b?c');
+    expect(beside('poplet.ui.js', 'poplet.collect.js')).toBe('poplet.collect.js');
   });
 });

@@ -281,6 +281,33 @@ describe('engine: evaluation and triggers', () => {
     expect(t.beacons).toHaveLength(1);
   });
 
+  it('sign-ups waiting while the collection chunk cannot load either: tried again at 30 s, 1 min … until it loads', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const o = { collectFails: true };
+      const t = setup([campaign(1, { status: 'draft' })], o);
+      await vi.advanceTimersByTimeAsync(0);
+      localStorage.setItem(OUTBOX_KEY, '{"v":1,"items":[]}');
+      t.engine.pageview();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(t.collectLoads()).toBe(1);
+      await vi.advanceTimersByTimeAsync(29_999);
+      expect(t.collectLoads()).toBe(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(t.collectLoads()).toBe(2);
+      o.collectFails = false;
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(t.collectLoads()).toBe(3);
+      expect(t.flush).toHaveBeenCalledTimes(1);
+      // loaded: no more attempts
+      await vi.advanceTimersByTimeAsync(600_000);
+      expect(t.collectLoads()).toBe(3);
+      expect(t.logs.filter((l) => l == 'chunk')).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a collection chunk that fails to load is logged, the campaign is not drawn, and a later page view tries again', async () => {
     const t = await ready([campaign(1)], { collectFails: true });
     await t.fire(1);
@@ -289,7 +316,7 @@ describe('engine: evaluation and triggers', () => {
     localStorage.setItem(OUTBOX_KEY, '{"v":1,"items":[]}');
     t.engine.pageview();
     await t.tick();
-    expect(t.logs).toContain('collection chunk');
+    expect(t.logs).toContain('chunk');
     const loads = t.collectLoads();
     t.engine.pageview();
     await t.tick();
