@@ -11,7 +11,7 @@ export interface CampaignHistory {
   /** tracked clicks */ k: number;
   /** last display, epoch seconds (0 = never) */ l: number;
   /** total pageview count at the last display, for "every N pages" */ p: number;
-  /** A/B group: variant id, or 'control'; absent until assigned */ g?: string;
+  /** A/B group the visitor got at the last display (variant id, or 'control'); absent without a test */ g?: string;
 }
 
 export interface VisitorContext {

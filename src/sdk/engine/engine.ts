@@ -52,7 +52,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         h.d++;
         h.l = Math.floor(x.now / 1000);
         h.p = x.totalPageviews;
-        if (group) h.g = group;
+        // The group shown: a campaign that stopped testing drops the old one.
+        h.g = group;
       }),
     id: nanoid,
   };
@@ -86,11 +87,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     );
   const send = (events: AnalyticsEvent[]) => events.length && sendNow(deps.endpoint, { site: deps.site, visitor: deps.visitorId(), events });
 
-  const decide = () => {
-    const d = evaluate(compiled!, kit.ctx(), Math.random);
-    for (const c of d.eligible) if (c.assigned) deps.history.update(c.campaign.id, (h) => void (h.g = c.group));
-    return d;
-  };
+  const decide = () => evaluate(compiled!, kit.ctx(), Math.random);
 
   /** Everything shown, or only the embeds (they belong to the page that held them). */
   const remove = (embeds?: boolean) =>

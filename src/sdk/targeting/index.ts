@@ -22,10 +22,8 @@ export interface Compiled {
 
 export interface Candidate {
   campaign: Campaign;
-  /** Variant id, 'control', or undefined when the campaign runs no test. */
+  /** Variant id, 'control', or undefined when the campaign runs no test. Drawn anew until displayed. */
   group?: string;
-  /** The group was drawn now: persist it in the history's `g`. */
-  assigned: boolean;
   /** The variant's content, or the campaign's own (nothing is drawn for 'control'). */
   content: Content;
 }
@@ -71,9 +69,9 @@ export function evaluate(k: Compiled, x: VisitorContext, random: () => number): 
         : (s && s(x.now)) || frequencyBlock(c.frequency, h, x) || (t && t(x, id));
     if (reason) debug.push({ id, name, status: 'skipped', reason });
     else {
-      const [group, assigned] = assignGroup(c, h && h.g, random);
+      const group = assignGroup(c, h && h.g, random);
       const v = c.variants && c.variants.find((v) => v.id == group);
-      eligible.push({ campaign: c, group, assigned, content: (v && v.content) || c.content });
+      eligible.push({ campaign: c, group, content: (v && v.content) || c.content });
       debug.push({ id, name, status: 'eligible', reason: group && 'group ' + group });
     }
   }

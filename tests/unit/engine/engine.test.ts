@@ -479,18 +479,29 @@ describe('engine: showing', () => {
     expect(t.destroyed).toEqual([3]);
   });
 
-  it('A/B: persists a new assignment and shows the variant content', async () => {
+  it('A/B: shows the variant content and persists the group when it is displayed, not before', async () => {
     const t = await ready([campaign(1, { variants: [{ id: 'A', weight: 1 }, { id: 'B', weight: 1, content: content('B!') }] })], { random: 0.9 });
-    expect(t.ctx.history[1]).toMatchObject({ g: 'B', d: 0 });
+    // eligible, drawn, not shown yet: nothing in the visitor's record, so a goal now credits no group
+    expect(t.ctx.history[1]).toBeUndefined();
     await t.fire(1);
     expect(t.shows[0].content).toEqual(content('B!'));
+    expect(t.ctx.history[1]).toBeUndefined();
     t.host().displayed(t.shows[0].campaign);
+    expect(t.ctx.history[1]).toMatchObject({ g: 'B', d: 1 });
     expect(t.tracked).toEqual([['display', 1, 'B']]);
+  });
+
+  it('A/B: a campaign that stopped testing drops the old group at its next display', async () => {
+    const t = await ready([campaign(1, { frequency: { repeat: { every: 'page' } } })]);
+    t.ctx.history[1] = { d: 1, c: 0, v: 0, k: 0, l: 0, p: 0, g: 'A' };
+    await t.fire(1);
+    t.host().displayed(t.shows[0].campaign);
+    expect(t.ctx.history[1].g).toBeUndefined();
+    expect(t.tracked).toEqual([['display', 1, undefined]]);
   });
 
   it('control group: counted as a display once, history updated, never rendered, chunk not loaded', async () => {
     const t = await ready([campaign(1, { control: 50 })], { random: 0.1 });
-    expect(t.ctx.history[1].g).toBe('control');
     expect(t.uiLoads()).toBe(0);
     await t.fire(1);
     expect(t.shows).toEqual([]);
@@ -580,7 +591,7 @@ describe('engine: the UI host', () => {
     const { t, host, c } = await shown();
     t.setSubmitResult({ ok: false, error: 'email: not a valid address' });
     await expect(host.submit(c, { email: 'x' }, undefined, '')).resolves.toEqual({ ok: false, error: 'email: not a valid address' });
-    expect(t.ctx.history[7].v).toBe(0);
+    expect(t.ctx.history[7]?.v ?? 0).toBe(0);
     expect(t.ctx.signedUp).toBe(false);
     expect(t.tracked).toEqual([]);
     expect(t.emitted.at(-1)).toEqual(['after-form-submit', { popup, variant: 'A', fields: { email: 'x' }, ok: false, error: 'email: not a valid address' }]);

@@ -150,22 +150,22 @@ describe('A/B variants and control group', () => {
   it('draws by weights after the control share, with the injected random', () => {
     const pick = (...rs: number[]) => {
       const r = decide([ab], {}, { random: () => rs.shift()! }).eligible[0];
-      return [r.group, r.assigned, r.content.label];
+      return [r.group, r.content.label];
     };
-    expect(pick(0.1)).toEqual(['control', true, 'Welcome']);
-    expect(pick(0.2, 0.2)).toEqual(['a', true, 'Welcome']);
-    expect(pick(0.5, 0.25)).toEqual(['b', true, 'B']);
-    expect(pick(0.5, 0.999999)).toEqual(['b', true, 'B']);
+    expect(pick(0.1)).toEqual(['control', 'Welcome']);
+    expect(pick(0.2, 0.2)).toEqual(['a', 'Welcome']);
+    expect(pick(0.5, 0.25)).toEqual(['b', 'B']);
+    expect(pick(0.5, 0.999999)).toEqual(['b', 'B']);
   });
   it('is stable: an existing group wins while it still exists', () => {
     const random = vi.fn(() => 0);
     const r = decide([ab], { history: { 1: hist({ g: 'b' }) } }, { random });
-    expect([r.eligible[0].group, r.eligible[0].assigned]).toEqual(['b', false]);
+    expect(r.eligible[0].group).toBe('b');
     expect(random).not.toHaveBeenCalled();
     expect(decide([ab], { history: { 1: hist({ g: 'control' }) } }).eligible[0].group).toBe('control');
     // A variant removed (or weighted 0) since: drawn again.
-    expect(decide([ab], { history: { 1: hist({ g: 'gone' }) } }, { random: () => 0.9 }).eligible[0]).toMatchObject({ group: 'b', assigned: true });
-    expect(decide([{ ...ab, control: 0 }], { history: { 1: hist({ g: 'control' }) } }, { random: () => 0.1 }).eligible[0]).toMatchObject({ group: 'a', assigned: true });
+    expect(decide([ab], { history: { 1: hist({ g: 'gone' }) } }, { random: () => 0.9 }).eligible[0]).toMatchObject({ group: 'b' });
+    expect(decide([{ ...ab, control: 0 }], { history: { 1: hist({ g: 'control' }) } }, { random: () => 0.1 }).eligible[0]).toMatchObject({ group: 'a' });
   });
   it('weights follow the distribution', () => {
     let seed = 1;
@@ -181,9 +181,9 @@ describe('A/B variants and control group', () => {
     expect(n.b / 20000).toBeCloseTo(0.6, 1);
   });
   it('control without variants: the treatment is the default group; no test: no group', () => {
-    expect(decide([campaign({ control: 50 })], {}, { random: () => 0.7 }).eligible[0]).toMatchObject({ group: DEFAULT_GROUP, assigned: true });
-    expect(decide([campaign({ control: 50 })], {}, { random: () => 0.3 }).eligible[0]).toMatchObject({ group: 'control', assigned: true });
-    expect(decide([campaign()]).eligible[0]).toMatchObject({ group: undefined, assigned: false });
+    expect(decide([campaign({ control: 50 })], {}, { random: () => 0.7 }).eligible[0]).toMatchObject({ group: DEFAULT_GROUP });
+    expect(decide([campaign({ control: 50 })], {}, { random: () => 0.3 }).eligible[0]).toMatchObject({ group: 'control' });
+    expect(decide([campaign()]).eligible[0]).toMatchObject({ group: undefined });
   });
 });
 
