@@ -12,12 +12,12 @@ import { OUTBOX_KEY, type Collect, type CollectKit, type StartCollect } from '..
 import { sendNow } from '../collect/send-now';
 import type { PopletUi, Shown } from '../render/contract';
 import { compile, evaluate, pickWinners, slotOf, type Candidate, type Compiled } from '../targeting';
-import type { Armed } from '../triggers';
+import type { Armed, PageView } from '../triggers';
 import type { DebugLine, Engine, EngineDeps } from './types';
 import { guarded } from '../guard';
 
-/** armTriggers with its page environment bound; `since`: when this page view started. */
-export type Arm = (campaigns: Campaign[], fire: (id: number) => void, since: number) => Armed;
+/** armTriggers with its page environment bound; `page`: this page view's record, the same for each of its arms. */
+export type Arm = (campaigns: Campaign[], fire: (id: number) => void, page: PageView) => Armed;
 
 /** Eligibility that changes with the clock alone (time on site, schedules) is re-checked this often. */
 const TICK = 5e3;
@@ -33,7 +33,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   let armedKey: string | undefined;
   let fired: number[] = [];
   let collect: Promise<Collect> | undefined;
-  let since = Date.now();
+  let page: PageView = { since: Date.now() };
   /** On screen (or its chunk loading): slot and handle, by campaign id. */
   const shown = new Map<number, { s: string; ui?: Shown }>();
   /** Displayed or counted on this page view: at most once per page. */
@@ -112,7 +112,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       armed = arm(
         wait.map((c) => c.campaign),
         fire,
-        since,
+        page,
       );
       const x = deps.context();
       armed.pageview(x.session.pageviews, x.totalPageviews);
@@ -194,7 +194,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       remove(true);
       done.clear();
       notes = {};
-      since = Date.now();
+      page = { since: Date.now() };
       run(true);
       // Sign-ups left unsent (server down, tab closed): resend them now, without the UI chunk.
       if (localStorage.getItem(OUTBOX_KEY)) resend();

@@ -2,18 +2,15 @@
 // of the UI and collection chunks.
 import { COLLECT_GLOBAL, type StartCollect } from '../collect/contract';
 import { UI_GLOBAL, type PopletUi } from '../render/contract';
-import { armTriggers, type PageView } from '../triggers';
+import { armTriggers } from '../triggers';
 import { beside, chunkLoader } from './chunk';
 import { makeEngine } from './engine';
 import type { Engine, EngineDeps } from './types';
 
-export const createEngine = (deps: EngineDeps): Engine => {
-  // `since` tells page views apart: arms with the same one are re-arms mid-page, which keep what
-  // the triggers saw; a new one is a new page view, where every trigger starts afresh.
-  let page: PageView = { since: 0 };
-  return makeEngine(
+export const createEngine = (deps: EngineDeps): Engine =>
+  makeEngine(
     deps,
-    (campaigns, fire, since) =>
+    (campaigns, fire, page) =>
       armTriggers(
         campaigns,
         {
@@ -23,7 +20,7 @@ export const createEngine = (deps: EngineDeps): Engine => {
           isMobile: deps.context().device != 'desktop',
           activity: deps.activity,
           log: deps.log,
-          page: page.since == since ? page : (page = { since }),
+          page,
         },
         fire,
       ),
@@ -31,4 +28,3 @@ export const createEngine = (deps: EngineDeps): Engine => {
     // Next to the UI chunk: both are built and deployed together.
     chunkLoader<StartCollect>(beside(deps.uiUrl, 'poplet.collect.js'), COLLECT_GLOBAL, deps.nonce),
   );
-};

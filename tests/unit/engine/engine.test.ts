@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeEngine, type Arm } from '../../../src/sdk/engine/engine';
+import type { PageView } from '../../../src/sdk/triggers';
 import type { Engine, EngineDeps } from '../../../src/sdk/engine/types';
 import type { CampaignHistory, VisitorContext } from '../../../src/sdk/context/types';
 import type { Campaign, CampaignSet, Content, Layout } from '../../../src/shared/campaign';
@@ -124,8 +125,10 @@ function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number
   const set: CampaignSet = { site: 'site1', country: 'FR', campaigns };
   const fetch = vi.fn(async () => (o.fetchFails ? new Response('down', { status: 503 }) : new Response(JSON.stringify(set))));
   vi.stubGlobal('fetch', fetch);
-  const arm: Arm = (list, f) => {
+  const pages: PageView[] = [];
+  const arm: Arm = (list, f, page) => {
     armedWith.push(list.map((c) => c.id));
+    pages.push(page);
     fire = f;
     return armed;
   };
@@ -151,6 +154,7 @@ function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number
     destroyed,
     armed,
     armedWith,
+    pages,
     flush,
     kits,
     beacons,
@@ -239,6 +243,19 @@ describe('engine: evaluation and triggers', () => {
     t.engine.pageview();
     expect(t.armed.dispose).toHaveBeenCalledTimes(1);
     expect(t.armedWith).toEqual([[1], [1]]);
+  });
+
+  it('hands every arm of a page view the same page record, and each page view a new one, even within one millisecond', async () => {
+    const t = await ready([campaign(1, { targeting: { type: 'property', key: 'plan', kind: 'string', op: 'equals', value: 'pro' } }), campaign(2)]);
+    t.ctx.props = { plan: 'pro' };
+    t.engine.refresh();
+    expect(t.armedWith).toEqual([[2], [1, 2]]);
+    expect(t.pages[1]).toBe(t.pages[0]);
+    vi.spyOn(Date, 'now').mockReturnValue(NOW);
+    t.engine.pageview();
+    t.engine.pageview();
+    expect(new Set(t.pages).size).toBe(3);
+    expect(t.pages[3]).toMatchObject({ since: NOW });
   });
 
   it('a page view with unsent sign-ups in the outbox loads the collection chunk alone to send them', async () => {
