@@ -1,6 +1,7 @@
-// The boundary between the core (dist/poplet.js) and the lazily loaded UI chunk (dist/poplet.ui.js).
-// The core owns state, records, analytics, the sign-up outbox and the listen API; the chunk only
-// draws and reports what the visitor did through the host below.
+// The boundary between the engine and the lazily loaded UI chunk (dist/poplet.ui.js). The core
+// owns state, records and the listen API, the collection chunk (dist/poplet.collect.js) the
+// sign-up outbox and analytics; the UI chunk only draws and reports what the visitor did through
+// the host below, which the collection chunk provides.
 import type { Campaign, Content } from '../../shared/campaign';
 import type { VisitorContext } from '../context/types';
 
