@@ -1,7 +1,7 @@
 // `npm run build`: the core IIFE, the lazily loaded UI and collection chunks, the install snippet
 // and the type declarations, all into dist/.
 import { build, type BuildOptions } from 'esbuild';
-import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { snippetFor } from './src/sdk/snippet';
 
 const common: BuildOptions = {
@@ -13,7 +13,8 @@ const common: BuildOptions = {
   legalComments: 'none',
   // A popup script must never carry eval() or new Function() (strict CSP sites forbid both).
   supported: { 'dynamic-import': false },
-  define: { 'process.env.NODE_ENV': '"production"' },
+  // The chunks' globals carry the version (src/sdk/version.ts).
+  define: { 'process.env.NODE_ENV': '"production"', POPLET_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
   logLevel: 'warning',
 };
 

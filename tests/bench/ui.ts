@@ -3,6 +3,7 @@
 // `npm run bench`, or alone (after `npm run build`): npx tsx tests/bench/ui.ts
 import { launchChromium } from '../helpers/browser';
 import { startStaticServer } from '../helpers/static-server';
+import { BUILT_UI_GLOBAL } from '../helpers/chunks';
 import type { Campaign } from '../../src/shared/campaign';
 
 const RUNS = 20;
@@ -50,7 +51,7 @@ window.__once = function () {
       closed: function () {}, clicked: function () {}, noshow: function () {}, log: function () {},
       submit: function () { return Promise.resolve({ ok: true, queued: false }); },
     };
-    shown = window.__popletUi.show({ campaign: __campaign, content: __campaign.content, host: host });
+    shown = window[${JSON.stringify(BUILT_UI_GLOBAL)}].show({ campaign: __campaign, content: __campaign.content, host: host });
   });
 };
 // The page-load case, as the core does it: an async <script> for the chunk, then a landing

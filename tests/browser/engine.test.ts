@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright';
 import { launchChromium, watchErrors } from '../helpers/browser';
 import { snippetFor } from '../../src/sdk/snippet';
+import { BUILT_UI_GLOBAL } from '../helpers/chunks';
 import type { Campaign, CampaignSet } from '../../src/shared/campaign';
 import type { EventBatch } from '../../src/shared/events';
 import type { SignupPayload } from '../../src/shared/signup';
@@ -26,7 +27,7 @@ const SHOW = `function (req) {
   return { destroy: function () { el.remove(); } };
 }`;
 /** The stand-in chunk: only a renderer, as the real one (the collection client is its own chunk). */
-const chunk = `window.__popletUi = { show: ${SHOW} };`;
+const chunk = `window[${JSON.stringify(BUILT_UI_GLOBAL)}] = { show: ${SHOW} };`;
 
 const content = (label: string) => ({ label, steps: [{ blocks: [{ type: 'heading', text: label }] }], success: { blocks: [] } });
 const campaign = (id: number, extra: Partial<Campaign> = {}): Campaign =>

@@ -3,6 +3,7 @@
 import type { Browser, Page } from 'playwright';
 import { launchChromium, watchErrors } from '../helpers/browser';
 import { startStaticServer, type StaticServer } from '../helpers/static-server';
+import { BUILT_UI_GLOBAL } from '../helpers/chunks';
 import type { Campaign, Content, Layout } from '../../src/shared/campaign';
 
 /** The fake host, an external script so that it also runs under a strict CSP. */
@@ -25,7 +26,7 @@ window.__host = {
 };
 window.__show = function (campaign, nonce) {
   if (nonce) window.__host.nonce = nonce;
-  window.__shown = window.__popletUi.show({ campaign: campaign, content: campaign.content, host: window.__host });
+  window.__shown = window[${JSON.stringify(BUILT_UI_GLOBAL)}].show({ campaign: campaign, content: campaign.content, host: window.__host });
 };
 `;
 

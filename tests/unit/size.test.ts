@@ -18,6 +18,11 @@ describe('bundle size', () => {
     expect(measure(file).counted).toBeLessThanOrEqual(limit);
   });
 
+  it.each(['dist/poplet.js', 'dist/poplet.ui.js', 'dist/poplet.collect.js'])('%s is stamped with the package version, so chunks of two versions never mix', (file) => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    expect(readFileSync(file, 'utf8')).toContain(JSON.stringify(version));
+  });
+
   it.each(['dist/poplet.js', 'dist/poplet.ui.js', 'dist/poplet.collect.js'])('%s carries no eval and no Function constructor (strict CSP)', (file) => {
     const code = readFileSync(file, 'utf8');
     expect(code).not.toMatch(/\beval\(/);

@@ -6,6 +6,7 @@ import type { Campaign } from '../../shared/campaign';
 import type { VisitorContext } from '../context/types';
 import type { EngineDeps } from '../engine/types';
 import type { UiHost } from '../render/contract';
+import { VERSION } from '../version';
 
 /** What the engine hands the collection client. */
 export interface CollectKit {
@@ -28,8 +29,8 @@ export interface Collect {
 /** The chunk's export: one collection client per core, started on first need. */
 export type StartCollect = (kit: CollectKit) => Collect;
 
-/** The chunk registers its StartCollect on this global, as the UI chunk does on UI_GLOBAL. */
-export const COLLECT_GLOBAL = '__popletCollect';
+/** The chunk registers its StartCollect on this global, namespaced by version as UI_GLOBAL is. */
+export const COLLECT_GLOBAL = '__popletCollect@' + VERSION;
 
 /**
  * localStorage key of the sign-up outbox; present only while sign-ups wait to be sent. The core

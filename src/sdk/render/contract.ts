@@ -4,6 +4,7 @@
 // the host below, which the collection chunk provides.
 import type { Campaign, Content } from '../../shared/campaign';
 import type { VisitorContext } from '../context/types';
+import { VERSION } from '../version';
 
 export type SubmitResult =
   /** 2xx from the server, or safely in the outbox to be retried: show the success step */
@@ -47,7 +48,7 @@ export interface PopletUi {
 
 /**
  * The chunk registers itself on this global when it runs; the core loads the chunk with a
- * <script> tag next to its own and waits for it. A single namespaced global, so two copies of
- * the core with different global names share one chunk safely.
+ * <script> tag next to its own and waits for it. Namespaced by version: two cores of one version
+ * (different global names) share one chunk, two versions never mix.
  */
-export const UI_GLOBAL = '__popletUi';
+export const UI_GLOBAL = '__popletUi@' + VERSION;

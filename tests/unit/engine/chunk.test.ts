@@ -29,6 +29,17 @@ describe('chunk loader', () => {
     expect(scripts()).toHaveLength(1);
   });
 
+  it('ignores a chunk another Poplet version registered: it loads its own', async () => {
+    expect(UI_GLOBAL).toBe('__popletUi@dev');
+    w['__popletUi@0.0.1'] = fake;
+    try {
+      void chunkLoader<PopletUi>(URL, UI_GLOBAL)();
+      expect(scripts()).toHaveLength(1);
+    } finally {
+      delete w['__popletUi@0.0.1'];
+    }
+  });
+
   it('uses a chunk already on the page', async () => {
     w[UI_GLOBAL] = fake;
     await expect(chunkLoader<PopletUi>(URL, UI_GLOBAL)()).resolves.toBe(fake);
