@@ -57,18 +57,18 @@ describe('POST /events, POST /collect and GET /api1/stats per variant', () => {
     const r = await stats(`?from=${today}&to=${today}&wisepop_id=31`);
     expect(r.status).toBe(200);
     const row = (variant: string | null, counts: Partial<StatsRow>): StatsRow => ({
-      day: today, wisepop_id: 31, variant, displays: 0, closes: 0, clicks: 0, signups: 0, conversion_rate: 0, goals: 0, revenue: 0, ...counts,
+      day: today, wisepop_id: 31, variant, displays: 0, closes: 0, clicks: 0, signups: 0, conversion_rate: 0, goals: 0, revenue: 0, goals_by_name: {}, ...counts,
     });
     expect(r.json).toEqual([
-      row(null, { displays: 2, signups: 1, conversion_rate: 0.5, goals: 1, revenue: 1 }),
-      row('a', { displays: 10, clicks: 3, signups: 2, conversion_rate: 0.2, goals: 1, revenue: 10.5 }),
+      row(null, { displays: 2, signups: 1, conversion_rate: 0.5, goals: 1, revenue: 1, goals_by_name: { purchase: { goals: 1, revenue: 1 } } }),
+      row('a', { displays: 10, clicks: 3, signups: 2, conversion_rate: 0.2, goals: 1, revenue: 10.5, goals_by_name: { purchase: { goals: 1, revenue: 10.5 } } }),
       row('b', { displays: 5, closes: 1, signups: 1, conversion_rate: 0.2 }),
-      row('control', { displays: 4, goals: 2, revenue: 20.25 }),
+      row('control', { displays: 4, goals: 2, revenue: 20.25, goals_by_name: { purchase: { goals: 2, revenue: 20.25 } } }),
       row(ODD, { displays: 1 }),
     ]);
     // The key order API users see, variant right after the campaign.
     expect(Object.keys((r.json as StatsRow[])[0]!)).toEqual(
-      ['day', 'wisepop_id', 'variant', 'displays', 'closes', 'clicks', 'signups', 'conversion_rate', 'goals', 'revenue'],
+      ['day', 'wisepop_id', 'variant', 'displays', 'closes', 'clicks', 'signups', 'conversion_rate', 'goals', 'revenue', 'goals_by_name'],
     );
   });
 
@@ -174,7 +174,7 @@ describe('migration 3: events_daily per variant', () => {
       const pk = (db.prepare('PRAGMA table_info(events_daily)').all() as Array<{ name: string; pk: number }>).filter((c) => c.pk).map((c) => c.name);
       expect(pk).toEqual(['site_id', 'wisepop_id', 'day', 'variant']);
       expect(readStats(db, 's1', { from: '2026-03-01', to: '2026-03-01', campaign: 7 })).toEqual([
-        { day: '2026-03-01', wisepop_id: 7, variant: null, displays: 100, closes: 10, clicks: 5, signups: 4, conversion_rate: 0.04, goals: 2, revenue: 59.9 },
+        { day: '2026-03-01', wisepop_id: 7, variant: null, displays: 100, closes: 10, clicks: 5, signups: 4, conversion_rate: 0.04, goals: 2, revenue: 59.9, goals_by_name: {} },
       ]);
       // New counts: the no-test row grows, a variant gets its own row beside it.
       addCounts(db, { site: 's1', campaign: 7, day: '2026-03-01', variant: '' }, { displays: 1 });
@@ -195,11 +195,12 @@ describe('migration 3: events_daily per variant', () => {
     dir = mkdtempSync(join(tmpdir(), 'poplet-migrate-'));
     const path = join(dir, 'poplet.db');
     openDb(path).close();
+    const future = Math.max(...CORE_MIGRATIONS.map((m) => m.version)) + 1;
     const newer = new Database(path);
-    newer.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(4, '2027-01-01T00:00:00.000Z');
+    newer.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(future, '2027-01-01T00:00:00.000Z');
     const before = newer.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all();
     newer.close();
-    expect(() => openDb(path)).toThrow('database schema version 4 comes from a newer Poplet');
+    expect(() => openDb(path)).toThrow(`database schema version ${future} comes from a newer Poplet`);
     const check = new Database(path);
     expect(check.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual(before);
     check.close();

@@ -120,13 +120,13 @@ describe('POST /events and GET /api1/stats', () => {
     await new Promise((ok) => setTimeout(ok, 1300)); // counts are written once a second
 
     const stats = (await getJson(`${f.url}/api1/stats`, apiAuth(f.key))).json as Array<Record<string, unknown>>;
-    expect(stats).toContainEqual({ day, wisepop_id: 5, variant: null, displays: 8, closes: 1, clicks: 1, signups: 2, conversion_rate: 0.25, goals: 0, revenue: 0 });
+    expect(stats).toContainEqual({ day, wisepop_id: 5, variant: null, displays: 8, closes: 1, clicks: 1, signups: 2, conversion_rate: 0.25, goals: 0, revenue: 0, goals_by_name: {} });
     expect(stats).toContainEqual(expect.objectContaining({ day, wisepop_id: 6, displays: 1 }));
     const old = new Intl.DateTimeFormat('en-CA', { timeZone: 'UTC' }).format(now - 3 * 86_400_000);
     expect(stats).toContainEqual(expect.objectContaining({ day: old, wisepop_id: 6, displays: 1, conversion_rate: 0 }));
 
     const one = (await getJson(`${f.url}/api1/stats?from=${day}&to=${day}&wisepop_id=6`, apiAuth(f.key))).json;
-    expect(one).toEqual([{ day, wisepop_id: 6, variant: null, displays: 1, closes: 0, clicks: 0, signups: 0, conversion_rate: 0, goals: 0, revenue: 0 }]);
+    expect(one).toEqual([{ day, wisepop_id: 6, variant: null, displays: 1, closes: 0, clicks: 0, signups: 0, conversion_rate: 0, goals: 0, revenue: 0, goals_by_name: {} }]);
     expect((await getJson(`${f.url}/api1/stats?from=2020-02-02&to=2020-01-01`, apiAuth(f.key))).status).toBe(400);
     expect((await getJson(`${f.url}/api1/stats?from=yesterday`, apiAuth(f.key))).status).toBe(400);
     expect((await getJson(`${f.url}/api1/stats`)).status).toBe(401);
@@ -146,7 +146,10 @@ describe('POST /events and GET /api1/stats', () => {
 
     const stats = (await getJson(`${f.url}/api1/stats`, apiAuth(f.key))).json as Array<Record<string, unknown>>;
     // 0.1 + 0.2 is read back as 0.3, not 0.30000000000000004
-    expect(stats).toContainEqual({ day, wisepop_id: 21, variant: null, displays: 1, closes: 0, clicks: 0, signups: 0, conversion_rate: 0, goals: 4, revenue: 0.3 });
+    expect(stats).toContainEqual({
+      day, wisepop_id: 21, variant: null, displays: 1, closes: 0, clicks: 0, signups: 0, conversion_rate: 0, goals: 4, revenue: 0.3,
+      goals_by_name: { purchase: { goals: 3, revenue: 0.3 }, newsletter: { goals: 1, revenue: 0 } },
+    });
     expect(stats).toContainEqual(expect.objectContaining({ day, wisepop_id: 22, displays: 0, goals: 1, revenue: 0.1 }));
     const yesterday = new Intl.DateTimeFormat('en-CA', { timeZone: 'UTC' }).format(now - 86_400_000);
     expect(stats).toContainEqual(expect.objectContaining({ day: yesterday, wisepop_id: 22, goals: 1, revenue: 19.99 }));

@@ -1,7 +1,8 @@
 // The daily retention job (data-security policy, "How long do we keep your data?"):
 // - sites inactive for two years (no API use, no admin activity, no collection) lose all their
 //   data: the site row goes and every table cascades from it;
-// - sign-ups and daily event counts older than config.retentionDays (0: kept forever);
+// - sign-ups and daily event counts (the totals and the goals per name) older than
+//   config.retentionDays (0: kept forever);
 // - bookkeeping that holds no personal data but grows: sent hook deliveries after 30 days, and
 //   journal files older than the oldest kept backup (they can no longer be replayed onto one).
 import type { ServerDeps } from '../config';
@@ -23,7 +24,10 @@ export interface RetentionOptions {
 export interface RetentionResult {
   sites: number;
   signups: number;
+  /** Rows of events_daily. */
   events: number;
+  /** Rows of goals_daily (per goal name). */
+  goalsByName: number;
   deliveries: number;
   journalFiles: number;
 }
@@ -46,15 +50,18 @@ export function runRetention(db: Db, opts: RetentionOptions): RetentionResult {
       .run(new Date(inactiveBefore).toISOString(), inactiveBefore).changes;
     let signups = 0;
     let events = 0;
+    let goalsByName = 0;
     if (opts.retentionDays > 0) {
       const cutoff = now - opts.retentionDays * DAY;
+      const cutoffDay = new Date(cutoff).toISOString().slice(0, 10);
       signups = db.prepare(`DELETE FROM signups WHERE collected_ms < ?`).run(cutoff).changes;
-      events = db.prepare(`DELETE FROM events_daily WHERE day < ?`).run(new Date(cutoff).toISOString().slice(0, 10)).changes;
+      events = db.prepare(`DELETE FROM events_daily WHERE day < ?`).run(cutoffDay).changes;
+      goalsByName = db.prepare(`DELETE FROM goals_daily WHERE day < ?`).run(cutoffDay).changes;
     }
     const deliveries = db
       .prepare(`DELETE FROM hook_deliveries WHERE status = 'sent' AND sent_ms < ?`)
       .run(now - SENT_DELIVERIES_MS).changes;
-    return { sites, signups, events, deliveries, journalFiles: 0 };
+    return { sites, signups, events, goalsByName, deliveries, journalFiles: 0 };
   }).immediate();
   if (opts.journalDir && opts.journalDays) result.journalFiles = pruneJournal(opts.journalDir, opts.journalDays, now);
   return result;

@@ -1,5 +1,6 @@
-// POST /events: analytics counts (and goals with their revenue), summed in memory per campaign,
-// day and A/B group (the event's `g`), and written once a second in one transaction.
+// POST /events: analytics counts (and goals with their revenue, in total and per goal name),
+// summed in memory per campaign, day and A/B group (the event's `g`), and written once a second
+// in one transaction.
 // Counts are statistics, not records: a crash loses at most the last second of them, which buys
 // one fsync a second instead of one per batch. Sign-ups are counted when stored (store/signups.ts),
 // so `signup` events are accepted but not counted twice.
@@ -9,7 +10,7 @@ import { validateEventBatch, type EventBatch, type EventKind } from '../../share
 import { tooManyRequests } from '../auth';
 import { createLimiter } from '../rate-limit';
 import type { SiteCache } from '../site-cache';
-import { addCounts, dayIn, type Counter, type CountKey } from '../store/events';
+import { addCounts, addGoals, dayIn, type Counter, type CountKey, type GoalCounts } from '../store/events';
 import { bodySite, originAllowed } from './context';
 
 const COUNTER: Partial<Record<EventKind, Counter>> = { display: 'displays', close: 'closes', click: 'clicks', goal: 'goals' };
@@ -25,12 +26,22 @@ export interface EventCounter {
   stop(): void;
 }
 
+interface Pending {
+  key: CountKey;
+  counts: Record<Counter, number>;
+  /** The goals among counts.goals, per goal name. */
+  goals: Map<string, GoalCounts>;
+}
+
 export function createEventCounter(deps: ServerDeps, intervalMs = 1000): EventCounter {
   // Keyed by the row's identity in JSON: the group is any string the browser sent, which a
-  // separator-joined key would split wrongly.
-  let pending = new Map<string, { key: CountKey; counts: Record<Counter, number> }>();
-  const write = deps.db.transaction((entries: Array<{ key: CountKey; counts: Record<Counter, number> }>) => {
-    for (const { key, counts } of entries) addCounts(deps.db, key, counts);
+  // separator-joined key would split wrongly. Goal names are keys of a map inside the row.
+  let pending = new Map<string, Pending>();
+  const write = deps.db.transaction((entries: Pending[]) => {
+    for (const { key, counts, goals } of entries) {
+      addCounts(deps.db, key, counts);
+      for (const [name, g] of goals) addGoals(deps.db, key, name, g);
+    }
   });
   const flush = () => {
     if (pending.size === 0) return;
@@ -54,9 +65,17 @@ export function createEventCounter(deps: ServerDeps, intervalMs = 1000): EventCo
         const key: CountKey = { site, campaign: e.c, day: dayIn(t, timeZone), variant: e.g ?? '' };
         const id = JSON.stringify([key.site, key.campaign, key.day, key.variant]);
         let entry = pending.get(id);
-        if (!entry) pending.set(id, (entry = { key, counts: { displays: 0, closes: 0, clicks: 0, signups: 0, goals: 0, revenue: 0 } }));
+        if (!entry) pending.set(id, (entry = { key, counts: { displays: 0, closes: 0, clicks: 0, signups: 0, goals: 0, revenue: 0 }, goals: new Map() }));
         entry.counts[counter] += 1;
         if (e.r) entry.counts.revenue += e.r;
+        // validateEventBatch makes n a 1–50 character name on every goal event.
+        if (e.k === 'goal') {
+          const name = e.n!;
+          let g = entry.goals.get(name);
+          if (!g) entry.goals.set(name, (g = { goals: 0, revenue: 0 }));
+          g.goals += 1;
+          if (e.r) g.revenue += e.r;
+        }
       }
     },
     flush,

@@ -1,12 +1,13 @@
 // Per campaign, day and A/B group counters (displays, closes, clicks, sign-ups, goals and their
 // revenue) and the stats read model. The group is kept apart so a test can be read: a control
-// group's displays added to the campaign's would dilute every conversion rate.
+// group's displays added to the campaign's would dilute every conversion rate. Goals are also
+// counted per goal name in goals_daily, beside the totals in events_daily.
 import type { Db } from './db';
 
 export type Counter = 'displays' | 'closes' | 'clicks' | 'signups' | 'goals' | 'revenue';
 export type Counts = Partial<Record<Counter, number>>;
 
-/** One row of events_daily. */
+/** One row of events_daily (and, with a goal name, of goals_daily). */
 export interface CountKey {
   site: string;
   campaign: number;
@@ -29,24 +30,42 @@ export function dayIn(ms: number, timeZone: string): string {
   return f.format(ms);
 }
 
+/** The goals of one name and their revenue. */
+export interface GoalCounts {
+  goals: number;
+  revenue: number;
+}
+
 const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
 
 function prepare(db: Db) {
-  return db.prepare(
-    `INSERT INTO events_daily (site_id, wisepop_id, day, variant, displays, closes, clicks, signups, goals, revenue)
-     VALUES (@site, @campaign, @day, @variant, @displays, @closes, @clicks, @signups, @goals, @revenue)
-     ON CONFLICT (site_id, wisepop_id, day, variant) DO UPDATE SET
-       displays = displays + excluded.displays, closes = closes + excluded.closes,
-       clicks = clicks + excluded.clicks, signups = signups + excluded.signups,
-       goals = goals + excluded.goals, revenue = revenue + excluded.revenue`,
-  );
+  return {
+    counts: db.prepare(
+      `INSERT INTO events_daily (site_id, wisepop_id, day, variant, displays, closes, clicks, signups, goals, revenue)
+       VALUES (@site, @campaign, @day, @variant, @displays, @closes, @clicks, @signups, @goals, @revenue)
+       ON CONFLICT (site_id, wisepop_id, day, variant) DO UPDATE SET
+         displays = displays + excluded.displays, closes = closes + excluded.closes,
+         clicks = clicks + excluded.clicks, signups = signups + excluded.signups,
+         goals = goals + excluded.goals, revenue = revenue + excluded.revenue`,
+    ),
+    goals: db.prepare(
+      `INSERT INTO goals_daily (site_id, wisepop_id, day, variant, name, goals, revenue)
+       VALUES (@site, @campaign, @day, @variant, @name, @goals, @revenue)
+       ON CONFLICT (site_id, wisepop_id, day, variant, name) DO UPDATE SET
+         goals = goals + excluded.goals, revenue = revenue + excluded.revenue`,
+    ),
+  };
+}
+
+function statementsOf(db: Db): ReturnType<typeof prepare> {
+  let s = statements.get(db);
+  if (!s) statements.set(db, (s = prepare(db)));
+  return s;
 }
 
 /** Adds to one campaign-day-group. Call inside the caller's transaction when batching. */
 export function addCounts(db: Db, key: CountKey, counts: Counts): void {
-  let s = statements.get(db);
-  if (!s) statements.set(db, (s = prepare(db)));
-  s.run({
+  statementsOf(db).counts.run({
     site: key.site,
     campaign: key.campaign,
     day: key.day,
@@ -58,6 +77,14 @@ export function addCounts(db: Db, key: CountKey, counts: Counts): void {
     goals: counts.goals ?? 0,
     revenue: counts.revenue ?? 0,
   });
+}
+
+/**
+ * Adds to one goal name of a campaign-day-group. Only the per-name table: the caller adds the
+ * same goals to the totals with addCounts, in the same transaction, so both always agree.
+ */
+export function addGoals(db: Db, key: CountKey, name: string, counts: GoalCounts): void {
+  statementsOf(db).goals.run({ site: key.site, campaign: key.campaign, day: key.day, variant: key.variant, name, ...counts });
 }
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -77,6 +104,11 @@ export interface StatsRow {
   goals: number;
   /** Sum of their revenue, rounded to 4 decimals (no float dust such as 0.30000000000000004). */
   revenue: number;
+  /**
+   * The same goals per goal name, revenue rounded alike; {} without goals. Goals counted before
+   * goals were stored by name are in the totals only, so these may add up to less than them.
+   */
+  goals_by_name: Record<string, GoalCounts>;
 }
 
 export interface StatsQuery {
@@ -99,12 +131,31 @@ export function readStats(db: Db, site: string, q: StatsQuery): StatsRow[] {
     where.push('variant = ?');
     args.push(q.variant);
   }
-  const rows = db
-    .prepare(
-      `SELECT day, wisepop_id, variant, displays, closes, clicks, signups, goals, revenue FROM events_daily
-       WHERE ${where.join(' AND ')} ORDER BY day, wisepop_id, variant`,
-    )
-    .all(...args) as Array<Omit<StatsRow, 'conversion_rate' | 'variant'> & { variant: string }>;
+  // One read transaction: the totals and the names come from the same snapshot, so they agree
+  // even while another connection writes.
+  const { rows, goalRows } = db.transaction(() => ({
+    rows: db
+      .prepare(
+        `SELECT day, wisepop_id, variant, displays, closes, clicks, signups, goals, revenue FROM events_daily
+         WHERE ${where.join(' AND ')} ORDER BY day, wisepop_id, variant`,
+      )
+      .all(...args) as Array<Omit<StatsRow, 'conversion_rate' | 'variant' | 'goals_by_name'> & { variant: string }>,
+    goalRows: db
+      .prepare(
+        `SELECT day, wisepop_id, variant, name, goals, revenue FROM goals_daily
+         WHERE ${where.join(' AND ')} ORDER BY day, wisepop_id, variant, name`,
+      )
+      .all(...args) as Array<GoalCounts & { day: string; wisepop_id: number; variant: string; name: string }>,
+  }))();
+  // Keyed by JSON, as in routes/events.ts: variants are arbitrary strings.
+  const rowId = (r: { day: string; wisepop_id: number; variant: string }) => JSON.stringify([r.day, r.wisepop_id, r.variant]);
+  const names = new Map<string, Array<[string, GoalCounts]>>();
+  for (const g of goalRows) {
+    const id = rowId(g);
+    let list = names.get(id);
+    if (!list) names.set(id, (list = []));
+    list.push([g.name, { goals: g.goals, revenue: round4(g.revenue) }]);
+  }
   return rows.map((r) => ({
     day: r.day,
     wisepop_id: r.wisepop_id,
@@ -116,5 +167,8 @@ export function readStats(db: Db, site: string, q: StatsQuery): StatsRow[] {
     conversion_rate: r.displays ? round4(r.signups / r.displays) : 0,
     goals: r.goals,
     revenue: round4(r.revenue),
+    // fromEntries defines own properties: a goal named '__proto__' stays a goal, where
+    // assigning it to an object literal would replace the object's prototype.
+    goals_by_name: Object.fromEntries(names.get(rowId(r)) ?? []),
   }));
 }

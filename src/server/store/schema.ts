@@ -93,4 +93,22 @@ DROP TABLE events_daily;
 ALTER TABLE events_daily_v3 RENAME TO events_daily;
 `,
   },
+  {
+    // Goals per goal name: a site tracking 'purchase' and 'newsletter' must tell them apart.
+    // events_daily keeps the totals (goals, revenue) that API users already read. Goals counted
+    // before this version were never stored by name, so they stay in those totals only.
+    version: 4,
+    sql: `
+CREATE TABLE goals_daily (
+  site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+  wisepop_id INTEGER NOT NULL,
+  day TEXT NOT NULL,
+  variant TEXT NOT NULL DEFAULT '',
+  name TEXT NOT NULL,
+  goals INTEGER NOT NULL DEFAULT 0,
+  revenue REAL NOT NULL DEFAULT 0,
+  PRIMARY KEY (site_id, wisepop_id, day, variant, name)
+) WITHOUT ROWID;
+`,
+  },
 ];
