@@ -123,12 +123,13 @@ const T: Record<string, Type> = {
   R: 'every:E',
   E: { 'page|session|never': '', 'days|minutes|pages': 'n:c' },
   P: 'close:?b signup:?b click:?b displays:?c',
-  // Ids are unique, non-blank and never "control" (the control group's name); some weight is above 0.
+  // Ids are unique, non-blank, at most 64 characters (what analytics events carry as `g`) and never
+  // "control" (the control group's name); some weight is above 0.
   V: (v, _x, p) =>
     isArr(v) && v.length > 0 &&
     (first(v, (o, i) => check(o, 'O', `${p}[${i}]`) || (v.findIndex((w) => w.id == o.id) < i && bad(`${p}[${i}].id`, o.id))) ||
       v.some((o) => o.weight > 0)),
-  O: 'id:(?!control$).*\\S(.*) weight:n',
+  O: 'id:(?!control$)(?=.{1,64}$).*\\S.* weight:n',
   L: 'type:Q',
   Q: { 'popup|fullscreen': '', bar: 'position:top|bottom push:?b', slidein: 'position:(top|bottom)-(left|right)', embed: 'selector:s' },
 };

@@ -2,6 +2,7 @@
 // largest first. `npx tsx tests/bench/size-breakdown.ts [entry]` (default: the core).
 import { build } from 'esbuild';
 import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
 
 const entry = process.argv[2] ?? 'src/sdk/index.ts';
 const result = await build({
@@ -14,7 +15,8 @@ const result = await build({
   metafile: true,
   jsx: 'automatic',
   jsxImportSource: 'preact',
-  define: { 'process.env.NODE_ENV': '"production"' },
+  // As esbuild.config.ts builds it.
+  define: { 'process.env.NODE_ENV': '"production"', POPLET_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
 });
 const bytes = result.outputFiles[0].contents;
 console.log(`${entry}: ${bytes.length} bytes minified, ${gzipSync(bytes, { level: 9 }).length} bytes gzip`);

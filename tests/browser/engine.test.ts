@@ -105,7 +105,7 @@ describe('engine in Chromium with the real core', () => {
     // both chunks came in with the nonce, next to the core
     for (const name of ['poplet.ui.js', 'poplet.collect.js']) {
       const script = await tab.evaluate((n) => {
-        const s = document.querySelector<HTMLScriptElement>(`script[src$="/p/${n}"]`);
+        const s = document.querySelector<HTMLScriptElement>(`script[src*="/p/${n}?v="]`);
         return s && [s.nonce, s.async];
       }, name);
       expect(script, name).toEqual(['abc123', true]);
@@ -196,6 +196,33 @@ describe('engine in Chromium with the real core', () => {
     await expect.poll(() => tab.evaluate(() => localStorage.getItem('poplet_outbox'))).toBeNull();
     expect(await tab.$('.fake-ui')).toBeNull();
     expect(errors).toEqual([]);
+  });
+
+  it('two tabs of one visitor show the same A/B variant: the first to show it stores it, the other reads it when its trigger fires', async () => {
+    const variants = [
+      { id: 'A', weight: 1, content: content('Variant A') as Campaign['content'] },
+      { id: 'B', weight: 1, content: content('Variant B') as Campaign['content'] },
+    ];
+    set = { site: 's1', country: null, campaigns: [campaign(1, { variants, trigger: { type: 'event', name: 'go' }, frequency: { repeat: { every: 'page' } } })] };
+    // Left alone, this tab would draw A and the other B.
+    await tab.addInitScript(() => (Math.random = () => 0.1));
+    const other = await context.newPage();
+    const otherErrors = watchErrors(other);
+    await other.addInitScript(() => (Math.random = () => 0.9));
+    // Both loaded before either shows anything.
+    for (const p of [tab, other]) {
+      await p.goto(base + '/');
+      await p.waitForFunction(() => (window.wisepops('debug') as { campaigns: unknown[] }).campaigns.length > 0);
+    }
+    await tab.evaluate(() => window.wisepops('event', 'go'));
+    await tab.waitForSelector('.fake-ui[data-id="1"]');
+    expect(await tab.textContent('.fake-ui[data-id="1"]')).toContain('Variant A');
+    await other.evaluate(() => window.wisepops('event', 'go'));
+    await other.waitForSelector('.fake-ui[data-id="1"]');
+    expect(await other.textContent('.fake-ui[data-id="1"]')).toContain('Variant A');
+    expect(events().filter((e) => e.k == 'display').map((e) => e.g)).toEqual([]);
+    await expect.poll(() => events().filter((e) => e.k == 'display').map((e) => e.g), { timeout: 5000 }).toEqual(['A', 'A']);
+    expect([...errors, ...otherErrors]).toEqual([]);
   });
 
   it('a failing campaign set leaves the page alone', async () => {

@@ -14,6 +14,7 @@ import { mergeProps, readProps, type Props } from '../storage/props';
 import { currentSession, readVisits, recordPageview, type Session } from '../storage/visits';
 import { createBus, EVENTS, type Listener } from './bus';
 import { DEFAULTS, setOptions, valid } from './options';
+import { VERSION } from '../version';
 
 export type Command = (command?: unknown, ...args: unknown[]) => unknown;
 /** Runs the snippet's queue and records the first page view. */
@@ -68,12 +69,15 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
     ctx.noshow = on;
     refresh();
   };
+  const adopt = (s: State) => {
+    ctx.history = s.history;
+    ctx.signedUp = s.signedUp;
+  };
   const saveState = (change: (s: State) => void) => {
     const s = readState(store);
     change(s);
     writeState(store, s);
-    ctx.history = s.history;
-    ctx.signedUp = s.signedUp;
+    adopt(s);
   };
 
   // `any`: arguments come from the page untyped; each command checks its own with `need`.
@@ -145,7 +149,8 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   const deps: EngineDeps = {
     site: src.searchParams.get('site') || '',
     endpoint: (opts.endpoint || src.origin).replace(/\/+$/, ''),
-    uiUrl: opts.uiUrl || new URL('poplet.ui.js', src).href,
+    // Versioned: after an upgrade, a browser never pairs this core with a chunk cached from the last one.
+    uiUrl: opts.uiUrl || new URL('poplet.ui.js?v=' + VERSION, src).href,
     nonce: opts.nonce || undefined,
     context,
     history: {
@@ -153,6 +158,11 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       markSignedUp: () => saveState((s) => (s.signedUp = true)),
     },
     noshow: () => setNoshow(true),
+    // Only what other tabs write that decides a display; page and visit counts stay this page's.
+    reload: () => {
+      adopt(readState(store));
+      ctx.noshow = !!store.read(R.NOSHOW, []);
+    },
     activity: {
       get: () => store.one(R.ACTIVITY, ''),
       set: (v) => void store.write(R.ACTIVITY, [v]),

@@ -130,6 +130,9 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   function showFired() {
     const ids = fired;
     fired = [];
+    // Decided on the records as they are now: another tab may have shown one of these campaigns
+    // (frequency), stored its A/B group or set the opt-out since this page read them.
+    deps.reload();
     const ready = decide().eligible.filter((c) => ids.includes(c.campaign.id) && waiting(c));
     const winners = pickWinners(
       ready,
@@ -157,6 +160,9 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     const entry: { s: string; ui?: Shown } = { s: slotOf(campaign.layout) };
     shown.set(id, entry);
     done.add(id);
+    // The group is the visitor's from now on, before the chunk loads or a hidden tab paints, so
+    // another tab firing meanwhile shows the same variant. The display itself counts once painted.
+    deps.history.update(id, (h) => void (h.g = group));
     try {
       const [u, c] = await Promise.all([loadUi(), collector()]);
       // Removed meanwhile ("don't show again", an SPA page change): do not draw it.
@@ -168,7 +174,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         run();
       });
       entry.ui = u.show({ campaign, content, host: c.host(group, closed) });
-      notes[id] = { status: 'shown' };
+      notes[id] = { status: 'shown', reason: group && 'group ' + group };
     } catch (e) {
       shown.delete(id);
       done.delete(id);

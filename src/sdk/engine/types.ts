@@ -20,6 +20,8 @@ export interface EngineDeps {
   uiUrl: string;
   /** Current visitor context (rebuilt by the command layer on pageview/properties). */
   context(): VisitorContext;
+  /** Re-reads the campaign history and the opt-out into the context: another tab may have shown a campaign, stored an A/B group or set "don't show again" since. */
+  reload(): void;
   /** Persistent per-campaign history in the `wisepops` record. */
   history: {
     update(campaignId: number, change: (h: CampaignHistory) => void): void;

@@ -64,7 +64,7 @@ describe('install and queue replay', () => {
     boot();
     expect(deps.site).toBe('abc');
     expect(deps.endpoint).toBe('https://popups.example.com');
-    expect(deps.uiUrl).toBe('https://popups.example.com/js/poplet.ui.js');
+    expect(deps.uiUrl).toBe('https://popups.example.com/js/poplet.ui.js?v=dev');
     expect(calls).toEqual(['event:cart', 'pageview:{"plan":"silver","n":1}', 'ready-cb']);
     expect(w.wisepops).not.toBe(wp);
     expect(w.wisepops!.poplet).toBe(1);
@@ -344,6 +344,23 @@ describe('EngineDeps', () => {
     expect(deps.context().history[12]).toEqual({ d: 1, c: 0, v: 0, k: 0, l: 1_700_000_000, p: 0, g: 'b' });
     expect(deps.context().signedUp).toBe(true);
     expect(Cookies.get('wisepops')).toBe("[1~1~[[12~1~0~0~0~1700000000~0~'b']]]");
+  });
+
+  it('reload() takes the history and the opt-out another tab wrote, and keeps this page\'s counts', () => {
+    script();
+    stub();
+    boot();
+    const before = deps.context();
+    expect([before.history, before.noshow, before.totalPageviews]).toEqual([{}, false, 1]);
+    // Another tab: a display of campaign 12 in group b, a page view, "don't show again".
+    Cookies.set('wisepops', "[1~0~[[12~1~0~0~0~1700000000~2~'b']]]", { path: '/' });
+    Cookies.set('wisepops_visits', '[1~1700000000~2~[1700000000]]', { path: '/' });
+    Cookies.set('wisepops_noshow', '[1]', { path: '/' });
+    deps.reload();
+    const x = deps.context();
+    expect(x.history[12]).toMatchObject({ d: 1, p: 2, g: 'b' });
+    expect(x.noshow).toBe(true);
+    expect(x.totalPageviews).toBe(1);
   });
 
   it('activity keeps a raw string in wisepops_activity_session; noshow() opts out', () => {

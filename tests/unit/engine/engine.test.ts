@@ -114,6 +114,8 @@ function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number
       ctx.noshow = true;
       engine.refresh();
     }),
+    // The records another tab wrote: nothing, unless a test says so.
+    reload: vi.fn(),
     activity: { get: () => undefined, set: () => {} },
     visitorId: () => undefined,
     emit(name, detail) {
@@ -496,16 +498,42 @@ describe('engine: showing', () => {
     expect(t.destroyed).toEqual([3]);
   });
 
-  it('A/B: shows the variant content and persists the group when it is displayed, not before', async () => {
+  it('A/B: shows the variant content; the group is stored when the campaign shows, not when it is drawn', async () => {
     const t = await ready([campaign(1, { variants: [{ id: 'A', weight: 1 }, { id: 'B', weight: 1, content: content('B!') }] })], { random: 0.9 });
-    // eligible, drawn, not shown yet: nothing in the visitor's record, so a goal now credits no group
+    // eligible, drawn, not shown: nothing in the visitor's record, so a goal now credits no group
     expect(t.ctx.history[1]).toBeUndefined();
     await t.fire(1);
     expect(t.shows[0].content).toEqual(content('B!'));
-    expect(t.ctx.history[1]).toBeUndefined();
     t.host().displayed(t.shows[0].campaign);
     expect(t.ctx.history[1]).toMatchObject({ g: 'B', d: 1 });
     expect(t.tracked).toEqual([['display', 1, 'B']]);
+  });
+
+  it('A/B: the group is stored once the display is committed, before the chunk has loaded or painted', async () => {
+    let open!: () => void;
+    const t = await ready([campaign(1, { variants: [{ id: 'A', weight: 1 }, { id: 'B', weight: 1 }] })], { random: 0.9, uiGate: new Promise<void>((r) => (open = r)) });
+    await t.fire(1);
+    expect(t.shows).toEqual([]);
+    expect(t.ctx.history[1]).toMatchObject({ g: 'B', d: 0, l: 0 });
+    open();
+    await t.tick();
+    t.host().displayed(t.shows[0].campaign);
+    expect(t.ctx.history[1]).toMatchObject({ g: 'B', d: 1 });
+    expect(t.engine.debug()[0]).toMatchObject({ status: 'shown', reason: 'group B' });
+  });
+
+  it('a trigger decides on the records as they are now: what another tab stored meanwhile wins', async () => {
+    const variants = [{ id: 'A', weight: 1, content: content('A!') }, { id: 'B', weight: 1, content: content('B!') }];
+    const t = await ready([campaign(1, { variants, frequency: { repeat: { every: 'page' } } }), campaign(2)], { random: 0.9 });
+    // Meanwhile another tab drew A for campaign 1 and showed campaign 2 (once per session).
+    t.deps.reload = vi.fn(() => {
+      t.ctx.history[1] = { d: 0, c: 0, v: 0, k: 0, l: 0, p: 0, g: 'A' };
+      t.ctx.history[2] = { d: 1, c: 0, v: 0, k: 0, l: NOW / 1000, p: 1 };
+    });
+    await t.fire(1, 2);
+    expect(t.deps.reload).toHaveBeenCalledTimes(1);
+    // 1 shows A's content; 2 stays away: it was shown this session, elsewhere
+    expect(t.shows.map((r) => [r.campaign.id, r.content.label])).toEqual([[1, 'A!']]);
   });
 
   it('A/B: a campaign that stopped testing drops the old group at its next display', async () => {

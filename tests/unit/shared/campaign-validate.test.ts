@@ -68,6 +68,7 @@ describe('validateCampaign', () => {
     for (const layout of layouts) expect(err({ layout })).toBeNull();
     for (const repeat of repeats) expect(err({ frequency: { repeat } })).toBeNull();
     expect(err({ variants: [{ id: 'a', weight: 0 }, { id: 'b', weight: 1 }], control: 0 })).toBeNull();
+    expect(err({ variants: [{ id: 'v'.repeat(64), weight: 1 }, { id: 'control group b', weight: 1 }] })).toBeNull();
   });
 
   // Each bad input is refused by both validators, naming the first bad field by its path.
@@ -140,6 +141,8 @@ describe('validateCampaign', () => {
     ['variant not an object', { variants: ['a'] }, 'variants[0]: bad value'],
     ['variant id', { variants: [{ id: 'a', weight: 1 }, { id: 'a', weight: 1 }] }, 'variants[1].id: bad value'],
     ['variant id control', { variants: [{ id: 'control', weight: 1 }] }, 'variants[0].id: bad value'],
+    ['variant id over 64 characters', { variants: [{ id: 'v'.repeat(65), weight: 1 }] }, 'variants[0].id: bad value'],
+    ['variant id blank', { variants: [{ id: '  ', weight: 1 }] }, 'variants[0].id: bad value'],
     ['variant weight', { variants: [{ id: 'a', weight: -1 }] }, 'variants[0].weight: bad value'],
     ['variant weights', { variants: [{ id: 'a', weight: 0 }] }, 'variants: bad value'],
     ['control', { control: 101 }, 'control: bad value'],

@@ -48,6 +48,7 @@ function start() {
     context: () => ({ ...ctx, now: Date.now() }),
     history: { update: () => {}, markSignedUp: () => {} },
     noshow: () => {},
+    reload: () => {},
     activity: { get: () => undefined, set: () => {} },
     visitorId: () => undefined,
     emit: (name, detail) => {
