@@ -140,10 +140,6 @@ export function show(req: ShowRequest): Shown {
       // Focus that escapes a modal (a script, a click through devtools…) comes back.
       on('focusin', safe((e: Event) => e.target != el && (focusables()[0] || box).focus()));
       undo.push(setImportant(doc.documentElement, 'overflow', 'hidden'));
-      // The page behind goes out of reach of screen readers and pointers alike: the campaign
-      // sits beside <body>, under <html>. A body the page made inert itself stays so.
-      const body = doc.body;
-      if (!body.inert) (body.inert = true), undo.push(() => (body.inert = false));
       (q(FIRST_FIELD) || box).focus({ preventScroll: true });
     }
 
