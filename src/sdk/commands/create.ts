@@ -69,15 +69,12 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
     ctx.noshow = on;
     refresh();
   };
-  const adopt = (s: State) => {
-    ctx.history = s.history;
-    ctx.signedUp = s.signedUp;
-  };
   const saveState = (change: (s: State) => void) => {
     const s = readState(store);
     change(s);
     writeState(store, s);
-    adopt(s);
+    ctx.history = s.history;
+    ctx.signedUp = s.signedUp;
   };
 
   // `any`: arguments come from the page untyped; each command checks its own with `need`.
@@ -159,9 +156,12 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
     },
     noshow: () => setNoshow(true),
     // Only what other tabs write that decides a display; page and visit counts stay this page's.
+    // What this page learnt stays too, where storage keeps nothing (cookies off, blocked storage).
     reload: () => {
-      adopt(readState(store));
-      ctx.noshow = !!store.read(R.NOSHOW, []);
+      const s = readState(store);
+      Object.assign(ctx.history, s.history);
+      ctx.signedUp = ctx.signedUp || s.signedUp;
+      ctx.noshow = ctx.noshow || !!store.read(R.NOSHOW, []);
     },
     activity: {
       get: () => store.one(R.ACTIVITY, ''),

@@ -363,6 +363,20 @@ describe('EngineDeps', () => {
     expect(x.totalPageviews).toBe(1);
   });
 
+  it('reload() keeps what this page recorded where storage keeps nothing (cookies off, blocked storage)', () => {
+    script();
+    stub();
+    boot();
+    deps.history.update(12, (h) => void (h.d = 1));
+    deps.history.markSignedUp();
+    deps.noshow();
+    // The records did not stick.
+    for (const name of ['wisepops', 'wisepops_noshow']) Cookies.remove(name, { path: '/' });
+    deps.reload();
+    const x = deps.context();
+    expect([x.history[12]?.d, x.signedUp, x.noshow]).toEqual([1, true, true]);
+  });
+
   it('activity keeps a raw string in wisepops_activity_session; noshow() opts out', () => {
     script();
     stub();
