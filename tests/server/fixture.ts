@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../../src/server/main';
 import type { ServerConfig } from '../../src/server/config';
+import Database from 'better-sqlite3';
 import { openDb, type Db } from '../../src/server/store/db';
+import { CORE_MIGRATIONS } from '../../src/server/store/schema';
+import { HOOKS_MIGRATIONS } from '../../src/server/hooks/schema';
 import { loadSecret } from '../../src/server/store/keys';
 import { addSite } from '../../src/server/store/sites';
 import { silentLog } from '../../src/server/log';
@@ -92,4 +95,21 @@ export async function getJson(url: string, headers: Record<string, string> = {})
   const res = await fetch(url, { headers });
   const text = await res.text();
   return { status: res.status, headers: res.headers, json: text ? (JSON.parse(text) as unknown) : null };
+}
+
+/**
+ * A database file as an earlier release left it: the core migrations before `before` and the
+ * hooks' applied, with sites s1 and s2. For tests of the migration numbered `before`.
+ */
+export function databaseBefore(path: string, before: number): Database.Database {
+  const old = new Database(path);
+  old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+  for (const m of [...CORE_MIGRATIONS.filter((x) => x.version < before), ...HOOKS_MIGRATIONS]) {
+    old.exec(m.sql);
+    old.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, '2026-01-01T00:00:00.000Z');
+  }
+  const site = old.prepare(`INSERT INTO sites (id, domain, key_hash, key_enc, created_at) VALUES (?, 'shop.example', ?, 'x', '2026-01-01T00:00:00.000Z')`);
+  site.run('s1', 'h1');
+  site.run('s2', 'h2');
+  return old;
 }

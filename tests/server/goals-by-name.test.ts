@@ -4,12 +4,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { apiAuth, getJson, post, startFixture, type Fixture } from './fixture';
+import { apiAuth, getJson, post, databaseBefore, startFixture, type Fixture } from './fixture';
 import { makeEnv, type Env } from './hooks-fixture';
-import { CORE_MIGRATIONS } from '../../src/server/store/schema';
-import { HOOKS_MIGRATIONS } from '../../src/server/hooks/schema';
 import { openDb, type Db } from '../../src/server/store/db';
 import { addCounts, addGoals, readStats, type CountKey, type GoalCounts, type StatsRow } from '../../src/server/store/events';
 import { INACTIVE_MS, runRetention } from '../../src/server/lifecycle/retention';
@@ -160,15 +157,7 @@ describe('migration 4: goals_daily', () => {
   it('adds the table to a database of the previous version and keeps every count; old goals stay in the totals only', () => {
     dir = mkdtempSync(join(tmpdir(), 'poplet-migrate-'));
     const path = join(dir, 'poplet.db');
-    const old = new Database(path);
-    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-    for (const m of [...CORE_MIGRATIONS.filter((x) => x.version < 4), ...HOOKS_MIGRATIONS]) {
-      old.exec(m.sql);
-      old.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, '2026-01-01T00:00:00.000Z');
-    }
-    const site = old.prepare(`INSERT INTO sites (id, domain, key_hash, key_enc, created_at) VALUES (?, 'shop.example', ?, 'x', '2026-01-01T00:00:00.000Z')`);
-    site.run('s1', 'h1');
-    site.run('s2', 'h2');
+    const old = databaseBefore(path, 4);
     const row = old.prepare('INSERT INTO events_daily (site_id, wisepop_id, day, variant, displays, closes, clicks, signups, goals, revenue) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     row.run('s1', 7, '2026-03-01', 'a', 100, 10, 5, 4, 2, 59.9);
     row.run('s1', 7, '2026-03-01', '', 30, 0, 0, 0, 1, 5);

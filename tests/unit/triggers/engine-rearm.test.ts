@@ -3,7 +3,7 @@
 // before-popup-display event, vetoed so that no chunk is needed.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createEngine } from '../../../src/sdk/engine';
-import type { VisitorContext } from '../../../src/sdk/context/types';
+import { ctx as fixtureCtx } from '../targeting/fixtures';
 import type { Campaign, CampaignSet } from '../../../src/shared/campaign';
 
 const content = { label: 'x', steps: [{ blocks: [] }], success: { blocks: [] } };
@@ -19,24 +19,8 @@ const PRO: Campaign = {
 };
 
 function start() {
-  const ctx: VisitorContext = {
-    now: Date.now(),
-    url: 'https://shop.test/',
-    path: '/',
-    query: {},
-    hash: '',
-    session: { start: Date.now(), landing: 'https://shop.test/', referrer: '', utm: {}, pageviews: 1 },
-    visits: [Date.now()],
-    firstVisit: Date.now(),
-    totalPageviews: 1,
-    props: {},
-    device: 'desktop',
-    language: 'en',
-    country: null,
-    history: {},
-    signedUp: false,
-    noshow: false,
-  };
+  // No properties yet: PRO waits for plan = 'pro'.
+  const ctx = fixtureCtx({ props: {} });
   const set: CampaignSet = { site: 's', country: null, campaigns: [IDLE, PRO] };
   vi.stubGlobal('fetch', async () => new Response(JSON.stringify(set)));
   const shown: Array<[number, number]> = [];
