@@ -234,11 +234,28 @@ describe('keyboard and focus', () => {
     await page.keyboard.press('Shift+Tab');
     await page.keyboard.press('Shift+Tab');
     expect(await focused(page)).toBe('shadow:button.ns');
-    // Focus pushed out by a script comes back.
-    await page.locator('#before').evaluate((b: HTMLElement) => b.focus());
+    // The page behind is inert: a script cannot move focus there, a click there reaches nothing.
+    const reach = () =>
+      page.locator('#before').evaluate((b: HTMLElement) => {
+        let n = 0;
+        const count = () => n++;
+        b.addEventListener('focus', count);
+        b.addEventListener('click', count);
+        b.focus();
+        const r = b.getBoundingClientRect();
+        const at = document.elementFromPoint(r.x + 2, r.y + 2);
+        b.removeEventListener('focus', count);
+        b.removeEventListener('click', count);
+        return { n, hit: at == b };
+      });
+    expect(await reach()).toEqual({ n: 0, hit: false });
     expect(await focused(page)).toMatch(/^shadow:/);
     await page.keyboard.press('Escape');
     expect(await focused(page)).toBe('button#before');
+    // Inert no longer, at once, while the fade-out still plays.
+    expect(await page.locator('poplet-campaign').count()).toBe(1);
+    await page.locator('#before').evaluate((b: HTMLElement) => b.blur());
+    expect(await reach()).toEqual({ n: 1, hit: true });
     expect((await calls(page)).map((c) => c[0])).toEqual(['displayed', 'closed']);
   });
 

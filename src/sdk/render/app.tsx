@@ -131,7 +131,8 @@ export class App extends Component<AppProps, State> {
     const blocks = (content.steps[step] || content.success).blocks;
     const closeStyle = s.closeButton || 'icon';
     const box = (
-      <div class="bx" role={modal ? 'dialog' : 'region'} aria-modal={modal || undefined} aria-label={content.label} tabIndex={-1}>
+      // A modal's box is inside the <dialog> (see mount), which carries the role and the label.
+      <div class="bx" role={modal ? undefined : 'region'} aria-label={modal ? undefined : content.label} tabIndex={-1}>
         {closeStyle != 'none' && (
           <button type="button" class={'x ' + closeStyle} aria-label={this.msgs.close} onClick={safe(close)}>
             {closeStyle == 'icon' ? '×' : this.msgs.close}

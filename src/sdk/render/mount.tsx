@@ -53,7 +53,10 @@ export function show(req: ShowRequest): Shown {
   const modal = /^(popup|fullscreen)$/.test(layout.type);
   const prevFocus = doc.activeElement as HTMLElement | null;
   const el = doc.createElement('poplet-campaign');
-  const mount = doc.createElement('div');
+  // A modal sits in a <dialog> opened with showModal(): the browser then makes the rest of the
+  // page inert (no clicks, no focus, hidden from screen readers) without Poplet writing to any of
+  // the page's own elements, and puts the campaign in the top layer above every z-index.
+  const mount = doc.createElement(modal ? 'dialog' : 'div') as HTMLDialogElement;
   // Page changes to revert, last first; emptied once the campaign starts leaving.
   const undo: Array<() => void> = [];
   let open = true;
@@ -137,6 +140,12 @@ export function show(req: ShowRequest): Shown {
     }) as (e: Event) => void);
 
     if (modal) {
+      mount.setAttribute('aria-label', req.content.label);
+      // Without showModal (Safari before 15.4) the trap below still keeps focus inside. Closing
+      // in undo ends the inertness at once, while the fade-out still plays.
+      if (mount.showModal) mount.showModal(), undo.push(() => mount.close());
+      // Esc, or Android's back button, asks the dialog to close: close the campaign our way.
+      mount.oncancel = safe((e: Event) => (e.preventDefault(), close()));
       // Focus that escapes a modal (a script, a click through devtools…) comes back.
       on('focusin', safe((e: Event) => e.target != el && (focusables()[0] || box).focus()));
       undo.push(setImportant(doc.documentElement, 'overflow', 'hidden'));

@@ -10,6 +10,7 @@ const ERR = 'color:#b00020;background:#fff;';
 const CSS = `:host{all:initial!important;display:contents!important}\
 *{box-sizing:border-box}\
 .r{font:16px/1.45 var(--pl-font,system-ui,sans-serif);color:var(--pl-color,#1a1a1a)}\
+dialog{all:unset;position:fixed;inset:0;z-index:2147483647}dialog::backdrop{background:none}\
 .ov,.bar .bx,.slidein .bx,.fullscreen .bx{position:fixed;z-index:2147483647}\
 .ov{inset:0;display:flex;align-items:center;justify-content:center;padding:16px;background:var(--pl-overlay,#0009);animation:pl-f .2s}\
 .bx{position:relative;background:var(--pl-background,#fff);border-radius:${R};box-shadow:0 8px 40px #0005;padding:32px 24px 16px;width:100%;max-width:var(--pl-width,440px);max-height:100%;overflow:auto;animation:pl-u .25s}\
@@ -43,7 +44,7 @@ label{display:block;font-weight:600;margin-bottom:4px}\
 .icon{font-size:30px;line-height:1}\
 .ns{padding:6px 2px;font-size:13px;text-decoration:underline}\
 .hp{position:fixed;left:-9999px}\
-.out .bx,.out .ov{animation:pl-o .18s forwards}\
+.out{pointer-events:none}.out .bx,.out .ov{animation:pl-o .18s forwards}\
 @keyframes pl-f{from{opacity:0}}\
 @keyframes pl-u{from{opacity:0;transform:translateY(24px)}}\
 @keyframes pl-o{to{opacity:0}}\
