@@ -18,11 +18,17 @@ export interface Compiled {
   list: Array<[Campaign, Test | null | undefined, ((now: number) => string | undefined) | undefined]>;
   /** Invalid campaigns, reported by evaluate as skipped. */
   bad: DebugLine[];
+  /**
+   * A/B groups drawn for campaigns not yet displayed, by campaign id: kept for as long as this
+   * compiled set lives (the page), so every evaluation, and the debug output, names the group
+   * that will be shown.
+   */
+  drawn: Record<number, string | undefined>;
 }
 
 export interface Candidate {
   campaign: Campaign;
-  /** Variant id, 'control', or undefined when the campaign runs no test. Drawn anew until displayed. */
+  /** Variant id, 'control', or undefined when the campaign runs no test. */
   group?: string;
   /** The variant's content, or the campaign's own (nothing is drawn for 'control'). */
   content: Content;
@@ -38,7 +44,7 @@ export interface Decision {
 /** Validates and compiles a campaign set once; invalid campaigns are skipped with one log line. */
 export function compile(campaigns: unknown[], o: { timezone?: string; log: (line: string) => void }): Compiled {
   const wall = zone(o.timezone, o.log);
-  const k: Compiled = { list: [], bad: [] };
+  const k: Compiled = { list: [], bad: [], drawn: {} };
   campaigns.forEach((x, i) => {
     const r = validateCampaignCore(x);
     const name = skippedName(x, i);
@@ -69,7 +75,7 @@ export function evaluate(k: Compiled, x: VisitorContext, random: () => number): 
         : (s && s(x.now)) || frequencyBlock(c.frequency, h, x) || (t && t(x, id));
     if (reason) debug.push({ id, name, status: 'skipped', reason });
     else {
-      const group = assignGroup(c, h && h.g, random);
+      const group = (k.drawn[id] = assignGroup(c, [h && h.g, k.drawn[id]], random));
       const v = c.variants && c.variants.find((v) => v.id == group);
       eligible.push({ campaign: c, group, content: (v && v.content) || c.content });
       debug.push({ id, name, status: 'eligible', reason: group && 'group ' + group });

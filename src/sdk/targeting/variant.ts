@@ -1,19 +1,21 @@
 // A/B assignment: stable per visitor (the history's `g` wins while it still names a group of
-// the campaign), otherwise a weighted draw with the injected random. The group is persisted only
-// when the campaign is displayed (or counted for the control group), so `g` is always the group
-// the visitor actually got, which is what goals are credited to.
+// the campaign, then the group drawn earlier in this page), otherwise a weighted draw with the
+// injected random. The group is persisted only when the campaign is displayed (or counted for
+// the control group), so `g` is always the group the visitor actually got, which is what goals
+// are credited to.
 import type { Campaign } from '../../shared/campaign';
 
 /** Group of the treatment when a campaign has a control group but no variants. */
 export const DEFAULT_GROUP = 'default';
 
-/** The group; undefined when the campaign has neither variants nor control. */
-export function assignGroup(c: Campaign, g: string | undefined, random: () => number): string | undefined {
+/** The group; undefined when the campaign has neither variants nor control. `kept`: groups to keep, first valid wins. */
+export function assignGroup(c: Campaign, kept: Array<string | undefined>, random: () => number): string | undefined {
   const ctl = c.control || 0;
   // Only weighted variants can be drawn or kept.
   const v = (c.variants || [{ id: DEFAULT_GROUP, weight: ctl && 1 }]).filter((x) => x.weight > 0);
   if (!v.length) return;
-  if (g && (g == 'control' ? ctl > 0 : v.some((x) => x.id == g))) return g;
+  const g = kept.find((g) => g && (g == 'control' ? ctl > 0 : v.some((x) => x.id == g)));
+  if (g) return g;
   if (random() * 100 < ctl) return 'control';
   let r = random() * v.reduce((s, x) => s + x.weight, 0);
   // Float rounding can leave r at 0 after the loop: the last variant takes it.

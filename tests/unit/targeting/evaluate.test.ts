@@ -167,13 +167,28 @@ describe('A/B variants and control group', () => {
     expect(decide([ab], { history: { 1: hist({ g: 'gone' }) } }, { random: () => 0.9 }).eligible[0]).toMatchObject({ group: 'b' });
     expect(decide([{ ...ab, control: 0 }], { history: { 1: hist({ g: 'control' }) } }, { random: () => 0.1 }).eligible[0]).toMatchObject({ group: 'a' });
   });
+  it('a group drawn in this page is kept until shown: every evaluation and debug line names it', () => {
+    let r = 0.1;
+    const k = compile([ab], { log: vi.fn() });
+    const first = evaluate(k, ctx(), () => r);
+    expect(first.eligible[0].group).toBe('control');
+    expect(first.debug[0].reason).toBe('group control');
+    r = 0.9;
+    expect(evaluate(k, ctx(), () => r).eligible[0].group).toBe('control');
+    // What another tab stored since wins over this page's draw.
+    expect(evaluate(k, ctx({ history: { 1: hist({ g: 'a' }) } }), () => r).eligible[0].group).toBe('a');
+    // A draw that no longer names a group (the campaign set changed) is drawn again.
+    const k2 = compile([{ ...ab, control: 0 }], { log: vi.fn() });
+    k2.drawn[1] = 'control';
+    expect(evaluate(k2, ctx(), () => r).eligible[0].group).toBe('b');
+  });
   it('weights follow the distribution', () => {
     let seed = 1;
     const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-    const k = compile([ab], { log: vi.fn() });
     const n: Record<string, number> = {};
     for (let i = 0; i < 20000; i++) {
-      const g = evaluate(k, ctx(), random).eligible[0].group!;
+      // A new page each time: a compiled set keeps the group it drew.
+      const g = evaluate(compile([ab], { log: vi.fn() }), ctx(), random).eligible[0].group!;
       n[g] = (n[g] ?? 0) + 1;
     }
     expect(n.control / 20000).toBeCloseTo(0.2, 1);
