@@ -1,5 +1,6 @@
-// Where the records physically live: first-party cookies or Web Storage.
+// Where the records physically live: first-party cookies (js-cookie) or Web Storage.
 // A backend moves raw strings; `days` undefined means "for the browser session only".
+import Cookies from 'js-cookie';
 
 export interface Backend {
   get(name: string): string | null | undefined;
@@ -7,39 +8,15 @@ export interface Backend {
   del(name: string): void;
 }
 
-// Cookies are read and written byte for byte as js-cookie 3 (which Poplet used before) does, with
-// only what the records need: their fixed `wisepops*` names need no encoding, values keep the
-// characters cookies allow as is, and the attributes come in js-cookie's order.
-
 /** `domain()`: the shared cookie domain currently configured, if any. */
 export const cookies = (domain: () => string | undefined): Backend => {
-  /** `shared`: with SameSite, Secure on https and the shared domain (else the path alone). Days < 0 delete. */
-  const put = (name: string, value: string, days?: number, shared = true) => {
-    const d = domain();
-    document.cookie =
-      name + '=' + encodeURIComponent(value).replace(/%(2[346BF]|3[AC-F]|40|5[BDE]|60|7[BCD])/g, decodeURIComponent) + '; path=/' +
-      (shared ? '; sameSite=Lax' + (location.protocol == 'https:' ? '; secure' : '') + (d ? '; domain=' + d.split(';')[0] : '') : '') +
-      (days == null ? '' : '; expires=' + new Date(Date.now() + days * 864e5).toUTCString());
-  };
+  const attrs = () => ({ path: '/', sameSite: 'Lax' as const, secure: location.protocol == 'https:', domain: domain() });
   return {
-    // The first cookie of that name that decodes; a malformed one is skipped.
-    get(name) {
-      for (const c of document.cookie.split('; ')) {
-        const [k, ...v] = c.split('=');
-        try {
-          if (decodeURIComponent(k) == name) {
-            const s = v.join('=');
-            return (s[0] == '"' ? s.slice(1, -1) : s).replace(/(%[\dA-F]{2})+/gi, decodeURIComponent);
-          }
-        } catch {
-          // bad percent-encoding: not this one
-        }
-      }
-    },
-    set: put,
+    get: Cookies.get,
+    set: (name, value, expires) => void Cookies.set(name, value, { ...attrs(), expires }),
     // Also the host-only copy: one left from before a cookieDomain was set comes first in
     // document.cookie and would shadow the shared cookie for good.
-    del: (name) => (put(name, '', -1, false), put(name, '', -1)),
+    del: (name) => (Cookies.remove(name, { path: '/' }), Cookies.remove(name, attrs())),
   };
 };
 
