@@ -37,12 +37,14 @@ const host = (u: string): string => ((/\/\/([^/:?#]*)/.exec(u) || '')[1] || '').
 
 // Own keys only: "property constructor exists" must not be true for every visitor.
 const own = (v: unknown, k: string): unknown =>
-  v && typeof v == 'object' && Object.prototype.hasOwnProperty.call(v, k) ? (v as Record<string, unknown>)[k] : undefined;
+  v && typeof v == 'object' && {}.hasOwnProperty.call(v, k) ? (v as Record<string, unknown>)[k] : undefined;
 /** A custom property by exact key, else by dot path into nested objects. */
 export const prop = (o: Record<string, unknown>, key: string, path = key.split('.')): unknown => {
   const v = own(o, key);
   return v !== undefined ? v : path.reduce(own, o);
 };
+
+const count = (x: VisitorContext, id: number, k: 'd' | 'c' | 'v' | 'k'): number => (x.history[id] ? x.history[id][k] : 0);
 
 type Get = (x: VisitorContext, self: number) => unknown;
 /** The getter of the value each condition type reads, made once; language, device and country are read by name. */
@@ -58,8 +60,9 @@ const GET: Record<string, (c: C) => Get> = {
     const path = key!.split('.');
     return (x) => prop(x.props, key!, path);
   },
-  history: (c) => (x) => !!x.history[c.campaign] && x.history[c.campaign][HISTORY[c.event!]] > 0,
-  displays: () => (x, s) => (x.history[s] ? x.history[s].d : 0),
+  // Counts of a campaign never seen are 0.
+  history: (c) => (x) => count(x, c.campaign, HISTORY[c.event!]) > 0,
+  displays: () => (x, s) => count(x, s, 'd'),
   signed_up: () => (x) => x.signedUp,
 };
 
