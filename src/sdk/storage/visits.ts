@@ -6,7 +6,8 @@ import { R, type Store } from './store';
 export type Session = [start: number, last: number, pageviews: number, landing: string, referrer: string, utm: string[]];
 export type Visits = [first: number, total: number, times: number[]];
 
-export const UTM = ['source', 'medium', 'campaign', 'term', 'content'].map((k) => 'utm_' + k);
+// Spelt as in the validator's `utm_(source|…)` pattern (src/shared/spec.ts), which gzip then stores once.
+export const UTM = 'source|medium|campaign|term|content'.split('|').map((k) => 'utm_' + k);
 
 /** Cut to a cookie-encoded size so the session record always fits its 4,000 bytes. */
 const cut = (s: string, bytes: number) => {
