@@ -5,8 +5,7 @@ import type { CampaignHistory, VisitorContext } from '../context/types';
 /** undefined when the campaign may show now, else why not. */
 export function frequencyBlock(f: Frequency | undefined, h: CampaignHistory | undefined, x: VisitorContext): string | undefined {
   if (!h) return;
-  const s = (f && f.stopAfter) || {};
-  const r = (f && f.repeat) || { every: 'session' };
+  const { stopAfter: s = {}, repeat: r = { every: 'session' } } = f || {};
   const e = r.every;
   const n = 'n' in r ? r.n : 0;
   // Close and sign-up stop by default, a click or K displays only when asked.
