@@ -44,8 +44,6 @@ export const prop = (o: Record<string, unknown>, key: string, path = key.split('
   return v !== undefined ? v : path.reduce(own, o);
 };
 
-const count = (x: VisitorContext, id: number, k: 'd' | 'c' | 'v' | 'k'): number => (x.history[id] ? x.history[id][k] : 0);
-
 type Get = (x: VisitorContext, self: number) => unknown;
 /** The getter of the value each condition type reads, made once; language, device and country are read by name. */
 const GET: Record<string, (c: C) => Get> = {
@@ -60,9 +58,8 @@ const GET: Record<string, (c: C) => Get> = {
     const path = key!.split('.');
     return (x) => prop(x.props, key!, path);
   },
-  // Counts of a campaign never seen are 0.
-  history: (c) => (x) => count(x, c.campaign, HISTORY[c.event!]) > 0,
-  displays: () => (x, s) => count(x, s, 'd'),
+  history: (c) => (x) => !!x.history[c.campaign] && x.history[c.campaign][HISTORY[c.event!]] > 0,
+  displays: () => (x, s) => (x.history[s] ? x.history[s].d : 0),
   signed_up: () => (x) => x.signedUp,
 };
 
