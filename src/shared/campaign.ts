@@ -86,5 +86,5 @@ export function parseCampaignSet(x: unknown, log: (line: string) => void): Campa
 /** "campaign 12" when the id is usable, else "campaign #3" (position in the set). */
 export function skippedName(c: unknown, i: number): string {
   const id = isObj(c) ? c.id : undefined;
-  return typeof id == 'number' ? `campaign ${id}` : `campaign #${i}`;
+  return 'campaign ' + (typeof id == 'number' ? id : '#' + i);
 }
