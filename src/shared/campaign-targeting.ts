@@ -79,4 +79,4 @@ export interface Variant {
 
 /** Epoch ms of a date given as ISO string or epoch number (below 1e11: seconds). NaN if not a date. */
 export const toTime = (v: unknown): number =>
-  typeof v == 'number' && isFinite(v) ? (v < 1e11 ? v * 1000 : v) : typeof v == 'string' ? Date.parse(v) : v instanceof Date ? v.getTime() : NaN;
+  typeof v == 'number' && isFinite(v) ? (v < 1e11 ? v * 1000 : v) : typeof v == 'string' ? Date.parse(v) : v instanceof Date ? +v : NaN;
