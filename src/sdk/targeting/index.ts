@@ -1,7 +1,8 @@
 // The targeting engine: campaigns + visitor context -> who is eligible now, and why not.
 // Pure: no DOM, no timers, no globals; randomness and the clock come in as arguments.
 import type { Campaign, Content } from '../../shared/campaign';
-import { skippedName, validateCampaignCore } from '../../shared/campaign';
+import { skippedName } from '../../shared/campaign';
+import { checkCampaign } from '../../shared/spec';
 import type { VisitorContext } from '../context/types';
 import type { DebugLine } from '../engine/types';
 import { frequencyBlock } from './frequency';
@@ -46,15 +47,16 @@ export function compile(campaigns: unknown[], o: { timezone?: string; log: (line
   const wall = zone(o.timezone, o.log);
   const k: Compiled = { list: [], bad: [], drawn: {} };
   campaigns.forEach((x, i) => {
-    const r = validateCampaignCore(x);
+    // validateCampaignCore's check (the campaign without its content), without the result object.
+    const error = checkCampaign(x);
     const name = skippedName(x, i);
-    if (r.ok) {
-      const c = r.campaign;
+    const c = x as Campaign; // valid when there is no error
+    if (!error) {
       k.list.push([c, c.targeting && compileRule(c.targeting, (l) => o.log(`${name}: ${l}`)), c.schedule && compileSchedule(c.schedule, wall)]);
     } else {
-      o.log(`${name} skipped: ${r.error}`);
+      o.log(`${name} skipped: ${error}`);
       const y = (x || {}) as Campaign;
-      k.bad.push({ id: +y.id || -1, name: String(y.name || name), status: 'skipped', reason: 'invalid: ' + r.error });
+      k.bad.push({ id: +y.id || -1, name: String(y.name || name), status: 'skipped', reason: 'invalid: ' + error });
     }
   });
   k.list.sort((a, b) => byRank(a[0], b[0]));
