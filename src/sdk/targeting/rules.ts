@@ -64,8 +64,7 @@ const GET: Record<string, (c: C) => Get> = {
 };
 
 /** One condition; null when disabled (an invalid regex). */
-function condition(r: Condition, neg: boolean, log: Log): Test | null {
-  const c = r as unknown as C;
+function condition(c: C, neg: boolean, log: Log): Test | null {
   const label = [c.type.replace('_', ' '), c.field, c.key, c.scope, c.days && `in last ${c.days} days`, c.campaign, c.event].filter((s) => s).join(' ');
   const get: Get = GET[c.type] ? GET[c.type](c) : (x) => x[c.type as 'device'];
   // Conditions without an operator test equality: visitor `is`, device `in`, history (it
@@ -124,7 +123,7 @@ function condition(r: Condition, neg: boolean, log: Log): Test | null {
 export function compileRule(r: Rule, log: Log, neg = false): Test | null {
   if ('not' in r) return compileRule(r.not, log, !neg);
   const group = 'all' in r ? r.all : 'any' in r ? r.any : null;
-  if (!group) return condition(r as Condition, neg, log);
+  if (!group) return condition(r as Condition as unknown as C, neg, log);
   const kids = group.map((k) => compileRule(k, log, neg)).filter((t): t is Test => !!t);
   // A negated `all` is an `any` of negated children, and the reverse.
   const any = 'any' in r != neg;
