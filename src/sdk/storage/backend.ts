@@ -13,7 +13,7 @@ export const cookies = (domain: () => string | undefined): Backend => {
   const attrs = () => ({ path: '/', sameSite: 'Lax' as const, secure: location.protocol == 'https:', domain: domain() });
   return {
     get: Cookies.get,
-    set: (name, value, expires) => void Cookies.set(name, value, { ...attrs(), expires }),
+    set: (name, value, expires) => Cookies.set(name, value, { ...attrs(), expires }),
     // Also the host-only copy: one left from before a cookieDomain was set comes first in
     // document.cookie and would shadow the shared cookie for good.
     del: (name) => (Cookies.remove(name, { path: '/' }), Cookies.remove(name, attrs())),
