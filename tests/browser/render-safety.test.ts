@@ -180,7 +180,7 @@ describe('XSS corpus', () => {
         imgs: els.filter((e) => e.tagName == 'IMG').map((e) => e.getAttribute('src')),
       };
     });
-    expect(audit.tags.filter((t) => !'a b button div form h2 img input label option p path select span svg'.split(' ').includes(t))).toEqual([]);
+    expect(audit.tags.filter((t) => !'a b button dialog div form h2 img input label option p path select span svg'.split(' ').includes(t))).toEqual([]);
     expect(audit.handlers).toEqual([]);
     expect(audit.hrefs).toEqual(['https://example.com']);
     expect(audit.imgs).toEqual(['https://example.com/a.png']);
