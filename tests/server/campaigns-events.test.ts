@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiAuth, getJson, post, signup, startFixture, type Fixture } from './fixture';
@@ -200,6 +201,41 @@ describe('SDK files', () => {
       expect((await r.text()).length).toBeGreaterThan(100);
       const again = await fetch(`${f.url}/${name}`, { headers: { 'if-none-match': r.headers.get('etag')! } });
       expect(again.status).toBe(304);
+    }
+  });
+
+  it("serves a build's kept chunks by their key, immutable; an unknown or malformed key gets today's", async () => {
+    const dist = mkdtempSync(join(tmpdir(), 'poplet-dist-'));
+    const old = 'a1b2c3d4e5f6';
+    mkdirSync(join(dist, 'chunks', old), { recursive: true });
+    writeFileSync(join(dist, 'poplet.ui.js'), 'today ui');
+    writeFileSync(join(dist, 'poplet.collect.js'), 'today collect');
+    writeFileSync(join(dist, 'poplet.js'), 'today core');
+    writeFileSync(join(dist, 'chunks', old, 'poplet.ui.js'), 'old ui');
+    writeFileSync(join(dist, 'chunks', old, 'poplet.collect.js'), 'old collect');
+    const g = await startFixture({ distDir: dist });
+    try {
+      const get = async (path: string) => {
+        const r = await fetch(g.url + path);
+        return [r.status, await r.text(), r.headers.get('cache-control')];
+      };
+      const year = 'public, max-age=31536000, immutable';
+      const short = 'public, max-age=300, stale-while-revalidate=86400';
+      expect(await get(`/poplet.ui.js?v=${old}`)).toEqual([200, 'old ui', year]);
+      expect(await get(`/poplet.collect.js?v=${old}`)).toEqual([200, 'old collect', year]);
+      expect(await get('/poplet.ui.js?v=ffffffffffff')).toEqual([200, 'today ui', short]);
+      expect(await get('/poplet.ui.js?v=../../etc')).toEqual([200, 'today ui', short]);
+      expect(await get('/poplet.ui.js?v=0.1.0')).toEqual([200, 'today ui', short]);
+      expect(await get('/poplet.ui.js')).toEqual([200, 'today ui', short]);
+      // The core is never served from a kept build.
+      mkdirSync(join(dist, 'chunks', old), { recursive: true });
+      writeFileSync(join(dist, 'chunks', old, 'poplet.js'), 'old core');
+      expect(await get(`/poplet.js?v=${old}`)).toEqual([200, 'today core', short]);
+      rmSync(join(dist, 'poplet.ui.js'));
+      expect((await get('/poplet.ui.js?v=ffffffffffff'))[0]).toBe(404);
+    } finally {
+      await g.close();
+      rmSync(dist, { recursive: true, force: true });
     }
   });
 });

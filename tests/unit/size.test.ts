@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { CHUNKS_HASH_LENGTH } from '../../src/shared/chunks';
 import { budgets, measure } from '../bench/budgets';
 
 const all = budgets();
@@ -21,6 +23,17 @@ describe('bundle size', () => {
   it.each(['dist/poplet.js', 'dist/poplet.ui.js', 'dist/poplet.collect.js'])('%s is stamped with the package version, so chunks of two versions never mix', (file) => {
     const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
     expect(readFileSync(file, 'utf8')).toContain(JSON.stringify(version));
+  });
+
+  it("the core asks for the chunks by this build's key, under which the build kept them", () => {
+    const ui = readFileSync('dist/poplet.ui.js');
+    const collect = readFileSync('dist/poplet.collect.js');
+    const key = createHash('sha256').update(ui).update(collect).digest('hex').slice(0, CHUNKS_HASH_LENGTH);
+    const core = readFileSync('dist/poplet.js', 'utf8');
+    expect(core).toContain('"poplet.ui.js?v="+');
+    expect(core).toContain(`"${key}"`);
+    expect(readFileSync(`dist/chunks/${key}/poplet.ui.js`)).toEqual(ui);
+    expect(readFileSync(`dist/chunks/${key}/poplet.collect.js`)).toEqual(collect);
   });
 
   it.each(['dist/poplet.js', 'dist/poplet.ui.js', 'dist/poplet.collect.js'])('%s carries no eval and no Function constructor (strict CSP)', (file) => {

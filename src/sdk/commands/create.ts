@@ -14,7 +14,7 @@ import { mergeProps, readProps, type Props } from '../storage/props';
 import { currentSession, readVisits, recordPageview, type Session } from '../storage/visits';
 import { createBus, EVENTS, type Listener } from './bus';
 import { DEFAULTS, setOptions, valid } from './options';
-import { VERSION } from '../version';
+import { CHUNKS } from '../version';
 
 export type Command = (command?: unknown, ...args: unknown[]) => unknown;
 /** Runs the snippet's queue and records the first page view. */
@@ -146,8 +146,9 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   const deps: EngineDeps = {
     site: src.searchParams.get('site') || '',
     endpoint: (opts.endpoint || src.origin).replace(/\/+$/, ''),
-    // Versioned: after an upgrade, a browser never pairs this core with a chunk cached from the last one.
-    uiUrl: opts.uiUrl || new URL('poplet.ui.js?v=' + VERSION, src).href,
+    // Keyed by this build's chunks: cacheable for good, and after an upgrade this core is still
+    // served the chunks it was built with (see esbuild.config.ts).
+    uiUrl: opts.uiUrl || new URL('poplet.ui.js?v=' + CHUNKS, src).href,
     nonce: opts.nonce || undefined,
     context,
     history: {

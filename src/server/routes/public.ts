@@ -8,6 +8,7 @@ import type { CampaignSet } from '../../shared/campaign';
 import type { SiteCache } from '../site-cache';
 import { liveCampaigns } from '../store/campaigns';
 import { visitorCountry } from './context';
+import { isChunksHash } from '../../shared/chunks';
 
 const etagOf = (body: string | Buffer) => `"${createHash('sha1').update(body).digest('base64url')}"`;
 
@@ -43,26 +44,28 @@ export function registerPublicRoutes(app: FastifyInstance, deps: ServerDeps & { 
   });
 
   // The SDK is loaded from here by every site: cacheable for a few minutes (a new build reaches
-  // visitors quickly), revalidated by ETag, readable cross-origin.
+  // visitors quickly), revalidated by ETag, readable cross-origin. A chunk asked for with a build's
+  // key (`?v=`, what the core asks for) that the build kept in dist/chunks/ never changes: cached
+  // for a year, and the old core an upgrade leaves in a browser cache still gets its own chunks.
   const files = new Map<string, { mtimeMs: number; body: Buffer; etag: string }>();
   for (const name of ['poplet.js', 'poplet.ui.js', 'poplet.collect.js']) {
-    app.get(`/${name}`, async (request, reply) => {
-      const path = join(config.distDir, name);
-      let info;
-      try {
-        info = await stat(path);
-      } catch {
-        return reply.code(404).send({ error: `${name} is not built: run npm run build` });
-      }
-      let file = files.get(name);
+    app.get<{ Querystring: { v?: string } }>(`/${name}`, async (request, reply) => {
+      const v = request.query.v;
+      const kept = name != 'poplet.js' && isChunksHash(v) ? join(config.distDir, 'chunks', v, name) : '';
+      let path = kept || join(config.distDir, name);
+      let info = await stat(path).catch(() => undefined);
+      // An unknown key (a build pruned since, or another server's) gets today's chunk.
+      if (!info && kept) info = await stat((path = join(config.distDir, name))).catch(() => undefined);
+      if (!info) return reply.code(404).send({ error: `${name} is not built: run npm run build` });
+      let file = files.get(path);
       if (!file || file.mtimeMs !== info.mtimeMs) {
         const body = await readFile(path);
         file = { mtimeMs: info.mtimeMs, body, etag: etagOf(body) };
-        files.set(name, file);
+        files.set(path, file);
       }
       reply
         .header('content-type', 'text/javascript; charset=utf-8')
-        .header('cache-control', 'public, max-age=300, stale-while-revalidate=86400')
+        .header('cache-control', kept == path ? 'public, max-age=31536000, immutable' : 'public, max-age=300, stale-while-revalidate=86400')
         .header('access-control-allow-origin', '*')
         .header('cross-origin-resource-policy', 'cross-origin');
       return sendCached(request, reply, file.body, file.etag);
