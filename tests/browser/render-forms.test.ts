@@ -259,6 +259,62 @@ describe('keyboard and focus', () => {
     expect((await calls(page)).map((c) => c[0])).toEqual(['displayed', 'closed']);
   });
 
+  it("a page's own modal comes first: the popup waits until it closes, then shows and counts", async () => {
+    const { page, errors } = await f.open({ body: '<button id="before">Before</button><dialog id="gate"><p>Are you 18?</p><button id="yes">Yes</button></dialog>' });
+    await page.evaluate(() => (document.getElementById('gate') as HTMLDialogElement).showModal());
+    await page.evaluate((c) => (window as unknown as W).__show(c), campaign({ type: 'popup' }));
+    await page.waitForTimeout(800);
+    expect(await page.locator('poplet-campaign').count()).toBe(0);
+    expect(await calls(page)).toEqual([]);
+    expect(await focused(page)).toBe('button#yes');
+    await page.evaluate(() => (document.getElementById('gate') as HTMLDialogElement).close());
+    await page.waitForFunction(() => (window as unknown as W).__calls.some((x) => x[0] == 'displayed'));
+    expect(await page.locator('poplet-campaign dialog').evaluate((d) => d.matches(':modal'))).toBe(true);
+    expect(await focused(page)).toBe('shadow:input#f0-2.in');
+    expect(errors).toEqual([]);
+  });
+
+  it('a fullscreen video comes first too: the popup waits until fullscreen ends', async () => {
+    const { page } = await f.open({ body: '<div id="video">video</div><button id="go" onclick="document.getElementById(\'video\').requestFullscreen()">Full screen</button>' });
+    await page.click('#go');
+    await page.waitForFunction(() => !!document.fullscreenElement);
+    await page.evaluate((c) => (window as unknown as W).__show(c), campaign({ type: 'fullscreen' }));
+    await page.waitForTimeout(800);
+    expect(await calls(page)).toEqual([]);
+    await page.evaluate(() => document.exitFullscreen());
+    await page.waitForFunction(() => (window as unknown as W).__calls.some((x) => x[0] == 'displayed'));
+    expect(await box(page).isVisible()).toBe(true);
+  });
+
+  it("a modal the page opens over the popup keeps its own keys: Tab moves in it, Esc closes it, not the popup", async () => {
+    const { page } = await f.open({ body: '<dialog id="gate"><button id="yes">Yes</button><button id="no">No</button></dialog>' });
+    await show(page, campaign({ type: 'popup' }));
+    await page.evaluate(() => (document.getElementById('gate') as HTMLDialogElement).showModal());
+    expect(await focused(page)).toBe('button#yes');
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).toBe('button#no');
+    await page.keyboard.press('Escape');
+    expect(await page.evaluate(() => (document.getElementById('gate') as HTMLDialogElement).open)).toBe(false);
+    expect((await calls(page)).map((c) => c[0])).toEqual(['displayed']);
+    expect(await box(page).isVisible()).toBe(true);
+  });
+
+  it('without showModal (Safari before 15.4): a dialog role, aria-modal and the focus trap', async () => {
+    const { page } = await f.open();
+    await page.evaluate(() => delete (HTMLDialogElement.prototype as Partial<HTMLDialogElement>).showModal);
+    await page.locator('#before').focus();
+    await show(page, campaign({ type: 'popup' }));
+    const d = page.locator('poplet-campaign dialog');
+    expect(await d.evaluate((e) => [e.getAttribute('role'), e.getAttribute('aria-modal'), e.getAttribute('aria-label'), e.matches(':modal')])).toEqual(['dialog', 'true', 'Newsletter sign-up', false]);
+    expect(await box(page).isVisible()).toBe(true);
+    expect(await focused(page)).toBe('shadow:input#f0-2.in');
+    // Focus pushed out by a script comes back.
+    await page.locator('#before').evaluate((b: HTMLElement) => b.focus());
+    expect(await focused(page)).toMatch(/^shadow:/);
+    await page.keyboard.press('Escape');
+    expect(await focused(page)).toBe('button#before');
+  });
+
   it('fullscreen: the close button closes and focus returns', async () => {
     const { page } = await f.open();
     await page.locator('#before').focus();

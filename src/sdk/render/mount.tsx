@@ -51,12 +51,15 @@ export function show(req: ShowRequest): Shown {
   const doc = document;
   const layout = campaign.layout;
   const modal = /^(popup|fullscreen)$/.test(layout.type);
-  const prevFocus = doc.activeElement as HTMLElement | null;
+  let prevFocus: HTMLElement | null;
   const el = doc.createElement('poplet-campaign');
   // A modal sits in a <dialog> opened with showModal(): the browser then makes the rest of the
   // page inert (no clicks, no focus, hidden from screen readers) without Poplet writing to any of
   // the page's own elements, and puts the campaign in the top layer above every z-index.
   const mount = doc.createElement(modal ? 'dialog' : 'div') as HTMLDialogElement;
+  // In the top layer, the page around it inert. Browsers without showModal (Safari before 15.4)
+  // get the focus trap and the dialog role alone.
+  const topLayer = modal && !!mount.showModal;
   // Page changes to revert, last first; emptied once the campaign starts leaving.
   const undo: Array<() => void> = [];
   let open = true;
@@ -72,7 +75,9 @@ export function show(req: ShowRequest): Shown {
     safe(render)(null, mount);
     el.remove();
   };
+  let wait: ReturnType<typeof setTimeout>;
   const destroy = () => {
+    clearTimeout(wait);
     leave();
     drop();
   };
@@ -84,89 +89,108 @@ export function show(req: ShowRequest): Shown {
     setTimeout(drop, matchMedia('(prefers-reduced-motion:reduce)').matches ? 0 : 180);
   };
 
-  try {
-    let parent: Element | null = doc.documentElement;
-    if (layout.type == 'embed') {
-      try {
-        parent = doc.querySelector(layout.selector);
-      } catch {
-        parent = null;
-      }
-      if (!parent) throw 'no element matches ' + layout.selector;
-    }
-    const root = el.attachShadow({ mode: 'open' });
-    adoptStyles(root, host.nonce);
-    root.appendChild(mount);
-    parent.appendChild(el);
-
-    const q = (sel: string) => root.querySelector<HTMLElement>(sel);
-    render(
-      <Guard fail={(e) => (log('render failed', e), leave(), setTimeout(drop))}>
-        <App
-          req={req}
-          modal={modal}
-          close={close}
-          noshow={() => (safe(host.noshow)(), close())}
-          safe={safe}
-          focusStep={() => (q('[aria-invalid]') || q(FIRST_FIELD) || q('.st'))!.focus({ preventScroll: true })}
-        />
-      </Guard>,
-      mount,
-    );
-    // The guard already logged and removed a campaign that failed its first render.
-    if (!open) return { destroy };
-    const box = q('.bx')!;
-    const focusables = () => [...root.querySelectorAll<HTMLElement>(FOCUSABLE)];
-    const on = (type: string, fn: (e: Event) => void) => {
-      doc.addEventListener(type, fn, true);
-      undo.push(() => doc.removeEventListener(type, fn, true));
-    };
-
-    on('keydown', safe((e: KeyboardEvent) => {
-      const inside = doc.activeElement == el;
-      if (e.key == 'Escape' && (modal || inside)) {
-        e.preventDefault();
-        close();
-      } else if (e.key == 'Tab' && modal) {
-        // The trap: from the last control to the first and back; from outside to the edge.
-        const list = focusables();
-        const at = inside ? list.indexOf(root.activeElement as HTMLElement) : -1;
-        const to = e.shiftKey ? (at > 0 ? -1 : list.length - 1) : at < 0 || at == list.length - 1 ? 0 : -1;
-        if (to >= 0) {
-          e.preventDefault();
-          list[to].focus();
+  const start = () => {
+    prevFocus = doc.activeElement as HTMLElement | null;
+    try {
+      let parent: Element | null = doc.documentElement;
+      if (layout.type == 'embed') {
+        try {
+          parent = doc.querySelector(layout.selector);
+        } catch {
+          parent = null;
         }
+        if (!parent) throw 'no element matches ' + layout.selector;
       }
-    }) as (e: Event) => void);
+      const root = el.attachShadow({ mode: 'open' });
+      adoptStyles(root, host.nonce);
+      root.appendChild(mount);
+      parent.appendChild(el);
 
-    if (modal) {
-      mount.setAttribute('aria-label', req.content.label);
-      // Without showModal (Safari before 15.4) the trap below still keeps focus inside. Closing
-      // in undo ends the inertness at once, while the fade-out still plays.
-      if (mount.showModal) mount.showModal(), undo.push(() => mount.close());
-      // Esc, or Android's back button, asks the dialog to close: close the campaign our way.
-      mount.oncancel = safe((e: Event) => (e.preventDefault(), close()));
-      // Focus that escapes a modal (a script, a click through devtools…) comes back.
-      on('focusin', safe((e: Event) => e.target != el && (focusables()[0] || box).focus()));
-      undo.push(setImportant(doc.documentElement, 'overflow', 'hidden'));
-      (q(FIRST_FIELD) || box).focus({ preventScroll: true });
+      const q = (sel: string) => root.querySelector<HTMLElement>(sel);
+      render(
+        <Guard fail={(e) => (log('render failed', e), leave(), setTimeout(drop))}>
+          <App
+            req={req}
+            modal={modal}
+            close={close}
+            noshow={() => (safe(host.noshow)(), close())}
+            safe={safe}
+            focusStep={() => (q('[aria-invalid]') || q(FIRST_FIELD) || q('.st'))!.focus({ preventScroll: true })}
+          />
+        </Guard>,
+        mount,
+      );
+      // The guard already logged and removed a campaign that failed its first render.
+      if (!open) return;
+      const box = q('.bx')!;
+      const focusables = () => [...root.querySelectorAll<HTMLElement>(FOCUSABLE)];
+      const on = (type: string, fn: (e: Event) => void) => {
+        doc.addEventListener(type, fn, true);
+        undo.push(() => doc.removeEventListener(type, fn, true));
+      };
+
+      on('keydown', safe((e: KeyboardEvent) => {
+        const inside = doc.activeElement == el;
+        // Focus outside a top-layer modal: the page opened a modal of its own over it, whose keys they are.
+        if (topLayer && !inside && doc.activeElement != doc.body) return;
+        if (e.key == 'Escape' && (modal || inside)) {
+          e.preventDefault();
+          close();
+        } else if (e.key == 'Tab' && modal) {
+          // The trap: from the last control to the first and back; from outside to the edge.
+          const list = focusables();
+          const at = inside ? list.indexOf(root.activeElement as HTMLElement) : -1;
+          const to = e.shiftKey ? (at > 0 ? -1 : list.length - 1) : at < 0 || at == list.length - 1 ? 0 : -1;
+          if (to >= 0) {
+            e.preventDefault();
+            list[to].focus();
+          }
+        }
+      }) as (e: Event) => void);
+
+      if (modal) {
+        mount.setAttribute('aria-label', req.content.label);
+        // Closing in undo ends the inertness at once, while the fade-out still plays.
+        if (topLayer) mount.showModal(), undo.push(() => mount.close());
+        else {
+          mount.setAttribute('role', 'dialog');
+          mount.setAttribute('aria-modal', 'true');
+          // Nothing is inert: focus that escapes (a script, a click through devtools…) comes back.
+          on('focusin', safe((e: Event) => e.target != el && (focusables()[0] || box).focus()));
+        }
+        // Esc, or Android's back button, asks the dialog to close: close the campaign our way.
+        mount.oncancel = safe((e: Event) => (e.preventDefault(), close()));
+        undo.push(setImportant(doc.documentElement, 'overflow', 'hidden'));
+        (q(FIRST_FIELD) || box).focus({ preventScroll: true });
+      }
+
+      if (layout.type == 'bar' && layout.push) {
+        // Pad the page by the bar's height, following it as it wraps on resize.
+        const side = 'padding-' + layout.position;
+        const body = doc.body;
+        const base = parseFloat(getComputedStyle(body).getPropertyValue(side));
+        let restore = () => {};
+        const ro = new ResizeObserver(safe(() => (restore(), (restore = setImportant(body, side, base + box.offsetHeight + 'px')))));
+        ro.observe(box);
+        undo.push(() => (ro.disconnect(), restore()));
+      }
+
+      requestAnimationFrame(() => setTimeout(() => open && safe(host.displayed)(campaign)));
+    } catch (e) {
+      log(`campaign ${campaign.id} not shown: ${e}`);
+      destroy();
     }
-
-    if (layout.type == 'bar' && layout.push) {
-      // Pad the page by the bar's height, following it as it wraps on resize.
-      const side = 'padding-' + layout.position;
-      const body = doc.body;
-      const base = parseFloat(getComputedStyle(body).getPropertyValue(side));
-      let restore = () => {};
-      const ro = new ResizeObserver(safe(() => (restore(), (restore = setImportant(body, side, base + box.offsetHeight + 'px')))));
-      ro.observe(box);
-      undo.push(() => (ro.disconnect(), restore()));
+  };
+  // A modal of the page's own (an age gate, a consent dialog) or a fullscreen video comes first:
+  // a modal campaign waits until it is gone, and counts as displayed only then.
+  const later = () => {
+    try {
+      if (modal && doc.querySelector(':modal')) return void (wait = setTimeout(later, 500));
+    } catch {
+      // No :modal before Chrome 105 / Safari 15.6: nothing to wait for.
     }
-
-    requestAnimationFrame(() => setTimeout(() => open && safe(host.displayed)(campaign)));
-  } catch (e) {
-    log(`campaign ${campaign.id} not shown: ${e}`);
-    destroy();
-  }
+    start();
+  };
+  later();
   return { destroy };
 }

@@ -21,8 +21,8 @@ export interface Compiled {
   bad: DebugLine[];
   /**
    * A/B groups drawn for campaigns not yet displayed, by campaign id: kept for as long as this
-   * compiled set lives (the page), so every evaluation, and the debug output, names the group
-   * that will be shown.
+   * compiled set lives (until the page reloads; SPA page views keep it), so every evaluation, and
+   * the debug output, names the group that will be shown.
    */
   drawn: Record<number, string | undefined>;
 }
