@@ -2,9 +2,9 @@
 // and the type declarations, all into dist/.
 import { build, type BuildOptions } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { snippetFor } from './src/sdk/snippet';
-import { CHUNKS_HASH_LENGTH } from './src/shared/chunks';
+import { CHUNKS_HASH_LENGTH, isChunksHash } from './src/shared/chunks';
 
 const common: BuildOptions = {
   bundle: true,
@@ -22,10 +22,11 @@ const common: BuildOptions = {
 
 mkdirSync('dist', { recursive: true });
 
-// The chunks first: the core asks for them as `poplet.ui.js?v=<hash of both>`, a URL whose content
-// never changes, so browsers may cache it for good. Each build's chunks are also kept in
-// dist/chunks/<hash>/ (the last KEEP builds): after an upgrade, a visitor whose browser still runs
-// the cached old core is served the chunks that core was built with.
+// The chunks first: the core asks for them at `chunks/<hash of both>/poplet.ui.js` next to itself,
+// a URL whose bytes never change, so browsers and CDNs may cache it for good. The last KEEP builds'
+// chunks stay in dist/chunks/ (listed oldest first in builds.json, since copying the folder
+// resets its dates): after an upgrade, a visitor whose browser still runs the cached old core is
+// served the chunks that core was built with.
 const KEEP = 20;
 const [ui, collect] = await Promise.all([
   build({ ...common, entryPoints: ['src/sdk/render/index.tsx'], write: false, jsx: 'automatic', jsxImportSource: 'preact' }),
@@ -38,10 +39,16 @@ for (const [name, bytes] of Object.entries(chunks)) {
   writeFileSync(`dist/${name}`, bytes);
   writeFileSync(`dist/chunks/${hash}/${name}`, bytes);
 }
-// Touched, so a rebuild of the same chunks counts as recent.
-utimesSync(`dist/chunks/${hash}`, new Date(), new Date());
-const kept = readdirSync('dist/chunks').sort((a, b) => statSync(`dist/chunks/${b}`).mtimeMs - statSync(`dist/chunks/${a}`).mtimeMs);
-for (const old of kept.slice(KEEP)) rmSync(`dist/chunks/${old}`, { recursive: true, force: true });
+const LIST = 'dist/chunks/builds.json';
+let builds: string[] = [];
+try {
+  builds = (JSON.parse(readFileSync(LIST, 'utf8')) as unknown[]).filter(isChunksHash);
+} catch {
+  // First build, or a list lost: start one (folders it does not name are left alone).
+}
+builds = builds.filter((b) => b != hash).concat(hash);
+for (const old of builds.slice(0, -KEEP)) rmSync(`dist/chunks/${old}`, { recursive: true, force: true });
+writeFileSync(LIST, JSON.stringify(builds.slice(-KEEP)));
 
 await build({ ...common, define: { ...common.define, POPLET_CHUNKS: JSON.stringify(hash) }, entryPoints: ['src/sdk/index.ts'], outfile: 'dist/poplet.js' });
 

@@ -50,7 +50,8 @@ const page = (title: string) =>
 
 beforeAll(async () => {
   server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    // The chunks come from this build's folder (chunks/<key>/): served as if next to the core.
+    const path = new URL(req.url ?? '/', 'http://x').pathname.replace(/\/chunks\/[0-9a-f]{12}\//, '/');
     served.push(path);
     let body = '';
     req.on('data', (c) => (body += c));
@@ -105,7 +106,7 @@ describe('engine in Chromium with the real core', () => {
     // both chunks came in with the nonce, next to the core
     for (const name of ['poplet.ui.js', 'poplet.collect.js']) {
       const script = await tab.evaluate((n) => {
-        const s = document.querySelector<HTMLScriptElement>(`script[src*="/p/${n}?v="]`);
+        const s = document.querySelector<HTMLScriptElement>(`script[src*="/p/chunks/"][src$="/${n}"]`);
         return s && [s.nonce, s.async];
       }, name);
       expect(script, name).toEqual(['abc123', true]);

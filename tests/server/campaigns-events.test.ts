@@ -204,7 +204,7 @@ describe('SDK files', () => {
     }
   });
 
-  it("serves a build's kept chunks by their key, immutable; an unknown or malformed key gets today's", async () => {
+  it("serves a build's kept chunks by their key, immutable; an unknown key gets today's chunk, not cached", async () => {
     const dist = mkdtempSync(join(tmpdir(), 'poplet-dist-'));
     const old = 'a1b2c3d4e5f6';
     mkdirSync(join(dist, 'chunks', old), { recursive: true });
@@ -213,26 +213,27 @@ describe('SDK files', () => {
     writeFileSync(join(dist, 'poplet.js'), 'today core');
     writeFileSync(join(dist, 'chunks', old, 'poplet.ui.js'), 'old ui');
     writeFileSync(join(dist, 'chunks', old, 'poplet.collect.js'), 'old collect');
+    writeFileSync(join(dist, 'chunks', old, 'poplet.js'), 'old core');
     const g = await startFixture({ distDir: dist });
     try {
       const get = async (path: string) => {
         const r = await fetch(g.url + path);
-        return [r.status, await r.text(), r.headers.get('cache-control')];
+        const body = await r.text();
+        return [r.status, r.headers.get('content-type')!.startsWith('text/javascript') ? body : JSON.parse(body).error, r.headers.get('cache-control')];
       };
       const year = 'public, max-age=31536000, immutable';
-      const short = 'public, max-age=300, stale-while-revalidate=86400';
-      expect(await get(`/poplet.ui.js?v=${old}`)).toEqual([200, 'old ui', year]);
-      expect(await get(`/poplet.collect.js?v=${old}`)).toEqual([200, 'old collect', year]);
-      expect(await get('/poplet.ui.js?v=ffffffffffff')).toEqual([200, 'today ui', short]);
-      expect(await get('/poplet.ui.js?v=../../etc')).toEqual([200, 'today ui', short]);
-      expect(await get('/poplet.ui.js?v=0.1.0')).toEqual([200, 'today ui', short]);
-      expect(await get('/poplet.ui.js')).toEqual([200, 'today ui', short]);
-      // The core is never served from a kept build.
-      mkdirSync(join(dist, 'chunks', old), { recursive: true });
-      writeFileSync(join(dist, 'chunks', old, 'poplet.js'), 'old core');
-      expect(await get(`/poplet.js?v=${old}`)).toEqual([200, 'today core', short]);
+      expect(await get(`/chunks/${old}/poplet.ui.js`)).toEqual([200, 'old ui', year]);
+      expect(await get(`/chunks/${old}/poplet.collect.js`)).toEqual([200, 'old collect', year]);
+      expect(await get('/chunks/ffffffffffff/poplet.ui.js')).toEqual([200, 'today ui', 'no-cache']);
+      expect((await get('/poplet.ui.js'))[2]).toBe('public, max-age=300, stale-while-revalidate=86400');
+      // Only the two chunks, only keys of the build's shape.
+      expect((await get(`/chunks/${old}/poplet.js`))[0]).toBe(404);
+      expect((await get('/chunks/..%2f..%2fetc/poplet.ui.js')).slice(0, 2)).toEqual([404, 'key: not a build key']);
+      expect((await get('/chunks/A1B2C3D4E5F6/poplet.ui.js'))[0]).toBe(404);
+      const etag = (await fetch(`${g.url}/chunks/${old}/poplet.ui.js`)).headers.get('etag')!;
+      expect((await fetch(`${g.url}/chunks/${old}/poplet.ui.js`, { headers: { 'if-none-match': etag } })).status).toBe(304);
       rmSync(join(dist, 'poplet.ui.js'));
-      expect((await get('/poplet.ui.js?v=ffffffffffff'))[0]).toBe(404);
+      expect((await get('/chunks/ffffffffffff/poplet.ui.js'))[0]).toBe(404);
     } finally {
       await g.close();
       rmSync(dist, { recursive: true, force: true });

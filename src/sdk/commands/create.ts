@@ -146,9 +146,9 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   const deps: EngineDeps = {
     site: src.searchParams.get('site') || '',
     endpoint: (opts.endpoint || src.origin).replace(/\/+$/, ''),
-    // Keyed by this build's chunks: cacheable for good, and after an upgrade this core is still
-    // served the chunks it was built with (see esbuild.config.ts).
-    uiUrl: opts.uiUrl || new URL('poplet.ui.js?v=' + CHUNKS, src).href,
+    // This build's own chunks, in a folder named by their hash: cacheable for good, on any static
+    // host too, and after an upgrade this core still gets the chunks it was built with.
+    uiUrl: opts.uiUrl || new URL(`chunks/${CHUNKS}/poplet.ui.js`, src).href,
     nonce: opts.nonce || undefined,
     context,
     history: {

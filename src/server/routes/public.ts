@@ -8,7 +8,7 @@ import type { CampaignSet } from '../../shared/campaign';
 import type { SiteCache } from '../site-cache';
 import { liveCampaigns } from '../store/campaigns';
 import { visitorCountry } from './context';
-import { isChunksHash } from '../../shared/chunks';
+import { CHUNK_FILES, isChunksHash } from '../../shared/chunks';
 
 const etagOf = (body: string | Buffer) => `"${createHash('sha1').update(body).digest('base64url')}"`;
 
@@ -43,32 +43,45 @@ export function registerPublicRoutes(app: FastifyInstance, deps: ServerDeps & { 
     return sendCached(request, reply, body, etagOf(body));
   });
 
-  // The SDK is loaded from here by every site: cacheable for a few minutes (a new build reaches
-  // visitors quickly), revalidated by ETag, readable cross-origin. A chunk asked for with a build's
-  // key (`?v=`, what the core asks for) that the build kept in dist/chunks/ never changes: cached
-  // for a year, and the old core an upgrade leaves in a browser cache still gets its own chunks.
+  // The SDK is loaded from here by every site, readable cross-origin and revalidated by ETag.
   const files = new Map<string, { mtimeMs: number; body: Buffer; etag: string }>();
-  for (const name of ['poplet.js', 'poplet.ui.js', 'poplet.collect.js']) {
-    app.get<{ Querystring: { v?: string } }>(`/${name}`, async (request, reply) => {
-      const v = request.query.v;
-      const kept = name != 'poplet.js' && isChunksHash(v) ? join(config.distDir, 'chunks', v, name) : '';
-      let path = kept || join(config.distDir, name);
-      let info = await stat(path).catch(() => undefined);
-      // An unknown key (a build pruned since, or another server's) gets today's chunk.
-      if (!info && kept) info = await stat((path = join(config.distDir, name))).catch(() => undefined);
-      if (!info) return reply.code(404).send({ error: `${name} is not built: run npm run build` });
-      let file = files.get(path);
-      if (!file || file.mtimeMs !== info.mtimeMs) {
-        const body = await readFile(path);
-        file = { mtimeMs: info.mtimeMs, body, etag: etagOf(body) };
-        files.set(path, file);
-      }
-      reply
-        .header('content-type', 'text/javascript; charset=utf-8')
-        .header('cache-control', kept == path ? 'public, max-age=31536000, immutable' : 'public, max-age=300, stale-while-revalidate=86400')
-        .header('access-control-allow-origin', '*')
-        .header('cross-origin-resource-policy', 'cross-origin');
-      return sendCached(request, reply, file.body, file.etag);
+  /** Sends a built file; false when there is none. */
+  const sendFile = async (request: FastifyRequest, reply: FastifyReply, path: string, cache: string) => {
+    const info = await stat(path).catch(() => undefined);
+    if (!info) return false;
+    let file = files.get(path);
+    if (!file || file.mtimeMs !== info.mtimeMs) {
+      const body = await readFile(path);
+      file = { mtimeMs: info.mtimeMs, body, etag: etagOf(body) };
+      files.set(path, file);
+    }
+    reply
+      .header('content-type', 'text/javascript; charset=utf-8')
+      .header('cache-control', cache)
+      .header('access-control-allow-origin', '*')
+      .header('cross-origin-resource-policy', 'cross-origin');
+    return sendCached(request, reply, file.body, file.etag);
+  };
+  const notBuilt = (reply: FastifyReply, name: string) => reply.code(404).send({ error: `${name} is not built: run npm run build` });
+
+  // Today's build: cacheable for a few minutes, so a new build reaches visitors quickly.
+  const SHORT = 'public, max-age=300, stale-while-revalidate=86400';
+  for (const name of ['poplet.js', ...CHUNK_FILES]) {
+    app.get(`/${name}`, async (request, reply) => (await sendFile(request, reply, join(config.distDir, name), SHORT)) || notBuilt(reply, name));
+  }
+  // What the core asks for: a build's chunks by its key (dist/chunks/<key>/, see esbuild.config.ts).
+  // Their bytes never change, so browsers and CDNs keep them for a year; the old core an upgrade
+  // leaves in a browser cache still gets its own. A key this server has not kept (a pruned
+  // build, another server's) gets today's chunk, which must not be cached under that key.
+  for (const name of CHUNK_FILES) {
+    app.get<{ Params: { key: string } }>(`/chunks/:key/${name}`, async (request, reply) => {
+      const key = request.params.key;
+      if (!isChunksHash(key)) return reply.code(404).send({ error: 'key: not a build key' });
+      return (
+        (await sendFile(request, reply, join(config.distDir, 'chunks', key, name), 'public, max-age=31536000, immutable')) ||
+        (await sendFile(request, reply, join(config.distDir, name), 'no-cache')) ||
+        notBuilt(reply, name)
+      );
     });
   }
 

@@ -64,7 +64,7 @@ describe('install and queue replay', () => {
     boot();
     expect(deps.site).toBe('abc');
     expect(deps.endpoint).toBe('https://popups.example.com');
-    expect(deps.uiUrl).toBe('https://popups.example.com/js/poplet.ui.js?v=dev');
+    expect(deps.uiUrl).toBe('https://popups.example.com/js/chunks/dev/poplet.ui.js');
     expect(calls).toEqual(['event:cart', 'pageview:{"plan":"silver","n":1}', 'ready-cb']);
     expect(w.wisepops).not.toBe(wp);
     expect(w.wisepops!.poplet).toBe(1);
