@@ -274,6 +274,22 @@ describe('keyboard and focus', () => {
     expect(errors).toEqual([]);
   });
 
+  it('a bar that fires while a popup is open waits for it to close, then shows and counts', async () => {
+    const { page } = await f.open();
+    await show(page, campaign({ type: 'popup' }));
+    await page.evaluate((c) => (window as unknown as W).__show(c), campaign({ type: 'bar', position: 'top' }, NEWSLETTER, 8));
+    await page.waitForTimeout(800);
+    expect(await page.locator('poplet-campaign').count()).toBe(1);
+    expect((await calls(page)).map((c) => c.slice(0, 2))).toEqual([['displayed', 7]]);
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => (window as unknown as W).__calls.some((x) => x[0] == 'displayed' && x[1] == 8));
+    expect((await calls(page)).map((c) => c.slice(0, 2))).toEqual([['displayed', 7], ['closed', 7], ['displayed', 8]]);
+    // Once the popup has faded out, the bar is in reach: a click on it lands on it.
+    await page.waitForFunction(() => document.querySelectorAll('poplet-campaign').length == 1);
+    const r = (await box(page).boundingBox())!;
+    expect(await page.evaluate(([x, y]) => document.elementFromPoint(x, y) == document.querySelector('poplet-campaign'), [r.x + 5, r.y + 5])).toBe(true);
+  });
+
   it('a fullscreen video comes first too: the popup waits until fullscreen ends', async () => {
     const { page } = await f.open({ body: '<div id="video">video</div><button id="go" onclick="document.getElementById(\'video\').requestFullscreen()">Full screen</button>' });
     await page.click('#go');

@@ -38,6 +38,9 @@ function setImportant(el: HTMLElement, prop: string, value: string): () => void 
   return () => s.setProperty(prop, old, prio);
 }
 
+/** Campaigns of this chunk open in the top layer now: `:modal` does not see into their shadow roots. */
+let modals = 0;
+
 export function show(req: ShowRequest): Shown {
   const { campaign, host } = req;
   const log = (m: string, d?: unknown) => {
@@ -151,7 +154,7 @@ export function show(req: ShowRequest): Shown {
       if (modal) {
         mount.setAttribute('aria-label', req.content.label);
         // Closing in undo ends the inertness at once, while the fade-out still plays.
-        if (topLayer) mount.showModal(), undo.push(() => mount.close());
+        if (topLayer) mount.showModal(), modals++, undo.push(() => (mount.close(), modals--));
         else {
           mount.setAttribute('role', 'dialog');
           mount.setAttribute('aria-modal', 'true');
@@ -181,11 +184,12 @@ export function show(req: ShowRequest): Shown {
       destroy();
     }
   };
-  // A modal of the page's own (an age gate, a consent dialog) or a fullscreen video comes first:
-  // a modal campaign waits until it is gone, and counts as displayed only then.
+  // An open modal comes first, the page's own (an age gate, a consent dialog, a fullscreen
+  // video) or a popup of ours: a campaign waits until it is gone, and counts as displayed only
+  // then, instead of showing behind it, dimmed and out of reach.
   const later = () => {
     try {
-      if (modal && doc.querySelector(':modal')) return void (wait = setTimeout(later, 500));
+      if (modals || doc.querySelector(':modal')) return void (wait = setTimeout(later, 500));
     } catch {
       // No :modal before Chrome 105 / Safari 15.6: nothing to wait for.
     }
