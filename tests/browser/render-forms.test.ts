@@ -274,7 +274,7 @@ describe('keyboard and focus', () => {
     expect(errors).toEqual([]);
   });
 
-  it('a bar that fires while a popup is open waits for it to close, then shows and counts', async () => {
+  it('a bar that fires while a popup is open waits for it to close, then shows and counts; an embed does not wait', async () => {
     const { page } = await f.open();
     await show(page, campaign({ type: 'popup' }));
     await page.evaluate((c) => (window as unknown as W).__show(c), campaign({ type: 'bar', position: 'top' }, NEWSLETTER, 8));
@@ -288,6 +288,13 @@ describe('keyboard and focus', () => {
     await page.waitForFunction(() => document.querySelectorAll('poplet-campaign').length == 1);
     const r = (await box(page).boundingBox())!;
     expect(await page.evaluate(([x, y]) => document.elementFromPoint(x, y) == document.querySelector('poplet-campaign'), [r.x + 5, r.y + 5])).toBe(true);
+    // An embed is part of the page: it fills its slot at once, popup or not.
+    const displayed = (id: number) => page.waitForFunction((id) => (window as unknown as W).__calls.some((x) => x[0] == 'displayed' && x[1] == id), id);
+    await page.evaluate((c) => (window as unknown as W).__show(c), campaign({ type: 'popup' }, NEWSLETTER, 9));
+    await displayed(9);
+    await page.evaluate((c) => (window as unknown as W).__show(c), campaign({ type: 'embed', selector: '#slot' }, NEWSLETTER, 10));
+    await displayed(10);
+    expect(await page.locator('poplet-campaign dialog').evaluate((d) => d.matches(':modal'))).toBe(true);
   });
 
   it('a fullscreen video comes first too: the popup waits until fullscreen ends', async () => {

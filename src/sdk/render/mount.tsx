@@ -186,10 +186,11 @@ export function show(req: ShowRequest): Shown {
   };
   // An open modal comes first, the page's own (an age gate, a consent dialog, a fullscreen
   // video) or a popup of ours: a campaign waits until it is gone, and counts as displayed only
-  // then, instead of showing behind it, dimmed and out of reach.
+  // then, instead of showing behind it, dimmed and out of reach. Not an embed: it is part of the
+  // page, and filling its slot later would shift the page under the reader.
   const later = () => {
     try {
-      if (modals || doc.querySelector(':modal')) return void (wait = setTimeout(later, 500));
+      if (layout.type != 'embed' && (modals || doc.querySelector(':modal'))) return void (wait = setTimeout(later, 500));
     } catch {
       // No :modal before Chrome 105 / Safari 15.6: nothing to wait for.
     }
