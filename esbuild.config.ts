@@ -2,7 +2,7 @@
 // and the type declarations, all into dist/.
 import { build, type BuildOptions } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { snippetFor } from './src/sdk/snippet';
 import { CHUNKS_HASH_LENGTH, isChunksHash } from './src/shared/chunks';
 
@@ -34,10 +34,13 @@ const [ui, collect] = await Promise.all([
 ]);
 const chunks = { 'poplet.ui.js': ui.outputFiles[0].contents, 'poplet.collect.js': collect.outputFiles[0].contents };
 const hash = createHash('sha256').update(chunks['poplet.ui.js']).update(chunks['poplet.collect.js']).digest('hex').slice(0, CHUNKS_HASH_LENGTH);
+// A server may be reading dist/ while this runs: each file appears whole (written aside, then
+// renamed), and a build's folder, whose bytes the hash fixes, is never written twice.
+const put = (path: string, bytes: Uint8Array | string) => (writeFileSync(path + '.tmp', bytes), renameSync(path + '.tmp', path));
 mkdirSync(`dist/chunks/${hash}`, { recursive: true });
 for (const [name, bytes] of Object.entries(chunks)) {
-  writeFileSync(`dist/${name}`, bytes);
-  writeFileSync(`dist/chunks/${hash}/${name}`, bytes);
+  put(`dist/${name}`, bytes);
+  if (!existsSync(`dist/chunks/${hash}/${name}`)) put(`dist/chunks/${hash}/${name}`, bytes);
 }
 const LIST = 'dist/chunks/builds.json';
 let builds: string[] = [];
@@ -48,9 +51,10 @@ try {
 }
 builds = builds.filter((b) => b != hash).concat(hash);
 for (const old of builds.slice(0, -KEEP)) rmSync(`dist/chunks/${old}`, { recursive: true, force: true });
-writeFileSync(LIST, JSON.stringify(builds.slice(-KEEP)));
+put(LIST, JSON.stringify(builds.slice(-KEEP)));
 
-await build({ ...common, define: { ...common.define, POPLET_CHUNKS: JSON.stringify(hash) }, entryPoints: ['src/sdk/index.ts'], outfile: 'dist/poplet.js' });
+const core = await build({ ...common, define: { ...common.define, POPLET_CHUNKS: JSON.stringify(hash) }, entryPoints: ['src/sdk/index.ts'], write: false });
+put('dist/poplet.js', core.outputFiles[0].contents);
 
 const example = snippetFor('https://popups.example.com/poplet.js?site=YOUR_SITE_ID');
 writeFileSync('dist/snippet.min.js', example);

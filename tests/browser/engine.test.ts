@@ -159,6 +159,57 @@ describe('engine in Chromium with the real core', () => {
     expect(errors).toEqual([]);
   });
 
+  it("an open modal comes first: the page's own dialog, fullscreen, a Poplet popup; an embed does not wait", async () => {
+    const on = (name: string) => ({ trigger: { type: 'event' as const, name } });
+    set = {
+      site: 's1',
+      country: null,
+      campaigns: [campaign(1, on('a')), campaign(2, { ...on('b'), layout: { type: 'bar', position: 'top' } }), campaign(3, { ...on('c'), layout: { type: 'embed', selector: 'h1' } }), campaign(4, on('d'))],
+    };
+    await tab.goto(base + '/');
+    await tab.waitForFunction(() => (window.wisepops('debug') as { campaigns: unknown[] }).campaigns.length > 0);
+    const shown = () => tab.$$eval('.fake-ui', (l) => l.map((e) => Number((e as HTMLElement).dataset.id)).sort());
+    // The page's own modal dialog: the popup waits, says so in debug, and shows once it closes.
+    await tab.evaluate(() => {
+      const d = document.body.appendChild(document.createElement('dialog'));
+      d.id = 'gate';
+      d.showModal();
+      window.wisepops('event', 'a');
+      window.wisepops('event', 'c');
+    });
+    await tab.waitForTimeout(1200);
+    expect(await shown()).toEqual([3]);
+    expect((await debug()).find((l) => l.id == 1)).toMatchObject({ status: 'eligible', reason: 'waiting: a modal is open' });
+    await tab.evaluate(() => (document.getElementById('gate') as HTMLDialogElement).close());
+    await tab.waitForSelector('.fake-ui[data-id="1"]');
+    await tab.click('text=close 1');
+    // A Poplet popup (a modal dialog in a campaign's shadow root, where :modal does not look) holds a bar.
+    await tab.evaluate(() => {
+      const host = document.documentElement.appendChild(document.createElement('poplet-campaign'));
+      host.attachShadow({ mode: 'open' }).appendChild(document.createElement('dialog')).showModal();
+      window.wisepops('event', 'b');
+    });
+    await tab.waitForTimeout(1200);
+    expect(await shown()).toEqual([3]);
+    await tab.evaluate(() => document.querySelector('poplet-campaign')!.remove());
+    await tab.waitForSelector('.fake-ui[data-id="2"]');
+    // Fullscreen (a video, say) holds a popup too; a page view while it waits drops it.
+    await tab.evaluate(() => {
+      const b = document.body.appendChild(document.createElement('button'));
+      b.id = 'fs';
+      b.onclick = () => document.querySelector('p')!.requestFullscreen();
+    });
+    await tab.click('#fs');
+    await tab.waitForFunction(() => !!document.fullscreenElement);
+    await tab.evaluate(() => window.wisepops('event', 'd'));
+    await tab.waitForTimeout(800);
+    await tab.evaluate(() => window.wisepops('pageview'));
+    await tab.evaluate(() => document.exitFullscreen());
+    await tab.waitForTimeout(1200);
+    expect(await tab.$('.fake-ui[data-id="4"]')).toBeNull();
+    expect(errors).toEqual([]);
+  });
+
   it('"don\'t show again" removes everything and nothing shows on the next page', async () => {
     set = { site: 's1', country: null, campaigns: [campaign(1), campaign(2, { layout: { type: 'bar', position: 'bottom' } })] };
     await tab.goto(base + '/');

@@ -259,56 +259,6 @@ describe('keyboard and focus', () => {
     expect((await calls(page)).map((c) => c[0])).toEqual(['displayed', 'closed']);
   });
 
-  it("a page's own modal comes first: the popup waits until it closes, then shows and counts", async () => {
-    const { page, errors } = await f.open({ body: '<button id="before">Before</button><dialog id="gate"><p>Are you 18?</p><button id="yes">Yes</button></dialog>' });
-    await page.evaluate(() => (document.getElementById('gate') as HTMLDialogElement).showModal());
-    await page.evaluate((c) => (window as unknown as W).__show(c), campaign({ type: 'popup' }));
-    await page.waitForTimeout(800);
-    expect(await page.locator('poplet-campaign').count()).toBe(0);
-    expect(await calls(page)).toEqual([]);
-    expect(await focused(page)).toBe('button#yes');
-    await page.evaluate(() => (document.getElementById('gate') as HTMLDialogElement).close());
-    await page.waitForFunction(() => (window as unknown as W).__calls.some((x) => x[0] == 'displayed'));
-    expect(await page.locator('poplet-campaign dialog').evaluate((d) => d.matches(':modal'))).toBe(true);
-    expect(await focused(page)).toBe('shadow:input#f0-2.in');
-    expect(errors).toEqual([]);
-  });
-
-  it('a bar that fires while a popup is open waits for it to close, then shows and counts; an embed does not wait', async () => {
-    const { page } = await f.open();
-    await show(page, campaign({ type: 'popup' }));
-    await page.evaluate((c) => (window as unknown as W).__show(c), campaign({ type: 'bar', position: 'top' }, NEWSLETTER, 8));
-    await page.waitForTimeout(800);
-    expect(await page.locator('poplet-campaign').count()).toBe(1);
-    expect((await calls(page)).map((c) => c.slice(0, 2))).toEqual([['displayed', 7]]);
-    await page.keyboard.press('Escape');
-    await page.waitForFunction(() => (window as unknown as W).__calls.some((x) => x[0] == 'displayed' && x[1] == 8));
-    expect((await calls(page)).map((c) => c.slice(0, 2))).toEqual([['displayed', 7], ['closed', 7], ['displayed', 8]]);
-    // Once the popup has faded out, the bar is in reach: a click on it lands on it.
-    await page.waitForFunction(() => document.querySelectorAll('poplet-campaign').length == 1);
-    const r = (await box(page).boundingBox())!;
-    expect(await page.evaluate(([x, y]) => document.elementFromPoint(x, y) == document.querySelector('poplet-campaign'), [r.x + 5, r.y + 5])).toBe(true);
-    // An embed is part of the page: it fills its slot at once, popup or not.
-    const displayed = (id: number) => page.waitForFunction((id) => (window as unknown as W).__calls.some((x) => x[0] == 'displayed' && x[1] == id), id);
-    await page.evaluate((c) => (window as unknown as W).__show(c), campaign({ type: 'popup' }, NEWSLETTER, 9));
-    await displayed(9);
-    await page.evaluate((c) => (window as unknown as W).__show(c), campaign({ type: 'embed', selector: '#slot' }, NEWSLETTER, 10));
-    await displayed(10);
-    expect(await page.locator('poplet-campaign dialog').evaluate((d) => d.matches(':modal'))).toBe(true);
-  });
-
-  it('a fullscreen video comes first too: the popup waits until fullscreen ends', async () => {
-    const { page } = await f.open({ body: '<div id="video">video</div><button id="go" onclick="document.getElementById(\'video\').requestFullscreen()">Full screen</button>' });
-    await page.click('#go');
-    await page.waitForFunction(() => !!document.fullscreenElement);
-    await page.evaluate((c) => (window as unknown as W).__show(c), campaign({ type: 'fullscreen' }));
-    await page.waitForTimeout(800);
-    expect(await calls(page)).toEqual([]);
-    await page.evaluate(() => document.exitFullscreen());
-    await page.waitForFunction(() => (window as unknown as W).__calls.some((x) => x[0] == 'displayed'));
-    expect(await box(page).isVisible()).toBe(true);
-  });
-
   it("a modal the page opens over the popup keeps its own keys: Tab moves in it, Esc closes it, not the popup", async () => {
     const { page } = await f.open({ body: '<dialog id="gate"><button id="yes">Yes</button><button id="no">No</button></dialog>' });
     await show(page, campaign({ type: 'popup' }));

@@ -24,7 +24,15 @@ const TICK = 5e3;
 
 const CONTROL = 'control';
 
-export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<PopletUi>, loadCollect: () => Promise<StartCollect>): Engine {
+/** While a modal is open, a fired campaign is decided again this often. */
+const HOLD = 500;
+const HELD = 'waiting: a modal is open';
+
+/**
+ * `modalOpen`: whether the page shows a modal now (its own dialog, an element in fullscreen, or
+ * a Poplet popup): campaigns that fire meanwhile wait for it to close.
+ */
+export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<PopletUi>, loadCollect: () => Promise<StartCollect>, modalOpen: () => boolean): Engine {
   const log = deps.log;
   let compiled: Compiled | undefined;
   let country: string | null = null;
@@ -38,6 +46,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   const shown = new Map<number, { s: string; ui?: Shown }>();
   /** Displayed or counted on this page view: at most once per page. */
   const done = new Set<number>();
+  /** Fired while a modal was open: the timer that fires them again, by campaign id. */
+  const held = new Map<number, ReturnType<typeof setTimeout>>();
   /** What happened after the evaluation, for debug(). */
   let notes: Record<number, Partial<DebugLine>> = {};
   const skip = (id: number, reason: string) => (notes[id] = { status: 'skipped', reason });
@@ -133,7 +143,11 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     // Decided on the records as they are now: another tab may have shown one of these campaigns
     // (frequency), stored its A/B group or set the opt-out since this page read them.
     deps.reload();
-    const ready = decide().eligible.filter((c) => ids.includes(c.campaign.id) && waiting(c));
+    const d = decide();
+    // The newest reasons for debug(); one held by a modal is told by this decision again.
+    last = d.debug;
+    for (const id of ids) if (notes[id] && notes[id].reason == HELD) delete notes[id];
+    const ready = d.eligible.filter((c) => ids.includes(c.campaign.id) && waiting(c));
     const winners = pickWinners(
       ready,
       Array.from(shown.values(), (e) => e.s),
@@ -150,6 +164,12 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         kit.record(c.campaign, CONTROL);
         skip(id, 'control group');
         send([{ k: 'display', c: id, g: CONTROL, t: Date.now() }]);
+      } else if (layout.type != 'embed' && modalOpen()) {
+        // Not behind an age gate, a consent dialog, a fullscreen video or another popup, dimmed
+        // and out of reach: fired again once it is gone, and so decided again then. An embed is
+        // part of the page: filling its slot later would shift the text under the reader.
+        notes[id] = { status: 'eligible', reason: HELD };
+        if (!held.has(id)) held.set(id, setTimeout(() => (held.delete(id), fire(id)), HOLD));
       } else void display(c);
     }
   }
@@ -199,6 +219,9 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       // Popups and bars stay until the visitor closes them (they may be halfway through a form).
       remove(true);
       done.clear();
+      // The moment a held campaign fired for belonged to the page left.
+      held.forEach(clearTimeout);
+      held.clear();
       notes = {};
       page = { since: Date.now() };
       run(true);

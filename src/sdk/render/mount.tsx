@@ -38,9 +38,6 @@ function setImportant(el: HTMLElement, prop: string, value: string): () => void 
   return () => s.setProperty(prop, old, prio);
 }
 
-/** Campaigns of this chunk open in the top layer now: `:modal` does not see into their shadow roots. */
-let modals = 0;
-
 export function show(req: ShowRequest): Shown {
   const { campaign, host } = req;
   const log = (m: string, d?: unknown) => {
@@ -54,7 +51,7 @@ export function show(req: ShowRequest): Shown {
   const doc = document;
   const layout = campaign.layout;
   const modal = /^(popup|fullscreen)$/.test(layout.type);
-  let prevFocus: HTMLElement | null;
+  const prevFocus = doc.activeElement as HTMLElement | null;
   const el = doc.createElement('poplet-campaign');
   // A modal sits in a <dialog> opened with showModal(): the browser then makes the rest of the
   // page inert (no clicks, no focus, hidden from screen readers) without Poplet writing to any of
@@ -78,9 +75,7 @@ export function show(req: ShowRequest): Shown {
     safe(render)(null, mount);
     el.remove();
   };
-  let wait: ReturnType<typeof setTimeout>;
   const destroy = () => {
-    clearTimeout(wait);
     leave();
     drop();
   };
@@ -92,110 +87,94 @@ export function show(req: ShowRequest): Shown {
     setTimeout(drop, matchMedia('(prefers-reduced-motion:reduce)').matches ? 0 : 180);
   };
 
-  const start = () => {
-    prevFocus = doc.activeElement as HTMLElement | null;
-    try {
-      let parent: Element | null = doc.documentElement;
-      if (layout.type == 'embed') {
-        try {
-          parent = doc.querySelector(layout.selector);
-        } catch {
-          parent = null;
-        }
-        if (!parent) throw 'no element matches ' + layout.selector;
+  try {
+    let parent: Element | null = doc.documentElement;
+    if (layout.type == 'embed') {
+      try {
+        parent = doc.querySelector(layout.selector);
+      } catch {
+        parent = null;
       }
-      const root = el.attachShadow({ mode: 'open' });
-      adoptStyles(root, host.nonce);
-      root.appendChild(mount);
-      parent.appendChild(el);
+      if (!parent) throw 'no element matches ' + layout.selector;
+    }
+    const root = el.attachShadow({ mode: 'open' });
+    adoptStyles(root, host.nonce);
+    root.appendChild(mount);
+    parent.appendChild(el);
 
-      const q = (sel: string) => root.querySelector<HTMLElement>(sel);
-      render(
-        <Guard fail={(e) => (log('render failed', e), leave(), setTimeout(drop))}>
-          <App
-            req={req}
-            modal={modal}
-            close={close}
-            noshow={() => (safe(host.noshow)(), close())}
-            safe={safe}
-            focusStep={() => (q('[aria-invalid]') || q(FIRST_FIELD) || q('.st'))!.focus({ preventScroll: true })}
-          />
-        </Guard>,
-        mount,
-      );
-      // The guard already logged and removed a campaign that failed its first render.
-      if (!open) return;
-      const box = q('.bx')!;
-      const focusables = () => [...root.querySelectorAll<HTMLElement>(FOCUSABLE)];
-      const on = (type: string, fn: (e: Event) => void) => {
-        doc.addEventListener(type, fn, true);
-        undo.push(() => doc.removeEventListener(type, fn, true));
-      };
+    const q = (sel: string) => root.querySelector<HTMLElement>(sel);
+    render(
+      <Guard fail={(e) => (log('render failed', e), leave(), setTimeout(drop))}>
+        <App
+          req={req}
+          modal={modal}
+          close={close}
+          noshow={() => (safe(host.noshow)(), close())}
+          safe={safe}
+          focusStep={() => (q('[aria-invalid]') || q(FIRST_FIELD) || q('.st'))!.focus({ preventScroll: true })}
+        />
+      </Guard>,
+      mount,
+    );
+    // The guard already logged and removed a campaign that failed its first render.
+    if (!open) return { destroy };
+    const box = q('.bx')!;
+    const focusables = () => [...root.querySelectorAll<HTMLElement>(FOCUSABLE)];
+    const on = (type: string, fn: (e: Event) => void) => {
+      doc.addEventListener(type, fn, true);
+      undo.push(() => doc.removeEventListener(type, fn, true));
+    };
 
-      on('keydown', safe((e: KeyboardEvent) => {
-        const inside = doc.activeElement == el;
-        // Focus outside a top-layer modal: the page opened a modal of its own over it, whose keys they are.
-        if (topLayer && !inside && doc.activeElement != doc.body) return;
-        if (e.key == 'Escape' && (modal || inside)) {
+    on('keydown', safe((e: KeyboardEvent) => {
+      const inside = doc.activeElement == el;
+      // Focus outside a top-layer modal: the page opened a modal of its own over it, whose keys they are.
+      if (topLayer && !inside && doc.activeElement != doc.body) return;
+      if (e.key == 'Escape' && (modal || inside)) {
+        e.preventDefault();
+        close();
+      } else if (e.key == 'Tab' && modal) {
+        // The trap: from the last control to the first and back; from outside to the edge.
+        const list = focusables();
+        const at = inside ? list.indexOf(root.activeElement as HTMLElement) : -1;
+        const to = e.shiftKey ? (at > 0 ? -1 : list.length - 1) : at < 0 || at == list.length - 1 ? 0 : -1;
+        if (to >= 0) {
           e.preventDefault();
-          close();
-        } else if (e.key == 'Tab' && modal) {
-          // The trap: from the last control to the first and back; from outside to the edge.
-          const list = focusables();
-          const at = inside ? list.indexOf(root.activeElement as HTMLElement) : -1;
-          const to = e.shiftKey ? (at > 0 ? -1 : list.length - 1) : at < 0 || at == list.length - 1 ? 0 : -1;
-          if (to >= 0) {
-            e.preventDefault();
-            list[to].focus();
-          }
+          list[to].focus();
         }
-      }) as (e: Event) => void);
-
-      if (modal) {
-        mount.setAttribute('aria-label', req.content.label);
-        // Closing in undo ends the inertness at once, while the fade-out still plays.
-        if (topLayer) mount.showModal(), modals++, undo.push(() => (mount.close(), modals--));
-        else {
-          mount.setAttribute('role', 'dialog');
-          mount.setAttribute('aria-modal', 'true');
-          // Nothing is inert: focus that escapes (a script, a click through devtools…) comes back.
-          on('focusin', safe((e: Event) => e.target != el && (focusables()[0] || box).focus()));
-        }
-        // Esc, or Android's back button, asks the dialog to close: close the campaign our way.
-        mount.oncancel = safe((e: Event) => (e.preventDefault(), close()));
-        undo.push(setImportant(doc.documentElement, 'overflow', 'hidden'));
-        (q(FIRST_FIELD) || box).focus({ preventScroll: true });
       }
+    }) as (e: Event) => void);
 
-      if (layout.type == 'bar' && layout.push) {
-        // Pad the page by the bar's height, following it as it wraps on resize.
-        const side = 'padding-' + layout.position;
-        const body = doc.body;
-        const base = parseFloat(getComputedStyle(body).getPropertyValue(side));
-        let restore = () => {};
-        const ro = new ResizeObserver(safe(() => (restore(), (restore = setImportant(body, side, base + box.offsetHeight + 'px')))));
-        ro.observe(box);
-        undo.push(() => (ro.disconnect(), restore()));
+    if (modal) {
+      mount.setAttribute('aria-label', req.content.label);
+      // Closing in undo ends the inertness at once, while the fade-out still plays.
+      if (topLayer) mount.showModal(), undo.push(() => mount.close());
+      else {
+        mount.setAttribute('role', 'dialog');
+        mount.setAttribute('aria-modal', 'true');
+        // Nothing is inert: focus that escapes (a script, a click through devtools…) comes back.
+        on('focusin', safe((e: Event) => e.target != el && (focusables()[0] || box).focus()));
       }
+      // Esc, or Android's back button, asks the dialog to close: close the campaign our way.
+      mount.oncancel = safe((e: Event) => (e.preventDefault(), close()));
+      undo.push(setImportant(doc.documentElement, 'overflow', 'hidden'));
+      (q(FIRST_FIELD) || box).focus({ preventScroll: true });
+    }
 
-      requestAnimationFrame(() => setTimeout(() => open && safe(host.displayed)(campaign)));
-    } catch (e) {
-      log(`campaign ${campaign.id} not shown: ${e}`);
-      destroy();
+    if (layout.type == 'bar' && layout.push) {
+      // Pad the page by the bar's height, following it as it wraps on resize.
+      const side = 'padding-' + layout.position;
+      const body = doc.body;
+      const base = parseFloat(getComputedStyle(body).getPropertyValue(side));
+      let restore = () => {};
+      const ro = new ResizeObserver(safe(() => (restore(), (restore = setImportant(body, side, base + box.offsetHeight + 'px')))));
+      ro.observe(box);
+      undo.push(() => (ro.disconnect(), restore()));
     }
-  };
-  // An open modal comes first, the page's own (an age gate, a consent dialog, a fullscreen
-  // video) or a popup of ours: a campaign waits until it is gone, and counts as displayed only
-  // then, instead of showing behind it, dimmed and out of reach. Not an embed: it is part of the
-  // page, and filling its slot later would shift the page under the reader.
-  const later = () => {
-    try {
-      if (layout.type != 'embed' && (modals || doc.querySelector(':modal'))) return void (wait = setTimeout(later, 500));
-    } catch {
-      // No :modal before Chrome 105 / Safari 15.6: nothing to wait for.
-    }
-    start();
-  };
-  later();
+
+    requestAnimationFrame(() => setTimeout(() => open && safe(host.displayed)(campaign)));
+  } catch (e) {
+    log(`campaign ${campaign.id} not shown: ${e}`);
+    destroy();
+  }
   return { destroy };
 }

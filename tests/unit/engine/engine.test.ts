@@ -56,7 +56,10 @@ afterEach(() => {
  * Math.random stubbed, a fake chunk, and a collection client that is the real UiHost over a fake
  * outbox and tracker.
  */
-function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number; uiFails?: boolean; veto?: string[]; uiGate?: Promise<void>; staleHistory?: boolean; collectFails?: boolean } = {}) {
+function setup(
+  campaigns: Campaign[],
+  o: { fetchFails?: boolean; random?: number; uiFails?: boolean; veto?: string[]; uiGate?: Promise<void>; staleHistory?: boolean; collectFails?: boolean; modal?: { open: boolean } } = {},
+) {
   const ctx = context();
   const emitted: Array<[string, Record<string, unknown>]> = [];
   const logs: string[] = [];
@@ -140,7 +143,7 @@ function setup(campaigns: Campaign[], o: { fetchFails?: boolean; random?: number
     if (o.uiFails) throw new Error('chunk 404');
     return ui;
   };
-  engine = makeEngine(deps, arm, loadUi, loadCollect);
+  engine = makeEngine(deps, arm, loadUi, loadCollect, () => !!o.modal?.open);
   const tick = () => new Promise((r) => setTimeout(r, 0));
   return {
     engine,
@@ -488,6 +491,42 @@ describe('engine: showing', () => {
     t.engine.pageview();
     open();
     await t.tick();
+    expect(t.shows).toEqual([]);
+  });
+
+  it('an open modal holds what fires (not embeds, not the control group) and fires it again once closed', async () => {
+    const modal = { open: true };
+    const t = await ready([campaign(1), campaign(2, { layout: { type: 'embed', selector: '#x' } }), campaign(3, { layout: { type: 'bar', position: 'top' }, control: 100 })], { modal });
+    await t.fire(1, 2, 3);
+    expect(t.shows.map((s) => s.campaign.id)).toEqual([2]);
+    expect(t.beacons.flatMap(([, b]) => b.events).map((e) => [e.k, e.c, e.g])).toEqual([['display', 3, 'control']]);
+    expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'eligible', reason: 'waiting: a modal is open' });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(t.shows).toHaveLength(1);
+    modal.open = false;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(t.shows.map((s) => s.campaign.id)).toEqual([2, 1]);
+    expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'shown' });
+  });
+
+  it('a held campaign is decided again when it fires again: closed in another tab meanwhile, it stays away', async () => {
+    const modal = { open: true };
+    const t = await ready([campaign(1)], { modal });
+    await t.fire(1);
+    t.ctx.history[1] = { d: 1, c: 1, v: 0, k: 0, l: Math.floor(NOW / 1000), p: 1 };
+    modal.open = false;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(t.shows).toEqual([]);
+    expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'skipped', reason: 'stopped after a close' });
+  });
+
+  it('a page view drops what an open modal held: its moment belonged to the page left', async () => {
+    const modal = { open: true };
+    const t = await ready([campaign(1, { layout: { type: 'bar', position: 'top' } })], { modal });
+    await t.fire(1);
+    t.engine.pageview();
+    modal.open = false;
+    await new Promise((r) => setTimeout(r, 1200));
     expect(t.shows).toEqual([]);
   });
 
