@@ -50,12 +50,12 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   const held = new Map<number, ReturnType<typeof setTimeout>>();
   /** What happened after the evaluation, for debug(). */
   let notes: Record<number, Partial<DebugLine>> = {};
-  const skip = (id: number, reason: string) => (notes[id] = { status: 'skipped', reason });
+  const note = (id: number, reason?: string, status: DebugLine['status'] = 'skipped') => (notes[id] = { status, reason });
   const waiting = ({ campaign: { id } }: Candidate) => !done.has(id) && !shown.has(id);
 
   const kit: CollectKit = {
     deps,
-    ctx: () => Object.assign({}, deps.context(), { country }),
+    ctx: () => ({ ...deps.context(), country }),
     record: (c, group) =>
       deps.history.update(c.id, (h) => {
         const x = deps.context();
@@ -155,20 +155,20 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     for (const c of ready) {
       const { id, layout, trigger } = c.campaign;
       if (!winners.includes(c)) {
-        skip(id, 'slot taken: ' + slotOf(layout));
+        note(id, 'slot taken: ' + slotOf(layout));
         // A landing, scroll, exit… moment has passed; a click or an event may come again.
         if (!/^(click|event)$/.test(trigger.type)) done.add(id);
       } else if (c.group == CONTROL) {
         // Counted as a display, nothing drawn: no chunk needed, the count goes at once.
         done.add(id);
         kit.record(c.campaign, CONTROL);
-        skip(id, 'control group');
+        note(id, 'control group');
         send([{ k: 'display', c: id, g: CONTROL, t: Date.now() }]);
       } else if (layout.type != 'embed' && modalOpen()) {
         // Not behind an age gate, a consent dialog, a fullscreen video or another popup, dimmed
         // and out of reach: fired again once it is gone, and so decided again then. An embed is
         // part of the page: filling its slot later would shift the text under the reader.
-        notes[id] = { status: 'eligible', reason: HELD };
+        note(id, HELD, 'eligible');
         if (!held.has(id)) held.set(id, setTimeout(() => (held.delete(id), fire(id)), HOLD));
       } else void display(c);
     }
@@ -176,7 +176,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
 
   async function display({ campaign, group, content }: Candidate) {
     const id = campaign.id;
-    if (!deps.emit('before-popup-display', { popup: { id, name: campaign.name }, variant: group })) return skip(id, 'vetoed by a listener');
+    if (!deps.emit('before-popup-display', { popup: { id, name: campaign.name }, variant: group })) return note(id, 'vetoed by a listener');
     const entry: { s: string; ui?: Shown } = { s: slotOf(campaign.layout) };
     shown.set(id, entry);
     done.add(id);
@@ -194,7 +194,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         run();
       });
       entry.ui = u.show({ campaign, content, host: c.host(group, closed) });
-      notes[id] = { status: 'shown', reason: group && 'group ' + group };
+      note(id, group && 'group ' + group, 'shown');
     } catch (e) {
       shown.delete(id);
       done.delete(id);
@@ -237,7 +237,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         }),
       ),
     refresh: safe(run),
-    debug: () => last.map((l) => Object.assign({}, l, notes[l.id])),
+    debug: () => last.map((l) => ({ ...l, ...notes[l.id] })),
     // Credited to every campaign shown (or counted for the control group) in the last 30 days.
     // Only the command layer calls it, inside its own guard.
     goal: (n, r) => {
