@@ -6,11 +6,10 @@ import type { EventBatch } from '../../shared/events';
 export function sendNow(endpoint: string, batch: EventBatch): void {
   const url = endpoint + '/events';
   const body = JSON.stringify(batch);
-  let sent = false;
   try {
-    sent = navigator.sendBeacon(url, body);
+    if (navigator.sendBeacon(url, body)) return;
   } catch {
     // missing (old browsers, some webviews) or refused: fetch below
   }
-  if (!sent) fetch(url, { method: 'POST', body, keepalive: true, credentials: 'omit' }).catch(() => {});
+  fetch(url, { method: 'POST', body, keepalive: true, credentials: 'omit' }).catch(() => {});
 }

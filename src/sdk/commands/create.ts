@@ -20,7 +20,6 @@ export type Command = (command?: unknown, ...args: unknown[]) => unknown;
 /** Runs the snippet's queue and records the first page view. */
 type Start = () => void;
 
-const nowS = () => Math.floor(Date.now() / 1000);
 const noop = () => {};
 // Bad arguments throw this; `run` logs it with the arguments.
 const BAD = 0;
@@ -52,7 +51,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   let temp: Props = {};
 
   // The session as of now on this page: read, or recorded with a page view.
-  const page = (f: typeof currentSession) => (session = f(store, nowS(), loc.href, win.document.referrer));
+  const page = (f: typeof currentSession) => (session = f(store, Math.floor(Date.now() / 1000), loc.href, win.document.referrer));
   const granted = () => (consent == null ? opts.defaultConsent == 'granted' : consent);
   const context = () => ((ctx.now = Date.now()), ctx);
   const refresh = () => counted && engine.refresh();
