@@ -40,7 +40,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   let armed: Armed | undefined;
   let armedKey: string | undefined;
   let fired: number[] = [];
-  let collect: Promise<Collect> | undefined;
+  let collect: Collect | undefined;
   let page: PageView = { since: Date.now() };
   /** On screen (or its chunk loading): slot and handle, by campaign id. */
   const shown = new Map<number, { s: string; ui?: Shown }>();
@@ -71,15 +71,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   // Entry points run from the page, timers and promises.
   const safe = guarded(log, 'engine error');
 
-  /** One collection client per core, started when first needed (a failed chunk load is tried again next time). */
-  const collector = () =>
-    collect ||
-    (collect = loadCollect()
-      .then((start) => start(kit))
-      .catch((e) => {
-        collect = undefined;
-        throw e;
-      }));
+  /** One collection client per core, started when first needed (loadCollect tries a failed load again next time). */
+  const collector = () => loadCollect().then((start) => collect || (collect = start(kit)));
   let retryIn = 15e3;
   let again: ReturnType<typeof setTimeout>;
   /**
