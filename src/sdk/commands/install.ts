@@ -13,7 +13,7 @@ export function install(win: Window, createEngine: (deps: EngineDeps) => Engine)
     // A second copy of the script under the same name leaves the first in charge.
     if (stub.poplet) return;
     const [run, start] = createPoplet(win, new URL((script && script.src) || doc.URL, doc.URL), stub.q, createEngine);
-    globals[name] = Object.assign((...a: unknown[]) => run(...a), { poplet: 1 as const });
+    globals[name] = Object.assign(run, { poplet: 1 as const });
     start();
   } catch {
     // Nothing may reach the host page; without a working core there is simply no popup.
