@@ -165,7 +165,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
     },
     activity: {
       get: () => store.one(R.ACTIVITY, ''),
-      set: (v) => void store.write(R.ACTIVITY, [v]),
+      set: (v) => store.write(R.ACTIVITY, [v]),
     },
     visitorId: () => visitor,
     emit: bus.emit,

@@ -175,7 +175,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     done.add(id);
     // The group is the visitor's from now on, before the chunk loads or a hidden tab paints, so
     // another tab firing meanwhile shows the same variant. The display itself counts once painted.
-    deps.history.update(id, (h) => void (h.g = group));
+    deps.history.update(id, (h) => (h.g = group));
     try {
       const [u, c] = await Promise.all([loadUi(), collector()]);
       // Removed meanwhile ("don't show again", an SPA page change): do not draw it.
