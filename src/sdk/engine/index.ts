@@ -13,7 +13,7 @@ import type { Engine, EngineDeps } from './types';
  */
 const modalOpen = (): boolean => {
   try {
-    return !!document.querySelector(':modal') || [...document.querySelectorAll('poplet-campaign')].some((h) => !!h.shadowRoot!.querySelector(':modal'));
+    return !!document.querySelector(':modal') || [...document.querySelectorAll('poplet-campaign')].some((h) => h.shadowRoot!.querySelector(':modal'));
   } catch {
     // No :modal before Chrome 105 / Safari 15.6: nothing to wait for. (Every campaign host has
     // its shadow root; anything else by that name only ends the search here.)
