@@ -72,8 +72,8 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
     const s = readState(store);
     change(s);
     writeState(store, s);
-    ctx.history = s.history;
-    ctx.signedUp = s.signedUp;
+    // A State is the context's history and signedUp, exactly.
+    Object.assign(ctx, s);
   };
 
   // `any`: arguments come from the page untyped; each command checks its own with `need`.
