@@ -11,13 +11,10 @@ export function chunkLoader<T>(url: string, global: string, nonce?: string): () 
       const s = document.createElement('script');
       s.src = url;
       if (nonce) s.nonce = nonce;
-      // A failed tag goes, so retries on a long-lived page do not pile them up.
-      s.onload = s.onerror = () => (w[global] ? ok(w[global]!) : (s.remove(), fail(Error(url))));
+      // A failed tag goes, so retries on a long-lived page do not pile them up, and a later call
+      // tries again (a flaky network, a CDN hiccup).
+      s.onload = s.onerror = () => (w[global] ? ok(w[global]!) : (s.remove(), (loading = undefined), fail(Error(url))));
       document.head.append(s);
-    }).catch((e) => {
-      // Let a later call try again (a flaky network, a CDN hiccup).
-      loading = undefined;
-      throw e;
     }));
 }
 
