@@ -171,6 +171,32 @@ describe('hook delivery', () => {
     expect(slow.requests.length).toBeGreaterThanOrEqual(1);
   });
 
+  it('hooks waiting for their retry, with sign-ups queued behind them, do not starve a healthy hook', async () => {
+    env = makeEnv();
+    // As many failing hooks as the worker has slots, created first so their rows sort first.
+    const down: Receiver[] = [];
+    for (let i = 0; i < 8; i++) {
+      const r = await receiver('down');
+      down.push(r);
+      addHook(env.deps, env.siteId, r.url);
+    }
+    const healthy = await receiver('up');
+    addHook(env.deps, env.siteId, healthy.url);
+    worker({ concurrency: 8, backoffBaseMs: 60_000, backoffMaxMs: 60_000 });
+    const sent = signup(env.deps, env.siteId, 1);
+    await waitFor(() => down.every((r) => r.requests.length === 1) && healthy.accepted().length === 1, 5000, 'first round');
+    // Each failing hook now has a batch waiting a minute; newer sign-ups queue behind it and are
+    // older than the healthy hook's next rows.
+    for (let i = 0; i < 3; i++) {
+      sent.push(...signup(env.deps, env.siteId, 1));
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    await waitFor(() => healthy.emails().length === sent.length, 3000, 'the healthy hook gets every sign-up');
+    expect(new Set(healthy.emails())).toEqual(new Set(sent));
+    // The failing hooks were not retried early: their batches keep waiting for the backoff.
+    for (const r of down) expect(r.requests.length).toBe(1);
+  });
+
   it('a site whose key cannot be decrypted neither starves the other hooks nor hides its error', async () => {
     env = makeEnv();
     const rx = await receiver('up');

@@ -52,9 +52,15 @@ export function backoffDelay(attempts: number, base: number, max: number, random
 
 function prepare(db: Database.Database) {
   return {
-    dueHooks: db.prepare<[number, number], { hook_id: number }>(
-      `SELECT hook_id, MIN(next_attempt_at) AS due FROM hook_deliveries
-       WHERE status = 'pending' AND next_attempt_at <= ? GROUP BY hook_id ORDER BY due LIMIT ?`,
+    // A hook whose open batch waits for its retry is not due, however old the rows queued behind
+    // that batch: listing it would spend a slot of the LIMIT on a claim that returns null, and a
+    // handful of failing hooks (anyone with an API key can create them) would hold every slot.
+    dueHooks: db.prepare<[number, number, number], { hook_id: number }>(
+      `SELECT d.hook_id, MIN(d.next_attempt_at) AS due FROM hook_deliveries d
+       WHERE d.status = 'pending' AND d.next_attempt_at <= ? GROUP BY d.hook_id
+       HAVING NOT EXISTS (SELECT 1 FROM hook_deliveries b WHERE b.hook_id = d.hook_id AND b.status = 'pending'
+                            AND b.batch_id IS NOT NULL AND b.next_attempt_at > ?)
+       ORDER BY due LIMIT ?`,
     ),
     openBatch: db.prepare<[number], { batch_id: string; next_attempt_at: number }>(
       `SELECT batch_id, next_attempt_at FROM hook_deliveries
@@ -186,7 +192,7 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
       const free = o.concurrency - inFlight.size;
       if (free <= 0) return;
       const at = now();
-      for (const { hook_id } of q.dueHooks.all(at, free + inFlight.size)) {
+      for (const { hook_id } of q.dueHooks.all(at, at, free + inFlight.size)) {
         if (inFlight.size >= o.concurrency) break;
         if (inFlight.has(hook_id)) continue;
         let batch: Batch | null;
