@@ -7,8 +7,12 @@ export interface Net {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(id: unknown): void;
-  /** Page lifecycle: `online`, `pagehide`, and `hidden` (the page went to the background). */
-  on(event: 'online' | 'pagehide' | 'hidden', fn: () => void): void;
+  /**
+   * Page lifecycle: `online`, `pagehide`, and `hidden` (the page went to the background). The
+   * handler gets the browser's Event, typed so that a function with an optional parameter of its
+   * own (flush's `due`) cannot be passed as it is and read the Event as that parameter.
+   */
+  on(event: 'online' | 'pagehide' | 'hidden', fn: (e: Event) => void): void;
 }
 
 export type Log = (message: string, data?: unknown) => void;
@@ -27,7 +31,7 @@ export const browserNet: Net = {
   clearTimeout: (id) => clearTimeout(id as number),
   on: (event, fn) =>
     event == 'hidden'
-      ? document.addEventListener('visibilitychange', () => document.hidden && fn())
+      ? document.addEventListener('visibilitychange', (e) => document.hidden && fn(e))
       : addEventListener(event, fn),
 };
 

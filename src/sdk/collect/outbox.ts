@@ -103,7 +103,8 @@ export function createOutbox(endpoint: string, net: Net, log: Log, store: Store 
     schedule();
   }
 
-  net.on('online', flush);
+  // Back online: everything waiting goes now, whatever its backoff.
+  net.on('online', () => flush());
   // The page is going away: hand every unsent sign-up to the browser. It stays in the outbox
   // until a 2xx is seen, so the next visit resends it and the server's dedupe absorbs the copy.
   net.on('pagehide', () => read().forEach((i) => net.beacon(url, JSON.stringify(i.p))));

@@ -1,5 +1,6 @@
 // A scripted Net: fetch answers come from a queue the test fills, time and timers are manual,
-// lifecycle events are fired by hand.
+// lifecycle events are fired by hand, with an Event as the browser passes one (a handler that
+// takes an optional argument of its own must not mistake it for that).
 import type { Net } from '../../../src/sdk/collect/net';
 
 export type Answer = number | 'network' | 'hang' | { status: number; body: unknown };
@@ -9,7 +10,7 @@ export function fakeNet() {
   const sent: Array<{ url: string; body: unknown; keepalive?: boolean; type?: string }> = [];
   const beacons: Array<{ url: string; body: unknown }> = [];
   const timers = new Map<number, { at: number; fn: () => void }>();
-  const handlers: Record<string, Array<() => void>> = {};
+  const handlers: Record<string, Array<(e: Event) => void>> = {};
   let clock = 1_000_000;
   let seq = 0;
   let beaconOk = true;
@@ -47,7 +48,7 @@ export function fakeNet() {
     beacons,
     timers,
     settle,
-    fire: (event: string) => handlers[event]?.forEach((f) => f()),
+    fire: (event: string) => handlers[event]?.forEach((f) => f(new Event(event))),
     failBeacons: () => void (beaconOk = false),
     /** Move the clock on, running due timers in order. */
     async advance(ms: number) {
