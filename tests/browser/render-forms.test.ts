@@ -169,13 +169,24 @@ describe('forms', () => {
 });
 
 describe('buttons and links', () => {
-  it('"Don\'t show popups again" calls noshow, then records the close', async () => {
+  it('"Don\'t show popups again" records the close, fades out, then calls noshow', async () => {
     const { page } = await f.open();
-    await show(page, campaign({ type: 'bar', position: 'bottom' }));
+    await show(page, campaign({ type: 'popup' }));
+    // As the engine does: noshow re-runs it, which destroys every campaign still shown, at once
+    // and without a close; a campaign that reported its close has left the engine's list.
+    await page.evaluate(() => {
+      const w = window as unknown as W & { __host: { closed(c: unknown): void; noshow(): void } };
+      const { closed, noshow } = w.__host;
+      let gone = false;
+      w.__host.closed = (c) => ((gone = true), closed(c));
+      w.__host.noshow = () => (noshow(), gone || w.__shown.destroy());
+    });
     expect(await q(page, '.ns').textContent()).toBe("Don't show popups again");
     await q(page, '.ns').click();
+    expect((await calls(page)).map((c) => c[0])).toEqual(['displayed', 'closed', 'noshow']);
+    // Still there, fading out, then gone.
+    expect(await q(page, 'dialog.out').count()).toBe(1);
     await page.waitForFunction(() => !document.querySelector('poplet-campaign'));
-    expect((await calls(page)).map((c) => c[0])).toEqual(['displayed', 'noshow', 'closed']);
   });
 
   it('link buttons and rich-text links are tracked; link buttons close the campaign; close buttons close', async () => {

@@ -109,7 +109,9 @@ export function show(req: ShowRequest): Shown {
           req={req}
           modal={modal}
           close={close}
-          noshow={() => (safe(host.noshow)(), close())}
+          // Close first: noshow makes the engine destroy what is still shown, which would end
+          // this campaign unrecorded (no close counted, no after-popup-close, no fade-out).
+          noshow={() => (close(), safe(host.noshow)())}
           safe={safe}
           focusStep={() => (q('[aria-invalid]') || q(FIRST_FIELD) || q('.st'))!.focus({ preventScroll: true })}
         />
