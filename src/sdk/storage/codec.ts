@@ -1,7 +1,7 @@
 // Record encoding: a JSON array whose first item is the format version, made cookie-friendly,
 // and the shape check a decoded record must pass before anything uses it.
 export const VERSION = 1;
-/** No record may grow past this many bytes once cookie-encoded. */
+/** Every record stays under this many bytes once cookie-encoded. */
 export const MAX_BYTES = 4000;
 
 // Cookies must percent-encode `"` and `,` (3 bytes each) and JSON is full of them, so they are
@@ -11,8 +11,8 @@ const swap = (s: string) => s.replace(/["'~,]/g, (c) => SWAP[SWAP.indexOf(c) ^ 1
 
 export const encode = (payload: unknown[]): string => swap(JSON.stringify([VERSION, ...payload]));
 
-/** Whether the cookie-encoded size (an upper bound for Web Storage too) is within MAX_BYTES. */
-export const fits = (raw: string): boolean => encodeURIComponent(raw).length <= MAX_BYTES;
+/** Whether the cookie-encoded size (an upper bound for Web Storage too) is under MAX_BYTES. */
+export const fits = (raw: string): boolean => encodeURIComponent(raw).length < MAX_BYTES;
 
 /** The payload, or undefined for anything corrupt, truncated, oversized or of another format. */
 export const decode = (raw: string): unknown[] | undefined => {

@@ -49,8 +49,18 @@ describe('codec', () => {
     expect(decode('{"csd":1,"popins":{}}')).toBeUndefined();
     expect(decode('[2~1]')).toBeUndefined();
     expect(decode('null')).toBeUndefined();
-    expect(decode("[1~'" + 'x'.repeat(MAX_BYTES - 10) + "']")).toEqual(['x'.repeat(MAX_BYTES - 10)]);
+    expect(decode("[1~'" + 'x'.repeat(MAX_BYTES - 11) + "']")).toEqual(['x'.repeat(MAX_BYTES - 11)]);
     expect(decode("[1~'" + 'x'.repeat(MAX_BYTES) + "']")).toBeUndefined();
+  });
+  it('keeps every record under 4,000 bytes: exactly 4,000 is too many', () => {
+    // "[1~'" + x + "']" is 10 bytes cookie-encoded ([ and ] are percent-encoded) plus x.
+    const raw = (n: number) => encode(['x'.repeat(n)]);
+    expect(encodeURIComponent(raw(MAX_BYTES - 10)).length).toBe(MAX_BYTES);
+    expect(decode(raw(MAX_BYTES - 10))).toBeUndefined();
+    expect(decode(raw(MAX_BYTES - 11))).toEqual(['x'.repeat(MAX_BYTES - 11)]);
+    const store = open(cookie);
+    expect(store.write(PROPS, ['x'.repeat(MAX_BYTES - 10)])).toBe(false);
+    expect(store.write(PROPS, ['x'.repeat(MAX_BYTES - 11)])).toBe(true);
   });
 });
 
