@@ -84,10 +84,25 @@ describe('GET /api1/emails', () => {
     ['?wisepop_id=-3', 'wisepop_id'],
     ['?collected_after=yesterday', 'collected_after'],
     ['?collected_after=2019-13-45T10:00:00Z', 'collected_after'],
+    ['?collected_after=2019-02-30', 'collected_after'],
+    // Past SQLite's integer range as an OFFSET: these were 500s.
+    ['?page=100000000000000000000', 'page'],
+    ['?page=1e400', 'page'],
+    ['?page_size=1000&page=9223372036854776', 'page'],
+    ['?page=1000001', 'page'],
+    ['?page_size=1e400', 'page_size'],
+    ['?wisepop_id=1e400', 'wisepop_id'],
+    ['?wisepop_id=100000000000000000000', 'wisepop_id'],
   ])('refuses %s with 400 naming the parameter', async (query, name) => {
     const r = await emails(query);
     expect(r.status).toBe(400);
     expect((r.json as { error: string }).error).toContain(name);
+  });
+
+  it('accepts the last page number it allows', async () => {
+    const r = await emails('?page=1000000&page_size=1000');
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual([]);
   });
 
   it('401 without a key or with a wrong one; 403 with another site’s key', async () => {
@@ -99,6 +114,27 @@ describe('GET /api1/emails', () => {
     const cross = await emails(`?site=${f.site}`, f.other.key);
     expect(cross.status).toBe(403);
     expect((await emails(`?site=${f.site}`)).status).toBe(200);
+  });
+});
+
+describe('GET /api1/stats parameters', () => {
+  it.each([
+    ['?to=9999-99-99', 'to'],
+    ['?from=9999-99-99', 'from'],
+    ['?from=2026-02-30&to=2026-03-01', 'from'],
+    ['?from=2026-01-01&to=2026-13-01', 'to'],
+    ['?to=2026-1-1', 'to'],
+    ['?wisepop_id=100000000000000000000', 'wisepop_id'],
+    ['?wisepop_id=1e400', 'wisepop_id'],
+  ])('refuses %s with 400 naming the parameter, never a 500', async (query, name) => {
+    const r = await getJson(`${f.url}/api1/stats${query}`, apiAuth(f.key));
+    expect(r.status).toBe(400);
+    expect((r.json as { error: string }).error).toContain(name);
+  });
+
+  it('takes a real last day of a month, and the default window before a given day', async () => {
+    expect((await getJson(`${f.url}/api1/stats?from=2028-02-29&to=2028-02-29`, apiAuth(f.key))).status).toBe(200);
+    expect((await getJson(`${f.url}/api1/stats?to=9999-12-31`, apiAuth(f.key))).status).toBe(200);
   });
 });
 

@@ -8,9 +8,20 @@ import { dayIn, readStats } from '../store/events';
 
 const DAY = 86_400_000;
 
+/**
+ * Whether `YYYY-MM-DD` names a day of the calendar. Date.parse rolls 2026-02-30 over to March
+ * and gives NaN for 9999-99-99, so the day must read back unchanged.
+ */
+export function isDay(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const ms = Date.parse(`${value}T00:00:00Z`);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === value;
+}
+
 /** ISO date or date-time; without an offset it is read as UTC (never as the server's zone). */
 export function parseIsoMs(value: string): number | null {
   if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.test(value)) return null;
+  if (!isDay(value.slice(0, 10))) return null;
   const utc = /T|\s/i.test(value) && !/(Z|[+-]\d{2}:?\d{2})$/i.test(value) ? value + 'Z' : value;
   const ms = Date.parse(utc.replace(' ', 'T'));
   return Number.isNaN(ms) ? null : ms;
@@ -29,6 +40,25 @@ const emailRowSchema = {
 } as const;
 
 const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
+/**
+ * Past this, OFFSET overflows SQLite's integer (a 500 instead of an answer); a million pages of
+ * up to 1,000 rows is more than any site holds.
+ */
+export const MAX_PAGE = 1_000_000;
+/** Campaign ids are safe integers; a larger number cannot name one exactly. */
+const CAMPAIGN_ID = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
+
+/**
+ * The first of `names` that ajv let through as a non-finite number: it coerces "1e400" to
+ * Infinity and skips minimum/maximum for numbers that are not finite.
+ */
+function infinite(query: object, names: string[]): string | undefined {
+  return names.find((n) => {
+    const v = (query as Record<string, unknown>)[n];
+    return typeof v === 'number' && !Number.isFinite(v);
+  });
+}
+const tooLarge = (name: string) => ({ error: `${name}: must be a whole number in range` });
 
 export function registerApiRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const auth = requireApiKey(deps);
@@ -42,8 +72,8 @@ export function registerApiRoutes(app: FastifyInstance, deps: ServerDeps): void 
           type: 'object',
           properties: {
             collected_after: { type: 'string', maxLength: 40 },
-            wisepop_id: { type: 'integer', minimum: 1 },
-            page: { type: 'integer', minimum: 1, default: 1 },
+            wisepop_id: CAMPAIGN_ID,
+            page: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 1 },
             page_size: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
             site: { type: 'string', maxLength: 64 },
           },
@@ -53,6 +83,8 @@ export function registerApiRoutes(app: FastifyInstance, deps: ServerDeps): void 
     },
     async (request, reply) => {
       const q = request.query;
+      const bad = infinite(q, ['page', 'page_size', 'wisepop_id']);
+      if (bad) return reply.code(400).send(tooLarge(bad));
       let afterMs: number | undefined;
       if (q.collected_after !== undefined) {
         const ms = parseIsoMs(q.collected_after);
@@ -78,7 +110,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ServerDeps): void 
           properties: {
             from: { type: 'string', pattern: DATE },
             to: { type: 'string', pattern: DATE },
-            wisepop_id: { type: 'integer', minimum: 1 },
+            wisepop_id: CAMPAIGN_ID,
             // What /events accepts as a group; the no-test rows (variant null) have no filter value.
             variant: { type: 'string', minLength: 1, maxLength: 64 },
             site: { type: 'string', maxLength: 64 },
@@ -88,6 +120,11 @@ export function registerApiRoutes(app: FastifyInstance, deps: ServerDeps): void 
     },
     async (request, reply) => {
       const site = request.site!;
+      if (infinite(request.query, ['wisepop_id'])) return reply.code(400).send(tooLarge('wisepop_id'));
+      for (const name of ['from', 'to'] as const) {
+        const value = request.query[name];
+        if (value !== undefined && !isDay(value)) return reply.code(400).send({ error: `${name}: must be a day of the calendar, YYYY-MM-DD` });
+      }
       const to = request.query.to ?? dayIn(Date.now(), site.timezone);
       const from = request.query.from ?? dayIn(Date.parse(to + 'T12:00:00Z') - 29 * DAY, 'UTC');
       if (from > to) return reply.code(400).send({ error: 'from: must not be after to' });
