@@ -7,7 +7,7 @@ export const MAX_BYTES = 4000;
 // Cookies must percent-encode `"` and `,` (3 bytes each) and JSON is full of them, so they are
 // swapped with `'` and `~`, which cookies carry as is: pairs in SWAP, so index ^ 1 is the partner.
 const SWAP = `"'~,`;
-const swap = (s: string) => s.replace(/["'~,]/g, (c) => SWAP[SWAP.indexOf(c) ^ 1]);
+export const swap = (s: string) => s.replace(/["'~,]/g, (c) => SWAP[SWAP.indexOf(c) ^ 1]);
 
 export const encode = (payload: unknown[]): string => swap(JSON.stringify([VERSION, ...payload]));
 

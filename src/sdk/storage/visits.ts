@@ -1,6 +1,7 @@
 // Visits and sessions. `wisepops_session`: [start, last page view, pageviews, landing URL,
 // initial referrer, UTM values of the first page ('' when absent)]; `wisepops_visits`:
 // [first visit, total pageviews, the last 10 visit dates]. Times are epoch seconds.
+import { swap } from './codec';
 import { R, type Store } from './store';
 
 export type Session = [start: number, last: number, pageviews: number, landing: string, referrer: string, utm: string[]];
@@ -9,10 +10,13 @@ export type Visits = [first: number, total: number, times: number[]];
 // Spelt as in the validator's `utm_(source|…)` pattern (src/shared/spec.ts), which gzip then stores once.
 export const UTM = 'source|medium|campaign|term|content'.split('|').map((k) => 'utm_' + k);
 
-/** Cut to a cookie-encoded size so the session record always fits its 4,000 bytes. */
+/**
+ * Cut to a cookie-encoded size so the session record always fits its 4,000 bytes. Measured
+ * swapped, as written: a ' or ~ becomes a 3-byte " or , there.
+ */
 const cut = (s: string, bytes: number) => {
   s = s.slice(0, bytes);
-  while (encodeURIComponent(JSON.stringify(s)).length > bytes) s = s.slice(0, -1);
+  while (encodeURIComponent(swap(JSON.stringify(s))).length > bytes) s = s.slice(0, -1);
   return s;
 };
 

@@ -109,4 +109,17 @@ describe('sessions and visits', () => {
     expect(encodeURIComponent(session.utm[0]).length).toBeLessThanOrEqual(300);
     expect(currentSession(store, sec(), '', '')[2]).toBe(1);
   });
+
+  it("measures the cut as written: ' and ~ (swapped to \" and ,) take 3 bytes each", () => {
+    // A crafted link: every field at its cap, in the characters the codec swaps.
+    const utm = ['source', 'medium', 'campaign', 'term', 'content'].map((k) => `utm_${k}=` + '%27'.repeat(300)).join('&');
+    const href = 'https://shop.example/' + '~'.repeat(800) + '?' + utm;
+    view(href, 'https://ref.example/' + "'".repeat(800));
+    expect(Cookies.get(SESSION)).toBeDefined();
+    minutes(5);
+    const { session, visits } = view(href, '');
+    expect(session.pageviews).toBe(2);
+    expect(visits.times).toHaveLength(1);
+    expect(session.utm[0]).toBe("'".repeat(99));
+  });
 });
