@@ -1,6 +1,6 @@
 // The HTTP application: parsers, limits, security headers, CORS scope, errors and request logs
 // around the routes. Built from plain dependencies so tests and the CLI share it.
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
 import type { ServerDeps } from './config';
 import { createSiteCache } from './site-cache';
@@ -49,6 +49,13 @@ function errorStatus(err: FastifyError): [number, string] {
   return [status, status === 500 ? 'internal error' : err.message];
 }
 
+function secureHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  // Routes may have set their own (public files are cross-origin): keep theirs.
+  for (const [name, value] of SECURITY_ENTRIES) if (!reply.hasHeader(name)) reply.header(name, value);
+  // Behind a TLS-terminating proxy (trustProxy) this reads X-Forwarded-Proto.
+  if (request.protocol === 'https') reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+}
+
 const hops = (n: number) => (_address: string, hop: number) => hop < n;
 
 export function buildApp(deps: ServerDeps): FastifyInstance {
@@ -60,6 +67,14 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
     logger: false,
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
+    // Errors raised before routing (a malformed percent-escape in the path) skip the error
+    // handler and the onSend hook: without this they got fastify's own body and no security headers.
+    frameworkErrors: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const bad = err.code === 'FST_ERR_BAD_URL';
+      if (!bad) log.error({ req: request.id, err }, 'request failed');
+      secureHeaders(request, reply);
+      void reply.code(bad ? 400 : 500).send({ error: bad ? 'url: not a valid URL (malformed percent-encoding)' : 'internal error' });
+    },
   });
 
   const sites = createSiteCache(deps.db);
@@ -71,12 +86,7 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
   // parsed by fastify's own JSON parser so __proto__ / constructor.prototype keys are refused alike.
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
-  app.addHook('onSend', async (request, reply) => {
-    // Routes may have set their own (public files are cross-origin): keep theirs.
-    for (const [name, value] of SECURITY_ENTRIES) if (!reply.hasHeader(name)) reply.header(name, value);
-    // Behind a TLS-terminating proxy (trustProxy) this reads X-Forwarded-Proto.
-    if (request.protocol === 'https') reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
-  });
+  app.addHook('onSend', async (request, reply) => secureHeaders(request, reply));
 
   if (config.logRequests) {
     // Route patterns, never URLs or bodies: no address or field value reaches the logs.

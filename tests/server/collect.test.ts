@@ -222,6 +222,20 @@ describe('headers and errors', () => {
     expect(campaigns.headers.get('cache-control')).toMatch(/^public, max-age=\d+/);
   });
 
+  it('answers a malformed URL with a JSON 400 and the same security headers', async () => {
+    for (const path of ['/sites/%E0%A4%A/campaigns.json', '/collect%', '/api1/emails/%zz']) {
+      const r = await fetch(`${f.url}${path}`);
+      expect(r.status, path).toBe(400);
+      expect(await r.json()).toEqual({ error: expect.stringMatching(/^url: /) });
+      expect(r.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(r.headers.get('x-frame-options')).toBe('DENY');
+      expect(r.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(r.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(r.headers.get('cache-control')).toBe('no-store');
+    }
+  });
+
   it('answers unknown routes with JSON 404, never HTML', async () => {
     const r = await fetch(`${f.url}/wp-login.php`);
     expect(r.status).toBe(404);
