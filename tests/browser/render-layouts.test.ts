@@ -1,6 +1,7 @@
 // Every layout in real Chromium: placement, roles, axe-core, responsive sheet, push bars, close.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
+import type { Content } from '../../src/shared/campaign';
 import { box, calls, campaign, fixture, LAYOUTS, NEWSLETTER, show, type Fixture, type W } from './render-fixture';
 
 const AXE = resolve(import.meta.dirname, '../../node_modules/axe-core/axe.min.js');
@@ -83,6 +84,39 @@ describe('layouts', () => {
     const s = (await box(page).boundingBox())!;
     expect(s).toMatchObject({ x: 0, width: 375 });
     expect(s.y + s.height).toBe(667);
+  });
+
+  it('full screen: content taller than a small viewport starts at the top and scrolls to the end; short content is centred', async () => {
+    const blocks: Content['steps'][0]['blocks'] = [{ type: 'heading', text: 'Top heading' }, { type: 'paragraph', text: 'Intro text' }];
+    for (let i = 0; i < 6; i++) blocks.push({ type: 'text', name: 'f' + i, label: 'Field ' + i });
+    blocks.push({ type: 'email', label: 'Email', required: true }, { type: 'button', label: 'Go', action: 'submit' });
+    const tall: Content = { ...NEWSLETTER, steps: [{ blocks }] };
+    const { page } = await f.open({ viewport: { width: 375, height: 560 } });
+    await show(page, campaign({ type: 'fullscreen' }, tall));
+    const at = (sel: string) => page.locator('poplet-campaign ' + sel).first().evaluate((e) => e.getBoundingClientRect().toJSON() as DOMRect);
+    const scroller = box(page);
+    expect(await scroller.evaluate((e) => e.scrollHeight > e.clientHeight)).toBe(true);
+    await scroller.evaluate((e) => (e.scrollTop = 0));
+    // The heading is on screen below the close button, not above the scroll origin.
+    const h2 = await at('h2');
+    const x = await at('.x');
+    expect(h2.top).toBeGreaterThanOrEqual(x.bottom - 16);
+    expect(h2.top).toBeLessThan(560);
+    // The close button covers no field.
+    const first = await at('.fd');
+    expect(x.bottom <= first.top || x.left >= first.right).toBe(true);
+    // The end is reachable: the "don't show" link, last in the box, can be scrolled into view.
+    await scroller.evaluate((e) => (e.scrollTop = e.scrollHeight));
+    const ns = await at('.ns');
+    expect(ns.bottom).toBeLessThanOrEqual(560);
+    expect(ns.top).toBeGreaterThanOrEqual(0);
+
+    const big = await f.open({ viewport: { width: 1280, height: 800 } });
+    await show(big.page, campaign({ type: 'fullscreen' }));
+    const form = await big.page.locator('poplet-campaign .st').evaluate((e) => e.getBoundingClientRect().toJSON() as DOMRect);
+    const link = await big.page.locator('poplet-campaign .ns').evaluate((e) => e.getBoundingClientRect().toJSON() as DOMRect);
+    // Form and link centred as one group: as much room above the form as below the link.
+    expect(Math.abs(form.top - (800 - link.bottom))).toBeLessThan(40);
   });
 
   it('a push bar pads the page by its height and restores it on destroy', async () => {

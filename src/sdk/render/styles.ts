@@ -7,6 +7,9 @@ const ERR = 'color:#b00020;background:#fff;';
 // Each line ends in a template-literal line continuation, so the shipped string has no newlines.
 // The host is display:contents, so an embed's box sits in the page flow and fixed layers take
 // the top z-index (the host comes last in the document, so it wins ties).
+// A full screen centres with `safe center`: plain `center` pushes content taller than the viewport
+// above the scroll origin, out of reach. Browsers without `safe` (Safari before 17.6) drop the
+// declaration and start the content at the top: not centred, never cut.
 const CSS = `:host{all:initial!important;display:contents!important}\
 *{box-sizing:border-box}\
 .r{font:16px/1.45 var(--pl-font,system-ui,sans-serif);color:var(--pl-color,#1a1a1a)}\
@@ -19,7 +22,7 @@ dialog{all:unset;position:fixed;inset:0;z-index:2147483647}dialog::backdrop{back
 .bar .bx{max-width:none;border-radius:0;padding:10px 48px}\
 .bar .bx,.bar .st{display:flex;flex-wrap:wrap;align-items:center;justify-content:center;gap:4px 16px;text-align:center}\
 .bar .st>*{margin:0}.bar .b{width:auto}.bar .fd{min-width:200px}\
-.fullscreen .bx{inset:0;max-width:none;border-radius:0;display:flex;flex-direction:column;justify-content:center;align-items:center}\
+.fullscreen .bx{inset:0;max-width:none;border-radius:0;display:flex;flex-direction:column;justify-content:safe center;align-items:center}\
 .fullscreen .st{width:100%;max-width:var(--pl-width,560px)}\
 .embed .bx{max-width:none;box-shadow:none;border:1px solid #ccc;animation:none}\
 .st>*,h2,p{margin:0 0 12px}\
