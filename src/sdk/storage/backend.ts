@@ -39,10 +39,11 @@ export const web: Backend = {
       s.removeItem(name);
     }
   },
+  // The other copy goes only once the write succeeded: a refused one (quota) throws to the
+  // store and leaves the record as it was.
   set(name, value, days) {
-    del(name);
-    if (days) localStorage.setItem(name, Math.ceil(Date.now() / 1000 + days * 86400) + ' ' + value);
-    else sessionStorage.setItem(name, '0 ' + value);
+    if (days) localStorage.setItem(name, Math.ceil(Date.now() / 1000 + days * 86400) + ' ' + value), sessionStorage.removeItem(name);
+    else sessionStorage.setItem(name, '0 ' + value), localStorage.removeItem(name);
   },
   del,
 };

@@ -1,6 +1,7 @@
 // The `wisepops` record: [signed up once (0|1), entries], an entry per campaign being
 // [id, displays, closes, conversions, clicks, last display (epoch s), pageview count, group?].
 import type { CampaignHistory } from '../context/types';
+import { encode, fits } from './codec';
 import { R, type Store } from './store';
 
 export interface State {
@@ -18,10 +19,15 @@ export function readState(store: Store): State {
   return { signedUp: signed == 1, history: history as unknown as State["history"] };
 }
 
-/** Saves; when too big, drops the least recently seen campaigns (from `state` too) until it fits. */
+/**
+ * Saves; when too big, drops the least recently seen campaigns (from `state` too) until it fits.
+ * Measured here, not by a refused write: one the storage refuses (full) must drop nothing, since
+ * `state` is what the page goes on with.
+ */
 export function writeState(store: Store, state: State): void {
   const entries = Object.keys(state.history)
     .map((id) => [+id, ...[...KEYS].map((k) => state.history[+id][k as 'd'])].filter((v) => v != null))
     .sort((a, b) => b[5] - a[5]);
-  while (!store.write(R.STATE, [+state.signedUp, entries])) delete state.history[entries.pop()![0]];
+  while (!fits(encode([+state.signedUp, entries]))) delete state.history[entries.pop()![0]];
+  store.write(R.STATE, [+state.signedUp, entries]);
 }

@@ -31,7 +31,7 @@ export interface Store {
   read<T extends unknown[]>(record: number, sample: unknown[]): T | undefined;
   /** The value of a record holding one, of the shape of `sample`. */
   one<T>(record: number, sample: T): T | undefined;
-  /** Writes (undefined deletes). False (and a debug line) when the record would exceed MAX_BYTES: nothing written. */
+  /** Writes (undefined deletes). False (and a debug line) when nothing was written: over MAX_BYTES, or refused by the storage (full, blocked). */
   write(record: number, payload?: unknown[]): boolean;
   /** Applies a configuration (consent false: session-only, no analytics id), moving every record to its new place and lifetime. */
   configure(cfg: StoreConfig, consent: boolean): void;
@@ -68,8 +68,7 @@ export function createStore(log: Log): Store {
     write(i, payload) {
       const raw = payload && encode(payload);
       if (raw && !fits(raw)) return log(NAMES[i] + ': over 4,000 bytes, not saved'), false;
-      safe(() => (raw ? put(i, raw) : be().del(NAMES[i])));
-      return true;
+      return safe(() => (raw ? put(i, raw) : be().del(NAMES[i]), true)) || (log(NAMES[i] + ': not saved'), false);
     },
     configure(next, ok) {
       // Taken from both backends under the old domain; the first time, this normalises what

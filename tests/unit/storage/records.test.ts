@@ -226,8 +226,32 @@ describe('localStorage mode', () => {
       throw new DOMException('blocked', 'SecurityError');
     });
     const store = open(local);
-    expect(store.write(PROPS, [{ a: 1 }])).toBe(true);
+    expect(store.write(PROPS, [{ a: 1 }])).toBe(false);
     expect(readProps(store)).toEqual({});
+  });
+
+  it('a write the storage refuses (quota) keeps the record as it was and reports false', () => {
+    const log = createLog(true);
+    const spy = vi.spyOn(console, 'log').mockImplementation(() => {});
+    const store = open(local, true, log);
+    store.write(PROPS, [{ a: 1 }]);
+    const setItem = vi.spyOn(Storage.prototype, 'setItem').mockImplementation(() => {
+      throw new DOMException('full', 'QuotaExceededError');
+    });
+    expect(store.write(PROPS, [{ a: 2 }])).toBe(false);
+    setItem.mockRestore();
+    expect(readProps(store)).toEqual({ a: 1 });
+    expect(spy.mock.calls.some((c) => String(c[0]).includes(`${NAME[PROPS]}: not saved`))).toBe(true);
+  });
+
+  it('a refused write of the wisepops record evicts nothing from the state it was given', () => {
+    const store = open(local);
+    vi.spyOn(Storage.prototype, 'setItem').mockImplementation(() => {
+      throw new DOMException('full', 'QuotaExceededError');
+    });
+    const s: State = { signedUp: false, history: { 1: { d: 1, c: 0, v: 0, k: 0, l: 1, p: 1 }, 2: { d: 1, c: 0, v: 0, k: 0, l: 2, p: 1 } } };
+    writeState(store, s);
+    expect(Object.keys(s.history)).toEqual(['1', '2']);
   });
 });
 
