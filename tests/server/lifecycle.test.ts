@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { buildApp } from '../../src/server/app';
@@ -56,6 +56,25 @@ describe('backup and restore', () => {
     const after = dump(env);
     expect(after.signups).toEqual(atBackup.signups);
     expect(after.deliveries).toEqual(atBackup.deliveries);
+  });
+
+  it('backups, the restored database and the kept one are owner-only (0600), whatever the umask', async () => {
+    env = makeEnv();
+    signup(env.deps, env.siteId, 2);
+    const dir = join(env.dir, 'shared-backups');
+    // An existing folder others can list, as a mounted backup volume often is.
+    mkdirSync(dir, { mode: 0o755 });
+    expect(process.umask() & 0o077).not.toBe(0o077); // the test means something only if the umask lets others read
+    const file = await backup(env.deps, dir);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // A backup an older Poplet left world-readable: restoring it must not make the database so.
+    chmodSync(file, 0o644);
+    const dbPath = env.deps.config.dbPath;
+    env.deps.db.close();
+    restore(file, dbPath);
+    expect(statSync(dbPath).mode & 0o777).toBe(0o600);
+    expect(statSync(`${dbPath}.before-restore`).mode & 0o777).toBe(0o600);
+    env.reopen();
   });
 
   it('keeps the newest 7 backups', async () => {

@@ -1,7 +1,7 @@
 // Online backups with SQLite's backup API (a consistent snapshot while the server keeps
 // writing), kept as the last `keep` files of a folder; and restore, for a stopped server.
 import Database from 'better-sqlite3';
-import { copyFileSync, fsyncSync, mkdirSync, openSync, closeSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, fsyncSync, mkdirSync, openSync, closeSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const NAME = /^poplet-\d{8}T\d{9}Z\.sqlite$/;
@@ -35,6 +35,11 @@ export async function backup(deps: { db: Database.Database }, dir: string, keep 
   const file = join(dir, `poplet-${stamp}.sqlite`);
   // Written under a temporary name so a crash never leaves a half backup among the kept ones.
   const tmp = `${file}.partial`;
+  // A backup holds every sign-up: owner-only, like the database. Created 0600 before SQLite
+  // writes into it (an empty file is an empty database to SQLite), so it is never readable by
+  // others even while being written; the chmod covers a leftover .partial of a crashed run.
+  closeSync(openSync(tmp, 'w', 0o600));
+  chmodSync(tmp, 0o600);
   await deps.db.backup(tmp);
   fsyncFile(tmp);
   renameSync(tmp, file);
@@ -68,12 +73,15 @@ export function restore(file: string, dbPath: string): void {
     live.pragma('wal_checkpoint(TRUNCATE)');
     live.close();
     copyFileSync(dbPath, `${dbPath}.before-restore`);
+    chmodSync(`${dbPath}.before-restore`, 0o600);
   } catch {
     // no database there yet (lost disk): nothing to keep
   }
   mkdirSync(join(dbPath, '..'), { recursive: true });
   const tmp = `${dbPath}.restoring`;
   copyFileSync(file, tmp);
+  // copyFileSync keeps the backup's mode, which may be a world-readable one from an older Poplet.
+  chmodSync(tmp, 0o600);
   fsyncFile(tmp);
   rmSync(`${dbPath}-wal`, { force: true });
   rmSync(`${dbPath}-shm`, { force: true });
