@@ -141,7 +141,8 @@ function fields(x: unknown, spec: string, p: string): Err {
 /** Field blocks: they carry a value into the sign-up. */
 export const isField = (b: Block): b is FieldBlock => /^(email|text|phone|number|select|checkbox|consent|hidden)$/.test(b.type);
 
-function checkStep(x: unknown, p: string, names: Set<string>): Err {
+/** `success`: the last step, where there is no next step and nothing left to submit. */
+function checkStep(x: unknown, p: string, names: Set<string>, success?: boolean): Err {
   if (!isObj(x) || !Array.isArray(x.blocks)) return p + '.blocks: must be a list';
   for (let i = 0; i < x.blocks.length; i++) {
     const b = x.blocks[i] as O;
@@ -150,6 +151,7 @@ function checkStep(x: unknown, p: string, names: Set<string>): Err {
     const e = spec != null && spec !== false ? fields(b, spec, bp) : isObj(b) ? `${bp}.type: unknown block '${b.type}'` : bp + ': must be an object';
     if (e) return e;
     if (b.type == 'button' && b.action == 'link' && !b.href) return bp + '.href: required';
+    if (success && b.type == 'button' && /^(next|submit)$/.test(b.action as string)) return bp + '.action: must be close or link in the success step';
     if (isField(b as unknown as Block)) {
       const name = (b.name || b.type) as string;
       if (names.has(name)) return `${bp}.name: duplicate field name '${name}'`;
@@ -184,5 +186,5 @@ export function checkContent(x: unknown, path: string): Err {
     if (!isObj(m)) return path + '.messages: must be an object';
     for (const k in m) if (!isText(m[k])) return `${path}.messages.${k}: must be a string`;
   }
-  return checkStep(c.success, path + '.success', new Set()) || (c.style === undefined ? null : fields(c.style, SPECS.style, path + '.style'));
+  return checkStep(c.success, path + '.success', new Set(), true) || (c.style === undefined ? null : fields(c.style, SPECS.style, path + '.style'));
 }

@@ -166,6 +166,24 @@ describe('forms', () => {
     await page.locator('poplet-campaign h2', { hasText: 'CODE10' }).waitFor();
     expect((await calls(page)).filter((c) => c[0] == 'submit')).toEqual([]);
   });
+
+  it('a next or submit button on the success step (refused by the validator, drawn anyway) closes the campaign', async () => {
+    for (const action of ['next', 'submit'] as const) {
+      const { page, errors } = await f.open();
+      const content = { ...NEWSLETTER, success: { blocks: [{ type: 'heading' as const, text: 'Thanks' }, { type: 'button' as const, label: 'Continue', action }] } };
+      await show(page, campaign({ type: 'popup' }, content));
+      await q(page, 'input[type=email]').fill('ada@example.com');
+      await q(page, 'input[type=checkbox]').check();
+      await q(page, 'button[type=submit]').click();
+      await page.locator('poplet-campaign h2', { hasText: 'Thanks' }).waitFor();
+      await page.locator('poplet-campaign button', { hasText: 'Continue' }).click();
+      await page.waitForFunction(() => !document.querySelector('poplet-campaign'));
+      const seen = await calls(page);
+      expect(seen.filter((c) => c[0] != 'submit'), action).toEqual([['displayed', 7], ['closed', 7]]);
+      expect(errors).toEqual([]);
+      await page.context().close();
+    }
+  });
 });
 
 describe('buttons and links', () => {

@@ -72,6 +72,9 @@ export class App extends Component<AppProps, State> {
     e.preventDefault();
     const steps = this.props.req.content.steps;
     const { step, busy } = this.state;
+    // The success step: nothing comes next and nothing is left to send, so next or submit there
+    // (refused by checkContent, but drawn if it arrives) closes.
+    if (!steps[step]) return this.props.close();
     const blocks = steps[step].blocks;
     if (busy || !this.read(e.currentTarget as HTMLFormElement, blocks)) return;
     const by = e.submitter && (e.submitter as HTMLElement).dataset.a;

@@ -50,6 +50,9 @@ describe('checkContent', () => {
     [{ ...ok, style: { closeButton: 'big' } }, 'content.style.closeButton: must be one of icon, text, none'],
     [{ ...ok, messages: { error: 3 } }, 'content.messages.error: must be a string'],
     [{ ...ok, noshowLink: 'no' }, 'content.noshowLink: must be true or false'],
+    // The success step is the last: nothing comes next and nothing is left to submit.
+    [{ ...ok, success: { blocks: [{ type: 'button', label: 'Go on', action: 'next' }] } }, 'content.success.blocks[0].action: must be close or link in the success step'],
+    [{ ...ok, success: { blocks: [{ type: 'heading', text: 'Thanks' }, { type: 'button', label: 'Send', action: 'submit' }] } }, 'content.success.blocks[1].action: must be close or link in the success step'],
   ])('rejects %#', (x, msg) => {
     expect(checkContent(x, 'content')).toBe(msg);
   });
