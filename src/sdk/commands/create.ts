@@ -68,12 +68,20 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
     ctx.noshow = on;
     refresh();
   };
-  const saveState = (change: (s: State) => void) => {
+  // Only what other tabs write that decides a display; page and visit counts stay this page's.
+  // What this page learnt stays too, where storage keeps nothing (cookies off, blocked storage).
+  const reload = () => {
     const s = readState(store);
-    change(s);
-    writeState(store, s);
-    // A State is the context's history and signedUp, exactly.
-    Object.assign(ctx, s);
+    Object.assign(ctx.history, s.history);
+    ctx.signedUp = ctx.signedUp || s.signedUp;
+    ctx.noshow = ctx.noshow || !!store.read(R.NOSHOW, []);
+  };
+  // On the merged history (stored entries over this page's own), which the context keeps: a
+  // storage that keeps nothing must not make the page forget the other campaigns.
+  const saveState = (change: (s: State) => void) => {
+    reload();
+    change(ctx);
+    writeState(store, ctx);
   };
 
   // `any`: arguments come from the page untyped; each command checks its own with `need`.
@@ -155,14 +163,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       markSignedUp: () => saveState((s) => (s.signedUp = true)),
     },
     noshow: () => setNoshow(true),
-    // Only what other tabs write that decides a display; page and visit counts stay this page's.
-    // What this page learnt stays too, where storage keeps nothing (cookies off, blocked storage).
-    reload: () => {
-      const s = readState(store);
-      Object.assign(ctx.history, s.history);
-      ctx.signedUp = ctx.signedUp || s.signedUp;
-      ctx.noshow = ctx.noshow || !!store.read(R.NOSHOW, []);
-    },
+    reload,
     activity: {
       get: () => store.one(R.ACTIVITY, ''),
       set: (v) => store.write(R.ACTIVITY, [v]),

@@ -377,6 +377,36 @@ describe('EngineDeps', () => {
     expect([x.history[12]?.d, x.signedUp, x.noshow]).toEqual([1, true, true]);
   });
 
+  it('history.update keeps every campaign this page recorded where storage keeps nothing', () => {
+    // Cookies off: writes are dropped, reads are empty (an own property shadows Document's).
+    Object.defineProperty(document, 'cookie', { get: () => '', set: () => {}, configurable: true });
+    try {
+      script();
+      stub();
+      boot();
+      deps.history.update(1, (h) => void ((h.d = 1), (h.l = 100)));
+      deps.history.update(2, (h) => void ((h.d = 1), (h.l = 101)));
+      deps.history.update(2, (h) => void h.c++);
+      deps.history.markSignedUp();
+    } finally {
+      delete (document as { cookie?: string }).cookie;
+    }
+    const x = deps.context();
+    expect([x.history[1]?.d, x.history[2]?.d, x.history[2]?.c, x.signedUp]).toEqual([1, 1, 1, true]);
+  });
+
+  it('history.update applies the change on top of what another tab stored', () => {
+    script();
+    stub();
+    boot();
+    deps.history.update(1, (h) => void (h.d = 1));
+    Cookies.set('wisepops', "[1~0~[[1~3~0~0~0~1700000000~2]~[5~1~0~0~0~1700000001~2]]]", { path: '/' });
+    deps.history.update(1, (h) => void h.c++);
+    expect(deps.context().history[1]).toMatchObject({ d: 3, c: 1 });
+    expect(deps.context().history[5]).toMatchObject({ d: 1 });
+    expect(Cookies.get('wisepops')).toContain('[1~3~1~0~0~1700000000~2]');
+  });
+
   it('activity keeps a raw string in wisepops_activity_session; noshow() opts out', () => {
     script();
     stub();
