@@ -4,6 +4,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import cors from '@fastify/cors';
 import type { ServerDeps } from './config';
 import { createSiteCache } from './site-cache';
+import { createOriginRefusals } from './routes/context';
 import { createSignupWriter } from './store/signup-writer';
 import { createJournal } from './lifecycle/journal';
 import { registerCollectRoute } from './routes/collect';
@@ -78,6 +79,7 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
   });
 
   const sites = createSiteCache(deps.db);
+  const refusals = createOriginRefusals(log);
   const writer = createSignupWriter(deps.db);
   const counter = createEventCounter(deps);
   const journal = config.journalDir ? createJournal(config.journalDir) : null;
@@ -112,26 +114,28 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }));
 
-  // CORS only where browsers of allowed sites post: /collect and /events. Preflights carry no
-  // body, so they are answered for any origin some site allows; the route then checks the
-  // origin against the one site the body names (403 otherwise).
+  // CORS only where browsers post sign-ups and events: /collect and /events, for any origin.
+  // Preflights carry no body, so no site to check against; the route then checks the origin
+  // against the one site the body names and refuses with a 403 the page can read. Refusing the
+  // preflight instead made the browser see a network error, which the outbox keeps and retries
+  // forever while the form shows a success. Safe for any origin: these routes use no cookies
+  // (the SDK sends credentials: 'omit' and no Allow-Credentials is sent) and answer nothing secret.
   app.register(async (scope) => {
     // The plugin's preflight route is `OPTIONS *`, which escapes this scope: the path check
     // keeps preflights of every other URL (the API above all) CORS-free.
     await scope.register(cors, {
       delegator: (request, cb) => {
-        const origin = request.headers.origin;
         const path = request.url.split('?', 1)[0];
         cb(null, {
-          origin: origin !== undefined && CORS_PATHS.has(path!) && sites.anySiteAllows(origin),
+          origin: request.headers.origin !== undefined && CORS_PATHS.has(path!),
           methods: ['POST'],
           allowedHeaders: ['content-type'],
           maxAge: 86_400,
         });
       },
     });
-    registerCollectRoute(scope, { ...deps, sites, writer, journal });
-    registerEventsRoute(scope, { ...deps, sites, counter });
+    registerCollectRoute(scope, { ...deps, sites, writer, journal, refusals });
+    registerEventsRoute(scope, { ...deps, sites, counter, refusals });
     // CORS answers from these routes only: the sign-up/analytics endpoints are readable cross-origin.
     scope.addHook('onSend', async (_request, reply) => {
       reply.header('cross-origin-resource-policy', 'cross-origin');

@@ -1,27 +1,23 @@
-// Sites as the hot paths need them (per-request lookups, CORS origin checks), cached in memory and
+// Sites as the hot paths need them (per-request lookups), cached in memory and
 // dropped whenever another connection (the CLI, the demo, a restore) commits to the database:
 // `PRAGMA data_version` changes exactly then, so an edit applies to the very next request.
 import type { Db } from './store/db';
-import { getSite, listSites, type Site } from './store/sites';
+import { getSite, type Site } from './store/sites';
 
 export interface SiteCache {
   get(id: string): Site | undefined;
-  /** Whether any site allows this origin (answers CORS preflights, which carry no site id). */
-  anySiteAllows(origin: string): boolean;
 }
 
 export function createSiteCache(db: Db): SiteCache {
   const version = db.prepare('PRAGMA data_version').pluck();
   let seen = -1;
   const sites = new Map<string, Site>();
-  let origins: Set<string> | null = null;
 
   function fresh(): void {
     const v = version.get() as number;
     if (v === seen) return;
     seen = v;
     sites.clear();
-    origins = null;
   }
 
   return {
@@ -34,11 +30,6 @@ export function createSiteCache(db: Db): SiteCache {
         if (site) sites.set(id, site);
       }
       return site;
-    },
-    anySiteAllows(origin) {
-      fresh();
-      origins ??= new Set(listSites(db).flatMap((s) => s.origins));
-      return origins.has(origin);
     },
   };
 }

@@ -1,7 +1,9 @@
 // A real Chromium page on another origin posts a sign-up to /collect (preflighted JSON, then a
-// sendBeacon text/plain one); both rows are visible through /api1/emails.
+// sendBeacon text/plain one); both rows are visible through /api1/emails. A page on an origin the
+// site does not allow reads the server's 403, so the outbox drops the sign-up and says why.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright';
+import { build } from 'esbuild';
 import { launchChromium, watchErrors } from '../helpers/browser';
 import { startStaticServer, type StaticServer } from '../helpers/static-server';
 import { startFixture, type Fixture, apiAuth } from '../server/fixture';
@@ -60,26 +62,50 @@ it('stores a cross-origin sign-up from a real page and shows it in the Email API
   expect(errors).toEqual([]);
 });
 
-it('a page on a foreign origin cannot post (CORS refused, nothing stored)', async () => {
+it('a page on an origin the site does not allow reads the 403: the outbox drops the sign-up and reports the error', async () => {
+  // The owner allowed one host; the visitor is on another (www. vs apex, a second domain).
   const other = await startStaticServer();
   try {
-    other.pages.set('/', { body: '<!doctype html><title>evil</title>' });
+    // The real outbox and browser glue, bundled for the page as the core bundles them.
+    const bundle = await build({
+      stdin: {
+        contents: `import { createOutbox } from './src/sdk/collect/outbox'; import { browserNet } from './src/sdk/collect/net';
+          window.outbox = createOutbox(${JSON.stringify(f.url)}, browserNet, () => {}, localStorage);`,
+        resolveDir: process.cwd(),
+        loader: 'ts',
+      },
+      bundle: true,
+      format: 'iife',
+      target: 'es2018',
+      write: false,
+    });
+    other.pages.set('/outbox.js', { body: bundle.outputFiles[0]!.text, type: 'text/javascript' });
+    other.pages.set('/', { body: '<!doctype html><title>elsewhere</title><link rel="icon" href="data:,"><script src="/outbox.js"></script>' });
     const page = await browser.newPage();
     await page.goto(`${other.url}/`);
     const before = f.count();
     const outcome = await page.evaluate(async ({ server, site }) => {
-      try {
-        const r = await fetch(`${server}/collect`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ id: 'browser-evil-00003', site, wisepop_id: 1, email: 'x@example.com', fields: {} }),
-        });
-        return `status ${r.status}`;
-      } catch {
-        return 'blocked';
-      }
+      const r = await fetch(`${server}/collect`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 'browser-evil-00003', site, wisepop_id: 1, email: 'x@example.com', fields: {} }),
+        credentials: 'omit',
+      });
+      return { status: r.status, body: await r.json() };
     }, { server: f.url, site: f.site });
-    expect(outcome).toBe('blocked');
+    // Before, the preflight was refused: the page saw a network error (status 0), not this.
+    expect(outcome).toEqual({ status: 403, body: { error: 'origin: not allowed for this site' } });
+
+    const submitted = await page.evaluate(
+      (site) =>
+        (window as unknown as { outbox: { submit(p: unknown): Promise<unknown> } }).outbox.submit({
+          id: 'browser-evil-00004', site, wisepop_id: 1, email: 'y@example.com', fields: {},
+        }),
+      f.site,
+    );
+    // Not "queued": the form shows the error instead of a success that would never be stored.
+    expect(submitted).toEqual({ ok: false, error: 'origin: not allowed for this site' });
+    expect(await page.evaluate(() => localStorage.getItem('poplet_outbox'))).toBeNull();
     expect(f.count()).toBe(before);
   } finally {
     await other.close();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ORIGIN, apiAuth, getJson, post, signup, startFixture, type Fixture } from './fixture';
+import { ORIGIN, apiAuth, captureLog, getJson, post, signup, startFixture, type Fixture } from './fixture';
+import { createOriginRefusals } from '../../src/server/routes/context';
 import { startReceiver, waitFor } from './hooks-fixture';
 import type { EmailRow } from '../../src/shared/signup';
 
@@ -185,11 +186,75 @@ describe('CORS', () => {
     }
   });
 
-  it('gives forbidden origins no CORS headers', async () => {
-    const r = await preflight('/collect', 'https://evil.example');
-    expect(r.headers.get('access-control-allow-origin')).toBeNull();
-    const p = await post(`${f.url}/collect`, signup(f.site), { origin: 'https://evil.example' });
-    expect(p.headers.get('access-control-allow-origin')).toBeNull();
+  it('lets a page on an origin its site does not allow read the 403, on /collect and /events, errors included', async () => {
+    const evil = 'https://evil.example';
+    for (const path of ['/collect', '/events']) {
+      const r = await preflight(path, evil);
+      expect(r.status).toBe(204);
+      expect(r.headers.get('access-control-allow-origin')).toBe(evil);
+      expect(r.headers.get('access-control-allow-credentials')).toBeNull();
+      expect(r.headers.get('vary')).toMatch(/origin/i);
+    }
+    const before = f.count();
+    const p = await post(`${f.url}/collect`, signup(f.site), { origin: evil });
+    expect(p.status).toBe(403);
+    expect(p.json).toEqual({ error: 'origin: not allowed for this site' });
+    expect(p.headers.get('access-control-allow-origin')).toBe(evil);
+    expect(f.count()).toBe(before);
+    const e = await post(`${f.url}/events`, { site: f.site, events: [{ k: 'display', c: 1, t: Date.now() }] }, { origin: evil });
+    expect(e.status).toBe(403);
+    expect(e.headers.get('access-control-allow-origin')).toBe(evil);
+    // The other refusals a page can meet are readable too.
+    const refused = [
+      await post(`${f.url}/collect`, signup(f.site, { email: 'nope' }), { origin: evil }), // 422
+      await post(`${f.url}/collect`, signup('nosuchsite00'), { origin: evil }), // 404
+      await post(`${f.url}/collect`, '{"id":', { origin: evil }), // 400
+      await post(`${f.url}/collect`, JSON.stringify({ ...signup(f.site), fields: { a: 'x'.repeat(20_000) } }), { origin: evil }), // 413
+    ];
+    expect(refused.map((r) => r.status)).toEqual([422, 404, 400, 413]);
+    for (const r of refused) {
+      expect(r.headers.get('access-control-allow-origin')).toBe(evil);
+      expect(r.json).toEqual({ error: expect.any(String) });
+    }
+  });
+
+  it('warns the operator once per site and origin an hour about a refused origin, naming both', async () => {
+    const log = captureLog();
+    const g = await startFixture({ collectPerMinute: 0, eventsPerMinute: 0 }, log);
+    try {
+      const warnings = () => log.lines.filter((l) => l.level === 'warn');
+      for (let i = 0; i < 3; i++) expect((await post(`${g.url}/collect`, signup(g.site), { origin: 'https://www.shop.example' })).status).toBe(403);
+      await post(`${g.url}/events`, { site: g.site, events: [{ k: 'display', c: 1, t: Date.now() }] }, { origin: 'https://www.shop.example' });
+      expect(warnings()).toEqual([
+        { level: 'warn', msg: expect.stringContaining('origin not allowed'), fields: { site: g.site, origin: 'https://www.shop.example', allowed: [ORIGIN] } },
+      ]);
+      await post(`${g.url}/collect`, signup(g.site), { origin: 'https://m.shop.example' });
+      await post(`${g.url}/collect`, signup(g.other.site), { origin: 'https://www.shop.example' });
+      expect(warnings().map((l) => [l.fields.site, l.fields.origin])).toEqual([
+        [g.site, 'https://www.shop.example'],
+        [g.site, 'https://m.shop.example'],
+        [g.other.site, 'https://www.shop.example'],
+      ]);
+      // An allowed origin is not a refusal.
+      expect((await post(`${g.url}/collect`, signup(g.site))).status).toBe(201);
+      expect(warnings()).toHaveLength(3);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('bounds the warnings: again after an hour, and a flood of made-up origins cannot grow memory or the log', () => {
+    const log = captureLog();
+    const refusals = createOriginRefusals(log, 3_600_000, 10);
+    const site = { id: 's1', domain: 'd', origins: ['https://a.example'], timezone: 'UTC', created_at: '', last_active_at: null };
+    refusals.refused(site, 'https://x.example', 0);
+    refusals.refused(site, 'https://x.example', 3_599_999);
+    refusals.refused(site, 'https://x.example', 3_600_000);
+    expect(log.lines).toHaveLength(2);
+    for (let i = 0; i < 100; i++) refusals.refused(site, `https://o${i}.example`, 3_600_001);
+    expect(log.lines).toHaveLength(11); // 10 kept: the rest are not logged until old ones expire
+    refusals.refused(site, 'https://later.example', 3 * 3_600_000);
+    expect(log.lines).toHaveLength(12);
   });
 
   it('does not enable CORS on the Email API', async () => {

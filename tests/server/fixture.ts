@@ -11,7 +11,7 @@ import { CORE_MIGRATIONS } from '../../src/server/store/schema';
 import { HOOKS_MIGRATIONS } from '../../src/server/hooks/schema';
 import { loadSecret } from '../../src/server/store/keys';
 import { addSite } from '../../src/server/store/sites';
-import { silentLog } from '../../src/server/log';
+import { silentLog, type Log } from '../../src/server/log';
 
 export const ORIGIN = 'https://shop.example';
 
@@ -28,7 +28,7 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function startFixture(config: Partial<ServerConfig> = {}): Promise<Fixture> {
+export async function startFixture(config: Partial<ServerConfig> = {}, log: Log = silentLog): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'poplet-server-'));
   const dbPath = join(dir, 'poplet.db');
   const setup = openDb(dbPath);
@@ -38,7 +38,7 @@ export async function startFixture(config: Partial<ServerConfig> = {}): Promise<
   setup.close();
   const server = await startServer(
     { dataDir: dir, dbPath, host: '127.0.0.1', port: 0, logRequests: false, ...config },
-    silentLog,
+    log,
   );
   // A second connection for assertions, as an operator would have.
   const db = openDb(dbPath);
@@ -60,6 +60,13 @@ export async function startFixture(config: Partial<ServerConfig> = {}): Promise<
 }
 
 let n = 0;
+/** A log that keeps its lines, for tests of what the server tells the operator. */
+export function captureLog(): Log & { lines: Array<{ level: string; msg?: string; fields: Record<string, unknown> }> } {
+  const lines: Array<{ level: string; msg?: string; fields: Record<string, unknown> }> = [];
+  const at = (level: string) => (fields: object, msg?: string) => void lines.push({ level, msg, fields: { ...fields } });
+  return { lines, info: at('info'), warn: at('warn'), error: at('error') };
+}
+
 /** A valid sign-up body with a fresh id. */
 export function signup(site: string, extra: Record<string, unknown> = {}) {
   n += 1;

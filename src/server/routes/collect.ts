@@ -7,12 +7,13 @@ import { createLimiter } from '../rate-limit';
 import type { SiteCache } from '../site-cache';
 import type { SignupWriter } from '../store/signup-writer';
 import type { Journal } from '../lifecycle/journal';
-import { bodySite, originAllowed, visitorCountry } from './context';
+import { bodySite, originAllowed, type OriginRefusals, visitorCountry } from './context';
 
 export interface CollectDeps extends ServerDeps {
   sites: SiteCache;
   writer: SignupWriter;
   journal: Journal | null;
+  refusals: OriginRefusals;
 }
 
 export function registerCollectRoute(app: FastifyInstance, deps: CollectDeps): void {
@@ -28,7 +29,10 @@ export function registerCollectRoute(app: FastifyInstance, deps: CollectDeps): v
     const p = body as SignupPayload;
     const site = deps.sites.get(p.site);
     if (!site) return reply.code(404).send({ error: 'site: unknown site' });
-    if (!originAllowed(request, site)) return reply.code(403).send({ error: 'origin: not allowed for this site' });
+    if (!originAllowed(request, site)) {
+      deps.refusals.refused(site, request.headers.origin!);
+      return reply.code(403).send({ error: 'origin: not allowed for this site' });
+    }
     // A bot that filled the hidden field gets the answer a new sign-up gets (201, not the 200 of
     // a duplicate: the status must not tell it that it was caught), and nothing is stored.
     if (p.hp) {

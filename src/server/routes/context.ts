@@ -2,6 +2,7 @@
 // origin check.
 import type { FastifyRequest } from 'fastify';
 import type { ServerConfig } from '../config';
+import type { Log } from '../log';
 import type { Site } from '../store/sites';
 
 /** ISO country from the trusted CDN header, or null (header not configured, absent, or junk). */
@@ -20,6 +21,37 @@ export function visitorCountry(request: FastifyRequest, config: ServerConfig): s
 export function originAllowed(request: FastifyRequest, site: Site): boolean {
   const origin = request.headers.origin;
   return origin === undefined || site.origins.includes(origin);
+}
+
+export interface OriginRefusals {
+  /** Notes a request refused for its origin; logs a warning once per site and origin per `windowMs`. */
+  refused(site: Site, origin: string, now?: number): void;
+}
+
+/**
+ * A site whose allowed origins miss one of its real hosts (www. or not, a new domain) loses every
+ * sign-up from it: the visitor sees an error, the owner sees nothing unless told. One warning per
+ * site and origin an hour tells them without letting a stream of refused posts flood the log;
+ * the memory is bounded, as the origins are whatever the requests claim.
+ */
+export function createOriginRefusals(log: Log, windowMs = 3_600_000, maxKeys = 1000): OriginRefusals {
+  const last = new Map<string, number>();
+  return {
+    refused(site, origin, now = Date.now()) {
+      const key = JSON.stringify([site.id, origin]);
+      const at = last.get(key);
+      if (at !== undefined && now - at < windowMs) return;
+      if (at === undefined && last.size >= maxKeys) {
+        for (const [k, t] of last) if (now - t >= windowMs) last.delete(k);
+        if (last.size >= maxKeys) return;
+      }
+      last.set(key, now);
+      log.warn(
+        { site: site.id, origin: origin.slice(0, 200), allowed: site.origins },
+        'origin not allowed for this site: its sign-ups and events are refused (403); if it is yours, add it with `poplet site origins`',
+      );
+    },
+  };
 }
 
 /** The site id of a parsed public body, for rate-limit keys before validation. */

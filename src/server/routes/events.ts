@@ -11,7 +11,7 @@ import { tooManyRequests } from '../auth';
 import { createLimiter } from '../rate-limit';
 import type { SiteCache } from '../site-cache';
 import { addCounts, addGoals, dayIn, type Counter, type CountKey, type GoalCounts } from '../store/events';
-import { bodySite, originAllowed } from './context';
+import { bodySite, originAllowed, type OriginRefusals } from './context';
 
 const COUNTER: Partial<Record<EventKind, Counter>> = { display: 'displays', close: 'closes', click: 'clicks', goal: 'goals' };
 const DAY = 86_400_000;
@@ -86,7 +86,7 @@ export function createEventCounter(deps: ServerDeps, intervalMs = 1000): EventCo
   };
 }
 
-export function registerEventsRoute(app: FastifyInstance, deps: ServerDeps & { sites: SiteCache; counter: EventCounter }): void {
+export function registerEventsRoute(app: FastifyInstance, deps: ServerDeps & { sites: SiteCache; counter: EventCounter; refusals: OriginRefusals }): void {
   const limiter = createLimiter(deps.config.eventsPerMinute);
   app.post('/events', async (request, reply) => {
     const wait = limiter.take(`${request.ip}|${bodySite(request.body)}`);
@@ -96,7 +96,10 @@ export function registerEventsRoute(app: FastifyInstance, deps: ServerDeps & { s
     const batch = request.body as EventBatch;
     const site = deps.sites.get(batch.site);
     if (!site) return reply.code(404).send({ error: 'site: unknown site' });
-    if (!originAllowed(request, site)) return reply.code(403).send({ error: 'origin: not allowed for this site' });
+    if (!originAllowed(request, site)) {
+      deps.refusals.refused(site, request.headers.origin!);
+      return reply.code(403).send({ error: 'origin: not allowed for this site' });
+    }
     deps.counter.add(site.id, site.timezone, batch);
     return reply.code(204).send();
   });
