@@ -80,3 +80,9 @@ export interface Variant {
 /** Epoch ms of a date given as ISO string or epoch number (below 1e11: seconds). NaN if not a date. */
 export const toTime = (v: unknown): number =>
   typeof v == 'number' && isFinite(v) ? (v < 1e11 ? v * 1000 : v) : typeof v == 'string' ? Date.parse(v) : v instanceof Date ? +v : NaN;
+
+/**
+ * The dates a schedule takes: strict ISO, the one form every browser's Date.parse reads alike
+ * (V8 also reads "2025-06-01 9:00", and could not read it back with a Z). Groups: 1 the time, 4 the offset.
+ */
+export const ISO = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?)?$/;

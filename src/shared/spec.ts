@@ -6,7 +6,7 @@
 // of. A type is a name in T (legend there) or else a regex the whole string must match ("a|b").
 // Unknown extra keys are ignored (forward compatible). Regex syntax inside conditions is not
 // checked here: a bad regex disables only its condition (see targeting).
-import { toTime } from './campaign-targeting';
+import { ISO, toTime } from './campaign-targeting';
 
 type O = Record<string, unknown>;
 /** Falsy when valid, else "path: message". */
@@ -77,7 +77,7 @@ const T: Record<string, Type> = {
   c: (v) => num(v, 1),
   '%': (v) => num(v, 0, 100),
   i: (v) => isInt(v) && v > 0,
-  d: (v) => isStr(v) && date(v),
+  d: (v) => isStr(v) && ISO.test(v) && date(v),
   D: date,
   l: (v) => isStr(v) || !check(v, '*s', ''),
   // A targeting tree: `all` / `any` / `not` over conditions. Empty groups are allowed.

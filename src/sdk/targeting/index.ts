@@ -48,12 +48,18 @@ export function compile(campaigns: unknown[], o: { timezone?: string; log: (line
   const k: Compiled = { list: [], bad: [], drawn: {} };
   campaigns.forEach((x, i) => {
     // validateCampaignCore's check (the campaign without its content), without the result object.
-    const error = checkCampaign(x);
+    let error = checkCampaign(x);
     const name = skippedName(x, i);
     const c = x as Campaign; // valid when there is no error
-    if (!error) {
-      k.list.push([c, c.targeting && compileRule(c.targeting, (l) => o.log(`${name}: ${l}`)), c.schedule && compileSchedule(c.schedule, wall)]);
-    } else {
+    // A valid campaign the compiler still cannot take (a date the browser's Intl refuses) is
+    // skipped alone; the others still run.
+    if (!error)
+      try {
+        k.list.push([c, c.targeting && compileRule(c.targeting, (l) => o.log(`${name}: ${l}`)), c.schedule && compileSchedule(c.schedule, wall)]);
+      } catch (e) {
+        error = String(e);
+      }
+    if (error) {
       o.log(`${name} skipped: ${error}`);
       const y = (x || {}) as Campaign;
       k.bad.push({ id: +y.id || -1, name: String(y.name || name), status: 'skipped', reason: 'invalid: ' + error });

@@ -1,5 +1,5 @@
 // Schedules in the site's time zone, via Intl only (no tz database shipped).
-import type { Schedule } from '../../shared/campaign-targeting';
+import { ISO, type Schedule } from '../../shared/campaign-targeting';
 
 /** The site's wall clock at an instant, as a Date whose UTC fields read as local time. */
 export type Wall = (t: number) => Date;
@@ -32,9 +32,10 @@ export function zone(tz: string | undefined, log: (l: string) => void): Wall {
  * is an instant; without, it is wall-clock time in the site's zone. A date-only `end` covers that whole day.
  */
 export function bound(s: string | undefined, wall: Wall, end?: boolean): number {
-  const m = /^\d{4}-\d\d-\d\d([T ][\d:.]+)?$/.exec(s!);
-  if (!m) return Date.parse(s!);
-  const w = Date.parse(m[1] ? s!.replace(' ', 'T') + 'Z' : s!) + (end && !m[1] ? 864e5 : 0);
+  // undefined reads as "undefined": absent, NaN. Validated bounds always match.
+  const m = ISO.exec(s!);
+  if (!m || m[4]) return Date.parse(s!);
+  const w = Date.parse(m[1] ? s + 'Z' : s!) + (end && !m[1] ? 864e5 : 0);
   const off = (t: number) => +wall(t) - t;
   // The second pass settles the offset across a DST change.
   return w - off(w - off(w));

@@ -67,6 +67,8 @@ describe('validateCampaign', () => {
     for (const trigger of triggers) expect(err({ trigger })).toBeNull();
     for (const layout of layouts) expect(err({ layout })).toBeNull();
     for (const repeat of repeats) expect(err({ frequency: { repeat } })).toBeNull();
+    for (const start of ['2025-06-01', '2025-06-01T09:00', '2025-06-01T09:00:30', '2025-06-01T09:00:30.5Z', '2025-06-01T09:00+02:00', '2025-06-01T09:00:00-05:30'])
+      expect(err({ schedule: { start } }), start).toBeNull();
     expect(err({ variants: [{ id: 'a', weight: 0 }, { id: 'b', weight: 1 }], control: 0 })).toBeNull();
     expect(err({ variants: [{ id: 'v'.repeat(64), weight: 1 }, { id: 'control group b', weight: 1 }] })).toBeNull();
   });
@@ -85,6 +87,14 @@ describe('validateCampaign', () => {
     ['schedule', { schedule: 'weekdays' }, 'schedule: bad value'],
     ['schedule.start', { schedule: { start: 'soon' } }, 'schedule.start: bad value'],
     ['schedule.end epoch', { schedule: { end: 1750000000 } }, 'schedule.end: bad value'],
+    // Date.parse in V8 takes these; schedules read strict ISO only.
+    ['schedule.start one-digit hour', { schedule: { start: '2025-06-01 9:00' } }, 'schedule.start: bad value'],
+    ['schedule.start minutes of one digit', { schedule: { start: '2025-06-01T10:5' } }, 'schedule.start: bad value'],
+    ['schedule.start space for the T', { schedule: { start: '2025-06-01 10:00' } }, 'schedule.start: bad value'],
+    ['schedule.start month 13', { schedule: { start: '2025-13-01' } }, 'schedule.start: bad value'],
+    ['schedule.start slashes', { schedule: { start: '2025/06/01' } }, 'schedule.start: bad value'],
+    ['schedule.start words', { schedule: { start: 'June 1, 2025' } }, 'schedule.start: bad value'],
+    ['schedule.start list', { schedule: { start: ['2025-06-01'] } }, 'schedule.start: bad value'],
     ['schedule.days', { schedule: { days: [7] } }, 'schedule.days: bad value'],
     ['schedule.days fraction', { schedule: { days: [1.5] } }, 'schedule.days: bad value'],
     ['schedule.days empty', { schedule: { days: [] } }, 'schedule.days: bad value'],

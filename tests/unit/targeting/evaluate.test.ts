@@ -21,6 +21,25 @@ describe('compile', () => {
     expect(r.log.mock.calls.map((c) => c[0])).toEqual([expect.stringMatching(/^campaign 2 skipped: targeting\.all\[2\]\.op: /), expect.stringMatching(/^campaign #2 skipped: id: /)]);
     expect(r.debug.find((l) => l.id == 2)).toEqual({ id: 2, name: 'Welcome', status: 'skipped', reason: expect.stringMatching(/^invalid: targeting\.all\[2\]\.op: /) });
   });
+  it('a campaign the compiler cannot take is skipped alone, with the error', () => {
+    // Valid by the validator, yet Intl refuses the instant its schedule works out to.
+    const odd = campaign({ id: 2, schedule: { start: '2025-06-01T09:00' } });
+    const refuse = () => {
+      throw new RangeError('Invalid time value');
+    };
+    vi.spyOn(Intl, 'DateTimeFormat').mockImplementation(function () {
+      return { format: refuse, formatToParts: refuse } as unknown as Intl.DateTimeFormat;
+    });
+    let r: ReturnType<typeof decide>;
+    try {
+      r = decide([campaign(), odd], {}, { timezone: 'Europe/Paris' });
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(r.ids).toEqual([1]);
+    expect(r.log).toHaveBeenCalledWith('campaign 2 skipped: RangeError: Invalid time value');
+    expect(r.debug.find((l) => l.id == 2)).toEqual({ id: 2, name: 'Welcome', status: 'skipped', reason: 'invalid: RangeError: Invalid time value' });
+  });
   it('logs an unknown time zone once and falls back to UTC', () => {
     const r = decide([campaign({ schedule: { hours: [11, 13] } })], {}, { timezone: 'Mars/Olympus' });
     expect(r.ids).toEqual([1]);
@@ -50,7 +69,8 @@ describe('schedule in the site time zone', () => {
     expect(utc('2025-06-18T13:00:00Z', 'America/New_York')).toBe('2025-06-18T13:00:00.000Z');
     expect(utc('2025-06-18T13:00+02:00', 'America/New_York')).toBe('2025-06-18T11:00:00.000Z');
     expect(utc('2025-06-18T13:00', 'Europe/Paris')).toBe('2025-06-18T11:00:00.000Z');
-    expect(utc('2025-06-18 13:00:30', 'America/New_York')).toBe('2025-06-18T17:00:30.000Z');
+    expect(utc('2025-06-18T13:00:30', 'America/New_York')).toBe('2025-06-18T17:00:30.000Z');
+    expect(utc('2025-06-18T13:00:30.25-04:00', 'Europe/Paris')).toBe('2025-06-18T17:00:30.250Z');
     expect(utc('2025-06-18T13:00', 'Asia/Kolkata')).toBe('2025-06-18T07:30:00.000Z');
     expect(utc('2025-06-17', 'Europe/Paris', true)).toBe('2025-06-17T22:00:00.000Z');
     expect(utc('2025-06-19', 'Asia/Tokyo')).toBe('2025-06-18T15:00:00.000Z');
