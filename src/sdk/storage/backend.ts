@@ -9,16 +9,15 @@ export interface Backend {
 }
 
 /** `domain()`: the shared cookie domain currently configured, if any. */
-export const cookies = (domain: () => string | undefined): Backend => {
-  const attrs = () => ({ path: '/', sameSite: 'Lax' as const, secure: location.protocol == 'https:', domain: domain() });
-  return {
-    get: Cookies.get,
-    set: (name, value, expires) => Cookies.set(name, value, { ...attrs(), expires }),
-    // Also the host-only copy: one left from before a cookieDomain was set comes first in
-    // document.cookie and would shadow the shared cookie for good.
-    del: (name) => (Cookies.remove(name, { path: '/' }), Cookies.remove(name, attrs())),
-  };
-};
+export const cookies = (domain: () => string | undefined): Backend => ({
+  get: Cookies.get,
+  set: (name, value, expires) => Cookies.set(name, value, { path: '/', sameSite: 'Lax', secure: location.protocol == 'https:', domain: domain(), expires }),
+  // The host-only copy ('': js-cookie leaves out an empty domain) and one on every parent
+  // domain of this host, not only the configured one: a copy left by an earlier cookieDomain
+  // (this page's or an earlier deploy's) comes first in document.cookie and would shadow the
+  // current one for good.
+  del: (name) => ['', ...location.hostname.split('.')].map((_, i, a) => Cookies.remove(name, { path: '/', domain: a.slice(i + 1).join('.') })),
+});
 
 // localStorage for persistent records, sessionStorage for session ones. Web Storage has no
 // expiry, so each value is stored as "<expiry epoch seconds, 0 = none> <value>" and an

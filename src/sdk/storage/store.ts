@@ -71,7 +71,8 @@ export function createStore(log: Log): Store {
       return safe(() => (raw ? put(i, raw) : be().del(NAMES[i]), true)) || (log(NAMES[i] + ': not saved'), false);
     },
     configure(next, ok) {
-      // Taken from both backends under the old domain; the first time, this normalises what
+      // Taken from both backends, under any domain (cfg may be the caller's object, already
+      // changed: cookie deletion does not depend on it); the first time, this normalises what
       // earlier pages left: records move here and lifetimes are renewed (which also renews
       // Safari's 7-day cap on every visit).
       cfg = cfg || next;

@@ -1,0 +1,84 @@
+// The records as Chromium keeps them, where only a real cookie jar tells: shared cookie domains
+// (host-only and domain cookies of the same name are distinct there), and installs under
+// different globals. Hosts under *.shop.test resolve to the local test server.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type BrowserContext } from 'playwright';
+import { CHROMIUM_ARGS, watchErrors } from '../helpers/browser';
+import { startStaticServer, type StaticServer } from '../helpers/static-server';
+import { snippetFor } from '../../src/sdk/snippet';
+import { decode } from '../../src/sdk/storage/codec';
+
+let browser: Browser;
+let server: StaticServer;
+let origin: string;
+
+const html = (body: string) => `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">${body}</head><body></body></html>`;
+const snippet = (global = 'wisepops') => snippetFor(`${origin}/dist/poplet.js?site=shop`, global);
+type Wp = { wisepops(...a: unknown[]): unknown; readyFired?: number };
+
+beforeAll(async () => {
+  server = await startStaticServer();
+  origin = `http://a.b.shop.test:${server.port}`;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP *.shop.test 127.0.0.1'],
+  });
+  server.pages.set('/sites/shop/campaigns.json', { body: JSON.stringify({ site: 'shop', country: null, campaigns: [] }), type: 'application/json' });
+  // The shared domain comes from the page's ?d= (none when absent), as a site's config would.
+  server.pages.set(
+    '/domain.html',
+    {
+      body: html(`<script>${snippet()};
+        var d = new URLSearchParams(location.search).get('d');
+        if (d != null) wisepops('options', { cookieDomain: d });
+        wisepops('listen', 'ready', function () { window.readyFired = 1; });</script>`),
+    },
+  );
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('cookieDomain', () => {
+  let context: BrowserContext;
+  beforeAll(async () => {
+    context = await browser.newContext();
+  });
+  afterAll(() => context.close());
+
+  /** Every wisepops_visits cookie the page sees: [domain, total page views]. */
+  const visits = async () =>
+    (await context.cookies(origin + '/')).filter((c) => c.name == 'wisepops_visits').map((c) => [c.domain, decode(decodeURIComponent(c.value))![1]]);
+  const load = async (d?: string) => {
+    const p = await context.newPage();
+    const errors = watchErrors(p);
+    await p.goto(`${origin}/domain.html${d == null ? '' : '?d=' + d}`);
+    await p.waitForFunction(() => (window as unknown as Wp).readyFired === 1);
+    return { p, errors };
+  };
+
+  it('a deploy that changes it: the copy under the old domain is removed, the history carries over', async () => {
+    await context.clearCookies();
+    await (await load('b.shop.test')).p.close();
+    expect(await visits()).toEqual([['.b.shop.test', 1]]);
+    const { p, errors } = await load('shop.test');
+    expect(await visits()).toEqual([['.shop.test', 2]]);
+    expect(errors).toEqual([]);
+    await p.close();
+  });
+
+  it('changed at run time: one copy, under the new domain, and later writes are read back', async () => {
+    await context.clearCookies();
+    const { p, errors } = await load('b.shop.test');
+    await p.evaluate(() => (window as unknown as Wp).wisepops('options', { cookieDomain: 'shop.test' }));
+    expect(await visits()).toEqual([['.shop.test', 1]]);
+    await p.evaluate(() => (window as unknown as Wp).wisepops('pageview'));
+    expect(await visits()).toEqual([['.shop.test', 2]]);
+    await p.close();
+    await (await load('shop.test')).p.close();
+    expect(await visits()).toEqual([['.shop.test', 3]]);
+    expect(errors).toEqual([]);
+  });
+});
