@@ -80,9 +80,11 @@ const T: Record<string, Type> = {
   d: (v) => isStr(v) && ISO.test(v) && date(v),
   D: date,
   l: (v) => isStr(v) || !check(v, '*s', ''),
-  // A targeting tree: `all` / `any` / `not` over conditions. Empty groups are allowed.
+  // A targeting tree: `all` / `any` / `not` over conditions. Empty groups are allowed. Group keys
+  // are read in compileRule's order, and a second one is refused, as compileRule would drop it
+  // (`?.^`: absent, as `.^` matches nothing).
   r: (x, _x, p) =>
-    isObj(x) && (fields(x, 'all' in x ? 'all:A' : 'any' in x ? 'any:A' : 'not' in x ? 'not:r' : 'type:C', p) || true),
+    isObj(x) && (fields(x, 'not' in x ? 'not:r all:?.^ any:?.^' : 'all' in x ? 'all:A any:?.^' : 'any' in x ? 'any:A' : 'type:C', p) || true),
   A: (l, _x, p) => isArr(l) && (first(l, (r, i) => check(r, 'r', `${p}[${i}]`)) || true),
   C: {
     page: 'field:W op:X ci:?b',

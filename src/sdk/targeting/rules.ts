@@ -121,6 +121,7 @@ function condition(c: C, neg: boolean, log: Log): Test | null {
  * regex): it neither passes an `any` group on its own nor blocks an `all` group.
  */
 export function compileRule(r: Rule, log: Log, neg = false): Test | null {
+  // `not`, then `all`, then `any`: the validator's order (it refuses a rule with two of them).
   if ('not' in r) return compileRule(r.not, log, !neg);
   const group = 'all' in r ? r.all : 'any' in r ? r.any : null;
   if (!group) return condition(r as Condition as unknown as C, neg, log);

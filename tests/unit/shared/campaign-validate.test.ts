@@ -106,6 +106,11 @@ describe('validateCampaign', () => {
     ['rule not an object', { targeting: { all: [{ type: 'signed_up', value: true }, 'x'] } }, 'targeting.all[1]: bad value'],
     ['not without a rule', { targeting: { not: null } }, 'targeting.not: bad value'],
     ['group', { targeting: { all: {} } }, 'targeting.all: bad value'],
+    // Two group keys: the compiler would read one and drop the other (or throw on a bad one).
+    ['all and a bad not', { targeting: { all: [{ type: 'visitor', is: 'new' }], not: 5 } }, 'targeting.not: bad value'],
+    ['all and a valid not', { targeting: { all: [{ type: 'visitor', is: 'new' }], not: { type: 'visitor', is: 'new' } } }, 'targeting.all: bad value'],
+    ['any and all', { targeting: { any: [], all: [] } }, 'targeting.any: bad value'],
+    ['nested any and not', { targeting: { all: [{ any: [], not: { type: 'signed_up', value: true } }] } }, 'targeting.all[0].any: bad value'],
     ['field', { targeting: { type: 'page', field: 'title', op: 'equals', value: 'x' } }, 'targeting.field: bad value'],
     ['query key', { targeting: { type: 'page', field: 'query', op: 'equals', value: 'x' } }, 'targeting.key: required'],
     ['in needs a list', { targeting: { type: 'page', field: 'url', op: 'in', value: 'x' } }, 'targeting.value: bad value'],

@@ -40,6 +40,13 @@ describe('compile', () => {
     expect(r.log).toHaveBeenCalledWith('campaign 2 skipped: RangeError: Invalid time value');
     expect(r.debug.find((l) => l.id == 2)).toEqual({ id: 2, name: 'Welcome', status: 'skipped', reason: 'invalid: RangeError: Invalid time value' });
   });
+  it('a rule with two group keys is skipped as invalid, not read as one of them', () => {
+    const two = campaign({ id: 2, targeting: { all: [{ type: 'visitor', is: 'new' }], not: { type: 'visitor', is: 'new' } } as never });
+    const r = decide([campaign(), two, campaign({ id: 3, targeting: { all: [], not: 5 } as never })]);
+    expect(r.ids).toEqual([1]);
+    expect(r.why(2)).toBe('invalid: targeting.all: bad value');
+    expect(r.why(3)).toBe('invalid: targeting.not: bad value');
+  });
   it('logs an unknown time zone once and falls back to UTC', () => {
     const r = decide([campaign({ schedule: { hours: [11, 13] } })], {}, { timezone: 'Mars/Olympus' });
     expect(r.ids).toEqual([1]);
