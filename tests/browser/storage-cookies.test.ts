@@ -81,4 +81,13 @@ describe('cookieDomain', () => {
     expect(await visits()).toEqual([['.shop.test', 3]]);
     expect(errors).toEqual([]);
   });
+
+  it("cleared at run time with '': the records become host-only", async () => {
+    await context.clearCookies();
+    const { p, errors } = await load('shop.test');
+    await p.evaluate(() => (window as unknown as Wp).wisepops('options', { cookieDomain: '' }));
+    expect(await visits()).toEqual([['a.b.shop.test', 1]]);
+    expect(errors).toEqual([]);
+    await p.close();
+  });
 });

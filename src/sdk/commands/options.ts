@@ -23,9 +23,12 @@ export type Options = typeof DEFAULTS;
 /** Options with a fixed set of values. */
 const ONE_OF: Record<string, unknown[]> = { storage: ['cookie', 'localStorage'], defaultConsent: ['granted', 'denied'] };
 
-/** `v` is a valid value for option `k`: its default's type, and a listed value, a number > 0 or a non-empty string. */
+/**
+ * `v` is a valid value for option `k`: its default's type, and a listed value or a number > 0.
+ * Any string: '' is the free-text options' default (cookieDomain '': host-only cookies).
+ */
 export const valid = (k: string, v: unknown): boolean =>
-  DEFAULTS.hasOwnProperty(k) && typeof v == typeof DEFAULTS[k as keyof Options] && (ONE_OF[k] ? ONE_OF[k].includes(v) : typeof v != 'number' ? v !== '' : v > 0 && v < 1e5);
+  DEFAULTS.hasOwnProperty(k) && typeof v == typeof DEFAULTS[k as keyof Options] && (ONE_OF[k] ? ONE_OF[k].includes(v) : typeof v != 'number' || (v > 0 && v < 1e5));
 
 /** Applies `input` onto `opts`: each invalid or unknown key logs one line and is skipped. */
 export function setOptions(opts: Options, input: Record<string, unknown>, log: Log): void {

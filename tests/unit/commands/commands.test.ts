@@ -244,6 +244,12 @@ describe('commands', () => {
     expect(d.context.session.utm).toEqual({ utm_source: 'news' });
   });
 
+  it("'' is accepted for the string options: each one's default (cookieDomain '': host-only)", () => {
+    wp('options', { cookieDomain: 'example.com' });
+    wp('options', { cookieDomain: '', endpoint: '', uiUrl: '', nonce: '' });
+    expect(lines).toEqual([]);
+  });
+
   it('options switch the storage at run time, moving the records', () => {
     wp('properties', { a: 1 });
     wp('options', { storage: 'localStorage' });
