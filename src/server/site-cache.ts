@@ -1,23 +1,34 @@
-// Sites as the hot paths need them (per-request lookups), cached in memory and
-// dropped whenever another connection (the CLI, the demo, a restore) commits to the database:
+// Sites and their campaigns' A/B groups as the hot paths need them (per-request lookups), cached
+// in memory and dropped whenever another connection (the CLI, the demo, a restore) commits to the database:
 // `PRAGMA data_version` changes exactly then, so an edit applies to the very next request.
 import type { Db } from './store/db';
 import { getSite, type Site } from './store/sites';
+import { listCampaigns } from './store/campaigns';
+
+/** Group the SDK reports for the treatment of a campaign with a control group and no variants (sdk/targeting/variant.ts). */
+export const DEFAULT_GROUP = 'default';
 
 export interface SiteCache {
   get(id: string): Site | undefined;
+  /**
+   * The site's campaigns (every status: a paused one's late events still count) with the A/B
+   * groups each can report: its variants' ids (or `default` without variants) and `control`.
+   */
+  campaignGroups(siteId: string): Map<number, Set<string>>;
 }
 
 export function createSiteCache(db: Db): SiteCache {
   const version = db.prepare('PRAGMA data_version').pluck();
   let seen = -1;
   const sites = new Map<string, Site>();
+  const groups = new Map<string, Map<number, Set<string>>>();
 
   function fresh(): void {
     const v = version.get() as number;
     if (v === seen) return;
     seen = v;
     sites.clear();
+    groups.clear();
   }
 
   return {
@@ -30,6 +41,19 @@ export function createSiteCache(db: Db): SiteCache {
         if (site) sites.set(id, site);
       }
       return site;
+    },
+    campaignGroups(siteId) {
+      fresh();
+      let map = groups.get(siteId);
+      if (!map) {
+        map = new Map();
+        for (const c of listCampaigns(db, siteId)) {
+          map.set(c.id, new Set([...(c.variants?.length ? c.variants.map((v) => v.id) : [DEFAULT_GROUP]), 'control']));
+        }
+        // Only callers that found the site ask: one entry per real site at most.
+        groups.set(siteId, map);
+      }
+      return map;
     },
   };
 }

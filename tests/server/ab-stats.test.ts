@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { apiAuth, getJson, post, signup, databaseBefore, startFixture, type Fixture } from './fixture';
+import { addCampaigns, apiAuth, getJson, post, signup, databaseBefore, startFixture, type Fixture } from './fixture';
 import { makeEnv, type Env } from './hooks-fixture';
 import { CORE_MIGRATIONS } from '../../src/server/store/schema';
 import { openDb } from '../../src/server/store/db';
@@ -26,6 +26,7 @@ describe('POST /events, POST /collect and GET /api1/stats per variant', () => {
 
   beforeAll(async () => {
     f = await startFixture({ collectPerMinute: 1000, eventsPerMinute: 1000, apiPerMinute: 1000 });
+    addCampaigns(f.db, f.site, { 31: ['a', 'b', ODD], 30: ['b'] });
     const times = (n: number, e: Record<string, unknown>) => Array.from({ length: n }, () => ({ t: now, ...e }));
     const events = [
       ...times(10, { k: 'display', c: 31, g: 'a' }),

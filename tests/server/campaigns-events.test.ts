@@ -2,10 +2,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiAuth, getJson, post, signup, startFixture, type Fixture } from './fixture';
+import { addCampaigns, apiAuth, getJson, post, signup, startFixture, type Fixture } from './fixture';
 import { importCampaigns } from '../../src/server/store/campaigns';
 import { run } from '../../src/server/cli';
 import type { Campaign, CampaignSet } from '../../src/shared/campaign';
+import { createEventCounter, MAX_GOAL_NAMES } from '../../src/server/routes/events';
+import { addCounts, type StatsRow } from '../../src/server/store/events';
+import { MAX_STATS_DAYS, MAX_STATS_ROWS } from '../../src/server/routes/api';
 
 const demo = JSON.parse(readFileSync(join(import.meta.dirname, '../../demo/campaigns.json'), 'utf8')) as Campaign[];
 let f: Fixture;
@@ -102,6 +105,8 @@ describe('CLI', () => {
 });
 
 describe('POST /events and GET /api1/stats', () => {
+  beforeAll(() => addCampaigns(f.db, f.site, { 5: [], 6: [], 21: [], 22: [] }));
+
   it('aggregates per campaign per day in the site time zone; sign-ups count from stored rows', async () => {
     const now = Date.now();
     const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'UTC' }).format(now);
@@ -238,5 +243,100 @@ describe('SDK files', () => {
       await g.close();
       rmSync(dist, { recursive: true, force: true });
     }
+  });
+});
+
+describe('POST /events and GET /api1/stats are bounded', () => {
+  let g: Fixture;
+  const DAY = 86_400_000;
+  const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  const rows = (sql: string) => g.db.prepare(sql).pluck().get() as number;
+  const send = async (events: Array<Record<string, unknown>>) =>
+    expect((await post(`${g.url}/events`, JSON.stringify({ site: g.site, events }), { 'content-type': 'text/plain' })).status).toBe(204);
+  const flushed = () => new Promise((ok) => setTimeout(ok, 1300)); // counts are written once a second
+  const stats = (query: string) => getJson(`${g.url}/api1/stats${query}`, apiAuth(g.key)) as Promise<{ status: number; json: unknown }>;
+
+  beforeAll(async () => {
+    g = await startFixture({ eventsPerMinute: 0, apiPerMinute: 0 });
+    addCampaigns(g.db, g.site, { 1: ['a', 'b'], 2: [] });
+  });
+  afterAll(() => g.close());
+
+  it('counts only the site’s campaigns and their groups; a stranger’s flood adds no rows', async () => {
+    const now = Date.now();
+    await send([
+      { k: 'display', c: 1, g: 'a', t: now },
+      { k: 'display', c: 1, t: now }, // no test reported: the campaign's null row
+      { k: 'display', c: 1, g: 'control', t: now },
+      { k: 'display', c: 2, g: 'default', t: now }, // a control group without variants
+      { k: 'display', c: 1, g: 'zzz', t: now },
+      { k: 'display', c: 2, g: 'a', t: now },
+      { k: 'display', c: 999, t: now },
+      { k: 'goal', c: 999, n: 'purchase', r: 5, t: now },
+    ]);
+    // What the review did: any campaign id, group and goal name from requests without an Origin.
+    for (let b = 0; b < 20; b++) {
+      await send(Array.from({ length: 150 }, (_, i) => ({ k: 'goal', c: 10_000 + b * 150 + i, g: `g${i}`, n: `n${b}-${i}`, t: now - (i % 30) * DAY })));
+      await send(Array.from({ length: 150 }, (_, i) => ({ k: 'goal', c: 1, g: `g${b}-${i}`, n: `n${b}-${i}`, t: now })));
+    }
+    await flushed();
+    const r = await stats(`?from=${utcDay(now)}&to=${utcDay(now)}`);
+    expect((r.json as StatsRow[]).map((x) => [x.wisepop_id, x.variant, x.displays])).toEqual([
+      [1, null, 1],
+      [1, 'a', 1],
+      [1, 'control', 1],
+      [2, 'default', 1],
+    ]);
+    expect(rows('SELECT COUNT(*) FROM events_daily')).toBe(4);
+    expect(rows('SELECT COUNT(*) FROM goals_daily')).toBe(0);
+
+    // A campaign imported while the server runs counts from the next batch on.
+    addCampaigns(g.db, g.site, { 999: ['x'] });
+    await send([{ k: 'display', c: 999, g: 'x', t: now }]);
+    await flushed();
+    expect(rows('SELECT SUM(displays) FROM events_daily WHERE wisepop_id = 999')).toBe(1);
+  });
+
+  it(`caps goal names at ${MAX_GOAL_NAMES} per site and day; later names count in the totals only`, async () => {
+    const now = Date.now();
+    const names = Array.from({ length: MAX_GOAL_NAMES + 50 }, (_, i) => `goal-${i}`);
+    await send(names.map((n) => ({ k: 'goal', c: 1, g: 'a', n, r: 1, t: now })));
+    // A name already counted keeps counting; one more new name, even on another campaign, does not.
+    await send([{ k: 'goal', c: 1, g: 'b', n: 'goal-0', t: now }, { k: 'goal', c: 2, n: 'late', t: now }]);
+    // Another day has its own budget.
+    await send([{ k: 'goal', c: 1, g: 'a', n: 'yesterday', t: now - DAY }]);
+    await flushed();
+    const today = utcDay(now);
+    expect(rows(`SELECT COUNT(DISTINCT name) FROM goals_daily WHERE day = '${today}'`)).toBe(MAX_GOAL_NAMES);
+    expect(rows(`SELECT SUM(goals) FROM events_daily WHERE day = '${today}' AND wisepop_id = 1`)).toBe(names.length + 1);
+    expect(rows(`SELECT SUM(revenue) FROM events_daily WHERE day = '${today}' AND wisepop_id = 1`)).toBe(names.length);
+    expect(rows(`SELECT goals FROM goals_daily WHERE day = '${today}' AND variant = 'b' AND name = 'goal-0'`)).toBe(1);
+    expect(rows(`SELECT COUNT(*) FROM goals_daily WHERE name = 'late'`)).toBe(0);
+    expect(rows(`SELECT COUNT(*) FROM goals_daily WHERE name = 'yesterday'`)).toBe(1);
+
+    // A fresh counter (a restart) reads the names already stored and keeps to the cap.
+    const counter = createEventCounter(g.server.deps, 60_000);
+    counter.add(g.site, 'UTC', { site: g.site, events: [{ k: 'goal', c: 1, g: 'a', n: 'after-restart', t: now }, { k: 'goal', c: 1, g: 'a', n: 'goal-1', t: now }] });
+    counter.stop();
+    expect(rows(`SELECT COUNT(DISTINCT name) FROM goals_daily WHERE day = '${today}'`)).toBe(MAX_GOAL_NAMES);
+    expect(rows(`SELECT goals FROM goals_daily WHERE day = '${today}' AND variant = 'a' AND name = 'goal-1'`)).toBe(2);
+  });
+
+  it(`answers at most ${MAX_STATS_DAYS} days and ${MAX_STATS_ROWS} rows per request, 400 beyond`, async () => {
+    expect((await stats('?from=2028-01-01&to=2028-12-31')).status).toBe(200); // 366 days
+    const long = await stats('?from=2027-01-01&to=2028-01-02');
+    expect(long.status).toBe(400);
+    expect((long.json as { error: string }).error).toMatch(/^from: at most 366 days/);
+
+    // Rows a database may already hold (counted before the campaign check existed).
+    g.db.transaction(() => {
+      for (let i = 0; i <= MAX_STATS_ROWS; i++) addCounts(g.db, { site: g.site, campaign: 5000 + (i % 1000), day: '2025-06-01', variant: `v${Math.floor(i / 1000)}` }, { displays: 1 });
+    })();
+    const many = await stats('?from=2025-06-01&to=2025-06-01');
+    expect(many.status).toBe(400);
+    expect((many.json as { error: string }).error).toMatch(/^from: 20001 rows .* ask for fewer days or one wisepop_id$/);
+    const one = await stats('?from=2025-06-01&to=2025-06-01&wisepop_id=5000');
+    expect(one.status).toBe(200);
+    expect(one.json).toHaveLength(21);
   });
 });

@@ -12,6 +12,8 @@ import { HOOKS_MIGRATIONS } from '../../src/server/hooks/schema';
 import { loadSecret } from '../../src/server/store/keys';
 import { addSite } from '../../src/server/store/sites';
 import { silentLog, type Log } from '../../src/server/log';
+import { importCampaigns } from '../../src/server/store/campaigns';
+import type { Campaign } from '../../src/shared/campaign';
 
 export const ORIGIN = 'https://shop.example';
 
@@ -60,6 +62,30 @@ export async function startFixture(config: Partial<ServerConfig> = {}, log: Log 
 }
 
 let n = 0;
+/** A minimal valid campaign: `/events` counts only the site's campaigns and their groups. */
+export function testCampaign(id: number, over: Partial<Campaign> = {}): Campaign {
+  return {
+    id,
+    name: `Campaign ${id}`,
+    status: 'live',
+    trigger: { type: 'landing' },
+    layout: { type: 'popup' },
+    content: { label: 'Hi', steps: [{ blocks: [{ type: 'heading', text: 'Hi' }] }], success: { blocks: [{ type: 'heading', text: 'Thanks' }] } },
+    ...over,
+  };
+}
+
+/** Imports campaigns with these A/B variant ids (none: no test) through another connection, as the CLI does. */
+export function addCampaigns(db: Db, site: string, spec: Record<number, string[]>): void {
+  importCampaigns(
+    db,
+    site,
+    Object.entries(spec).map(([id, variants]) =>
+      testCampaign(Number(id), variants.length ? { variants: variants.map((v) => ({ id: v, weight: 1 })), control: 10 } : {}),
+    ),
+  );
+}
+
 /** A log that keeps its lines, for tests of what the server tells the operator. */
 export function captureLog(): Log & { lines: Array<{ level: string; msg?: string; fields: Record<string, unknown> }> } {
   const lines: Array<{ level: string; msg?: string; fields: Record<string, unknown> }> = [];

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { apiAuth, getJson, post, databaseBefore, startFixture, type Fixture } from './fixture';
+import { addCampaigns, apiAuth, getJson, post, databaseBefore, startFixture, type Fixture } from './fixture';
 import { makeEnv, type Env } from './hooks-fixture';
 import { openDb, type Db } from '../../src/server/store/db';
 import { addCounts, addGoals, readStats, type CountKey, type GoalCounts, type StatsRow } from '../../src/server/store/events';
@@ -34,6 +34,7 @@ describe('POST /events and GET /api1/stats: goals per name', () => {
 
   beforeAll(async () => {
     f = await startFixture({ eventsPerMinute: 1000, apiPerMinute: 1000 });
+    addCampaigns(f.db, f.site, { 41: ['a', 'b'], 42: ['a'], 43: [], 44: ['a', 'a|b', 'x'] });
   });
   afterAll(() => f.close());
 

@@ -4,9 +4,17 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerDeps } from '../config';
 import { requireApiKey } from '../auth';
 import { listEmails } from '../store/signups';
-import { dayIn, readStats } from '../store/events';
+import { countStats, dayIn, readStats } from '../store/events';
 
 const DAY = 86_400_000;
+/** Longest window of one /api1/stats answer: a leap year. */
+export const MAX_STATS_DAYS = 366;
+/**
+ * Largest /api1/stats answer, in daily rows and goal-name rows: a year of 10 campaigns with 3
+ * groups fits, and no answer is held in memory at a size a poller could multiply.
+ */
+export const MAX_STATS_ROWS = 20_000;
+export const MAX_STATS_GOAL_ROWS = 100_000;
 
 /**
  * Whether `YYYY-MM-DD` names a day of the calendar. Date.parse rolls 2026-02-30 over to March
@@ -128,7 +136,17 @@ export function registerApiRoutes(app: FastifyInstance, deps: ServerDeps): void 
       const to = request.query.to ?? dayIn(Date.now(), site.timezone);
       const from = request.query.from ?? dayIn(Date.parse(to + 'T12:00:00Z') - 29 * DAY, 'UTC');
       if (from > to) return reply.code(400).send({ error: 'from: must not be after to' });
-      return readStats(deps.db, site.id, { from, to, campaign: request.query.wisepop_id, variant: request.query.variant });
+      if (Date.parse(to) - Date.parse(from) >= MAX_STATS_DAYS * DAY) {
+        return reply.code(400).send({ error: `from: at most ${MAX_STATS_DAYS} days from from to to; ask for the rest in another request` });
+      }
+      const query = { from, to, campaign: request.query.wisepop_id, variant: request.query.variant };
+      const size = countStats(deps.db, site.id, query);
+      if (size.rows > MAX_STATS_ROWS || size.goalRows > MAX_STATS_GOAL_ROWS) {
+        return reply.code(400).send({
+          error: `from: ${size.rows} rows (${size.goalRows} goal names) are more than one answer holds (${MAX_STATS_ROWS}, ${MAX_STATS_GOAL_ROWS}): ask for fewer days or one wisepop_id`,
+        });
+      }
+      return readStats(deps.db, site.id, query);
     },
   );
 }

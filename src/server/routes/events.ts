@@ -4,6 +4,10 @@
 // Counts are statistics, not records: a crash loses at most the last second of them, which buys
 // one fsync a second instead of one per batch. Sign-ups are counted when stored (store/signups.ts),
 // so `signup` events are accepted but not counted twice.
+// Anyone can post here (no Origin, no key), and every distinct campaign, group, day and goal name
+// is a row kept for the retention period: only the site's own campaigns and their groups are
+// counted, and goal names are capped per site and day, so what a stranger can add is bounded by
+// what the owner configured.
 import type { FastifyInstance } from 'fastify';
 import type { ServerDeps } from '../config';
 import { validateEventBatch, type EventBatch, type EventKind } from '../../shared/events';
@@ -15,6 +19,10 @@ import { bodySite, originAllowed, type OriginRefusals } from './context';
 
 const COUNTER: Partial<Record<EventKind, Counter>> = { display: 'displays', close: 'closes', click: 'clicks', goal: 'goals' };
 const DAY = 86_400_000;
+/** Distinct goal names counted per site and day; goals under further names count in the totals only. */
+export const MAX_GOAL_NAMES = 100;
+/** Site-days of goal names kept in memory before the cache is dropped (after a flush, so nothing is missed). */
+const NAME_CACHE = 1000;
 /** Client clocks are untrusted: times outside this window count as "now". */
 const PAST = 30 * DAY;
 const FUTURE = 3_600_000;
@@ -37,6 +45,19 @@ export function createEventCounter(deps: ServerDeps, intervalMs = 1000): EventCo
   // Keyed by the row's identity in JSON: the group is any string the browser sent, which a
   // separator-joined key would split wrongly. Goal names are keys of a map inside the row.
   let pending = new Map<string, Pending>();
+  // Goal names per site and day, what goals_daily holds plus what is pending. Loaded on a
+  // site-day's first goal; dropped only right after a flush, when the table has them all.
+  const names = new Map<string, Set<string>>();
+  const storedNames = deps.db.prepare<[string, string], string>('SELECT DISTINCT name FROM goals_daily WHERE site_id = ? AND day = ?').pluck();
+  const nameCounted = (site: string, day: string, name: string): boolean => {
+    const id = JSON.stringify([site, day]);
+    let set = names.get(id);
+    if (!set) names.set(id, (set = new Set(storedNames.all(site, day))));
+    if (set.has(name)) return true;
+    if (set.size >= MAX_GOAL_NAMES) return false;
+    set.add(name);
+    return true;
+  };
   const write = deps.db.transaction((entries: Pending[]) => {
     for (const { key, counts, goals } of entries) {
       addCounts(deps.db, key, counts);
@@ -52,6 +73,7 @@ export function createEventCounter(deps: ServerDeps, intervalMs = 1000): EventCo
     } catch (e) {
       deps.log.error({ err: e, rows: entries.length }, 'event counts not written');
     }
+    if (names.size > NAME_CACHE) names.clear();
   };
   const timer = setInterval(flush, intervalMs);
   timer.unref();
@@ -69,7 +91,7 @@ export function createEventCounter(deps: ServerDeps, intervalMs = 1000): EventCo
         entry.counts[counter] += 1;
         if (e.r) entry.counts.revenue += e.r;
         // validateEventBatch makes n a 1–50 character name on every goal event.
-        if (e.k === 'goal') {
+        if (e.k === 'goal' && nameCounted(site, key.day, e.n!)) {
           const name = e.n!;
           let g = entry.goals.get(name);
           if (!g) entry.goals.set(name, (g = { goals: 0, revenue: 0 }));
@@ -100,7 +122,14 @@ export function registerEventsRoute(app: FastifyInstance, deps: ServerDeps & { s
       deps.refusals.refused(site, request.headers.origin!);
       return reply.code(403).send({ error: 'origin: not allowed for this site' });
     }
-    deps.counter.add(site.id, site.timezone, batch);
+    // Events of campaigns the site does not have (deleted since, or made up) and of groups they
+    // do not have are dropped, not refused: the rest of a visitor's batch is good.
+    const groups = deps.sites.campaignGroups(site.id);
+    const events = batch.events.filter((e) => {
+      const known = groups.get(e.c);
+      return known !== undefined && (e.g === undefined || known.has(e.g));
+    });
+    if (events.length) deps.counter.add(site.id, site.timezone, { ...batch, events });
     return reply.code(204).send();
   });
 }

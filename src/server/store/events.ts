@@ -119,8 +119,7 @@ export interface StatsQuery {
   variant?: string;
 }
 
-/** One row per day, campaign and group, in that order (the no-test row, null, before the variants). */
-export function readStats(db: Db, site: string, q: StatsQuery): StatsRow[] {
+function statsWhere(site: string, q: StatsQuery): { where: string[]; args: Array<string | number> } {
   const where = ['site_id = ?', 'day >= ?', 'day <= ?'];
   const args: Array<string | number> = [site, q.from, q.to];
   if (q.campaign !== undefined) {
@@ -131,6 +130,19 @@ export function readStats(db: Db, site: string, q: StatsQuery): StatsRow[] {
     where.push('variant = ?');
     args.push(q.variant);
   }
+  return { where, args };
+}
+
+/** How many rows readStats would read: the daily rows and their goal names. */
+export function countStats(db: Db, site: string, q: StatsQuery): { rows: number; goalRows: number } {
+  const { where, args } = statsWhere(site, q);
+  const count = (table: string) => db.prepare(`SELECT COUNT(*) FROM ${table} WHERE ${where.join(' AND ')}`).pluck().get(...args) as number;
+  return { rows: count('events_daily'), goalRows: count('goals_daily') };
+}
+
+/** One row per day, campaign and group, in that order (the no-test row, null, before the variants). */
+export function readStats(db: Db, site: string, q: StatsQuery): StatsRow[] {
+  const { where, args } = statsWhere(site, q);
   // One read transaction: the totals and the names come from the same snapshot, so they agree
   // even while another connection writes.
   const { rows, goalRows } = db.transaction(() => ({
