@@ -8,6 +8,7 @@ type Db = Database.Database;
 interface Statements {
   hooks: Database.Statement<[string], { id: number; wisepop_id: number | null }>;
   insert: Database.Statement<[number, number, number, number]>;
+  due: Database.Statement<[number, number]>;
 }
 
 const statements = new WeakMap<Db, Statements>();
@@ -21,6 +22,9 @@ function prepared(db: Db): Statements {
       insert: db.prepare(
         `INSERT OR IGNORE INTO hook_deliveries (hook_id, signup_seq, created_ms, next_attempt_at) VALUES (?, ?, ?, ?)`,
       ),
+      // A hook with pending rows is already due, or waits for its open batch's retry: new rows
+      // wait behind it (worker.ts dueAt). Only a hook with nothing pending becomes due now.
+      due: db.prepare(`UPDATE hooks SET next_due_at = ? WHERE id = ? AND next_due_at IS NULL`),
     };
     statements.set(db, s);
   }
@@ -42,12 +46,16 @@ export function enqueueDeliveries(db: Db, siteId: string, rows: StoredSignup[]):
   if (hooks.length === 0) return;
   const now = Date.now();
   let queued = 0;
+  const touched = new Set<number>();
   for (const row of rows) {
     for (const hook of hooks) {
       if (hook.wisepop_id !== null && hook.wisepop_id !== row.wisepop_id) continue;
-      queued += s.insert.run(hook.id, row.seq, now, now).changes;
+      if (s.insert.run(hook.id, row.seq, now, now).changes === 0) continue;
+      queued += 1;
+      touched.add(hook.id);
     }
   }
+  for (const id of touched) s.due.run(now, id);
   const set = wakers.get(db);
   // better-sqlite3 transactions are synchronous: by the time setImmediate fires, this one has
   // committed (or rolled back, and a spurious wake-up is harmless).

@@ -59,6 +59,14 @@ export function registerHookRoutes(app: FastifyInstance, deps: ServerDeps): void
     `UPDATE hook_deliveries SET status = 'pending', attempts = 0, created_ms = ?, next_attempt_at = ?, batch_id = NULL
      WHERE status = 'failed' AND hook_id = (SELECT id FROM hooks WHERE id = ? AND site_id = ?)`,
   );
+  // Requeued rows become due like new sign-ups (enqueue.ts): now, unless the hook already waits
+  // for something, in which case they wait behind it.
+  const due = db.prepare<[number, number]>(`UPDATE hooks SET next_due_at = ? WHERE id = ? AND next_due_at IS NULL`);
+  const requeueAll = db.transaction((id: number, siteId: string, now: number): number => {
+    const n = requeue.run(now, now, id, siteId).changes;
+    if (n > 0) due.run(now, id);
+    return n;
+  });
   const owned = db.prepare<[number, string], { id: number }>(`SELECT id FROM hooks WHERE id = ? AND site_id = ?`);
 
   app.post('/api1/hooks', { preHandler: auth }, async (request, reply) => {
@@ -106,7 +114,7 @@ export function registerHookRoutes(app: FastifyInstance, deps: ServerDeps): void
     if (id === null) return reply.code(422).send({ error: 'hook_id is required' });
     if (!owned.get(id, request.site!.id)) return reply.code(404).send({ error: 'hook not found' });
     const now = Date.now();
-    const requeued = requeue.run(now, now, id, request.site!.id).changes;
+    const requeued = requeueAll(id, request.site!.id, now);
     return { id, requeued };
   });
 }

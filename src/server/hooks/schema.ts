@@ -44,4 +44,31 @@ CREATE INDEX hook_deliveries_batch ON hook_deliveries(batch_id) WHERE batch_id I
 CREATE INDEX hook_deliveries_signup ON hook_deliveries(signup_seq);
 `,
   },
+  {
+    // The worker used to find due hooks by grouping every due pending row, on every tick (and it
+    // ticks after every sign-up commit): 55 ms on the event loop with 160,000 rows waiting for a
+    // receiver that has been down for a day. Each hook now carries the time it is next due, so the
+    // worker reads an index of hooks, O(due hooks) whatever the backlog.
+    //
+    // next_due_at is NULL exactly when the hook has no pending delivery; otherwise it is the time
+    // of its open batch (the one being retried) if any, else of its earliest pending row.
+    // Every writer of pending rows keeps it (hooks/enqueue.ts, the retry route, hooks/worker.ts).
+    // Rows deleted elsewhere (erasure, retention) are never lost work: they leave it early, which
+    // the worker corrects when it finds nothing to claim, or, when a whole waiting batch goes, at
+    // that batch's retry time, which the rows behind it were waiting for anyway.
+    version: 101,
+    sql: `
+ALTER TABLE hooks ADD COLUMN next_due_at INTEGER;
+CREATE INDEX hooks_due ON hooks(next_due_at) WHERE next_due_at IS NOT NULL;
+-- hook_deliveries_due served only the old query; the two below keep recomputing one hook's due
+-- time O(log n).
+DROP INDEX hook_deliveries_due;
+CREATE INDEX hook_deliveries_pending ON hook_deliveries(hook_id, next_attempt_at) WHERE status = 'pending';
+CREATE INDEX hook_deliveries_open ON hook_deliveries(hook_id, id) WHERE status = 'pending' AND batch_id IS NOT NULL;
+UPDATE hooks SET next_due_at = COALESCE(
+  (SELECT next_attempt_at FROM hook_deliveries
+   WHERE hook_id = hooks.id AND status = 'pending' AND batch_id IS NOT NULL ORDER BY id LIMIT 1),
+  (SELECT MIN(next_attempt_at) FROM hook_deliveries WHERE hook_id = hooks.id AND status = 'pending'));
+`,
+  },
 ];
