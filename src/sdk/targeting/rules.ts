@@ -67,10 +67,12 @@ const GET: Record<string, (c: C) => Get> = {
 function condition(c: C, neg: boolean, log: Log): Test | null {
   const label = [c.type.replace('_', ' '), c.field, c.key, c.scope, c.days && `in last ${c.days} days`, c.campaign, c.event].filter((s) => s).join(' ');
   const get: Get = GET[c.type] ? GET[c.type](c) : (x) => x[c.type as 'device'];
-  // Conditions without an operator test equality: visitor `is`, device `in`, history (it
-  // happened, unless `negate`), signed_up and boolean properties (`is`) their `value`.
-  let op = c.op || 'equals';
-  const value = 'value' in c ? c.value : c.in || c.is || !c.negate;
+  // Conditions without an operator test equality with a field of their own: visitor `is`, device
+  // `in`, history that it happened (unless `negate`), signed_up `value`. An op, value, in or is key
+  // on them is someone else's (unknown keys pass the validator) and must not change the test.
+  const own = ({ visitor: 'is', device: 'in', history: 'negate', signed_up: 'value' } as Record<string, 'value'>)[c.type];
+  let op = own ? 'equals' : c.op!;
+  const value = own == ('negate' as string) ? !c.negate : c[own || 'value'];
   const ci = c.ci || c.type == 'language' || c.type == 'country';
   if (op.startsWith('not_')) (op = op.slice(4)), (neg = !neg);
   const cmp = CMP[op];

@@ -287,6 +287,33 @@ describe('history, displays, sign-up', () => {
   });
 });
 
+describe('conditions without an operator read their own fields only', () => {
+  // Unknown keys pass the validator (forward compatibility): an op, value, in or is on these must change nothing.
+  const stray = (r: object) => r as Condition;
+  it('device: a stray op neither crashes nor inverts', () => {
+    pass(stray({ type: 'device', in: ['desktop'], op: 5 }));
+    pass(stray({ type: 'device', in: ['desktop'], op: 'not_in' }));
+    pass(stray({ type: 'device', in: ['desktop'], value: 'mobile' }));
+    expect(fail(stray({ type: 'device', in: ['mobile'], op: 'not_in' }))).toBe("device is 'desktop', needs 'mobile'");
+  });
+  it('visitor: a stray op, value or in changes nothing', () => {
+    pass(stray({ type: 'visitor', is: 'returning', op: 'gt' }));
+    pass(stray({ type: 'visitor', is: 'returning', value: 'new' }));
+    pass(stray({ type: 'visitor', is: 'returning', in: ['new'] }));
+    fail(stray({ type: 'visitor', is: 'new', op: 'not_equals' }));
+  });
+  it('history: a stray value, op, in or is changes nothing', () => {
+    const h = { 3: { d: 2, c: 1, v: 0, k: 0, l: 1, p: 1 } };
+    pass(stray({ type: 'history', campaign: 3, event: 'seen', value: 'x' }), { history: h });
+    pass(stray({ type: 'history', campaign: 3, event: 'converted', negate: true, value: 'x' }), { history: h });
+    pass(stray({ type: 'history', campaign: 3, event: 'seen', op: 'not_equals', in: ['x'], is: 'y' }), { history: h });
+  });
+  it('signed_up: a stray op changes nothing', () => {
+    pass(stray({ type: 'signed_up', value: false, op: 'not_equals' }));
+    fail(stray({ type: 'signed_up', value: true, op: 'not_equals' }));
+  });
+});
+
 describe('all / any / not trees', () => {
   const yes: Condition = { type: 'device', in: ['desktop'] };
   const no: Condition = { type: 'device', in: ['mobile'] };
