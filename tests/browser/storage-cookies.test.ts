@@ -24,6 +24,18 @@ beforeAll(async () => {
     headless: true,
     args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP *.shop.test 127.0.0.1'],
   });
+  server.pages.set(
+    '/two.html',
+    {
+      body: html(`<script>${snippet()}</script><script>${snippet('poplet2')};
+        wisepops('properties', { a: 1 });
+        poplet2('properties', { b: 2 });
+        var n = 0;
+        function ready() { if (++n == 2) window.readyFired = 1; }
+        wisepops('listen', 'ready', ready);
+        poplet2('listen', 'ready', ready);</script>`),
+    },
+  );
   server.pages.set('/sites/shop/campaigns.json', { body: JSON.stringify({ site: 'shop', country: null, campaigns: [] }), type: 'application/json' });
   // The shared domain comes from the page's ?d= (none when absent), as a site's config would.
   server.pages.set(
@@ -89,5 +101,27 @@ describe('cookieDomain', () => {
     expect(await visits()).toEqual([['a.b.shop.test', 1]]);
     expect(errors).toEqual([]);
     await p.close();
+  });
+});
+
+describe('installs under different globals', () => {
+  it("each keeps its own records, so one page view counts once in each; the real Wisepops cookies are left alone", async () => {
+    const context = await browser.newContext();
+    // Left by the real Wisepops script, in its own format.
+    await context.addCookies([{ name: 'wisepops_noshow', value: '1', url: origin }]);
+    const p = await context.newPage();
+    const errors = watchErrors(p);
+    await p.goto(`${origin}/two.html`);
+    await p.waitForFunction(() => (window as unknown as Wp).readyFired === 1);
+    const cookies = Object.fromEntries((await context.cookies(origin + '/')).map((c) => [c.name, decodeURIComponent(c.value)]));
+    expect(decode(cookies.poplet2_visits)![1]).toBe(1);
+    expect(decode(cookies.poplet2_props)).toEqual([{ b: 2 }]);
+    expect(cookies.poplet2_noshow).toBeUndefined();
+    // The wisepops install takes the Wisepops opt-out over, rewritten in its own format.
+    expect(decode(cookies.wisepops_visits)![1]).toBe(1);
+    expect(decode(cookies.wisepops_props)).toEqual([{ a: 1 }]);
+    expect(cookies.wisepops_noshow).toBe('[1]');
+    expect(errors).toEqual([]);
+    await context.close();
   });
 });

@@ -29,14 +29,15 @@ const need: (ok: unknown) => asserts ok = (ok) => {
 
 /**
  * `src`: the script's own URL (site, default endpoint and UI chunk URL); `queue`: the snippet's
- * `q`, the `arguments` of every call made before the script ran.
+ * `q`, the `arguments` of every call made before the script ran; `name`: the global's, which
+ * names the records (default `wisepops`).
  */
-export function createPoplet(win: Window, src: URL, queue: unknown, createEngine: (deps: EngineDeps) => Engine): [Command, Start] {
+export function createPoplet(win: Window, src: URL, queue: unknown, createEngine: (deps: EngineDeps) => Engine, name?: string): [Command, Start] {
   const loc = win.location;
   const debugParam = /[?&]poplet_debug=1\b/.test(loc.search);
   const log = createLog(debugParam);
   const bus = createBus(log);
-  const store = createStore(log);
+  const store = createStore(log, name);
   const opts = { ...DEFAULTS };
   const calls = Array.isArray(queue) ? queue.map((a) => Array.from(a as ArrayLike<unknown>)) : [];
   // Configuration calls run before anything is read or written, wherever they sit in the queue.

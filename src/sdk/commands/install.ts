@@ -12,7 +12,7 @@ export function install(win: Window, createEngine: (deps: EngineDeps) => Engine)
     const stub = globals[name] || {};
     // A second copy of the script under the same name leaves the first in charge.
     if (stub.poplet) return;
-    const [run, start] = createPoplet(win, new URL((script && script.src) || doc.URL, doc.URL), stub.q, createEngine);
+    const [run, start] = createPoplet(win, new URL((script && script.src) || doc.URL, doc.URL), stub.q, createEngine, name);
     globals[name] = Object.assign(run, { poplet: 1 as const });
     start();
   } catch {

@@ -6,7 +6,6 @@ import { decode, encode, fits, like } from './codec';
 import type { Log } from '../log';
 
 /** The records, by index; the first four outlive the browser session when consent allows. */
-export const NAMES = ['', '_visits', '_props', '_noshow', '_session', '_activity_session', '_visitor'].map((s) => 'wisepops' + s);
 export const enum R {
   STATE,
   VISITS,
@@ -45,7 +44,13 @@ const safe = <T>(f: () => T) => {
   }
 };
 
-export function createStore(log: Log): Store {
+/**
+ * `prefix`: the global's name. The records carry it (`wisepops`, `wisepops_visits`… for the
+ * default global, the Wisepops names), so installs under other globals never share records,
+ * and one running next to the real Wisepops script leaves its cookies alone.
+ */
+export function createStore(log: Log, prefix = 'wisepops'): Store {
+  const NAMES = ['', '_visits', '_props', '_noshow', '_session', '_activity_session', '_visitor'].map((s) => prefix + s);
   let cfg: StoreConfig;
   let consent: boolean;
   const cookie = cookies(() => cfg.cookieDomain);
@@ -87,7 +92,9 @@ export function createStore(log: Log): Store {
       });
       cfg = next;
       consent = ok;
-      raws.forEach((raw, i) => raw != null && safe(() => put(i, raw)));
+      // Any value of the opt-out counts (a Wisepops visitor's "don't show again" too): rewritten
+      // in this format, so the choice survives a switch-over.
+      raws.forEach((raw, i) => raw != null && safe(() => put(i, i == R.NOSHOW ? encode([]) : raw)));
     },
     one: (i, sample) => (store.read(i, [sample]) || [])[0] as never,
   };

@@ -46,6 +46,7 @@ beforeEach(() => {
   document.head.innerHTML = '';
   delete w.wisepops;
   delete w.myPops;
+  delete w.poplet2;
   calls = [];
   lines = [];
   vi.spyOn(console, 'log').mockImplementation((m: unknown) => void lines.push(String(m)));
@@ -99,6 +100,45 @@ describe('install and queue replay', () => {
     expect(w.myPops!.poplet).toBe(1);
     expect(w.wisepops).toBe(other);
     expect(calls[0]).toBe('event:x');
+  });
+
+  it('installs under other globals keep their own records: one page view each, no one counts twice', () => {
+    script();
+    stub()('properties', { a: 1 });
+    boot();
+    // jsdom has no currentScript: the next install finds its own tag only if it is the first.
+    document.head.innerHTML = '';
+    script(undefined, 'poplet2');
+    stub('poplet2')('properties', { b: 2 });
+    boot();
+    expect(deps.context().totalPageviews).toBe(1);
+    expect(deps.context().props).toEqual({ b: 2 });
+    expect(Cookies.get('wisepops_visits')).toMatch(/^\[1~\d+~1~/);
+    expect(Cookies.get('poplet2_visits')).toMatch(/^\[1~\d+~1~/);
+    expect(Cookies.get('wisepops_props')).toBe("[1~{'a':1}]");
+    expect(Cookies.get('poplet2_props')).toBe("[1~{'b':2}]");
+    delete w.poplet2;
+  });
+
+  it("under another global, it leaves the real Wisepops script's cookies alone", () => {
+    document.cookie = 'wisepops_visits=' + encodeURIComponent('[{"d":"2025-01-01"}]') + '; path=/';
+    document.cookie = 'wisepops_noshow=1; path=/';
+    script(undefined, 'poplet2');
+    stub('poplet2');
+    boot();
+    expect(Cookies.get('wisepops_visits')).toBe('[{"d":"2025-01-01"}]');
+    expect(Cookies.get('wisepops_noshow')).toBe('1');
+    expect(deps.context().noshow).toBe(false);
+    delete w.poplet2;
+  });
+
+  it("takes over a Wisepops visitor's \"don't show again\" whatever its value, in its own format", () => {
+    document.cookie = 'wisepops_noshow=1; path=/';
+    script();
+    stub();
+    boot();
+    expect(deps.context().noshow).toBe(true);
+    expect(Cookies.get('wisepops_noshow')).toBe('[1]');
   });
 
   it('a second copy of the script does nothing', () => {

@@ -203,12 +203,23 @@ describe('localStorage mode', () => {
     for (const n of ALL) store.write(n, [NAME[n]]);
     store.configure(local, true);
     expect(document.cookie).toBe('');
-    for (const n of ALL) expect(store.one(n, '')).toBe(NAME[n]);
+    // The opt-out is moved as what it means: any value of it is an opt-out, `[1]`.
+    const moved = ALL.filter((n) => n != NOSHOW);
+    for (const n of moved) expect(store.one(n, '')).toBe(NAME[n]);
+    expect(store.read(NOSHOW, [])).toEqual([]);
     expect(localStorage.getItem(NAME[PROPS])).toContain(NAME[PROPS]);
     expect(sessionStorage.getItem(NAME[VISITOR])).toContain(NAME[VISITOR]);
     store.configure(cookie, true);
     expect(localStorage.length + sessionStorage.length).toBe(0);
-    for (const n of ALL) expect(Cookies.get(NAME[n])).toBe(`[1~'${NAME[n]}']`);
+    for (const n of moved) expect(Cookies.get(NAME[n])).toBe(`[1~'${NAME[n]}']`);
+    expect(Cookies.get(NAME[NOSHOW])).toBe('[1]');
+  });
+
+  it('records are named by the global: wisepops* by default, PREFIX* otherwise', () => {
+    const store = createStore(createLog(), 'poplet2');
+    store.configure(cookie, true);
+    for (const n of ALL) store.write(n, [1]);
+    expect(Object.keys(Cookies.get()).sort()).toEqual(NAME.map((s) => s.replace('wisepops', 'poplet2')).sort());
   });
 
   it('a new page with the other storage option picks up the records left by the last one', () => {
