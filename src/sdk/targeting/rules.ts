@@ -70,9 +70,9 @@ function condition(c: C, neg: boolean, log: Log): Test | null {
   // Conditions without an operator test equality with a field of their own: visitor `is`, device
   // `in`, history that it happened (unless `negate`), signed_up `value`. An op, value, in or is key
   // on them is someone else's (unknown keys pass the validator) and must not change the test.
-  const own = ({ visitor: 'is', device: 'in', history: 'negate', signed_up: 'value' } as Record<string, 'value'>)[c.type];
+  const own = ({ visitor: 'is', device: 'in', history: 'negate', signed_up: 'value' } as Record<string, keyof C>)[c.type];
   let op = own ? 'equals' : c.op!;
-  const value = own == ('negate' as string) ? !c.negate : c[own || 'value'];
+  const value = own == 'negate' ? !c.negate : c[own || 'value'];
   const ci = c.ci || c.type == 'language' || c.type == 'country';
   if (op.startsWith('not_')) (op = op.slice(4)), (neg = !neg);
   const cmp = CMP[op];
