@@ -41,7 +41,8 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   const opts = { ...DEFAULTS };
   const calls = Array.isArray(queue) ? queue.map((a) => Array.from(a as ArrayLike<unknown>)) : [];
   // Configuration calls run before anything is read or written, wherever they sit in the queue.
-  const isConfig = (c: unknown[]) => /^(options|consent)$/.test(c[0] as string);
+  // Compared, not converted: converting a Symbol or a page's object can throw.
+  const isConfig = (c: unknown[]) => c[0] === 'options' || c[0] === 'consent';
   let consent: boolean | undefined;
   let started = false;
   let counted = false;
@@ -137,7 +138,8 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   };
 
   const run: Command = (command, ...a) => {
-    const c = String(command);
+    // A non-string goes by its type name (never a command's): converting it can throw.
+    const c = typeof command == 'string' ? command : typeof command;
     try {
       return commands.hasOwnProperty(c) ? commands[c](...a) : log('unknown command: ' + c);
     } catch (e) {

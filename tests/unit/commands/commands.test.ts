@@ -141,6 +141,18 @@ describe('install and queue replay', () => {
     expect(Cookies.get('wisepops_noshow')).toBe('[1]');
   });
 
+  it('a queued call that cannot be converted to a string is skipped; the script still starts', () => {
+    script();
+    const wp = stub();
+    wp(Symbol('x'));
+    wp(Object.create(null));
+    wp({ toString: () => { throw Error('x'); } });
+    wp('properties', { a: 1 });
+    expect(() => boot()).not.toThrow();
+    expect(w.wisepops!.poplet).toBe(1);
+    expect(Cookies.get('wisepops_props')).toBe("[1~{'a':1}]");
+  });
+
   it('a second copy of the script does nothing', () => {
     script();
     stub();
@@ -204,9 +216,13 @@ describe('commands', () => {
 
   it.each([
     [['nope'], 'unknown command: nope'],
-    [[42], 'unknown command: 42'],
+    // Not a string: named by its type, never converted (that can throw).
+    [[42], 'unknown command: number'],
     [['__proto__'], 'unknown command: __proto__'],
-    [[Symbol('x')], 'unknown command: Symbol(x)'],
+    [[Symbol('x')], 'unknown command: symbol'],
+    [[Object.create(null)], 'unknown command: object'],
+    [[{ toString: () => { throw Error('x'); } }], 'unknown command: object'],
+    [[new String('event'), 'x'], 'unknown command: object'],
     [['properties', 'x'], 'properties ignored'],
     [['properties', {}, 'temp'], 'properties ignored'],
     [['event'], 'event ignored'],
