@@ -101,8 +101,9 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       if (started) configure(), refresh();
     },
     properties(p, o) {
-      need(isObject(p) && (o == null || isObject(o)));
-      if (o && o.temporary === true) temp = mergeProps(temp, p, log);
+      // temporary: a boolean or absent; a truthy other value must not store the properties for good.
+      need(isObject(p) && (o == null || (isObject(o) && (o.temporary == null || typeof o.temporary == 'boolean'))));
+      if (o && o.temporary) temp = mergeProps(temp, p, log);
       else store.write(R.PROPS, [mergeProps(readProps(store), p, log)]);
       rebuild();
       refresh();

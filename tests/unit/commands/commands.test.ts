@@ -225,6 +225,8 @@ describe('commands', () => {
     [[new String('event'), 'x'], 'unknown command: object'],
     [['properties', 'x'], 'properties ignored'],
     [['properties', {}, 'temp'], 'properties ignored'],
+    [['properties', { a: 1 }, { temporary: 1 }], 'properties ignored'],
+    [['properties', { a: 1 }, { temporary: 'yes' }], 'properties ignored'],
     [['event'], 'event ignored'],
     [['event', 3], 'event ignored'],
     [['event', ''], 'event ignored'],
@@ -265,6 +267,14 @@ describe('commands', () => {
     expect(Cookies.get('wisepops_props')).toBeUndefined();
     wp('pageview');
     expect(deps.context().props).toEqual({});
+  });
+
+  it('temporary must be a boolean: a truthy other value never stores the properties for good', () => {
+    wp('properties', { secret: 'x' }, { temporary: 1 });
+    expect(Cookies.get('wisepops_props')).toBeUndefined();
+    expect(deps.context().props).toEqual({});
+    wp('properties', { kept: 1 }, { temporary: false });
+    expect(Cookies.get('wisepops_props')).toBe("[1~{'kept':1}]");
   });
 
   it('a properties update that would exceed 4,000 bytes is refused and the old ones kept', () => {
