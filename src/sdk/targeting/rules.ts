@@ -63,8 +63,8 @@ const GET: Record<string, (c: C) => Get> = {
   signed_up: () => (x) => x.signedUp,
 };
 
-/** One condition; null when disabled (an invalid regex). */
-function condition(c: C, neg: boolean, log: Log): Test | null {
+/** One condition; when disabled (an invalid regex), why, in words. */
+function condition(c: C, neg: boolean, log: Log): Test | string {
   const label = [c.type.replace('_', ' '), c.field, c.key, c.scope, c.days && `in last ${c.days} days`, c.campaign, c.event].filter((s) => s).join(' ');
   const get: Get = GET[c.type] ? GET[c.type](c) : (x) => x[c.type as 'device'];
   // Conditions without an operator test equality with a field of their own: visitor `is`, device
@@ -104,8 +104,9 @@ function condition(c: C, neg: boolean, log: Log): Test | null {
     try {
       re = new RegExp(vals.map((v) => '(?:' + (pre == null ? v : pre + String(v).replace(/[$()*+.?[\\\]^{|}]/g, '\\$&') + post) + ')').join('|'), ci ? 'i' : '');
     } catch (e) {
-      log(`${label}: invalid regex ${q(value)} (${e}): condition disabled`);
-      return null;
+      const off = label + ': invalid regex, condition disabled';
+      log(`${off}: ${q(value)} (${e})`);
+      return off;
     }
     const one = (s: unknown) => s != null && typeof s != 'object' && re.test(s as string);
     // A list of actual values (a property holding an array) matches when any element does.
@@ -119,15 +120,25 @@ function condition(c: C, neg: boolean, log: Log): Test | null {
 }
 
 /**
- * Compiles a rule. null = no constraint (an empty group, or a disabled condition such as a bad
- * regex): it neither passes an `any` group on its own nor blocks an `all` group.
+ * Compiles a rule: a test, or undefined for no constraint (an empty group). A disabled condition (a bad
+ * regex) is left out of its group: it neither blocks an `all` nor passes an `any`. A group left
+ * with nothing but disabled conditions, or a rule that is one, fails with the first one's reason,
+ * negated or not: a broken condition must not show the campaign to everyone.
  */
-export function compileRule(r: Rule, log: Log, neg = false): Test | null {
+// The rule goes in an `all` of its own, so a lone disabled condition is such a group.
+export const compileRule = (r: Rule, log: Log): Test | undefined => rule({ all: [r] }, log) as Test | undefined;
+
+/** A rule, `neg`ated or not; a string when it is a disabled condition (why). */
+function rule(r: Rule, log: Log, neg = false): Test | string | undefined {
   // `not`, then `all`, then `any`: the validator's order (it refuses a rule with two of them).
-  if ('not' in r) return compileRule(r.not, log, !neg);
+  if ('not' in r) return rule(r.not, log, !neg);
   const group = 'all' in r ? r.all : 'any' in r ? r.any : null;
   if (!group) return condition(r as Condition as unknown as C, neg, log);
-  const kids = group.map((k) => compileRule(k, log, neg)).filter((t): t is Test => !!t);
+  const all = group.map((k) => rule(k, log, neg));
+  // Tests, not the strings of disabled conditions (which have no call).
+  const kids = all.filter((t) => t && (t as Test).call) as Test[];
+  // Without kids, anything left is a disabled condition.
+  const off = all.find((t) => t) as string;
   // A negated `all` is an `any` of negated children, and the reverse.
   const any = 'any' in r != neg;
   return kids.length
@@ -141,5 +152,5 @@ export function compileRule(r: Rule, log: Log, neg = false): Test | null {
         }
         if (any) return 'none matched: ' + w;
       }
-    : null;
+    : off && (() => off);
 }

@@ -47,6 +47,12 @@ describe('compile', () => {
     expect(r.why(2)).toBe('invalid: targeting.all: bad value');
     expect(r.why(3)).toBe('invalid: targeting.not: bad value');
   });
+  it('a campaign whose targeting is only an invalid regex is skipped with the reason, not shown to everyone', () => {
+    const bad = { type: 'page', field: 'path', op: 'matches', value: '^/checkout((' } as const;
+    const r = decide([campaign({ targeting: bad }), campaign({ id: 2, targeting: { any: [bad] } }), campaign({ id: 3, targeting: { not: bad } })]);
+    expect(r.ids).toEqual([]);
+    for (const id of [1, 2, 3]) expect(r.debug.find((l) => l.id == id)).toMatchObject({ status: 'skipped', reason: 'page path: invalid regex, condition disabled' });
+  });
   it('logs an unknown time zone once and falls back to UTC', () => {
     const r = decide([campaign({ schedule: { hours: [11, 13] } })], {}, { timezone: 'Mars/Olympus' });
     expect(r.ids).toEqual([1]);

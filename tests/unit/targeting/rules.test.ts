@@ -5,7 +5,7 @@ import type { VisitorContext } from '../../../src/sdk/context/types';
 import { ctx, DAY, NOW } from './fixtures';
 
 const SELF = 7;
-function run(r: Rule, over: Partial<VisitorContext> = {}, log = vi.fn()): string | undefined | null {
+function run(r: Rule, over: Partial<VisitorContext> = {}, log = vi.fn()): string | undefined {
   const t = compileRule(r, log);
   return t && t(ctx(over), SELF);
 }
@@ -105,10 +105,21 @@ describe('page conditions: every string operator', () => {
     const r: Rule = { all: [page('path', 'matches', '(['), page('path', 'contains', 'boot')] };
     expect(run(r, {}, log)).toBe("page path is '/Products/shoes', needs containing 'boot'");
     expect(log).toHaveBeenCalledTimes(1);
-    expect(log.mock.calls[0][0]).toMatch(/^page path: invalid regex '\(\[' .*condition disabled/);
-    expect(run(page('path', 'matches', '(['))).toBeNull();
+    expect(log.mock.calls[0][0]).toMatch(/^page path: invalid regex, condition disabled: '\(\[' \(SyntaxError/);
     // Disabled inside `any` does not make the group pass on its own.
     expect(run({ any: [page('path', 'matches', '(['), page('path', 'contains', 'boot')] })).toMatch(/boot/);
+    pass({ any: [page('path', 'matches', '(['), page('path', 'contains', 'shoe')] });
+  });
+
+  it('a rule or a group with nothing but disabled conditions fails, negated or not', () => {
+    const bad = page('path', 'matches', '([');
+    const why = 'page path: invalid regex, condition disabled';
+    for (const r of [bad, { any: [bad] }, { all: [bad] }, { not: bad }, { not: { any: [bad] } }, { not: { all: [bad, bad] } }, { any: [{ all: [] }, bad] }] as Rule[])
+      expect(run(r), JSON.stringify(r)).toBe(why);
+    // Such a group is a failing member of its parent, not a disabled one.
+    expect(run({ all: [{ any: [bad] }, page('path', 'contains', 'shoe')] })).toBe(why);
+    pass({ any: [{ any: [bad] }, page('path', 'contains', 'shoe')] });
+    pass({ all: [bad, page('path', 'contains', 'shoe')] });
   });
 
   it('regexes are compiled once (one per condition), not per evaluation', () => {
@@ -335,8 +346,8 @@ describe('all / any / not trees', () => {
     expect(run({ not: { type: 'page', field: 'path', op: 'not_contains', value: 'shoes' } })).toBeUndefined();
   });
   it('empty groups put no constraint', () => {
-    expect(run({ all: [] })).toBeNull();
-    expect(run({ any: [] })).toBeNull();
+    expect(compileRule({ all: [] }, vi.fn())).toBeUndefined();
+    expect(compileRule({ not: { any: [] } }, vi.fn())).toBeUndefined();
     pass({ all: [{ any: [] }, yes] });
   });
 });
