@@ -203,7 +203,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       run(true);
       // Nothing else happens on a page when the visitor just reads it: a "time on site" condition
       // or a schedule that starts must still be noticed. run() re-arms only if the set changed.
-      if (set.campaigns.some((c) => c.schedule || /"time"/.test(JSON.stringify(c.targeting)))) setInterval(safe(run), TICK);
+      // Decided on the compiled (valid) campaigns: the raw list may hold anything, null included.
+      if (compiled.list.some(([c]) => c.schedule || /"time"/.test(JSON.stringify(c.targeting)))) setInterval(safe(run), TICK);
     })
     .catch((e) => log('campaigns not loaded', e));
 

@@ -43,10 +43,11 @@ export interface Decision {
 }
 
 /** Validates and compiles a campaign set once; invalid campaigns are skipped with one log line. */
-export function compile(campaigns: unknown[], o: { timezone?: string; log: (line: string) => void }): Compiled {
+export function compile(campaigns: unknown, o: { timezone?: string; log: (line: string) => void }): Compiled {
   const wall = zone(o.timezone, o.log);
   const k: Compiled = { list: [], bad: [], drawn: {} };
-  campaigns.forEach((x, i) => {
+  // The set is JSON from the network: no list is no campaigns, and anything else one bad one.
+  ([] as unknown[]).concat(campaigns || []).forEach((x, i) => {
     // validateCampaignCore's check (the campaign without its content), without the result object.
     let error = checkCampaign(x);
     const name = skippedName(x, i);

@@ -375,6 +375,19 @@ describe('engine: evaluation and triggers', () => {
     }
   });
 
+  it('a null in the campaign list does not turn the re-check off for the others', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval'] });
+    try {
+      const t = await ready([null as unknown as Campaign, campaign(1, { targeting: { type: 'time', scope: 'on_site', op: 'gte', value: 90 } })]);
+      expect(t.logs).not.toContain('campaigns not loaded');
+      t.ctx.now += 30_000; // 90 s on site
+      vi.advanceTimersByTime(5000);
+      expect(t.armedWith.at(-1)).toEqual([1]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('sets without time-dependent campaigns start no timer', async () => {
     vi.useFakeTimers({ toFake: ['setInterval'] });
     try {

@@ -6,7 +6,7 @@ import type { Campaign } from '../../../src/shared/campaign';
 import { campaign, ctx, DAY, NOW } from './fixtures';
 
 const hist = (o: Partial<CampaignHistory> = {}): CampaignHistory => ({ d: 0, c: 0, v: 0, k: 0, l: 0, p: 0, ...o });
-function decide(cs: unknown[], over: Partial<VisitorContext> = {}, opts: { timezone?: string; random?: () => number } = {}) {
+function decide(cs: unknown, over: Partial<VisitorContext> = {}, opts: { timezone?: string; random?: () => number } = {}) {
   const log = vi.fn();
   const d = evaluate(compile(cs, { timezone: opts.timezone, log }), ctx(over), opts.random ?? (() => 0.5));
   return { ...d, log, ids: d.eligible.map((c) => c.campaign.id), why: (id: number) => d.debug.find((l) => l.id == id)?.reason };
@@ -52,6 +52,10 @@ describe('compile', () => {
     const r = decide([campaign({ targeting: bad }), campaign({ id: 2, targeting: { any: [bad] } }), campaign({ id: 3, targeting: { not: bad } })]);
     expect(r.ids).toEqual([]);
     for (const id of [1, 2, 3]) expect(r.debug.find((l) => l.id == id)).toMatchObject({ status: 'skipped', reason: 'page path: invalid regex, condition disabled' });
+  });
+  it('a set without a campaign list compiles to no campaigns; a lone object is one invalid campaign', () => {
+    for (const list of [undefined, null]) expect(decide(list as never).debug).toEqual([]);
+    expect(decide({ id: 1 } as never).debug).toEqual([expect.objectContaining({ id: 1, status: 'skipped', reason: 'invalid: name: required' })]);
   });
   it('logs an unknown time zone once and falls back to UTC', () => {
     const r = decide([campaign({ schedule: { hours: [11, 13] } })], {}, { timezone: 'Mars/Olympus' });
