@@ -51,15 +51,23 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   let session: Session;
   let ctx: VisitorContext;
   let temp: Props = {};
+  // The persistent properties this page set, under the stored ones: where storage keeps nothing
+  // they still last as long as the page.
+  let saved: Props = {};
 
   // The session as of now on this page: read, or recorded with a page view.
   const page = (f: typeof currentSession) => (session = f(store, Math.floor(Date.now() / 1000), loc.href, win.document.referrer));
   const granted = () => (consent == null ? opts.defaultConsent == 'granted' : consent);
   const context = () => ((ctx.now = Date.now()), ctx);
   const refresh = () => counted && engine.refresh();
-  // Read from the records each time: another tab may have written since this page loaded.
-  const rebuild = () =>
-    log('context', (ctx = buildContext(loc.href, session, readVisits(store), readState(store), mergeProps(readProps(store), temp, log), !!store.read(R.NOSHOW, []), win)));
+  // Read from the records each time: another tab may have written since this page loaded. What
+  // this page learnt stays under them (as in `reload`) where storage keeps nothing.
+  const props = () => ({ ...saved, ...readProps(store) });
+  const rebuild = () => {
+    const s = readState(store);
+    if (ctx) (s.history = { ...ctx.history, ...s.history }), (s.signedUp = s.signedUp || ctx.signedUp);
+    log('context', (ctx = buildContext(loc.href, session, readVisits(store), s, mergeProps(props(), temp, log), !!store.read(R.NOSHOW, []) || (!!ctx && ctx.noshow), win)));
+  };
   const configure = () => {
     store.configure(opts, granted());
     visitor = granted() ? store.one(R.VISITOR, '') || nanoid() : undefined;
@@ -104,7 +112,11 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       // temporary: a boolean or absent; a truthy other value must not store the properties for good.
       need(isObject(p) && (o == null || (isObject(o) && (o.temporary == null || typeof o.temporary == 'boolean'))));
       if (o && o.temporary) temp = mergeProps(temp, p, log);
-      else store.write(R.PROPS, [mergeProps(readProps(store), p, log)]);
+      else {
+        const next = mergeProps(props(), p, log);
+        // Refused (over 4,000 bytes): the update is dropped for this page too.
+        if (store.write(R.PROPS, [next])) saved = next;
+      }
       rebuild();
       refresh();
     },

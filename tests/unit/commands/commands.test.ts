@@ -467,6 +467,24 @@ describe('EngineDeps', () => {
     expect([x.history[1]?.d, x.history[2]?.d, x.history[2]?.c, x.signedUp]).toEqual([1, 1, 1, true]);
   });
 
+  it('an SPA page view or a properties call keeps what this page learnt where storage keeps nothing', () => {
+    Object.defineProperty(document, 'cookie', { get: () => '', set: () => {}, configurable: true });
+    try {
+      script();
+      stub();
+      boot();
+      deps.history.update(1, (h) => void ((h.d = 1), (h.c = 1)));
+      deps.history.markSignedUp();
+      deps.noshow();
+      w.wisepops!('pageview');
+      w.wisepops!('properties', { plan: 'pro' });
+    } finally {
+      delete (document as { cookie?: string }).cookie;
+    }
+    const x = deps.context();
+    expect([x.history[1]?.d, x.history[1]?.c, x.signedUp, x.noshow, x.props.plan]).toEqual([1, 1, true, true, 'pro']);
+  });
+
   it('history.update applies the change on top of what another tab stored', () => {
     script();
     stub();
