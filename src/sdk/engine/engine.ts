@@ -46,8 +46,12 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   const shown = new Map<number, { s: string; ui?: Shown }>();
   /** Displayed or counted on this page view: at most once per page. */
   const done = new Set<number>();
-  /** Fired while a modal was open: the timer that fires them again, by campaign id. */
-  const held = new Map<number, ReturnType<typeof setTimeout>>();
+  /**
+   * Fired while a modal was open. One timer fires them all again together, so they are ranked in
+   * one batch once it closes (one timer each let the first to tick take the slot).
+   */
+  const held = new Set<number>();
+  let hold: ReturnType<typeof setTimeout> | undefined;
   /** What happened after the evaluation, for debug(). */
   let notes: Record<number, Partial<DebugLine>> = {};
   const note = (id: number, reason?: string, status: DebugLine['status'] = 'skipped') => (notes[id] = { status, reason });
@@ -162,7 +166,12 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         // and out of reach: fired again once it is gone, and so decided again then. An embed is
         // part of the page: filling its slot later would shift the text under the reader.
         note(id, HELD, 'eligible');
-        if (!held.has(id)) held.set(id, setTimeout(() => (held.delete(id), fire(id)), HOLD));
+        held.add(id);
+        hold ||= setTimeout(() => {
+          hold = undefined;
+          held.forEach(fire);
+          held.clear();
+        }, HOLD);
       } else void display(c);
     }
   }
@@ -213,8 +222,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       // Popups and bars stay until the visitor closes them (they may be halfway through a form).
       remove(true);
       done.clear();
-      // The moment a held campaign fired for belonged to the page left.
-      held.forEach(clearTimeout);
+      // The moment a held campaign fired for belonged to the page left. (The hold timer may run on:
+      // it fires what is held by then.)
       held.clear();
       notes = {};
       page = { since: Date.now() };

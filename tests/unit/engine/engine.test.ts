@@ -533,6 +533,20 @@ describe('engine: showing', () => {
     expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'skipped', reason: 'stopped after a close' });
   });
 
+  it('campaigns held by a modal are fired again together, so the highest priority wins once it closes', async () => {
+    const modal = { open: true };
+    const t = await ready([campaign(1, { priority: 10 }), campaign(2, { priority: 1, trigger: { type: 'scroll', percent: 10 } })], { modal });
+    await t.fire(1);
+    await new Promise((r) => setTimeout(r, 200));
+    await t.fire(2);
+    // Closed between two checks: with a timer each, 2's (due 200 ms after 1's) came first and won.
+    await new Promise((r) => setTimeout(r, 850));
+    modal.open = false;
+    await new Promise((r) => setTimeout(r, 700));
+    expect(t.shows.map((s) => s.campaign.id)).toEqual([1]);
+    expect(t.engine.debug().find((l) => l.id == 2)).toMatchObject({ status: 'skipped', reason: 'slot taken: main' });
+  });
+
   it('a page view drops what an open modal held: its moment belonged to the page left', async () => {
     const modal = { open: true };
     const t = await ready([campaign(1, { layout: { type: 'bar', position: 'top' } })], { modal });
