@@ -9,7 +9,7 @@ import { addSite, listSites, rotateKey, setOrigins, setTimezone, type Site } fro
 import { importCampaigns, listCampaigns } from './store/campaigns';
 import { backup, restore } from './lifecycle/backup';
 import { replay } from './lifecycle/replay';
-import { eraseEmail } from './lifecycle/erase';
+import { eraseEmail, type ErasureResult } from './lifecycle/erase';
 
 const USAGE = `poplet <command>
 
@@ -162,7 +162,14 @@ export async function run(argv: string[], out: (line: string) => void = console.
     }
     case 'erase': {
       const email = need(sub, 'EMAIL');
-      const r = withDb(config, (db) => eraseEmail(db, need(flags.site, '--site ID'), email, config.journalDir));
+      const site = need(flags.site, '--site ID');
+      const db = openDb(config.dbPath);
+      let r: ErasureResult;
+      try {
+        r = await eraseEmail(db, site, email, config.journalDir);
+      } finally {
+        db.close();
+      }
       out(`erased ${r.signups} sign-up(s), ${r.deliveries} hook delivery record(s), ${r.journalLines} journal line(s)`);
       return;
     }

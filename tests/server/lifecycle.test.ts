@@ -124,7 +124,7 @@ describe('recovery journal', () => {
     const file = await backup(env.deps, join(env.dir, 'backups'));
     for (const e of emails.slice(5)) await collect(app, env.siteId, e);
     // Erased after the backup: the backup still holds it, the journal's erase record must win.
-    eraseEmail(env.deps.db, env.siteId, 'p1@example.com', env.deps.config.journalDir);
+    await eraseEmail(env.deps.db, env.siteId, 'p1@example.com', env.deps.config.journalDir);
     await app.close();
     const before = dump(env).signups;
     expect(before).toHaveLength(11);

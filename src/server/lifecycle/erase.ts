@@ -5,7 +5,8 @@
 // hold the address until they rotate out (7 days); restoring one must be followed by `replay`,
 // which re-applies the erasure.
 import type Database from 'better-sqlite3';
-import { createJournal, scrubJournal } from './journal';
+import type { Log } from '../log';
+import { createJournal, scrubJournal, type ScrubTarget } from './journal';
 
 export interface ErasureResult {
   signups: number;
@@ -13,13 +14,16 @@ export interface ErasureResult {
   journalLines: number;
 }
 
-export function eraseEmail(db: Database.Database, siteId: string, email: string, journalDir?: string): ErasureResult {
-  const address = email.trim();
+/**
+ * Deletes the rows, in one transaction. `at`, taken once they are gone, is the erasure's time:
+ * sign-ups collected later are new ones (see ScrubTarget.before).
+ */
+export function eraseRows(db: Database.Database, siteId: string, email: string): { signups: number; deliveries: number; at: number } {
   // SQLite's NOCASE folds ASCII only; the journal scrub folds every letter (Élodie = élodie).
   // Both must erase the same rows, so the database compares with JavaScript's folding too.
   db.function('poplet_fold', { deterministic: true }, (v: unknown) => String(v).toLowerCase());
-  const folded = address.toLowerCase();
-  const result = db.transaction((): ErasureResult => {
+  const folded = email.trim().toLowerCase();
+  const counts = db.transaction(() => {
     const deliveries = db
       .prepare(
         `DELETE FROM hook_deliveries WHERE signup_seq IN
@@ -27,13 +31,67 @@ export function eraseEmail(db: Database.Database, siteId: string, email: string,
       )
       .run(siteId, folded).changes;
     const signups = db.prepare(`DELETE FROM signups WHERE site_id = ? AND poplet_fold(email) = ?`).run(siteId, folded).changes;
-    return { signups, deliveries, journalLines: 0 };
+    return { signups, deliveries };
   }).immediate();
+  return { ...counts, at: Date.now() };
+}
+
+/** Journals the erase record, before any scrub, so a replay honours the erasure whatever happens next. */
+export function journalErasure(journalDir: string, siteId: string, email: string, at: number): void {
+  const journal = createJournal(journalDir);
+  journal.appendErasure(siteId, email.trim(), at);
+  journal.close();
+}
+
+/** The whole erasure, journal scrub included (the CLI's `erase`). */
+export async function eraseEmail(db: Database.Database, siteId: string, email: string, journalDir?: string): Promise<ErasureResult> {
+  const { signups, deliveries, at } = eraseRows(db, siteId, email);
+  let journalLines = 0;
   if (journalDir) {
-    result.journalLines = scrubJournal(journalDir, siteId, address);
-    const journal = createJournal(journalDir);
-    journal.appendErasure(siteId, address);
-    journal.close();
+    journalErasure(journalDir, siteId, email, at);
+    journalLines = await scrubJournal(journalDir, [{ site: siteId, email, before: at }]);
   }
-  return result;
+  return { signups, deliveries, journalLines };
+}
+
+export interface ScrubQueue {
+  /** Resolves once the address is out of the journal; rejects if that scrub failed. */
+  scrub(target: ScrubTarget): Promise<void>;
+  /** Resolves when no scrub is running or waiting (shutdown). */
+  idle(): Promise<void>;
+}
+
+/**
+ * The server's journal scrubs, one at a time: a scrub reads every journal file, so erasures that
+ * arrive while one runs wait and are then done together in one pass, however many there are.
+ */
+export function createScrubQueue(journalDir: string, log: Log): ScrubQueue {
+  let waiting: Array<{ target: ScrubTarget; done(e?: unknown): void }> = [];
+  let running: Promise<void> | null = null;
+
+  async function run(): Promise<void> {
+    while (waiting.length) {
+      const batch = waiting;
+      waiting = [];
+      try {
+        const lines = await scrubJournal(journalDir, batch.map((b) => b.target));
+        for (const b of batch) b.done();
+        if (lines) log.info({ addresses: batch.length, lines }, 'journal scrubbed');
+      } catch (e) {
+        log.error({ err: e, addresses: batch.length }, 'journal scrub failed');
+        for (const b of batch) b.done(e);
+      }
+    }
+    running = null;
+  }
+
+  return {
+    scrub(target) {
+      return new Promise<void>((resolve, reject) => {
+        waiting.push({ target, done: (e) => (e === undefined ? resolve() : reject(e)) });
+        running ??= run();
+      });
+    },
+    idle: () => running ?? Promise.resolve(),
+  };
 }

@@ -5,11 +5,23 @@
 //
 // Lines appended in one turn of the event loop are written together, in a microtask: a group
 // commit answers many sign-ups at once, and one open/append/close for all of them keeps the
-// journal off the hot path. A microtask runs before any other request is handled, so an erasure
-// (which rewrites journal files so an erased address does not linger) never races a pending line.
-// Opening the file per write keeps the writer correct when files are rotated or scrubbed.
+// journal off the hot path. Opening the file per write keeps the writer correct when files are
+// rotated or scrubbed.
+//
+// Erasure rewrites files (scrubJournal) while a server may be appending to them, from another
+// process (`poplet erase`) or from its own event loop (DELETE /api1/emails, streamed). Neither side
+// waits for the other, so a sign-up's line never depends on a lock someone else holds:
+// - the writer checks after each append that the path still names the file it wrote to; if a
+//   scrub replaced it meanwhile, it writes the lines again to the new file (a line may then be
+//   there twice: replay deduplicates on the sign-up id);
+// - the scrubber keeps the old file open and, after the rename, copies over whatever was appended
+//   to it since it read it;
+// - scrubbers take turns through a lock file (two rewriting one file would undo each other).
+// Any append lands in the new file one way or the other: before the scrubber's last read of the
+// old file, the scrubber carries it; after it, the rename came first and the writer sees it.
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { open, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SignupPayload } from '../../shared/signup';
 
@@ -39,8 +51,11 @@ export type JournalEntry = SignupEntry | EraseEntry;
 
 export interface Journal {
   append(payload: SignupPayload, meta: JournalMeta): void;
-  /** Records that an address was erased (hash only), so a replay does not bring it back. */
-  appendErasure(site: string, email: string): void;
+  /**
+   * Records that an address was erased (hash only), so a replay does not bring it back; `at`:
+   * when, as replay compares it with collected_at (default now).
+   */
+  appendErasure(site: string, email: string, at?: number): void;
   close(): void;
 }
 
@@ -63,6 +78,32 @@ export function journalFiles(dir: string): string[] {
     .filter((x): x is { n: string; m: RegExpExecArray } => x.m !== null)
     .sort((a, b) => a.m[1]!.localeCompare(b.m[1]!) || Number(a.m[2]) - Number(b.m[2]))
     .map((x) => join(dir, x.n));
+}
+
+function inode(path: string): number | undefined {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Appends `text` to `path`, again if a scrub replaced the file while it was written (see top). */
+function appendLines(path: string, text: string): void {
+  const bytes = Buffer.from(text);
+  // A scrub takes far longer than an append, so a second replacement during one retry is rare;
+  // the bound only keeps a pathological loop from holding the event loop.
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const fd = openSync(path, 'a', 0o600);
+    let written: number;
+    try {
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+      written = fstatSync(fd).ino;
+    } finally {
+      closeSync(fd);
+    }
+    if (inode(path) === written) return;
+  }
 }
 
 export function createJournal(dir: string, options: { maxBytes?: number; now?: () => number } = {}): Journal {
@@ -97,10 +138,13 @@ export function createJournal(dir: string, options: { maxBytes?: number; now?: (
 
   // Lines waiting for the microtask, all of one day and one part.
   let pending = '';
+  let scheduled = false;
   function flush(): void {
+    scheduled = false;
     if (!pending) return;
-    appendFileSync(pathFor(day, part), pending, { mode: 0o600 });
+    const text = pending;
     pending = '';
+    appendLines(pathFor(day, part), text);
   }
   function write(entry: JournalEntry): void {
     const d = new Date(now()).toISOString().slice(0, 10);
@@ -115,7 +159,10 @@ export function createJournal(dir: string, options: { maxBytes?: number; now?: (
       part += 1;
       size = 0;
     }
-    if (!pending) queueMicrotask(flush);
+    if (!scheduled) {
+      scheduled = true;
+      queueMicrotask(flush);
+    }
     pending += line;
     size += bytes;
   }
@@ -125,8 +172,8 @@ export function createJournal(dir: string, options: { maxBytes?: number; now?: (
       if (closed) throw new Error('journal is closed');
       write({ type: 'signup', at: new Date(now()).toISOString(), payload, meta });
     },
-    appendErasure(site, email) {
-      write({ type: 'erase', at: new Date(now()).toISOString(), site, email_sha256: emailHash(site, email) });
+    appendErasure(site, email, at = now()) {
+      write({ type: 'erase', at: new Date(at).toISOString(), site, email_sha256: emailHash(site, email) });
       flush();
     },
     close() {
@@ -150,32 +197,197 @@ export function readJournal(file: string): JournalEntry[] {
   return out;
 }
 
-/**
- * Rewrites every journal file without the sign-ups of `email` on `site` (atomic rename per
- * file). Returns the number of lines removed.
- */
-export function scrubJournal(dir: string, site: string, email: string): number {
-  const target = email.trim().toLowerCase();
-  let removed = 0;
-  for (const file of journalFiles(dir)) {
-    const lines = readFileSync(file, 'utf8').split('\n');
-    const kept = lines.filter((line) => {
-      if (!line) return false;
-      try {
-        const e = JSON.parse(line) as JournalEntry;
-        const drop = e.type === 'signup' && e.payload.site === site && String(e.payload.email).trim().toLowerCase() === target;
-        if (drop) removed += 1;
-        return !drop;
-      } catch {
-        return true;
-      }
-    });
-    if (kept.length === lines.filter(Boolean).length) continue;
-    const tmp = `${file}.tmp`;
-    writeFileSync(tmp, kept.map((l) => l + '\n').join(''), { mode: 0o600 });
-    renameSync(tmp, file);
+/** An address to scrub from the journal: its sign-ups on `site` collected at or before `before` (epoch ms). */
+export interface ScrubTarget {
+  site: string;
+  email: string;
+  /**
+   * The erasure's time. A sign-up of the address collected after it was given anew: it is in the
+   * database, and replay (which compares with the erase record's time) would restore it, so its
+   * line stays.
+   */
+  before: number;
+}
+
+const SCRUB_LOCK = '.scrub.lock';
+const CHUNK = 1 << 20;
+/** Scrub locks this process holds: its own lock is never taken for a crashed holder's. */
+const heldLocks = new Set<string>();
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, as another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
-  return removed;
+}
+
+/**
+ * Takes the scrubbers' lock of a journal folder, waiting for another scrubber (a CLI erase, the
+ * server's erasure queue) to finish; a lock left by a process that is gone is taken over.
+ */
+async function lockScrub(dir: string, timeoutMs: number): Promise<() => Promise<void>> {
+  const path = join(dir, SCRUB_LOCK);
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (!heldLocks.has(path)) {
+      try {
+        const fh = await open(path, 'wx', 0o600);
+        await fh.writeFile(JSON.stringify({ pid: process.pid, at: new Date().toISOString() }));
+        await fh.close();
+        heldLocks.add(path);
+        return async () => {
+          heldLocks.delete(path);
+          await rm(path, { force: true });
+        };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const holder = await readFile(path, 'utf8').then(
+        (t) => (JSON.parse(t) as { pid?: unknown }).pid,
+        () => undefined,
+      );
+      // Gone, or this very process before a restart (same pid in a container) without holding it.
+      if (typeof holder === 'number' && (!pidAlive(holder) || holder === process.pid)) {
+        await unlink(path).catch(() => {});
+        continue;
+      }
+    }
+    if (Date.now() > end) {
+      throw new Error(`journal scrub: ${path} is held by another erasure; if none is running, delete that file and erase again`);
+    }
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+}
+
+/** Complete lines of `fh` from byte `pos` on, handed to `each`; returns the position after the last newline. */
+async function eachLine(fh: FileHandle, pos: number, each: (line: Buffer) => Promise<void> | void): Promise<number> {
+  const buf = Buffer.alloc(CHUNK);
+  let carry = Buffer.alloc(0);
+  let at = pos;
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, CHUNK, at);
+    if (bytesRead === 0) break;
+    at += bytesRead;
+    const data = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+    let start = 0;
+    for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, start)) {
+      await each(data.subarray(start, nl + 1));
+      start = nl + 1;
+    }
+    pos += start;
+    // Copied: `buf` is reused by the next read.
+    carry = Buffer.from(data.subarray(start));
+  }
+  // A last line without its newline is being written, or was torn by a crash: not consumed. The
+  // writer of one in progress sees the file replaced and writes it again.
+  return pos;
+}
+
+/** Builds the line test of a scrub: true for a sign-up line to drop. */
+function dropper(targets: ScrubTarget[]): { drop(line: Buffer): boolean; removed: number } {
+  const folded = targets.map((t) => ({ ...t, email: t.email.trim().toLowerCase() }));
+  // The address as it appears inside a JSON line, to skip parsing the lines that cannot match.
+  const needles = [...new Set(folded.map((t) => JSON.stringify(t.email).slice(1, -1)))];
+  const state = {
+    removed: 0,
+    drop(line: Buffer): boolean {
+      const text = line.toString('utf8');
+      const lower = text.toLowerCase();
+      if (!needles.some((n) => lower.includes(n))) return false;
+      let e: JournalEntry;
+      try {
+        e = JSON.parse(text) as JournalEntry;
+      } catch {
+        return false;
+      }
+      if (e.type !== 'signup') return false;
+      const email = String(e.payload.email).trim().toLowerCase();
+      const collected = Date.parse(e.meta?.collected_at);
+      const hit = folded.some((t) => t.site === e.payload.site && t.email === email && !(collected > t.before));
+      if (hit) state.removed += 1;
+      return hit;
+    },
+  };
+  return state;
+}
+
+/** Rewrites one file without the lines `drop` picks, carrying over lines appended meanwhile. */
+async function scrubFile(file: string, targets: ScrubTarget[]): Promise<number> {
+  let src: FileHandle;
+  try {
+    src = await open(file, 'r');
+  } catch {
+    return 0; // pruned meanwhile
+  }
+  try {
+    // Most files hold none of the address: read them once, rewrite nothing.
+    const probe = dropper(targets);
+    let found = false;
+    await eachLine(src, 0, (line) => {
+      if (!found && probe.drop(line)) found = true;
+    });
+    if (!found) return 0;
+
+    const scrub = dropper(targets);
+    const tmp = `${file}.scrub`;
+    const out = await open(tmp, 'w', 0o600);
+    let pos: number;
+    try {
+      let batch: Buffer[] = [];
+      let size = 0;
+      const keep = async (line: Buffer) => {
+        if (scrub.drop(line)) return;
+        batch.push(Buffer.from(line));
+        size += line.length;
+        if (size >= CHUNK) {
+          await out.write(Buffer.concat(batch));
+          batch = [];
+          size = 0;
+        }
+      };
+      pos = await eachLine(src, 0, keep);
+      if (batch.length) await out.write(Buffer.concat(batch));
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await rename(tmp, file);
+    // What the writer appended to the old file since it was read: each write is whole lines, so
+    // appending them in batches of whole lines keeps every line intact beside the writer's own.
+    const tail = await open(file, 'a', 0o600);
+    try {
+      const lines: Buffer[] = [];
+      await eachLine(src, pos, (line) => {
+        if (!scrub.drop(line)) lines.push(Buffer.from(line));
+      });
+      if (lines.length) await tail.write(Buffer.concat(lines));
+    } finally {
+      await tail.close();
+    }
+    return scrub.removed;
+  } finally {
+    await src.close();
+  }
+}
+
+/**
+ * Rewrites the journal files holding sign-ups of the targets' addresses without them (one file at
+ * a time, read in 1 MB chunks so a server's event loop keeps serving). Safe while a server or
+ * another process appends (see the top of this file). Returns the number of lines removed.
+ */
+export async function scrubJournal(dir: string, targets: ScrubTarget[], options: { lockTimeoutMs?: number } = {}): Promise<number> {
+  if (!targets.length) return 0;
+  const unlock = await lockScrub(dir, options.lockTimeoutMs ?? 120_000);
+  try {
+    let removed = 0;
+    for (const file of journalFiles(dir)) removed += await scrubFile(file, targets);
+    return removed;
+  } finally {
+    await unlock();
+  }
 }
 
 /** Deletes journal files of days before `keepDays` ago (they predate every kept backup). */

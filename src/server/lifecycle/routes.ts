@@ -3,16 +3,35 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerDeps } from '../config';
 import { requireApiKey } from '../auth';
-import { eraseEmail } from './erase';
+import { createScrubQueue, eraseRows, journalErasure } from './erase';
 
 export function registerErasureRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const auth = requireApiKey(deps);
+  const journalDir = deps.config.journalDir || undefined;
+  // The scrub streams the journal (it can be hundreds of MB) instead of holding the event loop;
+  // the answer waits for it, so a 200 still means the address is gone everywhere.
+  const scrubs = journalDir ? createScrubQueue(journalDir, deps.log) : null;
+  app.addHook('onClose', async () => {
+    await scrubs?.idle();
+  });
+
   app.delete('/api1/emails', { preHandler: auth }, async (request, reply) => {
     const email = (request.query as Record<string, unknown>).email;
     if (typeof email !== 'string' || !email.trim() || email.length > 320) {
       return reply.code(422).send({ error: 'email is required' });
     }
-    const r = eraseEmail(deps.db, request.site!.id, email, deps.config.journalDir || undefined);
+    const site = request.site!.id;
+    const r = eraseRows(deps.db, site, email);
+    if (journalDir && scrubs) {
+      journalErasure(journalDir, site, email, r.at);
+      try {
+        await scrubs.scrub({ site, email, before: r.at });
+      } catch {
+        // Logged by the queue. The rows are gone and the erase record keeps replays from
+        // restoring them; asking again (idempotent) retries the scrub.
+        return reply.code(503).header('retry-after', '60').send({ error: 'the sign-ups are deleted but the recovery journal could not be scrubbed yet: retry' });
+      }
+    }
     return { deleted: r.signups, deliveries: r.deliveries };
   });
 }
