@@ -175,6 +175,24 @@ describe('recovery journal', () => {
   });
 });
 
+describe('recovery journal after a crash', () => {
+  it('a line appended after a torn last line (a crash mid-append) is readable', async () => {
+    env = makeEnv();
+    const dir = join(env.dir, 'torn');
+    const p = (i: number) => ({ id: `client-id-${i}`, site: env.siteId, wisepop_id: 1, email: `t${i}@example.com`, fields: {} });
+    const meta = { collected_at: new Date().toISOString(), ip: '198.51.100.1', country_code: null };
+    const before = createJournal(dir);
+    before.append(p(1), meta);
+    before.close();
+    // The process died in the middle of writing the next line.
+    appendFileSync(journalFiles(dir)[0]!, '{"type":"signup","at":"2026-05-02T00:0');
+    const after = createJournal(dir); // the restarted server
+    after.append(p(2), meta);
+    after.close();
+    expect(journalFiles(dir).flatMap(readJournal).map((e) => (e.type === 'signup' ? e.payload.email : ''))).toEqual(['t1@example.com', 't2@example.com']);
+  });
+});
+
 describe('retention', () => {
   it('deletes every piece of data of sites inactive for two years, and nothing of active ones', () => {
     env = makeEnv();

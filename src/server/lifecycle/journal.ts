@@ -20,7 +20,7 @@
 // Any append lands in the new file one way or the other: before the scrubber's last read of the
 // old file, the scrubber carries it; after it, the rename came first and the writer sees it.
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { open, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SignupPayload } from '../../shared/signup';
@@ -106,6 +106,25 @@ function appendLines(path: string, text: string): void {
   }
 }
 
+/** Whether a file ends with a newline (an empty or missing file counts as ending with one). */
+function endsWithNewline(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return true;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return true;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] === 0x0a;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function createJournal(dir: string, options: { maxBytes?: number; now?: () => number } = {}): Journal {
   const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
   const now = options.now ?? Date.now;
@@ -134,6 +153,9 @@ export function createJournal(dir: string, options: { maxBytes?: number; now?: (
       if (m && m[1] === d) part = Math.max(part, Number(m[2]));
     }
     size = sizeOf(pathFor(day, part));
+    // A crash mid-append leaves a torn last line: end it, or the next line would be glued to it
+    // and both unreadable.
+    if (!endsWithNewline(pathFor(day, part))) pending += '\n';
   }
 
   // Lines waiting for the microtask, all of one day and one part.
