@@ -11,7 +11,7 @@ import type { AnalyticsEvent } from '../../shared/events';
 import { OUTBOX_KEY, type Collect, type CollectKit, type StartCollect } from '../collect/contract';
 import { sendNow } from '../collect/send-now';
 import type { PopletUi, Shown } from '../render/contract';
-import { compile, evaluate, pickWinners, slotOf, type Candidate, type Compiled } from '../targeting';
+import { compile, evaluate, slotOf, type Candidate, type Compiled } from '../targeting';
 import type { Armed, PageView } from '../triggers';
 import type { DebugLine, Engine, EngineDeps } from './types';
 import { guarded } from '../guard';
@@ -144,18 +144,19 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     // The newest reasons for debug(); one held by a modal is told by this decision again.
     last = d.debug;
     for (const id of ids) if (notes[id] && notes[id].reason == HELD) delete notes[id];
-    const ready = d.eligible.filter((c) => ids.includes(c.campaign.id) && waiting(c));
-    const winners = pickWinners(
-      ready,
-      Array.from(shown.values(), (e) => e.s),
-    );
-    for (const c of ready) {
-      const { id, layout, trigger } = c.campaign;
-      if (!winners.includes(c)) {
-        note(id, 'slot taken: ' + slotOf(layout));
+    // Best rank first (the decision's order): the first to reach a free slot takes it.
+    const taken = new Set(Array.from(shown.values(), (e) => e.s));
+    for (const c of d.eligible) {
+      const { id, name, layout, trigger } = c.campaign;
+      const s = slotOf(layout);
+      if (!ids.includes(id) || !waiting(c)) continue;
+      if (taken.has(s)) {
+        note(id, 'slot taken: ' + s);
         // A landing, scroll, exit… moment has passed; a click or an event may come again.
         if (!/^(click|event)$/.test(trigger.type)) done.add(id);
-      } else if (c.group == CONTROL) {
+        continue;
+      }
+      if (c.group == CONTROL) {
         // Counted as a display, nothing drawn: no chunk needed, the count goes at once.
         done.add(id);
         kit.record(c.campaign, CONTROL);
@@ -172,13 +173,18 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
           held.forEach(fire);
           held.clear();
         }, HOLD);
-      } else void display(c);
+      } else if (deps.emit('before-popup-display', { popup: { id, name }, variant: c.group })) void display(c);
+      else {
+        // Vetoed: the slot stays free for the next campaign of this batch.
+        note(id, 'vetoed by a listener');
+        continue;
+      }
+      taken.add(s);
     }
   }
 
   async function display({ campaign, group, content }: Candidate) {
     const id = campaign.id;
-    if (!deps.emit('before-popup-display', { popup: { id, name: campaign.name }, variant: group })) return note(id, 'vetoed by a listener');
     const entry: { s: string; ui?: Shown } = { s: slotOf(campaign.layout) };
     shown.set(id, entry);
     done.add(id);

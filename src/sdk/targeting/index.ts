@@ -11,7 +11,7 @@ import { compileSchedule, zone } from './schedule';
 import { byRank } from './slots';
 import { assignGroup } from './variant';
 
-export { pickWinners, slotOf } from './slots';
+export { slotOf } from './slots';
 export { DEFAULT_GROUP } from './variant';
 
 export interface Compiled {

@@ -58,7 +58,7 @@ afterEach(() => {
  */
 function setup(
   campaigns: Campaign[],
-  o: { fetchFails?: boolean; random?: number; uiFails?: boolean; veto?: string[]; uiGate?: Promise<void>; staleHistory?: boolean; collectFails?: boolean; modal?: { open: boolean } } = {},
+  o: { fetchFails?: boolean; random?: number; uiFails?: boolean; veto?: string[]; vetoIds?: number[]; uiGate?: Promise<void>; staleHistory?: boolean; collectFails?: boolean; modal?: { open: boolean } } = {},
 ) {
   const ctx = context();
   const emitted: Array<[string, Record<string, unknown>]> = [];
@@ -123,7 +123,7 @@ function setup(
     visitorId: () => undefined,
     emit(name, detail) {
       emitted.push([name, detail]);
-      return !o.veto?.includes(name);
+      return !o.veto?.includes(name) && !(name == 'before-popup-display' && o.vetoIds?.includes((detail.popup as { id: number }).id));
     },
     log: (m) => void logs.push(m),
   };
@@ -429,6 +429,17 @@ describe('engine: showing', () => {
     await t.fire(1);
     expect(t.shows).toEqual([]);
     expect(t.engine.debug()[0]).toMatchObject({ status: 'skipped', reason: expect.stringContaining('vetoed') });
+  });
+
+  it('a vetoed winner leaves its slot to the next campaign of the batch', async () => {
+    const t = await ready([campaign(1, { priority: 9 }), campaign(3, { priority: 5 }), campaign(2, { priority: 5 }), campaign(4, { layout: { type: 'bar', position: 'top' } })], { vetoIds: [1] });
+    await t.fire(1, 2, 3, 4);
+    // 2 and 3 tie: the lower id wins.
+    expect(t.shows.map((s) => s.campaign.id)).toEqual([2, 4]);
+    expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'skipped', reason: 'vetoed by a listener' });
+    expect(t.engine.debug().find((l) => l.id == 3)).toMatchObject({ status: 'skipped', reason: 'slot taken: main' });
+    // Only the campaigns that reached a free slot were offered to the listeners.
+    expect(t.emitted.filter(([n]) => n == 'before-popup-display').map(([, d]) => (d.popup as { id: number }).id)).toEqual([1, 2, 4]);
   });
 
   it('re-checks the campaign when the trigger fires', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { compile, DEFAULT_GROUP, evaluate, pickWinners, slotOf } from '../../../src/sdk/targeting';
+import { compile, DEFAULT_GROUP, evaluate, slotOf } from '../../../src/sdk/targeting';
 import { bound, zone } from '../../../src/sdk/targeting/schedule';
 import type { CampaignHistory, VisitorContext } from '../../../src/sdk/context/types';
 import type { Campaign } from '../../../src/shared/campaign';
@@ -240,7 +240,6 @@ describe('A/B variants and control group', () => {
 });
 
 describe('slots and priority', () => {
-  const popup = (id: number, priority?: number) => ({ campaign: campaign({ id, priority }) });
   it('slotOf', () => {
     expect(slotOf({ type: 'bar', position: 'top' })).toBe('bar');
     expect(slotOf({ type: 'popup' })).toBe('main');
@@ -248,20 +247,9 @@ describe('slots and priority', () => {
     expect(slotOf({ type: 'fullscreen' })).toBe('main');
     expect(slotOf({ type: 'embed', selector: '#a' })).toBe('embed:#a');
   });
-  it('one per slot, highest priority, ties to the lower id; a bar and a popup together', () => {
-    const bar = { campaign: campaign({ id: 9, layout: { type: 'bar', position: 'top' } }) };
-    const w = pickWinners([popup(5, 1), popup(3, 2), popup(2, 2), bar, popup(1)], []);
-    expect(w.map((c) => c.campaign.id)).toEqual([2, 9]);
-    expect(pickWinners([popup(5), popup(4)], []).map((c) => c.campaign.id)).toEqual([4]);
-  });
-  it('occupied slots are skipped', () => {
-    const bar = { campaign: campaign({ id: 9, layout: { type: 'bar', position: 'top' } }) };
-    expect(pickWinners([popup(1), bar], ['main']).map((c) => c.campaign.id)).toEqual([9]);
-    expect(pickWinners([popup(1), bar], new Set(['main', 'bar']))).toEqual([]);
-  });
-  it('eligible campaigns and debug lines come best rank first', () => {
-    const r = decide([campaign({ id: 4 }), campaign({ id: 2, priority: 5 }), campaign({ id: 3 })]);
-    expect(r.ids).toEqual([2, 3, 4]);
-    expect(r.debug.map((l) => [l.id, l.status])).toEqual([[2, 'eligible'], [3, 'eligible'], [4, 'eligible']]);
+  it('eligible campaigns and debug lines come best rank first (the engine gives each slot to the first): priority, then the lower id', () => {
+    const r = decide([campaign({ id: 4 }), campaign({ id: 2, priority: 5 }), campaign({ id: 3 }), campaign({ id: 1, priority: -1 })]);
+    expect(r.ids).toEqual([2, 3, 4, 1]);
+    expect(r.debug.map((l) => [l.id, l.status])).toEqual([[2, 'eligible'], [3, 'eligible'], [4, 'eligible'], [1, 'eligible']]);
   });
 });
