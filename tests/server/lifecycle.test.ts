@@ -7,7 +7,8 @@ import { backup, listBackups, restore } from '../../src/server/lifecycle/backup'
 import { replay } from '../../src/server/lifecycle/replay';
 import { eraseEmail } from '../../src/server/lifecycle/erase';
 import { createJournal, journalFiles, readJournal } from '../../src/server/lifecycle/journal';
-import { INACTIVE_MS, runRetention } from '../../src/server/lifecycle/retention';
+import { INACTIVE_MS, backupWarning, runRetention, startRetentionJob } from '../../src/server/lifecycle/retention';
+import { captureLog } from './fixture';
 import { addCounts } from '../../src/server/store/events';
 import { addSite } from '../../src/server/store/sites';
 import { openDb } from '../../src/server/store/db';
@@ -224,7 +225,7 @@ describe('retention', () => {
     expect(count(env, 'SELECT COUNT(*) AS n FROM sites WHERE id = ?', recentAdmin)).toBe(1);
   });
 
-  it('drops sign-ups and daily events older than the window, old sent deliveries and old journal files', () => {
+  it('drops sign-ups and daily events older than the window, and old sent deliveries', () => {
     env = makeEnv();
     const now = Date.now();
     const day = 86_400_000;
@@ -235,14 +236,75 @@ describe('retention', () => {
     env.deps.db.prepare('UPDATE signups SET collected_ms = ? WHERE seq = 3').run(now - 400 * day);
     addCounts(env.deps.db, { site: env.siteId, campaign: 1, day: new Date(now - 400 * day).toISOString().slice(0, 10), variant: '' }, { displays: 4 });
     addCounts(env.deps.db, { site: env.siteId, campaign: 1, day: new Date(now - 10 * day).toISOString().slice(0, 10), variant: '' }, { displays: 4 });
-    const jdir = join(env.dir, 'journal');
-    mkdirSync(jdir, { recursive: true });
-    for (const ago of [20, 9, 1]) writeFileSync(join(jdir, `collect-${new Date(now - ago * day).toISOString().slice(0, 10)}.0.jsonl`), '');
-    const r = runRetention(env.deps.db, { retentionDays: 365, journalDir: jdir, journalDays: 8, now });
-    expect(r).toMatchObject({ sites: 0, signups: 1, deliveries: 1, journalFiles: 2 });
+    const r = runRetention(env.deps.db, { retentionDays: 365, now });
+    expect(r).toMatchObject({ sites: 0, signups: 1, deliveries: 1, journalFiles: 0 });
     expect(r.events).toBeGreaterThanOrEqual(1);
     expect(count(env, 'SELECT COUNT(*) AS n FROM signups')).toBe(2);
     expect(count(env, 'SELECT COUNT(*) AS n FROM events_daily WHERE displays = 4')).toBe(1);
-    expect(journalFiles(jdir)).toHaveLength(1);
+  });
+
+  it('deletes a journal file only once a backup taken after its last line exists; without one, after the retention period', () => {
+    env = makeEnv();
+    const now = Date.UTC(2026, 10, 23, 15, 0);
+    const day = 86_400_000;
+    const jdir = join(env.dir, 'journal');
+    const bdir = join(env.dir, 'backups');
+    mkdirSync(jdir, { recursive: true });
+    mkdirSync(bdir, { recursive: true });
+    const utc = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    for (const ago of [400, 20, 9, 1, 0]) writeFileSync(join(jdir, `collect-${utc(now - ago * day)}.0.jsonl`), '');
+    const left = () => journalFiles(jdir).map((f) => f.slice(-'2026-11-23.0.jsonl'.length, -'.0.jsonl'.length));
+    const backupAt = (ms: number) => writeFileSync(join(bdir, `poplet-${new Date(ms).toISOString().replace(/[-:.]/g, '')}.sqlite`), '');
+    const prune = (retentionDays: number) => runRetention(env.deps.db, { retentionDays, journalDir: jdir, backupDir: bdir, now }).journalFiles;
+
+    // No backup at all: nothing a restore could start from, so every file stays but those whose
+    // sign-ups the retention period deletes anyway.
+    expect(prune(0)).toBe(0);
+    expect(prune(365)).toBe(1);
+    expect(left()).toEqual([utc(now - 20 * day), utc(now - 9 * day), utc(now - day), utc(now)]);
+    // A backup taken on the 9-days-ago day covers the files before that day, not that day's own.
+    backupAt(now - 9 * day);
+    expect(prune(365)).toBe(1);
+    expect(left()).toEqual([utc(now - 9 * day), utc(now - day), utc(now)]);
+    // Taken at midnight right after yesterday: covers yesterday (and the day 9 days ago); today's stays.
+    backupAt(Date.parse(`${utc(now)}T00:00:00Z`));
+    expect(prune(365)).toBe(2);
+    expect(left()).toEqual([utc(now)]);
+    // Today's file is never covered while the day runs, whatever the backup.
+    backupAt(now);
+    expect(prune(365)).toBe(0);
+  });
+
+  it('the daily job keeps journal files no backup covers (the default 7-backup setting used to delete them after 8 days), and warns', async () => {
+    env = makeEnv();
+    const log = captureLog();
+    env.deps.log = log;
+    const day = 86_400_000;
+    const jdir = env.deps.config.journalDir;
+    mkdirSync(jdir, { recursive: true });
+    const names = [20, 9].map((ago) => `collect-${new Date(Date.now() - ago * day).toISOString().slice(0, 10)}.0.jsonl`);
+    for (const n of names) writeFileSync(join(jdir, n), '');
+    const job = startRetentionJob(env.deps);
+    await new Promise((ok) => setTimeout(ok, 1300)); // its first run is a second after start
+    job.stop();
+    expect(journalFiles(jdir).map((f) => f.slice(jdir.length + 1))).toEqual(names);
+    expect(log.lines.filter((l) => l.level === 'warn')).toEqual([
+      { level: 'warn', msg: expect.stringMatching(/^no backup/), fields: { backupDir: env.deps.config.backupDir, newestBackup: null } },
+    ]);
+  });
+
+  it('warns when the newest backup is over a day old, or there is none', () => {
+    env = makeEnv();
+    const bdir = join(env.dir, 'backups');
+    const now = Date.UTC(2026, 10, 23, 15, 0);
+    expect(backupWarning(bdir, now)).toEqual({ fields: { backupDir: bdir, newestBackup: null }, msg: expect.stringMatching(/^no backup: schedule `poplet backup` daily/) });
+    mkdirSync(bdir);
+    writeFileSync(join(bdir, 'poplet-20261122T030000000Z.sqlite'), '');
+    expect(backupWarning(bdir, now)).toEqual({
+      fields: { backupDir: bdir, newestBackup: '2026-11-22T03:00:00.000Z' },
+      msg: expect.stringMatching(/^the newest backup is over a day old/),
+    });
+    writeFileSync(join(bdir, 'poplet-20261123T030000000Z.sqlite'), '');
+    expect(backupWarning(bdir, now)).toBeNull();
   });
 });

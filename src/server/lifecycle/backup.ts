@@ -17,6 +17,18 @@ export function listBackups(dir: string): string[] {
   return names.filter((n) => NAME.test(n)).sort().map((n) => join(dir, n));
 }
 
+/** When a backup was taken, from its name (`poplet-20261123T030000000Z.sqlite`). */
+export function backupTime(file: string): number {
+  const m = /poplet-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z\.sqlite$/.exec(file);
+  return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!) : NaN;
+}
+
+/** When the newest backup of a folder was taken, or undefined when it has none. */
+export function newestBackupTime(dir: string): number | undefined {
+  const times = listBackups(dir).map(backupTime).filter((t) => !Number.isNaN(t));
+  return times.length ? Math.max(...times) : undefined;
+}
+
 function fsyncFile(path: string): void {
   const fd = openSync(path, 'r');
   try {

@@ -412,13 +412,31 @@ export async function scrubJournal(dir: string, targets: ScrubTarget[], options:
   }
 }
 
-/** Deletes journal files of days before `keepDays` ago (they predate every kept backup). */
-export function pruneJournal(dir: string, keepDays: number, now = Date.now()): number {
-  const cutoff = new Date(now - keepDays * 86_400_000).toISOString().slice(0, 10);
+export interface PruneOptions {
+  /** When the newest backup was taken (epoch ms), if there is one. */
+  backupAt?: number;
+  /** Sign-ups older than this many days are deleted anyway (0: kept forever). */
+  retentionDays: number;
+  now?: number;
+}
+
+/**
+ * Deletes the journal files nothing needs any more. A file is needed as long as restoring the
+ * newest backup and replaying the journal would miss its lines: it may go once a backup was taken
+ * after its last line (after its UTC day ended: a row is committed before its line is written,
+ * and the backup's time, in its name, is when it started). Without such a backup it is kept,
+ * until the sign-ups it holds are past the retention period and would be deleted anyway.
+ */
+export function pruneJournal(dir: string, opts: PruneOptions): number {
+  const now = opts.now ?? Date.now();
   let removed = 0;
   for (const file of journalFiles(dir)) {
     const m = FILE.exec(file.slice(dir.length + 1));
-    if (m && m[1]! < cutoff) {
+    if (!m) continue;
+    const dayEnd = Date.parse(`${m[1]}T00:00:00Z`) + 86_400_000;
+    const covered = opts.backupAt !== undefined && opts.backupAt >= dayEnd;
+    const expired = opts.retentionDays > 0 && dayEnd <= now - opts.retentionDays * 86_400_000;
+    if (covered || expired) {
       unlinkSync(file);
       removed += 1;
     }

@@ -3,11 +3,13 @@
 //   data: the site row goes and every table cascades from it;
 // - sign-ups and daily event counts (the totals and the goals per name) older than
 //   config.retentionDays (0: kept forever);
-// - bookkeeping that holds no personal data but grows: sent hook deliveries after 30 days, and
-//   journal files older than the oldest kept backup (they can no longer be replayed onto one).
+// - sent hook deliveries after 30 days (bookkeeping that grows);
+// - journal files a backup covers (taken after their last line), or older than the retention
+//   period when no backup covers them (lifecycle/journal.ts, pruneJournal).
 import type { ServerDeps } from '../config';
 import type { Db } from '../store/db';
 import { pruneJournal } from './journal';
+import { newestBackupTime } from './backup';
 
 const DAY = 86_400_000;
 export const INACTIVE_MS = 730 * DAY;
@@ -15,9 +17,9 @@ const SENT_DELIVERIES_MS = 30 * DAY;
 
 export interface RetentionOptions {
   retentionDays: number;
-  /** Days of journal to keep; a day more than the backups cover. */
-  journalDays?: number;
   journalDir?: string;
+  /** Where backups are: journal files the newest one covers are deleted. */
+  backupDir?: string;
   now?: number;
 }
 
@@ -63,8 +65,24 @@ export function runRetention(db: Db, opts: RetentionOptions): RetentionResult {
       .run(now - SENT_DELIVERIES_MS).changes;
     return { sites, signups, events, goalsByName, deliveries, journalFiles: 0 };
   }).immediate();
-  if (opts.journalDir && opts.journalDays) result.journalFiles = pruneJournal(opts.journalDir, opts.journalDays, now);
+  if (opts.journalDir) {
+    const backupAt = opts.backupDir ? newestBackupTime(opts.backupDir) : undefined;
+    result.journalFiles = pruneJournal(opts.journalDir, { backupAt, retentionDays: opts.retentionDays, now });
+  }
   return result;
+}
+
+/**
+ * A warning for the operator when the newest backup in `backupDir` is over a day old (or there is
+ * none): the policy promises daily backups, and journal files are kept until a backup covers them.
+ */
+export function backupWarning(backupDir: string, now = Date.now()): { fields: object; msg: string } | null {
+  const newest = newestBackupTime(backupDir);
+  if (newest !== undefined && now - newest <= DAY) return null;
+  return {
+    fields: { backupDir, newestBackup: newest === undefined ? null : new Date(newest).toISOString() },
+    msg: `${newest === undefined ? 'no backup' : 'the newest backup is over a day old'}: schedule \`poplet backup\` daily (README, Backups); until one is taken, journal files are kept`,
+  };
 }
 
 /** Runs now, then every 24 hours, until stopped. */
@@ -75,9 +93,11 @@ export function startRetentionJob(deps: ServerDeps, intervalMs = DAY): { stop():
       const r = runRetention(deps.db, {
         retentionDays: deps.config.retentionDays,
         journalDir: deps.config.journalDir,
-        journalDays: deps.config.backupKeep + 1,
+        backupDir: deps.config.backupDir,
       });
       deps.log.info({ ...r }, 'retention');
+      const warning = backupWarning(deps.config.backupDir);
+      if (warning) deps.log.warn(warning.fields, warning.msg);
     } catch (e) {
       deps.log.error({ err: e }, 'retention job failed');
     }
