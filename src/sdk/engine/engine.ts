@@ -42,8 +42,11 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   let fired: number[] = [];
   let collect: Collect | undefined;
   let page: PageView = { since: Date.now() };
-  /** On screen (or its chunk loading): slot and handle, by campaign id. */
-  const shown = new Map<number, { s: string; ui?: Shown }>();
+  /**
+   * On screen (or its chunk loading): slot and handle, by campaign id. `c`: a control-group count,
+   * which holds its slot, with nothing drawn, until the page view ends.
+   */
+  const shown = new Map<number, { s: string; ui?: Shown; c?: 1 }>();
   /** Displayed or counted on this page view: at most once per page. */
   const done = new Set<number>();
   /**
@@ -96,10 +99,10 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
 
   const decide = () => evaluate(compiled!, kit.ctx(), Math.random);
 
-  /** Everything shown, or only the embeds (they belong to the page that held them). */
-  const remove = (embeds?: boolean) =>
+  /** Everything shown, or only what belongs to the page that held it: embeds and control-group slots. */
+  const remove = (page?: boolean) =>
     shown.forEach((e, id) => {
-      if (!embeds || e.s.startsWith('embed')) {
+      if (!page || e.c || e.s.startsWith('embed')) {
         shown.delete(id);
         if (e.ui) e.ui.destroy();
       }
@@ -159,6 +162,9 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       if (c.group == CONTROL) {
         // Counted as a display, nothing drawn: no chunk needed, the count goes at once.
         done.add(id);
+        // Its slot stays taken, as the popup it stands for would: the control group must not see
+        // what a later trigger would have been refused in the treatment.
+        shown.set(id, { s, c: 1 });
         kit.record(c.campaign, CONTROL);
         note(id, 'control group');
         send([{ k: 'display', c: id, g: CONTROL, t: Date.now() }]);

@@ -647,6 +647,20 @@ describe('engine: showing', () => {
     expect(t.shows).toEqual([]);
   });
 
+  it('a control winner holds its slot for the rest of the page view, also against campaigns that fire later', async () => {
+    const t = await ready([campaign(1, { control: 100 }), campaign(2, { trigger: { type: 'scroll', percent: 50 } }), campaign(3, { layout: { type: 'bar', position: 'top' }, trigger: { type: 'event', name: 'go' } })]);
+    await t.fire(1);
+    await t.fire(2, 3);
+    // The treatment would have had popup 1 on screen: 2 is refused here as there; a bar is another slot.
+    expect(t.shows.map((s) => s.campaign.id)).toEqual([3]);
+    expect(t.engine.debug().find((l) => l.id == 2)).toMatchObject({ status: 'skipped', reason: 'slot taken: main' });
+    // A new page view frees it (nothing is on screen to close).
+    t.ctx.totalPageviews = 2;
+    t.engine.pageview();
+    await t.fire(2);
+    expect(t.shows.map((s) => s.campaign.id)).toEqual([3, 2]);
+  });
+
   it('a failed chunk load is logged and the campaign may try again', async () => {
     const t = await ready([campaign(1)], { uiFails: true });
     await t.fire(1);
