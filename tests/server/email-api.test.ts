@@ -57,6 +57,45 @@ describe('GET /api1/emails', () => {
     expect(seen).toEqual(all);
   });
 
+  it('paging by collected_after misses no row when rows are erased between pages; page numbers do (README says so)', async () => {
+    const g = await startFixture({ collectPerMinute: 0, apiPerMinute: 0 });
+    try {
+      for (let i = 0; i < 30; i++) expect((await post(`${g.url}/collect`, signup(g.site))).status).toBe(201);
+      const get = async (q: string) => (await getJson(`${g.url}/api1/emails${q}`, apiAuth(g.key))).json as EmailRow[];
+      const erase = async (email: string) =>
+        expect((await fetch(`${g.url}/api1/emails?email=${encodeURIComponent(email)}`, { method: 'DELETE', headers: apiAuth(g.key) })).status).toBe(200);
+      const all = (await get('?page_size=1000')).map((r) => r.email);
+
+      // By page: erasing two rows of page 1 after reading it moves two rows of page 2 onto page 1.
+      const p1 = await get('?page=1&page_size=10');
+      await erase(p1[0]!.email);
+      await erase(p1[9]!.email);
+      const p2 = await get('?page=2&page_size=10');
+      expect(p2[0]!.email).toBe(all[12]); // rows 11 and 12 were never seen
+
+      // By collected_after: the same erasures (and the cursor's own row going) skip nothing.
+      const seen: string[] = [];
+      let after = '2000-01-01T00:00:00.000Z';
+      for (let round = 0; ; round++) {
+        const rows = await get(`?collected_after=${encodeURIComponent(after)}&page_size=7`);
+        if (!rows.length) break;
+        seen.push(...rows.map((r) => r.email));
+        after = rows.at(-1)!.collected_at;
+        if (round === 0) {
+          await erase(rows[0]!.email);
+          await erase(rows.at(-1)!.email);
+        }
+      }
+      // What is left: the 5 first-page rows kept, then every row after them, all seen.
+      const left = (await get('?page_size=1000')).map((r) => r.email);
+      expect(left).toHaveLength(26);
+      expect(seen.slice(7)).toEqual(left.slice(5));
+      expect(seen).toHaveLength(28);
+    } finally {
+      await g.close();
+    }
+  });
+
   it('new sign-ups after a poll appear after the last collected_at seen', async () => {
     const rows = (await emails('?page_size=1000')).json as EmailRow[];
     const last = rows[rows.length - 1]!.collected_at;

@@ -141,7 +141,11 @@ export interface EmailQuery {
   offset: number;
 }
 
-/** Oldest first. Rows are only ever appended after the newest, so offset paging is stable. */
+/**
+ * Oldest first. New rows always come after the newest, but erasure and the retention job delete
+ * rows anywhere, which shifts every later row to a smaller offset: a client paging by `page` then
+ * skips rows. Paging by `collected_after` (the last collected_at seen: unique per site) never does.
+ */
 export function listEmails(db: Db, siteId: string, q: EmailQuery): EmailRow[] {
   const where = ['site_id = ?', 'collected_ms > ?'];
   const args: Array<string | number> = [siteId, q.afterMs ?? -1];
