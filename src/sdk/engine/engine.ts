@@ -58,6 +58,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   /** What happened after the evaluation, for debug(). */
   let notes: Record<number, Partial<DebugLine>> = {};
   const note = (id: number, reason?: string, status: DebugLine['status'] = 'skipped') => (notes[id] = { status, reason });
+  /** The decision's lines with what happened since (debug(), and the debug log). */
+  const lines = () => last.map((l) => ({ ...l, ...notes[l.id] }));
   const waiting = ({ campaign: { id } }: Candidate) => !done.has(id) && !shown.has(id);
 
   const kit: CollectKit = {
@@ -113,7 +115,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     // The opt-out may come from elsewhere (another tab, "don't show again"): honour it at once.
     if (deps.context().noshow) remove();
     const d = decide();
-    log('evaluation', (last = d.debug));
+    last = d.debug;
     const wait = d.eligible.filter(waiting);
     const key = wait.map((c) => c.campaign.id).join();
     if (pageview || key != armedKey) {
@@ -127,8 +129,13 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       const x = deps.context();
       armed.pageview(x.session.pageviews, x.totalPageviews);
     }
+    // A campaign whose trigger cannot fire here is skipped, and why (kept for the page view, as
+    // its trigger stays dead), and needs no chunk.
+    const off = armed!.off;
+    for (const id in off) note(+id, off[id]);
+    log('evaluation', lines());
     // Load the chunks now so nothing waits for them when the trigger fires.
-    if (wait.some((c) => c.group != CONTROL)) for (const load of [loadUi, loadCollect]) load().catch((e: unknown) => log('chunk', e));
+    if (wait.some((c) => c.group != CONTROL && !off[c.campaign.id])) for (const load of [loadUi, loadCollect]) load().catch((e: unknown) => log('chunk', e));
   };
 
   // Triggers firing together (landing, several at once) are decided together: best rank wins.
@@ -252,7 +259,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         }),
       ),
     refresh: safe(run),
-    debug: () => last.map((l) => ({ ...l, ...notes[l.id] })),
+    debug: lines,
     // Credited to every campaign shown (or counted for the control group) in the last 30 days.
     // Only the command layer calls it, inside its own guard.
     goal: (n, r) => {

@@ -28,6 +28,8 @@ export interface PageView {
 }
 
 export interface Armed {
+  /** By campaign id, why its trigger cannot fire here (exit intent on a phone, already fired this session, a bad click selector). */
+  off: Record<number, string>;
   /** `wisepops('event', name)`. */
   event(name: string): void;
   /** Call after arming and on every SPA page view with the current counts. */
@@ -48,7 +50,7 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
   /** By event type, the campaigns listening to it. */
   const subs: Record<string, Array<[number, Handler]>> = {};
   const timers: number[] = [];
-  let off = false;
+  let gone = false;
   // Only the previous arm's state carries over: a campaign left out of an arm stopped listening,
   // so what it saw before is stale (an idle clock from then would fire early).
   const prev = page.kept || {};
@@ -60,7 +62,7 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
     <A extends unknown[]>(f: (...a: A) => void) =>
     (...a: A) => {
       try {
-        off || f(...a);
+        gone || f(...a);
       } catch (e) {
         log(e);
       }
@@ -80,6 +82,8 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
   const on = (id: number, type: string, f: Handler) =>
     (subs[type] ||= (win.addEventListener(type, listener, { passive: true, capture: true }), [])).push([id, f]);
   const timer = (f: () => void, ms: number) => timers.push(win.setTimeout(guard(f), ms));
+  /** By campaign id, why its trigger cannot fire. */
+  const off: Record<number, string> = {};
   const fired = (): number[] => {
     try {
       // No record yet (undefined) throws as an unreadable one does: nothing fired.
@@ -89,7 +93,7 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
     }
   };
 
-  const SETUP: { [T in Trigger['type']]?: (id: number, t: Of<T>) => void } = {
+  const SETUP: { [T in Trigger['type']]?: (id: number, t: Of<T>) => unknown } = {
     landing: (id, t) => timer(() => hit(id), (t.delay || 0) * 1e3 + page.since - now()),
     // The capturing listener also hears scrolling panels inside the page: only the page itself
     // counts, and a page too short to scroll never reaches a percentage.
@@ -109,8 +113,9 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       // The clock may be carried over from the previous arm: the first tick works out what is left.
       timer(tick, 0);
     },
-    // One delegated listener, so elements added after arming count too. querySelector throws on a bad selector.
+    // One delegated listener, so elements added after arming count too.
     click: (id, { selector }) => {
+      // Throws on a bad selector: the loop below says why.
       doc.querySelector(selector);
       on(id, 'click', (e) => {
         const el = e.target as Element;
@@ -119,7 +124,8 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
     },
     exit: (id, t) => {
       const once = t.oncePerSession !== false;
-      if ((once && fired().includes(id)) || (isMobile && t.mobile === false)) return;
+      if (isMobile && t.mobile === false) return (off[id] = 'exit intent: desktop only');
+      if (once && fired().includes(id)) return (off[id] = 'exit intent: already fired this session');
       const go = () => {
         if (once) env.activity.set(JSON.stringify({ x: fired().concat(id) }));
         hit(id);
@@ -146,16 +152,18 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       const s = SETUP[trigger.type];
       if (s) s(id, trigger as never);
     } catch (e) {
-      log(`campaign ${id}: ${e}`);
+      // A bad click selector: "click: SyntaxError: '!!' is not a valid selector".
+      off[id] = trigger.type + ': ' + e;
     }
   }
 
   const each = (f: (t: Trigger) => unknown) => items.forEach(({ id, trigger }) => f(trigger) && hit(id));
   return {
+    off,
     event: guard((name: string) => each((t) => t.type == 'event' && t.name == name)),
     pageview: guard((s: number, n: number) => each((t) => t.type == 'pageviews' && (t.scope == 'total' ? n : s) >= t.count)),
     dispose() {
-      off = true;
+      gone = true;
       timers.forEach((t) => win.clearTimeout(t));
       for (const t in subs) unlisten(t);
     },

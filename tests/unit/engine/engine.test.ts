@@ -68,7 +68,8 @@ function setup(
   const shows: ShowRequest[] = [];
   const destroyed: number[] = [];
   const armedWith: number[][] = [];
-  const armed = { event: vi.fn(), pageview: vi.fn(), dispose: vi.fn() };
+  // `off`: what the triggers report they cannot fire, by campaign id (none unless a test says so).
+  const armed = { off: {} as Record<number, string>, event: vi.fn(), pageview: vi.fn(), dispose: vi.fn() };
   let fire: (id: number) => void = () => {};
   let submitResult: SubmitResult = { ok: true, queued: false };
   let uiLoads = 0;
@@ -294,6 +295,22 @@ describe('engine: evaluation and triggers', () => {
     expect(t.shows).toHaveLength(2);
     expect(t.kits).toHaveLength(1);
     expect(t.shows[0].host).not.toBe(t.shows[1].host);
+  });
+
+  it('a campaign whose trigger cannot fire here is skipped with the reason, and loads no chunk', async () => {
+    const t = setup([campaign(1, { trigger: { type: 'exit', mobile: false } }), campaign(2, { trigger: { type: 'click', selector: '##' } })]);
+    t.armed.off = { 1: 'exit intent: desktop only', 2: 'click: SyntaxError: not a valid selector' };
+    await t.tick();
+    expect(t.armedWith).toEqual([[1, 2]]);
+    expect(t.engine.debug()).toEqual([
+      { id: 1, name: 'C1', status: 'skipped', reason: 'exit intent: desktop only' },
+      { id: 2, name: 'C2', status: 'skipped', reason: 'click: SyntaxError: not a valid selector' },
+    ]);
+    expect([t.uiLoads(), t.collectLoads()]).toEqual([0, 0]);
+    // One that can fire still loads them.
+    t.armed.off = { 1: 'exit intent: desktop only' };
+    t.engine.pageview();
+    expect([t.uiLoads(), t.collectLoads()]).toEqual([1, 1]);
   });
 
   it('a control group alone loads neither chunk: its count goes from the core', async () => {

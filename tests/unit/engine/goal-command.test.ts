@@ -46,7 +46,7 @@ async function boot(): Promise<Command> {
       deps,
       (campaigns, fire) => {
         campaigns.forEach((c) => queueMicrotask(() => fire(c.id)));
-        return { pageview: () => {}, event: () => {}, dispose: () => {} };
+        return { off: {}, pageview: () => {}, event: () => {}, dispose: () => {} };
       },
       () => Promise.reject(new Error('no chunk in this test')) as Promise<PopletUi>,
       () => Promise.reject(new Error('no chunk in this test')) as Promise<StartCollect>,

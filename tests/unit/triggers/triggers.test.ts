@@ -150,6 +150,9 @@ describe('exit intent, desktop', () => {
     leave(0);
     expect(b.fired()).toEqual([2]);
     expect(record).toBe('{"x":[1]}');
+    // It cannot fire again this session, and says so.
+    expect(b.off).toEqual({ 1: 'exit intent: already fired this session' });
+    expect(a.off).toEqual({});
   });
   it('an unreadable activity record counts as empty', () => {
     record = 'garbage{';
@@ -208,12 +211,13 @@ describe('exit intent, mobile', () => {
     expect(a.fired()).toEqual([1]);
     expect(removed.sort()).toEqual(['scroll', 'visibilitychange']);
   });
-  it('mobile: false keeps the campaign to desktops', () => {
-    const a = arm([[1, { type: 'exit', mobile: false }]], { isMobile: true });
+  it('mobile: false keeps the campaign to desktops, and says so', () => {
+    const a = arm([[1, { type: 'exit', mobile: false }], [2, { type: 'exit' }]], { isMobile: true });
+    expect(a.off).toEqual({ 1: 'exit intent: desktop only' });
     setVisibility('hidden');
     setVisibility('visible');
-    expect(a.fired()).toEqual([]);
-    expect(added).toEqual([]);
+    expect(a.fired()).toEqual([2]);
+    expect(arm([[1, { type: 'exit', mobile: false }]]).off).toEqual({});
   });
 });
 
@@ -390,14 +394,15 @@ describe('click on a CSS selector', () => {
     expect(a.fired()).toEqual([1, 2]);
     expect(removed).toEqual(['click']);
   });
-  it('an invalid selector disables only that campaign, with a log line', () => {
+  it('an invalid selector disables only that campaign, and says why', () => {
     const e = env();
     const fire = vi.fn();
-    armed.push(armTriggers([{ id: 1, trigger: { type: 'click', selector: '##' } }, { id: 2, trigger: { type: 'click', selector: 'p' } }], e, fire));
+    const a = armTriggers([{ id: 1, trigger: { type: 'click', selector: '##' } }, { id: 2, trigger: { type: 'click', selector: 'p' } }], e, fire);
+    armed.push(a);
     document.body.innerHTML = '<p>x</p>';
     document.querySelector('p')!.click();
     expect(fire.mock.calls).toEqual([[2]]);
-    expect(e.log).toHaveBeenCalledWith(expect.stringMatching(/^triggers: campaign 1: .*##/));
+    expect(a.off).toEqual({ 1: expect.stringMatching(/^click: SyntaxError.*##/) });
   });
 });
 
