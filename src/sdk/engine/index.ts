@@ -33,6 +33,7 @@ export const createEngine = (deps: EngineDeps): Engine =>
           now: Date.now,
           isMobile: deps.context().device != 'desktop',
           activity: deps.activity,
+          session: deps.context().session.start,
           log: deps.log,
           page,
         },

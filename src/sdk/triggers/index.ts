@@ -9,8 +9,13 @@ export interface TriggerEnv {
   doc: Document;
   now: () => number;
   isMobile: boolean;
-  /** The `wisepops_activity_session` record (raw string): {"x":[ids]} whose exit intent fired this session. */
+  /**
+   * The `wisepops_activity_session` record (raw string): {"<session>":[ids]}, the campaigns whose
+   * exit intent fired in the Poplet session that started then.
+   */
   activity: { get(): string | undefined; set(value: string): void };
+  /** Start of Poplet's session (`wisepops_session`: 30 min idle, 2 h at most), epoch ms. */
+  session: number;
   log(line: string): void;
   /** The page view: one object per page view, handed to each of its arms. */
   page: PageView;
@@ -86,8 +91,10 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
   const off: Record<number, string> = {};
   const fired = (): number[] => {
     try {
-      // No record yet (undefined) throws as an unreadable one does: nothing fired.
-      return [].concat(JSON.parse(env.activity.get() as string).x || []);
+      // No record yet (undefined) throws as an unreadable one does: nothing fired. The record
+      // lives as long as the browser session (days, or per tab in localStorage mode): only what
+      // fired in this Poplet session counts.
+      return [].concat(JSON.parse(env.activity.get() as string)[env.session] || []);
     } catch {
       return [];
     }
@@ -127,7 +134,7 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       if (isMobile && t.mobile === false) return (off[id] = 'exit intent: desktop only');
       if (once && fired().includes(id)) return (off[id] = 'exit intent: already fired this session');
       const go = () => {
-        if (once) env.activity.set(JSON.stringify({ x: fired().concat(id) }));
+        if (once) env.activity.set(JSON.stringify({ [env.session]: fired().concat(id) }));
         hit(id);
       };
       // Desktop: the pointer leaves the window through its top edge.

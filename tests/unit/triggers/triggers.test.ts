@@ -9,6 +9,9 @@ const spies: Array<{ mockRestore(): void }> = [];
 // Every armed set, disposed after each test so no listener leaks into the next one.
 const armed: Array<{ dispose(): void }> = [];
 
+/** Start of the Poplet session the tests run in. */
+const SESSION = 1_749_999_000_000;
+
 function env(over: Partial<TriggerEnv> = {}): TriggerEnv {
   return {
     win: window,
@@ -16,6 +19,7 @@ function env(over: Partial<TriggerEnv> = {}): TriggerEnv {
     now: () => Date.now(),
     isMobile: false,
     activity: { get: () => record, set: (v) => void (record = v) },
+    session: SESSION,
     log: vi.fn(),
     // A page view of its own unless the test shares one between arms.
     page: { since: Date.now() },
@@ -143,23 +147,38 @@ describe('exit intent, desktop', () => {
     const a = arm([[1, { type: 'exit' }], [2, { type: 'exit', oncePerSession: false }]]);
     leave(0);
     expect(a.fired()).toEqual([1, 2]);
-    expect(record).toBe('{"x":[1]}');
+    expect(record).toBe('{"1749999000000":[1]}');
     a.dispose();
     // Next page of the same session.
     const b = arm([[1, { type: 'exit' }], [2, { type: 'exit', oncePerSession: false }]]);
     leave(0);
     expect(b.fired()).toEqual([2]);
-    expect(record).toBe('{"x":[1]}');
+    expect(record).toBe('{"1749999000000":[1]}');
     // It cannot fire again this session, and says so.
     expect(b.off).toEqual({ 1: 'exit intent: already fired this session' });
     expect(a.off).toEqual({});
+  });
+  it('once per Poplet session, not per browser session: a flag from an earlier session is ignored', () => {
+    record = '{"1749990000000":[1]}';
+    const a = arm([[1, { type: 'exit' }]]);
+    expect(a.off).toEqual({});
+    leave(0);
+    expect(a.fired()).toEqual([1]);
+    // Only this session's flags are kept.
+    expect(record).toBe('{"1749999000000":[1]}');
+    a.dispose();
+    expect(arm([[1, { type: 'exit' }]]).off).toEqual({ 1: 'exit intent: already fired this session' });
+    expect(arm([[1, { type: 'exit' }]], { session: SESSION + 1 }).off).toEqual({});
+    // The old form, {"x":[ids]}, named no session.
+    record = '{"x":[1]}';
+    expect(arm([[1, { type: 'exit' }]]).off).toEqual({});
   });
   it('an unreadable activity record counts as empty', () => {
     record = 'garbage{';
     const a = arm([[1, { type: 'exit' }]]);
     leave(0);
     expect(a.fired()).toEqual([1]);
-    expect(record).toBe('{"x":[1]}');
+    expect(record).toBe('{"1749999000000":[1]}');
   });
   it('desktop exit listens to no scroll or visibility events', () => {
     arm([[1, { type: 'exit' }]]);
