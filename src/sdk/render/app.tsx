@@ -4,9 +4,9 @@
 /** @jsxRuntime classic */
 /** @jsx h */
 import { Component, h } from 'preact';
-import type { Block, FieldBlock, Style } from '../../shared/campaign-content';
+import type { FieldBlock, Style } from '../../shared/campaign-content';
 import { isField } from '../../shared/campaign-content';
-import type { ShowRequest } from './contract';
+import type { ShowRequest, SubmitResult } from './contract';
 import { keyOf, renderBlock } from './blocks';
 import { DEFAULT_MESSAGES, hiddenValue, invalid, type Messages } from './form';
 
@@ -51,62 +51,61 @@ export class App extends Component<AppProps, State> {
     this.moved = false;
   }
 
-  /** Reads and checks the current step's fields; true when they are all valid. */
-  read(form: HTMLFormElement, blocks: Block[]): boolean {
-    const errors: Record<string, string> = {};
-    const get = (k: string) => form.elements.namedItem(k) as HTMLInputElement | null;
-    for (const b of blocks.filter(isField) as FieldBlock[]) {
-      const k = keyOf(b);
-      const el = get(k);
-      if (b.type == 'hidden' || !el) continue;
-      const bad = invalid(b, (this.values[k] = el.type == 'checkbox' ? (el.checked ? 'true' : '') : el.value.trim()));
-      if (bad) errors[k] = this.msgs[bad];
-    }
-    this.hp = this.hp || get('pl_hp')!.value;
-    this.moved = !!Object.keys(errors)[0];
-    this.setState({ errors, failed: false });
-    return !this.moved;
-  }
-
-  onSubmit(e: SubmitEvent) {
+  /** Next or submit: checks the current step's fields (kept in `values`), then moves on or sends. */
+  async onSubmit(e: SubmitEvent) {
     e.preventDefault();
-    const steps = this.props.req.content.steps;
+    const {
+      campaign,
+      content: { steps },
+      host,
+    } = this.props.req;
     const { step, busy } = this.state;
+    if (busy) return;
     // The success step: nothing comes next and nothing is left to send, so next or submit there
     // (refused by checkContent, but drawn if it arrives) closes.
     if (!steps[step]) return this.props.close();
     const blocks = steps[step].blocks;
-    if (busy || !this.read(e.currentTarget as HTMLFormElement, blocks)) return;
+    const form = e.currentTarget as HTMLFormElement;
+    const get = (k: string) => form.elements.namedItem(k) as HTMLInputElement | null;
+    const errors: Record<string, string> = {};
+    for (const b of blocks.filter(isField) as FieldBlock[]) {
+      const k = keyOf(b);
+      const el = get(k);
+      // Hidden fields have no element: their values are read at submit.
+      if (!el) continue;
+      const bad = invalid(b, (this.values[k] = el.type == 'checkbox' ? (el.checked ? 'true' : '') : el.value.trim()));
+      if (bad) errors[k] = this.msgs[bad];
+    }
+    this.hp = this.hp || get('pl_hp')!.value;
+    this.setState({ errors, failed: false });
+    if ((this.moved = !!Object.keys(errors)[0])) return;
+    // The button's action; Enter submits on a step with a submit button, else goes on.
     const by = e.submitter && (e.submitter as HTMLElement).dataset.a;
-    const action = by || (blocks.some((b) => b.type == 'button' && b.action == 'submit') ? 'submit' : 'next');
-    if (action == 'next' && step < steps.length - 1) this.go(step + 1);
-    else this.submit();
-  }
-
-  async submit() {
-    const { campaign, content, host } = this.props.req;
-    const all = content.steps.flatMap((s) => s.blocks).filter(isField) as FieldBlock[];
-    if (!all[0]) return this.go(content.steps.length);
+    if ((by || (blocks.some((b) => (b as { action?: string }).action == 'submit') && 'submit')) != 'submit' && step < steps.length - 1) return this.go(step + 1);
+    // Submit: the fields of every step, hidden ones filled now.
+    const all = steps.flatMap((s) => s.blocks).filter(isField) as FieldBlock[];
+    if (!all[0]) return this.go(steps.length);
     const fields: Record<string, string> = {};
     let consent: string | undefined;
-    for (const b of all) {
-      const k = keyOf(b);
-      const v = b.type == 'hidden' ? hiddenValue(host.context(), b.from) : this.values[k] || '';
-      if (b.type == 'consent' && v) consent = b.label;
-      if (v && (b.type != 'consent' || b.name)) fields[k] = v;
-      if (b.type == 'email') fields.email = v;
-    }
-    this.setState({ busy: true });
-    let ok = false;
+    let r: SubmitResult;
+    // This handler is async, so what throws in it is a rejection that `safe` never sees: the calls
+    // out (the host's context and submit) are caught here, as a refusal logged with its error.
     try {
-      const r = await host.submit(campaign, fields, consent, this.hp);
-      ok = r.ok;
-      if (!r.ok) host.log('poplet ui: sign-up refused', r.error);
+      for (const b of all) {
+        const k = keyOf(b);
+        const v = b.type == 'hidden' ? hiddenValue(host.context(), b.from) : this.values[k] || '';
+        if (b.type == 'consent' && v) consent = b.label;
+        if (v && (b.type != 'consent' || b.name)) fields[k] = v;
+        if (b.type == 'email') fields.email = v;
+      }
+      this.setState({ busy: true });
+      r = await host.submit(campaign, fields, consent, this.hp);
     } catch (err) {
-      host.log('poplet ui: submit failed', err);
+      r = { ok: false, error: '' + err };
     }
-    if (ok) this.go(content.steps.length);
-    else this.setState({ busy: false, failed: true });
+    if (r.ok) return this.go(steps.length);
+    host.log('poplet ui: sign-up refused', r.error);
+    this.setState({ busy: false, failed: true });
   }
 
   go(step: number) {
@@ -114,21 +113,18 @@ export class App extends Component<AppProps, State> {
     this.setState({ step, busy: false, errors: {} });
   }
 
-  link(href: string, closes: boolean) {
-    this.props.req.host.clicked(this.props.req.campaign, href);
-    if (closes) this.props.close();
-  }
-
   render() {
-    const { req, modal, close, noshow, safe } = this.props;
+    const { req, modal, noshow, safe } = this.props;
+    const close = safe(this.props.close);
     const { campaign, content } = req;
     const { step, errors, busy, failed } = this.state;
     const s = content.style || {};
     const vars: Record<string, string> = {};
-    // content.style.accentText → --pl-accent-text; numbers are px. closeButton is not a variable.
+    // content.style.accentText → --pl-accent-text (the one name in two words); numbers are px.
+    // closeButton is not a variable.
     for (const k in s) {
       const v = s[k as keyof Style];
-      if (k != 'closeButton') vars['--pl-' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())] = typeof v == 'number' ? v + 'px' : v!;
+      if (k != 'closeButton') vars['--pl-' + k.replace('T', '-t')] = typeof v == 'number' ? v + 'px' : v!;
     }
     const l = campaign.layout;
     const blocks = (content.steps[step] || content.success).blocks;
@@ -137,7 +133,7 @@ export class App extends Component<AppProps, State> {
       // A modal's box is inside the <dialog> (see mount), which carries the role and the label.
       <div class="bx" role={modal ? undefined : 'region'} aria-label={modal ? undefined : content.label} tabIndex={-1}>
         {closeStyle != 'none' && (
-          <button type="button" class={'x ' + closeStyle} aria-label={this.msgs.close} onClick={safe(close)}>
+          <button type="button" class={'x ' + closeStyle} aria-label={this.msgs.close} onClick={close}>
             {closeStyle == 'icon' ? '×' : this.msgs.close}
           </button>
         )}
@@ -145,11 +141,12 @@ export class App extends Component<AppProps, State> {
           {blocks.map((b, i) =>
             renderBlock(b, {
               id: `f${step}-${i}`,
-              error: isField(b) ? errors[keyOf(b)] : undefined,
+              // Only a field shows its error: another block that shares a field's key ignores it.
+              error: errors[keyOf(b as FieldBlock)],
               choose: this.msgs.choose,
               busy,
-              close: safe(close),
-              link: safe((href: string, closes: boolean) => this.link(href, closes)),
+              close,
+              link: safe((href: string, closes: boolean) => (req.host.clicked(campaign, href), closes && close())),
             }),
           )}
           {failed && <p class="fe" role="alert">{this.msgs.error}</p>}
@@ -167,7 +164,7 @@ export class App extends Component<AppProps, State> {
     return (
       <div class={`r ${l.type} ${'position' in l ? l.position.replace('-', ' ') : ''}`} style={vars}>
         {l.type == 'popup' ? (
-          <div class="ov" onClick={safe((e: MouseEvent) => e.target == e.currentTarget && close())}>
+          <div class="ov" onClick={(e: MouseEvent) => e.target == e.currentTarget && close()}>
             {box}
           </div>
         ) : (
