@@ -139,14 +139,16 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       };
       // Desktop: the pointer leaves the window through its top edge.
       if (!isMobile) return on(id, 'mouseout', (e) => ((e as MouseEvent).relatedTarget || (e as MouseEvent).clientY >= 10 || go()));
-      // Mobile: 100 px of upward scroll within 300 ms. A run starts from where the page was before
-      // its first upward step (that step counts, however long the page had rested: a quick flick
-      // can be a single scroll event) and restarts when it goes down or is too slow.
+      // Mobile: 100 px of upward scroll within 300 ms. A run starts at its first upward step, from
+      // where the page was before it (that step counts, however long the page had rested: a quick
+      // flick can be a single scroll event), and its 300 ms count from then, not from the last
+      // downward step. Going down ends it; an upward step past the 300 ms starts a new one.
       const k = keep(id, { py: win.scrollY, ay: 0, at: 0, hidden: false });
       on(id, 'scroll', () => {
         const y = win.scrollY;
         const t = now();
-        if (y >= k.py || t - k.at > 300) (k.ay = Math.max(y, k.py)), (k.at = t);
+        if (y >= k.py) k.at = 0;
+        else if (t - k.at > 300) (k.ay = k.py), (k.at = t);
         k.py = y;
         if (k.ay - y >= 100) go();
       });

@@ -204,6 +204,30 @@ describe('exit intent, mobile', () => {
     scrollTo(2380);
     expect(a.fired()).toEqual([1]);
   });
+  it('the 300 ms start at the first upward step, not at the last downward one', () => {
+    const a = arm([[1, { type: 'exit' }]], { isMobile: true });
+    scrollTo(1000); // down
+    // 220 ms later, 100 px up in 120 ms: fast, although 340 ms after the last downward step.
+    for (const [dt, y] of [[220, 975], [40, 950], [40, 925], [40, 900]]) {
+      vi.advanceTimersByTime(dt);
+      scrollTo(y);
+    }
+    expect(a.fired()).toEqual([1]);
+  });
+  it('a downward step ends the run: what went up before it does not count', () => {
+    const a = arm([[1, { type: 'exit' }]], { isMobile: true });
+    scrollTo(1000);
+    vi.advanceTimersByTime(20);
+    scrollTo(940); // 60 up
+    vi.advanceTimersByTime(20);
+    scrollTo(950); // down
+    vi.advanceTimersByTime(20);
+    scrollTo(890); // 60 up from 950
+    expect(a.fired()).toEqual([]);
+    vi.advanceTimersByTime(20);
+    scrollTo(850);
+    expect(a.fired()).toEqual([1]);
+  });
   it('counts the first upward step after a rest: a quick flick can be one or two scroll events', () => {
     scrollTo(2000);
     const one = arm([[1, { type: 'exit' }]], { isMobile: true });
