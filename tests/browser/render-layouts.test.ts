@@ -190,6 +190,31 @@ describe('layouts', () => {
     expect((await calls(page)).map((c) => c[0])).toEqual(['displayed', 'closed']);
   });
 
+  it('an embed in a hidden slot counts as displayed only once the slot shows, and never if it goes first', async () => {
+    const { page, errors } = await f.open({ body: '<main><div id="slot" style="display:none"></div><div id="other" hidden></div></main>' });
+    const hidden = 'poplet ui: campaign 7 not shown yet: hidden';
+    await show(page, campaign({ type: 'embed', selector: '#slot' }));
+    // Frames pass and nothing is recorded while the slot stays hidden.
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 300)));
+    expect(await calls(page)).toEqual([['log', hidden]]);
+    await page.locator('#slot').evaluate((el: HTMLElement) => (el.style.display = 'block'));
+    await page.waitForFunction(() => (window as unknown as W).__calls.length > 1);
+    expect(await calls(page)).toEqual([['log', hidden], ['displayed', 7]]);
+    // Shown again later or resized: still one display.
+    await page.locator('#slot').evaluate((el: HTMLElement) => ((el.style.display = 'none'), requestAnimationFrame(() => (el.style.display = 'block'))));
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 300)));
+    expect((await calls(page)).filter((c) => c[0] == 'displayed')).toHaveLength(1);
+
+    // Removed (an SPA page view) while still hidden: its slot showing later records nothing.
+    await page.evaluate(() => ((window as unknown as W).__calls = []));
+    await show(page, campaign({ type: 'embed', selector: '#other' }, NEWSLETTER, 8));
+    await page.evaluate(() => (window as unknown as W).__shown.destroy());
+    await page.locator('#other').evaluate((el: HTMLElement) => (el.hidden = false));
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 300)));
+    expect((await calls(page)).map((c) => c[0])).toEqual(['log']);
+    expect(errors).toEqual([]);
+  });
+
   it('an embed whose selector matches nothing logs and renders nothing', async () => {
     const { page, errors } = await f.open();
     await show(page, campaign({ type: 'embed', selector: '#missing' }));

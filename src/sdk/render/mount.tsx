@@ -173,7 +173,18 @@ export function show(req: ShowRequest): Shown {
       undo.push(() => (ro.disconnect(), restore()));
     }
 
-    requestAnimationFrame(() => setTimeout(() => open && safe(host.displayed)(campaign)));
+    // A campaign with no box (an embed in a display:none slot, a closed tab panel…) is not seen:
+    // it counts as displayed, and uses up its frequency, once it gets one. A ResizeObserver
+    // reports a rendered box at once, and a hidden one when it first gets a size.
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        if (!open) return;
+        const ro: ResizeObserver = new ResizeObserver(safe(() => box.getClientRects()[0] && (ro.disconnect(), host.displayed(campaign))));
+        ro.observe(box);
+        undo.push(() => ro.disconnect());
+        box.getClientRects()[0] || log(`campaign ${campaign.id} not shown yet: hidden`);
+      }),
+    );
   } catch (e) {
     log(`campaign ${campaign.id} not shown: ${e}`);
     destroy();
