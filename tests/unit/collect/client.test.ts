@@ -88,6 +88,26 @@ describe('collection client', () => {
     expect(t.emitted).toEqual(['before-tracked-click', 'after-tracked-click', 'before-tracked-click', 'before-tracked-click', 'after-tracked-click']);
   });
 
+  it('a 403 (origin not allowed) is dropped at once with a debug line, and the form shows its error', async () => {
+    const t = setup();
+    const logs: unknown[][] = [];
+    t.deps.log = (...a: unknown[]) => void logs.push(a);
+    const seen: unknown[] = [];
+    t.deps.emit = (name: string, detail?: unknown) => (name == 'after-form-submit' && seen.push(detail), true);
+    // The client is made after the log is replaced, as the engine makes it.
+    const host = client(t.kit, t.net).host(undefined, () => {});
+    t.answers.push({ status: 403, body: { error: 'origin: not allowed for this site' } });
+    await expect(host.submit(c, { email: 'ann@example.com' }, undefined, '')).resolves.toEqual({ ok: false, error: 'origin: not allowed for this site' });
+    expect(localStorage.getItem(OUTBOX_KEY)).toBeNull();
+    expect(logs).toContainEqual(['outbox: refused, dropped', { id: 'id-00000001', error: 'origin: not allowed for this site' }]);
+    expect(seen).toMatchObject([{ ok: false, error: 'origin: not allowed for this site' }]);
+    // Never retried: not on a timer, not when the browser comes back online.
+    t.fire('online');
+    await t.advance(600_000);
+    expect(t.sent.filter((s) => s.url.endsWith('/collect'))).toHaveLength(1);
+    expect(t.history[7]?.v ?? 0).toBe(0);
+  });
+
   it('flush sends what an earlier page left in localStorage', async () => {
     const t = setup();
     const p: SignupPayload = { id: 'left-0000001', site: 's1', wisepop_id: 7, email: 'a@b.co', fields: {} };
