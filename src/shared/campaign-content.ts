@@ -1,5 +1,6 @@
 // Presentation half of the campaign schema: layout, blocks, styling.
 // Rendered by the UI chunk (src/sdk/render). Plain JSON shapes; the validators are at the bottom.
+import { SIGNUP_LIMITS } from './signup';
 
 export type Layout =
   | { type: 'popup' }
@@ -155,6 +156,9 @@ function checkStep(x: unknown, p: string, names: Set<string>, success?: boolean)
     if (isField(b as unknown as Block)) {
       const name = (b.name || b.type) as string;
       if (names.has(name)) return `${bp}.name: duplicate field name '${name}'`;
+      // The server refuses a sign-up that carries a longer name or consent text: every visitor would see an error.
+      if (name.length > SIGNUP_LIMITS.name) return `${bp}.name: at most ${SIGNUP_LIMITS.name} characters`;
+      if (b.type == 'consent' && (b.label as string).length > SIGNUP_LIMITS.value) return `${bp}.label: at most ${SIGNUP_LIMITS.value} characters`;
       names.add(name);
     }
   }

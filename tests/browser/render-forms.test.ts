@@ -59,6 +59,73 @@ describe('forms', () => {
     expect((await calls(page)).filter((c) => c[0] == 'submit')).toEqual([]);
   });
 
+  it("refuses inline what the server would refuse: its email rule, its length limit, an email field left optional", async () => {
+    const { page } = await f.open();
+    await show(page, campaign({ type: 'popup' }));
+    const email = q(page, 'input[type=email]');
+    await q(page, 'input[type=checkbox]').check();
+    for (const typo of ['ada@example.c', 'ada@example.com,', 'a"b@example.com', 'ada@exa_mple.com', 'x'.repeat(70) + '@example.com']) {
+      await email.fill(typo);
+      await email.press('Enter');
+      expect(await q(page, '.er').textContent(), typo).toBe('Please enter a valid email address.');
+    }
+    expect((await calls(page)).filter((c) => c[0] == 'submit')).toEqual([]);
+
+    const optional: Content = {
+      label: 'Contact',
+      steps: [{ blocks: [{ type: 'email', label: 'Email' }, { type: 'text', name: 'msg', label: 'Message' }, { type: 'button', label: 'Go', action: 'submit' }] }],
+      success: { blocks: [{ type: 'heading', text: 'Thanks' }] },
+    };
+    await page.evaluate(() => (window as unknown as W).__shown.destroy());
+    await show(page, campaign({ type: 'popup' }, optional));
+    // The server takes at most 1,000 characters a field: no more can be typed.
+    expect(await q(page, 'input.in').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).maxLength))).toEqual([1000, 1000]);
+    await q(page, 'input[name=msg]').fill('y'.repeat(1200));
+    expect((await q(page, 'input[name=msg]').inputValue()).length).toBe(1000);
+    // Every sign-up carries an email, so the field is required though the campaign left it optional.
+    expect(await q(page, 'input[type=email]').getAttribute('required')).toBe('');
+    await q(page, 'button[type=submit]').click();
+    expect(await q(page, '.er').textContent()).toBe('This field is required.');
+    expect((await calls(page)).filter((c) => c[0] == 'submit')).toEqual([]);
+  });
+
+  it('a refusal that names a field shows its message under that field, with the general error', async () => {
+    const { page, errors } = await f.open();
+    const content: Content = {
+      label: 'Contact',
+      steps: [{ blocks: [{ type: 'email', label: 'Email', required: true }, { type: 'text', name: 'city', label: 'City' }, { type: 'hidden', name: 'plan', from: 'user.plan' }, { type: 'button', label: 'Go', action: 'submit' }] }],
+      success: { blocks: [{ type: 'heading', text: 'Thanks' }] },
+      messages: { error: 'Fehler.', email: 'Ungültige Adresse.' },
+    };
+    await show(page, campaign({ type: 'popup' }, content));
+    await q(page, 'input[type=email]').fill('ada@example.com');
+    await q(page, 'input[name=city]').fill('Lyon');
+    const refuse = async (field: string | undefined) => {
+      await page.evaluate((field) => ((window as unknown as W).__result = { ok: false, error: 'the server says no', field }), field);
+      await q(page, 'button[type=submit]').click();
+      await q(page, '.fe').waitFor();
+    };
+
+    await refuse('city');
+    const city = q(page, 'input[name=city]');
+    expect(await city.getAttribute('aria-invalid')).toBe('true');
+    expect(await q(page, `#${await city.getAttribute('aria-describedby')}`).textContent()).toBe('Fehler.');
+    expect(await focused(page)).toBe('shadow:input#f0-1.in');
+    expect(await q(page, '.fe').textContent()).toBe('Fehler.');
+
+    await refuse('email');
+    expect(await q(page, '[aria-invalid]').count()).toBe(1);
+    expect(await q(page, '.er').textContent()).toBe('Ungültige Adresse.');
+    expect(await focused(page)).toBe('shadow:input#f0-0.in');
+
+    // A field the visitor cannot see (hidden, or unknown): the general error alone.
+    await refuse('plan');
+    expect(await q(page, '[aria-invalid]').count()).toBe(0);
+    expect(await q(page, '.fe').textContent()).toBe('Fehler.');
+    expect(await calls(page)).toContainEqual(['log', 'poplet ui: sign-up refused']);
+    expect(errors).toEqual([]);
+  });
+
   it('submits email, hidden fields from props and UTM, the consent text and the honeypot; then shows success', async () => {
     const { page } = await f.open();
     await show(page, campaign({ type: 'popup' }));

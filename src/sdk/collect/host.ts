@@ -56,7 +56,9 @@ export function uiHost(kit: CollectKit, outbox: Outbox, track: Track, group: str
         deps.history.markSignedUp();
       }
       deps.emit('after-form-submit', { ...detail, ...result });
-      return result;
+      // A refusal names the field ("email: not a valid address", "fields.age: …"): the form shows it there.
+      const named = !result.ok && /^(email|fields\.(.+?)):/.exec(result.error);
+      return named ? { ...result, field: named[2] || named[1] } : result;
     },
   };
 }

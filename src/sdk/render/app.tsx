@@ -104,8 +104,12 @@ export class App extends Component<AppProps, State> {
       r = { ok: false, error: '' + err };
     }
     if (r.ok) return this.go(steps.length);
+    const k = r.field;
     host.log('poplet ui: sign-up refused', r.error);
-    this.setState({ busy: false, failed: true });
+    // The field the server refused, if it named one, gets its message too.
+    // (`errors` is still the step's empty set.)
+    if ((this.moved = !!k)) errors[k!] = this.msgs[k == 'email' ? k : 'error'];
+    this.setState({ errors, busy: false, failed: true });
   }
 
   go(step: number) {

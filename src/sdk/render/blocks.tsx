@@ -5,6 +5,7 @@
 import { h, type ComponentChildren } from 'preact';
 import type { Block, FieldBlock } from '../../shared/campaign-content';
 import { isSafeUrl } from '../../shared/campaign-content';
+import { SIGNUP_LIMITS } from '../../shared/signup';
 import { Countdown } from './countdown';
 import { sanitize, type SafeNode } from './sanitize';
 
@@ -37,7 +38,8 @@ function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { id, error, choose }
   const attrs = {
     id,
     name: keyOf(b),
-    required: b.required,
+    // A sign-up is its email: that field is required whatever the campaign says.
+    required: t == 'email' || b.required,
     'aria-invalid': error ? ('true' as const) : undefined,
     'aria-describedby': error && id + 'e',
   };
@@ -68,6 +70,8 @@ function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { id, error, choose }
           inputMode={t == 'number' ? 'decimal' : undefined}
           autocomplete={type == 'text' ? undefined : type}
           placeholder={b.placeholder}
+          // What the server takes: longer is refused, so it cannot be typed (a long email fails its format).
+          maxLength={SIGNUP_LIMITS.value}
           {...attrs}
         />
       )}

@@ -9,8 +9,11 @@ import { VERSION } from '../version';
 export type SubmitResult =
   /** 2xx from the server, or safely in the outbox to be retried: show the success step */
   | { ok: true; queued: boolean }
-  /** the server refused the data (4xx) or a before-form-submit listener cancelled */
-  | { ok: false; error: string };
+  /**
+   * the server refused the data (4xx) or a before-form-submit listener cancelled; `field`: the
+   * sign-up key the server's error names (`email`, or a field's name), if it names one
+   */
+  | { ok: false; error: string; field?: string };
 
 export interface UiHost {
   /** Current visitor context (hidden fields read properties and UTM from it). */

@@ -1,5 +1,6 @@
 // Form rules of the UI chunk: message texts, client validation, hidden field values.
 import type { FieldBlock, MessageKey } from '../../shared/campaign-content';
+import { isEmail } from '../../shared/signup';
 import type { VisitorContext } from '../context/types';
 
 export type Messages = Record<MessageKey, string>;
@@ -15,9 +16,12 @@ export const DEFAULT_MESSAGES: Messages = {
   choose: 'Choose…',
 };
 
-/** Format of each checked field type. Phone: an optional +, digits and the usual separators, 6 to 15 digits (E.164). */
-const FORMATS: Partial<Record<FieldBlock['type'], RegExp>> = {
-  email: /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/,
+/**
+ * Format of each checked field type. Email: the server's own rule, so that what passes here is
+ * never refused there. Phone: an optional +, digits and the usual separators, 6 to 15 digits (E.164).
+ */
+const FORMATS: Partial<Record<FieldBlock['type'], { test(v: string): boolean }>> = {
+  email: { test: isEmail },
   phone: /^\+?[\s().\/-]*(\d[\s().\/-]*){6,15}$/,
   number: /^[+-]?(\d+([.,]\d*)?|[.,]\d+)(e[+-]?\d+)?$/i,
 };
@@ -25,7 +29,8 @@ const FORMATS: Partial<Record<FieldBlock['type'], RegExp>> = {
 /** The message key of what is wrong with `v` (trimmed; checkboxes give '' or 'true'), or null. */
 export function invalid(b: FieldBlock, v: string): MessageKey | null {
   const re = FORMATS[b.type];
-  return !v ? ('required' in b && b.required ? 'required' : null) : re && !re.test(v) ? (b.type as MessageKey) : null;
+  // A sign-up is its email: that field is required whatever the campaign says.
+  return !v ? (b.type == 'email' || (b as { required?: boolean }).required ? 'required' : null) : re && !re.test(v) ? (b.type as MessageKey) : null;
 }
 
 /** A hidden field's value: `utm_*` from the session, anything else a dot path into the properties. */

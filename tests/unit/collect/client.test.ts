@@ -88,6 +88,20 @@ describe('collection client', () => {
     expect(t.emitted).toEqual(['before-tracked-click', 'after-tracked-click', 'before-tracked-click', 'before-tracked-click', 'after-tracked-click']);
   });
 
+  it.each([
+    ['email: not a valid address', 'email'],
+    ['fields.age: contains control characters', 'age'],
+    ['fields.a.b: at most 1000 characters', 'a.b'],
+    ['fields: at most 50 fields', undefined],
+    ['consent: must be a string of at most 1000 characters', undefined],
+  ])('a 422 %j names the field the form shows it under: %s', async (error, field) => {
+    const t = setup();
+    t.answers.push({ status: 422, body: { error } });
+    const r = await t.client.host(undefined, () => {}).submit(c, { email: 'ann@example.com', age: '3' }, undefined, '');
+    expect(r).toEqual(field ? { ok: false, error, field } : { ok: false, error });
+    expect(localStorage.getItem(OUTBOX_KEY)).toBeNull();
+  });
+
   it('a 403 (origin not allowed) is dropped at once with a debug line, and the form shows its error', async () => {
     const t = setup();
     const logs: unknown[][] = [];

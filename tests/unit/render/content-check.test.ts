@@ -50,11 +50,19 @@ describe('checkContent', () => {
     [{ ...ok, style: { closeButton: 'big' } }, 'content.style.closeButton: must be one of icon, text, none'],
     [{ ...ok, messages: { error: 3 } }, 'content.messages.error: must be a string'],
     [{ ...ok, noshowLink: 'no' }, 'content.noshowLink: must be true or false'],
+    // What a sign-up may carry (SIGNUP_LIMITS): past it, the server would refuse every sign-up.
+    [{ ...ok, steps: [{ blocks: [{ type: 'email', label: 'E' }, { type: 'text', name: 'n'.repeat(51), label: 'N' }] }] }, 'content.steps[0].blocks[1].name: at most 50 characters'],
+    [{ ...ok, steps: [{ blocks: [{ type: 'email', label: 'E' }, { type: 'consent', label: 'c'.repeat(1001) }] }] }, 'content.steps[0].blocks[1].label: at most 1000 characters'],
     // The success step is the last: nothing comes next and nothing is left to submit.
     [{ ...ok, success: { blocks: [{ type: 'button', label: 'Go on', action: 'next' }] } }, 'content.success.blocks[0].action: must be close or link in the success step'],
     [{ ...ok, success: { blocks: [{ type: 'heading', text: 'Thanks' }, { type: 'button', label: 'Send', action: 'submit' }] } }, 'content.success.blocks[1].action: must be close or link in the success step'],
   ])('rejects %#', (x, msg) => {
     expect(checkContent(x, 'content')).toBe(msg);
+  });
+
+  it('takes names and consent texts up to the sign-up limits', () => {
+    const edge = { ...ok, steps: [{ blocks: [{ type: 'email', label: 'E', name: 'e'.repeat(50) }, { type: 'consent', label: 'c'.repeat(1000) }] }] };
+    expect(checkContent(edge, 'content')).toBeNull();
   });
 
   it('uses the given path prefix', () => {
