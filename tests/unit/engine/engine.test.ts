@@ -743,7 +743,8 @@ describe('engine: the UI host', () => {
   it('submit refused (4xx): no conversion, after-form-submit told the error', async () => {
     const { t, host, c } = await shown();
     t.setSubmitResult({ ok: false, error: 'email: not a valid address' });
-    await expect(host.submit(c, { email: 'x' }, undefined, '')).resolves.toEqual({ ok: false, error: 'email: not a valid address' });
+    // The refusal names its field, for the form to show it there (f682402).
+    await expect(host.submit(c, { email: 'x' }, undefined, '')).resolves.toEqual({ ok: false, error: 'email: not a valid address', field: 'email' });
     expect(t.ctx.history[7]?.v ?? 0).toBe(0);
     expect(t.ctx.signedUp).toBe(false);
     expect(t.tracked).toEqual([]);
