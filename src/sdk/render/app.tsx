@@ -166,7 +166,7 @@ export class App extends Component<AppProps, State> {
       </div>
     );
     return (
-      <div class={`r ${l.type} ${'position' in l ? l.position.replace('-', ' ') : ''}`} style={vars}>
+      <div class={`r ${l.type} ${((l as { position?: string }).position || '').replace('-', ' ')}`} style={vars}>
         {l.type == 'popup' ? (
           <div class="ov" onClick={(e: MouseEvent) => e.target == e.currentTarget && close()}>
             {box}

@@ -12,7 +12,7 @@ import { adoptStyles } from './styles';
 import { guarded } from '../guard';
 
 const FOCUSABLE = 'a[href],button,input:not([tabindex="-1"]),select';
-const FIRST_FIELD = '.st .in,.st input:not([tabindex="-1"])';
+const FIRST_FIELD = '.st [name]:not([tabindex="-1"])';
 
 /**
  * Catches render errors of the campaign (Preact would otherwise rethrow them, after the first
@@ -59,7 +59,7 @@ export function show(req: ShowRequest): Shown {
   const mount = doc.createElement(modal ? 'dialog' : 'div') as HTMLDialogElement;
   // In the top layer, the page around it inert. Browsers without showModal (Safari before 15.4)
   // get the focus trap and the dialog role alone.
-  const topLayer = modal && !!mount.showModal;
+  const topLayer = modal && mount.showModal;
   // Page changes to revert, last first; emptied once the campaign starts leaving.
   const undo: Array<() => void> = [];
   let open = true;
@@ -174,15 +174,13 @@ export function show(req: ShowRequest): Shown {
     }
 
     // A campaign with no box (an embed in a display:none slot, a closed tab panel…) is not seen:
-    // it counts as displayed, and uses up its frequency, once it gets one. A ResizeObserver
-    // reports a rendered box at once, and a hidden one when it first gets a size.
+    // it counts as displayed, and uses up its frequency, once it gets one, which a ResizeObserver
+    // reports. A rendered one counts at once, on its first painted frame.
     requestAnimationFrame(() =>
       setTimeout(() => {
-        if (!open) return;
-        const ro: ResizeObserver = new ResizeObserver(safe(() => box.getClientRects()[0] && (ro.disconnect(), host.displayed(campaign))));
-        ro.observe(box);
-        undo.push(() => ro.disconnect());
-        box.getClientRects()[0] || log(`campaign ${campaign.id} not shown yet: hidden`);
+        const seen = () => open && box.getClientRects()[0] && (ro.disconnect(), safe(host.displayed)(campaign), 1);
+        const ro = new ResizeObserver(seen);
+        if (open && !seen()) ro.observe(box), undo.push(() => ro.disconnect()), log(`campaign ${campaign.id} not shown yet: hidden`);
       }),
     );
   } catch (e) {
