@@ -15,7 +15,7 @@ import { addSite } from '../../src/server/store/sites';
 import { silentLog } from '../../src/server/log';
 import { insertSignups } from '../../src/server/store/signups';
 import type { EmailRow } from '../../src/shared/signup';
-import { createRequire } from 'node:module';
+import { autocannon, type LoadRequest } from './load';
 
 const SIGNUPS = 400;
 const SPACING_MS = 5; // ~200 sign-ups/s: far above a real site, well below saturation
@@ -90,23 +90,6 @@ async function benchDelivery(): Promise<string[]> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-// The subset of autocannon's API used here (the package ships no types).
-interface LoadResult {
-  requests: { average: number };
-  latency: { p50: number; p99: number };
-  non2xx: number;
-  errors: number;
-}
-interface LoadRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: string;
-  setupRequest(req: LoadRequest): LoadRequest;
-}
-type Autocannon = (opts: { url: string; connections: number; duration: number; requests: LoadRequest[] }) => Promise<LoadResult>;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const BACKLOG_HOOKS = 8;
 const BACKLOG_SIGNUPS = 20_000;

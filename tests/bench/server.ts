@@ -8,44 +8,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 import { openDb } from '../../src/server/store/db';
 import { loadSecret } from '../../src/server/store/keys';
 import { addSite } from '../../src/server/store/sites';
+import { autocannon, type LoadRequest, type LoadResult } from './load';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 // Inside node_modules so the bundle resolves its external packages from the project.
 const BUNDLE = join(ROOT, 'node_modules/.cache/poplet-bench/server.mjs');
 
-// The subset of autocannon's API used here (the package ships no types).
-interface Histogram {
-  average: number;
-  p50: number;
-  p99: number;
-}
-interface LoadResult {
-  requests: Histogram;
-  latency: Histogram;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
-interface LoadRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: string;
-  setupRequest(req: LoadRequest): LoadRequest;
-}
-type Autocannon = (opts: {
-  url: string;
-  connections: number;
-  duration?: number;
-  amount?: number;
-  requests: LoadRequest[];
-}) => Promise<LoadResult>;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 const CONNECTIONS = 50;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const TOTAL = 100_000;

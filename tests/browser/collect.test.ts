@@ -2,11 +2,11 @@
 // a sign-up made while the endpoint is down arrives once it is back, under one id.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright';
 import { launchChromium, watchErrors } from '../helpers/browser';
 import { startStaticServer, type StaticServer } from '../helpers/static-server';
+import { outboxScript } from '../helpers/outbox-script';
 
 interface Hit {
   id: string;
@@ -65,21 +65,8 @@ const outboxIds = () => page.evaluate(() => (JSON.parse(localStorage.getItem('po
 beforeAll(async () => {
   collect = await startCollect();
   site = await startStaticServer();
-  // The real outbox and browser glue, bundled for the page as the core bundles them.
-  const bundle = await build({
-    stdin: {
-      contents: `import { createOutbox } from './src/sdk/collect/outbox'; import { browserNet } from './src/sdk/collect/net';
-        window.outbox = createOutbox(${JSON.stringify(collect.url)}, browserNet, () => {}, localStorage);
-        window.outbox.flush(); // as the engine's first page view does`,
-      resolveDir: process.cwd(),
-      loader: 'ts',
-    },
-    bundle: true,
-    format: 'iife',
-    target: 'es2018',
-    write: false,
-  });
-  site.pages.set('/outbox.js', { body: bundle.outputFiles[0].text, type: 'text/javascript' });
+  // Flushed at once, as the engine's first page view does.
+  site.pages.set('/outbox.js', { body: await outboxScript(collect.url, 'window.outbox.flush();'), type: 'text/javascript' });
   site.pages.set('/', { body: '<!doctype html><title>shop</title><script src="/outbox.js"></script><p>shop</p>' });
   site.pages.set('/next', { body: '<!doctype html><title>next</title><p>next page</p>' });
   browser = await launchChromium();

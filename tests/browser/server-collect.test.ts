@@ -3,9 +3,9 @@
 // site does not allow reads the server's 403, so the outbox drops the sign-up and says why.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright';
-import { build } from 'esbuild';
 import { launchChromium, watchErrors } from '../helpers/browser';
 import { startStaticServer, type StaticServer } from '../helpers/static-server';
+import { outboxScript } from '../helpers/outbox-script';
 import { startFixture, type Fixture, apiAuth } from '../server/fixture';
 import { setOrigins } from '../../src/server/store/sites';
 import type { EmailRow } from '../../src/shared/signup';
@@ -66,20 +66,7 @@ it('a page on an origin the site does not allow reads the 403: the outbox drops 
   // The owner allowed one host; the visitor is on another (www. vs apex, a second domain).
   const other = await startStaticServer();
   try {
-    // The real outbox and browser glue, bundled for the page as the core bundles them.
-    const bundle = await build({
-      stdin: {
-        contents: `import { createOutbox } from './src/sdk/collect/outbox'; import { browserNet } from './src/sdk/collect/net';
-          window.outbox = createOutbox(${JSON.stringify(f.url)}, browserNet, () => {}, localStorage);`,
-        resolveDir: process.cwd(),
-        loader: 'ts',
-      },
-      bundle: true,
-      format: 'iife',
-      target: 'es2018',
-      write: false,
-    });
-    other.pages.set('/outbox.js', { body: bundle.outputFiles[0]!.text, type: 'text/javascript' });
+    other.pages.set('/outbox.js', { body: await outboxScript(f.url), type: 'text/javascript' });
     other.pages.set('/', { body: '<!doctype html><title>elsewhere</title><link rel="icon" href="data:,"><script src="/outbox.js"></script>' });
     const page = await browser.newPage();
     await page.goto(`${other.url}/`);

@@ -1,0 +1,19 @@
+// The real outbox and its browser glue, bundled for a test page as the core bundles them: the
+// page gets `window.outbox`, posting to `endpoint`.
+import { build } from 'esbuild';
+
+export async function outboxScript(endpoint: string, then = ''): Promise<string> {
+  const bundle = await build({
+    stdin: {
+      contents: `import { createOutbox } from './src/sdk/collect/outbox'; import { browserNet } from './src/sdk/collect/net';
+        window.outbox = createOutbox(${JSON.stringify(endpoint)}, browserNet, () => {}, localStorage);${then}`,
+      resolveDir: process.cwd(),
+      loader: 'ts',
+    },
+    bundle: true,
+    format: 'iife',
+    target: 'es2018',
+    write: false,
+  });
+  return bundle.outputFiles[0]!.text;
+}
