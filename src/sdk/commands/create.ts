@@ -51,8 +51,8 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   let session: Session;
   let ctx: VisitorContext;
   let temp: Props = {};
-  // The persistent properties this page set, under the stored ones: where storage keeps nothing
-  // they still last as long as the page.
+  // The persistent properties as this page last wrote them: where storage keeps nothing, they
+  // still last as long as the page.
   let saved: Props = {};
 
   // The session as of now on this page: read, or recorded with a page view.
@@ -60,13 +60,15 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   const granted = () => (consent == null ? opts.defaultConsent == 'granted' : consent);
   const context = () => ((ctx.now = Date.now()), ctx);
   const refresh = () => counted && engine.refresh();
-  // Read from the records each time: another tab may have written since this page loaded. What
-  // this page learnt stays under them (as in `reload`) where storage keeps nothing.
-  const props = () => ({ ...saved, ...readProps(store) });
+  const props = () => readProps(store, saved);
+  // Read from the records each time: another tab may have written since this page loaded. With no
+  // page view stored, storage keeps nothing (cookies off): then what this page learnt stays.
   const rebuild = () => {
     const s = readState(store);
-    if (ctx) (s.history = { ...ctx.history, ...s.history }), (s.signedUp = s.signedUp || ctx.signedUp);
-    log('context', (ctx = buildContext(loc.href, session, readVisits(store), s, mergeProps(props(), temp, log), !!store.read(R.NOSHOW, []) || (!!ctx && ctx.noshow), win)));
+    const v = readVisits(store);
+    const mem = !!ctx && !v[1];
+    if (mem) (s.history = { ...ctx.history, ...s.history }), (s.signedUp = s.signedUp || ctx.signedUp);
+    log('context', (ctx = buildContext(loc.href, session, v, s, mergeProps(props(), temp, log), !!store.read(R.NOSHOW, []) || (mem && ctx.noshow), win)));
   };
   const configure = () => {
     store.configure(opts, granted());

@@ -6,7 +6,8 @@ import type { Log } from '../log';
 
 export type Props = Record<string, unknown>;
 
-export const readProps = (store: Store): Props => store.one(R.PROPS, {}) || {};
+/** `none`: what to use when the record is missing (storage that keeps nothing). */
+export const readProps = (store: Store, none: Props = {}): Props => store.one(R.PROPS, {}) || none;
 
 /**
  * `patch` deep merged into a copy of `base`: keys of 1-50 characters, strings cut to 255,

@@ -485,6 +485,22 @@ describe('EngineDeps', () => {
     expect([x.history[1]?.d, x.history[1]?.c, x.signedUp, x.noshow, x.props.plan]).toEqual([1, 1, true, true, 'pro']);
   });
 
+  it('where storage works, the records are the truth: a property another tab deleted and its opt-in are not brought back', () => {
+    script();
+    stub();
+    boot();
+    w.wisepops!('properties', { cart: 3, coupon: 'TEA' });
+    w.wisepops!('noshow');
+    // Another tab deletes cart and opts back in.
+    Cookies.set('wisepops_props', Cookies.get('wisepops_props')!.replace("'cart':3~", ''), { path: '/' });
+    Cookies.remove('wisepops_noshow', { path: '/' });
+    w.wisepops!('properties', { seen: true });
+    w.wisepops!('pageview');
+    const x = deps.context();
+    expect([x.props.cart, x.props.coupon, x.props.seen, x.noshow]).toEqual([undefined, 'TEA', true, false]);
+    expect(Cookies.get('wisepops_props')).not.toContain('cart');
+  });
+
   it('history.update applies the change on top of what another tab stored', () => {
     script();
     stub();
