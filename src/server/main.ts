@@ -9,6 +9,8 @@ import { openDb } from './store/db';
 import { loadSecret } from './store/keys';
 import { startHookWorker } from './hooks/worker';
 import { startRetentionJob } from './lifecycle/retention';
+import { liveCampaigns } from './store/campaigns';
+import { listSites } from './store/sites';
 
 export interface RunningServer {
   url: string;
@@ -48,6 +50,10 @@ export async function startServer(partial: Partial<ServerConfig> = {}, log: Log 
   const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
   const url = `http://${host}:${port}`;
   log.info({ url, db: config.dbPath }, 'listening');
+  // Live campaigns stored under an older, looser schema are skipped when served: say so now,
+  // not only when a visitor asks for them.
+  for (const site of listSites(db))
+    liveCampaigns(db, site.id, (line) => log.warn({ site: site.id, skipped: line }, 'stored campaign is invalid: visitors will not see it; fix and import it again'));
 
   let closing: Promise<void> | undefined;
   const close = () =>

@@ -2,7 +2,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addCampaigns, apiAuth, getJson, post, signup, startFixture, type Fixture } from './fixture';
+import { addCampaigns, apiAuth, captureLog, getJson, post, signup, startFixture, type Fixture } from './fixture';
+import { openDb } from '../../src/server/store/db';
+import { loadSecret } from '../../src/server/store/keys';
+import { addSite } from '../../src/server/store/sites';
+import { startServer } from '../../src/server/main';
 import { importCampaigns } from '../../src/server/store/campaigns';
 import { run } from '../../src/server/cli';
 import type { Campaign, CampaignSet } from '../../src/shared/campaign';
@@ -45,6 +49,33 @@ describe('GET /sites/:siteId/campaigns.json', () => {
     expect(r.headers.get('etag')).not.toBe(before);
     expect((r.json as CampaignSet).country).toBeNull();
     expect((r.json as CampaignSet).campaigns[0]!.name).toBe('Renamed');
+  });
+
+  it('schedule dates stored by earlier versions with a space for the T are read as they meant, and served strict', async () => {
+    const legacy = { ...demo[0]!, id: 901, schedule: { start: '2020-01-01 08:00', end: '2099-12-31 18:30:00' } };
+    // As an earlier version stored it, before the validator took the strict form only.
+    f.db.prepare('INSERT INTO campaigns (site_id, id, body, updated_at) VALUES (?, ?, ?, ?)').run(f.site, 901, JSON.stringify(legacy), new Date().toISOString());
+    const served = ((await getJson(`${f.url}/sites/${f.site}/campaigns.json`)).json as CampaignSet).campaigns.find((c) => c.id === 901);
+    expect(served?.schedule).toMatchObject({ start: '2020-01-01T08:00', end: '2099-12-31T18:30:00' });
+    expect(importCampaigns(f.db, f.site, { ...legacy, id: 902 })[0]!.schedule).toMatchObject({ start: '2020-01-01T08:00' });
+    f.db.prepare('DELETE FROM campaigns WHERE id IN (901, 902)').run();
+  });
+
+  it('at startup, says which stored live campaigns the current schema refuses', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'poplet-stale-'));
+    try {
+      const db = openDb(join(dir, 'poplet.db'));
+      const { site } = addSite(db, loadSecret(dir, {}), { domain: 'stale.example' });
+      const stale = { ...demo[0]!, id: 77, targeting: { all: [], any: [] } };
+      db.prepare('INSERT INTO campaigns (site_id, id, body, updated_at) VALUES (?, ?, ?, ?)').run(site.id, 77, JSON.stringify(stale), new Date().toISOString());
+      db.close();
+      const log = captureLog();
+      const server = await startServer({ dataDir: dir, host: '127.0.0.1', port: 0, logRequests: false }, log);
+      await server.close();
+      expect(log.lines.filter((l) => l.level === 'warn').map((l) => l.fields)).toEqual([{ site: site.id, skipped: expect.stringMatching(/^campaign 77.*targeting/) }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('404s an unknown site', async () => {

@@ -3,6 +3,18 @@ import { skippedName, validateCampaign, type Campaign } from '../../shared/campa
 import type { Db } from './db';
 
 /**
+ * Forms earlier versions accepted, read as they meant: schedule dates with a space for the 'T'
+ * ("2025-11-28 08:00", which only V8 parses). Campaigns stored then keep showing, and the browser
+ * only ever gets the strict form.
+ */
+function upgrade(c: unknown): unknown {
+  const s = (c as { schedule?: Record<string, unknown> } | null)?.schedule;
+  if (s && typeof s == 'object')
+    for (const k of ['start', 'end']) if (typeof s[k] == 'string') s[k] = s[k].replace(/^(\d{4}-\d\d-\d\d) (?=\d\d:\d\d)/, '$1T');
+  return c;
+}
+
+/**
  * Imports a JSON array of campaigns or a single one, all or nothing: the first invalid one is
  * refused with its id (or position) and the field, e.g. `campaign 12: trigger.type: …`.
  * A campaign with an id that exists is replaced.
@@ -11,7 +23,7 @@ export function importCampaigns(db: Db, siteId: string, json: unknown): Campaign
   const list = Array.isArray(json) ? json : [json];
   if (list.length === 0) throw new Error('no campaigns in the file');
   const campaigns = list.map((c, i) => {
-    const r = validateCampaign(c);
+    const r = validateCampaign(upgrade(c));
     if (!r.ok) throw new Error(`${skippedName(c, i)}: ${r.error}`);
     return r.campaign;
   });
@@ -46,7 +58,7 @@ export function liveCampaigns(db: Db, siteId: string, onSkip: (line: string) => 
   const out: Campaign[] = [];
   listCampaigns(db, siteId).forEach((c, i) => {
     if (c.status !== 'live') return;
-    const r = validateCampaign(c);
+    const r = validateCampaign(upgrade(c));
     if (r.ok) out.push(r.campaign);
     else onSkip(`${skippedName(c, i)}: ${r.error}`);
   });
