@@ -148,6 +148,41 @@ describe('recovery journal', () => {
     expect(replay(env.deps, env.deps.config.journalDir)).toEqual({ inserted: 0, duplicates: 11, erased: 0, skipped: 0 });
   });
 
+  it('pruning keeps what every kept backup needs: restoring the oldest and replaying brings no erased address back and misses no sign-up', async () => {
+    env = makeEnv();
+    const app = buildApp(env.deps);
+    const jdir = env.deps.config.journalDir;
+    const bdir = join(env.dir, 'backups');
+    await collect(app, env.siteId, 'victim@example.com');
+    await collect(app, env.siteId, 'before@example.com');
+    // Today's backup, say yesterday's 03:00 one: it holds the victim.
+    const older = await backup(env.deps, bdir);
+    await new Promise((ok) => setTimeout(ok, 5));
+    await eraseEmail(env.deps.db, env.siteId, 'victim@example.com', jdir);
+    await collect(app, env.siteId, 'after@example.com');
+    await app.close();
+    // The next daily backup, after today's UTC day ended: it covers today's journal file (the one
+    // with the erase record), but the older backup is still kept and predates the erasure.
+    const today = new Date();
+    const next3am = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + 1, 3);
+    await backup(env.deps, bdir, 7, new Date(next3am));
+    expect(listBackups(bdir)).toHaveLength(2);
+    runRetention(env.deps.db, { retentionDays: 730, journalDir: jdir, backupDir: bdir, now: next3am + 60_000 });
+
+    // The newest backup turns out to be bad: restore the older one and replay.
+    const dbPath = env.deps.config.dbPath;
+    env.deps.db.close();
+    restore(older, dbPath);
+    env.reopen();
+    expect(replay(env.deps, jdir)).toMatchObject({ erased: 1, inserted: 1 });
+    const emails = (env.deps.db.prepare('SELECT email FROM signups ORDER BY seq').pluck().all() as string[]).sort();
+    expect(emails).toEqual(['after@example.com', 'before@example.com']);
+
+    // Once the older backup rotates out, every kept one postdates the file: it may go.
+    rmSync(older);
+    expect(runRetention(env.deps.db, { retentionDays: 730, journalDir: jdir, backupDir: bdir, now: next3am + 60_000 }).journalFiles).toBe(1);
+  });
+
   it('journals only accepted calls, rotates by day and size, survives a torn last line', async () => {
     env = makeEnv();
     const dir = join(env.dir, 'j');
@@ -243,7 +278,7 @@ describe('retention', () => {
     expect(count(env, 'SELECT COUNT(*) AS n FROM events_daily WHERE displays = 4')).toBe(1);
   });
 
-  it('deletes a journal file only once a backup taken after its last line exists; without one, after the retention period', () => {
+  it('deletes a journal file only once the oldest kept backup was taken after its last line; without backups, after the retention period', () => {
     env = makeEnv();
     const now = Date.UTC(2026, 10, 23, 15, 0);
     const day = 86_400_000;
@@ -254,7 +289,8 @@ describe('retention', () => {
     const utc = (ms: number) => new Date(ms).toISOString().slice(0, 10);
     for (const ago of [400, 20, 9, 1, 0]) writeFileSync(join(jdir, `collect-${utc(now - ago * day)}.0.jsonl`), '');
     const left = () => journalFiles(jdir).map((f) => f.slice(-'2026-11-23.0.jsonl'.length, -'.0.jsonl'.length));
-    const backupAt = (ms: number) => writeFileSync(join(bdir, `poplet-${new Date(ms).toISOString().replace(/[-:.]/g, '')}.sqlite`), '');
+    const name = (ms: number) => join(bdir, `poplet-${new Date(ms).toISOString().replace(/[-:.]/g, '')}.sqlite`);
+    const backupAt = (ms: number) => writeFileSync(name(ms), '');
     const prune = (retentionDays: number) => runRetention(env.deps.db, { retentionDays, journalDir: jdir, backupDir: bdir, now }).journalFiles;
 
     // No backup at all: nothing a restore could start from, so every file stays but those whose
@@ -266,8 +302,13 @@ describe('retention', () => {
     backupAt(now - 9 * day);
     expect(prune(365)).toBe(1);
     expect(left()).toEqual([utc(now - 9 * day), utc(now - day), utc(now)]);
-    // Taken at midnight right after yesterday: covers yesterday (and the day 9 days ago); today's stays.
+    // A newer backup, taken at midnight right after yesterday, covers nothing more while the
+    // older one is kept: restoring that one needs every file since.
     backupAt(Date.parse(`${utc(now)}T00:00:00Z`));
+    expect(prune(365)).toBe(0);
+    expect(left()).toEqual([utc(now - 9 * day), utc(now - day), utc(now)]);
+    // Once it rotates out, the oldest kept one covers yesterday and the day 9 days ago.
+    rmSync(name(now - 9 * day));
     expect(prune(365)).toBe(2);
     expect(left()).toEqual([utc(now)]);
     // Today's file is never covered while the day runs, whatever the backup.

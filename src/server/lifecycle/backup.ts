@@ -23,10 +23,20 @@ export function backupTime(file: string): number {
   return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!) : NaN;
 }
 
+function backupTimes(dir: string): number[] {
+  return listBackups(dir).map(backupTime).filter((t) => !Number.isNaN(t));
+}
+
 /** When the newest backup of a folder was taken, or undefined when it has none. */
 export function newestBackupTime(dir: string): number | undefined {
-  const times = listBackups(dir).map(backupTime).filter((t) => !Number.isNaN(t));
+  const times = backupTimes(dir);
   return times.length ? Math.max(...times) : undefined;
+}
+
+/** When the oldest backup still kept in a folder was taken, or undefined when it has none. */
+export function oldestBackupTime(dir: string): number | undefined {
+  const times = backupTimes(dir);
+  return times.length ? Math.min(...times) : undefined;
 }
 
 function fsyncFile(path: string): void {

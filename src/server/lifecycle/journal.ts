@@ -413,19 +413,22 @@ export async function scrubJournal(dir: string, targets: ScrubTarget[], options:
 }
 
 export interface PruneOptions {
-  /** When the newest backup was taken (epoch ms), if there is one. */
-  backupAt?: number;
+  /** When the oldest backup still kept was taken (epoch ms), if there is one. */
+  oldestBackupAt?: number;
   /** Sign-ups older than this many days are deleted anyway (0: kept forever). */
   retentionDays: number;
   now?: number;
 }
 
 /**
- * Deletes the journal files nothing needs any more. A file is needed as long as restoring the
- * newest backup and replaying the journal would miss its lines: it may go once a backup was taken
- * after its last line (after its UTC day ended: a row is committed before its line is written,
- * and the backup's time, in its name, is when it started). Without such a backup it is kept,
- * until the sign-ups it holds are past the retention period and would be deleted anyway.
+ * Deletes the journal files nothing needs any more. Any kept backup may be the one restored (the
+ * newest may be bad), and replay must then have every line since it was taken, erase records
+ * included: a backup taken before an erasure holds the address, and only the erase record removes
+ * it again. So a file may go once the OLDEST kept backup was taken after its last line (after its
+ * UTC day ended: a row is committed before its line is written, and the backup's time, in its name,
+ * is when it started). Otherwise it is kept until its UTC day is past the retention period: its
+ * sign-ups, and those its erase records remove, are then old enough for the retention job to
+ * delete from any restored database.
  */
 export function pruneJournal(dir: string, opts: PruneOptions): number {
   const now = opts.now ?? Date.now();
@@ -434,7 +437,7 @@ export function pruneJournal(dir: string, opts: PruneOptions): number {
     const m = FILE.exec(file.slice(dir.length + 1));
     if (!m) continue;
     const dayEnd = Date.parse(`${m[1]}T00:00:00Z`) + 86_400_000;
-    const covered = opts.backupAt !== undefined && opts.backupAt >= dayEnd;
+    const covered = opts.oldestBackupAt !== undefined && opts.oldestBackupAt >= dayEnd;
     const expired = opts.retentionDays > 0 && dayEnd <= now - opts.retentionDays * 86_400_000;
     if (covered || expired) {
       unlinkSync(file);

@@ -4,12 +4,12 @@
 // - sign-ups and daily event counts (the totals and the goals per name) older than
 //   config.retentionDays (0: kept forever);
 // - sent hook deliveries after 30 days (bookkeeping that grows);
-// - journal files a backup covers (taken after their last line), or older than the retention
-//   period when no backup covers them (lifecycle/journal.ts, pruneJournal).
+// - journal files every kept backup covers (the oldest was taken after their last line), or
+//   older than the retention period (lifecycle/journal.ts, pruneJournal).
 import type { ServerDeps } from '../config';
 import type { Db } from '../store/db';
 import { pruneJournal } from './journal';
-import { newestBackupTime } from './backup';
+import { newestBackupTime, oldestBackupTime } from './backup';
 
 const DAY = 86_400_000;
 export const INACTIVE_MS = 730 * DAY;
@@ -18,7 +18,7 @@ const SENT_DELIVERIES_MS = 30 * DAY;
 export interface RetentionOptions {
   retentionDays: number;
   journalDir?: string;
-  /** Where backups are: journal files the newest one covers are deleted. */
+  /** Where backups are: journal files the oldest one covers are deleted. */
   backupDir?: string;
   now?: number;
 }
@@ -66,15 +66,16 @@ export function runRetention(db: Db, opts: RetentionOptions): RetentionResult {
     return { sites, signups, events, goalsByName, deliveries, journalFiles: 0 };
   }).immediate();
   if (opts.journalDir) {
-    const backupAt = opts.backupDir ? newestBackupTime(opts.backupDir) : undefined;
-    result.journalFiles = pruneJournal(opts.journalDir, { backupAt, retentionDays: opts.retentionDays, now });
+    const oldestBackupAt = opts.backupDir ? oldestBackupTime(opts.backupDir) : undefined;
+    result.journalFiles = pruneJournal(opts.journalDir, { oldestBackupAt, retentionDays: opts.retentionDays, now });
   }
   return result;
 }
 
 /**
  * A warning for the operator when the newest backup in `backupDir` is over a day old (or there is
- * none): the policy promises daily backups, and journal files are kept until a backup covers them.
+ * none): the policy promises daily backups, and journal files are kept until the kept backups
+ * cover them.
  */
 export function backupWarning(backupDir: string, now = Date.now()): { fields: object; msg: string } | null {
   const newest = newestBackupTime(backupDir);
