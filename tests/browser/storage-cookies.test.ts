@@ -37,11 +37,12 @@ beforeAll(async () => {
     },
   );
   server.pages.set('/sites/shop/campaigns.json', { body: JSON.stringify({ site: 'shop', country: null, campaigns: [] }), type: 'application/json' });
-  // The shared domain comes from the page's ?d= (none when absent), as a site's config would.
+  // The shared domain comes from the page's ?d= (none when absent), as a site's config would. The
+  // script comes from the page's own host (campaigns.json is same-origin), so any *.shop.test works.
   server.pages.set(
     '/domain.html',
     {
-      body: html(`<script>${snippet()};
+      body: html(`<script>${snippetFor('/dist/poplet.js?site=shop')};
         var d = new URLSearchParams(location.search).get('d');
         if (d != null) wisepops('options', { cookieDomain: d });
         wisepops('listen', 'ready', function () { window.readyFired = 1; });</script>`),
@@ -71,7 +72,7 @@ describe('cookieDomain', () => {
     return { p, errors };
   };
 
-  it('a deploy that changes it: the copy under the old domain is removed, the history carries over', async () => {
+  it('a deploy that widens it: the copy under the old, narrower domain is removed, the history carries over', async () => {
     await context.clearCookies();
     await (await load('b.shop.test')).p.close();
     expect(await visits()).toEqual([['.b.shop.test', 1]]);
@@ -94,6 +95,19 @@ describe('cookieDomain', () => {
     expect(errors).toEqual([]);
   });
 
+  it('narrowed between deploys: the wider copy is left and hides the new one; loaded wide, then narrowed at run time, the records move (README, Options)', async () => {
+    await context.clearCookies();
+    await (await load('shop.test')).p.close();
+    await (await load('b.shop.test')).p.close();
+    // Not Poplet's to delete from b.shop.test: it comes first, so the count is stuck.
+    expect((await visits()).sort()).toEqual([['.b.shop.test', 2], ['.shop.test', 1]]);
+    const { p, errors } = await load('shop.test');
+    await p.evaluate(() => (window as unknown as Wp).wisepops('options', { cookieDomain: 'b.shop.test' }));
+    expect(await visits()).toEqual([['.b.shop.test', 2]]);
+    expect(errors).toEqual([]);
+    await p.close();
+  });
+
   it("cleared at run time with '': the records become host-only", async () => {
     await context.clearCookies();
     const { p, errors } = await load('shop.test');
@@ -101,6 +115,44 @@ describe('cookieDomain', () => {
     expect(await visits()).toEqual([['a.b.shop.test', 1]]);
     expect(errors).toEqual([]);
     await p.close();
+  });
+});
+
+describe('another app on a parent domain', () => {
+  it("an install with no cookieDomain on a.shop.test leaves the .shop.test records of the same names alone, opt-out included", async () => {
+    const context = await browser.newContext();
+    const base = (host: string) => `http://${host}:${server.port}/domain.html`;
+    const load = async (url: string) => {
+      const p = await context.newPage();
+      const errors = watchErrors(p);
+      await p.goto(url);
+      await p.waitForFunction(() => (window as unknown as Wp).readyFired === 1);
+      return { p, errors };
+    };
+    /** The wisepops* cookies on .shop.test: name and value. */
+    const shared = async () =>
+      (await context.cookies(base('www.shop.test')))
+        .filter((c) => c.domain == '.shop.test' && c.name.startsWith('wisepops'))
+        .map((c) => `${c.name}=${c.value}`)
+        .sort();
+    // The other app: another Poplet on www.shop.test sharing its records on shop.test, where the
+    // visitor clicked "don't show popups again".
+    const other = await load(base('www.shop.test') + '?d=shop.test');
+    await other.p.evaluate(() => (window as unknown as Wp).wisepops('noshow'));
+    await other.p.close();
+    const before = await shared();
+    expect(before.map((c) => c.split('=')[0])).toEqual(expect.arrayContaining(['wisepops_noshow', 'wisepops_visits', 'wisepops_session']));
+    const { p, errors } = await load(base('a.shop.test'));
+    // A later page view there deletes and rewrites every record too.
+    await p.evaluate(() => (window as unknown as Wp).wisepops('pageview'));
+    expect(await shared()).toEqual(before);
+    expect(errors).toEqual([]);
+    await p.close();
+    // Back on www, the visitor is still opted out.
+    const www = await load(base('www.shop.test') + '?d=shop.test');
+    expect(await www.p.evaluate(() => ((window as unknown as Wp).wisepops('debug') as { context: { noshow: boolean } }).context.noshow)).toBe(true);
+    expect(other.errors.concat(www.errors)).toEqual([]);
+    await context.close();
   });
 });
 

@@ -1,5 +1,6 @@
 // Where the records physically live: first-party cookies (js-cookie) or Web Storage.
-// A backend moves raw strings; `days` undefined means "for the browser session only".
+// A backend moves raw strings; `days` undefined means "for the browser session only". Every
+// cookie is on path=/, js-cookie's default.
 import Cookies from 'js-cookie';
 
 export interface Backend {
@@ -8,15 +9,22 @@ export interface Backend {
   del(name: string): void;
 }
 
-/** `domain()`: the shared cookie domain currently configured, if any. */
-export const cookies = (domain: () => string | undefined): Backend => ({
+/** `domains()`: the shared cookie domain configured (records are set on it), then the previous one; either may be '' or undefined. */
+export const cookies = (domains: () => (string | undefined)[]): Backend => ({
   get: Cookies.get,
-  set: (name, value, expires) => Cookies.set(name, value, { path: '/', sameSite: 'Lax', secure: location.protocol == 'https:', domain: domain(), expires }),
-  // The host-only copy ('': js-cookie leaves out an empty domain) and one on every parent
-  // domain of this host, not only the configured one: a copy left by an earlier cookieDomain
-  // (this page's or an earlier deploy's) comes first in document.cookie and would shadow the
-  // current one for good.
-  del: (name) => ['', ...location.hostname.split('.')].map((_, i, a) => Cookies.remove(name, { path: '/', domain: a.slice(i + 1).join('.') })),
+  set: (name, value, expires) => Cookies.set(name, value, { sameSite: 'Lax', secure: location.protocol == 'https:', domain: domains()[0], expires }),
+  // The host-only copy (no domain), one on this host, and one on each parent domain up to the
+  // configured or the previous domain, inclusive (a leading dot and capitals as browsers read
+  // them): a copy left by a narrower cookieDomain (an earlier deploy's, or this page's before a
+  // run-time change) would come first in document.cookie and shadow the current one for good.
+  // Nothing wider: configure() deletes every record on every page load, and the same names on a
+  // parent domain may be another app's (an install on a sibling host, the real Wisepops).
+  del(name) {
+    let d = location.hostname;
+    Cookies.remove(name);
+    do Cookies.remove(name, { domain: d });
+    while (domains().some((t) => t && d.endsWith((t[0] == '.' ? t : '.' + t).toLowerCase())) && (d = d.slice(d.indexOf('.') + 1)));
+  },
 });
 
 // localStorage for persistent records, sessionStorage for session ones. Web Storage has no

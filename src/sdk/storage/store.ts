@@ -52,8 +52,10 @@ const safe = <T>(f: () => T) => {
 export function createStore(log: Log, prefix = 'wisepops'): Store {
   const NAMES = ['', '_visits', '_props', '_noshow', '_session', '_activity_session', '_visitor'].map((s) => prefix + s);
   let cfg: StoreConfig;
+  /** cookieDomain as of the last configure(), copied: `cfg` is the caller's live options object. */
+  let domain: string | undefined;
   let consent: boolean;
-  const cookie = cookies(() => cfg.cookieDomain);
+  const cookie = cookies(() => [cfg.cookieDomain, domain]);
   // Both backends, the configured one last.
   const places = () => (cfg.storage == 'localStorage' ? [cookie, web] : [web, cookie]);
   const be = () => places()[1];
@@ -76,11 +78,11 @@ export function createStore(log: Log, prefix = 'wisepops'): Store {
       return safe(() => (raw ? put(i, raw) : be().del(NAMES[i]), true)) || (log(NAMES[i] + ': not saved'), false);
     },
     configure(next, ok) {
-      // Taken from both backends, under any domain (cfg may be the caller's object, already
-      // changed: cookie deletion does not depend on it); the first time, this normalises what
-      // earlier pages left: records move here and lifetimes are renewed (which also renews
-      // Safari's 7-day cap on every visit).
-      cfg = cfg || next;
+      // Taken from both backends, and deleted under the new domain and the previous one (cfg may
+      // be the caller's object, already changed: the previous domain is the copy kept here);
+      // the first time, this normalises what earlier pages left: records move here and lifetimes
+      // are renewed (which also renews Safari's 7-day cap on every visit).
+      cfg = next;
       const raws = NAMES.map((name) => {
         let raw: string | null | undefined;
         for (const b of places())
@@ -90,7 +92,7 @@ export function createStore(log: Log, prefix = 'wisepops'): Store {
           });
         return raw;
       });
-      cfg = next;
+      domain = cfg.cookieDomain;
       consent = ok;
       // Any value of the opt-out counts (a Wisepops visitor's "don't show again" too): rewritten
       // in this format, so the choice survives a switch-over.

@@ -1,5 +1,6 @@
 // @vitest-environment-options {"url": "http://a.www.shop.test/"}
-// Adding or changing a shared cookieDomain where visitors already hold records under another one.
+// Adding or changing a shared cookieDomain where visitors already hold records under another one,
+// and the same names on a parent domain that belong to another app.
 import { beforeEach, describe, expect, it } from 'vitest';
 import Cookies from 'js-cookie';
 import { createLog } from '../../../src/sdk/log';
@@ -14,8 +15,17 @@ const open = (cfg: typeof cookie & { cookieDomain?: string }) => {
 
 beforeEach(() => {
   for (const name of Object.keys(Cookies.get()))
-    for (const domain of [undefined, 'shop.test', 'www.shop.test']) Cookies.remove(name, { path: '/', domain });
+    for (const domain of [undefined, 'shop.test', 'www.shop.test', 'a.www.shop.test']) Cookies.remove(name, { path: '/', domain });
 });
+
+/** Where the cookies named `name` are, as jsdom's jar keeps them: '' for the host-only copy, else the domain. */
+type Jar = { getCookiesSync(url: string): { key: string; domain: string; hostOnly: boolean }[] };
+const where = (name: string) =>
+  (globalThis as unknown as { jsdom: { cookieJar: Jar } }).jsdom.cookieJar
+    .getCookiesSync(location.href)
+    .filter((c) => c.key == name)
+    .map((c) => (c.hostOnly ? '' : c.domain))
+    .sort();
 
 describe('cookieDomain set on a later page', () => {
   it('moves the host-only record to the shared domain, and later writes are read back', () => {
@@ -45,12 +55,73 @@ describe('cookieDomain changed', () => {
     expect(open(opts).read(R.VISITS, [0, 0, [0]])).toEqual([1, 2, [1, 2]]);
   });
 
-  it('between deploys: a copy under any parent domain of the host is removed, not only the current one', () => {
+  it('widened between deploys: a copy under a narrower domain (between this host and the new one) is removed', () => {
     open({ ...cookie, cookieDomain: 'www.shop.test' }).write(R.VISITS, [1, 1, [1]]);
     const store = open({ ...cookie, cookieDomain: 'shop.test' });
     expect(store.read(R.VISITS, [0, 0, [0]])).toEqual([1, 1, [1]]);
     store.write(R.VISITS, [1, 2, [1, 2]]);
     expect(copies()).toBe(1);
     expect(open({ ...cookie, cookieDomain: 'shop.test' }).read(R.VISITS, [0, 0, [0]])).toEqual([1, 2, [1, 2]]);
+  });
+});
+
+describe('deletes stay between this host and the configured domain', () => {
+  // Another app's records of the same names: an install on www.shop.test sharing them on
+  // shop.test, where the visitor opted out (or the real Wisepops script).
+  const theirs = () => {
+    Cookies.set('wisepops_noshow', '[1]', { path: '/', domain: 'shop.test' });
+    Cookies.set('wisepops_visits', '[1~1~9~[1]]', { path: '/', domain: 'shop.test' });
+  };
+
+  it('no cookieDomain: a page view leaves the parent-domain copies alone', () => {
+    theirs();
+    const store = open(cookie);
+    store.write(R.VISITS, [1, 2, [1]]);
+    expect(where('wisepops_noshow')).toEqual(['', 'shop.test']);
+    expect(where('wisepops_visits')).toEqual(['', 'shop.test']);
+    // Deleting (a record reset, the opt-out turned off) does not reach them either.
+    store.write(R.NOSHOW);
+    expect(where('wisepops_noshow')).toEqual(['shop.test']);
+  });
+
+  it('cookieDomain www.shop.test: removes the copies on this host and up to it, not on shop.test', () => {
+    theirs();
+    Cookies.set('wisepops_visits', '[1~1~1~[1]]', { path: '/', domain: 'a.www.shop.test' });
+    open({ ...cookie, cookieDomain: 'www.shop.test' });
+    expect(where('wisepops_visits')).toEqual(['shop.test', 'www.shop.test']);
+    expect(where('wisepops_noshow')).toEqual(['shop.test', 'www.shop.test']);
+  });
+
+  it('a leading dot and capitals in cookieDomain name the same domain', () => {
+    const store = open({ ...cookie, cookieDomain: '.WWW.shop.test' });
+    store.write(R.NOSHOW, []);
+    expect(where('wisepops_noshow')).toEqual(['www.shop.test']);
+    store.write(R.NOSHOW);
+    expect(where('wisepops_noshow')).toEqual([]);
+  });
+
+  it('narrowed at run time: the copy under the previous, wider domain goes too', () => {
+    const opts = { ...cookie, cookieDomain: 'shop.test' };
+    const store = createStore(createLog());
+    store.configure(opts, true);
+    store.write(R.VISITS, [1, 1, [1]]);
+    opts.cookieDomain = 'www.shop.test';
+    store.configure(opts, true);
+    expect(where('wisepops_visits')).toEqual(['www.shop.test']);
+    expect(store.read(R.VISITS, [0, 0, [0]])).toEqual([1, 1, [1]]);
+  });
+
+  it('narrowed between deploys: the wider copy stays; loading wide and narrowing at run time (README, Options) moves it', () => {
+    open({ ...cookie, cookieDomain: 'shop.test' }).write(R.VISITS, [1, 1, [1]]);
+    open({ ...cookie, cookieDomain: 'www.shop.test' }).write(R.VISITS, [1, 2, [1]]);
+    // Not reached: the wider copy comes first and hides the new one.
+    expect(where('wisepops_visits')).toEqual(['shop.test', 'www.shop.test']);
+    expect(open({ ...cookie, cookieDomain: 'www.shop.test' }).read(R.VISITS, [0, 0, [0]])).toEqual([1, 1, [1]]);
+    const opts = { ...cookie, cookieDomain: 'shop.test' };
+    const store = createStore(createLog());
+    store.configure(opts, true);
+    opts.cookieDomain = 'www.shop.test';
+    store.configure(opts, true);
+    expect(where('wisepops_visits')).toEqual(['www.shop.test']);
   });
 });
