@@ -215,6 +215,23 @@ describe('layouts', () => {
     expect(errors).toEqual([]);
   });
 
+  it('without ResizeObserver (Safari 12 to 13.0): no page error, and a hidden embed and a popup count as displayed at once', async () => {
+    const { page, errors } = await f.open({
+      head: '<script>delete window.ResizeObserver</script>',
+      body: '<main><div id="slot" style="display:none"></div></main>',
+    });
+    expect(await page.evaluate(() => typeof ResizeObserver)).toBe('undefined');
+    await show(page, campaign({ type: 'embed', selector: '#slot' }));
+    await show(page, campaign({ type: 'popup' }, NEWSLETTER, 8));
+    await page.waitForFunction(() => (window as unknown as W).__calls.length > 1);
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 300)));
+    expect(await calls(page)).toEqual([
+      ['displayed', 7],
+      ['displayed', 8],
+    ]);
+    expect(errors).toEqual([]);
+  });
+
   it('an embed whose selector matches nothing logs and renders nothing', async () => {
     const { page, errors } = await f.open();
     await show(page, campaign({ type: 'embed', selector: '#missing' }));

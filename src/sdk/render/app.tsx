@@ -33,6 +33,7 @@ interface State {
 
 export class App extends Component<AppProps, State> {
   declare values: Record<string, string>;
+  /** The honeypot's value: read on the first submit, before anything is sent (undefined until then). */
   declare hp: string;
   declare msgs: Messages;
   /** Focus must follow the next render (new step, or errors to show). */
@@ -42,7 +43,6 @@ export class App extends Component<AppProps, State> {
     super(p);
     this.state = { step: 0, errors: {} };
     this.values = {};
-    this.hp = '';
     this.msgs = { ...DEFAULT_MESSAGES, ...p.req.content.messages };
   }
 

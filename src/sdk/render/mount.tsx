@@ -175,13 +175,17 @@ export function show(req: ShowRequest): Shown {
 
     // A campaign with no box (an embed in a display:none slot, a closed tab panel…) is not seen:
     // it counts as displayed, and uses up its frequency, once it gets one, which a ResizeObserver
-    // reports. A rendered one counts at once, on its first painted frame.
+    // reports. A rendered one counts at once, on its first painted frame, and so does any one
+    // where ResizeObserver is missing (Safari 12 to 13.0), which cannot tell when it shows.
+    // Guarded: a timer's callback would throw into the page.
     requestAnimationFrame(() =>
-      setTimeout(() => {
-        const seen = () => open && box.getClientRects()[0] && (ro.disconnect(), safe(host.displayed)(campaign), 1);
-        const ro = new ResizeObserver(seen);
-        if (open && !seen()) ro.observe(box), undo.push(() => ro.disconnect()), log(`campaign ${campaign.id} not shown yet: hidden`);
-      }),
+      setTimeout(
+        safe(() => {
+          const seen = () => open && (!ro || box.getClientRects()[0]) && (ro && ro.disconnect(), safe(host.displayed)(campaign), 1);
+          const ro = self.ResizeObserver && new ResizeObserver(seen);
+          if (open && !seen()) ro.observe(box), undo.push(() => ro.disconnect()), log(`campaign ${campaign.id} not shown yet: hidden`);
+        }),
+      ),
     );
   } catch (e) {
     log(`campaign ${campaign.id} not shown: ${e}`);

@@ -7,14 +7,15 @@ const ERR = 'color:#b00020;background:#fff;';
 // Each line ends in a template-literal line continuation, so the shipped string has no newlines.
 // The host is display:contents, so an embed's box sits in the page flow and fixed layers take
 // the top z-index (the host comes last in the document, so it wins ties).
+// The dialog's position comes after its `all:unset`, in the fixed layers' rule, so it takes.
 // A full screen centres with `safe center`: plain `center` pushes content taller than the viewport
 // above the scroll origin, out of reach. Browsers without `safe` (Safari before 17.6) drop the
 // declaration and start the content at the top: not centred, never cut.
 const CSS = `:host{all:initial!important;display:contents!important}\
 *{box-sizing:border-box}\
 .r{font:16px/1.45 var(--pl-font,system-ui,sans-serif);color:var(--pl-color,#1a1a1a)}\
-dialog{all:unset;position:fixed;inset:0;z-index:2147483647}dialog::backdrop{background:none}\
-.ov,.bar .bx,.slidein .bx,.fullscreen .bx{position:fixed;z-index:2147483647}\
+dialog{all:unset;inset:0}dialog::backdrop{background:none}\
+dialog,.ov,.bar .bx,.slidein .bx,.fullscreen .bx{position:fixed;z-index:2147483647}\
 .ov{inset:0;display:flex;align-items:center;justify-content:center;padding:16px;background:var(--pl-overlay,#0009);animation:pl-f .2s}\
 .bx{position:relative;background:var(--pl-background,#fff);border-radius:${R};box-shadow:0 8px 40px #0005;padding:32px 24px 16px;width:100%;max-width:var(--pl-width,440px);max-height:100%;overflow:auto;animation:pl-u .25s}\
 .slidein .bx{max-width:var(--pl-width,360px);width:calc(100% - 32px);max-height:calc(100% - 32px);margin:16px}\
