@@ -62,13 +62,14 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   const refresh = () => counted && engine.refresh();
   const props = () => readProps(store, saved);
   // Read from the records each time: another tab may have written since this page loaded. With no
-  // page view stored, storage keeps nothing (cookies off): then what this page learnt stays.
+  // page view stored, storage keeps nothing (cookies off): then what this page learnt stays, with
+  // the records over it, as reload() merges them.
   const rebuild = () => {
     const s = readState(store);
     const v = readVisits(store);
-    const mem = !!ctx && !v[1];
-    if (mem) (s.history = { ...ctx.history, ...s.history }), (s.signedUp = s.signedUp || ctx.signedUp);
-    log('context', (ctx = buildContext(loc.href, session, v, s, mergeProps(props(), temp, log), !!store.read(R.NOSHOW, []) || (mem && ctx.noshow), win)));
+    const mem = ctx && !v[1];
+    if (mem) reload(s);
+    log('context', (ctx = buildContext(loc.href, session, v, mem ? ctx : s, mergeProps(props(), temp, log), mem ? ctx.noshow : !!store.read(R.NOSHOW, []), win)));
   };
   const configure = () => {
     store.configure(opts, granted());
@@ -82,8 +83,8 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   };
   // Only what other tabs write that decides a display; page and visit counts stay this page's.
   // What this page learnt stays too, where storage keeps nothing (cookies off, blocked storage).
-  const reload = () => {
-    const s = readState(store);
+  // `s`: the state record, when the caller has read it already.
+  const reload = (s = readState(store)) => {
     Object.assign(ctx.history, s.history);
     ctx.signedUp = ctx.signedUp || s.signedUp;
     ctx.noshow = ctx.noshow || !!store.read(R.NOSHOW, []);
