@@ -186,7 +186,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
           held.forEach(fire);
           held.clear();
         }, HOLD);
-      } else if (deps.emit('before-popup-display', { popup: { id, name }, variant: c.group })) void display(c);
+      } else if (deps.emit('before-popup-display', { popup: { id, name }, variant: c.group })) void display(c, s);
       else {
         // Vetoed: the slot stays free for the next campaign of this batch.
         note(id, 'vetoed by a listener');
@@ -196,9 +196,10 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     }
   }
 
-  async function display({ campaign, group, content }: Candidate) {
+  /** `s`: its slot. */
+  async function display({ campaign, group, content }: Candidate, s: string) {
     const id = campaign.id;
-    const entry: { s: string; ui?: Shown } = { s: slotOf(campaign.layout) };
+    const entry: { s: string; ui?: Shown } = { s };
     shown.set(id, entry);
     done.add(id);
     // The group is the visitor's from now on, before the chunk loads or a hidden tab paints, so
