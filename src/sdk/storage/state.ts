@@ -28,6 +28,8 @@ export function writeState(store: Store, state: State): void {
   const entries = Object.keys(state.history)
     .map((id) => [+id, ...[...KEYS].map((k) => state.history[+id][k as 'd'])].filter((v) => v != null))
     .sort((a, b) => b[5] - a[5]);
-  while (!fits(encode([+state.signedUp, entries]))) delete state.history[entries.pop()![0]];
-  store.write(R.STATE, [+state.signedUp, entries]);
+  // `entries` shrinks in place: the record follows.
+  const rec = [+state.signedUp, entries];
+  while (!fits(encode(rec))) delete state.history[entries.pop()![0]];
+  store.write(R.STATE, rec);
 }
