@@ -23,7 +23,7 @@ export const cookies = (domains: () => (string | undefined)[]): Backend => ({
     let d = location.hostname;
     Cookies.remove(name);
     do Cookies.remove(name, { domain: d });
-    while (domains().some((t) => t && d.endsWith((t[0] == '.' ? t : '.' + t).toLowerCase())) && (d = d.slice(d.indexOf('.') + 1)));
+    while (domains().some((t) => t && d.endsWith(t.replace(/^\.?/, '.').toLowerCase())) && (d = d.slice(d.indexOf('.') + 1)));
   },
 });
 
