@@ -155,7 +155,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     last = d.debug;
     for (const id of ids) if (notes[id] && notes[id].reason == HELD) delete notes[id];
     // Best rank first (the decision's order): the first to reach a free slot takes it.
-    const taken = new Set(Array.from(shown.values(), (e) => e.s));
+    const taken = new Set<string>();
+    shown.forEach((e) => taken.add(e.s));
     for (const c of d.eligible) {
       const { id, name, layout, trigger } = c.campaign;
       const s = slotOf(layout);
