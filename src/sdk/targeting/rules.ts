@@ -132,7 +132,8 @@ export const compileRule = (r: Rule, log: Log): Test | undefined => rule({ all: 
 function rule(r: Rule, log: Log, neg = false): Test | string | undefined {
   // `not`, then `all`, then `any`: the validator's order (it refuses a rule with two of them).
   if ('not' in r) return rule(r.not, log, !neg);
-  const group = 'all' in r ? r.all : 'any' in r ? r.any : null;
+  // A list, when the key is there (the validator's `A`).
+  const group = (r as { all?: Rule[] }).all || (r as { any?: Rule[] }).any;
   if (!group) return condition(r as Condition as unknown as C, neg, log);
   const all = group.map((k) => rule(k, log, neg));
   // Tests, not the strings of disabled conditions (which have no call).
