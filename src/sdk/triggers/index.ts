@@ -50,7 +50,6 @@ const ACTIVITY = 'mousemove pointerdown keydown touchstart wheel scroll'.split('
 
 export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env: TriggerEnv, fire: (id: number) => void): Armed {
   const { win, doc, page, now, isMobile } = env;
-  const log = (m: unknown) => env.log('triggers: ' + m);
   const done = new Set<number>();
   /** By event type, the campaigns listening to it. */
   const subs: Record<string, Array<[number, Handler]>> = {};
@@ -69,7 +68,7 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       try {
         gone || f(...a);
       } catch (e) {
-        log(e);
+        env.log('triggers: ' + e);
       }
     };
   // One capturing listener on the window, added for each event type in use: it hears the
