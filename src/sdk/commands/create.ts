@@ -9,7 +9,7 @@ import { createLog } from '../log';
 import { MAX_GOAL_NAME } from '../../shared/events';
 import { isObject } from '../storage/codec';
 import { createStore, R } from '../storage/store';
-import { readState, writeState, type State } from '../storage/state';
+import { readState, writeState } from '../storage/state';
 import { mergeProps, readProps, type Props } from '../storage/props';
 import { currentSession, readVisits, recordPageview, type Session } from '../storage/visits';
 import { createBus, EVENTS, type Listener } from './bus';
@@ -91,9 +91,9 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   };
   // On the merged history (stored entries over this page's own), which the context keeps: a
   // storage that keeps nothing must not make the page forget the other campaigns.
-  const saveState = (change: (s: State) => void) => {
+  const saveState = (change: () => void) => {
     reload();
-    change(ctx);
+    change();
     writeState(store, ctx);
   };
 
@@ -178,8 +178,8 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
     nonce: opts.nonce || undefined,
     context,
     history: {
-      update: (id, change) => saveState((s) => change(s.history[id] || (s.history[id] = { d: 0, c: 0, v: 0, k: 0, l: 0, p: 0 }))),
-      markSignedUp: () => saveState((s) => (s.signedUp = true)),
+      update: (id, change) => saveState(() => change(ctx.history[id] || (ctx.history[id] = { d: 0, c: 0, v: 0, k: 0, l: 0, p: 0 }))),
+      markSignedUp: () => saveState(() => (ctx.signedUp = true)),
     },
     noshow: () => setNoshow(true),
     reload,
