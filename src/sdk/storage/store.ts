@@ -50,7 +50,8 @@ const safe = <T>(f: () => T) => {
  * and one running next to the real Wisepops script leaves its cookies alone.
  */
 export function createStore(log: Log, prefix = 'wisepops'): Store {
-  const NAMES = ['', '_visits', '_props', '_noshow', '_session', '_activity_session', '_visitor'].map((s) => prefix + s);
+  // The suffixes, the first empty (the `wisepops` record itself).
+  const NAMES = ' _visits _props _noshow _session _activity_session _visitor'.split(' ').map((s) => prefix + s);
   let cfg: StoreConfig;
   /** cookieDomain as of the last configure(), copied: `cfg` is the caller's live options object. */
   let domain: string | undefined;
