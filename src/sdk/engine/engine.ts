@@ -158,8 +158,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     const taken = new Set<string>();
     shown.forEach((e) => taken.add(e.s));
     for (const c of d.eligible) {
-      const { id, name, layout, trigger } = c.campaign;
-      const s = slotOf(layout);
+      const { id, name, trigger } = c.campaign;
+      const s = slotOf(c.campaign.layout);
       if (!ids.includes(id) || !waiting(c)) continue;
       if (taken.has(s)) {
         note(id, 'slot taken: ' + s);
@@ -176,7 +176,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         kit.record(c.campaign, CONTROL);
         note(id, 'control group');
         send([{ k: 'display', c: id, g: CONTROL, t: Date.now() }]);
-      } else if (layout.type != 'embed' && modalOpen()) {
+      } else if (!s.startsWith('embed') && modalOpen()) {
         // Not behind an age gate, a consent dialog, a fullscreen video or another popup, dimmed
         // and out of reach: fired again once it is gone, and so decided again then. An embed is
         // part of the page: filling its slot later would shift the text under the reader.
