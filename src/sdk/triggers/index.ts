@@ -142,7 +142,8 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       // where the page was before it (that step counts, however long the page had rested: a quick
       // flick can be a single scroll event), and its 300 ms count from then, not from the last
       // downward step. Going down ends it; an upward step past the 300 ms starts a new one.
-      const k = keep(id, { py: win.scrollY, ay: 0, at: 0, hidden: false });
+      // `hidden`: the tab was left (absent until then).
+      const k = keep<{ py: number; ay: number; at: number; hidden?: boolean }>(id, { py: win.scrollY, ay: 0, at: 0 });
       on(id, 'scroll', () => {
         const y = win.scrollY;
         const t = now();
