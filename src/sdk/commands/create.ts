@@ -44,8 +44,9 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   // Compared, not converted: converting a Symbol or a page's object can throw.
   const isConfig = (c: unknown[]) => c[0] === 'options' || c[0] === 'consent';
   let consent: boolean | undefined;
-  let started = false;
-  let counted = false;
+  // Unset until true.
+  let started: boolean | undefined;
+  let counted: boolean | undefined;
   let engine: Engine;
   let visitor: string | undefined;
   let session: Session;

@@ -54,7 +54,7 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
   /** By event type, the campaigns listening to it. */
   const subs: Record<string, Array<[number, Handler]>> = {};
   const timers: number[] = [];
-  let gone = false;
+  let gone: boolean | undefined;
   // Only the previous arm's state carries over: a campaign left out of an arm stopped listening,
   // so what it saw before is stale (an idle clock from then would fire early).
   const prev = page.kept || {};
