@@ -2,13 +2,13 @@
 // them: from another process (`poplet erase`) and from the server's own DELETE /api1/emails. No
 // accepted sign-up may go missing from the journal, and the server must keep answering meanwhile.
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { apiAuth, post, signup, startFixture, type Fixture } from './fixture';
-import { createJournal, journalFiles, readJournal, scrubJournal, type JournalEntry } from '../../src/server/lifecycle/journal';
+import { LOCK_STALE_MS, createJournal, journalFiles, pruneJournal, readJournal, scrubJournal, type JournalEntry, type ScrubTarget } from '../../src/server/lifecycle/journal';
 
 const ROOT = join(import.meta.dirname, '../..');
 let f: Fixture | undefined;
@@ -112,6 +112,23 @@ describe('journal scrub while the server appends', () => {
   });
 });
 
+describe('journal scrub and shutdown', () => {
+  it('shutdown does not wait for a scrub lock another process holds: the erasure waiting for it gets its 503', async () => {
+    f = await startFixture({ collectPerMinute: 0, apiPerMinute: 0 });
+    const fx = f;
+    const dir = join(fx.dir, 'journal');
+    expect((await post(`${fx.url}/collect`, signup(fx.site, { email: 'victim@example.com' }))).status).toBe(201);
+    // A `poplet erase` holds the lock (fresh: it would be waited for up to two minutes).
+    writeFileSync(join(dir, '.scrub.lock'), JSON.stringify({ token: 'f00d', host: 'cli', pid: 1, at: new Date().toISOString() }));
+    const erasing = fetch(`${fx.url}/api1/emails?email=victim%40example.com`, { method: 'DELETE', headers: apiAuth(fx.key) }).then((r) => r.status);
+    await new Promise((ok) => setTimeout(ok, 300));
+    const t0 = Date.now();
+    await fx.server.close();
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(await erasing).toBe(503);
+  });
+});
+
 describe('journal scrub rules', () => {
   const line = (site: string, email: string, id: string) => ({ id, site, wisepop_id: 1, email, fields: {} });
   const meta = (ms: number) => ({ collected_at: new Date(ms).toISOString(), ip: '192.0.2.1', country_code: null });
@@ -138,26 +155,98 @@ describe('journal scrub rules', () => {
     }
   });
 
-  it('scrubbers take turns: a live holder is waited for, a dead one’s lock is taken over', async () => {
+  /** A journal holding one line of ann@example.com, and the target erasing it. */
+  function annJournal(): { dir: string; target: ScrubTarget[]; lock: string } {
     const dir = mkdtempSync(join(tmpdir(), 'poplet-scrub-'));
-    try {
-      const journal = createJournal(dir);
-      journal.append(line('s1', 'ann@example.com', 'aaaaaaaaaa1'), meta(Date.now() - 10));
-      journal.close();
-      const target = [{ site: 's1', email: 'ann@example.com', before: Date.now() }];
-      // Another process is scrubbing (our parent: alive, and not us).
-      writeFileSync(join(dir, '.scrub.lock'), JSON.stringify({ pid: process.ppid, at: new Date().toISOString() }));
-      await expect(scrubJournal(dir, target, { lockTimeoutMs: 200 })).rejects.toThrow(/held by another erasure/);
-      expect(journalFiles(dir).flatMap(readJournal)).toHaveLength(1);
-      // A crashed one: its pid is gone.
-      const gone = spawn(process.execPath, ['-e', '']);
-      await new Promise((ok) => gone.on('exit', ok));
-      writeFileSync(join(dir, '.scrub.lock'), JSON.stringify({ pid: gone.pid, at: new Date().toISOString() }));
-      expect(await scrubJournal(dir, target, { lockTimeoutMs: 200 })).toBe(1);
-      expect(existsSync(join(dir, '.scrub.lock'))).toBe(false);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    dirs.push(dir);
+    const journal = createJournal(dir);
+    journal.append(line('s1', 'ann@example.com', 'aaaaaaaaaa1'), meta(Date.now() - 10));
+    journal.close();
+    return { dir, target: [{ site: 's1', email: 'ann@example.com', before: Date.now() }], lock: join(dir, '.scrub.lock') };
+  }
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  /** Sets a file's mtime `ms` in the past: a lock its holder stopped refreshing that long ago. */
+  const age = (path: string, ms: number) => utimesSync(path, new Date(Date.now() - ms), new Date(Date.now() - ms));
+
+  it('a live holder with the same pid (both pid 1 in their containers) is waited for, not taken over', async () => {
+    const { dir, target, lock } = annJournal();
+    writeFileSync(lock, JSON.stringify({ token: 'f00d', host: 'other-container', pid: process.pid, at: new Date().toISOString() }));
+    await expect(scrubJournal(dir, target, { lockTimeoutMs: 300 })).rejects.toThrow(/held by another erasure \(host other-container, pid \d+\)/);
+    expect(journalFiles(dir).flatMap(readJournal)).toHaveLength(1);
+    expect(readFileSync(lock, 'utf8')).toContain('f00d');
+  });
+
+  it('a lock its holder stopped refreshing is taken over, even if its pid now names a live process', async () => {
+    const { dir, target, lock } = annJournal();
+    // The holder crashed a while ago; its pid was given to another process since (our parent: alive).
+    writeFileSync(lock, JSON.stringify({ token: 'f00d', host: hostname(), pid: process.ppid, at: new Date().toISOString() }));
+    age(lock, LOCK_STALE_MS + 1000);
+    expect(await scrubJournal(dir, target, { lockTimeoutMs: 300 })).toBe(1);
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('an empty or unreadable lock is a holder like any other: waited for while fresh, taken over once stale', async () => {
+    const { dir, target, lock } = annJournal();
+    writeFileSync(lock, ''); // created, not yet written (the old two-step lock), or a crash between the steps
+    await expect(scrubJournal(dir, target, { lockTimeoutMs: 300 })).rejects.toThrow(/held by another erasure/);
+    writeFileSync(lock, '{"tok');
+    await expect(scrubJournal(dir, target, { lockTimeoutMs: 300 })).rejects.toThrow(/held by another erasure/);
+    age(lock, LOCK_STALE_MS + 1000);
+    expect(await scrubJournal(dir, target, { lockTimeoutMs: 300 })).toBe(1);
+  });
+
+  it('holds the lock with a token, host and pid of its own, written whole; scrubbers of one process take turns', async () => {
+    const { dir, target, lock } = annJournal();
+    pad(dir, 20);
+    const first = scrubJournal(dir, target);
+    let seen: unknown;
+    while (!existsSync(lock)) await new Promise((ok) => setImmediate(ok));
+    seen = JSON.parse(readFileSync(lock, 'utf8'));
+    expect(seen).toEqual({ token: expect.stringMatching(/^[0-9a-f]{16}$/), host: hostname(), pid: process.pid, at: expect.any(String) });
+    const second = scrubJournal(dir, [{ site: 'zzzz', email: 'pad@example.com', before: Date.now() }]);
+    expect(await first).toBe(1);
+    expect(await second).toBeGreaterThan(1000);
+    expect(readdirSync(dir).filter((n) => !n.endsWith('.jsonl'))).toEqual([]);
+  });
+
+  it('a scrub whose lock was taken over (it stalled past the stale time) gives up before replacing any file', async () => {
+    const { dir, target, lock } = annJournal();
+    pad(dir, 20);
+    const before = readFileSync(journalFiles(dir)[0]!);
+    const scrub = scrubJournal(dir, target);
+    while (!existsSync(lock)) await new Promise((ok) => setImmediate(ok));
+    // Another scrubber judged it stale and took it: the lock now names that one.
+    writeFileSync(lock, JSON.stringify({ token: 'beef', host: 'h', pid: 1, at: new Date().toISOString() }));
+    await expect(scrub).rejects.toThrow(/taken over/);
+    expect(readFileSync(journalFiles(dir)[0]!).equals(before)).toBe(true);
+    expect(readFileSync(lock, 'utf8')).toContain('beef'); // not released: it is not ours
+    expect(readdirSync(dir).filter((n) => n.endsWith('.scrub'))).toEqual([]);
+  });
+
+  it('deletes the temporary files of crashed scrubs, when scrubbing and when pruning', async () => {
+    const { dir, target } = annJournal();
+    const file = journalFiles(dir)[0]!;
+    const leftovers = [`${file}.scrub`, `${file}.0123456789abcdef.scrub`];
+    for (const l of leftovers) writeFileSync(l, 'a copy of every line but the erased ones\n');
+    expect(await scrubJournal(dir, target)).toBe(1);
+    expect(leftovers.filter((l) => existsSync(l))).toEqual([]);
+    for (const l of leftovers) writeFileSync(l, 'a copy of every line but the erased ones\n');
+    expect(pruneJournal(dir, { retentionDays: 0 })).toBe(0);
+    expect(leftovers.filter((l) => existsSync(l))).toEqual([]);
+    expect(journalFiles(dir)).toEqual([file]);
+  });
+
+  it('pruning leaves the temporary file of a running scrub alone: it waits for the next run', async () => {
+    const { dir } = annJournal();
+    const file = journalFiles(dir)[0]!;
+    writeFileSync(join(dir, '.scrub.lock'), JSON.stringify({ token: 'f00d', host: 'h', pid: 1, at: new Date().toISOString() }));
+    writeFileSync(`${file}.f00d.scrub`, 'being written\n');
+    expect(pruneJournal(dir, { retentionDays: 1, now: Date.now() + 5 * 86_400_000 })).toBe(0);
+    expect(existsSync(`${file}.f00d.scrub`)).toBe(true);
+    expect(journalFiles(dir)).toEqual([file]);
   });
 
   it('concurrent DELETE /api1/emails are all answered once their addresses are out of the journal', async () => {

@@ -59,6 +59,11 @@ export interface ScrubQueue {
   scrub(target: ScrubTarget): Promise<void>;
   /** Resolves when no scrub is running or waiting (shutdown). */
   idle(): Promise<void>;
+  /**
+   * Shutdown: stops waiting for a lock another process holds (up to two minutes otherwise) and
+   * stops a running scrub before its next file. Those erasures fail (503: asking again finishes them).
+   */
+  stop(): void;
 }
 
 /**
@@ -68,13 +73,14 @@ export interface ScrubQueue {
 export function createScrubQueue(journalDir: string, log: Log): ScrubQueue {
   let waiting: Array<{ target: ScrubTarget; done(e?: unknown): void }> = [];
   let running: Promise<void> | null = null;
+  const stopping = new AbortController();
 
   async function run(): Promise<void> {
     while (waiting.length) {
       const batch = waiting;
       waiting = [];
       try {
-        const lines = await scrubJournal(journalDir, batch.map((b) => b.target));
+        const lines = await scrubJournal(journalDir, batch.map((b) => b.target), { signal: stopping.signal });
         for (const b of batch) b.done();
         if (lines) log.info({ addresses: batch.length, lines }, 'journal scrubbed');
       } catch (e) {
@@ -93,5 +99,6 @@ export function createScrubQueue(journalDir: string, log: Log): ScrubQueue {
       });
     },
     idle: () => running ?? Promise.resolve(),
+    stop: () => stopping.abort(),
   };
 }

@@ -14,14 +14,19 @@
 // - the writer checks after each append that the path still names the file it wrote to; if a
 //   scrub replaced it meanwhile, it writes the lines again to the new file (a line may then be
 //   there twice: replay deduplicates on the sign-up id);
-// - the scrubber keeps the old file open and, after the rename, copies over whatever was appended
-//   to it since it read it;
+// - the scrubber keeps the old file open and reads what was appended to it until a read finds
+//   nothing new, all into the new file, before the rename; after the rename it copies what came
+//   in that last instant. A scrub killed after its rename loses at most that instant's lines;
 // - scrubbers take turns through a lock file (two rewriting one file would undo each other).
-// Any append lands in the new file one way or the other: before the scrubber's last read of the
-// old file, the scrubber carries it; after it, the rename came first and the writer sees it.
-import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { open, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+// Any append lands in the new file one way or the other: appended to the old file, the scrubber
+// carries it (in a catch-up read, or right after the rename); after the rename, the writer sees it.
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync, existsSync, fstatSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, unlinkSync,
+  utimesSync, writeFileSync, writeSync,
+} from 'node:fs';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { SignupPayload } from '../../shared/signup';
 
@@ -233,64 +238,171 @@ export interface ScrubTarget {
 
 const SCRUB_LOCK = '.scrub.lock';
 const CHUNK = 1 << 20;
-/** Scrub locks this process holds: its own lock is never taken for a crashed holder's. */
-const heldLocks = new Set<string>();
+/** Reads of what was appended during a scrub's pass, before its rename (see scrubFile). */
+const CATCH_UP_ROUNDS = 3;
+/** How often a holder touches its lock, so that the others can tell it is alive. */
+const LOCK_REFRESH_MS = 5_000;
+/**
+ * A lock not touched for this long is stale: its holder died (or stalled so long that it will see
+ * the takeover at its next check and give up). Pids cannot tell: a server and a `docker run …
+ * poplet erase` on one volume are both pid 1, and a dead holder's pid gets reused.
+ */
+export const LOCK_STALE_MS = 60_000;
+/** A scrub's temporary file, `<journal file>.<token>.scrub` (`<journal file>.scrub` before tokens). */
+const SCRUB_TMP = /^collect-\d{4}-\d{2}-\d{2}\.\d+\.jsonl\.(?:[0-9a-f]+\.)?scrub$/;
+/** A lock being written, `.scrub.lock.<token>`: it lives for an instant, unless its writer died. */
+const LOCK_TMP = /^\.scrub\.lock\.[0-9a-f]+$/;
 
-function pidAlive(pid: number): boolean {
+/** The journal folder's scrub lock, held. */
+export interface ScrubLock {
+  /** This holder's own: its temporary files are named with it, so no two scrubbers share one. */
+  token: string;
+  /** Throws if the lock is no longer this holder's (another took it over as stale). */
+  check(): void;
+  /** Touches the lock, so it does not look stale. */
+  refresh(): void;
+  /** Deletes the lock, if it is still this holder's. */
+  release(): void;
+}
+
+/** What a lock says about its holder; undefined when it is empty or unreadable. */
+function lockHolder(path: string): { token?: unknown; host?: unknown; pid?: unknown } | undefined {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists, as another user.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    const v = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    return typeof v === 'object' && v !== null ? v : undefined;
+  } catch {
+    return undefined;
   }
 }
 
-/**
- * Takes the scrubbers' lock of a journal folder, waiting for another scrubber (a CLI erase, the
- * server's erasure queue) to finish; a lock left by a process that is gone is taken over.
- */
-async function lockScrub(dir: string, timeoutMs: number): Promise<() => Promise<void>> {
-  const path = join(dir, SCRUB_LOCK);
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (!heldLocks.has(path)) {
+/** Whether a file was last touched over LOCK_STALE_MS ago; a file that is gone counts as stale. */
+function stale(path: string, now: number): boolean {
+  try {
+    return now - statSync(path).mtimeMs > LOCK_STALE_MS;
+  } catch {
+    return true;
+  }
+}
+
+function heldLock(path: string, token: string): ScrubLock {
+  let lost = false;
+  const ours = () => !lost && lockHolder(path)?.token === token;
+  return {
+    token,
+    check() {
+      if (ours()) return;
+      lost = true;
+      throw new Error(`journal scrub: ${path} was taken over by another erasure (this one was stalled for over ${LOCK_STALE_MS / 1000} s); erase again`);
+    },
+    refresh() {
       try {
-        const fh = await open(path, 'wx', 0o600);
-        await fh.writeFile(JSON.stringify({ pid: process.pid, at: new Date().toISOString() }));
-        await fh.close();
-        heldLocks.add(path);
-        return async () => {
-          heldLocks.delete(path);
-          await rm(path, { force: true });
-        };
+        if (!ours()) return;
+        const t = new Date();
+        utimesSync(path, t, t);
+      } catch {
+        // Gone, or the disk refuses: check() tells before anything is replaced.
+      }
+    },
+    release() {
+      if (ours()) rmSync(path, { force: true });
+    },
+  };
+}
+
+/**
+ * Takes the scrubbers' lock of a journal folder if it is free or stale, without waiting; null
+ * when someone holds it. The lock is written whole under a name of its own, then linked to the
+ * lock's name: link() fails when the lock exists, as open(wx) does, but the lock appears with its
+ * content, never empty or half written. An empty or unreadable lock (an older Poplet's, a crash)
+ * is judged by its mtime like any other.
+ */
+export function tryLockScrub(dir: string, now = Date.now()): ScrubLock | null {
+  const path = join(dir, SCRUB_LOCK);
+  // Held and fresh: the common case while waiting, with no file written.
+  if (!stale(path, now)) return null;
+  const token = randomBytes(8).toString('hex');
+  const tmp = `${path}.${token}`;
+  try {
+    // A full disk fails here, before anything is named the lock.
+    writeFileSync(tmp, JSON.stringify({ token, host: hostname(), pid: process.pid, at: new Date(now).toISOString() }), { mode: 0o600 });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        linkSync(tmp, path);
+        return heldLock(path, token);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
-      const holder = await readFile(path, 'utf8').then(
-        (t) => (JSON.parse(t) as { pid?: unknown }).pid,
-        () => undefined,
-      );
-      // Gone, or this very process before a restart (same pid in a container) without holding it.
-      if (typeof holder === 'number' && (!pidAlive(holder) || holder === process.pid)) {
-        await unlink(path).catch(() => {});
-        continue;
-      }
+      if (!stale(path, now)) return null;
+      // Two takers may both see it stale and both end up believing they hold it: the earlier one
+      // finds the later one's token at its check() before any rename, and gives up.
+      rmSync(path, { force: true });
+    }
+    return null;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+const stopped = () => new Error('journal scrub: stopped (the server is shutting down); erase again');
+
+/**
+ * Takes the lock, waiting for another scrubber (a CLI erase, the server's erasure queue) to
+ * finish, and keeps it fresh until released. A lock left by a holder that died is taken over
+ * once stale, within LOCK_STALE_MS.
+ */
+async function lockScrub(dir: string, timeoutMs: number, signal?: AbortSignal): Promise<ScrubLock> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (signal?.aborted) throw stopped();
+    const lock = tryLockScrub(dir);
+    if (lock) {
+      const timer = setInterval(() => lock.refresh(), LOCK_REFRESH_MS);
+      timer.unref();
+      return {
+        ...lock,
+        release() {
+          clearInterval(timer);
+          lock.release();
+        },
+      };
     }
     if (Date.now() > end) {
-      throw new Error(`journal scrub: ${path} is held by another erasure; if none is running, delete that file and erase again`);
+      const path = join(dir, SCRUB_LOCK);
+      const h = lockHolder(path);
+      const who = h ? ` (host ${String(h.host)}, pid ${String(h.pid)})` : '';
+      throw new Error(
+        `journal scrub: ${path} is held by another erasure${who}; it is taken over once its holder has not refreshed it for ${LOCK_STALE_MS / 1000} s`,
+      );
     }
     await new Promise((ok) => setTimeout(ok, 50));
   }
 }
 
-/** Complete lines of `fh` from byte `pos` on, handed to `each`; returns the position after the last newline. */
+/**
+ * Deletes what crashed scrubs left: their temporary files (a copy of a journal file, addresses
+ * erased since included, that pruning and scrubs would otherwise never see) and lock files that
+ * never became the lock. Only under the lock: a live scrubber's temporary file is its holder's.
+ */
+function removeLeftovers(dir: string, now: number): void {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    // A lock being written by a contender right now is an instant old: only old ones go.
+    if (SCRUB_TMP.test(name) || (LOCK_TMP.test(name) && stale(path, now))) rmSync(path, { force: true });
+  }
+}
+
+/**
+ * Complete lines of `fh` from byte `pos` up to its size when called, handed to `each`; returns the
+ * position after the last newline. Lines appended meanwhile are left for the next call: read to
+ * the end, a file a writer keeps appending to would be chased for as long as it writes.
+ */
 async function eachLine(fh: FileHandle, pos: number, each: (line: Buffer) => Promise<void> | void): Promise<number> {
   const buf = Buffer.alloc(CHUNK);
+  const end = (await fh.stat()).size;
   let carry = Buffer.alloc(0);
   let at = pos;
-  for (;;) {
-    const { bytesRead } = await fh.read(buf, 0, CHUNK, at);
+  while (at < end) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, end - at), at);
     if (bytesRead === 0) break;
     at += bytesRead;
     const data = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
@@ -337,7 +449,7 @@ function dropper(targets: ScrubTarget[]): { drop(line: Buffer): boolean; removed
 }
 
 /** Rewrites one file without the lines `drop` picks, carrying over lines appended meanwhile. */
-async function scrubFile(file: string, targets: ScrubTarget[]): Promise<number> {
+async function scrubFile(file: string, targets: ScrubTarget[], lock: ScrubLock): Promise<number> {
   let src: FileHandle;
   try {
     src = await open(file, 'r');
@@ -354,30 +466,48 @@ async function scrubFile(file: string, targets: ScrubTarget[]): Promise<number> 
     if (!found) return 0;
 
     const scrub = dropper(targets);
-    const tmp = `${file}.scrub`;
+    const tmp = `${file}.${lock.token}.scrub`;
     const out = await open(tmp, 'w', 0o600);
-    let pos: number;
+    let pos = 0;
     try {
       let batch: Buffer[] = [];
       let size = 0;
+      const write = async () => {
+        if (!batch.length) return;
+        await out.write(Buffer.concat(batch));
+        batch = [];
+        size = 0;
+      };
       const keep = async (line: Buffer) => {
         if (scrub.drop(line)) return;
         batch.push(Buffer.from(line));
         size += line.length;
-        if (size >= CHUNK) {
-          await out.write(Buffer.concat(batch));
-          batch = [];
-          size = 0;
-        }
+        if (size >= CHUNK) await write();
       };
-      pos = await eachLine(src, 0, keep);
-      if (batch.length) await out.write(Buffer.concat(batch));
+      // The file, then what the writer appended meanwhile, until a read finds nothing new: only
+      // what is appended in the instant before the rename is left to copy after it. Each round
+      // reads what came during the one before, so it is shorter; under a steady stream of
+      // sign-ups there is always something new, so a few rounds are enough.
+      const catchUp = async (rounds: number) => {
+        for (let round = 0; round < rounds; round++) {
+          const next = await eachLine(src, pos, keep);
+          if (next === pos) break;
+          pos = next;
+        }
+        await write();
+      };
+      await catchUp(1 + CATCH_UP_ROUNDS);
       await out.sync();
-    } finally {
+      await catchUp(CATCH_UP_ROUNDS); // what came during the fsync
       await out.close();
+      lock.check();
+      await rename(tmp, file);
+    } catch (e) {
+      await out.close().catch(() => {}); // already closed on a failed check or rename
+      await rm(tmp, { force: true });
+      throw e;
     }
-    await rename(tmp, file);
-    // What the writer appended to the old file since it was read: each write is whole lines, so
+    // What the writer appended to the old file in that instant: each write is whole lines, so
     // appending them in batches of whole lines keeps every line intact beside the writer's own.
     const tail = await open(file, 'a', 0o600);
     try {
@@ -395,20 +525,31 @@ async function scrubFile(file: string, targets: ScrubTarget[]): Promise<number> 
   }
 }
 
+export interface ScrubOptions {
+  /** How long to wait for another scrubber's lock (default two minutes). */
+  lockTimeoutMs?: number;
+  /** Stops waiting for the lock, and the scrub between two files (the server's shutdown). */
+  signal?: AbortSignal;
+}
+
 /**
  * Rewrites the journal files holding sign-ups of the targets' addresses without them (one file at
  * a time, read in 1 MB chunks so a server's event loop keeps serving). Safe while a server or
  * another process appends (see the top of this file). Returns the number of lines removed.
  */
-export async function scrubJournal(dir: string, targets: ScrubTarget[], options: { lockTimeoutMs?: number } = {}): Promise<number> {
+export async function scrubJournal(dir: string, targets: ScrubTarget[], options: ScrubOptions = {}): Promise<number> {
   if (!targets.length) return 0;
-  const unlock = await lockScrub(dir, options.lockTimeoutMs ?? 120_000);
+  const lock = await lockScrub(dir, options.lockTimeoutMs ?? 120_000, options.signal);
   try {
+    removeLeftovers(dir, Date.now());
     let removed = 0;
-    for (const file of journalFiles(dir)) removed += await scrubFile(file, targets);
+    for (const file of journalFiles(dir)) {
+      if (options.signal?.aborted) throw stopped();
+      removed += await scrubFile(file, targets, lock);
+    }
     return removed;
   } finally {
-    await unlock();
+    lock.release();
   }
 }
 
@@ -432,17 +573,27 @@ export interface PruneOptions {
  */
 export function pruneJournal(dir: string, opts: PruneOptions): number {
   const now = opts.now ?? Date.now();
-  let removed = 0;
-  for (const file of journalFiles(dir)) {
-    const m = FILE.exec(file.slice(dir.length + 1));
-    if (!m) continue;
-    const dayEnd = Date.parse(`${m[1]}T00:00:00Z`) + 86_400_000;
-    const covered = opts.oldestBackupAt !== undefined && opts.oldestBackupAt >= dayEnd;
-    const expired = opts.retentionDays > 0 && dayEnd <= now - opts.retentionDays * 86_400_000;
-    if (covered || expired) {
-      unlinkSync(file);
-      removed += 1;
+  if (!existsSync(dir)) return 0;
+  // Under the scrub lock, for the leftovers of crashed scrubs. A scrub running now keeps it for a
+  // few seconds: pruning waits for the next daily run rather than hold the server's event loop.
+  const lock = tryLockScrub(dir, Date.now());
+  if (!lock) return 0;
+  try {
+    removeLeftovers(dir, Date.now());
+    let removed = 0;
+    for (const file of journalFiles(dir)) {
+      const m = FILE.exec(file.slice(dir.length + 1));
+      if (!m) continue;
+      const dayEnd = Date.parse(`${m[1]}T00:00:00Z`) + 86_400_000;
+      const covered = opts.oldestBackupAt !== undefined && opts.oldestBackupAt >= dayEnd;
+      const expired = opts.retentionDays > 0 && dayEnd <= now - opts.retentionDays * 86_400_000;
+      if (covered || expired) {
+        unlinkSync(file);
+        removed += 1;
+      }
     }
+    return removed;
+  } finally {
+    lock.release();
   }
-  return removed;
 }

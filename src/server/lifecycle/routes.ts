@@ -11,6 +11,13 @@ export function registerErasureRoutes(app: FastifyInstance, deps: ServerDeps): v
   // The scrub streams the journal (it can be hundreds of MB) instead of holding the event loop;
   // the answer waits for it, so a 200 still means the address is gone everywhere.
   const scrubs = journalDir ? createScrubQueue(journalDir, deps.log) : null;
+  let closing = false;
+  // preClose runs before fastify waits for in-flight requests: an erasure waiting for a lock that
+  // a CLI erase holds would otherwise hold the shutdown for up to two minutes.
+  app.addHook('preClose', async () => {
+    closing = true;
+    scrubs?.stop();
+  });
   app.addHook('onClose', async () => {
     await scrubs?.idle();
   });
@@ -24,11 +31,18 @@ export function registerErasureRoutes(app: FastifyInstance, deps: ServerDeps): v
     const r = eraseRows(deps.db, site, email);
     if (journalDir && scrubs) {
       journalErasure(journalDir, site, email, r.at);
+      let failed = false;
       try {
         await scrubs.scrub({ site, email, before: r.at });
       } catch {
         // Logged by the queue. The rows are gone and the erase record keeps replays from
         // restoring them; asking again (idempotent) retries the scrub.
+        failed = true;
+      }
+      // The server began closing meanwhile: this connection was busy then, so it was not closed
+      // with the idle ones, and kept alive it would hold the shutdown for the keep-alive time.
+      if (closing) reply.header('connection', 'close');
+      if (failed) {
         return reply.code(503).header('retry-after', '60').send({ error: 'the sign-ups are deleted but the recovery journal could not be scrubbed yet: retry' });
       }
     }
