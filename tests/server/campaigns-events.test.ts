@@ -2,12 +2,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addCampaigns, apiAuth, captureLog, getJson, post, signup, startFixture, type Fixture } from './fixture';
+import { addCampaigns, apiAuth, captureLog, getJson, post, signup, startFixture, testCampaign, type Fixture } from './fixture';
 import { openDb } from '../../src/server/store/db';
 import { loadSecret } from '../../src/server/store/keys';
 import { addSite } from '../../src/server/store/sites';
 import { startServer } from '../../src/server/main';
-import { importCampaigns } from '../../src/server/store/campaigns';
+import { importCampaigns, removeCampaign } from '../../src/server/store/campaigns';
 import { run } from '../../src/server/cli';
 import type { Campaign, CampaignSet } from '../../src/shared/campaign';
 import { createEventCounter, MAX_GOAL_NAMES } from '../../src/server/routes/events';
@@ -293,32 +293,33 @@ describe('POST /events and GET /api1/stats are bounded', () => {
   });
   afterAll(() => g.close());
 
-  it('counts only the site’s campaigns and their groups; a stranger’s flood adds no rows', async () => {
+  it('counts only the site’s campaigns; a group they never had under no group; a stranger’s flood adds no rows', async () => {
     const now = Date.now();
     await send([
       { k: 'display', c: 1, g: 'a', t: now },
       { k: 'display', c: 1, t: now }, // no test reported: the campaign's null row
       { k: 'display', c: 1, g: 'control', t: now },
       { k: 'display', c: 2, g: 'default', t: now }, // a control group without variants
-      { k: 'display', c: 1, g: 'zzz', t: now },
+      { k: 'display', c: 1, g: 'zzz', t: now }, // a group the campaign never had: its null row
       { k: 'display', c: 2, g: 'a', t: now },
       { k: 'display', c: 999, t: now },
       { k: 'goal', c: 999, n: 'purchase', r: 5, t: now },
     ]);
-    // What the review did: any campaign id, group and goal name from requests without an Origin.
+    // What the review did: any campaign id and group from requests without an Origin.
     for (let b = 0; b < 20; b++) {
       await send(Array.from({ length: 150 }, (_, i) => ({ k: 'goal', c: 10_000 + b * 150 + i, g: `g${i}`, n: `n${b}-${i}`, t: now - (i % 30) * DAY })));
-      await send(Array.from({ length: 150 }, (_, i) => ({ k: 'goal', c: 1, g: `g${b}-${i}`, n: `n${b}-${i}`, t: now })));
+      await send(Array.from({ length: 150 }, (_, i) => ({ k: 'display', c: 1, g: `g${b}-${i}`, t: now })));
     }
     await flushed();
     const r = await stats(`?from=${utcDay(now)}&to=${utcDay(now)}`);
     expect((r.json as StatsRow[]).map((x) => [x.wisepop_id, x.variant, x.displays])).toEqual([
-      [1, null, 1],
+      [1, null, 2 + 20 * 150],
       [1, 'a', 1],
       [1, 'control', 1],
+      [2, null, 1],
       [2, 'default', 1],
     ]);
-    expect(rows('SELECT COUNT(*) FROM events_daily')).toBe(4);
+    expect(rows('SELECT COUNT(*) FROM events_daily')).toBe(5);
     expect(rows('SELECT COUNT(*) FROM goals_daily')).toBe(0);
 
     // A campaign imported while the server runs counts from the next batch on.
@@ -326,6 +327,36 @@ describe('POST /events and GET /api1/stats are bounded', () => {
     await send([{ k: 'display', c: 999, g: 'x', t: now }]);
     await flushed();
     expect(rows('SELECT SUM(displays) FROM events_daily WHERE wisepop_id = 999')).toBe(1);
+  });
+
+  it('goals after an A/B test ended or a campaign was deleted still count; only ids the site never had are dropped', async () => {
+    const now = Date.now();
+    addCampaigns(g.db, g.site, { 30: ['A', 'B'], 31: [], 32: ['C'] });
+    await send([{ k: 'display', c: 30, g: 'A', t: now }, { k: 'display', c: 31, t: now }]);
+    await flushed();
+    // Counts not written yet (they are, once a second) count as well.
+    await send([{ k: 'display', c: 32, g: 'C', t: now }]);
+    // The owner ends the test (the winner's content stays, the variants go) and deletes 31, 32.
+    importCampaigns(g.db, g.site, [testCampaign(30)]);
+    removeCampaign(g.db, g.site, 31);
+    removeCampaign(g.db, g.site, 32);
+    // Visitors who saw them in the 30 days before convert: the SDK credits the stored group.
+    await send([
+      { k: 'goal', c: 30, g: 'A', n: 'purchase', r: 50, t: now }, // a group with counts: kept
+      { k: 'goal', c: 30, g: 'B', n: 'purchase', r: 7, t: now }, // never counted: no group
+      { k: 'goal', c: 31, n: 'purchase', r: 20, t: now }, // deleted, but has counts
+      { k: 'goal', c: 31, g: 'x', n: 'purchase', r: 1, t: now },
+      { k: 'goal', c: 32, g: 'C', n: 'purchase', r: 2, t: now },
+      { k: 'goal', c: 4242, n: 'purchase', r: 3, t: now }, // never the site's
+    ]);
+    await flushed();
+    const r = await stats(`?from=${utcDay(now)}&to=${utcDay(now)}`);
+    expect((r.json as StatsRow[]).filter((x) => [30, 31, 32, 4242].includes(x.wisepop_id)).map((x) => [x.wisepop_id, x.variant, x.displays, x.goals, x.revenue])).toEqual([
+      [30, null, 0, 1, 7],
+      [30, 'A', 1, 1, 50],
+      [31, null, 1, 2, 21],
+      [32, 'C', 1, 1, 2],
+    ]);
   });
 
   it(`caps goal names at ${MAX_GOAL_NAMES} per site and day; later names count in the totals only`, async () => {

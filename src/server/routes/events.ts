@@ -5,16 +5,16 @@
 // one fsync a second instead of one per batch. Sign-ups are counted when stored (store/signups.ts),
 // so `signup` events are accepted but not counted twice.
 // Anyone can post here (no Origin, no key), and every distinct campaign, group, day and goal name
-// is a row kept for the retention period: only the site's own campaigns and their groups are
-// counted, and goal names are capped per site and day, so what a stranger can add is bounded by
-// what the owner configured.
+// is a row kept for the retention period: only campaigns and groups the site has or had are
+// counted as sent, and goal names are capped per site and day, so what a stranger can add is
+// bounded by what the owner configured.
 import type { FastifyInstance } from 'fastify';
 import type { ServerDeps } from '../config';
 import { validateEventBatch, type EventBatch, type EventKind } from '../../shared/events';
 import { tooManyRequests } from '../auth';
 import { createLimiter } from '../rate-limit';
 import type { SiteCache } from '../site-cache';
-import { addCounts, addGoals, dayIn, type Counter, type CountKey, type GoalCounts } from '../store/events';
+import { addCounts, addGoals, countedGroups, dayIn, type Counter, type CountKey, type GoalCounts } from '../store/events';
 import { bodySite, originAllowed, type OriginRefusals } from './context';
 
 const COUNTER: Partial<Record<EventKind, Counter>> = { display: 'displays', close: 'closes', click: 'clicks', goal: 'goals' };
@@ -29,6 +29,11 @@ const FUTURE = 3_600_000;
 
 export interface EventCounter {
   add(site: string, timeZone: string, batch: EventBatch, now?: number): void;
+  /**
+   * The groups a campaign has counts under ('' for no group): written (retention window) or still
+   * pending; empty when it has none.
+   */
+  groupsCounted(site: string, campaign: number): Set<string>;
   /** Writes what is pending in one transaction. */
   flush(): void;
   stop(): void;
@@ -45,6 +50,9 @@ export function createEventCounter(deps: ServerDeps, intervalMs = 1000): EventCo
   // Keyed by the row's identity in JSON: the group is any string the browser sent, which a
   // separator-joined key would split wrongly. Goal names are keys of a map inside the row.
   let pending = new Map<string, Pending>();
+  // The groups in `pending` per site and campaign: a campaign deleted (or a test ended) within the
+  // second after its first counts has them here only.
+  let pendingGroups = new Map<string, Set<string>>();
   // Goal names per site and day, what goals_daily holds plus what is pending. Loaded on a
   // site-day's first goal; dropped only right after a flush, when the table has them all.
   const names = new Map<string, Set<string>>();
@@ -68,6 +76,7 @@ export function createEventCounter(deps: ServerDeps, intervalMs = 1000): EventCo
     if (pending.size === 0) return;
     const entries = [...pending.values()];
     pending = new Map();
+    pendingGroups = new Map();
     try {
       write(entries);
     } catch (e) {
@@ -87,7 +96,13 @@ export function createEventCounter(deps: ServerDeps, intervalMs = 1000): EventCo
         const key: CountKey = { site, campaign: e.c, day: dayIn(t, timeZone), variant: e.g ?? '' };
         const id = JSON.stringify([key.site, key.campaign, key.day, key.variant]);
         let entry = pending.get(id);
-        if (!entry) pending.set(id, (entry = { key, counts: { displays: 0, closes: 0, clicks: 0, signups: 0, goals: 0, revenue: 0 }, goals: new Map() }));
+        if (!entry) {
+          pending.set(id, (entry = { key, counts: { displays: 0, closes: 0, clicks: 0, signups: 0, goals: 0, revenue: 0 }, goals: new Map() }));
+          const campaignId = JSON.stringify([site, e.c]);
+          let groups = pendingGroups.get(campaignId);
+          if (!groups) pendingGroups.set(campaignId, (groups = new Set()));
+          groups.add(key.variant);
+        }
         entry.counts[counter] += 1;
         if (e.r) entry.counts.revenue += e.r;
         // validateEventBatch makes n a 1–50 character name on every goal event.
@@ -99,6 +114,11 @@ export function createEventCounter(deps: ServerDeps, intervalMs = 1000): EventCo
           if (e.r) g.revenue += e.r;
         }
       }
+    },
+    groupsCounted(site, campaign) {
+      const groups = countedGroups(deps.db, site, campaign);
+      for (const g of pendingGroups.get(JSON.stringify([site, campaign])) ?? []) groups.add(g);
+      return groups;
     },
     flush,
     stop() {
@@ -122,13 +142,27 @@ export function registerEventsRoute(app: FastifyInstance, deps: ServerDeps & { s
       deps.refusals.refused(site, request.headers.origin!);
       return reply.code(403).send({ error: 'origin: not allowed for this site' });
     }
-    // Events of campaigns the site does not have (deleted since, or made up) and of groups they
-    // do not have are dropped, not refused: the rest of a visitor's batch is good.
-    const groups = deps.sites.campaignGroups(site.id);
-    const events = batch.events.filter((e) => {
-      const known = groups.get(e.c);
-      return known !== undefined && (e.g === undefined || known.has(e.g));
-    });
+    // A goal is credited to the campaigns a visitor saw in the 30 days before, under the group
+    // stored then: the campaign may be deleted since, or its A/B test ended (variants removed or
+    // renamed). So a campaign counts if the site has it or has counts of it (retention window),
+    // and a group if the campaign can report it now or has counts under it; a group it never had
+    // counts under no group. Only campaigns the site never had are dropped (not refused: the rest
+    // of a visitor's batch is good). Made-up ids and groups thus create no rows.
+    const configured = deps.sites.campaignGroups(site.id);
+    // Looked up once per campaign and batch, and only off the common path (a configured group).
+    const counted = new Map<number, Set<string>>();
+    const countedOf = (c: number): Set<string> => {
+      let groups = counted.get(c);
+      if (!groups) counted.set(c, (groups = deps.counter.groupsCounted(site.id, c)));
+      return groups;
+    };
+    const events: EventBatch['events'] = [];
+    for (const e of batch.events) {
+      const groups = configured.get(e.c);
+      if (!groups && countedOf(e.c).size === 0) continue;
+      if (e.g === undefined || groups?.has(e.g) || countedOf(e.c).has(e.g)) events.push(e);
+      else events.push({ ...e, g: undefined });
+    }
     if (events.length) deps.counter.add(site.id, site.timezone, { ...batch, events });
     return reply.code(204).send();
   });

@@ -54,6 +54,8 @@ function prepare(db: Db) {
        ON CONFLICT (site_id, wisepop_id, day, variant, name) DO UPDATE SET
          goals = goals + excluded.goals, revenue = revenue + excluded.revenue`,
     ),
+    // A prefix of the primary key: a seek, and a scan of that campaign's rows only.
+    groups: db.prepare<[string, number], string>('SELECT DISTINCT variant FROM events_daily WHERE site_id = ? AND wisepop_id = ?').pluck(),
   };
 }
 
@@ -85,6 +87,14 @@ export function addCounts(db: Db, key: CountKey, counts: Counts): void {
  */
 export function addGoals(db: Db, key: CountKey, name: string, counts: GoalCounts): void {
   statementsOf(db).goals.run({ site: key.site, campaign: key.campaign, day: key.day, variant: key.variant, name, ...counts });
+}
+
+/**
+ * The groups a campaign has counts under ('' for no group), in the retention window; empty when
+ * the site has no counts of it.
+ */
+export function countedGroups(db: Db, site: string, campaign: number): Set<string> {
+  return new Set(statementsOf(db).groups.all(site, campaign));
 }
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
