@@ -401,4 +401,17 @@ describe('POST /events and GET /api1/stats are bounded', () => {
     expect(one.status).toBe(200);
     expect(one.json).toHaveLength(21);
   });
+
+  it(`answers a plain request (the last 30 days) whole, however many rows: the ${MAX_STATS_ROWS}-row cap is for ranges the caller chose`, async () => {
+    const today = utcDay(Date.now());
+    const before = ((await stats('')).json as StatsRow[]).length;
+    g.db.transaction(() => {
+      for (let i = 0; i <= MAX_STATS_ROWS; i++) addCounts(g.db, { site: g.site, campaign: 6000 + (i % 1000), day: today, variant: `v${Math.floor(i / 1000)}` }, { displays: 1 });
+    })();
+    const plain = await stats('');
+    expect(plain.status).toBe(200);
+    expect(plain.json).toHaveLength(before + MAX_STATS_ROWS + 1);
+    expect((await stats(`?to=${today}`)).status).toBe(200); // the default window too
+    expect((await stats(`?from=${today}&to=${today}`)).status).toBe(400);
+  });
 });
