@@ -15,15 +15,28 @@ export interface ErasureResult {
 }
 
 /**
- * Deletes the rows, in one transaction. `at`, taken once they are gone, is the erasure's time:
- * sign-ups collected later are new ones (see ScrubTarget.before).
+ * Deletes the rows, in one transaction, and returns the erasure's time `at`: every sign-up of the
+ * address collected up to `at` is erased (the journal scrub and replay compare with it), every
+ * sign-up collected later is a new one (see ScrubTarget.before). A clock reading alone is not a
+ * boundary: collected_ms runs ahead of the clock in a burst (and when the clock steps back), so
+ * `at` is at least the site's latest collected_ms, taken before the delete while the write lock is
+ * held; and it is stored as the site's floor, which insertSignups reads inside its own transaction,
+ * so a sign-up committed after this one (even with a clock read before it) is collected after `at`.
  */
 export function eraseRows(db: Database.Database, siteId: string, email: string): { signups: number; deliveries: number; at: number } {
   // SQLite's NOCASE folds ASCII only; the journal scrub folds every letter (Élodie = élodie).
   // Both must erase the same rows, so the database compares with JavaScript's folding too.
   db.function('poplet_fold', { deterministic: true }, (v: unknown) => String(v).toLowerCase());
   const folded = email.trim().toLowerCase();
-  const counts = db.transaction(() => {
+  return db.transaction(() => {
+    const bound = db
+      .prepare(
+        `SELECT MAX(COALESCE((SELECT MAX(collected_ms) FROM signups WHERE site_id = s.id), 0), s.erased_through_ms)
+           FROM sites s WHERE s.id = ?`,
+      )
+      .pluck()
+      .get(siteId) as number | undefined;
+    const at = Math.max(Date.now(), bound ?? 0);
     const deliveries = db
       .prepare(
         `DELETE FROM hook_deliveries WHERE signup_seq IN
@@ -31,9 +44,9 @@ export function eraseRows(db: Database.Database, siteId: string, email: string):
       )
       .run(siteId, folded).changes;
     const signups = db.prepare(`DELETE FROM signups WHERE site_id = ? AND poplet_fold(email) = ?`).run(siteId, folded).changes;
-    return { signups, deliveries };
+    db.prepare('UPDATE sites SET erased_through_ms = MAX(erased_through_ms, ?) WHERE id = ?').run(at, siteId);
+    return { signups, deliveries, at };
   }).immediate();
-  return { ...counts, at: Date.now() };
 }
 
 /** Journals the erase record, before any scrub, so a replay honours the erasure whatever happens next. */

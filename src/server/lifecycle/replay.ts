@@ -53,6 +53,11 @@ export function replay(deps: { db: Db }, journal: string): ReplayResult {
     const result: ReplayResult = { inserted: 0, duplicates: 0, erased: 0, skipped: 0 };
     // Erasures the restored backup predates.
     const erasedSites = new Set((entries.filter((e) => e.type === 'erase') as EraseEntry[]).map((e) => e.site));
+    // The restored database may predate these erasures, so its floor (sites.erased_through_ms)
+    // does too: raise it, or a sign-up collected after the replay could land at or before an
+    // erasure's time and be dropped by the next replay (see eraseRows).
+    const raiseFloor = db.prepare<[number, string]>('UPDATE sites SET erased_through_ms = MAX(erased_through_ms, ?) WHERE id = ?');
+    for (const e of entries) if (e.type === 'erase' && Number.isFinite(Date.parse(e.at))) raiseFloor.run(Date.parse(e.at), e.site);
     for (const site of erasedSites) {
       for (const r of siteRows.all(site)) {
         const at = erasedAt(site, r.email);

@@ -111,4 +111,15 @@ CREATE TABLE goals_daily (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    // The erasure's time boundary, per site: an erasure deletes every sign-up collected up to it
+    // (in the database, the journal and any replay), so every later sign-up must be collected
+    // after it. collected_ms runs ahead of the clock in a burst (each row 1 ms after the last),
+    // and a writer may have read the clock before waiting for the erasure's lock: insertSignups
+    // reads this floor inside its transaction and collects every new row after it.
+    version: 5,
+    sql: `
+ALTER TABLE sites ADD COLUMN erased_through_ms INTEGER NOT NULL DEFAULT 0;
+`,
+  },
 ];

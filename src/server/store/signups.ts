@@ -72,7 +72,13 @@ function prepare(db: Db) {
        ON CONFLICT (site_id, client_id) DO NOTHING RETURNING seq`,
     ).pluck(),
     existing: db.prepare('SELECT * FROM signups WHERE site_id = ? AND client_id = ?'),
-    lastMs: db.prepare('SELECT MAX(collected_ms) FROM signups WHERE site_id = ?').pluck(),
+    // The site's latest collected_ms, or its last erasure's boundary if later (see eraseRows).
+    lastMs: db
+      .prepare(
+        `SELECT MAX(COALESCE((SELECT MAX(collected_ms) FROM signups WHERE site_id = s.id), 0), s.erased_through_ms)
+           FROM sites s WHERE s.id = ?`,
+      )
+      .pluck(),
     timezone: db.prepare('SELECT timezone FROM sites WHERE id = ?').pluck(),
   };
 }
@@ -80,7 +86,8 @@ const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
 
 /**
  * Stores sign-ups in ONE transaction (the group commit unit): each gets collected_at = now, or
- * one millisecond after the site's latest, so collected_at is strictly increasing per site.
+ * one millisecond after the site's latest (or after its last erasure's boundary), so collected_at
+ * is strictly increasing per site and never at or before an erasure that committed first.
  * Counts each new sign-up in events_daily under its variant and runs the registered hooks, in the
  * same transaction.
  */
