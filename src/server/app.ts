@@ -82,7 +82,7 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
   const refusals = createOriginRefusals(log);
   const writer = createSignupWriter(deps.db);
   const counter = createEventCounter(deps);
-  const journal = config.journalDir ? createJournal(config.journalDir) : null;
+  const journal = config.journalDir ? createJournal(config.journalDir, { log }) : null;
 
   // sendBeacon posts strings as text/plain (no CORS preflight): the body is JSON all the same,
   // parsed by fastify's own JSON parser so __proto__ / constructor.prototype keys are refused alike.

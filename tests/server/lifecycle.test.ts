@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { buildApp } from '../../src/server/app';
 import { backup, listBackups, restore } from '../../src/server/lifecycle/backup';
 import { replay } from '../../src/server/lifecycle/replay';
 import { eraseEmail } from '../../src/server/lifecycle/erase';
-import { createJournal, journalFiles, readJournal } from '../../src/server/lifecycle/journal';
+import { KEPT_MAX_LINES, createJournal, journalFiles, readJournal } from '../../src/server/lifecycle/journal';
 import { INACTIVE_MS, backupWarning, runRetention, startRetentionJob } from '../../src/server/lifecycle/retention';
-import { captureLog } from './fixture';
+import { captureLog, post, signup as collectBody, startFixture, type Fixture } from './fixture';
 import { addCounts } from '../../src/server/store/events';
 import { addSite } from '../../src/server/store/sites';
 import { openDb } from '../../src/server/store/db';
@@ -226,6 +226,84 @@ describe('recovery journal after a crash', () => {
     after.append(p(2), meta);
     after.close();
     expect(journalFiles(dir).flatMap(readJournal).map((e) => (e.type === 'signup' ? e.payload.email : ''))).toEqual(['t1@example.com', 't2@example.com']);
+  });
+});
+
+describe('recovery journal that cannot be written', () => {
+  let fx: Fixture | undefined;
+  afterEach(async () => {
+    await fx?.close();
+    fx = undefined;
+  });
+  const day = () => new Date().toISOString().slice(0, 10);
+  const ids = (dir: string) => journalFiles(dir).flatMap(readJournal).map((e) => (e.type === 'signup' ? e.payload.id : ''));
+
+  it('/collect keeps answering 201 and the server stays up; the lines are written once the file can be', async () => {
+    const log = captureLog();
+    fx = await startFixture({ collectPerMinute: 0 }, log);
+    const jdir = join(fx.dir, 'journal');
+    const first = collectBody(fx.site);
+    expect((await post(`${fx.url}/collect`, first)).status).toBe(201);
+    await new Promise((ok) => setTimeout(ok, 20));
+    // The file fails from now on (EISDIR here; ENOSPC or EIO on a real host): the write happens in
+    // a microtask after the route answered, where a throw used to end the process.
+    const file = join(jdir, `collect-${day()}.0.jsonl`);
+    const saved = readFileSync(file);
+    rmSync(file);
+    mkdirSync(file);
+    const during: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const body = collectBody(fx.site);
+      expect((await post(`${fx.url}/collect`, body)).status).toBe(201);
+      during.push(body.id);
+    }
+    await new Promise((ok) => setTimeout(ok, 20));
+    expect(fx.count()).toBe(6);
+    // Once per failure streak, not once per line.
+    expect(log.lines.filter((l) => l.level === 'error' && l.msg?.startsWith('journal write failed'))).toHaveLength(1);
+
+    // Writable again: the next write carries the kept lines.
+    rmSync(file, { recursive: true });
+    writeFileSync(file, saved, { mode: 0o600 });
+    const after = collectBody(fx.site);
+    expect((await post(`${fx.url}/collect`, after)).status).toBe(201);
+    await new Promise((ok) => setTimeout(ok, 20));
+    expect(ids(jdir)).toEqual([first.id, ...during, after.id]);
+    expect(log.lines.filter((l) => l.level === 'warn' && l.msg?.startsWith('journal writable again'))).toHaveLength(1);
+  });
+
+  it('keeps at most KEPT_MAX_LINES, dropping the oldest; a line torn by the failed write does not swallow the next', async () => {
+    env = makeEnv();
+    const log = captureLog();
+    const dir = join(env.dir, 'full');
+    const journal = createJournal(dir, { now: () => Date.UTC(2026, 4, 1, 12), log });
+    const p = (i: number) => ({ id: `client-id-${i}`, site: env.siteId, wisepop_id: 1, email: `f${i}@example.com`, fields: {} });
+    const meta = { collected_at: new Date(Date.UTC(2026, 4, 1, 12)).toISOString(), ip: '198.51.100.1', country_code: null };
+    const file = join(dir, 'collect-2026-05-01.0.jsonl');
+    mkdirSync(file);
+    const total = KEPT_MAX_LINES + 5;
+    for (let i = 0; i < total; i++) journal.append(p(i), meta);
+    await null;
+    expect(log.lines.filter((l) => l.level === 'error').map((l) => l.fields.dropped ?? 'failed')).toEqual(['failed', 5]);
+    // Writable again, with what a write cut short by a full disk leaves: half a line.
+    rmSync(file, { recursive: true });
+    writeFileSync(file, '{"type":"signup","at":"2026-05-01T1', { mode: 0o600 });
+    journal.append(p(total), meta);
+    journal.close();
+    const emails = readJournal(file).map((e) => (e.type === 'signup' ? e.payload.email : ''));
+    expect(emails).toHaveLength(KEPT_MAX_LINES + 1);
+    expect(emails[0]).toBe('f5@example.com');
+    expect(emails.at(-1)).toBe(`f${total}@example.com`);
+    expect(log.lines.at(-1)).toMatchObject({ level: 'warn', fields: { written: KEPT_MAX_LINES, dropped: 5 } });
+  });
+
+  it('an erase record that cannot be written is an error for the erasure', () => {
+    env = makeEnv();
+    const dir = join(env.dir, 'erase');
+    const at = Date.UTC(2026, 4, 1, 12);
+    mkdirSync(join(dir, 'collect-2026-05-01.0.jsonl'), { recursive: true });
+    const journal = createJournal(dir, { now: () => at, log: captureLog() });
+    expect(() => journal.appendErasure(env.siteId, 'e@example.com', at)).toThrow(/EISDIR/);
   });
 });
 

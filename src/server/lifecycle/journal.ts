@@ -29,6 +29,7 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { SignupPayload } from '../../shared/signup';
+import { createLog, type Log } from '../log';
 
 /** What the server decided about an accepted call: needed to rebuild the exact stored row. */
 export interface JournalMeta {
@@ -111,7 +112,10 @@ function appendLines(path: string, text: string): void {
   }
 }
 
-/** Whether a file ends with a newline (an empty or missing file counts as ending with one). */
+/**
+ * Whether a file ends with a newline (an empty or missing file counts as ending with one, and so
+ * does one that cannot be read: the append to it fails too, and its retry asks again).
+ */
 function endsWithNewline(path: string): boolean {
   let fd: number;
   try {
@@ -125,14 +129,32 @@ function endsWithNewline(path: string): boolean {
     const last = Buffer.alloc(1);
     readSync(fd, last, 0, 1, size - 1);
     return last[0] === 0x0a;
+  } catch {
+    return true;
   } finally {
     closeSync(fd);
   }
 }
 
-export function createJournal(dir: string, options: { maxBytes?: number; now?: () => number } = {}): Journal {
+/**
+ * Lines a journal keeps in memory while its file cannot be written (disk full, I/O error), to
+ * write them once it can: past either bound the oldest go. The database holds those sign-ups; the
+ * journal is only their recovery copy, and memory must not grow for as long as a disk stays full.
+ */
+export const KEPT_MAX_LINES = 10_000;
+export const KEPT_MAX_BYTES = 8 * 1024 * 1024;
+
+export interface JournalOptions {
+  maxBytes?: number;
+  now?: () => number;
+  /** Where write failures are reported (default: JSON lines on stderr). */
+  log?: Log;
+}
+
+export function createJournal(dir: string, options: JournalOptions = {}): Journal {
   const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
   const now = options.now ?? Date.now;
+  const log = options.log ?? createLog(process.stderr);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   let day = '';
   let part = 0;
@@ -166,12 +188,60 @@ export function createJournal(dir: string, options: { maxBytes?: number; now?: (
   // Lines waiting for the microtask, all of one day and one part.
   let pending = '';
   let scheduled = false;
-  function flush(): void {
+  // Lines a failed write left, oldest first, written again before `pending` by the next flush. They
+  // go to the file of the day of that flush, not of their own: replay reads every file and goes by
+  // the times in the lines, and pruning then keeps them a little longer, never shorter.
+  let kept: string[] = [];
+  let keptBytes = 0;
+  // The current failure streak, reported once when it starts and once when it ends (not per line:
+  // at one sign-up per write, a full disk would flood the log).
+  let failing: { since: string; dropped: number } | null = null;
+
+  /**
+   * Writes the kept lines and the pending ones; returns the error if that failed. Runs in a
+   * microtask, where a throw would end the process: the sign-ups are already committed, so a
+   * journal that cannot be written is reported and its lines kept, never fatal.
+   */
+  function flush(): unknown {
     scheduled = false;
-    if (!pending) return;
-    const text = pending;
+    if (!pending && !kept.length) return undefined;
+    const path = pathFor(day, part);
+    let text = kept.join('') + pending;
     pending = '';
-    appendLines(pathFor(day, part), text);
+    try {
+      // A write that failed midway may have left a torn line: end it, or the next line would be
+      // glued to it and both lost.
+      if (failing && !endsWithNewline(path)) text = '\n' + text;
+      appendLines(path, text);
+    } catch (e) {
+      const first = !failing;
+      failing ??= { since: new Date(now()).toISOString(), dropped: 0 };
+      if (first) log.error({ err: e, path }, 'journal write failed: sign-ups are stored, their journal lines are kept in memory and written once the file can be');
+      keep(text);
+      return e;
+    }
+    if (failing) {
+      log.warn({ path, written: kept.length, dropped: failing.dropped, since: failing.since }, 'journal writable again: the kept lines are written');
+      failing = null;
+    }
+    kept = [];
+    keptBytes = 0;
+    return undefined;
+  }
+  function keep(text: string): void {
+    kept = text.split(/(?<=\n)/).filter((l) => l !== '\n');
+    keptBytes = Buffer.byteLength(text);
+    let dropped = 0;
+    while (kept.length > KEPT_MAX_LINES || keptBytes > KEPT_MAX_BYTES) {
+      keptBytes -= Buffer.byteLength(kept.shift()!);
+      dropped += 1;
+    }
+    if (!dropped || !failing) return;
+    // Reported when the streak first drops lines; the count at its end comes with the recovery.
+    if (failing.dropped === 0) {
+      log.error({ dropped, kept: kept.length }, `journal still not writable: dropping its oldest kept lines (at most ${KEPT_MAX_LINES} lines / ${KEPT_MAX_BYTES} bytes are kept); the database holds those sign-ups`);
+    }
+    failing.dropped += dropped;
   }
   function write(entry: JournalEntry): void {
     const d = new Date(now()).toISOString().slice(0, 10);
@@ -201,11 +271,14 @@ export function createJournal(dir: string, options: { maxBytes?: number; now?: (
     },
     appendErasure(site, email, at = now()) {
       write({ type: 'erase', at: new Date(at).toISOString(), site, email_sha256: emailHash(site, email) });
-      flush();
+      // The erasure's caller must know: without its record, a replay would bring the address back.
+      const e = flush();
+      if (e) throw e;
     },
     close() {
       flush();
       closed = true;
+      if (kept.length) log.error({ lines: kept.length }, 'journal closed with lines it could not write: the database holds those sign-ups, the journal does not');
     },
   };
 }
