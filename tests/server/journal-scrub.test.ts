@@ -1,14 +1,14 @@
 // Erasure rewrites recovery-journal files while the server keeps appending accepted sign-ups to
 // them: from another process (`poplet erase`) and from the server's own DELETE /api1/emails. No
 // accepted sign-up may go missing from the journal, and the server must keep answering meanwhile.
-import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, closeSync, constants as fsConstants, existsSync, openSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { apiAuth, post, signup, startFixture, type Fixture } from './fixture';
-import { LOCK_STALE_MS, createJournal, journalFiles, pruneJournal, readJournal, scrubJournal, type JournalEntry, type ScrubTarget } from '../../src/server/lifecycle/journal';
+import { LOCK_STALE_MS, createJournal, tryLockScrub, journalFiles, pruneJournal, readJournal, scrubJournal, type JournalEntry, type ScrubTarget } from '../../src/server/lifecycle/journal';
 
 const ROOT = join(import.meta.dirname, '../..');
 let f: Fixture | undefined;
@@ -210,6 +210,35 @@ describe('journal scrub rules', () => {
     expect(await first).toBe(1);
     expect(await second).toBeGreaterThan(1000);
     expect(readdirSync(dir).filter((n) => !n.endsWith('.jsonl'))).toEqual([]);
+  });
+
+  it('a scrub stuck on a hung read does not keep its lock fresh: it can be taken over once stale', async () => {
+    const { dir, target, lock } = annJournal();
+    const ann = journalFiles(dir)[0]!;
+    // A journal file whose open never returns, as on a hung disk or network mount: a FIFO no one writes.
+    const fifo = join(dir, 'collect-2099-01-01.0.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    // A refresh timer would fire here; the scrub's own progress is what must refresh the lock.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const stuck = scrubJournal(dir, target);
+      while (!existsSync(lock) || readJournal(ann).length) await new Promise((ok) => setTimeout(ok, 10));
+      await new Promise((ok) => setTimeout(ok, 100)); // now in the FIFO's open
+      age(lock, LOCK_STALE_MS - 1000);
+      vi.advanceTimersByTime(LOCK_STALE_MS);
+      expect(Date.now() - statSync(lock).mtimeMs).toBeGreaterThan(LOCK_STALE_MS - 2000);
+      age(lock, LOCK_STALE_MS + 1000);
+      const other = tryLockScrub(dir);
+      expect(other).not.toBeNull();
+      // Unblock the open (a writer that comes and goes: the scrub reads an empty file).
+      const w = openSync(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+      closeSync(w);
+      expect(await stuck).toBe(1);
+      expect(readFileSync(lock, 'utf8')).toContain(other!.token); // not deleted by the stuck holder
+      other!.release();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a scrub whose lock was taken over (it stalled past the stale time) gives up before replacing any file', async () => {

@@ -313,7 +313,11 @@ const SCRUB_LOCK = '.scrub.lock';
 const CHUNK = 1 << 20;
 /** Reads of what was appended during a scrub's pass, before its rename (see scrubFile). */
 const CATCH_UP_ROUNDS = 3;
-/** How often a holder touches its lock, so that the others can tell it is alive. */
+/**
+ * How often, at most, a holder touches its lock as its scrub makes progress (per chunk read, per
+ * file), so that the others can tell it is alive. Never from a timer: a timer shows that the
+ * process is alive, and a scrub stuck on a hung read would keep its lock fresh forever.
+ */
 const LOCK_REFRESH_MS = 5_000;
 /**
  * A lock not touched for this long is stale: its holder died (or stalled so long that it will see
@@ -420,8 +424,9 @@ const stopped = () => new Error('journal scrub: stopped (the server is shutting 
 
 /**
  * Takes the lock, waiting for another scrubber (a CLI erase, the server's erasure queue) to
- * finish, and keeps it fresh until released. A lock left by a holder that died is taken over
- * once stale, within LOCK_STALE_MS.
+ * finish; its refresh() touches it at most every LOCK_REFRESH_MS, so the scrub can call it at each
+ * step. A lock left by a holder that died (or whose scrub hangs) is taken over once stale, within
+ * LOCK_STALE_MS.
  */
 async function lockScrub(dir: string, timeoutMs: number, signal?: AbortSignal): Promise<ScrubLock> {
   const end = Date.now() + timeoutMs;
@@ -429,13 +434,13 @@ async function lockScrub(dir: string, timeoutMs: number, signal?: AbortSignal): 
     if (signal?.aborted) throw stopped();
     const lock = tryLockScrub(dir);
     if (lock) {
-      const timer = setInterval(() => lock.refresh(), LOCK_REFRESH_MS);
-      timer.unref();
+      let touched = Date.now();
       return {
         ...lock,
-        release() {
-          clearInterval(timer);
-          lock.release();
+        refresh() {
+          if (Date.now() - touched < LOCK_REFRESH_MS) return;
+          touched = Date.now();
+          lock.refresh();
         },
       };
     }
@@ -469,13 +474,14 @@ function removeLeftovers(dir: string, now: number): void {
  * position after the last newline. Lines appended meanwhile are left for the next call: read to
  * the end, a file a writer keeps appending to would be chased for as long as it writes.
  */
-async function eachLine(fh: FileHandle, pos: number, each: (line: Buffer) => Promise<void> | void): Promise<number> {
+async function eachLine(fh: FileHandle, pos: number, lock: ScrubLock, each: (line: Buffer) => Promise<void> | void): Promise<number> {
   const buf = Buffer.alloc(CHUNK);
   const end = (await fh.stat()).size;
   let carry = Buffer.alloc(0);
   let at = pos;
   while (at < end) {
     const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, end - at), at);
+    lock.refresh(); // the scrub moves on (see LOCK_REFRESH_MS)
     if (bytesRead === 0) break;
     at += bytesRead;
     const data = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
@@ -533,7 +539,7 @@ async function scrubFile(file: string, targets: ScrubTarget[], lock: ScrubLock):
     // Most files hold none of the address: read them once, rewrite nothing.
     const probe = dropper(targets);
     let found = false;
-    await eachLine(src, 0, (line) => {
+    await eachLine(src, 0, lock, (line) => {
       if (!found && probe.drop(line)) found = true;
     });
     if (!found) return 0;
@@ -563,7 +569,7 @@ async function scrubFile(file: string, targets: ScrubTarget[], lock: ScrubLock):
       // sign-ups there is always something new, so a few rounds are enough.
       const catchUp = async (rounds: number) => {
         for (let round = 0; round < rounds; round++) {
-          const next = await eachLine(src, pos, keep);
+          const next = await eachLine(src, pos, lock, keep);
           if (next === pos) break;
           pos = next;
         }
@@ -585,7 +591,7 @@ async function scrubFile(file: string, targets: ScrubTarget[], lock: ScrubLock):
     const tail = await open(file, 'a', 0o600);
     try {
       const lines: Buffer[] = [];
-      await eachLine(src, pos, (line) => {
+      await eachLine(src, pos, lock, (line) => {
         if (!scrub.drop(line)) lines.push(Buffer.from(line));
       });
       if (lines.length) await tail.write(Buffer.concat(lines));
@@ -618,6 +624,7 @@ export async function scrubJournal(dir: string, targets: ScrubTarget[], options:
     let removed = 0;
     for (const file of journalFiles(dir)) {
       if (options.signal?.aborted) throw stopped();
+      lock.refresh();
       removed += await scrubFile(file, targets, lock);
     }
     return removed;
