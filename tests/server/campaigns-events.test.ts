@@ -11,7 +11,7 @@ import { importCampaigns, removeCampaign } from '../../src/server/store/campaign
 import { run } from '../../src/server/cli';
 import type { Campaign, CampaignSet } from '../../src/shared/campaign';
 import { createEventCounter, MAX_GOAL_NAMES } from '../../src/server/routes/events';
-import { addCounts, type StatsRow } from '../../src/server/store/events';
+import { addCounts, addGoals, readNewestStats, type StatsRow } from '../../src/server/store/events';
 import { MAX_STATS_DAYS, MAX_STATS_ROWS } from '../../src/server/routes/api';
 
 const demo = JSON.parse(readFileSync(join(import.meta.dirname, '../../demo/campaigns.json'), 'utf8')) as Campaign[];
@@ -285,7 +285,7 @@ describe('POST /events and GET /api1/stats are bounded', () => {
   const send = async (events: Array<Record<string, unknown>>) =>
     expect((await post(`${g.url}/events`, JSON.stringify({ site: g.site, events }), { 'content-type': 'text/plain' })).status).toBe(204);
   const flushed = () => new Promise((ok) => setTimeout(ok, 1300)); // counts are written once a second
-  const stats = (query: string) => getJson(`${g.url}/api1/stats${query}`, apiAuth(g.key)) as Promise<{ status: number; json: unknown }>;
+  const stats = (query: string) => getJson(`${g.url}/api1/stats${query}`, apiAuth(g.key)) as Promise<{ status: number; headers: Headers; json: unknown }>;
 
   beforeAll(async () => {
     g = await startFixture({ eventsPerMinute: 0, apiPerMinute: 0 });
@@ -402,16 +402,91 @@ describe('POST /events and GET /api1/stats are bounded', () => {
     expect(one.json).toHaveLength(21);
   });
 
-  it(`answers a plain request (the last 30 days) whole, however many rows: the ${MAX_STATS_ROWS}-row cap is for ranges the caller chose`, async () => {
-    const today = utcDay(Date.now());
-    const before = ((await stats('')).json as StatsRow[]).length;
+  it(`answers a plain request (the last 30 days) with its newest ${MAX_STATS_ROWS} rows and poplet-truncated: true, never a 400`, async () => {
+    const now = Date.now();
+    const today = utcDay(now);
+    const yesterday = utcDay(now - DAY);
+    const first = await stats('');
+    expect(first.headers.get('poplet-truncated')).toBeNull(); // within the cap: whole, no header
+    const before = first.json as StatsRow[];
+    // Rows a database may already hold (counted before /collect and /events checked campaigns).
     g.db.transaction(() => {
-      for (let i = 0; i <= MAX_STATS_ROWS; i++) addCounts(g.db, { site: g.site, campaign: 6000 + (i % 1000), day: today, variant: `v${Math.floor(i / 1000)}` }, { displays: 1 });
+      for (let i = 0; i < MAX_STATS_ROWS; i++) addCounts(g.db, { site: g.site, campaign: 6000 + (i % 1000), day: today, variant: `v${Math.floor(i / 1000)}` }, { displays: 1 });
+      addCounts(g.db, { site: g.site, campaign: 6000, day: yesterday, variant: '' }, { displays: 1 });
     })();
     const plain = await stats('');
     expect(plain.status).toBe(200);
-    expect(plain.json).toHaveLength(before + MAX_STATS_ROWS + 1);
-    expect((await stats(`?to=${today}`)).status).toBe(200); // the default window too
-    expect((await stats(`?from=${today}&to=${today}`)).status).toBe(400);
+    expect(plain.headers.get('poplet-truncated')).toBe('true');
+    const rowsOf = plain.json as StatsRow[];
+    expect(rowsOf).toHaveLength(MAX_STATS_ROWS);
+    // The newest rows, in the usual order: every row of today but the lowest-ordered ones.
+    expect(rowsOf.every((r) => r.day === today)).toBe(true);
+    expect(rowsOf.at(-1)).toMatchObject({ day: today, wisepop_id: 6999, variant: 'v9' }); // variants order as text
+    const sorted = [...rowsOf].sort((a, b) => (a.wisepop_id - b.wisepop_id) || String(a.variant ?? '').localeCompare(String(b.variant ?? '')));
+    expect(rowsOf.map((r) => [r.wisepop_id, r.variant])).toEqual(sorted.map((r) => [r.wisepop_id, r.variant]));
+    expect(before.length).toBeGreaterThan(0);
+    const other = await stats(`?to=${today}`); // the default window too
+    expect(other.status).toBe(200);
+    expect(other.headers.get('poplet-truncated')).toBe('true');
+    expect((await stats(`?from=${today}&to=${today}`)).status).toBe(400); // a range the caller chose: as before
+  });
+
+  it('a truncated answer never holds a row with only part of its goal names', () => {
+    const day = '2024-03-01';
+    g.db.transaction(() => {
+      for (let c = 1; c <= 4; c++) {
+        addCounts(g.db, { site: g.site, campaign: 7000 + c, day, variant: '' }, { goals: 3 });
+        for (const name of ['x', 'y', 'z']) addGoals(g.db, { site: g.site, campaign: 7000 + c, day, variant: '' }, name, { goals: 1, revenue: 0 });
+      }
+    })();
+    const q = { from: day, to: day };
+    // 5 names fit: campaign 7004 whole (3), 7003 would be cut after 2: left out.
+    const r = readNewestStats(g.db, g.site, q, { rows: 100, goalRows: 5 });
+    expect(r.truncated).toBe(true);
+    expect(r.rows.map((x) => [x.wisepop_id, Object.keys(x.goals_by_name)])).toEqual([[7004, ['x', 'y', 'z']]]);
+    const whole = readNewestStats(g.db, g.site, q, { rows: 4, goalRows: 12 });
+    expect(whole).toMatchObject({ truncated: false });
+    expect(whole.rows).toHaveLength(4);
+    expect(readNewestStats(g.db, g.site, q, { rows: 2, goalRows: 12 }).rows.map((x) => x.wisepop_id)).toEqual([7003, 7004]);
+  });
+
+  it('/collect stores a sign-up of a made-up campaign or group but counts it only as /events would; it never makes one "had"', async () => {
+    const now = Date.now();
+    const today = utcDay(now);
+    const fake = 987_654;
+    const collect = async (extra: Record<string, unknown>) => {
+      const r = await post(`${g.url}/collect`, signup(g.site, extra));
+      expect(r.status, r.text).toBe(201);
+    };
+    await collect({ wisepop_id: fake, variant: 'zz', email: 'forged@example.com' });
+    await collect({ wisepop_id: 1, variant: 'made-up' }); // a real campaign, a group it never had
+    await collect({ wisepop_id: 1, variant: 'b' });
+    expect(rows(`SELECT COUNT(*) FROM events_daily WHERE wisepop_id = ${fake}`)).toBe(0);
+    expect(rows(`SELECT COUNT(*) FROM events_daily WHERE variant = 'made-up'`)).toBe(0);
+    // Stored all the same: the Email API shows it.
+    const emails = await getJson(`${g.url}/api1/emails?wisepop_id=${fake}`, apiAuth(g.key));
+    expect((emails.json as Array<{ email: string }>).map((e) => e.email)).toEqual(['forged@example.com']);
+
+    // Sign-up counts a database already holds (stored before this check) make nothing "had" either.
+    addCounts(g.db, { site: g.site, campaign: fake + 1, day: today, variant: 'yy' }, { signups: 1 });
+    addCounts(g.db, { site: g.site, campaign: 2, day: today, variant: 'yy' }, { signups: 1 });
+    await send([
+      { k: 'display', c: fake, g: 'zz', t: now },
+      { k: 'goal', c: fake + 1, g: 'yy', n: 'x', t: now },
+      { k: 'display', c: 1, g: 'made-up', t: now },
+      { k: 'display', c: 2, g: 'yy', t: now },
+    ]);
+    await flushed();
+    expect(rows(`SELECT COUNT(*) FROM events_daily WHERE wisepop_id IN (${fake}, ${fake + 1}) AND (displays > 0 OR goals > 0)`)).toBe(0);
+    expect(rows(`SELECT COUNT(*) FROM events_daily WHERE variant IN ('made-up', 'yy') AND displays > 0`)).toBe(0);
+
+    // A deleted campaign with /events counts is still "had": its late sign-ups count.
+    addCampaigns(g.db, g.site, { 40: ['p'] });
+    await send([{ k: 'display', c: 40, g: 'p', t: now }]);
+    await flushed();
+    removeCampaign(g.db, g.site, 40);
+    const signupsBefore = rows(`SELECT COALESCE(SUM(signups), 0) FROM events_daily WHERE wisepop_id = 40 AND variant = 'p'`);
+    await collect({ wisepop_id: 40, variant: 'p' });
+    expect(rows(`SELECT SUM(signups) FROM events_daily WHERE wisepop_id = 40 AND variant = 'p'`)).toBe(signupsBefore + 1);
   });
 });

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerDeps } from '../config';
 import { requireApiKey } from '../auth';
 import { listEmails } from '../store/signups';
-import { countStats, dayIn, readStats } from '../store/events';
+import { countStats, dayIn, readNewestStats, readStats } from '../store/events';
 
 const DAY = 86_400_000;
 /** Longest window of one /api1/stats answer: a leap year. */
@@ -12,10 +12,12 @@ export const MAX_STATS_DAYS = 366;
 /**
  * Largest /api1/stats answer over a range the caller chose (`from`), in daily rows and goal-name
  * rows: a year of 10 campaigns with 3 groups fits, and no answer is held in memory at a size a
- * poller could multiply. The default window (30 days) is always answered whole: a plain request
- * must not fail, and its rows are bounded by the campaigns the owner has had (POST /events counts
- * no others).
+ * poller could multiply. A plain request (the default 30 days) must not fail, yet its rows are
+ * only as bounded as what /events and /collect count: it gets the newest rows up to the same cap
+ * and the header `Poplet-Truncated: true` when older ones were left out (the body stays the
+ * Wisepops-shaped array).
  */
+export const TRUNCATED_HEADER = 'poplet-truncated';
 export const MAX_STATS_ROWS = 20_000;
 export const MAX_STATS_GOAL_ROWS = 100_000;
 
@@ -143,8 +145,13 @@ export function registerApiRoutes(app: FastifyInstance, deps: ServerDeps): void 
         return reply.code(400).send({ error: `from: at most ${MAX_STATS_DAYS} days from from to to; ask for the rest in another request` });
       }
       const query = { from, to, campaign: request.query.wisepop_id, variant: request.query.variant };
-      const size = request.query.from === undefined ? null : countStats(deps.db, site.id, query);
-      if (size && (size.rows > MAX_STATS_ROWS || size.goalRows > MAX_STATS_GOAL_ROWS)) {
+      if (request.query.from === undefined) {
+        const { rows, truncated } = readNewestStats(deps.db, site.id, query, { rows: MAX_STATS_ROWS, goalRows: MAX_STATS_GOAL_ROWS });
+        if (truncated) reply.header(TRUNCATED_HEADER, 'true');
+        return rows;
+      }
+      const size = countStats(deps.db, site.id, query);
+      if (size.rows > MAX_STATS_ROWS || size.goalRows > MAX_STATS_GOAL_ROWS) {
         return reply.code(400).send({
           error: `from: ${size.rows} rows (${size.goalRows} goal names) are more than one answer holds (${MAX_STATS_ROWS}, ${MAX_STATS_GOAL_ROWS}): ask for fewer days or one wisepop_id`,
         });

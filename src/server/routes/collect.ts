@@ -6,6 +6,7 @@ import { tooManyRequests } from '../auth';
 import { createLimiter } from '../rate-limit';
 import type { SiteCache } from '../site-cache';
 import type { SignupWriter } from '../store/signup-writer';
+import { countedGroups } from '../store/events';
 import type { Journal } from '../lifecycle/journal';
 import { bodySite, originAllowed, type OriginRefusals, visitorCountry } from './context';
 
@@ -41,6 +42,19 @@ export function registerCollectRoute(app: FastifyInstance, deps: CollectDeps): v
     }
     const ip = request.ip;
     const country = visitorCountry(request, deps.config);
+    // Every valid sign-up is stored (the Email API shows it), but anyone can post here: it is
+    // counted in the stats only by the rule /events uses (a campaign the site has or had, a group
+    // it can report or has /events counts under, else no group), so a made-up id or group creates
+    // no stats row and never becomes one /events then counts.
+    const group = p.variant ?? '';
+    const configured = deps.sites.campaignGroups(site.id).get(p.wisepop_id);
+    let countAs: string | null = group;
+    // The database is asked only off the common path (a configured campaign, no or a known group).
+    if (!configured || (group !== '' && !configured.has(group))) {
+      const counted = countedGroups(deps.db, site.id, p.wisepop_id);
+      if (!configured && counted.size === 0) countAs = null;
+      else if (group !== '' && !counted.has(group)) countAs = '';
+    }
     const { row, created } = await deps.writer.write({
       site_id: site.id,
       client_id: p.id,
@@ -51,6 +65,7 @@ export function registerCollectRoute(app: FastifyInstance, deps: CollectDeps): v
       other_fields: p.fields ?? {},
       consent: p.consent ?? null,
       variant: p.variant ?? null,
+      count_as: countAs,
     });
     if (created && deps.journal) {
       try {

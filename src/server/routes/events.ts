@@ -144,8 +144,9 @@ export function registerEventsRoute(app: FastifyInstance, deps: ServerDeps & { s
     }
     // A goal is credited to the campaigns a visitor saw in the 30 days before, under the group
     // stored then: the campaign may be deleted since, or its A/B test ended (variants removed or
-    // renamed). So a campaign counts if the site has it or has counts of it (retention window),
-    // and a group if the campaign can report it now or has counts under it; a group it never had
+    // renamed). So a campaign counts if the site has it or has /events counts of it (retention
+    // window; not sign-up counts: /collect stores any id a stranger posts), and a group if the
+    // campaign can report it now or has such counts under it; a group it never had
     // counts under no group. Only campaigns the site never had are dropped (not refused: the rest
     // of a visitor's batch is good). Made-up ids and groups thus create no rows.
     const configured = deps.sites.campaignGroups(site.id);

@@ -55,7 +55,14 @@ function prepare(db: Db) {
          goals = goals + excluded.goals, revenue = revenue + excluded.revenue`,
     ),
     // A prefix of the primary key: a seek, and a scan of that campaign's rows only.
-    groups: db.prepare<[string, number], string>('SELECT DISTINCT variant FROM events_daily WHERE site_id = ? AND wisepop_id = ?').pluck(),
+    // Only rows /events wrote (a display, close, click or goal): /collect stores any campaign id
+    // and group a stranger posts, so its sign-up counts must never make a campaign or group "had".
+    groups: db
+      .prepare<[string, number], string>(
+        `SELECT DISTINCT variant FROM events_daily WHERE site_id = ? AND wisepop_id = ?
+           AND (displays > 0 OR closes > 0 OR clicks > 0 OR goals > 0)`,
+      )
+      .pluck(),
   };
 }
 
@@ -90,8 +97,8 @@ export function addGoals(db: Db, key: CountKey, name: string, counts: GoalCounts
 }
 
 /**
- * The groups a campaign has counts under ('' for no group), in the retention window; empty when
- * the site has no counts of it.
+ * The groups a campaign has /events counts under ('' for no group), in the retention window;
+ * empty when the site has none of it. Sign-up counts alone do not count (see prepare).
  */
 export function countedGroups(db: Db, site: string, campaign: number): Set<string> {
   return new Set(statementsOf(db).groups.all(site, campaign));
@@ -127,11 +134,18 @@ export interface StatsQuery {
   campaign?: number;
   /** A variant id or 'control'. */
   variant?: string;
+  /** Only rows from this (day, campaign, group) on: after it, or from it when inclusive. */
+  since?: { day: string; wisepop_id: number; variant: string; inclusive: boolean };
 }
 
 function statsWhere(site: string, q: StatsQuery): { where: string[]; args: Array<string | number> } {
   const where = ['site_id = ?', 'day >= ?', 'day <= ?'];
   const args: Array<string | number> = [site, q.from, q.to];
+  if (q.since) {
+    // Compared by SQLite itself, in the ORDER BY's own order (text in BINARY, as stored).
+    where.push(`(day, wisepop_id, variant) ${q.since.inclusive ? '>=' : '>'} (?, ?, ?)`);
+    args.push(q.since.day, q.since.wisepop_id, q.since.variant);
+  }
   if (q.campaign !== undefined) {
     where.push('wisepop_id = ?');
     args.push(q.campaign);
@@ -148,6 +162,41 @@ export function countStats(db: Db, site: string, q: StatsQuery): { rows: number;
   const { where, args } = statsWhere(site, q);
   const count = (table: string) => db.prepare(`SELECT COUNT(*) FROM ${table} WHERE ${where.join(' AND ')}`).pluck().get(...args) as number;
   return { rows: count('events_daily'), goalRows: count('goals_daily') };
+}
+
+type RowKey = { day: string; wisepop_id: number; variant: string };
+
+/**
+ * The newest rows that fit in `rows` daily rows and `goalRows` goal names, as readStats answers
+ * them (oldest first), and whether older ones were left out. A row is never answered with only
+ * part of its goal names: when the names are what overflows, the row they run out in is left out.
+ */
+export function readNewestStats(db: Db, site: string, q: StatsQuery, max: { rows: number; goalRows: number }): { rows: StatsRow[]; truncated: boolean } {
+  return db.transaction(() => {
+    const size = countStats(db, site, q);
+    if (size.rows <= max.rows && size.goalRows <= max.goalRows) return { rows: readStats(db, site, q), truncated: false };
+    const nth = (table: string, query: StatsQuery, offset: number): RowKey | undefined => {
+      const { where, args } = statsWhere(site, query);
+      return db
+        .prepare(
+          `SELECT day, wisepop_id, variant FROM ${table} WHERE ${where.join(' AND ')}
+           ORDER BY day DESC, wisepop_id DESC, variant DESC${table === 'goals_daily' ? ', name DESC' : ''} LIMIT 1 OFFSET ?`,
+        )
+        .get(...args, offset) as RowKey | undefined;
+    };
+    let bounded: StatsQuery = q;
+    if (size.rows > max.rows) {
+      const oldest = nth('events_daily', q, max.rows - 1)!; // the oldest row that fits
+      bounded = { ...q, since: { ...oldest, inclusive: true } };
+    }
+    const goals = countStats(db, site, bounded).goalRows;
+    if (goals > max.goalRows) {
+      // The first goal name that does not fit: its row and every older one are left out.
+      const over = nth('goals_daily', bounded, max.goalRows)!;
+      bounded = { ...q, since: { ...over, inclusive: false } };
+    }
+    return { rows: readStats(db, site, bounded), truncated: true };
+  })();
 }
 
 /** One row per day, campaign and group, in that order (the no-test row, null, before the variants). */

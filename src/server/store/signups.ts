@@ -18,6 +18,11 @@ export interface NewSignup {
   other_fields: Record<string, string>;
   consent: string | null;
   variant: string | null;
+  /**
+   * The group the sign-up is counted under in events_daily ('' for none), or null to store it
+   * without counting it (a campaign the site never had). Default: its variant as is.
+   */
+  count_as?: string | null;
 }
 
 export interface InsertResult {
@@ -88,8 +93,8 @@ const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
  * Stores sign-ups in ONE transaction (the group commit unit): each gets collected_at = now, or
  * one millisecond after the site's latest (or after its last erasure's boundary), so collected_at
  * is strictly increasing per site and never at or before an erasure that committed first.
- * Counts each new sign-up in events_daily under its variant and runs the registered hooks, in the
- * same transaction.
+ * Counts each new sign-up in events_daily under its group (NewSignup.count_as) and runs the
+ * registered hooks, in the same transaction.
  */
 export function insertSignups(db: Db, items: NewSignup[], now = Date.now()): InsertResult[] {
   let s = statements.get(db);
@@ -122,9 +127,11 @@ export function insertSignups(db: Db, items: NewSignup[], now = Date.now()): Ins
       const list = created.get(item.site_id);
       if (list) list.push(row);
       else created.set(item.site_id, [row]);
+      const group = item.count_as === undefined ? item.variant ?? '' : item.count_as;
+      if (group === null) return { row, created: true };
       let tz = zones.get(item.site_id);
       if (tz === undefined) zones.set(item.site_id, (tz = (st.timezone.get(item.site_id) as string | undefined) ?? 'UTC'));
-      const key = { site: item.site_id, campaign: item.wisepop_id, day: dayIn(ms, tz), variant: item.variant ?? '' };
+      const key = { site: item.site_id, campaign: item.wisepop_id, day: dayIn(ms, tz), variant: group };
       const id = JSON.stringify([key.site, key.campaign, key.day, key.variant]);
       const count = counts.get(id);
       if (count) count.n += 1;
