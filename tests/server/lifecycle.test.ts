@@ -8,7 +8,8 @@ import { replay } from '../../src/server/lifecycle/replay';
 import { eraseEmail } from '../../src/server/lifecycle/erase';
 import { KEPT_MAX_LINES, createJournal, journalFiles, readJournal } from '../../src/server/lifecycle/journal';
 import { INACTIVE_MS, backupWarning, runRetention, startRetentionJob } from '../../src/server/lifecycle/retention';
-import { captureLog, post, signup as collectBody, startFixture, type Fixture } from './fixture';
+import { captureLog, post, signup as collectBody, startFixture, testCampaign, type Fixture } from './fixture';
+import { importCampaigns } from '../../src/server/store/campaigns';
 import { addCounts } from '../../src/server/store/events';
 import { addSite } from '../../src/server/store/sites';
 import { openDb } from '../../src/server/store/db';
@@ -119,6 +120,8 @@ describe('recovery journal', () => {
 
   it('backup + journal rebuild a lost database: every accepted /collect comes back, erasures stay erased', async () => {
     env = makeEnv();
+    // The site's campaign: sign-ups count in the stats only for campaigns the site has.
+    importCampaigns(env.deps.db, env.siteId, testCampaign(7));
     const app = buildApp(env.deps);
     const emails = Array.from({ length: 12 }, (_, i) => `p${i}@example.com`);
     for (const e of emails.slice(0, 5)) await collect(app, env.siteId, e);
