@@ -41,15 +41,16 @@ export interface CampaignSet {
 export type Validated = { ok: true; campaign: Campaign } | { ok: false; error: string };
 
 /**
- * Everything except content: what the browser core checks before targeting (the UI chunk checks
- * content itself before drawing). The error names the first bad field by path.
+ * Everything except content: what the browser core checks before targeting. Content is checked by
+ * the server, on import and when serving (the UI chunk has no bytes left for it: see
+ * render/mount.tsx). The error names the first bad field by path.
  */
 export function validateCampaignCore(x: unknown): Validated {
   const e = checkCampaign(x);
   return e ? { ok: false, error: e } : { ok: true, campaign: x as Campaign };
 }
 
-/** The whole campaign, content and variants' content included (server, tests, the UI chunk). */
+/** The whole campaign, content and variants' content included (server and tests). */
 export function validateCampaign(x: unknown): Validated {
   const r = validateCampaignCore(x);
   if (!r.ok) return r;
