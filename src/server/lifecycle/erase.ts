@@ -6,7 +6,11 @@
 // which re-applies the erasure.
 import type Database from 'better-sqlite3';
 import type { Log } from '../log';
+import { foldEmail } from '../store/signups';
 import { createJournal, scrubJournal, type ScrubTarget } from './journal';
+
+/** The sign-ups an erasure deletes (site id, folded address); exported for the query-plan test. */
+export const ERASE_MATCH = 'site_id = ? AND email_fold = ?';
 
 export interface ErasureResult {
   signups: number;
@@ -24,10 +28,9 @@ export interface ErasureResult {
  * so a sign-up committed after this one (even with a clock read before it) is collected after `at`.
  */
 export function eraseRows(db: Database.Database, siteId: string, email: string): { signups: number; deliveries: number; at: number } {
-  // SQLite's NOCASE folds ASCII only; the journal scrub folds every letter (Élodie = élodie).
-  // Both must erase the same rows, so the database compares with JavaScript's folding too.
-  db.function('poplet_fold', { deterministic: true }, (v: unknown) => String(v).toLowerCase());
-  const folded = email.trim().toLowerCase();
+  // Compared folded (foldEmail: every letter, as the journal scrub does), through the stored
+  // email_fold and its index: O(rows of the address), not a scan of the site's sign-ups.
+  const folded = foldEmail(email);
   return db.transaction(() => {
     const bound = db
       .prepare(
@@ -39,11 +42,10 @@ export function eraseRows(db: Database.Database, siteId: string, email: string):
     const at = Math.max(Date.now(), bound ?? 0);
     const deliveries = db
       .prepare(
-        `DELETE FROM hook_deliveries WHERE signup_seq IN
-           (SELECT seq FROM signups WHERE site_id = ? AND poplet_fold(email) = ?)`,
+        `DELETE FROM hook_deliveries WHERE signup_seq IN (SELECT seq FROM signups WHERE ${ERASE_MATCH})`,
       )
       .run(siteId, folded).changes;
-    const signups = db.prepare(`DELETE FROM signups WHERE site_id = ? AND poplet_fold(email) = ?`).run(siteId, folded).changes;
+    const signups = db.prepare(`DELETE FROM signups WHERE ${ERASE_MATCH}`).run(siteId, folded).changes;
     db.prepare('UPDATE sites SET erased_through_ms = MAX(erased_through_ms, ?) WHERE id = ?').run(at, siteId);
     return { signups, deliveries, at };
   }).immediate();

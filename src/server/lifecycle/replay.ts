@@ -6,7 +6,7 @@
 // deduplicate). Erase records are applied first so an erased address never comes back.
 import { statSync } from 'node:fs';
 import type { Db } from '../store/db';
-import type { StoredSignup } from '../store/signups';
+import { foldEmail, type StoredSignup } from '../store/signups';
 import { addCounts, dayIn } from '../store/events';
 import { enqueueDeliveries } from '../hooks/enqueue';
 import { emailHash, journalFiles, readJournal, type EraseEntry, type SignupEntry } from './journal';
@@ -44,9 +44,9 @@ export function replay(deps: { db: Db }, journal: string): ReplayResult {
   );
   const del = db.prepare<[number]>('DELETE FROM signups WHERE seq = ?');
   const msTaken = db.prepare<[string, number], { seq: number }>('SELECT seq FROM signups WHERE site_id = ? AND collected_ms = ?');
-  const insert = db.prepare<[string, string, string, number, string, number, string, string | null, string, string | null, string | null]>(
-    `INSERT INTO signups (site_id, client_id, collected_at, collected_ms, email, wisepop_id, ip, country_code, other_fields, consent, variant)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site_id, client_id) DO NOTHING`,
+  const insert = db.prepare<[string, string, string, number, string, string, number, string, string | null, string, string | null, string | null]>(
+    `INSERT INTO signups (site_id, client_id, collected_at, collected_ms, email, email_fold, wisepop_id, ip, country_code, other_fields, consent, variant)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site_id, client_id) DO NOTHING`,
   );
 
   return db.transaction((): ReplayResult => {
@@ -79,7 +79,7 @@ export function replay(deps: { db: Db }, journal: string): ReplayResult {
       while (msTaken.get(p.site, ms)) ms += 1;
       const collectedAt = new Date(ms).toISOString();
       const info = insert.run(
-        p.site, p.id, collectedAt, ms, p.email, p.wisepop_id, e.meta.ip, e.meta.country_code,
+        p.site, p.id, collectedAt, ms, p.email, foldEmail(p.email), p.wisepop_id, e.meta.ip, e.meta.country_code,
         JSON.stringify(p.fields ?? {}), p.consent ?? null, p.variant ?? null,
       );
       if (info.changes === 0) {

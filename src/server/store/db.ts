@@ -2,12 +2,12 @@
 import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { CORE_MIGRATIONS } from './schema';
+import { CORE_MIGRATIONS, type Migration } from './schema';
 import { HOOKS_MIGRATIONS } from '../hooks/schema';
 
 export type Db = Database.Database;
 
-const MIGRATIONS = [...CORE_MIGRATIONS, ...HOOKS_MIGRATIONS].sort((a, b) => a.version - b.version);
+const MIGRATIONS: Migration[] = [...CORE_MIGRATIONS, ...HOOKS_MIGRATIONS].sort((a, b) => a.version - b.version);
 
 export function openDb(path: string, opts: { synchronous?: 'full' | 'normal' } = {}): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -44,6 +44,7 @@ function migrate(db: Db): void {
     if (done.has(m.version)) continue;
     db.transaction(() => {
       db.exec(m.sql);
+      m.run?.(db);
       record.run(m.version, new Date().toISOString());
     }).immediate();
   }

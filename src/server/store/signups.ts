@@ -5,6 +5,16 @@ import type { Db } from './db';
 import { addCounts, dayIn, type CountKey } from './events';
 import { touchSite } from './sites';
 
+/**
+ * An address as erasure compares it (stored in signups.email_fold): trimmed, then lower-cased by
+ * JavaScript, which folds every letter (Élodie = élodie) where SQLite's NOCASE and lower() fold
+ * ASCII only. The same fold as the journal scrub's and the erase records' (journal.ts), so the
+ * database, the journal and a replay erase the same sign-ups.
+ */
+export function foldEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
 export type StoredSignup = EmailRow & { seq: number; site_id: string };
 
 export interface NewSignup {
@@ -72,8 +82,8 @@ export function registerSignupHook(fn: SignupHook): () => void {
 function prepare(db: Db) {
   return {
     insert: db.prepare(
-      `INSERT INTO signups (site_id, client_id, collected_at, collected_ms, email, wisepop_id, ip, country_code, other_fields, consent, variant)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO signups (site_id, client_id, collected_at, collected_ms, email, email_fold, wisepop_id, ip, country_code, other_fields, consent, variant)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (site_id, client_id) DO NOTHING RETURNING seq`,
     ).pluck(),
     existing: db.prepare('SELECT * FROM signups WHERE site_id = ? AND client_id = ?'),
@@ -113,7 +123,7 @@ export function insertSignups(db: Db, items: NewSignup[], now = Date.now()): Ins
       const at = new Date(ms).toISOString();
       const fields = JSON.stringify(item.other_fields);
       const seq = st.insert.get(
-        item.site_id, item.client_id, at, ms, item.email, item.wisepop_id, item.ip, item.country_code, fields, item.consent, item.variant,
+        item.site_id, item.client_id, at, ms, item.email, foldEmail(item.email), item.wisepop_id, item.ip, item.country_code, fields, item.consent, item.variant,
       ) as number | undefined;
       if (seq === undefined) {
         last.set(item.site_id, prev);
