@@ -30,6 +30,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { SignupPayload } from '../../shared/signup';
 import { createLog, type Log } from '../log';
+import { foldEmail } from '../store/signups';
 
 /** What the server decided about an accepted call: needed to rebuild the exact stored row. */
 export interface JournalMeta {
@@ -68,7 +69,7 @@ export interface Journal {
 const FILE = /^collect-(\d{4}-\d{2}-\d{2})\.(\d+)\.jsonl$/;
 
 export function emailHash(site: string, email: string): string {
-  return createHash('sha256').update(`${site}\n${email.trim().toLowerCase()}`).digest('hex');
+  return createHash('sha256').update(`${site}\n${foldEmail(email)}`).digest('hex');
 }
 
 /** Journal files of a folder, oldest first. */
@@ -501,7 +502,7 @@ async function eachLine(fh: FileHandle, pos: number, lock: ScrubLock, each: (lin
 
 /** Builds the line test of a scrub: true for a sign-up line to drop. */
 function dropper(targets: ScrubTarget[]): { drop(line: Buffer): boolean; removed: number } {
-  const folded = targets.map((t) => ({ ...t, email: t.email.trim().toLowerCase() }));
+  const folded = targets.map((t) => ({ ...t, email: foldEmail(t.email) }));
   // The address as it appears inside a JSON line, to skip parsing the lines that cannot match.
   const needles = [...new Set(folded.map((t) => JSON.stringify(t.email).slice(1, -1)))];
   const state = {
@@ -517,7 +518,7 @@ function dropper(targets: ScrubTarget[]): { drop(line: Buffer): boolean; removed
         return false;
       }
       if (e.type !== 'signup') return false;
-      const email = String(e.payload.email).trim().toLowerCase();
+      const email = foldEmail(String(e.payload.email));
       const collected = Date.parse(e.meta?.collected_at);
       const hit = folded.some((t) => t.site === e.payload.site && t.email === email && !(collected > t.before));
       if (hit) state.removed += 1;

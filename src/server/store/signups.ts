@@ -8,7 +8,7 @@ import { touchSite } from './sites';
 /**
  * An address as erasure compares it (stored in signups.email_fold): trimmed, then lower-cased by
  * JavaScript, which folds every letter (Élodie = élodie) where SQLite's NOCASE and lower() fold
- * ASCII only. The same fold as the journal scrub's and the erase records' (journal.ts), so the
+ * ASCII only. The journal scrub and the erase records (journal.ts) use it too, so the
  * database, the journal and a replay erase the same sign-ups.
  */
 export function foldEmail(email: string): string {
