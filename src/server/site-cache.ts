@@ -4,9 +4,7 @@
 import type { Db } from './store/db';
 import { getSite, type Site } from './store/sites';
 import { listCampaigns } from './store/campaigns';
-
-/** Group the SDK reports for the treatment of a campaign with a control group and no variants (sdk/targeting/variant.ts). */
-export const DEFAULT_GROUP = 'default';
+import { DEFAULT_GROUP } from '../shared/campaign-targeting';
 
 export interface SiteCache {
   get(id: string): Site | undefined;

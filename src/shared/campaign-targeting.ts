@@ -77,6 +77,12 @@ export interface Variant {
   weight: number;
 }
 
+/**
+ * The group the SDK reports for the treatment of a campaign with a control group but no variants:
+ * the server counts it as one of the campaign's groups.
+ */
+export const DEFAULT_GROUP = 'default';
+
 /** Epoch ms of a date given as ISO string or epoch number (below 1e11: seconds). NaN if not a date. */
 export const toTime = (v: unknown): number =>
   typeof v == 'number' && isFinite(v) ? (v < 1e11 ? v * 1000 : v) : typeof v == 'string' ? Date.parse(v) : v instanceof Date ? +v : NaN;

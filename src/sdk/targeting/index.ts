@@ -12,7 +12,7 @@ import { byRank } from './slots';
 import { assignGroup } from './variant';
 
 export { slotOf } from './slots';
-export { DEFAULT_GROUP } from './variant';
+export { DEFAULT_GROUP } from '../../shared/campaign-targeting';
 
 export interface Compiled {
   /** Valid campaigns with their targeting and schedule tests, best rank first. */

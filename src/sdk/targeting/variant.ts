@@ -4,9 +4,7 @@
 // the control group), so `g` is always the group the visitor actually got, which is what goals
 // are credited to.
 import type { Campaign } from '../../shared/campaign';
-
-/** Group of the treatment when a campaign has a control group but no variants. */
-export const DEFAULT_GROUP = 'default';
+import { DEFAULT_GROUP } from '../../shared/campaign-targeting';
 
 /** The group; undefined when the campaign has neither variants nor control. `kept`: groups to keep, first valid wins. */
 export function assignGroup(c: Campaign, kept: Array<string | undefined>, random: () => number): string | undefined {
