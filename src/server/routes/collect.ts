@@ -8,7 +8,7 @@ import type { SiteCache } from '../site-cache';
 import type { SignupWriter } from '../store/signup-writer';
 import { countedGroups } from '../store/events';
 import type { Journal } from '../lifecycle/journal';
-import { bodySite, originAllowed, type OriginRefusals, visitorCountry } from './context';
+import { bodySite, countGroup, originAllowed, type OriginRefusals, visitorCountry } from './context';
 
 export interface CollectDeps extends ServerDeps {
   sites: SiteCache;
@@ -42,19 +42,10 @@ export function registerCollectRoute(app: FastifyInstance, deps: CollectDeps): v
     }
     const ip = request.ip;
     const country = visitorCountry(request, deps.config);
-    // Every valid sign-up is stored (the Email API shows it), but anyone can post here: it is
-    // counted in the stats only by the rule /events uses (a campaign the site has or had, a group
-    // it can report or has /events counts under, else no group), so a made-up id or group creates
-    // no stats row and never becomes one /events then counts.
-    const group = p.variant ?? '';
-    const configured = deps.sites.campaignGroups(site.id).get(p.wisepop_id);
-    let countAs: string | null = group;
-    // The database is asked only off the common path (a configured campaign, no or a known group).
-    if (!configured || (group !== '' && !configured.has(group))) {
-      const counted = countedGroups(deps.db, site.id, p.wisepop_id);
-      if (!configured && counted.size === 0) countAs = null;
-      else if (group !== '' && !counted.has(group)) countAs = '';
-    }
+    // Every valid sign-up is stored (the Email API shows it); it is counted in the stats by the
+    // rule /events uses, so a made-up id never becomes a campaign /events then counts.
+    let counted: Set<string> | undefined;
+    const countAs = countGroup(deps.sites.campaignGroups(site.id).get(p.wisepop_id), p.variant ?? '', () => (counted ??= countedGroups(deps.db, site.id, p.wisepop_id)));
     const { row, created } = await deps.writer.write({
       site_id: site.id,
       client_id: p.id,

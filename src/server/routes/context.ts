@@ -54,6 +54,19 @@ export function createOriginRefusals(log: Log, windowMs = 3_600_000, maxKeys = 1
   };
 }
 
+/**
+ * The group a count of `campaign` goes under, or null for none at all, by the one rule /collect and
+ * /events share (anyone can post to both, and every distinct campaign and group is a stats row):
+ * a campaign counts if the site has it (`configured`: the groups it can report) or has /events
+ * counts of it (`counted`, asked only off the common path); a group it neither can report nor has
+ * counts under goes under no group (''). So made-up ids create no rows, while an ended A/B test
+ * or a deleted campaign still gets its late events.
+ */
+export function countGroup(configured: Set<string> | undefined, group: string, counted: () => Set<string>): string | null {
+  if (!configured && counted().size === 0) return null;
+  return group === '' || configured?.has(group) || counted().has(group) ? group : '';
+}
+
 /** The site id of a parsed public body, for rate-limit keys before validation. */
 export function bodySite(body: unknown): string {
   const site = (body as { site?: unknown } | null)?.site;

@@ -15,7 +15,7 @@ import { tooManyRequests } from '../auth';
 import { createLimiter } from '../rate-limit';
 import type { SiteCache } from '../site-cache';
 import { addCounts, addGoals, countedGroups, dayIn, type Counter, type CountKey, type GoalCounts } from '../store/events';
-import { bodySite, originAllowed, type OriginRefusals } from './context';
+import { bodySite, countGroup, originAllowed, type OriginRefusals } from './context';
 
 const COUNTER: Partial<Record<EventKind, Counter>> = { display: 'displays', close: 'closes', click: 'clicks', goal: 'goals' };
 const DAY = 86_400_000;
@@ -143,14 +143,10 @@ export function registerEventsRoute(app: FastifyInstance, deps: ServerDeps & { s
       return reply.code(403).send({ error: 'origin: not allowed for this site' });
     }
     // A goal is credited to the campaigns a visitor saw in the 30 days before, under the group
-    // stored then: the campaign may be deleted since, or its A/B test ended (variants removed or
-    // renamed). So a campaign counts if the site has it or has /events counts of it (retention
-    // window; not sign-up counts: /collect stores any id a stranger posts), and a group if the
-    // campaign can report it now or has such counts under it; a group it never had
-    // counts under no group. Only campaigns the site never had are dropped (not refused: the rest
-    // of a visitor's batch is good). Made-up ids and groups thus create no rows.
+    // stored then: the campaign may be deleted since, or its A/B test ended. countGroup keeps
+    // those and drops only campaigns the site never had (dropped, not refused: the rest of a
+    // visitor's batch is good). Pending counts are asked too, once per campaign and batch.
     const configured = deps.sites.campaignGroups(site.id);
-    // Looked up once per campaign and batch, and only off the common path (a configured group).
     const counted = new Map<number, Set<string>>();
     const countedOf = (c: number): Set<string> => {
       let groups = counted.get(c);
@@ -159,10 +155,8 @@ export function registerEventsRoute(app: FastifyInstance, deps: ServerDeps & { s
     };
     const events: EventBatch['events'] = [];
     for (const e of batch.events) {
-      const groups = configured.get(e.c);
-      if (!groups && countedOf(e.c).size === 0) continue;
-      if (e.g === undefined || groups?.has(e.g) || countedOf(e.c).has(e.g)) events.push(e);
-      else events.push({ ...e, g: undefined });
+      const g = countGroup(configured.get(e.c), e.g ?? '', () => countedOf(e.c));
+      if (g !== null) events.push(g === (e.g ?? '') ? e : { ...e, g: undefined });
     }
     if (events.length) deps.counter.add(site.id, site.timezone, { ...batch, events });
     return reply.code(204).send();
