@@ -8,8 +8,18 @@ export type Wall = (t: number) => Date;
 export function zone(tz: string | undefined, log: (l: string) => void): Wall {
   let f: Intl.DateTimeFormat | undefined;
   try {
-    // 'longOffset' formats as "6/18/2025, GMT+02:00" ("GMT" alone for UTC).
-    f = new Intl.DateTimeFormat('en', { timeZone: tz || 'UTC', timeZoneName: 'longOffset' });
+    // The wall-clock fields, read back as UTC. Not timeZoneName 'longOffset': Safari < 15.4,
+    // Chrome < 95 and Firefox < 91 refuse it.
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz || 'UTC',
+      hour12: false,
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
   } catch {
     log(`time zone '${tz}' unknown: schedules use UTC`);
   }
@@ -18,10 +28,10 @@ export function zone(tz: string | undefined, log: (l: string) => void): Wall {
   let d: Date;
   return (t) => {
     if (t !== at) {
-      const m = f && /([+-])(\d\d):(\d\d)/.exec(f.format(t));
+      // "6/18/2025, 14:03:05". ICU writes midnight as hour 24 of the same day.
+      const m = f && f.format(t).match(/\d+/g)!;
       at = t;
-      // The sign as a factor: +('-' + 6e4) is -60000.
-      d = new Date(t + (m ? (+m[2] * 60 + +m[3]) * +(m[1] + 6e4) : 0));
+      d = new Date(m ? Date.UTC(+m[2], +m[0] - 1, +m[1], +m[3] % 24, +m[4], +m[5], t % 1e3) : t);
     }
     return d;
   };

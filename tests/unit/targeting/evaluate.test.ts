@@ -101,6 +101,29 @@ describe('schedule in the site time zone', () => {
     // 2025-11-02 08:00 New York is after the fall-back (EST, UTC-5).
     expect(utc('2025-11-02T08:00', 'America/New_York')).toBe('2025-11-02T13:00:00.000Z');
   });
+  it('the wall clock: midnight is hour 0 of its own day, offsets keep their seconds', () => {
+    const wall = (t: number, tz: string) => zone(tz, vi.fn())(t).toISOString();
+    // ICU formats midnight as "24:00:00" of the day that starts.
+    expect(wall(Date.UTC(2025, 5, 16), 'UTC')).toBe('2025-06-16T00:00:00.000Z');
+    expect(wall(Date.UTC(2025, 5, 15, 22, 0, 0, 250), 'Europe/Paris')).toBe('2025-06-16T00:00:00.250Z');
+    // Monrovia kept local mean time, UTC-00:44:30, until 1972.
+    expect(wall(Date.UTC(1971, 0, 1, 12), 'Africa/Monrovia')).toBe('1971-01-01T11:15:30.000Z');
+  });
+  it("works where the engine refuses timeZoneName 'longOffset' (Safari < 15.4, Chrome < 95, Firefox < 91)", () => {
+    const Real = Intl.DateTimeFormat;
+    vi.spyOn(Intl, 'DateTimeFormat').mockImplementation(function (locale?: string | string[], o?: Intl.DateTimeFormatOptions) {
+      if (o?.timeZoneName) throw new RangeError('Value longOffset out of range for Intl.DateTimeFormat options property timeZoneName');
+      return new Real(locale, o);
+    });
+    try {
+      const r = at({ hours: [14, 15] }, 'Europe/Paris');
+      expect(r.ids).toEqual([1]);
+      expect(r.log).not.toHaveBeenCalled();
+      expect(utc('2025-01-15T12:00', 'Europe/Paris')).toBe('2025-01-15T11:00:00.000Z');
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
   it('start and end: shown from start, not from end on', () => {
     expect(at({ start: '2025-06-18T11:00:00Z' }).ids).toEqual([1]);
     expect(at({ start: '2025-06-18T12:00:00Z' }).ids).toEqual([1]);
