@@ -1,14 +1,17 @@
 // Rebuilds lost sign-ups from the recovery journal: restore the last backup, then replay the
 // journal files written since. Rows already present (same browser id) are left alone, so
 // replaying twice, or replaying files the backup already covers, changes nothing. Replayed rows
-// keep their original collected_at, count in the daily stats and are queued for hooks (a lost
+// keep their original collected_at, count in the daily stats by the rule /collect counted them by
+// (countGroup: a campaign the site never had gets no stats row) and are queued for hooks (a lost
 // database may have lost undelivered hook deliveries with it: at-least-once, receivers
 // deduplicate). Erase records are applied first so an erased address never comes back.
 import { statSync } from 'node:fs';
 import type { Db } from '../store/db';
 import { foldEmail, type StoredSignup } from '../store/signups';
-import { addCounts, dayIn } from '../store/events';
+import { addCounts, countedGroups, dayIn } from '../store/events';
 import { enqueueDeliveries } from '../hooks/enqueue';
+import { createSiteCache } from '../site-cache';
+import { countGroup } from '../routes/context';
 import { emailHash, journalFiles, readJournal, type EraseEntry, type SignupEntry } from './journal';
 
 export interface ReplayResult {
@@ -49,6 +52,17 @@ export function replay(deps: { db: Db }, journal: string): ReplayResult {
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site_id, client_id) DO NOTHING`,
   );
 
+  // The campaigns and groups /collect checks a count against, from the same source it reads them from.
+  const sites = createSiteCache(db);
+  // Replay adds sign-up counts only, which countedGroups ignores: one query per campaign suffices.
+  const counted = new Map<string, Set<string>>();
+  const countedOf = (site: string, campaign: number): Set<string> => {
+    const key = JSON.stringify([site, campaign]);
+    let groups = counted.get(key);
+    if (!groups) counted.set(key, (groups = countedGroups(db, site, campaign)));
+    return groups;
+  };
+
   return db.transaction((): ReplayResult => {
     const result: ReplayResult = { inserted: 0, duplicates: 0, erased: 0, skipped: 0 };
     // Erasures the restored backup predates.
@@ -87,7 +101,8 @@ export function replay(deps: { db: Db }, journal: string): ReplayResult {
         continue;
       }
       result.inserted += 1;
-      addCounts(db, { site: p.site, campaign: p.wisepop_id, day: dayIn(ms, tz.timezone), variant: p.variant ?? '' }, { signups: 1 });
+      const group = countGroup(sites.campaignGroups(p.site).get(p.wisepop_id), p.variant ?? '', () => countedOf(p.site, p.wisepop_id));
+      if (group !== null) addCounts(db, { site: p.site, campaign: p.wisepop_id, day: dayIn(ms, tz.timezone), variant: group }, { signups: 1 });
       const row: StoredSignup = {
         seq: Number(info.lastInsertRowid), site_id: p.site, collected_at: collectedAt, email: p.email,
         wisepop_id: p.wisepop_id, ip: e.meta.ip, country_code: e.meta.country_code, other_fields: p.fields ?? {},
