@@ -86,6 +86,6 @@ export function parseCampaignSet(x: unknown, log: (line: string) => void): Campa
 
 /** "campaign 12" when the id is usable, else "campaign #3" (position in the set). */
 export function skippedName(c: unknown, i: number): string {
-  const id = isObj(c) ? c.id : undefined;
+  const id = isObj(c) && c.id;
   return 'campaign ' + (typeof id == 'number' ? id : '#' + i);
 }

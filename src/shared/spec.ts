@@ -42,7 +42,7 @@ const check = (v: unknown, t: string, p: string, x: O = {}, q = ''): Err => {
   }
   let d = T[t];
   const r =
-    t[0] == '*' ? isArr(v) && v.length > 0 && v.every((e) => !check(e, t.slice(1), p))
+    t[0] == '*' ? isArr(v) && v.length && v.every((e) => !check(e, t.slice(1), p))
     : typeof d == 'function' ? d(v, x, p)
     : isStr(d) ? isObj(v) && (fields(v, d, p) || true)
     : d ? isStr((d = d[Object.keys(d).find((k) => is(k, v)) as string])) && (fields(x, d, q) || true)
@@ -128,7 +128,7 @@ const T: Record<string, Type> = {
   // Ids are unique, non-blank, at most 64 characters (what analytics events carry as `g`) and never
   // "control" (the control group's name); some weight is above 0.
   V: (v, _x, p) =>
-    isArr(v) && v.length > 0 &&
+    isArr(v) && v.length &&
     (first(v, (o, i) => check(o, 'O', `${p}[${i}]`) || (v.findIndex((w) => w.id == o.id) < i && bad(`${p}[${i}].id`, o.id))) ||
       v.some((o) => o.weight > 0)),
   O: 'id:(?!control$)(?=.{1,64}$).*\\S.* weight:n',

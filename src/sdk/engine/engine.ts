@@ -112,8 +112,9 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
 
   const run = (pageview?: boolean) => {
     if (!compiled) return;
+    const x = deps.context();
     // The opt-out may come from elsewhere (another tab, "don't show again"): honour it at once.
-    if (deps.context().noshow) remove();
+    if (x.noshow) remove();
     const d = decide();
     last = d.debug;
     const wait = d.eligible.filter(waiting);
@@ -126,7 +127,6 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         fire,
         page,
       );
-      const x = deps.context();
       armed.pageview(x.session.pageviews, x.totalPageviews);
     }
     // A campaign whose trigger cannot fire here is skipped, and why (kept for the page view, as

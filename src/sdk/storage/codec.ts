@@ -24,7 +24,7 @@ export const decode = (raw: string): unknown[] | undefined => {
   }
 };
 
-export const isObject = (x: unknown): x is Record<string, unknown> => Object.prototype.toString.call(x) == '[object Object]';
+export const isObject = (x: unknown): x is Record<string, unknown> => ({}).toString.call(x) == '[object Object]';
 
 /**
  * Whether `x` has the shape of the sample `t`: a number ≥ 0, a string, a plain object, or an

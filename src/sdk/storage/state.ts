@@ -25,8 +25,8 @@ export function readState(store: Store): State {
  * `state` is what the page goes on with.
  */
 export function writeState(store: Store, state: State): void {
-  const entries = Object.keys(state.history)
-    .map((id) => [+id, ...[...KEYS].map((k) => state.history[+id][k as 'd'])].filter((v) => v != null))
+  const entries = Object.entries(state.history)
+    .map(([id, h]) => [+id, ...[...KEYS].map((k) => h[k as 'd'])].filter((v) => v != null))
     .sort((a, b) => b[5] - a[5]);
   // `entries` shrinks in place: the record follows.
   const rec = [+state.signedUp, entries];

@@ -47,11 +47,11 @@ export function compile(campaigns: unknown, o: { timezone?: string; log: (line: 
   const wall = zone(o.timezone, o.log);
   const k: Compiled = { list: [], bad: [], drawn: {} };
   // The set is JSON from the network: no list is no campaigns, and anything else one bad one.
-  ([] as unknown[]).concat(campaigns || []).forEach((x, i) => {
+  // Each one valid only when checkCampaign finds no error: until then, anything (null included).
+  ([] as Campaign[]).concat((campaigns || []) as Campaign[]).forEach((c, i) => {
     // validateCampaignCore's check (the campaign without its content), without the result object.
-    let error = checkCampaign(x);
-    const name = skippedName(x, i);
-    const c = x as Campaign; // valid when there is no error
+    let error = checkCampaign(c);
+    const name = skippedName(c, i);
     // A valid campaign the compiler still cannot take (a date the browser's Intl refuses) is
     // skipped alone; the others still run.
     if (!error)
@@ -62,7 +62,7 @@ export function compile(campaigns: unknown, o: { timezone?: string; log: (line: 
       }
     if (error) {
       o.log(`${name} skipped: ${error}`);
-      const y = (x || {}) as Campaign;
+      const y = c || ({} as Campaign);
       k.bad.push({ id: +y.id || -1, name: String(y.name || name), status: 'skipped', reason: 'invalid: ' + error });
     }
   });

@@ -54,11 +54,9 @@ const GET: Record<string, (c: C) => Get> = {
   visits: ({ days }) => (x) => x.visits.filter((t) => !days || t > x.now - days * DAY).length,
   pageviews: (c) => (c.scope == 'total' ? (x) => x.totalPageviews : (x) => x.session.pageviews),
   time: (c) => (x) => Math.floor((x.now - (c.scope == 'on_site' ? x.session.start : x.firstVisit)) / 1e3),
-  property: ({ key }) => {
-    const path = key!.split('.');
-    return (x) => prop(x.props, key!, path);
-  },
-  history: (c) => (x) => !!x.history[c.campaign] && x.history[c.campaign][HISTORY[c.event!]] > 0,
+  property: ({ key }) => (x) => prop(x.props, key!),
+  // own: a campaign without an entry yet reads undefined.
+  history: (c) => (x) => (own(x.history[c.campaign], HISTORY[c.event!]) as number) > 0,
   displays: () => (x, s) => (x.history[s] ? x.history[s].d : 0),
   signed_up: () => (x) => x.signedUp,
 };
@@ -115,7 +113,7 @@ function condition(c: C, neg: boolean, log: Log): Test | string {
   }
   return (x, s) => {
     const v = get(x, s);
-    return !test(v, x) == neg ? undefined : `${label} is ${q(v)}, needs ${neg ? 'not ' : ''}${req}`;
+    if (!test(v, x) != neg) return `${label} is ${q(v)}, needs ${neg ? 'not ' : ''}${req}`;
   };
 }
 

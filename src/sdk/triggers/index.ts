@@ -49,7 +49,7 @@ type Handler = (e: Event) => void;
 const ACTIVITY = 'mousemove pointerdown keydown touchstart wheel scroll'.split(' ');
 
 export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env: TriggerEnv, fire: (id: number) => void): Armed {
-  const { win, doc, page, now, isMobile } = env;
+  const { win, doc, page, now, isMobile, activity, session } = env;
   const done = new Set<number>();
   /** By event type, the campaigns listening to it. */
   const subs: Record<string, Array<[number, Handler]>> = {};
@@ -93,7 +93,7 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       // No record yet (undefined) throws as an unreadable one does: nothing fired. The record
       // lives as long as the browser session (days, or per tab in localStorage mode): only what
       // fired in this Poplet session counts.
-      return [].concat(JSON.parse(env.activity.get() as string)[env.session] || []);
+      return [].concat(JSON.parse(activity.get() as string)[session] || []);
     } catch {
       return [];
     }
@@ -133,7 +133,7 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       if (isMobile && t.mobile === false) return (off[id] = 'exit intent: desktop only');
       if (once && fired().includes(id)) return (off[id] = 'exit intent: already fired this session');
       const go = () => {
-        if (once) env.activity.set(JSON.stringify({ [env.session]: fired().concat(id) }));
+        if (once) activity.set(JSON.stringify({ [session]: fired().concat(id) }));
         hit(id);
       };
       // Desktop: the pointer leaves the window through its top edge.
