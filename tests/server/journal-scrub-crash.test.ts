@@ -51,8 +51,8 @@ describe('journal scrub killed between its rename and the end', () => {
     await null;
 
     // The server keeps accepting sign-ups while the scrub reads, and while it fsyncs its copy;
-    // then it pauses (what is appended in the instant before the rename is copied after it, and
-    // lost with a crash there: the window that remains, not tested here).
+    // then it pauses (what is appended in the instant before the rename is copied after it:
+    // journal-scrub-kill.test.ts kills the scrub there).
     const appended: string[] = [];
     const add = () => {
       const id = `live-${appended.length}`;

@@ -16,16 +16,25 @@
 //   there twice: replay deduplicates on the sign-up id);
 // - the scrubber keeps the old file open and reads what was appended to it until a read finds
 //   nothing new, all into the new file, before the rename; after the rename it copies what came
-//   in that last instant. A scrub killed after its rename loses at most that instant's lines;
+//   in that last instant (the tail);
 // - scrubbers take turns through a lock file (two rewriting one file would undo each other).
 // Any append lands in the new file one way or the other: appended to the old file, the scrubber
 // carries it (in a catch-up read, or right after the rename); after the rename, the writer sees it.
+//
+// A writer whose check ran before the rename is done: its line is in the old file only, and only
+// the scrubber's copy of the tail brings it over. So the old file is never left without a name
+// while its tail is not copied: before the rename the scrubber links it as
+// `<file>.<token>.<offset>.tail` (offset: where the tail starts), and deletes that name only once
+// the tail is in the new file. A scrubber killed in between leaves the tail's name: the next scrub
+// or pruning carries the tail then (without the lines its targets drop, read from
+// `.scrub.<token>.targets`, hashes only), and replay reads it meanwhile. Killed before the rename,
+// the file is untouched and the tail's name is a second name of it, simply deleted.
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync, existsSync, fstatSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, unlinkSync,
   utimesSync, writeFileSync, writeSync,
 } from 'node:fs';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { link, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { SignupPayload } from '../../shared/signup';
@@ -284,15 +293,46 @@ export function createJournal(dir: string, options: JournalOptions = {}): Journa
   };
 }
 
-/** Reads entries; a torn last line (crash mid-write) is skipped, not fatal. */
-export function readJournal(file: string): JournalEntry[] {
+/** Parses lines; a torn one (crash mid-write) is skipped, not fatal. */
+function parseLines(lines: string[]): JournalEntry[] {
   const out: JournalEntry[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
+  for (const line of lines) {
     if (!line) continue;
     try {
       out.push(JSON.parse(line) as JournalEntry);
     } catch {
       // partial line from a crash: nothing to recover from it
+    }
+  }
+  return out;
+}
+
+/** Reads entries; a torn last line (crash mid-write) is skipped, not fatal. */
+export function readJournal(file: string): JournalEntry[] {
+  return parseLines(readFileSync(file, 'utf8').split('\n'));
+}
+
+/**
+ * The entries of the tails that scrubs killed after their rename did not copy (see the top): they
+ * are in no journal file until the next scrub or pruning carries them. A tail whose file was never
+ * replaced is a second name of that file, read already.
+ */
+export function readScrubTails(dir: string): JournalEntry[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: JournalEntry[] = [];
+  for (const name of names) {
+    const m = SCRUB_TAIL.exec(name);
+    const tail = join(dir, name);
+    if (!m || inode(tail) === inode(join(dir, m[1]!))) continue;
+    try {
+      out.push(...parseLines(linesFrom(tail, Number(m[3])).map((l) => l.toString('utf8'))));
+    } catch {
+      // Carried and deleted meanwhile: its lines are in its file.
     }
   }
   return out;
@@ -330,6 +370,11 @@ export const LOCK_STALE_MS = 60_000;
 const SCRUB_TMP = /^collect-\d{4}-\d{2}-\d{2}\.\d+\.jsonl\.(?:[0-9a-f]+\.)?scrub$/;
 /** A lock being written, `.scrub.lock.<token>`: it lives for an instant, unless its writer died. */
 const LOCK_TMP = /^\.scrub\.lock\.[0-9a-f]+$/;
+/** A replaced file whose tail, from the byte offset, may not be copied yet (see the top). */
+const SCRUB_TAIL = /^(collect-\d{4}-\d{2}-\d{2}\.\d+\.jsonl)\.([0-9a-f]+)\.(\d+)\.tail$/;
+/** A scrub's targets, for the one that carries its tails if it dies (see the top). */
+const SCRUB_TARGETS = /^\.scrub\.([0-9a-f]+)\.targets$/;
+const targetsFile = (dir: string, token: string) => join(dir, `.scrub.${token}.targets`);
 
 /** The journal folder's scrub lock, held. */
 export interface ScrubLock {
@@ -458,16 +503,87 @@ async function lockScrub(dir: string, timeoutMs: number, signal?: AbortSignal): 
 }
 
 /**
- * Deletes what crashed scrubs left: their temporary files (a copy of a journal file, addresses
- * erased since included, that pruning and scrubs would otherwise never see) and lock files that
- * never became the lock. Only under the lock: a live scrubber's temporary file is its holder's.
+ * Clears up after crashed scrubs: first carries the tails they left (see the top), then deletes
+ * their temporary files (a copy of a journal file, addresses erased since included, that pruning
+ * and scrubs would otherwise never see), their targets and lock files that never became the lock.
+ * Only under the lock: a live scrubber's files are its holder's.
  */
 function removeLeftovers(dir: string, now: number): void {
-  for (const name of readdirSync(dir)) {
+  const names = readdirSync(dir);
+  for (const name of names) {
+    const m = SCRUB_TAIL.exec(name);
+    if (m) carryTail(join(dir, name), join(dir, m[1]!), Number(m[3]), savedDropper(dir, m[2]!).drop);
+  }
+  for (const name of names) {
     const path = join(dir, name);
     // A lock being written by a contender right now is an instant old: only old ones go.
-    if (SCRUB_TMP.test(name) || (LOCK_TMP.test(name) && stale(path, now))) rmSync(path, { force: true });
+    if (SCRUB_TMP.test(name) || SCRUB_TARGETS.test(name) || (LOCK_TMP.test(name) && stale(path, now))) rmSync(path, { force: true });
   }
+}
+
+/** The line test of a dead scrub, from the targets it saved. */
+function savedDropper(dir: string, token: string): ReturnType<typeof dropper> {
+  let targets: DropTarget[] = [];
+  try {
+    const v = JSON.parse(readFileSync(targetsFile(dir, token), 'utf8')) as unknown;
+    if (Array.isArray(v)) targets = v as DropTarget[];
+  } catch {
+    // Written before the scrub's first tail and deleted after its last, so missing only if
+    // damaged: the tail is then carried whole. No sign-up is lost, and replay still applies the
+    // erase records; the next erasure of the address scrubs it.
+  }
+  return dropper(targets);
+}
+
+/** The complete lines of a file from byte `pos` (a last line without its newline is left, as by eachLine). */
+function linesFrom(path: string, pos: number): Buffer[] {
+  const fd = openSync(path, 'r');
+  let data: Buffer;
+  try {
+    data = Buffer.alloc(Math.max(0, fstatSync(fd).size - pos));
+    let off = 0;
+    while (off < data.length) {
+      const n = readSync(fd, data, off, data.length - off, pos + off);
+      if (n === 0) break;
+      off += n;
+    }
+    data = data.subarray(0, off);
+  } finally {
+    closeSync(fd);
+  }
+  const lines: Buffer[] = [];
+  let start = 0;
+  for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, start)) {
+    lines.push(data.subarray(start, nl + 1));
+    start = nl + 1;
+  }
+  return lines;
+}
+
+/**
+ * Appends the tail of a replaced file (its lines from `pos`, but those `drop` picks) to the file
+ * now at its path, then deletes the tail's name: in that order, so that a crash in between leaves
+ * the tail to be carried again (a line may then be there twice: replay deduplicates). A tail whose
+ * file was never replaced is a second name of it: only the name goes.
+ */
+function carryTail(tail: string, file: string, pos: number, drop: (line: Buffer) => boolean): void {
+  const ino = inode(tail);
+  if (ino === undefined) return;
+  if (ino !== inode(file)) {
+    const lines = linesFrom(tail, pos).filter((l) => !drop(l));
+    if (lines.length) {
+      // Whole lines in one append, as the writer's, so neither splits the other's; after a line a
+      // crashed writer tore, on a line of their own.
+      const bytes = Buffer.concat(endsWithNewline(file) ? lines : [Buffer.from('\n'), ...lines]);
+      const fd = openSync(file, 'a', 0o600);
+      try {
+        for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+  rmSync(tail, { force: true });
 }
 
 /**
@@ -500,17 +616,42 @@ async function eachLine(fh: FileHandle, pos: number, lock: ScrubLock, each: (lin
   return pos;
 }
 
-/** Builds the line test of a scrub: true for a sign-up line to drop. */
-function dropper(targets: ScrubTarget[]): { drop(line: Buffer): boolean; removed: number } {
-  const folded = targets.map((t) => ({ ...t, email: foldEmail(t.email) }));
-  // The address as it appears inside a JSON line, to skip parsing the lines that cannot match.
-  const needles = [...new Set(folded.map((t) => JSON.stringify(t.email).slice(1, -1)))];
+/**
+ * A scrub target as the line test takes it: the address hashed as in erase records, so that a
+ * scrub can save its targets for whoever carries its tails (see the top) without the address.
+ */
+interface DropTarget {
+  site: string;
+  email_sha256: string;
+  before: number;
+}
+
+interface ScrubRule {
+  targets: DropTarget[];
+  /** The addresses as they appear inside a JSON line, to skip parsing the lines that cannot match. */
+  needles: string[];
+}
+
+function scrubRule(targets: ScrubTarget[]): ScrubRule {
+  return {
+    targets: targets.map((t) => ({ site: t.site, email_sha256: emailHash(t.site, t.email), before: t.before })),
+    needles: [...new Set(targets.map((t) => JSON.stringify(foldEmail(t.email)).slice(1, -1)))],
+  };
+}
+
+/**
+ * Builds the line test of a scrub: true for a sign-up line to drop. Without needles every line is
+ * parsed (a dead scrub's tail: a few lines, and only the hashes were saved).
+ */
+function dropper(targets: DropTarget[], needles?: string[]): { drop(line: Buffer): boolean; removed: number } {
   const state = {
     removed: 0,
     drop(line: Buffer): boolean {
       const text = line.toString('utf8');
-      const lower = text.toLowerCase();
-      if (!needles.some((n) => lower.includes(n))) return false;
+      if (needles) {
+        const lower = text.toLowerCase();
+        if (!needles.some((n) => lower.includes(n))) return false;
+      }
       let e: JournalEntry;
       try {
         e = JSON.parse(text) as JournalEntry;
@@ -518,9 +659,10 @@ function dropper(targets: ScrubTarget[]): { drop(line: Buffer): boolean; removed
         return false;
       }
       if (e.type !== 'signup') return false;
-      const email = foldEmail(String(e.payload.email));
+      const site = e.payload.site;
+      const hash = emailHash(site, String(e.payload.email));
       const collected = Date.parse(e.meta?.collected_at);
-      const hit = folded.some((t) => t.site === e.payload.site && t.email === email && !(collected > t.before));
+      const hit = targets.some((t) => t.site === site && t.email_sha256 === hash && !(collected > t.before));
       if (hit) state.removed += 1;
       return hit;
     },
@@ -528,8 +670,8 @@ function dropper(targets: ScrubTarget[]): { drop(line: Buffer): boolean; removed
   return state;
 }
 
-/** Rewrites one file without the lines `drop` picks, carrying over lines appended meanwhile. */
-async function scrubFile(file: string, targets: ScrubTarget[], lock: ScrubLock): Promise<number> {
+/** Rewrites one file without the lines `rule` drops, carrying over lines appended meanwhile. */
+async function scrubFile(file: string, rule: ScrubRule, lock: ScrubLock): Promise<number> {
   let src: FileHandle;
   try {
     src = await open(file, 'r');
@@ -538,17 +680,18 @@ async function scrubFile(file: string, targets: ScrubTarget[], lock: ScrubLock):
   }
   try {
     // Most files hold none of the address: read them once, rewrite nothing.
-    const probe = dropper(targets);
+    const probe = dropper(rule.targets, rule.needles);
     let found = false;
     await eachLine(src, 0, lock, (line) => {
       if (!found && probe.drop(line)) found = true;
     });
     if (!found) return 0;
 
-    const scrub = dropper(targets);
+    const scrub = dropper(rule.targets, rule.needles);
     const tmp = `${file}.${lock.token}.scrub`;
     const out = await open(tmp, 'w', 0o600);
     let pos = 0;
+    let tail: string | undefined;
     try {
       let batch: Buffer[] = [];
       let size = 0;
@@ -581,24 +724,21 @@ async function scrubFile(file: string, targets: ScrubTarget[], lock: ScrubLock):
       await catchUp(CATCH_UP_ROUNDS); // what came during the fsync
       await out.close();
       lock.check();
+      // From here on the old file keeps a name until its tail is in the new one (see the top).
+      tail = `${file}.${lock.token}.${pos}.tail`;
+      await link(file, tail);
       await rename(tmp, file);
     } catch (e) {
       await out.close().catch(() => {}); // already closed on a failed check or rename
       await rm(tmp, { force: true });
+      // Not replaced: the tail's name is only a second name of the file. Replaced all the same (a
+      // rename reported failed after it was done), it holds the tail: left for the next scrub.
+      if (tail !== undefined && inode(tail) === inode(file)) await rm(tail, { force: true });
       throw e;
     }
-    // What the writer appended to the old file in that instant: each write is whole lines, so
-    // appending them in batches of whole lines keeps every line intact beside the writer's own.
-    const tail = await open(file, 'a', 0o600);
-    try {
-      const lines: Buffer[] = [];
-      await eachLine(src, pos, lock, (line) => {
-        if (!scrub.drop(line)) lines.push(Buffer.from(line));
-      });
-      if (lines.length) await tail.write(Buffer.concat(lines));
-    } finally {
-      await tail.close();
-    }
+    // What the writer appended to the old file in the last instant. A failure leaves the tail's
+    // name, and this scrub's targets, for the next scrub to carry it with.
+    carryTail(tail, file, pos, scrub.drop);
     return scrub.removed;
   } finally {
     await src.close();
@@ -620,17 +760,27 @@ export interface ScrubOptions {
 export async function scrubJournal(dir: string, targets: ScrubTarget[], options: ScrubOptions = {}): Promise<number> {
   if (!targets.length) return 0;
   const lock = await lockScrub(dir, options.lockTimeoutMs ?? 120_000, options.signal);
+  const saved = targetsFile(dir, lock.token);
   try {
     removeLeftovers(dir, Date.now());
+    const rule = scrubRule(targets);
+    // Before any tail of this scrub can exist: if it dies, whoever carries its tails drops what
+    // it would have.
+    writeFileSync(saved, JSON.stringify(rule.targets), { mode: 0o600 });
     let removed = 0;
     for (const file of journalFiles(dir)) {
       if (options.signal?.aborted) throw stopped();
       lock.refresh();
-      removed += await scrubFile(file, targets, lock);
+      removed += await scrubFile(file, rule, lock);
     }
     return removed;
   } finally {
-    lock.release();
+    try {
+      // Kept while a tail of this scrub is left (its copy failed): the next scrub carries it with them.
+      if (!readdirSync(dir).some((n) => SCRUB_TAIL.exec(n)?.[2] === lock.token)) rmSync(saved, { force: true });
+    } finally {
+      lock.release();
+    }
   }
 }
 

@@ -12,7 +12,7 @@ import { addCounts, countedGroups, dayIn } from '../store/events';
 import { enqueueDeliveries } from '../hooks/enqueue';
 import { createSiteCache } from '../site-cache';
 import { countGroup } from '../routes/context';
-import { emailHash, journalFiles, readJournal, type EraseEntry, type SignupEntry } from './journal';
+import { emailHash, journalFiles, readJournal, readScrubTails, type EraseEntry, type SignupEntry } from './journal';
 
 export interface ReplayResult {
   inserted: number;
@@ -32,7 +32,8 @@ export function replay(deps: { db: Db }, journal: string): ReplayResult {
     throw new Error(`no journal at ${journal}`);
   }
   const files = isDir ? journalFiles(journal) : [journal];
-  const entries = files.flatMap(readJournal);
+  // With the tails a killed scrub did not copy yet (journal.ts, at the top): their lines are in no file.
+  const entries = [...files.flatMap(readJournal), ...(isDir ? readScrubTails(journal) : [])];
   const erasures = new Map<string, number>();
   for (const e of entries) {
     if (e.type !== 'erase') continue;
