@@ -66,18 +66,32 @@ async function api(serverUrl: string, apiKey: string, path: string, init: Reques
 }
 
 /**
- * The demo's single hook, through the public hooks API (the seed's POST /api1/hooks). Hooks left
- * over from an earlier run on another port are deleted, so sign-ups are not posted to nowhere.
+ * The demo's hook, through the public hooks API (the seed's POST /api1/hooks): kept when it exists,
+ * created otherwise. Only hooks of an earlier demo run on another port (the demo receiver's path on
+ * a loopback host) are deleted, so sign-ups are not posted to nowhere; hooks you added stay.
  */
 export async function registerDemoHook(serverUrl: string, apiKey: string, hookUrl: string): Promise<number> {
   const hooks = (await api(serverUrl, apiKey, '/api1/hooks')) as Array<{ id: number; target_url: string }>;
+  const path = new URL(hookUrl).pathname;
+  let id: number | undefined;
   for (const h of hooks) {
-    if (h.target_url !== hookUrl) await api(serverUrl, apiKey, `/api1/hooks?hook_id=${h.id}`, { method: 'DELETE' });
+    if (h.target_url === hookUrl && id === undefined) id = h.id;
+    else if (isEarlierDemoReceiver(h.target_url, path)) await api(serverUrl, apiKey, `/api1/hooks?hook_id=${h.id}`, { method: 'DELETE' });
   }
+  if (id !== undefined) return id;
   const created = (await api(serverUrl, apiKey, '/api1/hooks', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ event: 'email', target_url: hookUrl }),
   })) as { id: number };
   return created.id;
+}
+
+function isEarlierDemoReceiver(target: string, path: string): boolean {
+  try {
+    const u = new URL(target);
+    return u.pathname === path && (u.hostname === '127.0.0.1' || u.hostname === 'localhost');
+  } catch {
+    return false;
+  }
 }

@@ -4,8 +4,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '../src/server/config';
-import { createLog, silentLog } from '../src/server/log';
-import { startServer } from '../src/server/main';
+import type { ServerConfig } from '../src/server/config';
+import { createLog, silentLog, type Log } from '../src/server/log';
+import { startServer, type RunningServer } from '../src/server/main';
 import { provisionSite, registerDemoHook } from './provision';
 import { startDemoSite, type DemoSite } from './site-server';
 
@@ -22,7 +23,18 @@ async function demoSite(port: number): Promise<DemoSite> {
   }
 }
 
-function banner(o: { siteUrl: string; serverUrl: string; siteId: string; apiKey: string; created: boolean; hookUrl: string; dataDir: string }): string {
+/** The collection server on its configured port, or any free one if that is taken. */
+async function collectionServer(config: ServerConfig, log: Log): Promise<RunningServer> {
+  try {
+    return await startServer(config, log);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    console.log(`Port ${config.port} is taken; the collection server uses a free port instead (POPLET_PORT sets it).`);
+    return startServer({ ...config, port: 0 }, log);
+  }
+}
+
+function banner(o: { siteUrl: string; serverUrl: string; siteId: string; apiKey: string; created: boolean; hookUrl: string; hookId: number; dataDir: string }): string {
   const h = `-H 'Authorization: WISEPOPS-API key="${o.apiKey}"'`;
   return `
 ${bold('Poplet demo is running.')}  Ctrl-C stops everything.
@@ -49,7 +61,7 @@ ${bold('Email API')}
 ${bold('Hooks')}
   curl ${h} -H 'Content-Type: application/json' -d '{"event":"email","target_url":"${o.hookUrl}"}' '${o.serverUrl}/api1/hooks'
   curl ${h} '${o.serverUrl}/api1/hooks'
-  curl -X DELETE ${h} '${o.serverUrl}/api1/hooks?hook_id=42'
+  curl -X DELETE ${h} '${o.serverUrl}/api1/hooks?hook_id=${o.hookId}'
 
 ${bold('Stats')}
   curl ${h} '${o.serverUrl}/api1/stats'
@@ -67,13 +79,13 @@ async function main(): Promise<void> {
   // The hook receiver is the demo's own localhost server, which the SSRF guard refuses by default.
   const config = { ...loadConfig(env, process.argv.slice(2)), allowPrivateHooks: true };
   const site = await demoSite(Number(process.env.DEMO_PORT ?? 8080));
-  const server = await startServer(config, verbose ? createLog() : silentLog);
+  const server = await collectionServer(config, verbose ? createLog() : silentLog);
   const serverUrl = server.url.replace(/\/$/, '');
   const origins = [site.url, `http://localhost:${site.port}`];
   const { siteId, apiKey, created } = provisionSite({ dataDir: config.dataDir, dbPath: config.dbPath, origins });
-  await registerDemoHook(serverUrl, apiKey, site.hookUrl);
+  const hookId = await registerDemoHook(serverUrl, apiKey, site.hookUrl);
   site.configure({ serverUrl, siteId, apiKey });
-  console.log(banner({ siteUrl: site.url, serverUrl, siteId, apiKey, created, hookUrl: site.hookUrl, dataDir: config.dataDir }));
+  console.log(banner({ siteUrl: site.url, serverUrl, siteId, apiKey, created, hookUrl: site.hookUrl, hookId, dataDir: config.dataDir }));
 
   let stopping = false;
   const stop = async () => {

@@ -44,6 +44,9 @@ export async function startServer(partial: Partial<ServerConfig> = {}, log: Log 
     await worker.stop();
     retention.stop();
     db.close();
+    // A bare "listen EADDRINUSE" does not say which setting moves the server.
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw Object.assign(new Error(`port ${config.port} on ${config.host} is already in use: stop what listens there, or pick another port with POPLET_PORT or --port`), { code: 'EADDRINUSE' });
     throw e;
   }
   const { address, port } = app.server.address() as AddressInfo;
