@@ -2,7 +2,7 @@
 // around the routes. Built from plain dependencies so tests and the CLI share it.
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
-import type { ServerDeps } from './config';
+import { httpsPolicy, isLoopbackHost, type ServerDeps } from './config';
 import { createSiteCache } from './site-cache';
 import { createOriginRefusals } from './routes/context';
 import { createSignupWriter } from './store/signup-writer';
@@ -50,12 +50,24 @@ function errorStatus(err: FastifyError): [number, string] {
   return [status, status === 500 ? 'internal error' : err.message];
 }
 
+/**
+ * The request came over TLS: on this socket, or as X-Forwarded-Proto says when the socket's peer
+ * is a trusted proxy (fastify's request.protocol ignores the header from anyone else).
+ */
+function overHttps(request: FastifyRequest): boolean {
+  return request.protocol?.toLowerCase() === 'https';
+}
+
 function secureHeaders(request: FastifyRequest, reply: FastifyReply): void {
   // Routes may have set their own (public files are cross-origin): keep theirs.
   for (const [name, value] of SECURITY_ENTRIES) if (!reply.hasHeader(name)) reply.header(name, value);
-  // Behind a TLS-terminating proxy (trustProxy) this reads X-Forwarded-Proto.
-  if (request.protocol === 'https') reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+  if (overHttps(request)) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
 }
+
+const HTTPS_REQUIRED =
+  'https required: this server answers its API over HTTPS only (POPLET_REQUIRE_HTTPS), and this request came over plain http, ' +
+  'so its API key may have crossed the network unencrypted (rotate it with `poplet site rotate-key` if so). Behind a TLS proxy, ' +
+  'set POPLET_TRUST_PROXY and have the proxy send X-Forwarded-Proto.';
 
 const hops = (n: number) => (_address: string, hop: number) => hop < n;
 
@@ -89,6 +101,24 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
   app.addHook('onSend', async (request, reply) => secureHeaders(request, reply));
+
+  // The API carries API keys one way and e-mail addresses the other: with HTTPS required it
+  // refuses plain http before the key is even looked at (no redirect: the key has already been
+  // sent, and a client that follows it would send it again). Decided on the matched route, not
+  // the raw URL, so a percent-encoded path (/%61pi1/emails) cannot slip past. /collect and
+  // /events stay open: a browser on an https page cannot reach an http server anyway (mixed
+  // content), and a page served over http already sent its form in clear; refusing them would
+  // only lose sign-ups. The public files and campaign set carry nothing secret.
+  const https = httpsPolicy(config);
+  if (https.required) {
+    app.addHook('onRequest', async (request, reply) => {
+      if (overHttps(request) || !request.routeOptions.url?.startsWith('/api1/')) return;
+      return reply.code(403).send({ error: HTTPS_REQUIRED });
+    });
+    log.info({ why: https.why }, 'HTTPS required for the API and hook targets');
+  } else if (!isLoopbackHost(config.host)) {
+    log.warn({ host: config.host, why: https.why }, 'HTTPS not required: API keys, addresses and hook payloads may cross the network unencrypted');
+  }
 
   if (config.logRequests) {
     // Route patterns, never URLs or bodies: no address or field value reaches the logs.

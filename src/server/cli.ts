@@ -5,11 +5,12 @@ import { loadConfig, parseFlags, type ServerConfig } from './config';
 import { serve } from './main';
 import { openDb, type Db } from './store/db';
 import { loadSecret } from './store/keys';
-import { addSite, listSites, rotateKey, setOrigins, setTimezone, type Site } from './store/sites';
+import { addSite, getSite, listSites, rotateKey, setOrigins, setTimezone, touchSite, type Site } from './store/sites';
 import { importCampaigns, listCampaigns } from './store/campaigns';
 import { backup, restore } from './lifecycle/backup';
 import { replay } from './lifecycle/replay';
 import { eraseEmail, type ErasureResult } from './lifecycle/erase';
+import { createHook, deleteHook, hookRules, HookInputError, listHooks, parseId, retryHook, type HookView } from './hooks/manage';
 
 const USAGE = `poplet <command>
 
@@ -23,6 +24,11 @@ const USAGE = `poplet <command>
   site timezone ID TZ                            IANA time zone for schedules and daily stats
   campaign import FILE --site ID                 import a JSON campaign or array (all or nothing)
   campaign list --site ID                        list a site's campaigns
+  hook add --site ID --url URL [--campaign WISEPOP_ID] [--event email]
+                                                 create a hook (the checks of POST /api1/hooks); prints its id
+  hook list --site ID                            a site's hooks and the state of their deliveries
+  hook delete --site ID HOOK_ID                  delete a hook and its pending deliveries
+  hook retry --site ID HOOK_ID                   send a hook's failed deliveries again
   backup [--dir DIR] [--keep N]                  online backup of the database
   restore FILE                                   replace the database with a backup (server stopped)
   replay JOURNAL                                 re-insert sign-ups from a journal file or folder
@@ -63,6 +69,25 @@ const describe = (s: Site) =>
   `${s.id}  ${s.domain}  tz=${s.timezone}  origins=${s.origins.join(',') || '(none)'}  created=${s.created_at}` +
   (s.last_active_at ? `  last active=${s.last_active_at}` : '');
 
+const describeHook = (h: HookView) =>
+  `${h.id}  ${h.event}  ${h.target_url}  campaign=${h.wisepop_id ?? 'all'}  status=${h.status}  ` +
+  `pending=${h.pending} failed=${h.failed} sent=${h.sent}  created=${h.created_at}` +
+  (h.last_error ? `  last error=${h.last_error} (${h.last_error_at})` : '');
+
+/** The site named by --site, which must exist; stamped active as an API call would stamp it. */
+function hookSite(db: Db, flags: Record<string, string>): string {
+  const id = need(flags.site, '--site ID');
+  if (!getSite(db, id)) throw new Error(`unknown site ${id}`);
+  touchSite(db, id);
+  return id;
+}
+
+function hookIdArg(args: string[]): number {
+  const id = parseId(need(args[0], 'HOOK_ID'));
+  if (id === null) throw new UsageError('HOOK_ID must be a positive integer');
+  return id;
+}
+
 function withDb<T>(config: ServerConfig, fn: (db: Db) => T): T {
   const db = openDb(config.dbPath);
   try {
@@ -82,7 +107,7 @@ export async function run(argv: string[], out: (line: string) => void = console.
     out(USAGE);
     return;
   }
-  switch (`${command ?? ''} ${command === 'site' || command === 'campaign' ? sub ?? '' : ''}`.trim()) {
+  switch (`${command ?? ''} ${command === 'site' || command === 'campaign' || command === 'hook' ? sub ?? '' : ''}`.trim()) {
     case 'serve':
       return serve(config);
     case 'site add': {
@@ -139,6 +164,53 @@ export async function run(argv: string[], out: (line: string) => void = console.
         for (const c of listCampaigns(db, need(flags.site, '--site ID'))) out(`${c.id}  ${c.status}  ${c.layout.type}  ${c.name}`);
       });
       return;
+    case 'hook add': {
+      const url = need(flags.url, '--url URL');
+      const db = openDb(config.dbPath);
+      let hook: { id: number; created: boolean };
+      try {
+        const site = hookSite(db, flags);
+        // The very function POST /api1/hooks calls, with this configuration's rules.
+        hook = await createHook(db, site, { event: flags.event ?? 'email', target_url: url, wisepop_id: flags.campaign }, hookRules(config));
+      } catch (e) {
+        if (e instanceof HookInputError) throw new Error(`hook refused: ${e.message}`);
+        throw e;
+      } finally {
+        db.close();
+      }
+      out(`hook id:  ${hook.id}${hook.created ? '' : ' (this hook already existed)'}`);
+      // This command may run with another environment than the server (which decides 'auto'
+      // from its own listen address): say what an http target means there.
+      if (new URL(url).protocol === 'http:') {
+        out(`warning: ${url} is http: sign-ups will be posted unencrypted, and a server that requires HTTPS ` +
+          '(POPLET_REQUIRE_HTTPS, on by default when it listens beyond loopback) will not send them.');
+      }
+      return;
+    }
+    case 'hook list':
+      withDb(config, (db) => {
+        const site = hookSite(db, flags);
+        const hooks = listHooks(db, site);
+        if (!hooks.length) out(`no hooks for site ${site}: poplet hook add --site ${site} --url https://...`);
+        for (const h of hooks) out(describeHook(h));
+      });
+      return;
+    case 'hook delete': {
+      const id = hookIdArg(args);
+      withDb(config, (db) => {
+        const site = hookSite(db, flags);
+        if (!deleteHook(db, site, id)) throw new Error(`hook ${id} not found for site ${site}`);
+      });
+      out(`deleted hook ${id} and its pending deliveries`);
+      return;
+    }
+    case 'hook retry': {
+      const id = hookIdArg(args);
+      const requeued = withDb(config, (db) => retryHook(db, hookSite(db, flags), id));
+      if (requeued === null) throw new Error(`hook ${id} not found for site ${flags.site}`);
+      out(`requeued ${requeued} failed deliver${requeued === 1 ? 'y' : 'ies'} of hook ${id}`);
+      return;
+    }
     case 'backup': {
       const file = await (async () => {
         const db = openDb(config.dbPath);

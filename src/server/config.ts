@@ -1,5 +1,6 @@
 // Server configuration from the environment and command-line flags, and the dependencies every
 // route, worker and CLI command receives.
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Db } from './store/db';
 import type { Log } from './log';
@@ -15,6 +16,11 @@ export interface ServerConfig {
   trustProxy: boolean | number | string;
   /** Let hooks post to private/loopback addresses (SSRF guard off). For tests and LANs. */
   allowPrivateHooks: boolean;
+  /**
+   * HTTPS for the API and for hook targets; 'auto' decides from `host` and `trustProxy`
+   * (httpsPolicy below), so it follows them however they were set.
+   */
+  requireHttps: boolean | 'auto';
   /** SQLite synchronous mode; see store/db.ts for the trade-off. */
   synchronous: 'full' | 'normal';
   /** Recovery journal folder; '' turns the journal off. */
@@ -74,6 +80,40 @@ function trustProxy(value: string | undefined): boolean | number | string {
   return /^\d+$/.test(value) ? Number(value) : value;
 }
 
+function onOffAuto(value: string | undefined, name: string): boolean | 'auto' {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '' || v === 'auto') return 'auto';
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  // A security switch: a typo must not silently mean "off".
+  throw new Error(`${name} must be on, off or auto, got "${value}"`);
+}
+
+/** True for a listen address only this machine can reach. Names other than localhost are not assumed to be. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  return h === '::1' || /^::ffff:127\./.test(h);
+}
+
+/**
+ * Whether the API and hook targets must use HTTPS, and why (said in the startup log).
+ *
+ * 'auto' (the default) requires it as soon as the server can be reached from another machine:
+ * it listens beyond loopback, or a trusted proxy is configured (a proxy in front means traffic
+ * from elsewhere, and it reports the scheme in X-Forwarded-Proto). A server on 127.0.0.1 with no
+ * proxy (development, tests, `npm start`) is only reachable from this machine, where plain http
+ * exposes nothing, so it stays off there.
+ */
+export function httpsPolicy(config: Pick<ServerConfig, 'requireHttps' | 'host' | 'trustProxy'>): { required: boolean; why: string } {
+  if (config.requireHttps === true) return { required: true, why: 'POPLET_REQUIRE_HTTPS is on' };
+  if (config.requireHttps === false) return { required: false, why: 'POPLET_REQUIRE_HTTPS is off' };
+  if (!isLoopbackHost(config.host)) return { required: true, why: `auto: listening on ${config.host}, beyond loopback` };
+  if (config.trustProxy !== false) return { required: true, why: 'auto: behind a trusted proxy (POPLET_TRUST_PROXY)' };
+  return { required: false, why: `auto: listening on ${config.host} (loopback only) with no trusted proxy` };
+}
+
 export function loadConfig(env: Env = process.env, argv: string[] = []): ServerConfig {
   const f = parseFlags(argv);
   const dataDir = resolve(f.data ?? env.POPLET_DATA ?? '.data');
@@ -85,6 +125,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): ServerC
     countryHeader: (f['country-header'] ?? env.POPLET_COUNTRY_HEADER ?? '').toLowerCase() || null,
     trustProxy: trustProxy(f['trust-proxy'] ?? env.POPLET_TRUST_PROXY),
     allowPrivateHooks: bool(f['allow-private-hooks'] ?? env.POPLET_ALLOW_PRIVATE_HOOKS),
+    requireHttps: onOffAuto(f['require-https'] ?? env.POPLET_REQUIRE_HTTPS, 'POPLET_REQUIRE_HTTPS'),
     synchronous: (f.synchronous ?? env.POPLET_SYNCHRONOUS ?? 'full').toLowerCase() === 'normal' ? 'normal' : 'full',
     journalDir: env.POPLET_JOURNAL === 'off' ? '' : resolve(env.POPLET_JOURNAL || join(dataDir, 'journal')),
     backupDir: resolve(env.POPLET_BACKUPS ?? join(dataDir, 'backups')),

@@ -144,6 +144,65 @@ describe('hooks API', () => {
   });
 });
 
+describe('hook_id in the query or the JSON body (the seed: parameters are JSON-encoded)', () => {
+  const ids = async () => ((await api('/api1/hooks')).body as HookView[]).map((h) => h.id);
+  const del = (body: unknown, query = '', key?: string) =>
+    api(`/api1/hooks${query}`, { method: 'DELETE', body: typeof body === 'string' ? body : JSON.stringify(body), key });
+
+  it('DELETE with {"hook_id":N} as a JSON body deletes the hook, as curl sends it', async () => {
+    await start();
+    const a = (await create({ event: 'email', target_url: 'https://hooks.example.com/a' })).body.id as number;
+    const b = (await create({ event: 'email', target_url: 'https://hooks.example.com/b' })).body.id as number;
+    const curl = `curl -s -w ' %{http_code}' -H 'Authorization: WISEPOPS-API key="${env.key}"' -H 'Content-Type: application/json' -X DELETE -d '{"hook_id":${a}}' '${base}/api1/hooks'`;
+    const { stdout } = await sh('sh', ['-c', curl]);
+    expect(stdout).toBe(`${JSON.stringify({ id: a, deleted: true })} 200`);
+    expect(await ids()).toEqual([b]);
+    // A numeric string, as some clients encode ids, and the same id in both places.
+    expect(await del({ hook_id: String(b) }, `?hook_id=${b}`)).toMatchObject({ status: 200, body: { id: b, deleted: true } });
+    expect(await ids()).toEqual([]);
+  });
+
+  it('the JSON body keeps the rules of the query: 404 for another site\'s or an unknown hook, 422 without a valid id', async () => {
+    await start();
+    const other = addSite(env.deps.db, env.deps.secret, { domain: 'other.example' });
+    const theirs = (await create({ event: 'email', target_url: 'https://hooks.example.com/theirs' }, other.key)).body.id as number;
+    expect(await del({ hook_id: theirs })).toMatchObject({ status: 404, body: { error: 'hook not found' } });
+    expect(await del({ hook_id: 999999 })).toMatchObject({ status: 404 });
+    for (const body of [{}, { hook_id: 'abc' }, { hook_id: 0 }, { hook_id: -4 }, { hook_id: 1.5 }, { hook_id: null }, [theirs], theirs, 'null']) {
+      const r = await del(body);
+      expect(r.status, JSON.stringify(body)).toBe(422);
+      expect(r.body.error, JSON.stringify(body)).toMatch(/hook_id|JSON object/);
+    }
+    expect((await api('/api1/hooks', { key: other.key })).body.map((h: HookView) => h.id)).toEqual([theirs]);
+  });
+
+  it('refuses a query and a body that name different hooks, and deletes neither', async () => {
+    await start();
+    const a = (await create({ event: 'email', target_url: 'https://hooks.example.com/a' })).body.id as number;
+    const b = (await create({ event: 'email', target_url: 'https://hooks.example.com/b' })).body.id as number;
+    const r = await del({ hook_id: b }, `?hook_id=${a}`);
+    expect(r).toMatchObject({ status: 422, body: { error: `hook_id given twice with different values (query ${a}, body ${b}): send it once` } });
+    expect(r.type).toMatch(/application\/json/);
+    expect(await ids()).toEqual([a, b]);
+  });
+
+  it('a Content-Type: application/json header with no body still reads hook_id from the query', async () => {
+    await start();
+    const a = (await create({ event: 'email', target_url: 'https://hooks.example.com/a' })).body.id as number;
+    const curl = `curl -s -w ' %{http_code}' -H 'Authorization: WISEPOPS-API key="${env.key}"' -H 'Content-Type: application/json' -X DELETE '${base}/api1/hooks?hook_id=${a}'`;
+    expect((await sh('sh', ['-c', curl])).stdout).toBe(`${JSON.stringify({ id: a, deleted: true })} 200`);
+    // A body that is not JSON is still a 400, as everywhere else.
+    expect(await del('{"hook_id":', `?hook_id=${a}`)).toMatchObject({ status: 400, body: { error: 'body: not valid JSON' } });
+  });
+
+  it('POST /api1/hooks/retry takes hook_id from the JSON body as well', async () => {
+    await start();
+    const a = (await create({ event: 'email', target_url: 'https://hooks.example.com/a' })).body.id as number;
+    expect(await api('/api1/hooks/retry', { method: 'POST', body: JSON.stringify({ hook_id: a }) })).toMatchObject({ status: 200, body: { id: a, requeued: 0 } });
+    expect((await api(`/api1/hooks/retry?hook_id=${a + 1}`, { method: 'POST', body: JSON.stringify({ hook_id: a }) })).status).toBe(422);
+  });
+});
+
 describe('erasure API', () => {
   it('DELETE /api1/emails?email= removes every sign-up of the address for the site, its pending deliveries and its journal lines', async () => {
     await start();

@@ -3,7 +3,7 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { checkLiteralHost, guardedLookup } from './ssrf';
+import { checkLiteralHost, guardedLookup, HTTPS_ONLY_TARGET } from './ssrf';
 
 /** Hex HMAC-SHA256 of the exact body bytes: PHP's hash_hmac('sha256', $payload, $apiKey). */
 export function signPayload(body: string, apiKey: string): string {
@@ -13,6 +13,11 @@ export function signPayload(body: string, apiKey: string): string {
 export interface PostOptions {
   timeoutMs: number;
   allowPrivate: boolean;
+  /**
+   * HTTPS is required: an http target (a hook created before the option was on) is not
+   * connected to at all, and the delivery fails with the reason, to be retried like any failure.
+   */
+  httpsOnly?: boolean;
   agents: { http: http.Agent; https: https.Agent };
 }
 
@@ -28,6 +33,9 @@ export function postPayload(target: string, body: string, headers: Record<string
       checkLiteralHost(url, opts.allowPrivate);
     } catch (e) {
       return resolve({ ok: false, error: (e as Error).message });
+    }
+    if (opts.httpsOnly && url.protocol !== 'https:') {
+      return resolve({ ok: false, error: `not sent: ${HTTPS_ONLY_TARGET}; create the hook again with an https URL` });
     }
     const secure = url.protocol === 'https:';
     const bytes = Buffer.from(body, 'utf8');

@@ -50,8 +50,15 @@ export function isBlockedAddress(address: string): boolean {
 
 export class HookTargetError extends Error {}
 
-/** Syntax check: absolute http(s) URL with a host. Returns the parsed URL or throws HookTargetError. */
-export function parseTargetUrl(raw: unknown): URL {
+/** Why an http target is refused when HTTPS is required; also the reason a delivery to one is held back. */
+export const HTTPS_ONLY_TARGET =
+  'target_url must use https: this server requires HTTPS (POPLET_REQUIRE_HTTPS), so sign-ups are never posted over plain http';
+
+/**
+ * Syntax check: absolute http(s) URL with a host, https only when `httpsOnly`. Returns the parsed
+ * URL or throws HookTargetError.
+ */
+export function parseTargetUrl(raw: unknown, httpsOnly = false): URL {
   if (typeof raw !== 'string' || raw.length === 0 || raw.length > 2048) {
     throw new HookTargetError('target_url is required (an http or https URL)');
   }
@@ -64,11 +71,12 @@ export function parseTargetUrl(raw: unknown): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new HookTargetError('target_url must use http or https');
   }
+  if (httpsOnly && url.protocol !== 'https:') throw new HookTargetError(HTTPS_ONLY_TARGET);
   if (!url.hostname) throw new HookTargetError('target_url has no host');
   return url;
 }
 
-type Resolver = (host: string) => Promise<LookupAddress[]>;
+export type Resolver = (host: string) => Promise<LookupAddress[]>;
 
 const resolveAll: Resolver = (host) =>
   new Promise((resolve, reject) => {
@@ -81,11 +89,12 @@ function bareHost(url: URL): string {
 }
 
 /**
- * Full check used at hook creation: syntax, then every address the name resolves to must be
- * public (a name answering with one public and one private address is refused).
+ * Full check used at hook creation: syntax (https only when `httpsOnly`), then every address the
+ * name resolves to must be public (a name answering with one public and one private address is
+ * refused).
  */
-export async function vetTargetUrl(raw: unknown, allowPrivate: boolean, resolve: Resolver = resolveAll): Promise<URL> {
-  const url = parseTargetUrl(raw);
+export async function vetTargetUrl(raw: unknown, allowPrivate: boolean, resolve: Resolver = resolveAll, httpsOnly = false): Promise<URL> {
+  const url = parseTargetUrl(raw, httpsOnly);
   if (allowPrivate) return url;
   const host = bareHost(url);
   let addresses: string[];

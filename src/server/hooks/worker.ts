@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type Database from 'better-sqlite3';
-import type { ServerDeps } from '../config';
+import { httpsPolicy, type ServerDeps } from '../config';
 import { emailRow } from '../store/signups';
 import { signingKey } from '../store/keys';
 import { installOutbox, onDeliveriesQueued } from './enqueue';
@@ -127,6 +127,7 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
   const random = options.random ?? Math.random;
   const { db, secret, log } = deps;
   const allowPrivate = Boolean(deps.config.allowPrivateHooks);
+  const httpsOnly = httpsPolicy(deps.config).required;
   const q = prepare(db);
   const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
   const inFlight = new Map<number, Promise<void>>();
@@ -202,7 +203,7 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
         'X-Wisepops-Signature': batch.signature,
         'X-Poplet-Delivery': batch.batchId,
       },
-      { timeoutMs: o.timeoutMs, allowPrivate, agents },
+      { timeoutMs: o.timeoutMs, allowPrivate, httpsOnly, agents },
     );
     if (!db.open) return;
     settle(batch, result.ok ? null : result.error);
@@ -250,6 +251,14 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
   // Due times are kept by every writer of pending rows; recomputing them once per start (one
   // index lookup per hook) also brings forward the few a deleted waiting batch left late.
   q.refreshAllDue.run();
+  // Hooks created over http before HTTPS was required: their deliveries fail (and retry, then
+  // fail for good after retryForMs) without a connection. Said once at start, by id (a URL may
+  // hold a token), as well as in each failed delivery's log line and the hook's last_error.
+  if (httpsOnly) {
+    for (const h of db.prepare<[], { id: number; site_id: string }>(`SELECT id, site_id FROM hooks WHERE target_url NOT LIKE 'https:%'`).all()) {
+      log.warn({ hook: h.id, site: h.site_id }, 'hook target is http and HTTPS is required: its sign-ups will not be sent; create it again with an https URL');
+    }
+  }
   const unsubscribe = onDeliveriesQueued(db, kick);
   const poll = setInterval(kick, o.pollMs);
   poll.unref();
