@@ -56,7 +56,7 @@ it('stores a cross-origin sign-up from a real page and shows it in the Email API
     if (rows.length < 2) await new Promise((ok) => setTimeout(ok, 100));
   }
   expect(rows).toEqual([
-    { collected_at: result.body.collected_at, email: 'ada@example.com', wisepop_id: 42, ip: '127.0.0.1', country_code: null, other_fields: { Name: 'Ada <b>L</b>' } },
+    { collected_at: result.body.collected_at, email: 'ada@example.com', wisepop_id: 42, ip: '127.0.0.1', country_code: null, other_fields: { Name: 'Ada <b>L</b>' }, consent: null },
     expect.objectContaining({ email: 'grace@example.com', wisepop_id: 42 }),
   ]);
   expect(errors).toEqual([]);

@@ -25,8 +25,9 @@ describe('GET /api1/emails', () => {
     expect(r.status).toBe(200);
     const rows = r.json as EmailRow[];
     expect(rows).toHaveLength(100);
-    expect(Object.keys(rows[0]!).sort()).toEqual(['collected_at', 'country_code', 'email', 'ip', 'other_fields', 'wisepop_id']);
-    expect(rows[0]).toMatchObject({ ip: '127.0.0.1', country_code: null, other_fields: { City: 'Lyon' } });
+    // The seed's keys in its order, then Poplet's consent.
+    expect(Object.keys(rows[0]!)).toEqual(['collected_at', 'email', 'wisepop_id', 'ip', 'country_code', 'other_fields', 'consent']);
+    expect(rows[0]).toMatchObject({ ip: '127.0.0.1', country_code: null, other_fields: { City: 'Lyon' }, consent: null });
     const times = rows.map((x) => Date.parse(x.collected_at));
     for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThan(times[i - 1]!);
   });
@@ -103,6 +104,17 @@ describe('GET /api1/emails', () => {
     await post(`${f.url}/collect`, body);
     const next = (await emails(`?collected_after=${encodeURIComponent(last)}`)).json as EmailRow[];
     expect(next.map((x) => x.email)).toEqual([body.email]);
+  });
+
+  it('returns the consent text the visitor ticked with the sign-up, null when the form had none', async () => {
+    const text = 'I agree to receive the newsletter and accept the privacy policy (v3, 2026-01).';
+    const ticked = signup(f.site, { consent: text });
+    const none = signup(f.site);
+    expect((await post(`${f.url}/collect`, ticked)).status).toBe(201);
+    expect((await post(`${f.url}/collect`, none)).status).toBe(201);
+    const rows = (await emails('?page_size=1000')).json as Array<EmailRow & { consent: string | null }>;
+    expect(rows.find((x) => x.email === ticked.email)?.consent).toBe(text);
+    expect(rows.find((x) => x.email === none.email)).toHaveProperty('consent', null);
   });
 
   it('filters by wisepop_id', async () => {

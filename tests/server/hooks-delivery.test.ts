@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHookWorker, backoffDelay, type HookWorker } from '../../src/server/hooks/worker';
 import type { EmailRow } from '../../src/shared/signup';
-import { listEmails } from '../../src/server/store/signups';
+import { insertSignups, listEmails } from '../../src/server/store/signups';
 import { addSite } from '../../src/server/store/sites';
 import { addHook, makeEnv, signatureValid, signup, startReceiver, waitFor, type Env, type Receiver } from './hooks-fixture';
 
@@ -45,9 +45,26 @@ describe('hook delivery', () => {
     expect(signatureValid(body, headers['x-wisepops-signature'] as string, env.key + 'x')).toBe(false);
     const rows = JSON.parse(body) as EmailRow[];
     expect(rows).toEqual(listEmails(env.deps.db, env.siteId, { limit: 100, offset: 0 }));
-    expect(Object.keys(rows[0]!)).toEqual(['collected_at', 'email', 'wisepop_id', 'ip', 'country_code', 'other_fields']);
-    expect(rows[0]).toMatchObject({ email, wisepop_id: 12345, ip: '203.0.113.9', country_code: 'US', other_fields: { City: 'Seattle' } });
+    // The seed's keys in its order, then Poplet's consent.
+    expect(Object.keys(rows[0]!)).toEqual(['collected_at', 'email', 'wisepop_id', 'ip', 'country_code', 'other_fields', 'consent']);
+    expect(rows[0]).toMatchObject({ email, wisepop_id: 12345, ip: '203.0.113.9', country_code: 'US', other_fields: { City: 'Seattle' }, consent: null });
     await waitFor(() => deliveries('sent') === 1, 2000, 'sent mark');
+  });
+
+  it('carries the consent text the visitor ticked, as /api1/emails does', async () => {
+    env = makeEnv();
+    const rx = await receiver();
+    addHook(env.deps, env.siteId, rx.url);
+    worker();
+    const consent = 'Yes, send me offers. I can unsubscribe at any time.';
+    insertSignups(env.deps.db, [{
+      site_id: env.siteId, client_id: 'consent-hook-1', email: 'ada@example.com', wisepop_id: 7,
+      ip: '203.0.113.9', country_code: null, other_fields: {}, consent, variant: null,
+    }]);
+    await waitFor(() => rx.accepted().length === 1, 5000, 'delivery');
+    const rows = JSON.parse(rx.requests[0]!.body) as Array<EmailRow & { consent: string | null }>;
+    expect(rows).toEqual([expect.objectContaining({ email: 'ada@example.com', consent })]);
+    expect(rows).toEqual(listEmails(env.deps.db, env.siteId, { limit: 100, offset: 0 }));
   });
 
   it('receiver down for a while then up: every sign-up delivered once, every payload signed, ids stable across retries', async () => {

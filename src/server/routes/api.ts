@@ -49,6 +49,8 @@ const emailRowSchema = {
     ip: { type: 'string' },
     country_code: { type: ['string', 'null'] },
     other_fields: { type: 'object', additionalProperties: { type: 'string' } },
+    // Poplet's addition (store/signups.ts, emailRow): the serializer drops keys not listed here.
+    consent: { type: ['string', 'null'] },
   },
 } as const;
 

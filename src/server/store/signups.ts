@@ -50,10 +50,19 @@ interface SignupRow {
   ip: string;
   country_code: string | null;
   other_fields: string;
+  consent: string | null;
 }
 
-/** A DB row in the seed's EmailRow shape: what /api1/emails and hook payloads both send. */
-export function emailRow(r: Pick<SignupRow, 'collected_at' | 'email' | 'wisepop_id' | 'ip' | 'country_code' | 'other_fields'>): EmailRow {
+/**
+ * A row of GET /api1/emails and of a hook payload: the seed's keys, unchanged and in its order,
+ * then `consent`, the text of the consent checkbox the visitor ticked (null when the form had
+ * none). Proving consent is the point of storing it, so it goes wherever the sign-up goes; a
+ * Wisepops-style consumer ignores a key it does not know.
+ */
+export type EmailApiRow = EmailRow & { consent: string | null };
+
+/** A DB row in the EmailApiRow shape: what /api1/emails and hook payloads both send. */
+export function emailRow(r: Pick<SignupRow, 'collected_at' | 'email' | 'wisepop_id' | 'ip' | 'country_code' | 'other_fields' | 'consent'>): EmailApiRow {
   return {
     collected_at: r.collected_at,
     email: r.email,
@@ -61,6 +70,7 @@ export function emailRow(r: Pick<SignupRow, 'collected_at' | 'email' | 'wisepop_
     ip: r.ip,
     country_code: r.country_code,
     other_fields: JSON.parse(r.other_fields) as Record<string, string>,
+    consent: r.consent,
   };
 }
 
@@ -170,7 +180,7 @@ export interface EmailQuery {
  * rows anywhere, which shifts every later row to a smaller offset: a client paging by `page` then
  * skips rows. Paging by `collected_after` (the last collected_at seen: unique per site) never does.
  */
-export function listEmails(db: Db, siteId: string, q: EmailQuery): EmailRow[] {
+export function listEmails(db: Db, siteId: string, q: EmailQuery): EmailApiRow[] {
   const where = ['site_id = ?', 'collected_ms > ?'];
   const args: Array<string | number> = [siteId, q.afterMs ?? -1];
   if (q.wisepopId !== undefined) {
@@ -179,7 +189,7 @@ export function listEmails(db: Db, siteId: string, q: EmailQuery): EmailRow[] {
   }
   const rows = db
     .prepare(
-      `SELECT collected_at, email, wisepop_id, ip, country_code, other_fields FROM signups
+      `SELECT collected_at, email, wisepop_id, ip, country_code, other_fields, consent FROM signups
        WHERE ${where.join(' AND ')} ORDER BY collected_ms LIMIT ? OFFSET ?`,
     )
     .all(...args, q.limit, q.offset) as SignupRow[];
