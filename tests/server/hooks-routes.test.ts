@@ -85,7 +85,7 @@ describe('hooks API', () => {
     ]) {
       const r = await create({ event: 'email', target_url });
       expect(r.status, target_url).toBe(422);
-      expect(r.body.error).toMatch(/private or reserved/);
+      expect(r.body.error).toMatch(/^target_url resolves to a private or reserved address; for a receiver on your own machine or network, start the server with POPLET_ALLOW_PRIVATE_HOOKS=1 \(--allow-private-hooks/);
     }
     expect((await api('/api1/hooks')).body).toEqual([]);
   });

@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { isBlockedAddress, vetTargetUrl } from '../../src/server/hooks/ssrf';
 import { postPayload } from '../../src/server/hooks/post';
+import { loadConfig } from '../../src/server/config';
 
 describe('isBlockedAddress', () => {
   it.each([
@@ -37,6 +38,17 @@ describe('vetTargetUrl', () => {
     ['http://v6meta.example.com/', resolveTo('fd00:ec2::254')],
   ])('refuses %s by its resolved addresses', async (url, resolver) => {
     await expect(vetTargetUrl(url, false, resolver)).rejects.toThrow(/private or reserved/);
+  });
+
+  it('says how to allow a receiver on your own machine or network', async () => {
+    const error = await vetTargetUrl('http://127.0.0.1:3000/hook', false).catch((e: Error) => e.message);
+    expect(error).toBe(
+      'target_url resolves to a private or reserved address; for a receiver on your own machine or network, ' +
+        'start the server with POPLET_ALLOW_PRIVATE_HOOKS=1 (--allow-private-hooks; `poplet hook add` takes it too)',
+    );
+    // The names the hint gives are the ones the configuration reads.
+    expect(loadConfig({ POPLET_ALLOW_PRIVATE_HOOKS: '1' }).allowPrivateHooks).toBe(true);
+    expect(loadConfig({}, ['serve', '--allow-private-hooks']).allowPrivateHooks).toBe(true);
   });
 
   it('does not tell the caller which private address a name resolved to', async () => {
@@ -84,7 +96,7 @@ describe('delivery-time guard', () => {
   it('refuses to connect when the name resolves to loopback now (DNS rebinding)', async () => {
     // "localhost" stands for a public name whose DNS answer changed to 127.0.0.1 after creation.
     const r = await postPayload(`http://localhost:${port}/hook`, '[]', {}, { timeoutMs: 2000, allowPrivate: false, agents });
-    expect(r).toEqual({ ok: false, error: expect.stringMatching(/private or reserved/) });
+    expect(r).toEqual({ ok: false, error: expect.stringMatching(/private or reserved address; .*POPLET_ALLOW_PRIVATE_HOOKS=1/) });
     const literal = await postPayload(`http://127.0.0.1:${port}/hook`, '[]', {}, { timeoutMs: 2000, allowPrivate: false, agents });
     expect(literal.ok).toBe(false);
     const mapped = await postPayload(`http://[::ffff:127.0.0.1]:${port}/hook`, '[]', {}, { timeoutMs: 2000, allowPrivate: false, agents });

@@ -50,6 +50,13 @@ export function isBlockedAddress(address: string): boolean {
 
 export class HookTargetError extends Error {}
 
+/**
+ * What to do when the refused target is the owner's own receiver (localhost, the LAN): said with
+ * every refusal for a private address, which is otherwise a dead end for a first-time owner.
+ */
+export const PRIVATE_TARGET_HINT =
+  'for a receiver on your own machine or network, start the server with POPLET_ALLOW_PRIVATE_HOOKS=1 (--allow-private-hooks; `poplet hook add` takes it too)';
+
 /** Why an http target is refused when HTTPS is required; also the reason a delivery to one is held back. */
 export const HTTPS_ONLY_TARGET =
   'target_url must use https: this server requires HTTPS (POPLET_REQUIRE_HTTPS), so sign-ups are never posted over plain http';
@@ -110,7 +117,7 @@ export async function vetTargetUrl(raw: unknown, allowPrivate: boolean, resolve:
   if (addresses.length === 0) throw new HookTargetError('target_url host does not resolve');
   // The address is not echoed: API keys of every site could otherwise map the server's internal
   // DNS (split-horizon names answer with private addresses).
-  if (addresses.some(isBlockedAddress)) throw new HookTargetError('target_url resolves to a private or reserved address');
+  if (addresses.some(isBlockedAddress)) throw new HookTargetError(`target_url resolves to a private or reserved address; ${PRIVATE_TARGET_HINT}`);
   return url;
 }
 
@@ -118,7 +125,7 @@ export async function vetTargetUrl(raw: unknown, allowPrivate: boolean, resolve:
 export function checkLiteralHost(url: URL, allowPrivate: boolean): void {
   const host = bareHost(url);
   if (!allowPrivate && isIP(host) && isBlockedAddress(host)) {
-    throw new HookTargetError(`target resolves to a private or reserved address (${host})`);
+    throw new HookTargetError(`target resolves to a private or reserved address (${host}); ${PRIVATE_TARGET_HINT}`);
   }
 }
 
@@ -133,7 +140,7 @@ export function guardedLookup(allowPrivate: boolean): LookupFunction {
       const list = addresses as LookupAddress[];
       const bad = !allowPrivate && list.some((a) => isBlockedAddress(a.address));
       if (bad || list.length === 0) {
-        const e = new HookTargetError(bad ? 'target resolves to a private or reserved address' : 'target does not resolve');
+        const e = new HookTargetError(bad ? `target resolves to a private or reserved address; ${PRIVATE_TARGET_HINT}` : 'target does not resolve');
         return callback(e as NodeJS.ErrnoException, '', 0);
       }
       if (options.all) return (callback as (e: null, a: LookupAddress[]) => void)(null, list);
