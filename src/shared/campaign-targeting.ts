@@ -55,7 +55,10 @@ export type Trigger =
   | { type: 'pageviews'; count: number; scope?: 'session' | 'total' };
 
 export interface Frequency {
-  /** When may it show again after a display. Default: 'session'. */
+  /**
+   * When may it show again after a display. Default: every page view for an embed, once per
+   * session for the other layouts (applied in src/sdk/targeting/frequency.ts, its one definition).
+   */
   repeat?:
     | { every: 'page' }
     | { every: 'session' }

@@ -210,6 +210,19 @@ describe('engine in Chromium with the real core', () => {
     expect(errors).toEqual([]);
   });
 
+  it('an embed without frequency is there on every page view, each display counted', async () => {
+    set = { site: 's1', country: null, campaigns: [campaign(7, { layout: { type: 'embed', selector: 'h1' } })] };
+    const shown = [{ id: 7, name: 'C7', status: 'shown' }];
+    await tab.goto(base + '/');
+    await expect.poll(debug).toEqual(shown);
+    await tab.goto(base + '/two');
+    // Not "already shown this session": an embed is part of the page.
+    await expect.poll(debug).toEqual(shown);
+    expect(await tab.$$('.fake-ui[data-id="7"]')).toHaveLength(1);
+    await expect.poll(() => events().map((e) => e.k)).toEqual(['display', 'display']);
+    expect(errors).toEqual([]);
+  });
+
   it('"don\'t show again" removes everything and nothing shows on the next page', async () => {
     set = { site: 's1', country: null, campaigns: [campaign(1), campaign(2, { layout: { type: 'bar', position: 'bottom' } })] };
     await tab.goto(base + '/');

@@ -137,10 +137,13 @@ describe('journeys 4–6', () => {
     await v.context.close();
   });
 
-  it('the inline embed renders into the blog post\'s spot and accepts a sign-up', async () => {
+  it('the inline embed renders into the blog post\'s spot on every page view and accepts a sign-up', async () => {
     const v = await newVisitor(env.browser);
     await v.page.goto(`${env.stack.site.url}/blog/green-tea-guide`);
     const embed = campaignBox(v.page, EMBED);
+    await embed.waitFor({ state: 'visible', timeout: 10_000 });
+    // The next page view of the session has it too: part of the page, not a once-a-session popup.
+    await v.page.goto(`${env.stack.site.url}/blog/green-tea-guide`);
     await embed.waitFor({ state: 'visible', timeout: 10_000 });
     // It is inside the page's #poplet-embed element, not floating over the page.
     expect(await v.page.evaluate(() => document.querySelector('#poplet-embed')!.childElementCount)).toBeGreaterThan(0);

@@ -1,11 +1,14 @@
 // Display rules: stop rules first (they are final), then when the campaign may show again.
-import type { Frequency } from '../../shared/campaign-targeting';
+import type { Campaign } from '../../shared/campaign';
 import type { CampaignHistory, VisitorContext } from '../context/types';
 
 /** undefined when the campaign may show now, else why not. */
-export function frequencyBlock(f: Frequency | undefined, h: CampaignHistory | undefined, x: VisitorContext): string | undefined {
+export function frequencyBlock({ frequency: f, layout }: Campaign, h: CampaignHistory | undefined, x: VisitorContext): string | undefined {
   if (!h) return;
-  const { stopAfter: s = {}, repeat: r = { every: 'session' } } = f || {};
+  // The default repeat, defined here only: an embed is part of the page (a form in an article),
+  // so it is there on every page view its targeting matches; whatever floats over the page shows
+  // once per session.
+  const { stopAfter: s = {}, repeat: r = { every: layout.type == 'embed' ? 'page' : 'session' } } = f || {};
   const e = r.every;
   const n = 'n' in r ? r.n : 0;
   // Close and sign-up stop by default, a click or K displays only when asked.

@@ -81,7 +81,7 @@ export function evaluate(k: Compiled, x: VisitorContext, random: () => number): 
       ? "\"don't show popups again\" is set"
       : c.status != 'live'
         ? 'status is ' + c.status
-        : (s && s(x.now)) || frequencyBlock(c.frequency, h, x) || (t && t(x, id));
+        : (s && s(x.now)) || frequencyBlock(c, h, x) || (t && t(x, id));
     if (reason) debug.push({ id, name, status: 'skipped', reason });
     else {
       const group = (k.drawn[id] = assignGroup(c, [h && h.g, k.drawn[id]], random));

@@ -513,6 +513,25 @@ describe('engine: showing', () => {
     expect(t.shows).toHaveLength(2);
   });
 
+  it('an embed without frequency is there again on every page view, once per page, each display counted', async () => {
+    const t = await ready([campaign(1, { layout: { type: 'embed', selector: '#signup' } })]);
+    await t.fire(1);
+    t.host().displayed(t.shows[0].campaign);
+    await t.fire(1);
+    expect(t.shows).toHaveLength(1);
+    t.ctx.totalPageviews = t.ctx.session.pageviews = 2;
+    t.engine.pageview();
+    // Not "already shown this session": armed and drawn again on the new page.
+    expect(t.engine.debug()).toEqual([{ id: 1, name: 'C1', status: 'eligible' }]);
+    expect(t.armedWith.at(-1)).toEqual([1]);
+    await t.fire(1);
+    t.host().displayed(t.shows[1].campaign);
+    expect(t.shows).toHaveLength(2);
+    expect(t.ctx.history[1]).toMatchObject({ d: 2, p: 2 });
+    expect(t.tracked.filter((e) => e[0] == 'display')).toHaveLength(2);
+    expect(t.engine.debug()).toEqual([{ id: 1, name: 'C1', status: 'shown' }]);
+  });
+
   it('shows a campaign once per page view even before the context reflects the display', async () => {
     const t = await ready([campaign(1, { trigger: { type: 'click', selector: 'a' } })], { staleHistory: true });
     await t.fire(1);

@@ -169,6 +169,21 @@ describe('frequency and stop rules', () => {
     expect(run(undefined, shownThisSession).why(1)).toBe('already shown this session');
     expect(run(undefined, shownLastWeek).ids).toEqual([1]);
   });
+  it('default for an embed: every page view, as it is part of the page; other layouts keep once per session', () => {
+    const embed = (frequency: Campaign['frequency'], h: CampaignHistory) =>
+      decide([campaign({ frequency, layout: { type: 'embed', selector: '#signup' } })], { history: { 1: h } });
+    // Shown on the previous page view of this session (p 11, now 12): there again.
+    expect(embed(undefined, shownThisSession).ids).toEqual([1]);
+    expect(embed(undefined, { ...shownThisSession, p: 12 }).why(1)).toBe('already shown this page');
+    // Only the repeat defaults differently: an explicit one is kept, and so are the stop rules.
+    expect(embed({ repeat: { every: 'session' } }, shownThisSession).why(1)).toBe('already shown this session');
+    expect(embed({ stopAfter: { displays: 3 } }, shownThisSession).ids).toEqual([1]);
+    expect(embed({ stopAfter: { displays: 3 } }, { ...shownThisSession, d: 3 }).why(1)).toBe('stopped after 3 displays');
+    expect(embed(undefined, { ...shownThisSession, c: 1 }).why(1)).toBe('stopped after a close');
+    expect(embed(undefined, { ...shownThisSession, v: 1 }).why(1)).toBe('stopped after a sign-up');
+    for (const layout of [{ type: 'bar', position: 'top' }, { type: 'slidein', position: 'bottom-left' }, { type: 'fullscreen' }] as const)
+      expect(decide([campaign({ layout })], { history: { 1: shownThisSession } }).why(1), layout.type).toBe('already shown this session');
+  });
   it('every page: once per page view', () => {
     expect(run({ repeat: { every: 'page' } }, shownThisSession).ids).toEqual([1]);
     expect(run({ repeat: { every: 'page' } }, { ...shownThisSession, p: 12 }).why(1)).toBe('already shown this page');
