@@ -223,6 +223,27 @@ describe('engine in Chromium with the real core', () => {
     expect(errors).toEqual([]);
   });
 
+  it('debug logs the context once per page, after its page view is recorded, with the history under readable names', async () => {
+    set = { site: 's1', country: null, campaigns: [campaign(7, { layout: { type: 'embed', selector: 'h1' } })] };
+    // Read at once: a console message's handles die with its page.
+    const contexts: Array<Promise<{ totalPageviews: number; visits: number[]; history: Record<number, unknown> }>> = [];
+    tab.on('console', (m) => {
+      if (m.text().startsWith('[poplet] context')) contexts.push(m.args()[1].jsonValue());
+    });
+    const shown = [{ id: 7, name: 'C7', status: 'shown' }];
+    await tab.goto(base + '/?poplet_debug=1');
+    await expect.poll(debug).toEqual(shown);
+    await tab.goto(base + '/two?poplet_debug=1');
+    await expect.poll(debug).toEqual(shown);
+    const logged = await Promise.all(contexts);
+    expect(logged.map((c) => [c.totalPageviews, c.visits.length])).toEqual([
+      [1, 1],
+      [2, 1],
+    ]);
+    expect(logged[1].history).toEqual({ 7: { displays: 1, closes: 0, signups: 0, clicks: 0, lastDisplaySeconds: expect.any(Number), lastDisplayPageview: 1 } });
+    expect(errors).toEqual([]);
+  });
+
   it('"don\'t show again" removes everything and nothing shows on the next page', async () => {
     set = { site: 's1', country: null, campaigns: [campaign(1), campaign(2, { layout: { type: 'bar', position: 'bottom' } })] };
     await tab.goto(base + '/');

@@ -110,7 +110,11 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       }
     });
 
-  const run = (pageview?: boolean) => {
+  /** The last evaluation's lines as compared by run (see there). */
+  let outcome: string | undefined;
+
+  /** `tick`: the timer's re-check, logged only when its outcome changed. */
+  const run = (pageview?: boolean, tick?: boolean) => {
     if (!compiled) return;
     const x = deps.context();
     // The opt-out may come from elsewhere (another tab, "don't show again"): honour it at once.
@@ -133,7 +137,14 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     // its trigger stays dead), and needs no chunk.
     const off = armed!.off;
     for (const id in off) note(+id, off[id]);
-    log('evaluation', lines());
+    const l = lines();
+    // The timer's re-check is logged only when it changed something: compared with the digits
+    // masked, as a reason quoting the clock ("time on_site is 35", a schedule's site time) changes
+    // on every tick while nothing else does. Masking the ids too loses nothing: one campaign set
+    // always lists the same campaigns in the same order.
+    const o = JSON.stringify(l).replace(/\d/g, '');
+    if (!tick || o != outcome) log('evaluation', l);
+    outcome = o;
     // Load the chunks now so nothing waits for them when the trigger fires.
     if (wait.some((c) => c.group != CONTROL && !off[c.campaign.id])) for (const load of [loadUi, loadCollect]) load().catch((e: unknown) => log('chunk', e));
   };
@@ -234,7 +245,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       // Nothing else happens on a page when the visitor just reads it: a "time on site" condition
       // or a schedule that starts must still be noticed. run() re-arms only if the set changed.
       // Decided on the compiled (valid) campaigns: the raw list may hold anything, null included.
-      if (compiled.list.some(([c]) => c.schedule || /"time"/.test(JSON.stringify(c.targeting)))) setInterval(safe(run), TICK);
+      if (compiled.list.some(([c]) => c.schedule || /"time"/.test(JSON.stringify(c.targeting)))) setInterval(safe(() => run(false, true)), TICK);
     })
     .catch((e) => log('campaigns not loaded', e));
 

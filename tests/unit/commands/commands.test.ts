@@ -402,6 +402,46 @@ describe('consent and the analytics id', () => {
   });
 });
 
+describe('debug output', () => {
+  type Logged = { totalPageviews: number; visits: number[]; history: Record<number, unknown> };
+  /** The data of the debug log's `context` lines. */
+  const contexts = () => vi.mocked(console.log).mock.calls.filter((c) => c[0] == '[poplet] context').map((c) => c[1] as Logged);
+
+  it('the context is logged once per page load, after the page view is recorded, and again on later changes', () => {
+    script();
+    const wp = stub();
+    wp('options', { debug: true });
+    wp('properties', { plan: 'gold' });
+    boot();
+    // Not the context from before the page view too (no visit, no page view): one line, with both.
+    expect(contexts()).toEqual([expect.objectContaining({ totalPageviews: 1, session: expect.objectContaining({ pageviews: 1 }), props: { plan: 'gold' } })]);
+    expect(contexts()[0].visits).toHaveLength(1);
+    w.wisepops!('properties', { plan: 'silver' });
+    expect(contexts()).toHaveLength(2);
+    w.wisepops!('pageview');
+    expect(contexts()).toHaveLength(3);
+    expect(contexts()[2]).toMatchObject({ totalPageviews: 2 });
+  });
+
+  it("shows each campaign's history under readable names; the record and the context keep the compact keys", () => {
+    script();
+    stub()('options', { debug: true });
+    boot();
+    deps.history.update(12, (h) => Object.assign(h, { d: 2, c: 1, k: 3, l: 1_700_000_000, p: 4, g: 'b' }));
+    deps.history.update(13, (h) => void h.d++);
+    const readable = {
+      12: { displays: 2, closes: 1, signups: 0, clicks: 3, lastDisplaySeconds: 1_700_000_000, lastDisplayPageview: 4, group: 'b' },
+      13: { displays: 1, closes: 0, signups: 0, clicks: 0, lastDisplaySeconds: 0, lastDisplayPageview: 0 },
+    };
+    expect((w.wisepops!('debug') as { context: Logged }).context.history).toEqual(readable);
+    w.wisepops!('properties', { a: 1 });
+    expect(contexts().at(-1)!.history).toEqual(readable);
+    // Renamed for the debug output only: what targeting reads and the record stay as they were.
+    expect(deps.context().history[12]).toEqual({ d: 2, c: 1, v: 0, k: 3, l: 1_700_000_000, p: 4, g: 'b' });
+    expect(Cookies.get('wisepops')).toBe("[1~0~[[12~2~1~0~3~1700000000~4~'b']~[13~1~0~0~0~0~0]]]");
+  });
+});
+
 describe('EngineDeps', () => {
   it('history.update and markSignedUp write the wisepops record, visible in the context', () => {
     script();

@@ -392,6 +392,48 @@ describe('engine: evaluation and triggers', () => {
     }
   });
 
+  it('the timer logs an evaluation only when its outcome changed; an asked-for one always logs', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval'] });
+    try {
+      const t = await ready([
+        campaign(1, { targeting: { type: 'time', scope: 'on_site', op: 'gte', value: 90 } }),
+        // Outside its hours all along: its reason quotes the site's clock, which moves.
+        campaign(2, { schedule: { hours: [0, 1] } }),
+      ]);
+      const evaluations = () => t.logs.filter((m) => m == 'evaluation').length;
+      expect(evaluations()).toBe(1);
+      const before = t.engine.debug();
+      t.ctx.now += 25_000; // 85 s on site, and past a minute on the site's clock
+      vi.advanceTimersByTime(25_000);
+      // The reasons' numbers moved, nothing else did: no line.
+      expect(t.engine.debug()).not.toEqual(before);
+      expect(evaluations()).toBe(1);
+      t.ctx.now += 5_000; // 90 s: campaign 1 becomes eligible
+      vi.advanceTimersByTime(5_000);
+      expect(t.engine.debug()[0]).toMatchObject({ id: 1, status: 'eligible' });
+      expect(evaluations()).toBe(2);
+      t.ctx.now += 60_000;
+      vi.advanceTimersByTime(60_000);
+      expect(evaluations()).toBe(2);
+      // Asked for, even when nothing changed: properties or consent, an event, a page view.
+      t.engine.refresh();
+      expect(evaluations()).toBe(3);
+      t.engine.event('x');
+      await t.tick();
+      expect(evaluations()).toBe(4);
+      t.engine.pageview();
+      expect(evaluations()).toBe(5);
+      // The timer goes on.
+      t.ctx.now += 5_000;
+      t.ctx.props = {};
+      vi.advanceTimersByTime(5_000);
+      expect(vi.getTimerCount()).toBe(1);
+      expect(evaluations()).toBe(5);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a null in the campaign list does not turn the re-check off for the others', async () => {
     vi.useFakeTimers({ toFake: ['setInterval'] });
     try {
