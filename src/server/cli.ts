@@ -1,12 +1,17 @@
 // `npm run poplet -- <command>`: run the server and manage sites, keys, origins and campaigns
 // without touching SQL; plus the data lifecycle commands (backup, restore, replay, erase).
 import { readFileSync } from 'node:fs';
-import { loadConfig, parseFlags, type ServerConfig } from './config';
+import { isLoopbackHost, loadConfig, parseFlags, type ServerConfig } from './config';
 import { serve } from './main';
 import { openDb, type Db } from './store/db';
 import { loadSecret } from './store/keys';
 import { addSite, getSite, listSites, rotateKey, setOrigins, setTimezone, touchSite, type Site } from './store/sites';
-import { importCampaigns, listCampaigns } from './store/campaigns';
+import { deleteCampaign, importCampaignSet, listCampaigns } from './store/campaigns';
+import { countedGroups } from './store/events';
+import { listEmails } from './store/signups';
+import { campaignWarnings } from './campaign-lint';
+import { snippetFor } from '../sdk/snippet';
+import type { Campaign } from '../shared/campaign';
 import { backup, restore } from './lifecycle/backup';
 import { replay } from './lifecycle/replay';
 import { eraseEmail, type ErasureResult } from './lifecycle/erase';
@@ -16,14 +21,18 @@ const USAGE = `poplet <command>
 
   help                                           this text
   serve [--port N] [--host H] [--data DIR]       run the collection server
-  site add --domain D [--origin URL ...] [--timezone TZ]
-                                                 create a site; prints its id and API key (once)
+  site add --domain D [--origin URL ...] [--timezone TZ] [--server URL]
+                                                 create a site; prints its id, API key (once),
+                                                 allowed origins and the snippet to paste
+  site snippet ID [--server URL]                 the snippet to paste, filled with the site id
   site list                                      list sites
   site rotate-key ID                             new API key; the old one stops working
   site origins ID URL [URL ...]                  set the origins allowed to post sign-ups
   site timezone ID TZ                            IANA time zone for schedules and daily stats
-  campaign import FILE --site ID                 import a JSON campaign or array (all or nothing)
+  campaign import FILE --site ID [--replace]     import a JSON campaign or array (all or nothing);
+                                                 --replace deletes the site's campaigns the file lacks
   campaign list --site ID                        list a site's campaigns
+  campaign delete --site ID CAMPAIGN_ID          delete a campaign (its sign-ups and stats stay)
   hook add --site ID --url URL [--campaign WISEPOP_ID] [--event email]
                                                  create a hook (the checks of POST /api1/hooks); prints its id
   hook list --site ID                            a site's hooks and the state of their deliveries
@@ -33,6 +42,9 @@ const USAGE = `poplet <command>
   restore FILE                                   replace the database with a backup (server stopped)
   replay JOURNAL                                 re-insert sign-ups from a journal file or folder
   erase --site ID EMAIL                          delete every sign-up of an address
+  emails --site ID [--email EMAIL] [--campaign WISEPOP_ID]
+                                                 a site's sign-ups, consent included: one JSON row
+                                                 a line, as GET /api1/emails, oldest first
 
 Environment: POPLET_DATA (default ./.data), POPLET_DB, POPLET_PORT, POPLET_HOST, ... (see README)`;
 
@@ -65,9 +77,74 @@ function need<T>(value: T | undefined, what: string): T {
 
 class UsageError extends Error {}
 
+/**
+ * `--replace` → `--replace=true`: a switch, so neither parseFlags nor positionals takes the word
+ * after it (`campaign import --replace FILE`) as its value.
+ */
+const withSwitches = (argv: string[]): string[] => argv.map((a) => (a === '--replace' ? '--replace=true' : a));
+
+/** What `site add` and `site snippet` print when no --server is given. */
+const SERVER_PLACEHOLDER = 'https://YOUR-POPLET-SERVER';
+
+/** The public base URL of the collection server (`--server`), as the script URL's prefix. */
+function serverUrl(raw: string | undefined): string {
+  if (raw === undefined || raw === 'true') return SERVER_PLACEHOLDER;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--server must be the URL your pages reach the server at, e.g. https://popups.example.com, got "${raw}"`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
+    throw new UsageError(`--server must be an http(s) URL without query or credentials, e.g. https://popups.example.com, got "${raw}"`);
+  }
+  return (url.origin + url.pathname).replace(/\/+$/, '');
+}
+
+/**
+ * The install lines for a site: its allowed origins and how to add one, then the snippet, built by
+ * the function the build uses for dist/snippet.html (src/sdk/snippet.ts).
+ */
+function installHelp(site: Site, server: string): string[] {
+  const lines = [
+    'Sign-ups and events are accepted only from pages on the origins above: a page elsewhere (a local or staging',
+    'copy) gets 403 "origin: not allowed for this site". To add one, list them all again with it:',
+    `  npm run poplet -- site origins ${site.id} ${[...site.origins, 'http://localhost:3000'].join(' ')}`,
+    '',
+    server === SERVER_PLACEHOLDER
+      ? `Paste in the <head> of every page, with ${SERVER_PLACEHOLDER} replaced by the URL your pages reach the server at`
+      : 'Paste in the <head> of every page:',
+    ...(server === SERVER_PLACEHOLDER ? [`(or print it filled in: npm run poplet -- site snippet ${site.id} --server https://popups.example.com):`] : []),
+    '<!-- Poplet: paste in <head> -->',
+    `<script>${snippetFor(`${server}/poplet.js?site=${encodeURIComponent(site.id)}`)}</script>`,
+  ];
+  const url = server === SERVER_PLACEHOLDER ? null : new URL(server);
+  if (url?.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    lines.push(`note: ${server} is http: browsers block an http script on an https page (mixed content); use the server's https URL.`);
+  }
+  return lines;
+}
+
 const describe = (s: Site) =>
   `${s.id}  ${s.domain}  tz=${s.timezone}  origins=${s.origins.join(',') || '(none)'}  created=${s.created_at}` +
   (s.last_active_at ? `  last active=${s.last_active_at}` : '');
+
+/**
+ * What `campaign delete` tells: what stays, and whether the late events and sign-ups of pages
+ * still showing it (open pages, campaigns.json cached for minutes, goals credited for 30 days
+ * after a display) still count: only for a campaign with /events counts (routes/context.ts,
+ * countGroup).
+ */
+function deletedHelp(site: string, c: Campaign, counted: boolean, hooks: HookView[]): string[] {
+  return [
+    `deleted campaign ${c.id} "${c.name}" (${c.status})`,
+    'Its sign-ups stay (GET /api1/emails, `emails`) and so do its stats (GET /api1/stats); importing it again brings it back.',
+    counted
+      ? 'Pages still showing it (open, or with campaigns.json cached) keep counting: its late events and sign-ups count in its stats while they hold counts of it (POPLET_RETENTION_DAYS).'
+      : 'It has no display, close, click or goal counts, so late events from pages still showing it are dropped, and late sign-ups are stored but not counted in GET /api1/stats.',
+    ...hooks.map((h) => `hook ${h.id} (${h.target_url}) sends only this campaign's sign-ups and stays: npm run poplet -- hook delete --site ${site} ${h.id}`),
+  ];
+}
 
 const describeHook = (h: HookView) =>
   `${h.id}  ${h.event}  ${h.target_url}  campaign=${h.wisepop_id ?? 'all'}  status=${h.status}  ` +
@@ -98,6 +175,7 @@ function withDb<T>(config: ServerConfig, fn: (db: Db) => T): T {
 }
 
 export async function run(argv: string[], out: (line: string) => void = console.log): Promise<void> {
+  argv = withSwitches(argv);
   const [command, sub] = positionals(argv);
   const flags = parseFlags(argv);
   const config = loadConfig(process.env, argv);
@@ -119,6 +197,17 @@ export async function run(argv: string[], out: (line: string) => void = console.
       out(`api key:  ${key}`);
       out(`origins:  ${site.origins.join(', ')}`);
       out('Store the API key now: it is not shown again (rotate it with `site rotate-key`).');
+      out('');
+      for (const line of installHelp(site, serverUrl(flags.server))) out(line);
+      return;
+    }
+    case 'site snippet': {
+      const id = need(args[0] ?? flags.site, 'site id');
+      const server = serverUrl(flags.server);
+      const site = withDb(config, (db) => getSite(db, id));
+      if (!site) throw new Error(`unknown site ${id}`);
+      out(`origins:  ${site.origins.join(', ') || '(none)'}`);
+      for (const line of installHelp(site, server)) out(line);
       return;
     }
     case 'site list':
@@ -155,8 +244,33 @@ export async function run(argv: string[], out: (line: string) => void = console.
       } catch (e) {
         throw new Error(`${file}: ${(e as Error).message}`);
       }
-      const imported = withDb(config, (db) => importCampaigns(db, site, json));
-      for (const c of imported) out(`imported campaign ${c.id} "${c.name}" (${c.status})`);
+      const replace = flags.replace === 'true';
+      const { result, timezone } = withDb(config, (db) => {
+        const result = importCampaignSet(db, site, json, { replace });
+        return { result, timezone: getSite(db, site)!.timezone };
+      });
+      for (const c of result.campaigns) out(`imported campaign ${c.id} "${c.name}" (${c.status})`);
+      for (const c of result.removed) out(`deleted campaign ${c.id} "${c.name}" (${c.status}): not in the file (its sign-ups and stats stay)`);
+      // Never a refusal: the campaigns are stored as they are (a newer file's keys stay allowed).
+      const warnings = result.campaigns.flatMap((c) => campaignWarnings(c, { timezone, countryHeader: config.countryHeader }));
+      for (const w of warnings) out(`warning: ${w}`);
+      if (warnings.some((w) => w.includes(': unknown key '))) {
+        out('Unknown keys are stored but nothing reads them (a newer Poplet may): fix the file and import it again.');
+      }
+      return;
+    }
+    case 'campaign delete': {
+      const site = need(flags.site, '--site ID');
+      const id = Number(need(args[0], 'CAMPAIGN_ID'));
+      if (!Number.isSafeInteger(id) || id < 1) throw new UsageError('CAMPAIGN_ID must be a positive integer');
+      const { campaign, counted, hooks } = withDb(config, (db) => {
+        if (!getSite(db, site)) throw new Error(`unknown site ${site}`);
+        const campaign = deleteCampaign(db, site, id);
+        if (!campaign) throw new Error(`campaign ${id} not found for site ${site}`);
+        touchSite(db, site);
+        return { campaign, counted: countedGroups(db, site, id).size > 0, hooks: listHooks(db, site).filter((h) => h.wisepop_id === id) };
+      });
+      for (const line of deletedHelp(site, campaign, counted, hooks)) out(line);
       return;
     }
     case 'campaign list':
@@ -230,6 +344,24 @@ export async function run(argv: string[], out: (line: string) => void = console.
     case 'replay': {
       const r = withDb(config, (db) => replay({ db }, need(sub, 'journal file or folder')));
       out(`inserted ${r.inserted}, already present ${r.duplicates}, erased ${r.erased}, skipped ${r.skipped}`);
+      return;
+    }
+    case 'emails': {
+      const site = need(flags.site, '--site ID');
+      let wisepopId: number | undefined;
+      if (flags.campaign !== undefined) {
+        wisepopId = Number(flags.campaign);
+        if (!Number.isSafeInteger(wisepopId) || wisepopId < 1) throw new UsageError('--campaign must be a positive integer');
+      }
+      withDb(config, (db) => {
+        if (!getSite(db, site)) throw new Error(`unknown site ${site}`);
+        touchSite(db, site);
+        // By collected_at, as an API client pages: bounded memory on any number of rows.
+        for (let afterMs: number | undefined, rows; (rows = listEmails(db, site, { afterMs, wisepopId, email: flags.email, limit: 1000, offset: 0 })).length; ) {
+          for (const row of rows) out(JSON.stringify(row));
+          afterMs = Date.parse(rows[rows.length - 1]!.collected_at);
+        }
+      });
       return;
     }
     case 'erase': {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,10 @@ import { loadConfig } from '../../src/server/config';
 import { silentLog } from '../../src/server/log';
 import { openDb } from '../../src/server/store/db';
 import { loadSecret } from '../../src/server/store/keys';
+import { insertSignups } from '../../src/server/store/signups';
+import { startServer } from '../../src/server/main';
+import { snippetFor } from '../../src/sdk/snippet';
+import { ORIGIN, post, signup, testCampaign } from './fixture';
 
 const dir = mkdtempSync(join(tmpdir(), 'poplet-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,6 +30,10 @@ describe('poplet CLI', () => {
     expect(text).toContain('backup [--dir DIR] [--keep N]');
     expect(text).toContain('hook add --site ID --url URL [--campaign WISEPOP_ID]');
     expect(text).toContain('hook delete --site ID HOOK_ID');
+    expect(text).toContain('site snippet ID [--server URL]');
+    expect(text).toContain('campaign import FILE --site ID [--replace]');
+    expect(text).toContain('campaign delete --site ID CAMPAIGN_ID');
+    expect(text).toContain('emails --site ID [--email EMAIL] [--campaign WISEPOP_ID]');
   });
 
   it('refuses an unknown command with a usage error', async () => {
@@ -136,3 +144,206 @@ describe('poplet hook', () => {
   });
 });
 
+
+describe('poplet site add / site snippet', () => {
+  const SNIPPET = (url: string) => `<script>${snippetFor(url)}</script>`;
+
+  it('site add prints the origins, how to add one, and the snippet to paste (a placeholder for the server URL)', async () => {
+    const lines = await cli('site', 'add', '--domain', 'snippet.example');
+    const id = lines[0]!.replace(/^site id:\s+/, '');
+    expect(lines[2]).toBe('origins:  https://snippet.example, https://www.snippet.example');
+    expect(lines).toContain(`  npm run poplet -- site origins ${id} https://snippet.example https://www.snippet.example http://localhost:3000`);
+    expect(lines.join('\n')).toMatch(/a page elsewhere \(a local or staging\ncopy\) gets 403/);
+    expect(lines).toContain(`(or print it filled in: npm run poplet -- site snippet ${id} --server https://popups.example.com):`);
+    expect(lines.at(-2)).toBe('<!-- Poplet: paste in <head> -->');
+    expect(lines.at(-1)).toBe(SNIPPET(`https://YOUR-POPLET-SERVER/poplet.js?site=${id}`));
+  });
+
+  it('the snippet is the build\'s (dist/snippet.html) with the server URL and site id filled in', async () => {
+    const lines = await cli('site', 'add', '--domain', 'built.example', '--server', 'https://popups.built.example/');
+    const id = lines[0]!.replace(/^site id:\s+/, '');
+    const built = readFileSync(join(import.meta.dirname, '../../dist/snippet.html'), 'utf8').trimEnd().split('\n');
+    expect(lines.slice(-2)).toEqual(built.map((l) => l.replace('https://popups.example.com/poplet.js?site=YOUR_SITE_ID', `https://popups.built.example/poplet.js?site=${id}`)));
+    expect(lines.join('\n')).not.toContain('YOUR-POPLET-SERVER');
+  });
+
+  it('site snippet prints the same for an existing site, a path prefix kept; refuses what is not a server URL', async () => {
+    const id = (await cli('site', 'add', '--domain', 'later.example', '--origin', 'https://shop.later.example'))[0]!.replace(/^site id:\s+/, '');
+    const lines = await cli('site', 'snippet', id, '--server', 'https://cdn.later.example/poplet/');
+    expect(lines[0]).toBe('origins:  https://shop.later.example');
+    expect(lines).toContain(`  npm run poplet -- site origins ${id} https://shop.later.example http://localhost:3000`);
+    expect(lines.at(-1)).toBe(SNIPPET(`https://cdn.later.example/poplet/poplet.js?site=${id}`));
+    expect(await cli('site', 'snippet', '--site', id, '--server', 'https://cdn.later.example/poplet')).toEqual(lines);
+    // A plain-http server beyond loopback: an https page would not load it.
+    expect((await cli('site', 'snippet', id, '--server', 'http://10.0.0.2:8787')).at(-1)).toMatch(/^note: http:\/\/10\.0\.0\.2:8787 is http: browsers block/);
+    expect((await cli('site', 'snippet', id, '--server', 'http://127.0.0.1:8787')).at(-1)).toBe(SNIPPET(`http://127.0.0.1:8787/poplet.js?site=${id}`));
+    await expect(cli('site', 'snippet', id, '--server', 'popups.example.com')).rejects.toThrow(/--server must be the URL/);
+    await expect(cli('site', 'snippet', id, '--server', 'https://x.example/?a=1')).rejects.toThrow(/--server must be an http\(s\) URL/);
+    await expect(cli('site', 'snippet', 'nope')).rejects.toThrow('unknown site nope');
+    await expect(cli('site', 'snippet')).rejects.toThrow('missing site id');
+  });
+});
+
+describe('poplet campaign import warnings, --replace, delete', () => {
+  const newSite = async (domain: string) => (await cli('site', 'add', '--domain', domain))[0]!.replace(/^site id:\s+/, '');
+  let files = 0;
+  const file = (json: unknown) => {
+    const path = join(dir, `campaigns-${++files}.json`);
+    writeFileSync(path, JSON.stringify(json));
+    return path;
+  };
+  const ids = async (site: string) => (await cli('campaign', 'list', '--site', site)).map((l) => Number(l.split(' ')[0]));
+
+  it('warns (and still imports) about every unknown key with its path and the key meant', async () => {
+    const site = await newSite('import-keys.example');
+    const c = testCampaign(12, { name: 'Typos' }) as unknown as Record<string, unknown> & { content: Record<string, unknown> };
+    c.frequncy = { repeat: { every: 'page' } };
+    c.content.closeButton = 'none';
+    c.content.style = { closebutton: 'icon' };
+    expect(await cli('campaign', 'import', file([c, testCampaign(13)]), '--site', site)).toEqual([
+      'imported campaign 12 "Typos" (live)',
+      'imported campaign 13 "Campaign 13" (live)',
+      'warning: campaign 12: unknown key content.closeButton (did you mean content.style.closeButton?)',
+      'warning: campaign 12: unknown key content.style.closebutton (did you mean content.style.closeButton?)',
+      'warning: campaign 12: unknown key frequncy (did you mean frequency?)',
+      'Unknown keys are stored but nothing reads them (a newer Poplet may): fix the file and import it again.',
+    ]);
+    // Stored as written: a newer file's keys stay allowed.
+    expect(await ids(site)).toEqual([12, 13]);
+    const db = openDb(join(dir, 'poplet.db'));
+    try {
+      expect(JSON.parse(db.prepare('SELECT body FROM campaigns WHERE site_id = ? AND id = 12').pluck().get(site) as string)).toMatchObject({ frequncy: {} });
+    } finally {
+      db.close();
+    }
+    expect(await cli('campaign', 'import', file(testCampaign(12)), '--site', site)).toEqual(['imported campaign 12 "Campaign 12" (live)']);
+  });
+
+  it('warns about a live campaign whose schedule has ended, or that needs a country header this configuration lacks', async () => {
+    const site = await newSite('import-static.example');
+    const ended = testCampaign(20, { schedule: { end: '2025-04-20' } });
+    const country = testCampaign(21, { targeting: { type: 'country', op: 'in', value: ['FR', 'BE'] } });
+    const paused = testCampaign(22, { status: 'paused', schedule: { end: '2025-04-20' } });
+    const lines = await cli('campaign', 'import', file([ended, country, paused]), '--site', site);
+    expect(lines.filter((l) => l.startsWith('warning:'))).toEqual([
+      'warning: campaign 20: schedule ended 2025-04-20: it will not show',
+      expect.stringMatching(/^warning: campaign 21: targeting uses the visitor's country, but POPLET_COUNTRY_HEADER is not set here/),
+    ]);
+    const withHeader = await cli('campaign', 'import', file([country]), '--site', site, '--country-header', 'cf-ipcountry');
+    expect(withHeader).toEqual(['imported campaign 21 "Campaign 21" (live)']);
+  });
+
+  it('--replace makes the site\'s campaigns exactly the file, all or nothing; without it nothing is deleted', async () => {
+    const site = await newSite('import-replace.example');
+    const other = await newSite('import-replace-other.example');
+    await cli('campaign', 'import', file([testCampaign(1), testCampaign(2), testCampaign(3, { status: 'paused' })]), '--site', site);
+    await cli('campaign', 'import', file([testCampaign(1)]), '--site', other);
+    expect(await cli('campaign', 'import', file([testCampaign(2, { name: 'Two' })]), '--site', site)).toEqual(['imported campaign 2 "Two" (live)']);
+    expect(await ids(site)).toEqual([1, 2, 3]);
+
+    // A refused file changes nothing, --replace or not.
+    const bad = file([testCampaign(4), { ...testCampaign(5), trigger: { type: 'nope' } }]);
+    await expect(cli('campaign', 'import', bad, '--site', site, '--replace')).rejects.toThrow(/^campaign 5: trigger/);
+    expect(await ids(site)).toEqual([1, 2, 3]);
+
+    // --replace before FILE is a switch, not FILE's flag.
+    expect(await cli('campaign', 'import', '--replace', file([testCampaign(2), testCampaign(4)]), '--site', site)).toEqual([
+      'imported campaign 2 "Campaign 2" (live)',
+      'imported campaign 4 "Campaign 4" (live)',
+      'deleted campaign 1 "Campaign 1" (live): not in the file (its sign-ups and stats stay)',
+      'deleted campaign 3 "Campaign 3" (paused): not in the file (its sign-ups and stats stay)',
+    ]);
+    expect(await ids(site)).toEqual([2, 4]);
+    expect(await ids(other)).toEqual([1]);
+  });
+
+  it('campaign delete deletes one campaign of the site, says what stays, and names the hooks bound to it', async () => {
+    const site = await newSite('delete.example');
+    const other = await newSite('delete-other.example');
+    await cli('campaign', 'import', file([testCampaign(7, { name: 'Spring' }), testCampaign(8)]), '--site', site);
+    await cli('campaign', 'import', file([testCampaign(7)]), '--site', other);
+    const [added] = await cli('hook', 'add', '--site', site, '--url', 'https://93.184.216.34/hook', '--campaign', '7');
+    const hook = Number(/(\d+)$/.exec(added!)![1]);
+    expect(await cli('campaign', 'delete', '--site', site, '7')).toEqual([
+      'deleted campaign 7 "Spring" (live)',
+      'Its sign-ups stay (GET /api1/emails, `emails`) and so do its stats (GET /api1/stats); importing it again brings it back.',
+      'It has no display, close, click or goal counts, so late events from pages still showing it are dropped, and late sign-ups are stored but not counted in GET /api1/stats.',
+      `hook ${hook} (https://93.184.216.34/hook) sends only this campaign's sign-ups and stays: npm run poplet -- hook delete --site ${site} ${hook}`,
+    ]);
+    expect(await ids(site)).toEqual([8]);
+    expect(await ids(other)).toEqual([7]);
+    await expect(cli('campaign', 'delete', '--site', site, '7')).rejects.toThrow(`campaign 7 not found for site ${site}`);
+    await expect(cli('campaign', 'delete', '--site', 'nope', '8')).rejects.toThrow('unknown site nope');
+    await expect(cli('campaign', 'delete', '--site', site, 'x8')).rejects.toThrow('CAMPAIGN_ID must be a positive integer');
+    await expect(cli('campaign', 'delete', '8')).rejects.toThrow('missing --site ID');
+    expect(await ids(site)).toEqual([8]);
+  });
+});
+
+describe('a deleted campaign is still "had": late events and sign-ups of pages still showing it count', () => {
+  it('counts them for a campaign with /events counts, stores but does not count them for one without', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'poplet-cli-had-'));
+    const at = (...argv: string[]) => {
+      const lines: string[] = [];
+      return run([...argv, '--data', data], (l) => lines.push(l)).then(() => lines);
+    };
+    const site = (await at('site', 'add', '--domain', 'had.example', '--origin', ORIGIN))[0]!.replace(/^site id:\s+/, '');
+    const campaigns = join(data, 'c.json');
+    writeFileSync(campaigns, JSON.stringify([testCampaign(50, { variants: [{ id: 'a', weight: 1 }] }), testCampaign(51)]));
+    await at('campaign', 'import', campaigns, '--site', site);
+    const start = () => startServer({ dataDir: data, host: '127.0.0.1', port: 0, logRequests: false }, silentLog);
+    const events = (url: string, events: Array<Record<string, unknown>>) => post(`${url}/events`, { site, events });
+    try {
+      // Campaign 50 was displayed; 51 never was. Closing the server writes the counts it holds.
+      let server = await start();
+      expect((await events(server.url, [{ k: 'display', c: 50, g: 'a', t: Date.now() }])).status).toBe(204);
+      await server.close();
+
+      server = await start();
+      expect((await at('campaign', 'delete', '--site', site, '50'))[2]).toMatch(/^Pages still showing it .* keep counting: its late events and sign-ups count/);
+      expect((await at('campaign', 'delete', '--site', site, '51'))[2]).toMatch(/^It has no display, close, click or goal counts/);
+      const now = Date.now();
+      expect((await events(server.url, [50, 51].flatMap((c) => [{ k: 'display', c, g: 'a', t: now }, { k: 'goal', c, g: 'a', n: 'purchase', r: 5, t: now }]))).status).toBe(204);
+      for (const c of [50, 51]) expect((await post(`${server.url}/collect`, signup(site, { wisepop_id: c, variant: 'a' }))).status).toBe(201);
+      await server.close();
+
+      const db = openDb(join(data, 'poplet.db'));
+      try {
+        const sum = (c: number) => db.prepare('SELECT SUM(displays) AS displays, SUM(goals) AS goals, SUM(signups) AS signups FROM events_daily WHERE site_id = ? AND wisepop_id = ?').get(site, c);
+        expect(sum(50)).toEqual({ displays: 2, goals: 1, signups: 1 });
+        expect(sum(51)).toEqual({ displays: null, goals: null, signups: null });
+        // Both sign-ups are stored all the same, for the Email API and hooks.
+        expect(db.prepare('SELECT wisepop_id FROM signups WHERE site_id = ? ORDER BY wisepop_id').pluck().all(site)).toEqual([50, 51]);
+      } finally {
+        db.close();
+      }
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('poplet emails', () => {
+  it('prints a site\'s sign-ups as GET /api1/emails rows, consent included, by address (any case) or campaign', async () => {
+    const site = (await cli('site', 'add', '--domain', 'emails.example'))[0]!.replace(/^site id:\s+/, '');
+    const db = openDb(join(dir, 'poplet.db'));
+    try {
+      const row = (client_id: string, email: string, wisepop_id: number, consent: string | null) => ({
+        site_id: site, client_id, email, wisepop_id, ip: '203.0.113.9', country_code: null, other_fields: { City: 'Lyon' }, consent, variant: null,
+      });
+      insertSignups(db, [row('emails-cli-1', 'Ada@Example.com', 1, 'I agree to the newsletter'), row('emails-cli-2', 'bob@example.com', 2, null)]);
+    } finally {
+      db.close();
+    }
+    const all = (await cli('emails', '--site', site)).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(all).toEqual([
+      { collected_at: expect.any(String), email: 'Ada@Example.com', wisepop_id: 1, ip: '203.0.113.9', country_code: null, other_fields: { City: 'Lyon' }, consent: 'I agree to the newsletter' },
+      expect.objectContaining({ email: 'bob@example.com', consent: null }),
+    ]);
+    expect((await cli('emails', '--site', site, '--email', ' ada@EXAMPLE.com ')).map((l) => JSON.parse(l).email)).toEqual(['Ada@Example.com']);
+    expect((await cli('emails', '--site', site, '--campaign', '2')).map((l) => JSON.parse(l).email)).toEqual(['bob@example.com']);
+    expect(await cli('emails', '--site', site, '--email', 'nobody@example.com')).toEqual([]);
+    await expect(cli('emails', '--site', 'nope')).rejects.toThrow('unknown site nope');
+    await expect(cli('emails', '--site', site, '--campaign', 'x')).rejects.toThrow('--campaign must be a positive integer');
+  });
+});

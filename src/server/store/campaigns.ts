@@ -14,12 +14,28 @@ function upgrade(c: unknown): unknown {
   return c;
 }
 
+export interface ImportOptions {
+  /**
+   * Make the site's campaigns exactly the file's: the campaigns the file does not name are
+   * deleted, in the same transaction as the import (so a refused file changes nothing).
+   */
+  replace?: boolean;
+}
+
+export interface ImportResult {
+  /** The file's campaigns, validated, in its order. */
+  campaigns: Campaign[];
+  /** The campaigns `replace` deleted, by id. */
+  removed: Campaign[];
+}
+
 /**
  * Imports a JSON array of campaigns or a single one, all or nothing: the first invalid one is
  * refused with its id (or position) and the field, e.g. `campaign 12: trigger.type: …`.
- * A campaign with an id that exists is replaced.
+ * A campaign with an id that exists is replaced; with `replace`, the site's other campaigns are
+ * deleted (see deleteCampaign for what stays of them).
  */
-export function importCampaigns(db: Db, siteId: string, json: unknown): Campaign[] {
+export function importCampaignSet(db: Db, siteId: string, json: unknown, options: ImportOptions = {}): ImportResult {
   const list = Array.isArray(json) ? json : [json];
   if (list.length === 0) throw new Error('no campaigns in the file');
   const campaigns = list.map((c, i) => {
@@ -38,10 +54,20 @@ export function importCampaigns(db: Db, siteId: string, json: unknown): Campaign
      ON CONFLICT (site_id, id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`,
   );
   const now = new Date().toISOString();
-  db.transaction(() => {
+  // IMMEDIATE: `replace` reads the site's campaigns before writing; taking the write lock first
+  // means no other connection's commit can come in between.
+  const removed = db.transaction((): Campaign[] => {
+    const gone = options.replace ? listCampaigns(db, siteId).filter((c) => !ids.has(c.id)) : [];
+    for (const c of gone) removeCampaign(db, siteId, c.id);
     for (const c of campaigns) upsert.run(siteId, c.id, JSON.stringify(c), now);
-  })();
-  return campaigns;
+    return gone;
+  }).immediate();
+  return { campaigns, removed };
+}
+
+/** importCampaignSet without `replace`: adds and updates, never deletes. */
+export function importCampaigns(db: Db, siteId: string, json: unknown): Campaign[] {
+  return importCampaignSet(db, siteId, json).campaigns;
 }
 
 export function listCampaigns(db: Db, siteId: string): Campaign[] {
@@ -66,5 +92,16 @@ export function liveCampaigns(db: Db, siteId: string, onSkip: (line: string) => 
 }
 
 export function removeCampaign(db: Db, siteId: string, id: number): boolean {
-  return db.prepare('DELETE FROM campaigns WHERE site_id = ? AND id = ?').run(siteId, id).changes > 0;
+  return deleteCampaign(db, siteId, id) !== undefined;
+}
+
+/**
+ * Deletes one campaign of the site and returns it (undefined if the site has no such campaign).
+ * Only the campaign goes: its sign-ups (Email API, hooks) and its stats stay, and the stats' counts
+ * keep it "had" for /events and /collect (routes/context.ts, countGroup), so the late events and
+ * sign-ups of pages still showing it count while the stats hold counts of it.
+ */
+export function deleteCampaign(db: Db, siteId: string, id: number): Campaign | undefined {
+  const body = db.prepare('DELETE FROM campaigns WHERE site_id = ? AND id = ? RETURNING body').pluck().get(siteId, id) as string | undefined;
+  return body === undefined ? undefined : (JSON.parse(body) as Campaign);
 }

@@ -171,6 +171,8 @@ export interface EmailQuery {
   /** Strictly after this epoch ms. */
   afterMs?: number;
   wisepopId?: number;
+  /** Only this address, compared as erasure compares it (foldEmail, on the indexed email_fold). */
+  email?: string;
   limit: number;
   offset: number;
 }
@@ -186,6 +188,10 @@ export function listEmails(db: Db, siteId: string, q: EmailQuery): EmailApiRow[]
   if (q.wisepopId !== undefined) {
     where.push('wisepop_id = ?');
     args.push(q.wisepopId);
+  }
+  if (q.email !== undefined) {
+    where.push('email_fold = ?');
+    args.push(foldEmail(q.email));
   }
   const rows = db
     .prepare(

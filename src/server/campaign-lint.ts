@@ -1,0 +1,231 @@
+// Warnings for `campaign import`: what the validator lets through on purpose but that leaves a
+// campaign silently not doing what its owner wrote. Never a refusal: unknown keys stay allowed
+// (a newer campaign file must load in an older Poplet), and a campaign that will not show is
+// still a valid one to store.
+//
+// Unknown keys are found by watching the validator itself. validateCampaign (src/shared/
+// campaign.ts) reads, through the tables of src/shared/spec.ts and src/shared/campaign-content.ts
+// and the few keys their code handles (rule groups, steps, success, style, messages, variants'
+// content), every key that means something at each place of a campaign; on a valid campaign it
+// reads them all (it stops only at an error). So a key it never read is one nothing uses. This
+// needs no second list of keys, follows any change to the tables, and needs nothing exported from
+// spec.ts, whose every byte ships in the browser core.
+import { validateCampaign, type Campaign } from '../shared/campaign';
+import { DEFAULT_MESSAGES } from '../sdk/render/form';
+import { bound, zone } from '../sdk/targeting/schedule';
+
+type O = Record<string, unknown>;
+const isObj = (x: unknown): x is O => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** `a.b`, `a[0]`, or `a["odd key"]` for a key that is not a plain name. */
+const child = (path: string, key: string | number): string =>
+  typeof key === 'number' ? `${path}[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`;
+
+interface Reads {
+  /** Whether the campaign is valid: only then has the validator read every key that means something. */
+  ok: boolean;
+  /** Keys the validator read, per path of an object it reached. */
+  keys: Map<string, Set<string>>;
+  /** The objects it reached, by path (the campaign's own objects, not proxies). */
+  objects: Map<string, O>;
+}
+
+/**
+ * Runs the validator over `campaign` through proxies that note each key read (`x.k`, `'k' in x`,
+ * and `for (k in x)` followed by `x[k]`) at its path.
+ */
+function validatorReads(campaign: unknown): Reads {
+  const reads: Reads = { ok: false, keys: new Map(), objects: new Map() };
+  const wrap = (value: unknown, path: string): unknown => {
+    if (typeof value !== 'object' || value === null) return value;
+    const list = Array.isArray(value);
+    if (!list) reads.objects.set(path, value as O);
+    const note = (key: string | symbol) => {
+      if (list || typeof key !== 'string') return;
+      let set = reads.keys.get(path);
+      if (!set) reads.keys.set(path, (set = new Set()));
+      set.add(key);
+    };
+    return new Proxy(value, {
+      get(target, key, receiver) {
+        note(key);
+        const v: unknown = Reflect.get(target, key, receiver);
+        // Own entries only: array methods and `length` are not parts of the campaign.
+        if (typeof key !== 'string' || !Object.prototype.hasOwnProperty.call(target, key)) return v;
+        return wrap(v, list ? child(path, Number(key)) : child(path, key));
+      },
+      has(target, key) {
+        note(key);
+        return Reflect.has(target, key);
+      },
+    });
+  };
+  reads.ok = validateCampaign(wrap(campaign, '')).ok;
+  return reads;
+}
+
+/** Message texts the UI reads: the keys of its defaults (src/sdk/render/form.ts). */
+const MESSAGE_KEYS = Object.keys(DEFAULT_MESSAGES);
+/** `messages` objects: the validator reads every key of them (any string is valid), the UI only its own. */
+const isMessages = (path: string) => /(^|\.)content\.messages$/.test(path);
+
+/** Optimal string alignment distance (Levenshtein with adjacent swaps), case-insensitive. */
+function distance(a: string, b: string): number {
+  a = a.toLowerCase();
+  b = b.toLowerCase();
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  return d[a.length]![b.length]!;
+}
+
+/** The candidate `key` most likely meant: same letters in another case, or one or two typos in a longer name. */
+function nearest(key: string, candidates: Iterable<string>): string | undefined {
+  const limit = key.length <= 3 ? 0 : key.length <= 5 ? 1 : 2;
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const c of candidates) {
+    if (c === key) continue;
+    const n = distance(key, c);
+    if (n < bestDistance) (best = c), (bestDistance = n);
+  }
+  return best;
+}
+
+const isUnder = (path: string, parent: string) => parent === '' ? path !== '' : path.startsWith(parent + '.') || path.startsWith(parent + '[');
+const depth = (path: string) => (path.match(/\.|\[/g) ?? []).length + (path ? 1 : 0);
+
+/** A key as the validator spells it at `path`, if it reads it there (in any case). */
+function readAt(reads: Reads, path: string, key: string): string | undefined {
+  const set = reads.keys.get(path);
+  if (!set) return undefined;
+  if (set.has(key)) return key;
+  return [...set].find((k) => k.toLowerCase() === key.toLowerCase());
+}
+
+/**
+ * Whether the validator reads `key` in an object put at `place` (absent from the campaign): it
+ * does only where an optional object holds such a key, as a required field ahead of it stops the
+ * check first. The key as spelled there, or undefined.
+ */
+function probe(campaign: unknown, parent: string, place: string, key: string, value: unknown): string | undefined {
+  const copy = JSON.parse(JSON.stringify(campaign)) as unknown;
+  const at = validatorReads(copy).objects.get(parent);
+  if (!at) return undefined;
+  at[place] = { [key]: value };
+  return readAt(validatorReads(copy), child(parent, place), key);
+}
+
+/** Probes per unknown key at most: each runs the validator twice. */
+const PROBES = 40;
+
+/** Where `key` (found unknown at `path`, with `value`) would mean something, as a path. */
+function suggest(campaign: unknown, reads: Reads, path: string, key: string, value: unknown): string | undefined {
+  // A typo of a key of this very object.
+  const near = nearest(key, isMessages(path) ? MESSAGE_KEYS : reads.keys.get(path) ?? []);
+  if (near) return child(path, near);
+  // A key one or two levels below, in an object the campaign has or in one it leaves out (`style`
+  // when it has none), the shallowest first; else a key of an object above, the nearest first.
+  const paths = [...reads.objects.keys()].filter((p) => !isMessages(p));
+  const below = paths.filter((p) => isUnder(p, path) && depth(p) - depth(path) <= 2).sort((a, b) => depth(a) - depth(b));
+  const above = paths.filter((p) => isUnder(path, p)).sort((a, b) => depth(b) - depth(a));
+  let probes = PROBES;
+  const search = (parents: string[]): string | undefined => {
+    let best: string | undefined;
+    for (const p of parents) {
+      const k = readAt(reads, p, key);
+      if (k && (!best || depth(p) + 1 < depth(best))) best = child(p, k);
+      if (best && depth(best) <= depth(p) + 2) continue;
+      const object = reads.objects.get(p)!;
+      for (const place of reads.keys.get(p) ?? []) {
+        if (object[place] !== undefined || isMessages(child(p, place)) || probes-- <= 0) continue;
+        const found = probe(campaign, p, place, key, value);
+        if (found && (!best || depth(p) + 2 < depth(best))) best = child(child(p, place), found);
+      }
+    }
+    return best;
+  };
+  return search([path, ...below]) ?? search(above);
+}
+
+export interface UnknownKey {
+  /** Path of the key, e.g. `content.closeButton`. */
+  path: string;
+  /** Where it would mean something, e.g. `content.style.closeButton`. */
+  suggestion?: string;
+}
+
+/**
+ * Keys of a valid campaign that nothing reads (a typo, or a key at the wrong level), in the
+ * campaign's order, each with a likely meant path when there is one. Not below an unknown key.
+ * None for an invalid campaign: its validation error is what to fix first.
+ */
+export function unknownKeys(campaign: unknown): UnknownKey[] {
+  const reads = validatorReads(campaign);
+  const out: UnknownKey[] = [];
+  if (!reads.ok) return out;
+  const visit = (value: unknown, path: string): void => {
+    if (Array.isArray(value)) return value.forEach((v, i) => visit(v, child(path, i)));
+    if (!isObj(value) || reads.objects.get(path) !== value) return;
+    const known = isMessages(path) ? new Set(MESSAGE_KEYS) : reads.keys.get(path) ?? new Set<string>();
+    for (const [k, v] of Object.entries(value)) {
+      if (!known.has(k)) {
+        const suggestion = suggest(campaign, reads, path, k, v);
+        out.push(suggestion ? { path: child(path, k), suggestion } : { path: child(path, k) });
+      } else visit(v, child(path, k));
+    }
+  };
+  visit(campaign, '');
+  return out;
+}
+
+export interface LintContext {
+  /** The site's IANA time zone: schedules without an offset are wall-clock times there. */
+  timezone: string;
+  /** The country header this command's configuration has (POPLET_COUNTRY_HEADER); null: none. */
+  countryHeader: string | null;
+  now?: number;
+}
+
+/** Whether a targeting rule has a condition of this type anywhere. */
+function uses(rule: unknown, type: string): boolean {
+  if (Array.isArray(rule)) return rule.some((r) => uses(r, type));
+  if (!isObj(rule)) return false;
+  return rule.type === type || uses(rule.all, type) || uses(rule.any, type) || uses(rule.not, type);
+}
+
+/**
+ * What to tell the owner about a campaign just validated: `campaign 12: …` lines. Unknown keys for
+ * every campaign; for live ones, reasons it cannot show that need no visitor to know (a schedule
+ * over, or never open, every visitor held back) and a country condition while this configuration
+ * has no country header (the CLI may run with another environment than the server: said so).
+ */
+export function campaignWarnings(c: Campaign, ctx: LintContext): string[] {
+  const name = `campaign ${c.id}`;
+  const out = unknownKeys(c).map((u) => `${name}: unknown key ${u.path}${u.suggestion ? ` (did you mean ${u.suggestion}?)` : ''}`);
+  if (c.status !== 'live') return out;
+  const now = ctx.now ?? Date.now();
+  const s = c.schedule;
+  if (s) {
+    // The SDK's own reading of the bounds: wall-clock time in the site's zone unless an offset is
+    // given, and a date-only end covers that whole day.
+    const wall = zone(ctx.timezone, () => {});
+    const start = bound(s.start, wall);
+    const end = bound(s.end, wall, true);
+    const where = (d: string) => (/(Z|[+-]\d\d:\d\d)$/.test(d) || ctx.timezone === 'UTC' ? d : `${d} (${ctx.timezone})`);
+    if (end <= now) out.push(`${name}: schedule ended ${where(s.end!)}: it will not show`);
+    else if (start >= end) out.push(`${name}: schedule starts ${where(s.start!)}, after it ends ${where(s.end!)}: it will never show`);
+  }
+  if (c.control === 100) out.push(`${name}: control 100: every visitor is held back in the control group: it will not show`);
+  if (!ctx.countryHeader && uses(c.targeting, 'country')) {
+    out.push(
+      `${name}: targeting uses the visitor's country, but POPLET_COUNTRY_HEADER is not set here: a server without it knows no ` +
+        'country, so country "in" never matches ("not_in" always does)',
+    );
+  }
+  return out;
+}

@@ -1,0 +1,121 @@
+// `campaign import` warnings: keys nothing reads (found by watching the validator read a valid
+// campaign) with the key likely meant, and live campaigns that cannot show for a static reason.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { campaignWarnings, unknownKeys } from '../../src/server/campaign-lint';
+import { validateCampaign, type Campaign } from '../../src/shared/campaign';
+import { testCampaign } from './fixture';
+
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+/** A valid campaign with extra keys merged in by the test (as a JSON file would carry them). */
+const withKeys = (edit: (c: Record<string, any>) => void): Campaign => { // any: the test writes keys the type does not have
+  const c = clone(testCampaign(12)) as unknown as Record<string, any>; // any: as above
+  edit(c);
+  const r = validateCampaign(c);
+  if (!r.ok) throw new Error(r.error);
+  return r.campaign;
+};
+const paths = (c: Campaign) => unknownKeys(c).map((u) => (u.suggestion ? `${u.path} -> ${u.suggestion}` : u.path));
+const ctx = { timezone: 'UTC', countryHeader: 'cf-ipcountry', now: Date.parse('2026-06-01T12:00:00Z') };
+
+describe('unknown keys', () => {
+  it('finds the walkthrough\'s misspellings and misplaced keys, with the key meant', () => {
+    const c = withKeys((c) => {
+      c.frequncy = { repeat: { every: 'page' } };
+      c.content.closeButton = 'none';
+      c.content.style = { closebutton: 'icon', noshowLink: false };
+    });
+    expect(paths(c)).toEqual([
+      'content.closeButton -> content.style.closeButton',
+      'content.style.closebutton -> content.style.closeButton',
+      'content.style.noshowLink -> content.noshowLink',
+      'frequncy -> frequency',
+    ]);
+    expect(campaignWarnings(c, ctx)).toEqual([
+      'campaign 12: unknown key content.closeButton (did you mean content.style.closeButton?)',
+      'campaign 12: unknown key content.style.closebutton (did you mean content.style.closeButton?)',
+      'campaign 12: unknown key content.style.noshowLink (did you mean content.noshowLink?)',
+      'campaign 12: unknown key frequncy (did you mean frequency?)',
+    ]);
+  });
+
+  it('suggests an object the campaign leaves out, the closest first, and a key of the level above', () => {
+    // No content.style at all: the validator is asked whether it would read the key there.
+    expect(paths(withKeys((c) => (c.closeButton = 'none')))).toEqual(['closeButton -> content.style.closeButton']);
+    expect(paths(withKeys((c) => (c.delay = 3)))).toEqual(['delay -> trigger.delay']);
+    expect(paths(withKeys((c) => (c.layout = { type: 'bar', position: 'top', push: true, pushh: true })))).toEqual(['layout.pushh -> layout.push']);
+    expect(paths(withKeys((c) => (c.trigger.stopAfter = { close: true })))).toEqual(['trigger.stopAfter -> frequency.stopAfter']);
+  });
+
+  it('follows every place of a campaign: rules, variants and their content, blocks, messages, odd key names', () => {
+    const c = withKeys((c) => {
+      c.targeting = { all: [{ type: 'visitor', is: 'new', op: 'equals' }, { not: { type: 'page', field: 'path', op: 'starts_with', value: '/x', key: 'q' } }] };
+      c.variants = [{ id: 'a', weight: 1, Weight: 2, content: { ...clone(c.content), lable: 'x' } }, { id: 'b', weight: 1 }];
+      c.content.steps[0].blocks.push({ type: 'email', label: 'Email', requried: true });
+      c.content.messages = { requried: 'Needed', close: 'Close' };
+      c['my note'] = 'kept for later';
+    });
+    expect(paths(c)).toEqual([
+      'content.steps[0].blocks[1].requried -> content.steps[0].blocks[1].required',
+      'content.messages.requried -> content.messages.required',
+      // A visitor condition has no operator; a page condition reads `key` for field "query" only.
+      'targeting.all[0].op',
+      'targeting.all[1].not.key',
+      'variants[0].Weight -> variants[0].weight',
+      'variants[0].content.lable -> variants[0].content.label',
+      '["my note"]',
+    ]);
+  });
+
+  it('finds none in the demo campaigns and the README examples (every key they use is read)', () => {
+    const demo = JSON.parse(readFileSync(join(import.meta.dirname, '../../demo/campaigns.json'), 'utf8')) as Campaign[];
+    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+    const examples = [...readme.matchAll(/```json\n([\s\S]*?)```/g)].flatMap((m) => {
+      try {
+        const x = JSON.parse(m[1]!) as unknown;
+        return Array.isArray(x) ? x : [x];
+      } catch {
+        return [];
+      }
+    });
+    const campaigns = [...demo, ...examples].filter((c) => validateCampaign(c).ok) as Campaign[];
+    expect(campaigns.length).toBeGreaterThanOrEqual(demo.length + 2);
+    for (const c of campaigns) expect(unknownKeys(c), `campaign ${c.id}`).toEqual([]);
+  });
+
+  it('says nothing of an invalid campaign (its error comes first) and leaves the campaign as it was', () => {
+    expect(unknownKeys({ id: 1, frequncy: {} })).toEqual([]);
+    const c = withKeys((c) => (c.closeButton = 'none'));
+    const before = JSON.stringify(c);
+    unknownKeys(c);
+    expect(JSON.stringify(c)).toBe(before);
+  });
+});
+
+describe('live campaigns that cannot show', () => {
+  it('a schedule over, in the site\'s time zone, a date-only end covering its whole day', () => {
+    const ended = testCampaign(12, { schedule: { end: '2025-04-20' } });
+    expect(campaignWarnings(ended, ctx)).toEqual(['campaign 12: schedule ended 2025-04-20: it will not show']);
+    expect(campaignWarnings(ended, { ...ctx, timezone: 'Europe/Paris' })).toEqual(['campaign 12: schedule ended 2025-04-20 (Europe/Paris): it will not show']);
+    // 2026-06-01 is still running at noon UTC, in Paris as in UTC.
+    expect(campaignWarnings(testCampaign(12, { schedule: { end: '2026-06-01' } }), ctx)).toEqual([]);
+    expect(campaignWarnings(testCampaign(12, { schedule: { end: '2026-06-01T11:00:00Z' } }), ctx)).toEqual(['campaign 12: schedule ended 2026-06-01T11:00:00Z: it will not show']);
+    expect(campaignWarnings(testCampaign(12, { schedule: { start: '2026-07-01', end: '2026-06-30' } }), ctx)).toEqual([
+      'campaign 12: schedule starts 2026-07-01, after it ends 2026-06-30: it will never show',
+    ]);
+    // Not live: nothing to say about showing.
+    expect(campaignWarnings(testCampaign(12, { status: 'paused', schedule: { end: '2025-04-20' } }), ctx)).toEqual([]);
+  });
+
+  it('every visitor held back, and a country condition without a country header', () => {
+    expect(campaignWarnings(testCampaign(12, { control: 100 }), ctx)).toEqual(['campaign 12: control 100: every visitor is held back in the control group: it will not show']);
+    expect(campaignWarnings(testCampaign(12, { control: 99 }), ctx)).toEqual([]);
+    const country = testCampaign(12, { targeting: { any: [{ type: 'visitor', is: 'new' }, { not: { type: 'country', op: 'in', value: ['FR'] } }] } });
+    expect(campaignWarnings(country, ctx)).toEqual([]);
+    expect(campaignWarnings(country, { ...ctx, countryHeader: null })).toEqual([
+      "campaign 12: targeting uses the visitor's country, but POPLET_COUNTRY_HEADER is not set here: a server without it knows no country, " +
+        'so country "in" never matches ("not_in" always does)',
+    ]);
+  });
+});
