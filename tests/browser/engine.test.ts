@@ -214,12 +214,12 @@ describe('engine in Chromium with the real core', () => {
     set = { site: 's1', country: null, campaigns: [campaign(7, { layout: { type: 'embed', selector: 'h1' } })] };
     const shown = [{ id: 7, name: 'C7', status: 'shown' }];
     await tab.goto(base + '/');
-    await expect.poll(debug).toEqual(shown);
+    await expect.poll(debug, { timeout: 10_000 }).toEqual(shown);
     await tab.goto(base + '/two');
     // Not "already shown this session": an embed is part of the page.
-    await expect.poll(debug).toEqual(shown);
+    await expect.poll(debug, { timeout: 10_000 }).toEqual(shown);
     expect(await tab.$$('.fake-ui[data-id="7"]')).toHaveLength(1);
-    await expect.poll(() => events().map((e) => e.k)).toEqual(['display', 'display']);
+    await expect.poll(() => events().map((e) => e.k), { timeout: 10_000 }).toEqual(['display', 'display']);
     expect(errors).toEqual([]);
   });
 
@@ -232,9 +232,9 @@ describe('engine in Chromium with the real core', () => {
     });
     const shown = [{ id: 7, name: 'C7', status: 'shown' }];
     await tab.goto(base + '/?poplet_debug=1');
-    await expect.poll(debug).toEqual(shown);
+    await expect.poll(debug, { timeout: 10_000 }).toEqual(shown);
     await tab.goto(base + '/two?poplet_debug=1');
-    await expect.poll(debug).toEqual(shown);
+    await expect.poll(debug, { timeout: 10_000 }).toEqual(shown);
     const logged = await Promise.all(contexts);
     expect(logged.map((c) => [c.totalPageviews, c.visits.length])).toEqual([
       [1, 1],
