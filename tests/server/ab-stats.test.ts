@@ -57,7 +57,9 @@ describe('POST /events, POST /collect and GET /api1/stats per variant', () => {
     const r = await stats(`?from=${today}&to=${today}&wisepop_id=31`);
     expect(r.status).toBe(200);
     const row = (variant: string | null, counts: Partial<StatsRow>): StatsRow => ({
-      day: today, wisepop_id: 31, variant, displays: 0, closes: 0, clicks: 0, signups: 0, conversion_rate: 0, goals: 0, revenue: 0, goals_by_name: {}, ...counts,
+      day: today, wisepop_id: 31, variant, displays: 0, closes: 0, clicks: 0, signups: 0, conversion_rate: 0, goals: 0, revenue: 0, goals_by_name: {},
+      // No batch carried an analytics id (consent denied): no unique visitors.
+      visitors: 0, visitors_signed_up: 0, visitors_with_goal: 0, visitor_conversion_rate: 0, visitor_goal_rate: 0, visitors_capped: false, ...counts,
     });
     expect(r.json).toEqual([
       row(null, { displays: 2, signups: 1, conversion_rate: 0.5, goals: 1, revenue: 1, goals_by_name: { purchase: { goals: 1, revenue: 1 } } }),
@@ -66,10 +68,11 @@ describe('POST /events, POST /collect and GET /api1/stats per variant', () => {
       row('control', { displays: 4, goals: 2, revenue: 20.25, goals_by_name: { purchase: { goals: 2, revenue: 20.25 } } }),
       row(ODD, { displays: 1 }),
     ]);
-    // The key order API users see, variant right after the campaign.
-    expect(Object.keys((r.json as StatsRow[])[0]!)).toEqual(
-      ['day', 'wisepop_id', 'variant', 'displays', 'closes', 'clicks', 'signups', 'conversion_rate', 'goals', 'revenue', 'goals_by_name'],
-    );
+    // The key order API users see, variant right after the campaign, the unique visitors last.
+    expect(Object.keys((r.json as StatsRow[])[0]!)).toEqual([
+      'day', 'wisepop_id', 'variant', 'displays', 'closes', 'clicks', 'signups', 'conversion_rate', 'goals', 'revenue', 'goals_by_name',
+      'visitors', 'visitors_signed_up', 'visitors_with_goal', 'visitor_conversion_rate', 'visitor_goal_rate', 'visitors_capped',
+    ]);
   });
 
   it('orders rows by day, campaign, then variant', async () => {
@@ -127,6 +130,8 @@ describe('replay', () => {
 
   it('counts replayed sign-ups under their variant; a journaled sign-up without fields comes back with none', () => {
     env = makeEnv();
+    // Replay counts a sign-up by the rule /collect does: only for a campaign the site has.
+    addCampaigns(env.deps.db, env.siteId, { 9: ['b'] });
     const dir = join(env.dir, 'journal');
     const journal = createJournal(dir);
     const at = new Date().toISOString();
@@ -162,11 +167,16 @@ describe('migration 3: events_daily per variant', () => {
     try {
       expect(db.prepare('SELECT version FROM schema_migrations WHERE version = 3').pluck().get()).toBe(3);
       const after = db.prepare('SELECT * FROM events_daily ORDER BY site_id, wisepop_id, day').all();
-      expect(after).toEqual(before.map((r) => ({ ...r, variant: '' })));
+      // Later migrations' columns (7: unique visitors) start at 0.
+      const later = { visitors: 0, visitors_signed_up: 0, visitors_with_goal: 0, visitors_dropped: 0 };
+      expect(after).toEqual(before.map((r) => ({ ...r, variant: '', ...later })));
       const pk = (db.prepare('PRAGMA table_info(events_daily)').all() as Array<{ name: string; pk: number }>).filter((c) => c.pk).map((c) => c.name);
       expect(pk).toEqual(['site_id', 'wisepop_id', 'day', 'variant']);
       expect(readStats(db, 's1', { from: '2026-03-01', to: '2026-03-01', campaign: 7 })).toEqual([
-        { day: '2026-03-01', wisepop_id: 7, variant: null, displays: 100, closes: 10, clicks: 5, signups: 4, conversion_rate: 0.04, goals: 2, revenue: 59.9, goals_by_name: {} },
+        {
+          day: '2026-03-01', wisepop_id: 7, variant: null, displays: 100, closes: 10, clicks: 5, signups: 4, conversion_rate: 0.04, goals: 2, revenue: 59.9, goals_by_name: {},
+          visitors: 0, visitors_signed_up: 0, visitors_with_goal: 0, visitor_conversion_rate: 0, visitor_goal_rate: 0, visitors_capped: false,
+        },
       ]);
       // New counts: the no-test row grows, a variant gets its own row beside it.
       addCounts(db, { site: 's1', campaign: 7, day: '2026-03-01', variant: '' }, { displays: 1 });

@@ -157,13 +157,18 @@ describe('POST /events and GET /api1/stats', () => {
     await new Promise((ok) => setTimeout(ok, 1300)); // counts are written once a second
 
     const stats = (await getJson(`${f.url}/api1/stats`, apiAuth(f.key))).json as Array<Record<string, unknown>>;
-    expect(stats).toContainEqual({ day, wisepop_id: 5, variant: null, displays: 8, closes: 1, clicks: 1, signups: 2, conversion_rate: 0.25, goals: 0, revenue: 0, goals_by_name: {} });
+    expect(stats).toContainEqual({
+      day, wisepop_id: 5, variant: null, displays: 8, closes: 1, clicks: 1, signups: 2, conversion_rate: 0.25, goals: 0, revenue: 0, goals_by_name: {},
+      visitors: 0, visitors_signed_up: 0, visitors_with_goal: 0, visitor_conversion_rate: 0, visitor_goal_rate: 0, visitors_capped: false,
+    });
     expect(stats).toContainEqual(expect.objectContaining({ day, wisepop_id: 6, displays: 1 }));
     const old = new Intl.DateTimeFormat('en-CA', { timeZone: 'UTC' }).format(now - 3 * 86_400_000);
     expect(stats).toContainEqual(expect.objectContaining({ day: old, wisepop_id: 6, displays: 1, conversion_rate: 0 }));
 
     const one = (await getJson(`${f.url}/api1/stats?from=${day}&to=${day}&wisepop_id=6`, apiAuth(f.key))).json;
-    expect(one).toEqual([{ day, wisepop_id: 6, variant: null, displays: 1, closes: 0, clicks: 0, signups: 0, conversion_rate: 0, goals: 0, revenue: 0, goals_by_name: {} }]);
+    expect(one).toEqual([
+      { day, wisepop_id: 6, variant: null, displays: 1, closes: 0, clicks: 0, signups: 0, conversion_rate: 0, goals: 0, revenue: 0, goals_by_name: {}, visitors: 0, visitors_signed_up: 0, visitors_with_goal: 0, visitor_conversion_rate: 0, visitor_goal_rate: 0, visitors_capped: false },
+    ]);
     expect((await getJson(`${f.url}/api1/stats?from=2020-02-02&to=2020-01-01`, apiAuth(f.key))).status).toBe(400);
     expect((await getJson(`${f.url}/api1/stats?from=yesterday`, apiAuth(f.key))).status).toBe(400);
     expect((await getJson(`${f.url}/api1/stats`)).status).toBe(401);
@@ -178,7 +183,9 @@ describe('POST /events and GET /api1/stats', () => {
       [goal(21, 0.2), goal(21), { ...goal(21, 0), n: 'newsletter' }],
       [{ ...goal(22, 19.99), t: now - 86_400_000 }],
     ];
-    for (const events of batches) expect((await post(`${f.url}/events`, JSON.stringify({ site: f.site, visitor: 'v1', events }), { 'content-type': 'text/plain' })).status).toBe(204);
+    // One visitor (an SDK-shaped analytics id), so the visitor counts are known too.
+    const visitor = 'V1StGXR8_Z5jdHi6B-myT';
+    for (const events of batches) expect((await post(`${f.url}/events`, JSON.stringify({ site: f.site, visitor, events }), { 'content-type': 'text/plain' })).status).toBe(204);
     await new Promise((ok) => setTimeout(ok, 1300));
 
     const stats = (await getJson(`${f.url}/api1/stats`, apiAuth(f.key))).json as Array<Record<string, unknown>>;
@@ -186,7 +193,11 @@ describe('POST /events and GET /api1/stats', () => {
     expect(stats).toContainEqual({
       day, wisepop_id: 21, variant: null, displays: 1, closes: 0, clicks: 0, signups: 0, conversion_rate: 0, goals: 4, revenue: 0.3,
       goals_by_name: { purchase: { goals: 3, revenue: 0.3 }, newsletter: { goals: 1, revenue: 0 } },
+      // The visitor was shown 21 and credited goals there, the same day.
+      visitors: 1, visitors_signed_up: 0, visitors_with_goal: 1, visitor_conversion_rate: 0, visitor_goal_rate: 1, visitors_capped: false,
     });
+    // Shown nothing of 22 that day: its goals count in the totals only.
+    expect(stats).toContainEqual(expect.objectContaining({ day, wisepop_id: 22, goals: 1, visitors: 0, visitors_with_goal: 0 }));
     expect(stats).toContainEqual(expect.objectContaining({ day, wisepop_id: 22, displays: 0, goals: 1, revenue: 0.1 }));
     const yesterday = new Intl.DateTimeFormat('en-CA', { timeZone: 'UTC' }).format(now - 86_400_000);
     expect(stats).toContainEqual(expect.objectContaining({ day: yesterday, wisepop_id: 22, goals: 1, revenue: 19.99 }));

@@ -80,7 +80,10 @@ describe('POST /events and GET /api1/stats: goals per name', () => {
     await send([{ k: 'display', c: 43, t: now }, { k: 'click', c: 43, t: now }]);
     await wait();
     expect(await stats(`?from=${today}&to=${today}&wisepop_id=43`)).toEqual([
-      { day: today, wisepop_id: 43, variant: null, displays: 1, closes: 0, clicks: 1, signups: 0, conversion_rate: 0, goals: 0, revenue: 0, goals_by_name: {} },
+      {
+        day: today, wisepop_id: 43, variant: null, displays: 1, closes: 0, clicks: 1, signups: 0, conversion_rate: 0, goals: 0, revenue: 0, goals_by_name: {},
+        visitors: 0, visitors_signed_up: 0, visitors_with_goal: 0, visitor_conversion_rate: 0, visitor_goal_rate: 0, visitors_capped: false,
+      },
     ]);
   });
 
@@ -163,13 +166,15 @@ describe('migration 4: goals_daily', () => {
     row.run('s1', 7, '2026-03-01', 'a', 100, 10, 5, 4, 2, 59.9);
     row.run('s1', 7, '2026-03-01', '', 30, 0, 0, 0, 1, 5);
     row.run('s2', 7, '2026-03-01', 'control', 3, 0, 0, 0, 1, 0);
-    const before = old.prepare('SELECT * FROM events_daily ORDER BY site_id, wisepop_id, day, variant').all();
+    const before = old.prepare('SELECT * FROM events_daily ORDER BY site_id, wisepop_id, day, variant').all() as Array<Record<string, unknown>>;
     old.close();
 
     const db = openDb(path);
     try {
       expect(db.prepare('SELECT version FROM schema_migrations WHERE version = 4').pluck().get()).toBe(4);
-      expect(db.prepare('SELECT * FROM events_daily ORDER BY site_id, wisepop_id, day, variant').all()).toEqual(before);
+      // Later migrations' columns (7: unique visitors) start at 0.
+      const later = { visitors: 0, visitors_signed_up: 0, visitors_with_goal: 0, visitors_dropped: 0 };
+      expect(db.prepare('SELECT * FROM events_daily ORDER BY site_id, wisepop_id, day, variant').all()).toEqual(before.map((r) => ({ ...r, ...later })));
       const pk = (db.prepare('PRAGMA table_info(goals_daily)').all() as Array<{ name: string; pk: number }>).filter((c) => c.pk).map((c) => c.name);
       expect(pk).toEqual(['site_id', 'wisepop_id', 'day', 'variant', 'name']);
       expect(db.prepare('SELECT COUNT(*) FROM goals_daily').pluck().get()).toBe(0);

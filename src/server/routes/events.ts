@@ -8,20 +8,37 @@
 // is a row kept for the retention period: only campaigns and groups the site has or had are
 // counted as sent, and goal names are capped per site and day, so what a stranger can add is
 // bounded by what the owner configured.
+// A batch's analytics id (`visitor`, sent only when consent allows) is counted once per campaign,
+// group and day: displays make the visitor count, sign-up and goal events mark it as converted
+// (store/events.ts, addVisitors). Each visitor shown is a row kept for the retention period, which
+// any made-up id would add, so those rows are capped per site and day too (MAX_VISITOR_ROWS).
 import type { FastifyInstance } from 'fastify';
 import type { ServerDeps } from '../config';
 import { validateEventBatch, type EventBatch, type EventKind } from '../../shared/events';
 import { tooManyRequests } from '../auth';
 import { createLimiter } from '../rate-limit';
 import type { SiteCache } from '../site-cache';
-import { addCounts, addGoals, countedGroups, dayIn, type Counter, type CountKey, type GoalCounts } from '../store/events';
+import {
+  addCounts, addGoals, addVisitors, countedGroups, dayIn, GOAL, SHOWN, SIGNED_UP, visitorRows, visitorToken, visitorTokenKey,
+  type Counter, type CountKey, type GoalCounts,
+} from '../store/events';
 import { bodySite, countGroup, originAllowed, type OriginRefusals } from './context';
 
 const COUNTER: Partial<Record<EventKind, Counter>> = { display: 'displays', close: 'closes', click: 'clicks', goal: 'goals' };
+/** What an event tells of the visitor who sent it (sign-ups are counted from /collect, their visitors from here). */
+const VISITOR_FLAG: Partial<Record<EventKind, number>> = { display: SHOWN, signup: SIGNED_UP, goal: GOAL };
 const DAY = 86_400_000;
 /** Distinct goal names counted per site and day; goals under further names count in the totals only. */
 export const MAX_GOAL_NAMES = 100;
-/** Site-days of goal names kept in memory before the cache is dropped (after a flush, so nothing is missed). */
+/**
+ * Visitor rows (one per visitor shown a campaign and group) counted per site and day; visitors
+ * first shown after it are left out of the unique counts (the row says so: visitors_capped).
+ * About 5 MB of database a day at most (49 bytes a row, measured), whatever ids a stranger makes up.
+ */
+export const MAX_VISITOR_ROWS = 100_000;
+/** The analytics id: the SDK's nanoid (21 characters), within the rule of sign-up ids. */
+const VISITOR_ID = /^[A-Za-z0-9_-]{10,64}$/;
+/** Site-days of goal names (and of visitor rows) kept in memory before the cache is dropped (after a flush, so nothing is missed). */
 const NAME_CACHE = 1000;
 /** Client clocks are untrusted: times outside this window count as "now". */
 const PAST = 30 * DAY;
@@ -44,9 +61,15 @@ interface Pending {
   counts: Record<Counter, number>;
   /** The goals among counts.goals, per goal name. */
   goals: Map<string, GoalCounts>;
+  /** Analytics ids seen in this row since the last flush, with what they did (flags, see store/events.ts). */
+  visitors: Map<string, number>;
+  /** Whether the row has counts (a sign-up event alone only marks a visitor: it makes no group "had"). */
+  counted: boolean;
 }
 
-export function createEventCounter(deps: ServerDeps, intervalMs = 1000): EventCounter {
+export function createEventCounter(deps: ServerDeps, intervalMs = 1000, opts: { maxVisitorRows?: number } = {}): EventCounter {
+  const maxVisitorRows = opts.maxVisitorRows ?? MAX_VISITOR_ROWS;
+  const tokenKey = visitorTokenKey(deps.secret);
   // Keyed by the row's identity in JSON: the group is any string the browser sent, which a
   // separator-joined key would split wrongly. Goal names are keys of a map inside the row.
   let pending = new Map<string, Pending>();
@@ -66,9 +89,25 @@ export function createEventCounter(deps: ServerDeps, intervalMs = 1000): EventCo
     set.add(name);
     return true;
   };
+  // visitors_daily rows per site and day, what the table holds: loaded on a site-day's first new
+  // visitor, counted up as rows are written, within flush only (so the table agrees with it).
+  const rows = new Map<string, number>();
+  const room = (site: string, day: string) => (): boolean => {
+    const id = JSON.stringify([site, day]);
+    const n = rows.get(id) ?? visitorRows(deps.db, site, day);
+    if (n >= maxVisitorRows) return false;
+    rows.set(id, n + 1);
+    return true;
+  };
   const write = deps.db.transaction((entries: Pending[]) => {
-    for (const { key, counts, goals } of entries) {
-      addCounts(deps.db, key, counts);
+    for (const { key, counts, goals, visitors } of entries) {
+      if (visitors.size) {
+        const seen = [...visitors].map(([id, flags]): [bigint, number] => [visitorToken(tokenKey, key, id), flags]);
+        const added = addVisitors(deps.db, key, seen, room(key.site, key.day));
+        for (const [c, n] of Object.entries(added) as Array<[Counter, number]>) counts[c] += n;
+      }
+      // A sign-up event whose visitor was not shown that day adds nothing: no row for it.
+      if (Object.values(counts).some((n) => n !== 0)) addCounts(deps.db, key, counts);
       for (const [name, g] of goals) addGoals(deps.db, key, name, g);
     }
   });
@@ -80,24 +119,38 @@ export function createEventCounter(deps: ServerDeps, intervalMs = 1000): EventCo
     try {
       write(entries);
     } catch (e) {
+      // Rolled back: the row counts may have been counted up for rows that were not written.
+      rows.clear();
       deps.log.error({ err: e, rows: entries.length }, 'event counts not written');
     }
     if (names.size > NAME_CACHE) names.clear();
+    if (rows.size > NAME_CACHE) rows.clear();
   };
   const timer = setInterval(flush, intervalMs);
   timer.unref();
 
   return {
     add(site, timeZone, batch, now = Date.now()) {
+      const visitor = batch.visitor;
       for (const e of batch.events) {
         const counter = COUNTER[e.k];
-        if (!counter) continue;
+        const flag = visitor === undefined ? undefined : VISITOR_FLAG[e.k];
+        if (!counter && !flag) continue;
         const t = e.t > now - PAST && e.t < now + FUTURE ? e.t : now;
         const key: CountKey = { site, campaign: e.c, day: dayIn(t, timeZone), variant: e.g ?? '' };
         const id = JSON.stringify([key.site, key.campaign, key.day, key.variant]);
         let entry = pending.get(id);
         if (!entry) {
-          pending.set(id, (entry = { key, counts: { displays: 0, closes: 0, clicks: 0, signups: 0, goals: 0, revenue: 0 }, goals: new Map() }));
+          const counts: Record<Counter, number> = {
+            displays: 0, closes: 0, clicks: 0, signups: 0, goals: 0, revenue: 0,
+            visitors: 0, visitors_signed_up: 0, visitors_with_goal: 0, visitors_dropped: 0,
+          };
+          pending.set(id, (entry = { key, counts, goals: new Map(), visitors: new Map(), counted: false }));
+        }
+        if (flag && visitor !== undefined) entry.visitors.set(visitor, (entry.visitors.get(visitor) ?? 0) | flag);
+        if (!counter) continue;
+        if (!entry.counted) {
+          entry.counted = true;
           const campaignId = JSON.stringify([site, e.c]);
           let groups = pendingGroups.get(campaignId);
           if (!groups) pendingGroups.set(campaignId, (groups = new Set()));
@@ -136,6 +189,9 @@ export function registerEventsRoute(app: FastifyInstance, deps: ServerDeps & { s
     const error = validateEventBatch(request.body);
     if (error) return reply.code(422).send({ error });
     const batch = request.body as EventBatch;
+    if (batch.visitor !== undefined && !VISITOR_ID.test(batch.visitor)) {
+      return reply.code(422).send({ error: 'visitor: must be 10–64 characters A–Z a–z 0–9 _ -' });
+    }
     const site = deps.sites.get(batch.site);
     if (!site) return reply.code(404).send({ error: 'site: unknown site' });
     if (!originAllowed(request, site)) {

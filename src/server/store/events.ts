@@ -1,11 +1,21 @@
 // Per campaign, day and A/B group counters (displays, closes, clicks, sign-ups, goals and their
 // revenue) and the stats read model. The group is kept apart so a test can be read: a control
 // group's displays added to the campaign's would dilute every conversion rate. Goals are also
-// counted per goal name in goals_daily, beside the totals in events_daily.
+// counted per goal name in goals_daily, beside the totals in events_daily. Unique visitors (the
+// analytics id of /events batches) are counted in events_daily too, deduplicated through
+// visitors_daily, which holds a keyed hash per visitor and row, never the id.
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Db } from './db';
 
-export type Counter = 'displays' | 'closes' | 'clicks' | 'signups' | 'goals' | 'revenue';
+/** The unique-visitor counts of a row (see StatsRow); visitors_dropped: new visitors over the site's daily cap. */
+export type VisitorCounter = 'visitors' | 'visitors_signed_up' | 'visitors_with_goal' | 'visitors_dropped';
+export type Counter = 'displays' | 'closes' | 'clicks' | 'signups' | 'goals' | 'revenue' | VisitorCounter;
 export type Counts = Partial<Record<Counter, number>>;
+
+/** What an analytics id did in one campaign-day-group: bits of visitors_daily.flags. */
+export const SHOWN = 1;
+export const SIGNED_UP = 2;
+export const GOAL = 4;
 
 /** One row of events_daily (and, with a goal name, of goals_daily). */
 export interface CountKey {
@@ -41,13 +51,32 @@ const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
 function prepare(db: Db) {
   return {
     counts: db.prepare(
-      `INSERT INTO events_daily (site_id, wisepop_id, day, variant, displays, closes, clicks, signups, goals, revenue)
-       VALUES (@site, @campaign, @day, @variant, @displays, @closes, @clicks, @signups, @goals, @revenue)
+      `INSERT INTO events_daily (site_id, wisepop_id, day, variant, displays, closes, clicks, signups, goals, revenue,
+         visitors, visitors_signed_up, visitors_with_goal, visitors_dropped)
+       VALUES (@site, @campaign, @day, @variant, @displays, @closes, @clicks, @signups, @goals, @revenue,
+         @visitors, @visitors_signed_up, @visitors_with_goal, @visitors_dropped)
        ON CONFLICT (site_id, wisepop_id, day, variant) DO UPDATE SET
          displays = displays + excluded.displays, closes = closes + excluded.closes,
          clicks = clicks + excluded.clicks, signups = signups + excluded.signups,
-         goals = goals + excluded.goals, revenue = revenue + excluded.revenue`,
+         goals = goals + excluded.goals, revenue = revenue + excluded.revenue,
+         visitors = visitors + excluded.visitors, visitors_signed_up = visitors_signed_up + excluded.visitors_signed_up,
+         visitors_with_goal = visitors_with_goal + excluded.visitors_with_goal,
+         visitors_dropped = visitors_dropped + excluded.visitors_dropped`,
     ),
+    // The whole primary key: one seek.
+    visitorFlags: db
+      .prepare<VisitorKey, number>(
+        'SELECT flags FROM visitors_daily WHERE site_id = @site AND day = @day AND wisepop_id = @campaign AND variant = @variant AND visitor = @visitor',
+      )
+      .pluck(),
+    insertVisitor: db.prepare<VisitorKey & { flags: number }>(
+      'INSERT INTO visitors_daily (site_id, day, wisepop_id, variant, visitor, flags) VALUES (@site, @day, @campaign, @variant, @visitor, @flags)',
+    ),
+    updateVisitor: db.prepare<VisitorKey & { flags: number }>(
+      'UPDATE visitors_daily SET flags = @flags WHERE site_id = @site AND day = @day AND wisepop_id = @campaign AND variant = @variant AND visitor = @visitor',
+    ),
+    // A range of the primary key's prefix: at most the cap's rows.
+    visitorRows: db.prepare<[string, string], number>('SELECT COUNT(*) FROM visitors_daily WHERE site_id = ? AND day = ?').pluck(),
     goals: db.prepare(
       `INSERT INTO goals_daily (site_id, wisepop_id, day, variant, name, goals, revenue)
        VALUES (@site, @campaign, @day, @variant, @name, @goals, @revenue)
@@ -65,6 +94,8 @@ function prepare(db: Db) {
       .pluck(),
   };
 }
+
+type VisitorKey = { site: string; day: string; campaign: number; variant: string; visitor: bigint };
 
 function statementsOf(db: Db): ReturnType<typeof prepare> {
   let s = statements.get(db);
@@ -85,7 +116,67 @@ export function addCounts(db: Db, key: CountKey, counts: Counts): void {
     signups: counts.signups ?? 0,
     goals: counts.goals ?? 0,
     revenue: counts.revenue ?? 0,
+    visitors: counts.visitors ?? 0,
+    visitors_signed_up: counts.visitors_signed_up ?? 0,
+    visitors_with_goal: counts.visitors_with_goal ?? 0,
+    visitors_dropped: counts.visitors_dropped ?? 0,
   });
+}
+
+/** The key visitorToken hashes with, derived from the server secret for this one use. */
+export function visitorTokenKey(secret: Buffer): KeyObject {
+  return createSecretKey(createHmac('sha256', secret).update('poplet visitors_daily v1').digest());
+}
+
+/**
+ * What visitors_daily stores for analytics id `id` in one campaign-day-group: 64 bits of
+ * HMAC-SHA256 under `tokenKey` (visitorTokenKey) of the row and the id. One visitor has a
+ * different token in every row, so the table cannot be read as a visitor's history, and the id
+ * cannot be recovered from it. Two visitors of one row share a token with a chance of about
+ * n²/2^65 (n visitors in the row): 3·10^-10 for 100,000.
+ */
+export function visitorToken(tokenKey: KeyObject, key: CountKey, id: string): bigint {
+  return createHmac('sha256', tokenKey).update(JSON.stringify([key.site, key.day, key.campaign, key.variant, id])).digest().readBigInt64BE(0);
+}
+
+/**
+ * Records what visitors did in one campaign-day-group (each visitor's token and the flags it
+ * earned since the last call) and returns what that adds to the row's visitor counts. A visitor
+ * gets its row with its first display of the day, if `room()` (asked once per new visitor) says
+ * the site's daily cap allows one more row; else it counts in visitors_dropped. A sign-up or a goal
+ * only adds to a row already there: of a visitor not shown the campaign that day, it counts in
+ * the totals only. Call inside the caller's transaction, before addCounts with the result.
+ */
+export function addVisitors(db: Db, key: CountKey, seen: Iterable<[bigint, number]>, room: () => boolean): Record<VisitorCounter, number> {
+  const s = statementsOf(db);
+  const out = { visitors: 0, visitors_signed_up: 0, visitors_with_goal: 0, visitors_dropped: 0 };
+  for (const [visitor, flags] of seen) {
+    const args = { site: key.site, day: key.day, campaign: key.campaign, variant: key.variant, visitor };
+    const old = s.visitorFlags.get(args);
+    let added: number;
+    if (old === undefined) {
+      if (!(flags & SHOWN)) continue;
+      if (!room()) {
+        out.visitors_dropped += 1;
+        continue;
+      }
+      s.insertVisitor.run({ ...args, flags });
+      out.visitors += 1;
+      added = flags;
+    } else {
+      added = flags & ~old;
+      if (!added) continue;
+      s.updateVisitor.run({ ...args, flags: old | flags });
+    }
+    if (added & SIGNED_UP) out.visitors_signed_up += 1;
+    if (added & GOAL) out.visitors_with_goal += 1;
+  }
+  return out;
+}
+
+/** Rows of visitors_daily of one site and day: what the per-site daily cap counts. */
+export function visitorRows(db: Db, site: string, day: string): number {
+  return statementsOf(db).visitorRows.get(site, day)!;
 }
 
 /**
@@ -126,6 +217,21 @@ export interface StatsRow {
    * goals were stored by name are in the totals only, so these may add up to less than them.
    */
   goals_by_name: Record<string, GoalCounts>;
+  /**
+   * Distinct analytics ids (the wisepops_visitor cookie: consenting visitors only) that had a
+   * display of this campaign and group that day; for 'control', the visitors held back.
+   */
+  visitors: number;
+  /** Of those, how many also signed up (a sign-up of this campaign, that day). */
+  visitors_signed_up: number;
+  /** Of those, how many were also credited a goal for this campaign, under this group, that day. */
+  visitors_with_goal: number;
+  /** visitors_signed_up / visitors, 0 without visitors; rounded to 4 decimals. */
+  visitor_conversion_rate: number;
+  /** visitors_with_goal / visitors, 0 without visitors; rounded to 4 decimals. */
+  visitor_goal_rate: number;
+  /** The site reached its daily cap of visitor rows: some visitors of this row were not counted. */
+  visitors_capped: boolean;
 }
 
 export interface StatsQuery {
@@ -207,10 +313,14 @@ export function readStats(db: Db, site: string, q: StatsQuery): StatsRow[] {
   const { rows, goalRows } = db.transaction(() => ({
     rows: db
       .prepare(
-        `SELECT day, wisepop_id, variant, displays, closes, clicks, signups, goals, revenue FROM events_daily
+        `SELECT day, wisepop_id, variant, displays, closes, clicks, signups, goals, revenue,
+           visitors, visitors_signed_up, visitors_with_goal, visitors_dropped FROM events_daily
          WHERE ${where.join(' AND ')} ORDER BY day, wisepop_id, variant`,
       )
-      .all(...args) as Array<Omit<StatsRow, 'conversion_rate' | 'variant' | 'goals_by_name'> & { variant: string }>,
+      .all(...args) as Array<
+      Pick<StatsRow, 'day' | 'wisepop_id' | 'displays' | 'closes' | 'clicks' | 'signups' | 'goals' | 'revenue'> &
+        Record<VisitorCounter, number> & { variant: string }
+    >,
     goalRows: db
       .prepare(
         `SELECT day, wisepop_id, variant, name, goals, revenue FROM goals_daily
@@ -241,5 +351,11 @@ export function readStats(db: Db, site: string, q: StatsQuery): StatsRow[] {
     // fromEntries defines own properties: a goal named '__proto__' stays a goal, where
     // assigning it to an object literal would replace the object's prototype.
     goals_by_name: Object.fromEntries(names.get(rowId(r)) ?? []),
+    visitors: r.visitors,
+    visitors_signed_up: r.visitors_signed_up,
+    visitors_with_goal: r.visitors_with_goal,
+    visitor_conversion_rate: r.visitors ? round4(r.visitors_signed_up / r.visitors) : 0,
+    visitor_goal_rate: r.visitors ? round4(r.visitors_with_goal / r.visitors) : 0,
+    visitors_capped: r.visitors_dropped > 0,
   }));
 }

@@ -169,4 +169,37 @@ BEGIN SELECT RAISE(ABORT, 'signups.email_fold is required (foldEmail(email))'); 
 `);
     },
   },
+  {
+    // Unique visitors: the analytics id (wisepops_visitor) a batch of /events carries, counted
+    // per campaign, group and day. events_daily gets the counts the stats read; visitors_daily
+    // holds only what deduplicating them needs: one row per visitor shown a campaign and group
+    // that day, the visitor being a 64-bit keyed hash of (site, day, campaign, group, id), so no
+    // raw id is stored and two rows (two days, two campaigns) of one visitor cannot be linked
+    // (store/events.ts, visitorToken). flags: 1 shown (every row), 2 signed up, 4 credited a goal.
+    // The key leads with (site_id, day): the per-site daily cap counts a range of it.
+    // The trigger deletes a row's visitors with the row itself, so whatever deletes daily counts
+    // (the retention job, a site's deletion) deletes them too. Each visitors_daily row has its
+    // events_daily row: a visitor row is only written with the display that counts there.
+    version: 7,
+    sql: `
+ALTER TABLE events_daily ADD COLUMN visitors INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events_daily ADD COLUMN visitors_signed_up INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events_daily ADD COLUMN visitors_with_goal INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events_daily ADD COLUMN visitors_dropped INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE visitors_daily (
+  site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+  day TEXT NOT NULL,
+  wisepop_id INTEGER NOT NULL,
+  variant TEXT NOT NULL,
+  visitor INTEGER NOT NULL,
+  flags INTEGER NOT NULL,
+  PRIMARY KEY (site_id, day, wisepop_id, variant, visitor)
+) WITHOUT ROWID;
+CREATE TRIGGER events_daily_visitors AFTER DELETE ON events_daily
+BEGIN
+  DELETE FROM visitors_daily
+   WHERE site_id = OLD.site_id AND day = OLD.day AND wisepop_id = OLD.wisepop_id AND variant = OLD.variant;
+END;
+`,
+  },
 ];
