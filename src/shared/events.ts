@@ -38,12 +38,15 @@ export const MAX_EVENTS = 500;
 export const MAX_REVENUE = 1e9;
 export const isRevenue = (r: unknown): r is number => typeof r === 'number' && r >= 0 && r <= MAX_REVENUE;
 
+/** The analytics id (`visitor`): the SDK's nanoid (21 characters), within the rule of sign-up ids. */
+export const VISITOR_ID = /^[\w-]{10,64}$/;
+
 /** Checks a POST /events body. Returns null when valid, else an error naming the field. */
 export function validateEventBatch(x: unknown): string | null {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) return 'body: must be a JSON object';
   const b = x as Record<string, unknown>;
   if (typeof b.site !== 'string' || b.site.length < 1 || b.site.length > 64) return 'site: must be a site id';
-  if (b.visitor !== undefined && (typeof b.visitor !== 'string' || b.visitor.length > 64)) return 'visitor: must be a string of at most 64 characters';
+  if (b.visitor !== undefined && (typeof b.visitor !== 'string' || !VISITOR_ID.test(b.visitor))) return 'visitor: must be 10–64 characters A–Z a–z 0–9 _ -';
   if (!Array.isArray(b.events) || b.events.length < 1 || b.events.length > MAX_EVENTS) return `events: must be an array of 1–${MAX_EVENTS} events`;
   for (let i = 0; i < b.events.length; i++) {
     const e = b.events[i] as Record<string, unknown> | null;

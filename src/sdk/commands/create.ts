@@ -7,7 +7,7 @@ import type { VisitorContext } from '../context/types';
 import { buildContext } from '../context/build';
 import { debugContext } from '../context/debug';
 import { createLog } from '../log';
-import { MAX_GOAL_NAME } from '../../shared/events';
+import { MAX_GOAL_NAME, VISITOR_ID } from '../../shared/events';
 import { isObject } from '../storage/codec';
 import { createStore, R } from '../storage/store';
 import { readState, writeState } from '../storage/state';
@@ -78,7 +78,9 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   };
   const configure = () => {
     store.configure(opts, granted());
-    visitor = granted() ? store.one(R.VISITOR, '') || nanoid() : undefined;
+    // A stored id the server would refuse (a hand-edited cookie) is replaced, not sent for ever.
+    // No record reads as "undefined", 9 characters: refused too.
+    visitor = granted() ? ((v) => (VISITOR_ID.test(v!) ? v : nanoid()))(store.one(R.VISITOR, '')) : undefined;
     if (visitor) store.write(R.VISITOR, [visitor]);
   };
   const setNoshow = (on: boolean) => {

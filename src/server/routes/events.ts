@@ -36,8 +36,6 @@ export const MAX_GOAL_NAMES = 100;
  * About 5 MB of database a day at most (49 bytes a row, measured), whatever ids a stranger makes up.
  */
 export const MAX_VISITOR_ROWS = 100_000;
-/** The analytics id: the SDK's nanoid (21 characters), within the rule of sign-up ids. */
-const VISITOR_ID = /^[A-Za-z0-9_-]{10,64}$/;
 /** Site-days of goal names (and of visitor rows) kept in memory before the cache is dropped (after a flush, so nothing is missed). */
 const NAME_CACHE = 1000;
 /** Client clocks are untrusted: times outside this window count as "now". */
@@ -189,9 +187,6 @@ export function registerEventsRoute(app: FastifyInstance, deps: ServerDeps & { s
     const error = validateEventBatch(request.body);
     if (error) return reply.code(422).send({ error });
     const batch = request.body as EventBatch;
-    if (batch.visitor !== undefined && !VISITOR_ID.test(batch.visitor)) {
-      return reply.code(422).send({ error: 'visitor: must be 10–64 characters A–Z a–z 0–9 _ -' });
-    }
     const site = deps.sites.get(batch.site);
     if (!site) return reply.code(404).send({ error: 'site: unknown site' });
     if (!originAllowed(request, site)) {

@@ -400,6 +400,18 @@ describe('consent and the analytics id', () => {
     boot();
     expect(deps.visitorId()).toBe(id);
   });
+
+  it('a stored id the server would refuse (hand-edited) is replaced by a fresh one', () => {
+    for (const bad of [`[1~'short']`, `[1~'has space in it ok']`, `[1~'${'x'.repeat(65)}']`, `[1~5]`]) {
+      Cookies.set('wisepops_visitor', bad);
+      script();
+      stub();
+      boot();
+      expect(deps.visitorId()).toMatch(/^[\w-]{21}$/);
+      expect(Cookies.get('wisepops_visitor')).toBe(`[1~'${deps.visitorId()}']`);
+      delete w.wisepops;
+    }
+  });
 });
 
 describe('debug output', () => {
