@@ -5,7 +5,6 @@ import { nanoid } from 'nanoid';
 import type { Engine, EngineDeps } from '../engine/types';
 import type { VisitorContext } from '../context/types';
 import { buildContext } from '../context/build';
-import { debugContext } from '../context/debug';
 import { createLog } from '../log';
 import { MAX_GOAL_NAME, VISITOR_ID } from '../../shared/events';
 import { isObject } from '../storage/codec';
@@ -74,7 +73,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
     ctx = buildContext(loc.href, session, v, mem ? ctx : s, mergeProps(props(), temp, log), mem ? ctx.noshow : !!store.read(R.NOSHOW, []), win);
     // Not before the first page view is recorded: that context has no visit and no page view yet,
     // and the page view logs its own a moment later.
-    if (counted) log('context', debugContext(ctx));
+    if (counted) log('context', ctx);
   };
   const configure = () => {
     store.configure(opts, granted());
@@ -157,7 +156,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       need(on == null || typeof on == 'boolean');
       setNoshow(on !== false);
     },
-    debug: () => ({ campaigns: engine.debug(), context: debugContext(context()) }),
+    debug: () => ({ campaigns: engine.debug(), context: context() }),
   };
 
   const run: Command = (command, ...a) => {

@@ -12,23 +12,11 @@ export interface State {
 /** The CampaignHistory keys in entry order, after the id. */
 const KEYS = 'dcvklpg';
 
-/** The record's entries of a history: [id, d, c, v, k, l, p, g?], unsorted. */
-export const toEntries = (history: State['history']): number[][] =>
-  Object.entries(history).map(([id, h]) => [+id, ...[...KEYS].map((k) => h[k as 'd'])].filter((v) => v != null));
-
-/**
- * A history from the record's entries, under `names` (each entry value's key, in order): the
- * record's own keys, or the readable names debug output shows (context/debug.ts).
- */
-export const fromEntries = (entries: unknown[][], names: ArrayLike<string> = KEYS): Record<number, Record<string, unknown>> => {
-  const history: Record<number, Record<string, unknown>> = {};
-  for (const [id, ...e] of entries) e.forEach((v, i) => ((history[id as number] ||= {})[names[i]] = v));
-  return history;
-};
-
 export function readState(store: Store): State {
   const [signed, entries] = store.read<[number, unknown[][]]>(R.STATE, [0, [[0, 0, 0, 0, 0, 0, 0]]]) || [0, []];
-  return { signedUp: signed == 1, history: fromEntries(entries) as unknown as State['history'] };
+  const history: Record<number, Record<string, unknown>> = {};
+  for (const [id, ...e] of entries) e.forEach((v, i) => ((history[id as number] ||= {})[KEYS[i]] = v));
+  return { signedUp: signed == 1, history: history as unknown as State['history'] };
 }
 
 /**
@@ -37,7 +25,9 @@ export function readState(store: Store): State {
  * `state` is what the page goes on with.
  */
 export function writeState(store: Store, state: State): void {
-  const entries = toEntries(state.history).sort((a, b) => b[5] - a[5]);
+  const entries = Object.entries(state.history)
+    .map(([id, h]) => [+id, ...[...KEYS].map((k) => h[k as 'd'])].filter((v) => v != null))
+    .sort((a, b) => b[5] - a[5]);
   // `entries` shrinks in place: the record follows.
   const rec = [+state.signedUp, entries];
   while (!fits(encode(rec))) delete state.history[entries.pop()![0]];

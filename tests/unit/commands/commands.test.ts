@@ -435,21 +435,22 @@ describe('debug output', () => {
     expect(contexts()[2]).toMatchObject({ totalPageviews: 2 });
   });
 
-  it("shows each campaign's history under readable names; the record and the context keep the compact keys", () => {
+  it("shows the context itself: each campaign's history under the record's keys d c v k l p g (README, Debug mode)", () => {
     script();
     stub()('options', { debug: true });
     boot();
     deps.history.update(12, (h) => Object.assign(h, { d: 2, c: 1, k: 3, l: 1_700_000_000, p: 4, g: 'b' }));
     deps.history.update(13, (h) => void h.d++);
-    const readable = {
-      12: { displays: 2, closes: 1, signups: 0, clicks: 3, lastDisplaySeconds: 1_700_000_000, lastDisplayPageview: 4, group: 'b' },
-      13: { displays: 1, closes: 0, signups: 0, clicks: 0, lastDisplaySeconds: 0, lastDisplayPageview: 0 },
+    const history = {
+      12: { d: 2, c: 1, v: 0, k: 3, l: 1_700_000_000, p: 4, g: 'b' },
+      13: { d: 1, c: 0, v: 0, k: 0, l: 0, p: 0 },
     };
-    expect((w.wisepops!('debug') as { context: Logged }).context.history).toEqual(readable);
+    const shown = (w.wisepops!('debug') as { context: Logged }).context;
+    // The live context targeting reads, not a renamed copy.
+    expect(shown).toBe(deps.context());
+    expect(shown.history).toEqual(history);
     w.wisepops!('properties', { a: 1 });
-    expect(contexts().at(-1)!.history).toEqual(readable);
-    // Renamed for the debug output only: what targeting reads and the record stay as they were.
-    expect(deps.context().history[12]).toEqual({ d: 2, c: 1, v: 0, k: 3, l: 1_700_000_000, p: 4, g: 'b' });
+    expect(contexts().at(-1)!.history).toEqual(history);
     expect(Cookies.get('wisepops')).toBe("[1~0~[[12~2~1~0~3~1700000000~4~'b']~[13~1~0~0~0~0~0]]]");
   });
 });

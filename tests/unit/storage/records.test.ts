@@ -153,6 +153,19 @@ describe('persistent state (wisepops)', () => {
     expect(readState(store)).toEqual(s);
   });
 
+  it('round-trips entries with and without a group: record -> history -> the same record, most recently seen first', () => {
+    const raw = "[1~0~[[13~1~0~0~0~1700000009~8]~[12~2~1~0~3~1700000000~7~'b']]]";
+    document.cookie = `${NAME[STATE]}=${raw}; path=/`;
+    const store = open(cookie);
+    const s = readState(store);
+    // No group key at all for 13 (not g: undefined, which a later write would have to skip).
+    expect(s.history).toEqual({ 12: { d: 2, c: 1, v: 0, k: 3, l: 1700000000, p: 7, g: 'b' }, 13: { d: 1, c: 0, v: 0, k: 0, l: 1700000009, p: 8 } });
+    expect('g' in s.history[13]).toBe(false);
+    Cookies.remove(NAME[STATE], { path: '/' });
+    writeState(store, s);
+    expect(Cookies.get(NAME[STATE])).toBe(raw);
+  });
+
   it('evicts the least recently seen campaigns first to stay under 4,000 bytes', () => {
     const store = open(cookie);
     const history: State['history'] = {};
