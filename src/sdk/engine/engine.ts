@@ -137,14 +137,17 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     // its trigger stays dead), and needs no chunk.
     const off = armed!.off;
     for (const id in off) note(+id, off[id]);
-    const l = lines();
-    // The timer's re-check is logged only when it changed something: compared with the digits
-    // masked, as a reason quoting the clock ("time on_site is 35", a schedule's site time) changes
-    // on every tick while nothing else does. Masking the ids too loses nothing: one campaign set
-    // always lists the same campaigns in the same order.
-    const o = JSON.stringify(l).replace(/\d/g, '');
-    if (!tick || o != outcome) log('evaluation', l);
-    outcome = o;
+    // Debug only: with debug off, neither the lines nor their comparison are built (debug()
+    // builds its own). The timer's re-check is logged only when it changed something: compared
+    // with the clock's numbers masked (the value of a "time on_site is 35, …" reason, the site
+    // time that ends a schedule's), which move on every tick while nothing else does. Any other
+    // number is compared: a count or an A/B group that changes is a change.
+    if (log.on) {
+      const l = lines();
+      const o = JSON.stringify(l).replace(/(time \w+ is )-?\d+|site time [^"]+/g, '$1');
+      if (!tick || o != outcome) log('evaluation', l);
+      outcome = o;
+    }
     // Load the chunks now so nothing waits for them when the trigger fires.
     if (wait.some((c) => c.group != CONTROL && !off[c.campaign.id])) for (const load of [loadUi, loadCollect]) load().catch((e: unknown) => log('chunk', e));
   };

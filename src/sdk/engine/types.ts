@@ -2,6 +2,7 @@
 // and the engine (src/sdk/engine: campaigns, decisions, triggers, the UI chunk, collection).
 import type { CampaignHistory, VisitorContext } from '../context/types';
 import type { ListenEvent } from '../listen';
+import type { Log } from '../log';
 
 export interface DebugLine {
   id: number;
@@ -35,8 +36,8 @@ export interface EngineDeps {
   visitorId(): string | undefined;
   /** The listen bus. Returns false when a before-* listener vetoed. Never throws. */
   emit(name: ListenEvent, detail: Record<string, unknown>): boolean;
-  /** Debug log: no-op unless debug is on. */
-  log(message: string, data?: unknown): void;
+  /** Debug log: no-op unless debug is on; `on` says whether it is, so debug-only work can be skipped. */
+  log: Log;
   /** CSP nonce option, passed to the UI chunk. */
   nonce?: string;
 }

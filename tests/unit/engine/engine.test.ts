@@ -58,7 +58,7 @@ afterEach(() => {
  */
 function setup(
   campaigns: Campaign[],
-  o: { fetchFails?: boolean; random?: number; uiFails?: boolean; veto?: string[]; vetoIds?: number[]; uiGate?: Promise<void>; staleHistory?: boolean; collectFails?: boolean; modal?: { open: boolean } } = {},
+  o: { fetchFails?: boolean; random?: number; uiFails?: boolean; veto?: string[]; vetoIds?: number[]; uiGate?: Promise<void>; staleHistory?: boolean; collectFails?: boolean; modal?: { open: boolean }; debugOff?: boolean } = {},
 ) {
   const ctx = context();
   const emitted: Array<[string, Record<string, unknown>]> = [];
@@ -126,7 +126,8 @@ function setup(
       emitted.push([name, detail]);
       return !o.veto?.includes(name) && !(name == 'before-popup-display' && o.vetoIds?.includes((detail.popup as { id: number }).id));
     },
-    log: (m) => void logs.push(m),
+    // Every line is recorded; `on` is what the engine reads to skip debug-only work (debugOff: debug mode off).
+    log: Object.assign((m: string) => void logs.push(m), { on: !o.debugOff }),
   };
   const set: CampaignSet = { site: 'site1', country: 'FR', campaigns };
   const fetch = vi.fn(async () => (o.fetchFails ? new Response('down', { status: 503 }) : new Response(JSON.stringify(set))));
@@ -429,6 +430,62 @@ describe('engine: evaluation and triggers', () => {
       vi.advanceTimersByTime(5_000);
       expect(vi.getTimerCount()).toBe(1);
       expect(evaluations()).toBe(5);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("the timer's comparison masks only the clock: a count that moves is logged, the time on site, since the first visit and the site time are not", async () => {
+    vi.useFakeTimers({ toFake: ['setInterval'] });
+    try {
+      const t = await ready([
+        campaign(1, { targeting: { type: 'time', scope: 'on_site', op: 'gte', value: 900 } }),
+        campaign(2, { targeting: { type: 'time', scope: 'since_first_visit', op: 'gte', value: 900 } }),
+        // Outside its hours all along: its reason ends with the site's clock.
+        campaign(3, { schedule: { hours: [0, 1] } }),
+        campaign(4, { targeting: { type: 'visits', days: 30, op: 'gte', value: 4 } }),
+      ]);
+      const evaluations = () => t.logs.filter((m) => m == 'evaluation').length;
+      // The oldest visit leaves the 30 days 7 s from now.
+      t.ctx.visits = [NOW - 30 * 864e5 + 7_000, NOW - 864e5, NOW];
+      t.engine.refresh();
+      expect(evaluations()).toBe(2);
+      const reasons = () => t.engine.debug().map((l) => l.reason);
+      const before = reasons();
+      t.ctx.now += 5_000;
+      vi.advanceTimersByTime(5_000);
+      // Only the clock's numbers moved (the time on site and since the first visit): no line.
+      expect(reasons().slice(0, 2)).not.toEqual(before.slice(0, 2));
+      expect(reasons()[3]).toBe('visits in last 30 days is 3, needs ≥ 4');
+      expect(evaluations()).toBe(2);
+      t.ctx.now += 5_000;
+      vi.advanceTimersByTime(5_000);
+      // Still skipped, same words, one digit less: a real change, logged.
+      expect(reasons()[3]).toBe('visits in last 30 days is 2, needs ≥ 4');
+      expect(evaluations()).toBe(3);
+      // The site's clock moving past a minute (and the times): no line.
+      t.ctx.now += 60_000;
+      vi.advanceTimersByTime(60_000);
+      expect(reasons()[2]).not.toBe(before[2]);
+      expect(evaluations()).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('with debug off, evaluations and the timer build no debug lines and compare nothing; debug() still answers', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval'] });
+    try {
+      const t = await ready([campaign(1, { targeting: { type: 'time', scope: 'on_site', op: 'gte', value: 900 } })], { debugOff: true });
+      const stringify = vi.spyOn(JSON, 'stringify');
+      t.engine.refresh();
+      t.ctx.now += 5_000;
+      vi.advanceTimersByTime(5_000);
+      t.engine.pageview();
+      expect(t.logs).not.toContain('evaluation');
+      // The comparison stringifies the lines (an array); nothing else on these paths does.
+      expect(stringify.mock.calls.filter(([v]) => Array.isArray(v))).toEqual([]);
+      expect(t.engine.debug()).toEqual([{ id: 1, name: 'C1', status: 'skipped', reason: 'time on_site is 65, needs ≥ 900' }]);
     } finally {
       vi.useRealTimers();
     }
