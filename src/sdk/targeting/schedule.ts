@@ -28,10 +28,11 @@ export function zone(tz: string | undefined, log: (l: string) => void): Wall {
   let d: Date;
   return (t) => {
     if (t !== at) {
-      // "6/18/2025, 14:03:05". ICU writes midnight as hour 24 of the same day.
+      // "6/18/2025, 14:03:05". ICU writes midnight as hour 24 of the same day. The milliseconds
+      // within that second: `t % 1e3` is negative before 1970 (-1 would read a second early).
       const m = f && f.format(t).match(/\d+/g)!;
       at = t;
-      d = new Date(m ? Date.UTC(+m[2], +m[0] - 1, +m[1], +m[3] % 24, +m[4], +m[5], t % 1e3) : t);
+      d = new Date(m ? Date.UTC(+m[2], +m[0] - 1, +m[1], +m[3] % 24, +m[4], +m[5], ((t % 1e3) + 1e3) % 1e3) : t);
     }
     return d;
   };

@@ -108,6 +108,9 @@ describe('schedule in the site time zone', () => {
     expect(wall(Date.UTC(2025, 5, 15, 22, 0, 0, 250), 'Europe/Paris')).toBe('2025-06-16T00:00:00.250Z');
     // Monrovia kept local mean time, UTC-00:44:30, until 1972.
     expect(wall(Date.UTC(1971, 0, 1, 12), 'Africa/Monrovia')).toBe('1971-01-01T11:15:30.000Z');
+    // Before 1970 the instant's milliseconds are still those within its second (t % 1e3 is negative there).
+    expect(wall(-1, 'UTC')).toBe('1969-12-31T23:59:59.999Z');
+    expect(wall(Date.UTC(1969, 6, 20, 20, 17, 40, 250), 'Europe/Paris')).toBe('1969-07-20T21:17:40.250Z');
   });
   it("works where the engine refuses timeZoneName 'longOffset' (Safari < 15.4, Chrome < 95, Firefox < 91)", () => {
     const Real = Intl.DateTimeFormat;
