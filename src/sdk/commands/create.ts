@@ -46,7 +46,8 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   let consent: boolean | undefined;
   // Unset until true.
   let started: boolean | undefined;
-  let counted: boolean | undefined;
+  // The page views this page recorded. Where storage keeps nothing, they are the total.
+  let counted = 0;
   let engine: Engine;
   let visitor: string | undefined;
   let session: Session;
@@ -64,12 +65,13 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   const props = () => readProps(store, saved);
   // Read from the records each time: another tab may have written since this page loaded. With no
   // page view stored, storage keeps nothing (cookies off): then what this page learnt stays, with
-  // the records over it, as reload() merges them.
+  // the records over it, as reload() merges them, and its own page views are the total, which
+  // every page-view rule reads (an embed's default repeat, "every": "pages", pageviews triggers).
   const rebuild = () => {
     const s = readState(store);
     const v = readVisits(store);
     const mem = ctx && !v[1];
-    if (mem) reload(s);
+    if (mem) reload(s), (v[1] = counted);
     ctx = buildContext(loc.href, session, v, mem ? ctx : s, mergeProps(props(), temp, log), mem ? ctx.noshow : !!store.read(R.NOSHOW, []), win);
     // Not before the first page view is recorded: that context has no visit and no page view yet,
     // and the page view logs its own a moment later.
@@ -136,8 +138,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
     pageview() {
       page(recordPageview);
       // Temporary properties last one page view; those queued before the first one belong to it.
-      if (counted) temp = {};
-      counted = true;
+      if (counted++) temp = {};
       rebuild();
       engine.pageview();
       // Sticky and once only (see the bus): the first evaluation has run.

@@ -538,6 +538,26 @@ describe('EngineDeps', () => {
     expect([x.history[1]?.d, x.history[1]?.c, x.signedUp, x.noshow, x.props.plan]).toEqual([1, 1, true, true, 'pro']);
   });
 
+  it("where storage keeps nothing, the page's own page views are the total: each SPA page view counts, a properties call does not", () => {
+    Object.defineProperty(document, 'cookie', { get: () => '', set: () => {}, configurable: true });
+    const totals: number[] = [];
+    try {
+      script();
+      stub();
+      boot();
+      totals.push(deps.context().totalPageviews);
+      w.wisepops!('pageview');
+      totals.push(deps.context().totalPageviews);
+      w.wisepops!('properties', { plan: 'pro' });
+      totals.push(deps.context().totalPageviews);
+      w.wisepops!('pageview');
+      totals.push(deps.context().totalPageviews);
+    } finally {
+      delete (document as { cookie?: string }).cookie;
+    }
+    expect(totals).toEqual([1, 2, 2, 3]);
+  });
+
   it('where storage works, the records are the truth: a property another tab deleted and its opt-in are not brought back', () => {
     script();
     stub();
