@@ -10,8 +10,10 @@
 // bounded by what the owner configured.
 // A batch's analytics id (`visitor`, sent only when consent allows) is counted once per campaign,
 // group and day: displays make the visitor count, sign-up and goal events mark it as converted
-// (store/events.ts, addVisitors). Each visitor shown is a row kept for the retention period, which
-// any made-up id would add, so those rows are capped per site and day too (MAX_VISITOR_ROWS).
+// (store/events.ts, addVisitors). Only for events of the site's today or yesterday (countableDays):
+// a day's hashing key is deleted once it is over. Each visitor shown is a row kept for the
+// retention period, which any made-up id would add, so those rows are capped per site and day too
+// (MAX_VISITOR_ROWS).
 import type { FastifyInstance } from 'fastify';
 import type { ServerDeps } from '../config';
 import { validateEventBatch, type EventBatch, type EventKind } from '../../shared/events';
@@ -19,8 +21,8 @@ import { tooManyRequests } from '../auth';
 import { createLimiter } from '../rate-limit';
 import type { SiteCache } from '../site-cache';
 import {
-  addCounts, addGoals, addVisitors, countedGroups, dayIn, GOAL, SHOWN, SIGNED_UP, visitorRows, visitorToken, visitorTokenKey,
-  type Counter, type CountKey, type GoalCounts,
+  addCounts, addGoals, addVisitors, closeVisitorDays, countableDays, countedGroups, dayIn, GOAL, openVisitorDay, setVisitorRows, SHOWN,
+  SIGNED_UP, visitorDay, visitorIdKey, visitorToken, type Counter, type CountKey, type GoalCounts, type VisitorDay,
 } from '../store/events';
 import { bodySite, countGroup, originAllowed, type OriginRefusals } from './context';
 
@@ -33,11 +35,15 @@ export const MAX_GOAL_NAMES = 100;
 /**
  * Visitor rows (one per visitor shown a campaign and group) counted per site and day; visitors
  * first shown after it are left out of the unique counts (the row says so: visitors_capped).
- * About 5 MB of database a day at most (49 bytes a row, measured), whatever ids a stranger makes up.
+ * About 5 MB of database per site and day at most (49 bytes a row, measured), whatever ids a
+ * stranger makes up: only today and yesterday take rows (countableDays), so a flood fills two
+ * days at most, never a month of them at once.
  */
 export const MAX_VISITOR_ROWS = 100_000;
-/** Site-days of goal names (and of visitor rows) kept in memory before the cache is dropped (after a flush, so nothing is missed). */
+/** Site-days of goal names kept in memory before the cache is dropped (after a flush, so nothing is missed). */
 const NAME_CACHE = 1000;
+/** How often the keys of days that can no longer be counted are looked for and deleted. */
+const CLOSE_EVERY = 60_000;
 /** Client clocks are untrusted: times outside this window count as "now". */
 const PAST = 30 * DAY;
 const FUTURE = 3_600_000;
@@ -61,13 +67,20 @@ interface Pending {
   goals: Map<string, GoalCounts>;
   /** Analytics ids seen in this row since the last flush, with what they did (flags, see store/events.ts). */
   visitors: Map<string, number>;
+  /** The site's time zone, to tell at flush time whether the day can still be counted. */
+  timeZone: string;
   /** Whether the row has counts (a sign-up event alone only marks a visitor: it makes no group "had"). */
   counted: boolean;
 }
 
-export function createEventCounter(deps: ServerDeps, intervalMs = 1000, opts: { maxVisitorRows?: number } = {}): EventCounter {
+export function createEventCounter(
+  deps: ServerDeps,
+  intervalMs = 1000,
+  opts: { maxVisitorRows?: number; now?: () => number } = {},
+): EventCounter {
   const maxVisitorRows = opts.maxVisitorRows ?? MAX_VISITOR_ROWS;
-  const tokenKey = visitorTokenKey(deps.secret);
+  const clock = opts.now ?? Date.now;
+  const idKey = visitorIdKey(deps.secret);
   // Keyed by the row's identity in JSON: the group is any string the browser sent, which a
   // separator-joined key would split wrongly. Goal names are keys of a map inside the row.
   let pending = new Map<string, Pending>();
@@ -87,55 +100,81 @@ export function createEventCounter(deps: ServerDeps, intervalMs = 1000, opts: { 
     set.add(name);
     return true;
   };
-  // visitors_daily rows per site and day, what the table holds: loaded on a site-day's first new
-  // visitor, counted up as rows are written, within flush only (so the table agrees with it).
-  const rows = new Map<string, number>();
-  const room = (site: string, day: string) => (): boolean => {
-    const id = JSON.stringify([site, day]);
-    const n = rows.get(id) ?? visitorRows(deps.db, site, day);
-    if (n >= maxVisitorRows) return false;
-    rows.set(id, n + 1);
-    return true;
-  };
-  const write = deps.db.transaction((entries: Pending[]) => {
-    for (const { key, counts, goals, visitors } of entries) {
-      if (visitors.size) {
-        const seen = [...visitors].map(([id, flags]): [bigint, number] => [visitorToken(tokenKey, key, id), flags]);
-        const added = addVisitors(deps.db, key, seen, room(key.site, key.day));
+  const write = deps.db.transaction((entries: Pending[], now: number) => {
+    // The site-days this flush counts visitors of, read once each (one seek: key and row count)
+    // and their counts written back with the rows, in this transaction: no count outlives it, so
+    // a rolled-back flush leaves none to correct, and no flush ever counts visitors_daily's rows.
+    const days = new Map<string, (VisitorDay & { site: string; day: string; stored: number }) | null>();
+    const dayOf = (key: CountKey, timeZone: string) => {
+      const id = JSON.stringify([key.site, key.day]);
+      let d = days.get(id);
+      if (d === undefined) {
+        const { today, yesterday } = countableDays(now, timeZone);
+        // A day closed since its events were added (a flush just after midnight) gets no new key:
+        // its visitors count in the totals only, as add() would have decided a moment later.
+        const open = visitorDay(deps.db, key.site, key.day) ?? (key.day === today || key.day === yesterday ? openVisitorDay(deps.db, key.site, key.day) : undefined);
+        d = open ? { ...open, site: key.site, day: key.day, stored: open.rows } : null;
+        days.set(id, d);
+      }
+      return d;
+    };
+    for (const { key, counts, goals, visitors, timeZone } of entries) {
+      const day = visitors.size ? dayOf(key, timeZone) : null;
+      if (day) {
+        const seen = [...visitors].map(([id, flags]): [bigint, number] => [visitorToken(idKey, day.key, key, id), flags]);
+        const room = (): boolean => {
+          if (day.rows >= maxVisitorRows) return false;
+          day.rows += 1;
+          return true;
+        };
+        const added = addVisitors(deps.db, key, seen, room);
         for (const [c, n] of Object.entries(added) as Array<[Counter, number]>) counts[c] += n;
       }
       // A sign-up event whose visitor was not shown that day adds nothing: no row for it.
       if (Object.values(counts).some((n) => n !== 0)) addCounts(deps.db, key, counts);
       for (const [name, g] of goals) addGoals(deps.db, key, name, g);
     }
+    for (const d of days.values()) if (d && d.rows !== d.stored) setVisitorRows(deps.db, d.site, d.day, d.rows);
   });
+  let closedAt = -Infinity;
   const flush = () => {
+    const now = clock();
+    if (now - closedAt >= CLOSE_EVERY) {
+      try {
+        closeVisitorDays(deps.db, now);
+        closedAt = now;
+      } catch (e) {
+        deps.log.error({ err: e }, 'visitor keys of past days not deleted');
+      }
+    }
     if (pending.size === 0) return;
     const entries = [...pending.values()];
     pending = new Map();
     pendingGroups = new Map();
     try {
-      write(entries);
+      // IMMEDIATE: it reads (visitor_days, visitors_daily) before it writes; taking the write lock
+      // first means another connection's commit in between cannot make the upgrade fail.
+      write.immediate(entries, now);
     } catch (e) {
-      // Rolled back: the row counts may have been counted up for rows that were not written.
-      rows.clear();
       deps.log.error({ err: e, rows: entries.length }, 'event counts not written');
     }
     if (names.size > NAME_CACHE) names.clear();
-    if (rows.size > NAME_CACHE) rows.clear();
   };
   const timer = setInterval(flush, intervalMs);
   timer.unref();
 
   return {
-    add(site, timeZone, batch, now = Date.now()) {
+    add(site, timeZone, batch, now = clock()) {
       const visitor = batch.visitor;
+      const countable = visitor === undefined ? null : countableDays(now, timeZone);
       for (const e of batch.events) {
         const counter = COUNTER[e.k];
-        const flag = visitor === undefined ? undefined : VISITOR_FLAG[e.k];
-        if (!counter && !flag) continue;
+        if (!counter && !(countable && VISITOR_FLAG[e.k])) continue;
         const t = e.t > now - PAST && e.t < now + FUTURE ? e.t : now;
         const key: CountKey = { site, campaign: e.c, day: dayIn(t, timeZone), variant: e.g ?? '' };
+        // The visitor of an earlier day counts in that day's totals only (countableDays).
+        const flag = countable && (key.day === countable.today || key.day === countable.yesterday) ? VISITOR_FLAG[e.k] : undefined;
+        if (!counter && !flag) continue;
         const id = JSON.stringify([key.site, key.campaign, key.day, key.variant]);
         let entry = pending.get(id);
         if (!entry) {
@@ -143,7 +182,7 @@ export function createEventCounter(deps: ServerDeps, intervalMs = 1000, opts: { 
             displays: 0, closes: 0, clicks: 0, signups: 0, goals: 0, revenue: 0,
             visitors: 0, visitors_signed_up: 0, visitors_with_goal: 0, visitors_dropped: 0,
           };
-          pending.set(id, (entry = { key, counts, goals: new Map(), visitors: new Map(), counted: false }));
+          pending.set(id, (entry = { key, counts, goals: new Map(), visitors: new Map(), timeZone, counted: false }));
         }
         if (flag && visitor !== undefined) entry.visitors.set(visitor, (entry.visitors.get(visitor) ?? 0) | flag);
         if (!counter) continue;

@@ -3,8 +3,9 @@
 // group's displays added to the campaign's would dilute every conversion rate. Goals are also
 // counted per goal name in goals_daily, beside the totals in events_daily. Unique visitors (the
 // analytics id of /events batches) are counted in events_daily too, deduplicated through
-// visitors_daily, which holds a keyed hash per visitor and row, never the id.
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+// visitors_daily, which holds a keyed hash per visitor and row, never the id; the key is a random
+// one of the site and day (visitor_days), kept only while that day can still be counted.
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Db } from './db';
 
 /** The unique-visitor counts of a row (see StatsRow); visitors_dropped: new visitors over the site's daily cap. */
@@ -38,6 +39,23 @@ export function dayIn(ms: number, timeZone: string): string {
     formatters.set(timeZone, f);
   }
   return f.format(ms);
+}
+
+/** The calendar day before `day` (YYYY-MM-DD), whatever the length of either day in a time zone. */
+export function previousDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * The days whose visitors can still be counted at `now` in a site's time zone: today, and
+ * yesterday for the batches a browser sends just after midnight (a page left open, a beacon sent
+ * when the tab is hidden). Events of earlier days count in the totals only: with no visitor rows
+ * written for them, a batch cannot spread made-up ids over a month of days, and a day's key
+ * (visitor_days) can be deleted once the day is over.
+ */
+export function countableDays(now: number, timeZone: string): { today: string; yesterday: string } {
+  const today = dayIn(now, timeZone);
+  return { today, yesterday: previousDay(today) };
 }
 
 /** The goals of one name and their revenue. */
@@ -75,8 +93,21 @@ function prepare(db: Db) {
     updateVisitor: db.prepare<VisitorKey & { flags: number }>(
       'UPDATE visitors_daily SET flags = @flags WHERE site_id = @site AND day = @day AND wisepop_id = @campaign AND variant = @variant AND visitor = @visitor',
     ),
-    // A range of the primary key's prefix: at most the cap's rows.
-    visitorRows: db.prepare<[string, string], number>('SELECT COUNT(*) FROM visitors_daily WHERE site_id = ? AND day = ?').pluck(),
+    // The day's key and row count: one seek of visitor_days' primary key.
+    visitorDay: db.prepare<[string, string], { secret: Buffer; visitor_rows: number }>(
+      'SELECT secret, visitor_rows FROM visitor_days WHERE site_id = ? AND day = ?',
+    ),
+    openVisitorDay: db.prepare<[string, string, Buffer, number]>(
+      'INSERT INTO visitor_days (site_id, day, secret, visitor_rows) VALUES (?, ?, ?, ?)',
+    ),
+    visitorDayRows: db.prepare<[number, string, string]>('UPDATE visitor_days SET visitor_rows = ? WHERE site_id = ? AND day = ?'),
+    // Only when a day's key is made: a new day has no rows (an empty range of the primary key's
+    // prefix, one seek), unless a time zone change made a closed day countable again.
+    storedVisitorRows: db.prepare<[string, string], number>('SELECT COUNT(*) FROM visitors_daily WHERE site_id = ? AND day = ?').pluck(),
+    openZones: db.prepare<[], string>('SELECT DISTINCT s.timezone FROM visitor_days v JOIN sites s ON s.id = v.site_id').pluck(),
+    closeVisitorDays: db.prepare<[string, string]>(
+      'DELETE FROM visitor_days WHERE day < ? AND site_id IN (SELECT id FROM sites WHERE timezone = ?)',
+    ),
     goals: db.prepare(
       `INSERT INTO goals_daily (site_id, wisepop_id, day, variant, name, goals, revenue)
        VALUES (@site, @campaign, @day, @variant, @name, @goals, @revenue)
@@ -123,20 +154,84 @@ export function addCounts(db: Db, key: CountKey, counts: Counts): void {
   });
 }
 
-/** The key visitorToken hashes with, derived from the server secret for this one use. */
-export function visitorTokenKey(secret: Buffer): KeyObject {
+/** The key of the first hash of an analytics id (idToken), derived from the server secret for this one use. */
+export function visitorIdKey(secret: Buffer): KeyObject {
   return createSecretKey(createHmac('sha256', secret).update('poplet visitors_daily v1').digest());
 }
 
 /**
- * What visitors_daily stores for analytics id `id` in one campaign-day-group: 64 bits of
- * HMAC-SHA256 under `tokenKey` (visitorTokenKey) of the row and the id. One visitor has a
- * different token in every row, so the table cannot be read as a visitor's history, and the id
- * cannot be recovered from it. Two visitors of one row share a token with a chance of about
- * n²/2^65 (n visitors in the row): 3·10^-10 for 100,000.
+ * 64 bits of HMAC-SHA256 under `idKey` (visitorIdKey) of a campaign-day-group and analytics id:
+ * what visitors_daily stored up to schema 7, and the input of dayToken since. The row is hashed
+ * with the id, so one visitor has a different token in every row.
  */
-export function visitorToken(tokenKey: KeyObject, key: CountKey, id: string): bigint {
-  return createHmac('sha256', tokenKey).update(JSON.stringify([key.site, key.day, key.campaign, key.variant, id])).digest().readBigInt64BE(0);
+export function idToken(idKey: KeyObject, key: CountKey, id: string): bigint {
+  return createHmac('sha256', idKey).update(JSON.stringify([key.site, key.day, key.campaign, key.variant, id])).digest().readBigInt64BE(0);
+}
+
+/** 64 bits of HMAC-SHA256 under a day's random key (visitor_days.secret) of an idToken. */
+export function dayToken(dayKey: KeyObject, token: bigint): bigint {
+  const bytes = Buffer.alloc(8);
+  bytes.writeBigInt64BE(token);
+  return createHmac('sha256', dayKey).update(bytes).digest().readBigInt64BE(0);
+}
+
+/**
+ * What visitors_daily stores for analytics id `id` in one campaign-day-group: dayToken of idToken.
+ * The day's key is random and deleted once the day can no longer be counted (closeVisitorDays),
+ * so the rows of a closed day cannot be linked to an id, nor to each other, even by whoever holds
+ * the database, secret.key and the id. While the day is open the key must stay (a visitor shown
+ * again, or after a restart, is found by its token); idToken's key, kept out of the database,
+ * means the database alone does not link them either. idToken in between also let the upgrade
+ * to schema 8 turn the tokens stored before it into these (schema.ts). Two visitors of one row
+ * share a token with a chance of about n²/2^64 (n visitors in the row, two 64-bit hashes):
+ * 5·10^-10 for 100,000.
+ */
+export function visitorToken(idKey: KeyObject, dayKey: KeyObject, key: CountKey, id: string): bigint {
+  return dayToken(dayKey, idToken(idKey, key, id));
+}
+
+/** A site-day whose visitors are being counted: its key, and its rows in visitors_daily. */
+export interface VisitorDay {
+  key: KeyObject;
+  rows: number;
+}
+
+/** The site-day's key and row count, if it has been opened and not closed since. */
+export function visitorDay(db: Db, site: string, day: string): VisitorDay | undefined {
+  const r = statementsOf(db).visitorDay.get(site, day);
+  return r && { key: createSecretKey(r.secret), rows: r.visitor_rows };
+}
+
+/**
+ * Makes a site-day's random key (32 bytes), stored in visitor_days until closeVisitorDays. Its
+ * row count starts from the rows the day has: none, unless the site's time zone changed and
+ * made a closed day countable again. Call inside the caller's transaction.
+ */
+export function openVisitorDay(db: Db, site: string, day: string): VisitorDay {
+  const s = statementsOf(db);
+  const secret = randomBytes(32);
+  const rows = s.storedVisitorRows.get(site, day)!;
+  s.openVisitorDay.run(site, day, secret, rows);
+  return { key: createSecretKey(secret), rows };
+}
+
+/** Stores a site-day's row count, as addVisitors' room() counted it. Inside the same transaction as the rows. */
+export function setVisitorRows(db: Db, site: string, day: string, rows: number): void {
+  statementsOf(db).visitorDayRows.run(rows, site, day);
+}
+
+/**
+ * Deletes the keys of the site-days that can no longer be counted (before yesterday in the site's
+ * time zone, see countableDays): their rows can then never be linked to an id again. Returns how
+ * many were deleted.
+ */
+export function closeVisitorDays(db: Db, now: number): number {
+  const s = statementsOf(db);
+  return db.transaction(() => {
+    let closed = 0;
+    for (const zone of s.openZones.all()) closed += s.closeVisitorDays.run(countableDays(now, zone).yesterday, zone).changes;
+    return closed;
+  }).immediate();
 }
 
 /**
@@ -172,11 +267,6 @@ export function addVisitors(db: Db, key: CountKey, seen: Iterable<[bigint, numbe
     if (added & GOAL) out.visitors_with_goal += 1;
   }
   return out;
-}
-
-/** Rows of visitors_daily of one site and day: what the per-site daily cap counts. */
-export function visitorRows(db: Db, site: string, day: string): number {
-  return statementsOf(db).visitorRows.get(site, day)!;
 }
 
 /**

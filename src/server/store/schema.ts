@@ -4,8 +4,10 @@
 // signups.collected_ms is UNIQUE per site: the server bumps it by a millisecond when two sign-ups
 // of one site land in the same millisecond, so the Email API's strictly-after `collected_after`
 // never repeats nor skips a row. seq orders the rows for hooks and replays.
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { foldEmail } from './signups';
+import { countableDays, dayToken } from './events';
 
 /**
  * One schema step: `sql`, then `run` for what SQL cannot do (a JavaScript function over rows),
@@ -19,6 +21,22 @@ export interface Migration {
 
 /** Rows the email_fold backfill reads and writes per statement: bounded memory on any table. */
 const FOLD_BATCH = 5000;
+
+/** visitors_daily as migration 7 made it, and migration 8 again under a new name (see there). */
+const visitorsDaily = (name: string) => `CREATE TABLE ${name} (
+  site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+  day TEXT NOT NULL,
+  wisepop_id INTEGER NOT NULL,
+  variant TEXT NOT NULL,
+  visitor INTEGER NOT NULL,
+  flags INTEGER NOT NULL,
+  PRIMARY KEY (site_id, day, wisepop_id, variant, visitor)
+) WITHOUT ROWID;`;
+const VISITORS_TRIGGER = `CREATE TRIGGER events_daily_visitors AFTER DELETE ON events_daily
+BEGIN
+  DELETE FROM visitors_daily
+   WHERE site_id = OLD.site_id AND day = OLD.day AND wisepop_id = OLD.wisepop_id AND variant = OLD.variant;
+END;`;
 
 export const CORE_MIGRATIONS: Migration[] = [
   {
@@ -174,9 +192,9 @@ BEGIN SELECT RAISE(ABORT, 'signups.email_fold is required (foldEmail(email))'); 
     // per campaign, group and day. events_daily gets the counts the stats read; visitors_daily
     // holds only what deduplicating them needs: one row per visitor shown a campaign and group
     // that day, the visitor being a 64-bit keyed hash of (site, day, campaign, group, id), so no
-    // raw id is stored and two rows (two days, two campaigns) of one visitor cannot be linked
-    // (store/events.ts, visitorToken). flags: 1 shown (every row), 2 signed up, 4 credited a goal.
-    // The key leads with (site_id, day): the per-site daily cap counts a range of it.
+    // raw id is stored (store/events.ts, idToken; its key derives from secret.key, which left the
+    // rows linkable by whoever had it: migration 8). flags: 1 shown (every row), 2 signed up, 4
+    // credited a goal. The key leads with (site_id, day), the per-site daily cap's range.
     // The trigger deletes a row's visitors with the row itself, so whatever deletes daily counts
     // (the retention job, a site's deletion) deletes them too. Each visitors_daily row has its
     // events_daily row: a visitor row is only written with the display that counts there.
@@ -186,20 +204,78 @@ ALTER TABLE events_daily ADD COLUMN visitors INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE events_daily ADD COLUMN visitors_signed_up INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE events_daily ADD COLUMN visitors_with_goal INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE events_daily ADD COLUMN visitors_dropped INTEGER NOT NULL DEFAULT 0;
-CREATE TABLE visitors_daily (
+${visitorsDaily('visitors_daily')}
+${VISITORS_TRIGGER}
+`,
+  },
+  {
+    // Unique visitors, unlinkable once their day is over. Up to 7, visitors_daily held idToken:
+    // an HMAC under a key derived from secret.key, so whoever had the data folder and an analytics
+    // id could find that id's rows, on every day. Each site-day now has a random key
+    // (visitor_days.secret), kept only while the day can still be counted (today and yesterday in
+    // the site's time zone, store/events.ts countableDays) and then deleted; the rows hold
+    // dayToken(key, idToken). visitor_days also holds each open day's row count, which the
+    // per-site daily cap reads with one seek instead of counting the day's rows.
+    // The stored tokens are the idTokens of their visitors, so each becomes dayToken of itself:
+    // under a new key kept for the days still countable (a visitor counted there before the upgrade
+    // is recognised after it), under a key forgotten at the end of this step for every earlier
+    // day. A new table, as the token is part of the primary key.
+    version: 8,
+    sql: `
+CREATE TABLE visitor_days (
   site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
   day TEXT NOT NULL,
-  wisepop_id INTEGER NOT NULL,
-  variant TEXT NOT NULL,
-  visitor INTEGER NOT NULL,
-  flags INTEGER NOT NULL,
-  PRIMARY KEY (site_id, day, wisepop_id, variant, visitor)
+  secret BLOB NOT NULL,
+  visitor_rows INTEGER NOT NULL,
+  PRIMARY KEY (site_id, day)
 ) WITHOUT ROWID;
-CREATE TRIGGER events_daily_visitors AFTER DELETE ON events_daily
-BEGIN
-  DELETE FROM visitors_daily
-   WHERE site_id = OLD.site_id AND day = OLD.day AND wisepop_id = OLD.wisepop_id AND variant = OLD.variant;
-END;
 `,
+    run(db) {
+      const keys = new Map<string, { secret: Buffer; key: KeyObject }>();
+      const keyOf = (site: string, day: string) => {
+        const id = JSON.stringify([site, day]);
+        let k = keys.get(id);
+        if (!k) {
+          const secret = randomBytes(32);
+          keys.set(id, (k = { secret, key: createSecretKey(secret) }));
+        }
+        return k;
+      };
+      const FN = 'poplet_day_token';
+      db.function(FN, { deterministic: true, safeIntegers: true }, (site: unknown, day: unknown, token: unknown) =>
+        dayToken(keyOf(site as string, day as string).key, token as bigint),
+      );
+      // OR IGNORE: two visitors of one row whose new tokens collide (about 10^-10 at 100,000
+      // visitors) share a row; the counts, in events_daily, are untouched.
+      db.exec(`
+DROP TRIGGER events_daily_visitors;
+${visitorsDaily('visitors_daily_v8')}
+INSERT OR IGNORE INTO visitors_daily_v8 (site_id, day, wisepop_id, variant, visitor, flags)
+  SELECT site_id, day, wisepop_id, variant, ${FN}(site_id, day, visitor), flags FROM visitors_daily;
+DROP TABLE visitors_daily;
+ALTER TABLE visitors_daily_v8 RENAME TO visitors_daily;
+${VISITORS_TRIGGER}
+`);
+      const now = Date.now();
+      const zones = new Map(db.prepare('SELECT id, timezone FROM sites').raw().all() as Array<[string, string]>);
+      const open = (site: string, day: string): boolean => {
+        const zone = zones.get(site);
+        if (zone === undefined) return false;
+        try {
+          return day >= countableDays(now, zone).yesterday;
+        } catch {
+          return false; // a time zone Intl does not know: nothing of the site can be counted
+        }
+      };
+      const days = db.prepare('SELECT site_id, day, COUNT(*) FROM visitors_daily GROUP BY site_id, day').raw().all() as Array<[string, string, number]>;
+      const keep = db.prepare('INSERT INTO visitor_days (site_id, day, secret, visitor_rows) VALUES (?, ?, ?, ?)');
+      for (const [site, day, rows] of days) if (open(site, day)) keep.run(site, day, keyOf(site, day).secret, rows);
+      // The closed days' keys end here: zeroed, and the function that held them replaced.
+      for (const k of keys.values()) k.secret.fill(0);
+      keys.clear();
+      db.function(FN, () => {
+        throw new Error(`${FN} belongs to the migration to schema 8`);
+      });
+    },
   },
 ];
