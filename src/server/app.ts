@@ -52,7 +52,10 @@ function errorStatus(err: FastifyError): [number, string] {
 
 /**
  * The request came over TLS: on this socket, or as X-Forwarded-Proto says when the socket's peer
- * is a trusted proxy (fastify's request.protocol ignores the header from anyone else).
+ * is a trusted proxy (fastify's request.protocol ignores the header from anyone else). Trusted
+ * means listed when POPLET_TRUST_PROXY is an address list; with `true` or a hop count no address
+ * is named, so every peer is taken for the proxy, a client reaching the server directly included
+ * (buildApp warns when the server can be reached from elsewhere).
  */
 function overHttps(request: FastifyRequest): boolean {
   return request.protocol?.toLowerCase() === 'https';
@@ -70,6 +73,9 @@ const HTTPS_REQUIRED =
   'set POPLET_TRUST_PROXY and have the proxy send X-Forwarded-Proto.';
 
 const hops = (n: number) => (_address: string, hop: number) => hop < n;
+
+/** Headers a proxy adds: a request with one reached a server that trusts no proxy through one. */
+const FORWARDED = ['x-forwarded-for', 'x-forwarded-proto'] as const;
 
 export function buildApp(deps: ServerDeps): FastifyInstance {
   const { config, log } = deps;
@@ -118,6 +124,36 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
     log.info({ why: https.why }, 'HTTPS required for the API and hook targets');
   } else if (!isLoopbackHost(config.host)) {
     log.warn({ host: config.host, why: https.why }, 'HTTPS not required: API keys, addresses and hook payloads may cross the network unencrypted');
+  }
+  // `true` or a hop count names no proxy address: any client that reaches the server directly is
+  // taken for the proxy, its X-Forwarded-For for the visitor's IP (rate limits) and its
+  // X-Forwarded-Proto for HTTPS. Harmless on loopback, where only this machine connects.
+  if ((config.trustProxy === true || typeof config.trustProxy === 'number') && !isLoopbackHost(config.host)) {
+    log.warn(
+      { host: config.host, trustProxy: config.trustProxy },
+      `POPLET_TRUST_PROXY=${String(config.trustProxy)} trusts whoever connects: a client reaching ${config.host} directly, not through the proxy, ` +
+        'can claim any IP and HTTPS (X-Forwarded-For, X-Forwarded-Proto). Set it to the proxy\'s addresses instead (e.g. 10.0.0.2 or 172.16.0.0/12), ' +
+        'or make the server reachable from the proxy only',
+    );
+  }
+  // On loopback with no trusted proxy, X-Forwarded-* headers mean a proxy on this machine the
+  // server was not told of: behind it every visitor has its IP for the rate limits, and HTTPS is
+  // judged on the proxy's plain-http connection (POPLET_REQUIRE_HTTPS=auto, seeing a loopback
+  // listener and no proxy, leaves it off). Said once, at the first such request. Not beyond
+  // loopback, where a visitor's own forward proxy adds X-Forwarded-For as well.
+  if (config.trustProxy === false && isLoopbackHost(config.host)) {
+    let told = false;
+    app.addHook('onRequest', async (request) => {
+      if (told || !FORWARDED.some((h) => request.headers[h] !== undefined)) return;
+      told = true;
+      log.warn(
+        { host: config.host, https: https.why },
+        'a request came through a proxy on this machine (X-Forwarded-For or X-Forwarded-Proto) but POPLET_TRUST_PROXY is not set: ' +
+          'its headers are ignored, so every visitor has the proxy\'s IP for the rate limits and ' +
+          (https.required ? 'the API refuses every request as plain http (403)' : 'HTTPS is not required') +
+          '. Set POPLET_TRUST_PROXY=127.0.0.1 (with it, HTTPS is required by default)',
+      );
+    });
   }
 
   if (config.logRequests) {

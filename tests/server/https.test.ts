@@ -138,6 +138,45 @@ describe('POPLET_REQUIRE_HTTPS: the API', () => {
   });
 });
 
+describe('POPLET_REQUIRE_HTTPS behind a proxy: whose X-Forwarded-Proto counts', () => {
+  const trustWarnings = (log: ReturnType<typeof captureLog>) => log.lines.filter((l) => l.level === 'warn' && /^POPLET_TRUST_PROXY=/.test(l.msg ?? ''));
+
+  it('an address list: only from a peer it lists', async () => {
+    const log = await start({ POPLET_REQUIRE_HTTPS: '1', POPLET_TRUST_PROXY: '10.0.0.9, 192.168.0.0/16' });
+    // This test's client connects from 127.0.0.1, which the list does not name.
+    expect((await call('/api1/emails', { headers: viaTls })).status).toBe(403);
+    expect(trustWarnings(log)).toEqual([]);
+  });
+
+  it.each([['true'], ['1'], ['2']])('POPLET_TRUST_PROXY=%s names no address: every peer counts as the proxy, so a server listening beyond loopback warns at start', async (trust) => {
+    const log = await start({ POPLET_HOST: '0.0.0.0', POPLET_TRUST_PROXY: trust });
+    expect(trustWarnings(log)).toEqual([
+      expect.objectContaining({ fields: { host: '0.0.0.0', trustProxy: trust === 'true' ? true : Number(trust) }, msg: expect.stringMatching(/can claim any IP and HTTPS .*Set it to the proxy's addresses instead/) }),
+    ]);
+    // What the warning is about: a client connecting directly is believed (README, HTTPS).
+    expect((await call('/api1/emails', { headers: viaTls })).status).toBe(200);
+    expect((await call('/api1/emails')).status).toBe(403);
+  });
+
+  it.each([['true'], ['1']])('POPLET_TRUST_PROXY=%s on a loopback listener does not warn: only this machine connects', async (trust) => {
+    const log = await start({ POPLET_TRUST_PROXY: trust });
+    expect(trustWarnings(log)).toEqual([]);
+    expect((await call('/api1/emails', { headers: viaTls })).status).toBe(200);
+  });
+
+  it('a loopback server with no trusted proxy warns once when a request comes through a proxy on this machine', async () => {
+    const log = await start();
+    const proxied = () => log.lines.filter((l) => l.level === 'warn' && /^a request came through a proxy on this machine/.test(l.msg ?? ''));
+    expect((await call('/api1/emails')).status).toBe(200);
+    expect(proxied()).toEqual([]);
+    expect((await call('/api1/emails', { headers: { 'x-forwarded-for': '203.0.113.7', ...viaTls } })).status).toBe(200);
+    expect((await call('/api1/emails', { headers: { 'x-forwarded-for': '203.0.113.8' } })).status).toBe(200);
+    expect(proxied()).toEqual([
+      expect.objectContaining({ msg: expect.stringMatching(/HTTPS is not required\. Set POPLET_TRUST_PROXY=127\.0\.0\.1/), fields: { host: '127.0.0.1', https: expect.stringMatching(/^auto: /) } }),
+    ]);
+  });
+});
+
 describe('POPLET_REQUIRE_HTTPS: hooks', () => {
   it('refuses to create a hook whose target_url is http (422), accepts https', async () => {
     await start({ POPLET_REQUIRE_HTTPS: '1', POPLET_TRUST_PROXY: '127.0.0.1' });
