@@ -16,6 +16,7 @@ import { backup, restore } from './lifecycle/backup';
 import { replay } from './lifecycle/replay';
 import { eraseEmail, type ErasureResult } from './lifecycle/erase';
 import { createHook, deleteHook, hookRules, HookInputError, listHooks, parseId, retryHook, type HookView } from './hooks/manage';
+import { HTTPS_ONLY_TARGET } from './hooks/ssrf';
 
 const USAGE = `poplet <command>
 
@@ -33,8 +34,9 @@ const USAGE = `poplet <command>
                                                  --replace deletes the site's campaigns the file lacks
   campaign list --site ID                        list a site's campaigns
   campaign delete --site ID CAMPAIGN_ID          delete a campaign (its sign-ups and stats stay)
-  hook add --site ID --url URL [--campaign WISEPOP_ID] [--event email]
-                                                 create a hook (the checks of POST /api1/hooks); prints its id
+  hook add --site ID --url URL [--campaign WISEPOP_ID] [--event email] [--require-https off]
+                                                 create a hook (the checks of POST /api1/hooks); prints its id;
+                                                 an http URL needs --require-https off
   hook list --site ID                            a site's hooks and the state of their deliveries
   hook delete --site ID HOOK_ID                  delete a hook and its pending deliveries
   hook retry --site ID HOOK_ID                   send a hook's failed deliveries again
@@ -70,6 +72,30 @@ function repeated(argv: string[], name: string): string[] {
   return out;
 }
 
+/**
+ * Flags that take a value. parseFlags reads one given bare (`--email` last, or before another
+ * flag) as "true", which would then be used as the value: an address "true", a site "true".
+ * The switches (--replace, --allow-private-hooks, --help, and --require-https, bare for "on")
+ * are not listed.
+ */
+const VALUE_FLAGS = [
+  'site', 'domain', 'origin', 'timezone', 'server', 'url', 'campaign', 'event', 'email', 'dir', 'keep',
+  'port', 'host', 'data', 'db', 'country-header', 'trust-proxy', 'synchronous', 'log',
+];
+
+/** Refuses a value flag given bare or empty (`--email`, `--email=`), naming it. */
+function checkFlagValues(argv: string[]): void {
+  argv.forEach((a, i) => {
+    const eq = a.indexOf('=');
+    const name = a.startsWith('--') ? a.slice(2, eq > 0 ? eq : undefined) : '';
+    if (!VALUE_FLAGS.includes(name)) return;
+    const value = eq > 0 ? a.slice(eq + 1) : argv[i + 1];
+    if (value === undefined || value === '' || (eq < 0 && value.startsWith('--'))) {
+      throw new UsageError(`--${name} needs a value: --${name} ${name.toUpperCase().replace(/-/g, '_')}`);
+    }
+  });
+}
+
 function need<T>(value: T | undefined, what: string): T {
   if (value === undefined || value === '') throw new UsageError(`missing ${what}`);
   return value;
@@ -88,7 +114,7 @@ const SERVER_PLACEHOLDER = 'https://YOUR-POPLET-SERVER';
 
 /** The public base URL of the collection server (`--server`), as the script URL's prefix. */
 function serverUrl(raw: string | undefined): string {
-  if (raw === undefined || raw === 'true') return SERVER_PLACEHOLDER;
+  if (raw === undefined) return SERVER_PLACEHOLDER;
   let url: URL;
   try {
     url = new URL(raw);
@@ -176,6 +202,7 @@ function withDb<T>(config: ServerConfig, fn: (db: Db) => T): T {
 
 export async function run(argv: string[], out: (line: string) => void = console.log): Promise<void> {
   argv = withSwitches(argv);
+  checkFlagValues(argv);
   const [command, sub] = positionals(argv);
   const flags = parseFlags(argv);
   const config = loadConfig(process.env, argv);
@@ -282,22 +309,31 @@ export async function run(argv: string[], out: (line: string) => void = console.
       const url = need(flags.url, '--url URL');
       const db = openDb(config.dbPath);
       let hook: { id: number; created: boolean };
+      // The very function POST /api1/hooks calls, with this configuration's rules but one: HTTPS
+      // is required unless turned off explicitly (--require-https off, or POPLET_REQUIRE_HTTPS=off
+      // here). 'auto' decides from the listen address, which is the server's, not this shell's
+      // (127.0.0.1 by default): read here it would accept http targets that a server on 0.0.0.0
+      // then never delivers to.
+      const rules = { ...hookRules(config), httpsOnly: config.requireHttps !== false };
       try {
         const site = hookSite(db, flags);
-        // The very function POST /api1/hooks calls, with this configuration's rules.
-        hook = await createHook(db, site, { event: flags.event ?? 'email', target_url: url, wisepop_id: flags.campaign }, hookRules(config));
+        hook = await createHook(db, site, { event: flags.event ?? 'email', target_url: url, wisepop_id: flags.campaign }, rules);
       } catch (e) {
+        if (e instanceof HookInputError && e.message.startsWith(HTTPS_ONLY_TARGET)) {
+          throw new Error(
+            `hook refused: ${e.message}. This command cannot tell whether your server requires HTTPS (by default it does when it ` +
+              'listens beyond loopback or behind a trusted proxy), so it refuses http targets unless told: if the server runs with ' +
+              'POPLET_REQUIRE_HTTPS=off, add --require-https off',
+          );
+        }
         if (e instanceof HookInputError) throw new Error(`hook refused: ${e.message}`);
         throw e;
       } finally {
         db.close();
       }
       out(`hook id:  ${hook.id}${hook.created ? '' : ' (this hook already existed)'}`);
-      // This command may run with another environment than the server (which decides 'auto'
-      // from its own listen address): say what an http target means there.
       if (new URL(url).protocol === 'http:') {
-        out(`warning: ${url} is http: sign-ups will be posted unencrypted, and a server that requires HTTPS ` +
-          '(POPLET_REQUIRE_HTTPS, on by default when it listens beyond loopback) will not send them.');
+        out(`warning: ${url} is http: sign-ups will be posted unencrypted, and only a server running with POPLET_REQUIRE_HTTPS=off sends them.`);
       }
       return;
     }

@@ -28,7 +28,7 @@ describe('poplet CLI', () => {
     expect(text).toMatch(/^poplet <command>/);
     expect(text).toContain('site add --domain D');
     expect(text).toContain('backup [--dir DIR] [--keep N]');
-    expect(text).toContain('hook add --site ID --url URL [--campaign WISEPOP_ID]');
+    expect(text).toContain('hook add --site ID --url URL [--campaign WISEPOP_ID] [--event email] [--require-https off]');
     expect(text).toContain('hook delete --site ID HOOK_ID');
     expect(text).toContain('site snippet ID [--server URL]');
     expect(text).toContain('campaign import FILE --site ID [--replace]');
@@ -93,7 +93,7 @@ describe('poplet hook', () => {
     await expect(cli('hook', 'frobnicate')).rejects.toThrow(/unknown command: hook frobnicate/);
   });
 
-  it('refuses exactly what POST /api1/hooks refuses, with the same reason', async () => {
+  it('refuses exactly what POST /api1/hooks refuses on a server requiring HTTPS, with the same reason; with --require-https off, what one not requiring it refuses', async () => {
     const site = await newSite('hooks-parity.example');
     const key = (await cli('site', 'rotate-key', site))[0]!.replace(/^api key:\s+/, '');
     const config = loadConfig({ POPLET_DATA: dir });
@@ -102,18 +102,21 @@ describe('poplet hook', () => {
     const plain = buildApp(deps);
     const secure = buildApp({ ...deps, config: { ...config, requireHttps: true, trustProxy: true } });
     try {
+      const urls = ['http://127.0.0.1:8080/hook', 'http://169.254.169.254/latest/meta-data/', 'http://[::ffff:10.0.0.1]/x', 'http://93.184.216.34/in', 'https://10.0.0.1/x'];
       for (const [flags, body] of [
-        [['--url', 'http://127.0.0.1:8080/hook'], { event: 'email', target_url: 'http://127.0.0.1:8080/hook' }],
-        [['--url', 'http://169.254.169.254/latest/meta-data/'], { event: 'email', target_url: 'http://169.254.169.254/latest/meta-data/' }],
-        [['--url', 'http://[::ffff:10.0.0.1]/x'], { event: 'email', target_url: 'http://[::ffff:10.0.0.1]/x' }],
+        // This shell's environment is loopback, no proxy ('auto' would say off): the CLI requires
+        // HTTPS all the same, as the server it is meant for may.
+        ...urls.map((url) => [['--url', url], { event: 'email', target_url: url }] as const),
+        ...urls.map((url) => [['--url', url, '--require-https'], { event: 'email', target_url: url }] as const),
+        // Turned off explicitly: what a server with POPLET_REQUIRE_HTTPS=off refuses (private targets).
+        ...urls.filter((url) => url !== 'http://93.184.216.34/in').map((url) => [['--url', url, '--require-https', 'off'], { event: 'email', target_url: url }] as const),
         [['--url', 'ftp://93.184.216.34/in'], { event: 'email', target_url: 'ftp://93.184.216.34/in' }],
         [['--url', 'not a url'], { event: 'email', target_url: 'not a url' }],
         [['--url', PUBLIC, '--event', 'display'], { event: 'display', target_url: PUBLIC }],
         [['--url', PUBLIC, '--campaign', 'abc'], { event: 'email', target_url: PUBLIC, wisepop_id: 'abc' }],
         [['--url', PUBLIC, '--campaign', '-3'], { event: 'email', target_url: PUBLIC, wisepop_id: -3 }],
-        [['--url', 'http://93.184.216.34/in', '--require-https'], { event: 'email', target_url: 'http://93.184.216.34/in' }],
       ] as const) {
-        const https = (flags as readonly string[]).includes('--require-https');
+        const https = !(flags as readonly string[]).includes('off');
         const api = await (https ? secure : plain).inject({
           method: 'POST',
           url: '/api1/hooks',
@@ -126,7 +129,8 @@ describe('poplet hook', () => {
       }
       expect(await hookIds(site)).toEqual([]);
       // What the API lets through with private hooks allowed, the CLI does with the same flag.
-      const [ok] = await cli('hook', 'add', '--site', site, '--url', 'http://127.0.0.1:8080/hook', '--allow-private-hooks');
+      expect(await cli('hook', 'add', '--site', site, '--url', 'https://127.0.0.1:8080/hook', '--allow-private-hooks')).toEqual([expect.stringMatching(/^hook id:\s+\d+$/)]);
+      const [ok] = await cli('hook', 'add', '--site', site, '--url', 'http://127.0.0.1:8080/hook', '--allow-private-hooks', '--require-https', 'off');
       expect(ok).toMatch(/^hook id:\s+\d+$/);
     } finally {
       await plain.close();
@@ -135,11 +139,20 @@ describe('poplet hook', () => {
     }
   });
 
-  it('warns that an http target is posted unencrypted and may be held back by a server requiring HTTPS', async () => {
+  it('refuses an http target unless --require-https off is given, whatever this shell would decide; then warns it is posted unencrypted', async () => {
     const site = await newSite('hooks-http.example');
-    const lines = await cli('hook', 'add', '--site', site, '--url', 'http://93.184.216.34/in');
+    const http = 'http://93.184.216.34/in';
+    // POPLET_REQUIRE_HTTPS unset, 127.0.0.1: a server started from this very shell would not require HTTPS.
+    expect(loadConfig({ POPLET_DATA: dir }).requireHttps).toBe('auto');
+    for (const flags of [[], ['--require-https'], ['--require-https', 'on'], ['--require-https', 'auto']]) {
+      await expect(cli('hook', 'add', '--site', site, '--url', http, ...flags), flags.join(' ')).rejects.toThrow(
+        /^hook refused: target_url must use https.*cannot tell whether your server requires HTTPS.*add --require-https off$/,
+      );
+    }
+    expect(await hookIds(site)).toEqual([]);
+    const lines = await cli('hook', 'add', '--site', site, '--url', http, '--require-https', 'off');
     expect(lines[0]).toMatch(/^hook id:/);
-    expect(lines[1]).toMatch(/^warning: http:\/\/93\.184\.216\.34\/in is http: sign-ups will be posted unencrypted/);
+    expect(lines[1]).toBe(`warning: ${http} is http: sign-ups will be posted unencrypted, and only a server running with POPLET_REQUIRE_HTTPS=off sends them.`);
     expect(await cli('hook', 'add', '--site', site, '--url', PUBLIC)).toHaveLength(1);
   });
 });
@@ -345,5 +358,50 @@ describe('poplet emails', () => {
     expect(await cli('emails', '--site', site, '--email', 'nobody@example.com')).toEqual([]);
     await expect(cli('emails', '--site', 'nope')).rejects.toThrow('unknown site nope');
     await expect(cli('emails', '--site', site, '--campaign', 'x')).rejects.toThrow('--campaign must be a positive integer');
+  });
+});
+
+describe('poplet flags that take a value', () => {
+  it.each([
+    [['emails', '--site', 'any', '--email'], '--email'],
+    [['emails', '--site', 'any', '--email', '--campaign', '2'], '--email'],
+    [['emails', '--site', 'any', '--email='], '--email'],
+    [['emails', '--site'], '--site'],
+    [['emails', '--site', 'any', '--campaign'], '--campaign'],
+    [['site', 'add', '--domain'], '--domain'],
+    [['site', 'add', '--domain', 'flags.example', '--origin'], '--origin'],
+    [['site', 'add', '--domain', 'flags.example', '--timezone'], '--timezone'],
+    [['site', 'add', '--domain', 'flags.example', '--server'], '--server'],
+    [['site', 'snippet', 'any', '--server'], '--server'],
+    [['campaign', 'list', '--site'], '--site'],
+    [['hook', 'add', '--site', 'any', '--url'], '--url'],
+    [['hook', 'add', '--site', 'any', '--url', 'https://93.184.216.34/x', '--event'], '--event'],
+    // --keep 0 stops a backup that got through before it writes.
+    [['backup', '--dir', '--keep', '0'], '--dir'],
+    [['backup', '--keep'], '--keep'],
+    [['erase', 'a@b.example', '--site'], '--site'],
+    // The server's settings, which every command reads; `site snippet` with no id stops before
+    // using them (no server started, no file made) if the flag got through.
+    [['site', 'snippet', '--port'], '--port'],
+    [['site', 'snippet', '--host'], '--host'],
+    [['site', 'snippet', '--trust-proxy'], '--trust-proxy'],
+    [['site', 'snippet', '--country-header'], '--country-header'],
+    [['site', 'snippet', '--synchronous'], '--synchronous'],
+    [['site', 'snippet', '--log'], '--log'],
+    [['site', 'snippet', '--db'], '--db'],
+  ])('%j is refused: %s needs a value', async (argv, flag) => {
+    await expect(cli(...argv)).rejects.toThrow(`${flag} needs a value: ${flag} `);
+  });
+
+  it('--data given bare is refused too, before any folder is used', async () => {
+    await expect(run(['site', 'snippet', '--data'], () => undefined)).rejects.toThrow('--data needs a value: --data DATA');
+  });
+
+  it('the switches stay switches: --replace, --allow-private-hooks, --require-https (on)', async () => {
+    const site = (await cli('site', 'add', '--domain', 'switches.example'))[0]!.replace(/^site id:\s+/, '');
+    expect(await cli('hook', 'add', '--allow-private-hooks', '--site', site, '--require-https', '--url', 'https://127.0.0.1:9/x')).toEqual([expect.stringMatching(/^hook id:/)]);
+    const path = join(dir, 'switches.json');
+    writeFileSync(path, JSON.stringify(testCampaign(5)));
+    expect(await cli('campaign', 'import', '--replace', path, '--site', site)).toEqual(['imported campaign 5 "Campaign 5" (live)']);
   });
 });
