@@ -4,38 +4,23 @@
 // (each id one visitor of one campaign and group: a new visitor row per id, the costly case
 // under the per-site cap), then without ids (consent denied everywhere).
 // Runnable alone: npx tsx tests/bench/events.ts
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { build } from 'esbuild';
+import { join } from 'node:path';
 import { openDb } from '../../src/server/store/db';
 import { loadSecret } from '../../src/server/store/keys';
 import { addSite } from '../../src/server/store/sites';
 import { importCampaigns } from '../../src/server/store/campaigns';
 import { testCampaign } from '../server/fixture';
 import { autocannon, type LoadRequest, type LoadResult } from './load';
+import { bundleServer, DIST, startProcess, stopProcesses } from './spawn';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-// Its own bundle: tests/bench/server.ts may be building its own at the same time.
-const BUNDLE = join(ROOT, 'node_modules/.cache/poplet-bench/events-server.mjs');
 const CONNECTIONS = 50;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 /** Distinct analytics ids sent: below the per-site daily cap, so every one is a row to write. */
 const VISITORS = 60_000;
 const GROUPS = ['a', 'b', 'control'];
-
-function start(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((ok, fail) => {
-    child.once('exit', (code) => fail(new Error(`server exited (${code})`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = /"msg":"listening","url":"([^"]+)"/.exec(line);
-      if (m) ok({ child, url: m[1]! });
-    });
-  });
-}
 
 let seq = 0;
 function load(url: string, site: string, withId: boolean, duration = SECONDS): Promise<LoadResult> {
@@ -73,19 +58,10 @@ export async function bench(): Promise<string[]> {
     const { site } = addSite(db, loadSecret(dir, {}), { domain: 'bench.example' });
     importCampaigns(db, site.id, [1, 2, 3, 4].map((id) => testCampaign(id, { variants: [{ id: 'a', weight: 1 }, { id: 'b', weight: 1 }], control: 10 })));
     db.close();
-    await build({
-      entryPoints: [join(ROOT, 'src/server/cli.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      outfile: BUNDLE,
-      logLevel: 'warning',
-    });
-    const server = await start([BUNDLE, 'serve', '--port', '0', '--log', 'off'], {
+    const bundle = await bundleServer('events-server');
+    const server = await startProcess([bundle, 'serve', '--port', '0', '--log', 'off'], {
       POPLET_DATA: dir,
-      POPLET_DIST: join(ROOT, 'dist'),
+      POPLET_DIST: DIST,
       POPLET_EVENTS_PER_MIN: '0',
     });
     child = server.child;
@@ -96,7 +72,7 @@ export async function bench(): Promise<string[]> {
       `server /events ${name}: ${Math.round(r.requests.average)} batches/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms (${CONNECTIONS} connections, ${SECONDS} s, ${r.non2xx + r.errors + r.timeouts} errors/non-2xx)`;
     return [line('with analytics ids', withId), line('without ids', without)];
   } finally {
-    if (child && child.exitCode === null) await new Promise((ok) => (child!.once('exit', ok), child!.kill('SIGTERM')));
+    if (child) await stopProcesses([child]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

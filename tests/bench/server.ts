@@ -3,22 +3,17 @@
 // measured in the same run; then the server's RSS after 100,000 sign-ups. Each server runs in its
 // own child process so the load generator does not share its event loop.
 // Runnable alone: npx tsx tests/bench/server.ts
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { build } from 'esbuild';
+import { join } from 'node:path';
 import { openDb } from '../../src/server/store/db';
 import { loadSecret } from '../../src/server/store/keys';
 import { addSite } from '../../src/server/store/sites';
 import { importCampaigns } from '../../src/server/store/campaigns';
 import { testCampaign } from '../server/fixture';
 import { autocannon, type LoadRequest, type LoadResult } from './load';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-// Inside node_modules so the bundle resolves its external packages from the project.
-const BUNDLE = join(ROOT, 'node_modules/.cache/poplet-bench/server.mjs');
+import { bundleServer, DIST, startProcess, stopProcesses } from './spawn';
 
 const CONNECTIONS = 50;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -38,17 +33,6 @@ const s = createServer((req, res) => {
 });
 s.listen(0, '127.0.0.1', () => console.log('{"msg":"listening","url":"http://127.0.0.1:' + s.address().port + '"}'));
 `;
-
-function start(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((ok, fail) => {
-    child.once('exit', (code) => fail(new Error(`server exited (${code})`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = /"msg":"listening","url":"([^"]+)"/.exec(line);
-      if (m) ok({ child, url: m[1]! });
-    });
-  });
-}
 
 let seq = 0;
 function load(url: string, site: string, opts: { duration?: number; amount?: number }): Promise<LoadResult> {
@@ -98,24 +82,15 @@ export async function bench(): Promise<string[]> {
     importCampaigns(db, site.id, [1, 2, 3, 4].map((id) => testCampaign(id)));
     db.close();
 
-    // Measured as deployed: one bundled file on plain node (tsx would add its compiler's ~20 MB).
-    await build({
-      entryPoints: [join(ROOT, 'src/server/cli.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      outfile: BUNDLE,
-      logLevel: 'warning',
-    });
-    const ours = await start([BUNDLE, 'serve', '--port', '0', '--log', 'off'], {
+    // Measured as deployed (spawn.ts).
+    const bundle = await bundleServer('server');
+    const ours = await startProcess([bundle, 'serve', '--port', '0', '--log', 'off'], {
       POPLET_DATA: dir,
-      POPLET_DIST: join(ROOT, 'dist'),
+      POPLET_DIST: DIST,
       POPLET_COLLECT_PER_MIN: '0',
     });
     children.push(ours.child);
-    const bare = await start(['--input-type=module', '-e', BARE], {});
+    const bare = await startProcess(['--input-type=module', '-e', BARE], {});
     children.push(bare.child);
 
     // Warm both up (JIT, SQLite page cache), then measure each alone.
@@ -139,7 +114,7 @@ export async function bench(): Promise<string[]> {
     const { site: normalSite } = addSite(fdb, loadSecret(normalDir, {}), { domain: 'bench.example' });
     importCampaigns(fdb, normalSite.id, [1, 2, 3, 4].map((id) => testCampaign(id)));
     fdb.close();
-    const normal = await start([BUNDLE, 'serve', '--port', '0', '--log', 'off'], {
+    const normal = await startProcess([bundle, 'serve', '--port', '0', '--log', 'off'], {
       POPLET_DATA: normalDir,
       POPLET_COLLECT_PER_MIN: '0',
       POPLET_SYNCHRONOUS: 'normal',
@@ -158,9 +133,7 @@ export async function bench(): Promise<string[]> {
       `server RSS after ${total.toLocaleString('en')} sign-ups: ${rss.toFixed(1)} MB — target < ${TARGET.rssMb} MB ${ok(rss < TARGET.rssMb && total >= TOTAL)}`,
     ];
   } finally {
-    await Promise.all(
-      children.filter((c) => c.exitCode === null).map((c) => new Promise((ok) => (c.once('exit', ok), c.kill('SIGTERM')))),
-    );
+    await stopProcesses(children);
     rmSync(dir, { recursive: true, force: true });
   }
 }
