@@ -28,8 +28,13 @@ export interface ServerConfig {
   backupDir: string;
   /** Sign-ups older than this are erased by the retention job; 0 keeps them forever. */
   retentionDays: number;
-  /** Backups kept by the rotation. */
+  /** Days a backup is kept: rotation deletes backups this old (the policy's "stored for 7 days"). */
   backupKeep: number;
+  /**
+   * The server takes a backup into backupDir when the newest one there is this many hours old
+   * (lifecycle/backup.ts, startBackupJob); 0: it takes none (cron, volume snapshots).
+   */
+  backupEveryHours: number;
   /** Per IP and site, per minute. */
   collectPerMinute: number;
   eventsPerMinute: number;
@@ -69,6 +74,13 @@ function int(value: string | undefined, fallback: number, name: string): number 
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${value}"`);
+  return n;
+}
+
+/** As int, but 0 is refused too: a number of days to keep backups (0 would keep none but the newest). */
+function positive(value: string | undefined, fallback: number, name: string): number {
+  const n = int(value, fallback, name);
+  if (n < 1) throw new Error(`${name} must be at least 1, got "${value}"`);
   return n;
 }
 
@@ -130,7 +142,8 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): ServerC
     journalDir: env.POPLET_JOURNAL === 'off' ? '' : resolve(env.POPLET_JOURNAL || join(dataDir, 'journal')),
     backupDir: resolve(env.POPLET_BACKUPS ?? join(dataDir, 'backups')),
     retentionDays: int(env.POPLET_RETENTION_DAYS, 730, 'POPLET_RETENTION_DAYS'),
-    backupKeep: int(env.POPLET_BACKUP_KEEP, 7, 'POPLET_BACKUP_KEEP'),
+    backupKeep: positive(env.POPLET_BACKUP_KEEP, 7, 'POPLET_BACKUP_KEEP'),
+    backupEveryHours: env.POPLET_BACKUP_EVERY?.trim().toLowerCase() === 'off' ? 0 : int(env.POPLET_BACKUP_EVERY, 24, 'POPLET_BACKUP_EVERY'),
     collectPerMinute: int(env.POPLET_COLLECT_PER_MIN, 30, 'POPLET_COLLECT_PER_MIN'),
     eventsPerMinute: int(env.POPLET_EVENTS_PER_MIN, 120, 'POPLET_EVENTS_PER_MIN'),
     apiPerMinute: int(env.POPLET_API_PER_MIN, 60, 'POPLET_API_PER_MIN'),

@@ -1,5 +1,5 @@
-// Starts the collection server: database, HTTP app, hook worker and retention job; and stops
-// them in the right order.
+// Starts the collection server: database, HTTP app, hook worker, retention and backup jobs; and
+// stops them in the right order.
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from './app';
@@ -9,6 +9,7 @@ import { openDb } from './store/db';
 import { loadSecret } from './store/keys';
 import { startHookWorker } from './hooks/worker';
 import { startRetentionJob } from './lifecycle/retention';
+import { startBackupJob } from './lifecycle/backup';
 import { liveCampaigns } from './store/campaigns';
 import { listSites } from './store/sites';
 
@@ -38,11 +39,13 @@ export async function startServer(partial: Partial<ServerConfig> = {}, log: Log 
   // Registers the hooks outbox writer before the first sign-up can arrive.
   const worker = startHookWorker(deps);
   const retention = startRetentionJob(deps);
+  const backups = startBackupJob(deps);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {
     await worker.stop();
     retention.stop();
+    await backups.stop();
     db.close();
     // A bare "listen EADDRINUSE" does not say which setting moves the server.
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')
@@ -53,6 +56,15 @@ export async function startServer(partial: Partial<ServerConfig> = {}, log: Log 
   const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
   const url = `http://${host}:${port}`;
   log.info({ url, db: config.dbPath }, 'listening');
+  // On the database's disk by default: say so, the policy's backups are only as safe as their disk.
+  log.info(
+    config.backupEveryHours
+      ? { backupDir: config.backupDir, everyHours: config.backupEveryHours, keepDays: config.backupKeep }
+      : { backupDir: config.backupDir, everyHours: 0 },
+    config.backupEveryHours
+      ? 'backups: taken by the server; copy the folder to other storage, a backup on the database\'s disk does not survive that disk'
+      : 'backups: not taken by the server (POPLET_BACKUP_EVERY=0): schedule `poplet backup`',
+  );
   // Live campaigns stored under an older, looser schema are skipped when served: say so now,
   // not only when a visitor asks for them.
   for (const site of listSites(db))
@@ -64,6 +76,8 @@ export async function startServer(partial: Partial<ServerConfig> = {}, log: Log 
       await app.close();
       await worker.stop();
       retention.stop();
+      // A backup being written is stopped and its partial file deleted: the next start takes it.
+      await backups.stop();
       db.close();
       log.info({}, 'stopped');
     })());

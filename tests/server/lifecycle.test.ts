@@ -79,7 +79,7 @@ describe('backup and restore', () => {
     env.reopen();
   });
 
-  it('keeps the newest 7 backups', async () => {
+  it('keeps 7 days of daily backups', async () => {
     env = makeEnv();
     const dir = join(env.dir, 'backups');
     const written: string[] = [];
@@ -397,8 +397,8 @@ describe('retention', () => {
     expect(prune(365)).toBe(0);
   });
 
-  it('the daily job keeps journal files no backup covers (the default 7-backup setting used to delete them after 8 days), and warns', async () => {
-    env = makeEnv();
+  it('the daily job keeps journal files no backup covers (the default 7-backup setting used to delete them after 8 days), and warns when the server takes no backups', async () => {
+    env = makeEnv({ POPLET_BACKUP_EVERY: '0' });
     const log = captureLog();
     env.deps.log = log;
     const day = 86_400_000;

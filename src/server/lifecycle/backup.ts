@@ -1,10 +1,31 @@
-// Online backups with SQLite's backup API (a consistent snapshot while the server keeps
-// writing), kept as the last `keep` files of a folder; and restore, for a stopped server.
+// Backups: a consistent copy of the live rows of the database, taken while the server keeps
+// writing, kept for a number of days (the policy: "backed up every day, and stored for 7 days");
+// the server's own daily backup job; and restore, for a stopped server.
+//
+// A backup is SQLite's VACUUM INTO, not the page-by-page backup API: VACUUM INTO writes a new
+// file from the rows of one read snapshot, so nothing deleted before that snapshot (an erased
+// address, a retention delete) can be in it, whatever the live file's free space or unused page
+// space held (lifecycle/purge.ts); the copy is compact too. It runs in a worker thread with its own
+// connection: a reader in WAL mode holds up no writer, and the server's event loop keeps going.
 import Database from 'better-sqlite3';
-import { chmodSync, copyFileSync, fsyncSync, mkdirSync, openSync, closeSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import {
+  chmodSync, closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { ServerDeps } from '../config';
 
 const NAME = /^poplet-\d{8}T\d{9}Z\.sqlite$/;
+const PARTIAL = /^poplet-\d{8}T\d{9}Z\.sqlite\.partial$/;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+/**
+ * Rotation deletes a backup once it is `keep` days old less this: a daily backup that runs a
+ * little earlier than the one a week before (cron start-up, a timer) still replaces it, so the
+ * folder holds 7 daily backups, not 8 on some days.
+ */
+const ROTATION_SLACK_MS = HOUR;
 
 export function listBackups(dir: string): string[] {
   let names: string[];
@@ -39,6 +60,30 @@ export function oldestBackupTime(dir: string): number | undefined {
   return times.length ? Math.min(...times) : undefined;
 }
 
+/** The copy `restore` keeps of the database it replaced. */
+export const beforeRestorePath = (dbPath: string): string => `${dbPath}.before-restore`;
+
+/** When `restore` made the kept copy (its mtime, set by restore), or undefined when there is none. */
+export function beforeRestoreTime(dbPath: string): number | undefined {
+  try {
+    return statSync(beforeRestorePath(dbPath)).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Deletes the copy `restore` kept once it is `keepDays` old, like a backup: it is one (the
+ * database as it was when restored over) and holds what a backup holds, addresses erased since
+ * included. True when it was deleted.
+ */
+export function pruneBeforeRestore(dbPath: string, keepDays: number, now = Date.now()): boolean {
+  const t = beforeRestoreTime(dbPath);
+  if (t === undefined || now - t < keepDays * DAY - ROTATION_SLACK_MS) return false;
+  rmSync(beforeRestorePath(dbPath), { force: true });
+  return true;
+}
+
 function fsyncFile(path: string): void {
   const fd = openSync(path, 'r');
   try {
@@ -48,26 +93,104 @@ function fsyncFile(path: string): void {
   }
 }
 
-/** Writes `<dir>/poplet-<UTC timestamp>.sqlite` and deletes all but the newest `keep`. */
-export async function backup(deps: { db: Database.Database }, dir: string, keep = 7, now = new Date()): Promise<string> {
-  // keep 0 (or NaN from a typo) would delete the backup just written, or nothing ever.
-  if (!Number.isInteger(keep) || keep < 1) throw new Error(`keep must be a whole number of at least 1, got ${keep}`);
+// Plain CommonJS run by `new Worker(code, { eval: true })`: no file to locate next to this module,
+// which runs from src/ (tsx, vitest) as well as from one bundled file (tests/bench).
+const VACUUM_INTO_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+let db;
+try {
+  db = new Database(workerData.db, { fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
+  db.prepare('VACUUM INTO ?').run(workerData.out);
+  parentPort.postMessage({ ok: true });
+} catch (e) {
+  parentPort.postMessage({ ok: false, message: String((e && e.message) || e) });
+} finally {
+  if (db) db.close();
+}
+`;
+
+/** VACUUM INTO `out` from a connection of its own in a worker thread; `signal` stops it. */
+function vacuumInto(db: Database.Database, out: string, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(new Error('backup stopped'));
+  // An in-memory database has no file another connection could open (tests only).
+  if (db.memory) {
+    db.prepare('VACUUM INTO ?').run(out);
+    return Promise.resolve();
+  }
+  return new Promise<void>((resolve, reject) => {
+    const worker = new Worker(VACUUM_INTO_WORKER, {
+      eval: true,
+      workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), db: db.name, out },
+    });
+    const abort = () => void worker.terminate();
+    signal?.addEventListener('abort', abort, { once: true });
+    let settled = false;
+    const done = (e?: Error) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', abort);
+      if (e) reject(e);
+      else resolve();
+    };
+    worker.once('message', (m: { ok: boolean; message?: string }) => done(m.ok ? undefined : new Error(`backup failed: ${m.message}`)));
+    worker.once('error', (e) => done(e));
+    worker.once('exit', () => done(new Error(signal?.aborted ? 'backup stopped' : 'backup worker exited')));
+  });
+}
+
+/**
+ * Writes `<dir>/poplet-<UTC timestamp>.sqlite` and deletes the backups of that folder that are
+ * `keep` days old (less an hour: ROTATION_SLACK_MS). The backup just written is always kept.
+ */
+export async function backup(
+  deps: { db: Database.Database },
+  dir: string,
+  keep = 7,
+  now = new Date(),
+  opts: { signal?: AbortSignal } = {},
+): Promise<string> {
+  // keep 0 (or NaN from a typo) would delete every backup but the new one, or nothing ever.
+  if (!Number.isInteger(keep) || keep < 1) throw new Error(`keep must be a whole number of days, at least 1, got ${keep}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  removeDeadPartials(dir, now.getTime());
   const stamp = now.toISOString().replace(/[-:.]/g, '');
   const file = join(dir, `poplet-${stamp}.sqlite`);
   // Written under a temporary name so a crash never leaves a half backup among the kept ones.
   const tmp = `${file}.partial`;
   // A backup holds every sign-up: owner-only, like the database. Created 0600 before SQLite
-  // writes into it (an empty file is an empty database to SQLite), so it is never readable by
-  // others even while being written; the chmod covers a leftover .partial of a crashed run.
+  // writes into it (VACUUM INTO accepts an empty file), so it is never readable by others even
+  // while being written; the chmod covers a leftover .partial of a crashed run.
   closeSync(openSync(tmp, 'w', 0o600));
   chmodSync(tmp, 0o600);
-  await deps.db.backup(tmp);
-  fsyncFile(tmp);
-  renameSync(tmp, file);
-  const all = listBackups(dir);
-  for (const old of all.slice(0, Math.max(0, all.length - keep))) rmSync(old);
+  try {
+    await vacuumInto(deps.db, tmp, opts.signal);
+    fsyncFile(tmp);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  const oldest = now.getTime() - keep * DAY + ROTATION_SLACK_MS;
+  for (const old of listBackups(dir)) if (old !== file && backupTime(old) <= oldest) rmSync(old);
   return file;
+}
+
+/**
+ * `.partial` files of backups that died (a crash, a kill, a full disk) hold every sign-up: deleted
+ * once untouched for an hour. A younger one may be another process's backup being written.
+ */
+function removeDeadPartials(dir: string, now: number): void {
+  for (const name of readdirSync(dir)) {
+    if (!PARTIAL.test(name)) continue;
+    const path = join(dir, name);
+    try {
+      if (now - statSync(path).mtimeMs > HOUR) rmSync(path, { force: true });
+    } catch {
+      // gone meanwhile
+    }
+  }
 }
 
 /** Throws unless `file` is a sound SQLite database with the Poplet schema. */
@@ -85,17 +208,21 @@ export function verifyBackup(file: string): void {
 /**
  * Replaces the database at `dbPath` with `file`. The server must be stopped. The old -wal and
  * -shm files are removed: SQLite would otherwise apply the old WAL to the restored file.
- * The replaced database is kept next to it as `<dbPath>.before-restore`.
+ * The replaced database is kept next to it as `<dbPath>.before-restore`, with the restore's time
+ * as its mtime: the retention job deletes it once it is as old as the backups it keeps
+ * (pruneBeforeRestore), and keeps the journal files a replay on top of it would need meanwhile.
  */
-export function restore(file: string, dbPath: string): void {
+export function restore(file: string, dbPath: string, now = new Date()): void {
   verifyBackup(file);
+  const kept = beforeRestorePath(dbPath);
   // Fold the live database's WAL in first so the kept copy is complete.
   try {
     const live = new Database(dbPath, { fileMustExist: true });
     live.pragma('wal_checkpoint(TRUNCATE)');
     live.close();
-    copyFileSync(dbPath, `${dbPath}.before-restore`);
-    chmodSync(`${dbPath}.before-restore`, 0o600);
+    copyFileSync(dbPath, kept);
+    chmodSync(kept, 0o600);
+    utimesSync(kept, now, now);
   } catch {
     // no database there yet (lost disk): nothing to keep
   }
@@ -108,4 +235,71 @@ export function restore(file: string, dbPath: string): void {
   rmSync(`${dbPath}-wal`, { force: true });
   rmSync(`${dbPath}-shm`, { force: true });
   renameSync(tmp, dbPath);
+}
+
+/**
+ * When the server's next backup is due: `everyMs` after the newest backup, now when there is none.
+ * A backup named in the future (taken while the clock was ahead) counts as taken now, or it would
+ * hold off backups until then.
+ */
+export function backupDue(newest: number | undefined, everyMs: number, now: number): number {
+  return newest === undefined ? now : Math.min(newest, now) + everyMs;
+}
+
+export interface BackupJob {
+  /** Stops the schedule and a backup being written (its .partial file is deleted). */
+  stop(): Promise<void>;
+}
+
+/**
+ * The server's own backups (POPLET_BACKUP_EVERY hours, 24 by default; 0: none): a backup is taken
+ * when the newest one in POPLET_BACKUPS is that old, whoever took it (a manual `poplet backup`
+ * counts), checked at start (after `firstDelayMs`) and then when the next one is due. A failure
+ * is logged and retried an hour later (or sooner, when backups are more frequent).
+ */
+export function startBackupJob(deps: ServerDeps, opts: { firstDelayMs?: number } = {}): BackupJob {
+  const everyMs = deps.config.backupEveryHours * HOUR;
+  const { backupDir, backupKeep } = deps.config;
+  if (!everyMs) return { stop: async () => {} };
+  const stopping = new AbortController();
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+
+  // Re-armed at most an hour ahead, so a clock that moved is noticed within the hour.
+  const arm = (ms: number) => {
+    if (stopping.signal.aborted) return;
+    timer = setTimeout(check, Math.min(Math.max(ms, 0), HOUR));
+    timer.unref();
+  };
+
+  async function check(): Promise<void> {
+    timer = null;
+    if (stopping.signal.aborted || !deps.db.open) return;
+    const now = Date.now();
+    const due = backupDue(newestBackupTime(backupDir), everyMs, now);
+    if (due > now) return arm(due - now);
+    const started = Date.now();
+    running = backup(deps, backupDir, backupKeep, new Date(started), { signal: stopping.signal }).then(
+      (file) => {
+        deps.log.info({ file, ms: Date.now() - started }, 'backup written');
+        arm(everyMs);
+      },
+      (e: unknown) => {
+        if (stopping.signal.aborted) return;
+        deps.log.error({ err: e, backupDir }, 'backup failed');
+        arm(Math.min(everyMs, HOUR));
+      },
+    );
+    await running;
+    running = null;
+  }
+
+  arm(opts.firstDelayMs ?? 60_000);
+  return {
+    async stop() {
+      stopping.abort();
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
 }

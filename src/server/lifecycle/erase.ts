@@ -1,13 +1,15 @@
 // Right to erasure: every sign-up of an address on a site goes, with its hook deliveries (the
 // foreign key cascades; deleted explicitly too so it holds even without foreign_keys). Copies in
 // the recovery journal are scrubbed and an erase record (a hash, not the address) is journaled so
-// that a later restore + replay cannot bring the address back. Backups taken before the erasure
-// hold the address until they rotate out (7 days); restoring one must be followed by `replay`,
-// which re-applies the erasure.
+// that a later restore + replay cannot bring the address back. The database file is then purged
+// (lifecycle/purge.ts): nothing of the rows stays in poplet.db, poplet.db-wal, nor in a backup
+// taken afterwards. Backups taken before the erasure hold the address until they rotate out
+// (7 days); restoring one must be followed by `replay`, which re-applies the erasure.
 import type Database from 'better-sqlite3';
 import type { Log } from '../log';
 import { foldEmail } from '../store/signups';
 import { createJournal, scrubJournal, type ScrubTarget } from './journal';
+import { purgerFor } from './purge';
 
 /** The sign-ups an erasure deletes (site id, folded address); exported for the query-plan test. */
 export const ERASE_MATCH = 'site_id = ? AND email_fold = ?';
@@ -58,15 +60,23 @@ export function journalErasure(journalDir: string, siteId: string, email: string
   journal.close();
 }
 
-/** The whole erasure, journal scrub included (the CLI's `erase`). */
+/**
+ * The whole erasure, journal scrub and purge of the database file included (the CLI's `erase`).
+ * Both run even when the address has no row left: running the erasure again after a failure
+ * finishes the job.
+ */
 export async function eraseEmail(db: Database.Database, siteId: string, email: string, journalDir?: string): Promise<ErasureResult> {
   const { signups, deliveries, at } = eraseRows(db, siteId, email);
-  let journalLines = 0;
-  if (journalDir) {
-    journalErasure(journalDir, siteId, email, at);
-    journalLines = await scrubJournal(journalDir, [{ site: siteId, email, before: at }]);
+  if (journalDir) journalErasure(journalDir, siteId, email, at);
+  const [scrub, purge] = await Promise.allSettled([
+    journalDir ? scrubJournal(journalDir, [{ site: siteId, email, before: at }]) : Promise.resolve(0),
+    purgerFor(db).purge(),
+  ]);
+  if (scrub.status === 'rejected') throw scrub.reason;
+  if (purge.status === 'rejected') {
+    throw new Error(`the sign-ups are deleted, but the database file could not be purged of them (${(purge.reason as Error).message}): run the erasure again`);
   }
-  return { signups, deliveries, journalLines };
+  return { signups, deliveries, journalLines: scrub.value };
 }
 
 export interface ScrubQueue {

@@ -4,7 +4,8 @@
 // keep their original collected_at, count in the daily stats by the rule /collect counted them by
 // (countGroup: a campaign the site never had gets no stats row) and are queued for hooks (a lost
 // database may have lost undelivered hook deliveries with it: at-least-once, receivers
-// deduplicate). Erase records are applied first so an erased address never comes back.
+// deduplicate). Erase records are applied first so an erased address never comes back, and the
+// database file is then purged of the rows they deleted (lifecycle/purge.ts), as an erasure's is.
 import { statSync } from 'node:fs';
 import type { Db } from '../store/db';
 import { foldEmail, type StoredSignup } from '../store/signups';
@@ -13,6 +14,7 @@ import { enqueueDeliveries } from '../hooks/enqueue';
 import { createSiteCache } from '../site-cache';
 import { countGroup } from '../routes/context';
 import { emailHash, journalFiles, readJournal, readScrubTails, type EraseEntry, type SignupEntry } from './journal';
+import { purgeNow } from './purge';
 
 export interface ReplayResult {
   inserted: number;
@@ -64,7 +66,7 @@ export function replay(deps: { db: Db }, journal: string): ReplayResult {
     return groups;
   };
 
-  return db.transaction((): ReplayResult => {
+  const replayed = db.transaction((): ReplayResult => {
     const result: ReplayResult = { inserted: 0, duplicates: 0, erased: 0, skipped: 0 };
     // Erasures the restored backup predates.
     const erasedSites = new Set((entries.filter((e) => e.type === 'erase') as EraseEntry[]).map((e) => e.site));
@@ -112,4 +114,8 @@ export function replay(deps: { db: Db }, journal: string): ReplayResult {
     }
     return result;
   }).immediate();
+  // A restored backup holds the rows of erasures made since it was taken: deleting them is an
+  // erasure too. Replay runs with the server stopped, so nothing waits on the VACUUM.
+  if (replayed.erased > 0) purgeNow(db);
+  return replayed;
 }

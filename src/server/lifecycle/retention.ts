@@ -5,13 +5,18 @@
 //   config.retentionDays (0: kept forever);
 // - sent hook deliveries after 30 days (bookkeeping that grows);
 // - journal files every kept backup covers (the oldest was taken after their last line), or
-//   older than the retention period (lifecycle/journal.ts, pruneJournal).
+//   older than the retention period (lifecycle/journal.ts, pruneJournal);
+// - the copy `restore` kept of the database it replaced, once as old as the oldest backups kept
+//   (it is a backup too, and counts as one for the journal);
+// and when it deleted sign-ups or sites, the database file is purged of them (lifecycle/purge.ts).
 import type { ServerDeps } from '../config';
 import type { Db } from '../store/db';
 import { pruneJournal } from './journal';
-import { newestBackupTime, oldestBackupTime } from './backup';
+import { beforeRestoreTime, newestBackupTime, oldestBackupTime, pruneBeforeRestore } from './backup';
+import { purgerFor } from './purge';
 
-const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 export const INACTIVE_MS = 730 * DAY;
 const SENT_DELIVERIES_MS = 30 * DAY;
 
@@ -20,6 +25,10 @@ export interface RetentionOptions {
   journalDir?: string;
   /** Where backups are: journal files the oldest one covers are deleted. */
   backupDir?: string;
+  /** The database's path: `<dbPath>.before-restore` is pruned, and counts as a backup meanwhile. */
+  dbPath?: string;
+  /** Days backups are kept (POPLET_BACKUP_KEEP), for `<dbPath>.before-restore`. */
+  backupKeepDays?: number;
   now?: number;
 }
 
@@ -32,6 +41,8 @@ export interface RetentionResult {
   goalsByName: number;
   deliveries: number;
   journalFiles: number;
+  /** `<dbPath>.before-restore` was deleted. */
+  beforeRestore: boolean;
 }
 
 export function runRetention(db: Db, opts: RetentionOptions): RetentionResult {
@@ -63,41 +74,71 @@ export function runRetention(db: Db, opts: RetentionOptions): RetentionResult {
     const deliveries = db
       .prepare(`DELETE FROM hook_deliveries WHERE status = 'sent' AND sent_ms < ?`)
       .run(now - SENT_DELIVERIES_MS).changes;
-    return { sites, signups, events, goalsByName, deliveries, journalFiles: 0 };
+    return { sites, signups, events, goalsByName, deliveries, journalFiles: 0, beforeRestore: false };
   }).immediate();
+  if (opts.dbPath) result.beforeRestore = pruneBeforeRestore(opts.dbPath, opts.backupKeepDays ?? 7, now);
   if (opts.journalDir) {
-    const oldestBackupAt = opts.backupDir ? oldestBackupTime(opts.backupDir) : undefined;
+    // The kept copy of a restore is restored like a backup, then replayed: it needs the journal
+    // since it was made as much as the oldest backup does.
+    const snapshots = [opts.backupDir ? oldestBackupTime(opts.backupDir) : undefined, opts.dbPath ? beforeRestoreTime(opts.dbPath) : undefined]
+      .filter((t): t is number => t !== undefined);
+    const oldestBackupAt = snapshots.length ? Math.min(...snapshots) : undefined;
     result.journalFiles = pruneJournal(opts.journalDir, { oldestBackupAt, retentionDays: opts.retentionDays, now });
   }
   return result;
 }
 
 /**
+ * One run of the retention job: runRetention with the server's settings, then, when it deleted
+ * sign-ups or sites (or the last purge failed), the purge of the database file (lifecycle/purge.ts).
+ * Rejects when the purge failed; the rows are deleted then, and the next purge (an erasure, the next
+ * run) finishes it.
+ */
+export async function retentionPass(deps: ServerDeps, now = Date.now()): Promise<RetentionResult & { purged: boolean }> {
+  const r = runRetention(deps.db, {
+    retentionDays: deps.config.retentionDays,
+    journalDir: deps.config.journalDir || undefined,
+    backupDir: deps.config.backupDir,
+    dbPath: deps.config.dbPath,
+    backupKeepDays: deps.config.backupKeep,
+    now,
+  });
+  const purger = purgerFor(deps.db, deps.log);
+  const purged = r.signups > 0 || r.sites > 0 || purger.failed;
+  if (purged) await purger.purge();
+  return { ...r, purged };
+}
+
+/**
  * A warning for the operator when the newest backup in `backupDir` is over a day old (or there is
  * none): the policy promises daily backups, and journal files are kept until the kept backups
- * cover them.
+ * cover them. With the server taking backups (`everyHours`, POPLET_BACKUP_EVERY), only when the
+ * newest is over an hour late: none yet is the first minute after a first start.
  */
-export function backupWarning(backupDir: string, now = Date.now()): { fields: object; msg: string } | null {
+export function backupWarning(backupDir: string, now = Date.now(), everyHours = 0): { fields: object; msg: string } | null {
   const newest = newestBackupTime(backupDir);
+  const fields = { backupDir, newestBackup: newest === undefined ? null : new Date(newest).toISOString() };
+  if (everyHours > 0) {
+    // The server takes them: none yet is the first minute after a first start. One that is late
+    // by over an hour means they fail (each failure is logged as `backup failed`).
+    if (newest === undefined || now - newest <= everyHours * HOUR + HOUR) return null;
+    return { fields, msg: `the newest backup is over ${everyHours} hours old: the server's backups are failing (see the \`backup failed\` lines); until one is taken, journal files are kept` };
+  }
   if (newest !== undefined && now - newest <= DAY) return null;
   return {
-    fields: { backupDir, newestBackup: newest === undefined ? null : new Date(newest).toISOString() },
-    msg: `${newest === undefined ? 'no backup' : 'the newest backup is over a day old'}: schedule \`poplet backup\` daily (README, Backups); until one is taken, journal files are kept`,
+    fields,
+    msg: `${newest === undefined ? 'no backup' : 'the newest backup is over a day old'}: schedule \`poplet backup\` daily (README, Backups), or let the server take them (POPLET_BACKUP_EVERY); until one is taken, journal files are kept`,
   };
 }
 
 /** Runs now, then every 24 hours, until stopped. */
 export function startRetentionJob(deps: ServerDeps, intervalMs = DAY): { stop(): void } {
-  const run = (): void => {
+  const run = async (): Promise<void> => {
     try {
       if (!deps.db.open) return;
-      const r = runRetention(deps.db, {
-        retentionDays: deps.config.retentionDays,
-        journalDir: deps.config.journalDir,
-        backupDir: deps.config.backupDir,
-      });
+      const r = await retentionPass(deps);
       deps.log.info({ ...r }, 'retention');
-      const warning = backupWarning(deps.config.backupDir);
+      const warning = backupWarning(deps.config.backupDir, Date.now(), deps.config.backupEveryHours);
       if (warning) deps.log.warn(warning.fields, warning.msg);
     } catch (e) {
       deps.log.error({ err: e }, 'retention job failed');

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerDeps } from '../config';
 import { requireApiKey } from '../auth';
 import { createScrubQueue, eraseRows, journalErasure } from './erase';
+import { purgerFor } from './purge';
 
 export function registerErasureRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const auth = requireApiKey(deps);
@@ -11,12 +12,18 @@ export function registerErasureRoutes(app: FastifyInstance, deps: ServerDeps): v
   // The scrub streams the journal (it can be hundreds of MB) instead of holding the event loop;
   // the answer waits for it, so a 200 still means the address is gone everywhere.
   const scrubs = journalDir ? createScrubQueue(journalDir, deps.log) : null;
+  // The answer also waits for the database file's purge (lifecycle/purge.ts), shared with the
+  // retention job and spaced out: erasures that arrive together share one. Looked up per use:
+  // deps.db is the connection of the moment.
+  const purger = () => purgerFor(deps.db, deps.log);
   let closing = false;
   // preClose runs before fastify waits for in-flight requests: an erasure waiting for a lock that
-  // a CLI erase holds would otherwise hold the shutdown for up to two minutes.
+  // a CLI erase holds would otherwise hold the shutdown for up to two minutes, and one waiting for
+  // its purge's turn for up to four times the last purge's duration.
   app.addHook('preClose', async () => {
     closing = true;
     scrubs?.stop();
+    await purger().flush();
   });
   app.addHook('onClose', async () => {
     await scrubs?.idle();
@@ -29,22 +36,21 @@ export function registerErasureRoutes(app: FastifyInstance, deps: ServerDeps): v
     }
     const site = request.site!.id;
     const r = eraseRows(deps.db, site, email);
-    if (journalDir && scrubs) {
-      journalErasure(journalDir, site, email, r.at);
-      let failed = false;
-      try {
-        await scrubs.scrub({ site, email, before: r.at });
-      } catch {
-        // Logged by the queue. The rows are gone and the erase record keeps replays from
-        // restoring them; asking again (idempotent) retries the scrub.
-        failed = true;
-      }
-      // The server began closing meanwhile: this connection was busy then, so it was not closed
-      // with the idle ones, and kept alive it would hold the shutdown for the keep-alive time.
-      if (closing) reply.header('connection', 'close');
-      if (failed) {
-        return reply.code(503).header('retry-after', '60').send({ error: 'the sign-ups are deleted but the recovery journal could not be scrubbed yet: retry' });
-      }
+    if (journalDir) journalErasure(journalDir, site, email, r.at);
+    // Both are logged where they fail. The rows are gone and the erase record keeps replays from
+    // restoring them; asking again (idempotent: both run even with no row left) finishes the job.
+    const [scrubbed, purged] = await Promise.allSettled([
+      scrubs ? scrubs.scrub({ site, email, before: r.at }) : Promise.resolve(),
+      purger().purge(),
+    ]);
+    // The server began closing meanwhile: this connection was busy then, so it was not closed
+    // with the idle ones, and kept alive it would hold the shutdown for the keep-alive time.
+    if (closing) reply.header('connection', 'close');
+    if (scrubbed.status === 'rejected') {
+      return reply.code(503).header('retry-after', '60').send({ error: 'the sign-ups are deleted but the recovery journal could not be scrubbed yet: retry' });
+    }
+    if (purged.status === 'rejected') {
+      return reply.code(503).header('retry-after', '60').send({ error: 'the sign-ups are deleted but the database file could not be purged of them yet: retry' });
     }
     return { deleted: r.signups, deliveries: r.deliveries };
   });

@@ -1,0 +1,250 @@
+// Erasure and retention delete personal data from the database FILE, not only from its tables:
+// after the deletion, none of the erased values is in the bytes of poplet.db, poplet.db-wal, the
+// rest of the data folder, or a backup taken afterwards. Real files, real SQLite.
+import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp } from '../../src/server/app';
+import { backup, restore } from '../../src/server/lifecycle/backup';
+import { eraseEmail, eraseRows } from '../../src/server/lifecycle/erase';
+import { createPurger, purgerFor } from '../../src/server/lifecycle/purge';
+import { replay } from '../../src/server/lifecycle/replay';
+import { INACTIVE_MS, retentionPass } from '../../src/server/lifecycle/retention';
+import { openDb, type Db } from '../../src/server/store/db';
+import { insertSignups, type NewSignup } from '../../src/server/store/signups';
+import { addSite } from '../../src/server/store/sites';
+import { apiAuth, captureLog, post, startFixture, type Fixture } from './fixture';
+import { makeEnv, type Env } from './hooks-fixture';
+
+const DAY = 86_400_000;
+let fx: Fixture | undefined;
+let env: Env | undefined;
+const dirs: string[] = [];
+afterEach(async () => {
+  await fx?.close();
+  fx = undefined;
+  env?.cleanup();
+  env = undefined;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** The database file and its WAL, as a disk image would show them. */
+const dbBytes = (path: string): Buffer =>
+  Buffer.concat([readFileSync(path), existsSync(`${path}-wal`) ? readFileSync(`${path}-wal`) : Buffer.alloc(0)]);
+
+/** Every file under `dir` but those under `skip`. */
+function filesUnder(dir: string, skip: string[] = []): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (skip.includes(path)) return [];
+    return e.isDirectory() ? filesUnder(path, skip) : [path];
+  });
+}
+
+/** The needles found in `bytes` (SQLite stores text as UTF-8). */
+const found = (bytes: Buffer, needles: string[]) => needles.filter((n) => bytes.includes(Buffer.from(n, 'utf8')));
+
+const person = (site: string, email: string, fields: Record<string, string> = {}): NewSignup => ({
+  site_id: site, client_id: randomBytes(10).toString('base64url'), email, wisepop_id: 7, ip: '203.0.113.9',
+  country_code: 'FR', other_fields: fields, consent: null, variant: null,
+});
+
+describe('erasure purges the database file', () => {
+  it('DELETE /api1/emails leaves none of the address, its folded form or its fields in the data folder, nor in a backup taken afterwards', async () => {
+    fx = await startFixture({ collectPerMinute: 0, allowPrivateHooks: true });
+    // A hook, so that the erased sign-ups have delivery rows too (port 9 refuses: they stay pending).
+    fx.db.prepare(`INSERT INTO hooks (site_id, event, target_url, created_at) VALUES (?, 'email', 'http://127.0.0.1:9/hook', ?)`).run(fx.site, new Date().toISOString());
+    const collect = async (email: string, fields: Record<string, string>) =>
+      expect((await post(`${fx!.url}/collect`, { id: randomBytes(12).toString('base64url'), site: fx!.site, wisepop_id: 7, email, fields })).status).toBe(201);
+    const others: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      others.push(`reader${i}.keep@example.org`);
+      await collect(others[i]!, { phone: `+33 6 99 00 ${String(i).padStart(4, '0')}`, company: `Keeper ${i} SARL` });
+      // The victim's sign-ups among the others, as they came over time.
+      if (i === 40) await collect('Jane.Doe@Example.COM', { phone: '+33 6 12 34 56 78', company: 'Doe Artisanal Cheeses' });
+      if (i === 90) await collect('jane.doe@example.com', { phone: '+33 6 12 34 56 78', note: 'call me after 6pm please' });
+    }
+    const needles = ['Jane.Doe@Example.COM', 'jane.doe@example.com', '+33 6 12 34 56 78', 'Doe Artisanal Cheeses', 'call me after 6pm please'];
+    const dbPath = join(fx.dir, 'poplet.db');
+    const before = await backup({ db: fx.db }, join(fx.dir, 'before'));
+    // The search finds what is there: the victim before the erasure, the others after it.
+    expect(found(readFileSync(before), needles)).toEqual(needles);
+
+    const res = await fetch(`${fx.url}/api1/emails?email=${encodeURIComponent('JANE.DOE@example.com')}`, { method: 'DELETE', headers: apiAuth(fx.key) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ deleted: 2, deliveries: 2 });
+
+    expect(found(dbBytes(dbPath), needles)).toEqual([]);
+    expect(existsSync(`${dbPath}-wal`) ? statSync(`${dbPath}-wal`).size : 0).toBe(0);
+    // Nothing else in the data folder (journal, -shm, secret) holds it either; only the backup
+    // taken before the erasure does, until it rotates out.
+    for (const file of filesUnder(fx.dir, [join(fx.dir, 'before')])) expect(found(readFileSync(file), needles), file).toEqual([]);
+    const after = await backup({ db: fx.db }, join(fx.dir, 'after'));
+    expect(found(readFileSync(after), needles)).toEqual([]);
+    const kept = [others[0]!, others[149]!, '+33 6 99 00 0077', 'Keeper 149 SARL'];
+    expect(found(dbBytes(dbPath), kept)).toEqual(kept);
+    expect(found(readFileSync(after), kept)).toEqual(kept);
+  });
+
+  it('also removes the copies that secure_delete alone leaves where SQLite rebuilt a page', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'poplet-purge-'));
+    dirs.push(dir);
+    const path = join(dir, 'poplet.db');
+    const db = openDb(path, { synchronous: 'normal' });
+    // A fixed workload (ids, times and choices from a hash) that makes SQLite rebalance pages of
+    // the table and of the email_fold index while sign-ups arrive and addresses are erased.
+    const h = (s: string) => createHash('sha256').update(`y${s}`).digest('hex');
+    const sites = ['site-a', 'site-b', 'site-c'];
+    for (const id of sites) db.prepare(`INSERT INTO sites (id, domain, key_hash, key_enc, created_at) VALUES (?, 'x.example', ?, 'x', '2026-01-01T00:00:00.000Z')`).run(id, id);
+    const live: Array<{ site: string; email: string }> = [];
+    const erased: string[] = [];
+    let n = 0;
+    for (let round = 0; round < 10; round++) {
+      for (let b = 0; b < 20; b++) {
+        const items = Array.from({ length: 25 }, () => {
+          const i = n++;
+          const email = `Zq${h(`e${i}`).slice(0, 12)}@Example.com`;
+          const site = sites[parseInt(h(`s${i}`).slice(0, 4), 16) % 3]!;
+          live.push({ site, email });
+          return {
+            site_id: site, client_id: h(`c${i}`).slice(0, 16), email, wisepop_id: 1, ip: '203.0.113.9', country_code: 'US',
+            other_fields: { phone: `+3361${h(`p${i}`).slice(0, 10)}` }, consent: null, variant: null,
+          };
+        });
+        insertSignups(db, items, Date.UTC(2026, 0, 1));
+      }
+      for (let i = live.length - 1; i >= 0; i--) {
+        if (parseInt(h(`x${round}${live[i]!.email}`).slice(0, 4), 16) % 10 >= 3) continue;
+        eraseRows(db, live[i]!.site, live[i]!.email);
+        erased.push(live[i]!.email);
+        live.splice(i, 1);
+      }
+    }
+    const left = () => {
+      const text = dbBytes(path).toString('latin1');
+      const seen = new Set([...text.matchAll(/[Zz]q[0-9a-f]{12}@[Ee]xample\.com/g)].map((m) => m[0]));
+      return { erased: erased.filter((e) => seen.has(e) || seen.has(e.toLowerCase())).length, live: live.filter((l) => seen.has(l.email)).length };
+    };
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    // Why the purge exists: with secure_delete ON and the WAL emptied, some erased addresses are
+    // still in the file (2 in table pages, 2 in index pages with SQLite 3.53). If this fails, a
+    // newer SQLite zeroes rebuilt pages: secure_delete alone would then do, the VACUUM could go.
+    expect(left().erased, 'stale copies left by secure_delete alone').toBeGreaterThan(0);
+
+    await purgerFor(db).purge();
+    expect(left()).toEqual({ erased: 0, live: live.length });
+    expect(db.prepare('SELECT COUNT(*) FROM signups').pluck().get()).toBe(live.length);
+    db.close();
+  });
+
+  it('the purge waits for another connection reading an older snapshot, then empties the WAL', async () => {
+    env = makeEnv();
+    const victim = 'wal.victim@example.net';
+    insertSignups(env.deps.db, [person(env.siteId, victim, { phone: '+1 555 0100 9999' }), ...Array.from({ length: 50 }, (_, i) => person(env!.siteId, `other${i}@example.net`))]);
+    const reader = new Database(env.deps.config.dbPath);
+    reader.exec('BEGIN');
+    reader.prepare('SELECT COUNT(*) FROM signups').get();
+    let settled = false;
+    const erasing = eraseEmail(env.deps.db, env.siteId, victim).finally(() => (settled = true));
+    // The reader's snapshot holds frames the checkpoint may not overwrite: it cannot finish.
+    await new Promise((ok) => setTimeout(ok, 200));
+    expect(settled).toBe(false);
+    reader.exec('COMMIT');
+    reader.close();
+    expect(await erasing).toMatchObject({ signups: 1 });
+    expect(found(dbBytes(env.deps.config.dbPath), [victim, '+1 555 0100 9999'])).toEqual([]);
+  });
+
+  it('erasures asked together share one VACUUM', async () => {
+    env = makeEnv();
+    const log = captureLog();
+    const purger = createPurger(env.deps.db, log);
+    await Promise.all(Array.from({ length: 10 }, () => purger.purge()));
+    expect(log.lines.filter((l) => l.msg === 'database file purged')).toEqual([expect.objectContaining({ fields: expect.objectContaining({ requests: 10 }) })]);
+  });
+
+  it('replay purges the rows of the erasures it re-applies to a restored backup', async () => {
+    env = makeEnv({ POPLET_COLLECT_PER_MIN: '0' });
+    const app = buildApp(env.deps);
+    const victim = 'restored.victim@example.net';
+    const collect = async (email: string, phone: string) =>
+      expect((await app.inject({ method: 'POST', url: '/collect', headers: { origin: 'https://shop.example', 'content-type': 'application/json' },
+        payload: { id: randomBytes(12).toString('base64url'), site: env!.siteId, wisepop_id: 7, email, fields: { phone } } })).statusCode).toBe(201);
+    for (let i = 0; i < 30; i++) await collect(`kept${i}@example.net`, `+1 555 0100 ${String(i).padStart(4, '0')}`);
+    await collect(victim, '+1 555 0199 4242');
+    const file = await backup(env.deps, join(env.dir, 'backups'));
+    await eraseEmail(env.deps.db, env.siteId, victim, env.deps.config.journalDir);
+    await app.close();
+    const dbPath = env.deps.config.dbPath;
+    env.deps.db.close();
+    restore(file, dbPath);
+    env.reopen();
+    expect(replay(env.deps, env.deps.config.journalDir)).toMatchObject({ erased: 1 });
+    expect(found(dbBytes(dbPath), [victim, '+1 555 0199 4242'])).toEqual([]);
+  });
+});
+
+describe('retention purges the database file', () => {
+  it('sign-ups past the retention period and the data of dormant sites leave no bytes behind', async () => {
+    env = makeEnv({ POPLET_RETENTION_DAYS: '365', POPLET_JOURNAL: 'off' });
+    const { db } = env.deps;
+    const now = Date.now();
+    const dormant = addSite(db, env.deps.secret, { domain: 'dormant.example' }).site.id;
+    insertSignups(db, [person(env.siteId, 'expired.person@example.net', { phone: '+44 20 7946 0001' })], now - 400 * DAY);
+    insertSignups(db, [person(dormant, 'dormant.person@example.net', { phone: '+44 20 7946 0002' })], now - INACTIVE_MS - 2 * DAY);
+    db.prepare('UPDATE sites SET created_at = ?, last_active_at = ? WHERE id = ?').run(new Date(now - INACTIVE_MS - 2 * DAY).toISOString(), null, dormant);
+    insertSignups(db, Array.from({ length: 40 }, (_, i) => person(env!.siteId, `recent${i}@example.net`, { phone: `+44 20 7946 1${String(i).padStart(3, '0')}` })), now);
+    const gone = ['expired.person@example.net', '+44 20 7946 0001', 'dormant.person@example.net', '+44 20 7946 0002', 'dormant.example'];
+
+    const r = await retentionPass(env.deps, now);
+    expect(r).toMatchObject({ sites: 1, signups: 1, purged: true });
+    expect(found(dbBytes(env.deps.config.dbPath), gone)).toEqual([]);
+    expect(found(dbBytes(env.deps.config.dbPath), ['recent0@example.net', '+44 20 7946 1039'])).toHaveLength(2);
+  });
+});
+
+describe('a database from before secure_delete', () => {
+  it('is purged once when the new version first opens it: what was deleted before is gone from the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'poplet-upgrade-'));
+    dirs.push(dir);
+    const path = join(dir, 'poplet.db');
+    let db: Db = openDb(path);
+    const site = addSite(db, randomBytes(32), { domain: 'shop.example' }).site.id;
+    insertSignups(db, [person(site, 'erased.long.ago@example.net', { phone: '+49 30 901820 77' }), ...Array.from({ length: 30 }, (_, i) => person(site, `stay${i}@example.net`))]);
+    db.prepare('DELETE FROM schema_migrations WHERE version >= 200').run();
+    db.close();
+    // The previous release deleted with secure_delete off.
+    const old = new Database(path);
+    old.prepare(`DELETE FROM signups WHERE email = 'erased.long.ago@example.net'`).run();
+    old.close();
+    expect(found(dbBytes(path), ['erased.long.ago@example.net'])).toHaveLength(1);
+
+    db = openDb(path);
+    expect(found(dbBytes(path), ['erased.long.ago@example.net', '+49 30 901820 77'])).toEqual([]);
+    expect(db.prepare('SELECT COUNT(*) FROM signups').pluck().get()).toBe(30);
+    db.close();
+  });
+});
+
+describe('backups carry nothing deleted', () => {
+  it('a backup of a file whose free space still holds deleted rows holds none of them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'poplet-backup-free-'));
+    dirs.push(dir);
+    const path = join(dir, 'poplet.db');
+    const setup = openDb(path);
+    const site = addSite(setup, randomBytes(32), { domain: 'shop.example' }).site.id;
+    insertSignups(setup, [person(site, 'in.free.space@example.net', { phone: '+61 2 9999 0000' }), ...Array.from({ length: 30 }, (_, i) => person(site, `stay${i}@example.net`))]);
+    setup.close();
+    // A connection without secure_delete (a tool, an older Poplet): the row's bytes stay in the file.
+    const raw = new Database(path);
+    raw.prepare(`DELETE FROM signups WHERE email = 'in.free.space@example.net'`).run();
+    expect(found(dbBytes(path), ['in.free.space@example.net'])).toHaveLength(1);
+    const file = await backup({ db: raw }, join(dir, 'backups'));
+    raw.close();
+    expect(found(readFileSync(file), ['in.free.space@example.net', '+61 2 9999 0000'])).toEqual([]);
+    expect(found(readFileSync(file), ['stay0@example.net', 'stay29@example.net'])).toHaveLength(2);
+  });
+});
