@@ -1,5 +1,5 @@
 // `npm run poplet -- <command>`: run the server and manage sites, keys, origins and campaigns
-// without touching SQL; plus the data lifecycle commands (backup, restore, replay, erase).
+// without touching SQL; plus the data lifecycle commands (backup, restore, replay, erase, purge).
 import { readFileSync } from 'node:fs';
 import { isLoopbackHost, loadConfig, parseFlags, type ServerConfig } from './config';
 import { serve } from './main';
@@ -15,6 +15,7 @@ import type { Campaign } from '../shared/campaign';
 import { backup, restore } from './lifecycle/backup';
 import { replay } from './lifecycle/replay';
 import { eraseEmail, type ErasureResult } from './lifecycle/erase';
+import { pendingPurge, purgeAlone } from './lifecycle/purge';
 import { createHook, deleteHook, hookRules, HookInputError, listHooks, parseId, retryHook, type HookView } from './hooks/manage';
 import { HTTPS_ONLY_TARGET } from './hooks/ssrf';
 
@@ -40,10 +41,14 @@ const USAGE = `poplet <command>
   hook list --site ID                            a site's hooks and the state of their deliveries
   hook delete --site ID HOOK_ID                  delete a hook and its pending deliveries
   hook retry --site ID HOOK_ID                   send a hook's failed deliveries again
-  backup [--dir DIR] [--keep N]                  online backup of the database
+  backup [--dir DIR] [--keep DAYS]               online backup of the database; deletes the
+                                                 folder's backups DAYS old (default 7)
   restore FILE                                   replace the database with a backup (server stopped)
   replay JOURNAL                                 re-insert sign-ups from a journal file or folder
-  erase --site ID EMAIL                          delete every sign-up of an address
+  erase --site ID EMAIL                          delete every sign-up of an address; the database
+                                                 file is purged of them by the server (POPLET_PURGE_WITHIN)
+  purge                                          purge the database file of deleted data now: here
+                                                 if no server runs, else by the running server
   emails --site ID [--email EMAIL] [--campaign WISEPOP_ID]
                                                  a site's sign-ups, consent included: one JSON row
                                                  a line, as GET /api1/emails, oldest first
@@ -376,10 +381,16 @@ export async function run(argv: string[], out: (line: string) => void = console.
     case 'restore':
       restore(need(sub, 'FILE'), config.dbPath);
       out(`restored ${sub} into ${config.dbPath}; replay the journal written since (poplet replay ${config.journalDir})`);
+      out(`the database it replaced is kept as ${config.dbPath}.before-restore for ${config.backupKeep} days (POPLET_BACKUP_KEEP), then deleted by the retention job`);
       return;
     case 'replay': {
-      const r = withDb(config, (db) => replay({ db }, need(sub, 'journal file or folder')));
+      const withinMs = config.purgeWithinMinutes * 60_000;
+      const { r, due } = withDb(config, (db) => {
+        const r = replay({ db }, need(sub, 'journal file or folder'), { purgeWithinMs: withinMs });
+        return { r, due: pendingPurge(db, withinMs)?.dueAt };
+      });
       out(`inserted ${r.inserted}, already present ${r.duplicates}, erased ${r.erased}, skipped ${r.skipped}`);
+      if (r.erased > 0 && due !== undefined) out(purgeDueLine(due));
       return;
     }
     case 'emails': {
@@ -406,16 +417,31 @@ export async function run(argv: string[], out: (line: string) => void = console.
       const db = openDb(config.dbPath);
       let r: ErasureResult;
       try {
-        r = await eraseEmail(db, site, email, config.journalDir);
+        // A server's VACUUM holds the write lock for seconds per million sign-ups: wait for it.
+        db.pragma('busy_timeout = 120000');
+        r = await eraseEmail(db, site, email, config.journalDir, config.purgeWithinMinutes * 60_000);
       } finally {
         db.close();
       }
       out(`erased ${r.signups} sign-up(s), ${r.deliveries} hook delivery record(s), ${r.journalLines} journal line(s)`);
+      out(purgeDueLine(r.purgeDueAt));
+      return;
+    }
+    case 'purge': {
+      // Migrations first (purge_due), on a connection closed before the exclusive attempt.
+      withDb(config, () => undefined);
+      const r = await purgeAlone(config.dbPath, { onWait: out });
+      out(r.by === 'here' ? `database file purged (${r.ms} ms)` : `database file purged by the running server (waited ${r.ms} ms)`);
       return;
     }
     default:
       throw new UsageError(command ? `unknown command: ${[command, sub].filter(Boolean).join(' ')}` : 'no command');
   }
+}
+
+/** What `erase` and `replay` say about the purge they leave to the server. */
+function purgeDueLine(dueAt: number): string {
+  return `the database file is purged of them by ${new Date(dueAt).toISOString()}, by the running server (or at its next start); \`poplet purge\` does it now`;
 }
 
 // Run only as the entry point (tests import `run`).

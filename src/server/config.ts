@@ -35,6 +35,17 @@ export interface ServerConfig {
    * (lifecycle/backup.ts, startBackupJob); 0: it takes none (cron, volume snapshots).
    */
   backupEveryHours: number;
+  /**
+   * Minutes within which the database file is purged of what an erasure, a retention run or a
+   * replay deleted (lifecycle/purge.ts): one purge for every delete recorded, this long after the
+   * first of them; 0: at once, and an erasure's answer waits for it.
+   */
+  purgeWithinMinutes: number;
+  /**
+   * How often the server looks for purges recorded by other processes (`poplet erase`, `poplet
+   * purge`). Not from the environment: a minute, shorter in tests.
+   */
+  purgeCheckMs: number;
   /** Per IP and site, per minute. */
   collectPerMinute: number;
   eventsPerMinute: number;
@@ -81,6 +92,18 @@ function int(value: string | undefined, fallback: number, name: string): number 
 function positive(value: string | undefined, fallback: number, name: string): number {
   const n = int(value, fallback, name);
   if (n < 1) throw new Error(`${name} must be at least 1, got "${value}"`);
+  return n;
+}
+
+/** The policy promises deletion within two working days: a longer purge delay is refused. */
+export const PURGE_WITHIN_MAX_MINUTES = 48 * 60;
+export const DEFAULT_PURGE_WITHIN_MINUTES = 60;
+
+function purgeWithin(value: string | undefined): number {
+  const n = int(value, DEFAULT_PURGE_WITHIN_MINUTES, 'POPLET_PURGE_WITHIN');
+  if (n > PURGE_WITHIN_MAX_MINUTES) {
+    throw new Error(`POPLET_PURGE_WITHIN must be at most ${PURGE_WITHIN_MAX_MINUTES} minutes (the policy promises deletion within two working days), got "${value}"`);
+  }
   return n;
 }
 
@@ -144,6 +167,8 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): ServerC
     retentionDays: int(env.POPLET_RETENTION_DAYS, 730, 'POPLET_RETENTION_DAYS'),
     backupKeep: positive(env.POPLET_BACKUP_KEEP, 7, 'POPLET_BACKUP_KEEP'),
     backupEveryHours: env.POPLET_BACKUP_EVERY?.trim().toLowerCase() === 'off' ? 0 : int(env.POPLET_BACKUP_EVERY, 24, 'POPLET_BACKUP_EVERY'),
+    purgeWithinMinutes: purgeWithin(env.POPLET_PURGE_WITHIN),
+    purgeCheckMs: 60_000,
     collectPerMinute: int(env.POPLET_COLLECT_PER_MIN, 30, 'POPLET_COLLECT_PER_MIN'),
     eventsPerMinute: int(env.POPLET_EVENTS_PER_MIN, 120, 'POPLET_EVENTS_PER_MIN'),
     apiPerMinute: int(env.POPLET_API_PER_MIN, 60, 'POPLET_API_PER_MIN'),

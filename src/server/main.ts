@@ -1,5 +1,5 @@
-// Starts the collection server: database, HTTP app, hook worker, retention and backup jobs; and
-// stops them in the right order.
+// Starts the collection server: database, HTTP app, hook worker, retention, purge and backup
+// jobs; and stops them in the right order.
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from './app';
@@ -10,6 +10,7 @@ import { loadSecret } from './store/keys';
 import { startHookWorker } from './hooks/worker';
 import { startRetentionJob } from './lifecycle/retention';
 import { startBackupJob } from './lifecycle/backup';
+import { startPurgeJob } from './lifecycle/purge';
 import { liveCampaigns } from './store/campaigns';
 import { listSites } from './store/sites';
 
@@ -39,12 +40,15 @@ export async function startServer(partial: Partial<ServerConfig> = {}, log: Log 
   // Registers the hooks outbox writer before the first sign-up can arrive.
   const worker = startHookWorker(deps);
   const retention = startRetentionJob(deps);
+  // Runs a purge of the database file that fell due while no server ran, then each one recorded.
+  const purges = startPurgeJob(deps);
   const backups = startBackupJob(deps);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {
     await worker.stop();
     retention.stop();
+    await purges.stop();
     await backups.stop();
     db.close();
     // A bare "listen EADDRINUSE" does not say which setting moves the server.
@@ -65,6 +69,12 @@ export async function startServer(partial: Partial<ServerConfig> = {}, log: Log 
       ? 'backups: taken by the server; copy the folder to other storage, a backup on the database\'s disk does not survive that disk'
       : 'backups: not taken by the server (POPLET_BACKUP_EVERY=0): schedule `poplet backup`',
   );
+  log.info(
+    { withinMinutes: config.purgeWithinMinutes },
+    config.purgeWithinMinutes
+      ? `purges of the database file: one for every erasure and retention delete, ${config.purgeWithinMinutes} minutes after the first (POPLET_PURGE_WITHIN)`
+      : 'purges of the database file: at each erasure, which answers once it is done (POPLET_PURGE_WITHIN=0)',
+  );
   // Live campaigns stored under an older, looser schema are skipped when served: say so now,
   // not only when a visitor asks for them.
   for (const site of listSites(db))
@@ -73,6 +83,8 @@ export async function startServer(partial: Partial<ServerConfig> = {}, log: Log 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      // A purge recorded and not yet run stays recorded: the next start runs it.
+      await purges.stop();
       await app.close();
       await worker.stop();
       retention.stop();

@@ -27,7 +27,8 @@ describe('poplet CLI', () => {
     const [text] = await cli(arg);
     expect(text).toMatch(/^poplet <command>/);
     expect(text).toContain('site add --domain D');
-    expect(text).toContain('backup [--dir DIR] [--keep N]');
+    expect(text).toContain('backup [--dir DIR] [--keep DAYS]');
+    expect(text).toContain('purge ');
     expect(text).toContain('hook add --site ID --url URL [--campaign WISEPOP_ID] [--event email] [--require-https off]');
     expect(text).toContain('hook delete --site ID HOOK_ID');
     expect(text).toContain('site snippet ID [--server URL]');

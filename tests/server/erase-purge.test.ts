@@ -1,6 +1,7 @@
 // Erasure and retention delete personal data from the database FILE, not only from its tables:
-// after the deletion, none of the erased values is in the bytes of poplet.db, poplet.db-wal, the
-// rest of the data folder, or a backup taken afterwards. Real files, real SQLite.
+// each deletion records a purge as due (purge_due), and after that purge none of the erased
+// values is in the bytes of poplet.db, poplet.db-wal or the rest of the data folder; a backup
+// taken after the deletion, before the purge, holds none of them either. Real files, real SQLite.
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { buildApp } from '../../src/server/app';
 import { backup, restore } from '../../src/server/lifecycle/backup';
 import { eraseEmail, eraseRows } from '../../src/server/lifecycle/erase';
-import { createPurger, purgerFor } from '../../src/server/lifecycle/purge';
+import { createPurger, pendingPurge, purgerFor } from '../../src/server/lifecycle/purge';
 import { replay } from '../../src/server/lifecycle/replay';
 import { INACTIVE_MS, retentionPass } from '../../src/server/lifecycle/retention';
 import { openDb, type Db } from '../../src/server/store/db';
@@ -53,7 +54,7 @@ const person = (site: string, email: string, fields: Record<string, string> = {}
 });
 
 describe('erasure purges the database file', () => {
-  it('DELETE /api1/emails leaves none of the address, its folded form or its fields in the data folder, nor in a backup taken afterwards', async () => {
+  it('DELETE /api1/emails records a purge, which leaves none of the address, its folded form or its fields in the data folder; a backup taken before the purge holds none either', async () => {
     fx = await startFixture({ collectPerMinute: 0, allowPrivateHooks: true });
     // A hook, so that the erased sign-ups have delivery rows too (port 9 refuses: they stay pending).
     fx.db.prepare(`INSERT INTO hooks (site_id, event, target_url, created_at) VALUES (?, 'email', 'http://127.0.0.1:9/hook', ?)`).run(fx.site, new Date().toISOString());
@@ -75,8 +76,20 @@ describe('erasure purges the database file', () => {
 
     const res = await fetch(`${fx.url}/api1/emails?email=${encodeURIComponent('JANE.DOE@example.com')}`, { method: 'DELETE', headers: apiAuth(fx.key) });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ deleted: 2, deliveries: 2 });
+    const answer = (await res.json()) as { purge_due_at: string };
+    expect(answer).toEqual({ deleted: 2, deliveries: 2, purge_due_at: expect.any(String) });
+    // Recorded, for the server's purge job: due within POPLET_PURGE_WITHIN (60 minutes) of the erasure.
+    const pending = pendingPurge(fx.db);
+    expect(pending).toMatchObject({ count: 1, dueAt: Date.parse(answer.purge_due_at) });
+    expect(pending!.dueAt - pending!.since).toBe(60 * 60_000);
+    // Between the erasure and the purge, a backup holds none of it (VACUUM INTO: live rows only).
+    const between = await backup({ db: fx.db }, join(fx.dir, 'between'));
+    expect(found(readFileSync(between), needles)).toEqual([]);
+    expect(found(readFileSync(between), [others[0]!, 'Keeper 149 SARL'])).toHaveLength(2);
 
+    // The purge the job runs when it is due, on the server's connection.
+    await purgerFor(fx.server.deps.db).purge();
+    expect(pendingPurge(fx.db)).toBeUndefined();
     expect(found(dbBytes(dbPath), needles)).toEqual([]);
     expect(existsSync(`${dbPath}-wal`) ? statSync(`${dbPath}-wal`).size : 0).toBe(0);
     // Nothing else in the data folder (journal, -shm, secret) holds it either; only the backup
@@ -134,7 +147,10 @@ describe('erasure purges the database file', () => {
     // newer SQLite zeroes rebuilt pages: secure_delete alone would then do, the VACUUM could go.
     expect(left().erased, 'stale copies left by secure_delete alone').toBeGreaterThan(0);
 
+    // Every erasure recorded a purge; the one purge covers them all.
+    expect(pendingPurge(db)?.count).toBe(erased.length);
     await purgerFor(db).purge();
+    expect(pendingPurge(db)).toBeUndefined();
     expect(left()).toEqual({ erased: 0, live: live.length });
     expect(db.prepare('SELECT COUNT(*) FROM signups').pluck().get()).toBe(live.length);
     db.close();
@@ -147,14 +163,18 @@ describe('erasure purges the database file', () => {
     const reader = new Database(env.deps.config.dbPath);
     reader.exec('BEGIN');
     reader.prepare('SELECT COUNT(*) FROM signups').get();
+    expect(await eraseEmail(env.deps.db, env.siteId, victim)).toMatchObject({ signups: 1 });
     let settled = false;
-    const erasing = eraseEmail(env.deps.db, env.siteId, victim).finally(() => (settled = true));
+    const purging = purgerFor(env.deps.db).purge().finally(() => (settled = true));
     // The reader's snapshot holds frames the checkpoint may not overwrite: it cannot finish.
     await new Promise((ok) => setTimeout(ok, 200));
     expect(settled).toBe(false);
+    // Not done: the purge stays recorded.
+    expect(pendingPurge(env.deps.db)?.count).toBe(1);
     reader.exec('COMMIT');
     reader.close();
-    expect(await erasing).toMatchObject({ signups: 1 });
+    await purging;
+    expect(pendingPurge(env.deps.db)).toBeUndefined();
     expect(found(dbBytes(env.deps.config.dbPath), [victim, '+1 555 0100 9999'])).toEqual([]);
   });
 
@@ -166,7 +186,7 @@ describe('erasure purges the database file', () => {
     expect(log.lines.filter((l) => l.msg === 'database file purged')).toEqual([expect.objectContaining({ fields: expect.objectContaining({ requests: 10 }) })]);
   });
 
-  it('replay purges the rows of the erasures it re-applies to a restored backup', async () => {
+  it('replay records a purge of the rows of the erasures it re-applies to a restored backup; run, it leaves none', async () => {
     env = makeEnv({ POPLET_COLLECT_PER_MIN: '0' });
     const app = buildApp(env.deps);
     const victim = 'restored.victim@example.net';
@@ -182,13 +202,17 @@ describe('erasure purges the database file', () => {
     env.deps.db.close();
     restore(file, dbPath);
     env.reopen();
+    expect(pendingPurge(env.deps.db)).toBeUndefined(); // the restored backup's own were done
     expect(replay(env.deps, env.deps.config.journalDir)).toMatchObject({ erased: 1 });
+    expect(pendingPurge(env.deps.db)).toMatchObject({ count: 1 });
+    await purgerFor(env.deps.db).purge();
+    expect(pendingPurge(env.deps.db)).toBeUndefined();
     expect(found(dbBytes(dbPath), [victim, '+1 555 0199 4242'])).toEqual([]);
   });
 });
 
 describe('retention purges the database file', () => {
-  it('sign-ups past the retention period and the data of dormant sites leave no bytes behind', async () => {
+  it('sign-ups past the retention period and the data of dormant sites: a purge is recorded, and leaves no bytes behind', async () => {
     env = makeEnv({ POPLET_RETENTION_DAYS: '365', POPLET_JOURNAL: 'off' });
     const { db } = env.deps;
     const now = Date.now();
@@ -199,15 +223,18 @@ describe('retention purges the database file', () => {
     insertSignups(db, Array.from({ length: 40 }, (_, i) => person(env!.siteId, `recent${i}@example.net`, { phone: `+44 20 7946 1${String(i).padStart(3, '0')}` })), now);
     const gone = ['expired.person@example.net', '+44 20 7946 0001', 'dormant.person@example.net', '+44 20 7946 0002', 'dormant.example'];
 
-    const r = await retentionPass(env.deps, now);
-    expect(r).toMatchObject({ sites: 1, signups: 1, purged: true });
+    const r = retentionPass(env.deps, now);
+    expect(r).toMatchObject({ sites: 1, signups: 1, purgeDueAt: expect.any(Number) });
+    expect(pendingPurge(db)).toMatchObject({ count: 1, dueAt: r.purgeDueAt });
+    await purgerFor(db).purge();
+    expect(pendingPurge(db)).toBeUndefined();
     expect(found(dbBytes(env.deps.config.dbPath), gone)).toEqual([]);
     expect(found(dbBytes(env.deps.config.dbPath), ['recent0@example.net', '+44 20 7946 1039'])).toHaveLength(2);
   });
 });
 
 describe('a database from before secure_delete', () => {
-  it('is purged once when the new version first opens it: what was deleted before is gone from the file', () => {
+  it('gets a purge due at once when the new version first opens it (once); run, what was deleted before is gone from the file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'poplet-upgrade-'));
     dirs.push(dir);
     const path = join(dir, 'poplet.db');
@@ -223,6 +250,13 @@ describe('a database from before secure_delete', () => {
     expect(found(dbBytes(path), ['erased.long.ago@example.net'])).toHaveLength(1);
 
     db = openDb(path);
+    const due = pendingPurge(db);
+    expect(due).toMatchObject({ count: 1 });
+    expect(due!.dueAt).toBe(due!.since);
+    db.close();
+    db = openDb(path);
+    expect(pendingPurge(db)?.count).toBe(1); // recorded once, not at every open
+    await purgerFor(db).purge();
     expect(found(dbBytes(path), ['erased.long.ago@example.net', '+49 30 901820 77'])).toEqual([]);
     expect(db.prepare('SELECT COUNT(*) FROM signups').pluck().get()).toBe(30);
     db.close();

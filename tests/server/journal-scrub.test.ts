@@ -102,7 +102,7 @@ describe('journal scrub while the server appends', () => {
     });
     const accepted = await postUntil(fx, () => answered);
     delay.disable();
-    expect(await erasing).toEqual({ status: 200, body: { deleted: 1, deliveries: 0 } });
+    expect(await erasing).toEqual({ status: 200, body: { deleted: 1, deliveries: 0, purge_due_at: expect.any(String) } });
     // A scrub that read the whole journal in one go held every request until it was done: a few
     // sign-ups got in. Streamed in 1 MB steps, requests are served between the steps.
     expect(accepted.length).toBeGreaterThan(20);
@@ -290,7 +290,9 @@ describe('journal scrub rules', () => {
     const answers = await Promise.all(
       emails.map((email) => fetch(`${fx.url}/api1/emails?email=${encodeURIComponent(email)}`, { method: 'DELETE', headers: apiAuth(fx.key) }).then((r) => r.json())),
     );
-    expect(answers).toEqual(emails.map(() => ({ deleted: 1, deliveries: 0 })));
+    expect(answers).toEqual(emails.map(() => ({ deleted: 1, deliveries: 0, purge_due_at: expect.any(String) })));
+    // One purge of the database file for all of them: the first one's due time.
+    expect(new Set(answers.map((a) => (a as { purge_due_at: string }).purge_due_at)).size).toBe(1);
     const all = entries(dir);
     expect(all.filter((e) => e.type === 'signup').map((e) => (e.type === 'signup' ? e.payload.id : ''))).toEqual([kept.id]);
     expect(all.filter((e) => e.type === 'erase')).toHaveLength(emails.length);

@@ -1,15 +1,19 @@
 // Right to erasure: every sign-up of an address on a site goes, with its hook deliveries (the
 // foreign key cascades; deleted explicitly too so it holds even without foreign_keys). Copies in
 // the recovery journal are scrubbed and an erase record (a hash, not the address) is journaled so
-// that a later restore + replay cannot bring the address back. The database file is then purged
-// (lifecycle/purge.ts): nothing of the rows stays in poplet.db, poplet.db-wal, nor in a backup
-// taken afterwards. Backups taken before the erasure hold the address until they rotate out
-// (7 days); restoring one must be followed by `replay`, which re-applies the erasure.
+// that a later restore + replay cannot bring the address back. secure_delete (store/db.ts) zeroes
+// most of the rows' bytes in the file at once; the purge of the database file that removes the
+// rest (lifecycle/purge.ts) is recorded as due in the delete's transaction and run by the server
+// within POPLET_PURGE_WITHIN minutes. A backup taken after the erasure holds none of the rows,
+// purged or not yet (VACUUM INTO copies live rows only). Backups taken before the erasure hold the
+// address until they rotate out (7 days); restoring one must be followed by `replay`, which
+// re-applies the erasure.
 import type Database from 'better-sqlite3';
 import type { Log } from '../log';
 import { foldEmail } from '../store/signups';
 import { createJournal, scrubJournal, type ScrubTarget } from './journal';
-import { purgerFor } from './purge';
+import { DEFAULT_PURGE_WITHIN_MINUTES } from '../config';
+import { markPurgeDue, pendingPurge } from './purge';
 
 /** The sign-ups an erasure deletes (site id, folded address); exported for the query-plan test. */
 export const ERASE_MATCH = 'site_id = ? AND email_fold = ?';
@@ -18,6 +22,8 @@ export interface ErasureResult {
   signups: number;
   deliveries: number;
   journalLines: number;
+  /** When the purge of the database file that covers this erasure is due (ms). */
+  purgeDueAt: number;
 }
 
 /**
@@ -29,7 +35,12 @@ export interface ErasureResult {
  * held; and it is stored as the site's floor, which insertSignups reads inside its own transaction,
  * so a sign-up committed after this one (even with a clock read before it) is collected after `at`.
  */
-export function eraseRows(db: Database.Database, siteId: string, email: string): { signups: number; deliveries: number; at: number } {
+export function eraseRows(
+  db: Database.Database,
+  siteId: string,
+  email: string,
+  purgeWithinMs = DEFAULT_PURGE_WITHIN_MINUTES * 60_000,
+): { signups: number; deliveries: number; at: number } {
   // Compared folded (foldEmail: every letter, as the journal scrub does), through the stored
   // email_fold and its index: O(rows of the address), not a scan of the site's sign-ups.
   const folded = foldEmail(email);
@@ -49,6 +60,8 @@ export function eraseRows(db: Database.Database, siteId: string, email: string):
       .run(siteId, folded).changes;
     const signups = db.prepare(`DELETE FROM signups WHERE ${ERASE_MATCH}`).run(siteId, folded).changes;
     db.prepare('UPDATE sites SET erased_through_ms = MAX(erased_through_ms, ?) WHERE id = ?').run(at, siteId);
+    // Even with no row deleted: asking again after a failure finishes the job, purge included.
+    markPurgeDue(db, 'erasure', purgeWithinMs);
     return { signups, deliveries, at };
   }).immediate();
 }
@@ -61,22 +74,23 @@ export function journalErasure(journalDir: string, siteId: string, email: string
 }
 
 /**
- * The whole erasure, journal scrub and purge of the database file included (the CLI's `erase`).
- * Both run even when the address has no row left: running the erasure again after a failure
- * finishes the job.
+ * The whole erasure but the purge of the database file, which it records as due (the CLI's
+ * `erase`: a process that never VACUUMs, as a server may be running on the same file). The scrub
+ * runs even when the address has no row left: running the erasure again after a failure finishes
+ * the job.
  */
-export async function eraseEmail(db: Database.Database, siteId: string, email: string, journalDir?: string): Promise<ErasureResult> {
-  const { signups, deliveries, at } = eraseRows(db, siteId, email);
+export async function eraseEmail(
+  db: Database.Database,
+  siteId: string,
+  email: string,
+  journalDir?: string,
+  purgeWithinMs = DEFAULT_PURGE_WITHIN_MINUTES * 60_000,
+): Promise<ErasureResult> {
+  const { signups, deliveries, at } = eraseRows(db, siteId, email, purgeWithinMs);
+  const purgeDueAt = pendingPurge(db, purgeWithinMs)?.dueAt ?? Date.now();
   if (journalDir) journalErasure(journalDir, siteId, email, at);
-  const [scrub, purge] = await Promise.allSettled([
-    journalDir ? scrubJournal(journalDir, [{ site: siteId, email, before: at }]) : Promise.resolve(0),
-    purgerFor(db).purge(),
-  ]);
-  if (scrub.status === 'rejected') throw scrub.reason;
-  if (purge.status === 'rejected') {
-    throw new Error(`the sign-ups are deleted, but the database file could not be purged of them (${(purge.reason as Error).message}): run the erasure again`);
-  }
-  return { signups, deliveries, journalLines: scrub.value };
+  const journalLines = journalDir ? await scrubJournal(journalDir, [{ site: siteId, email, before: at }]) : 0;
+  return { signups, deliveries, journalLines, purgeDueAt };
 }
 
 export interface ScrubQueue {

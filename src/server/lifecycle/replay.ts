@@ -5,7 +5,8 @@
 // (countGroup: a campaign the site never had gets no stats row) and are queued for hooks (a lost
 // database may have lost undelivered hook deliveries with it: at-least-once, receivers
 // deduplicate). Erase records are applied first so an erased address never comes back, and the
-// database file is then purged of the rows they deleted (lifecycle/purge.ts), as an erasure's is.
+// purge of the database file of the rows they deleted is recorded as due in the same transaction,
+// as an erasure's is: the server runs it (lifecycle/purge.ts), or `poplet purge` at once.
 import { statSync } from 'node:fs';
 import type { Db } from '../store/db';
 import { foldEmail, type StoredSignup } from '../store/signups';
@@ -14,7 +15,8 @@ import { enqueueDeliveries } from '../hooks/enqueue';
 import { createSiteCache } from '../site-cache';
 import { countGroup } from '../routes/context';
 import { emailHash, journalFiles, readJournal, readScrubTails, type EraseEntry, type SignupEntry } from './journal';
-import { purgeNow } from './purge';
+import { DEFAULT_PURGE_WITHIN_MINUTES } from '../config';
+import { markPurgeDue } from './purge';
 
 export interface ReplayResult {
   inserted: number;
@@ -25,7 +27,7 @@ export interface ReplayResult {
 }
 
 /** `journal` is one journal file or a journal folder (all of its files, oldest first). */
-export function replay(deps: { db: Db }, journal: string): ReplayResult {
+export function replay(deps: { db: Db }, journal: string, opts: { purgeWithinMs?: number } = {}): ReplayResult {
   const { db } = deps;
   let isDir: boolean;
   try {
@@ -112,10 +114,10 @@ export function replay(deps: { db: Db }, journal: string): ReplayResult {
       };
       enqueueDeliveries(db, p.site, [row]);
     }
+    // A restored backup holds the rows of erasures made since it was taken: deleting them is an
+    // erasure too, whose purge is due like one's.
+    if (result.erased > 0) markPurgeDue(db, 'replay', opts.purgeWithinMs ?? DEFAULT_PURGE_WITHIN_MINUTES * 60_000);
     return result;
   }).immediate();
-  // A restored backup holds the rows of erasures made since it was taken: deleting them is an
-  // erasure too. Replay runs with the server stopped, so nothing waits on the VACUUM.
-  if (replayed.erased > 0) purgeNow(db);
   return replayed;
 }

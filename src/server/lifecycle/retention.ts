@@ -8,12 +8,13 @@
 //   older than the retention period (lifecycle/journal.ts, pruneJournal);
 // - the copy `restore` kept of the database it replaced, once as old as the oldest backups kept
 //   (it is a backup too, and counts as one for the journal);
-// and when it deleted sign-ups or sites, the database file is purged of them (lifecycle/purge.ts).
+// and when it deleted sign-ups or sites, it records the purge of the database file as due, in the
+// same transaction; the server's purge job runs it (lifecycle/purge.ts).
 import type { ServerDeps } from '../config';
 import type { Db } from '../store/db';
 import { pruneJournal } from './journal';
 import { beforeRestoreTime, newestBackupTime, oldestBackupTime, pruneBeforeRestore } from './backup';
-import { purgerFor } from './purge';
+import { markPurgeDue, purgeDueChanged } from './purge';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -29,6 +30,8 @@ export interface RetentionOptions {
   dbPath?: string;
   /** Days backups are kept (POPLET_BACKUP_KEEP), for `<dbPath>.before-restore`. */
   backupKeepDays?: number;
+  /** POPLET_PURGE_WITHIN in ms: when a purge of the rows deleted is due (default: an hour). */
+  purgeWithinMs?: number;
   now?: number;
 }
 
@@ -74,6 +77,8 @@ export function runRetention(db: Db, opts: RetentionOptions): RetentionResult {
     const deliveries = db
       .prepare(`DELETE FROM hook_deliveries WHERE status = 'sent' AND sent_ms < ?`)
       .run(now - SENT_DELIVERIES_MS).changes;
+    // Sign-ups, and a site's data (its sign-ups by cascade): personal data, out of the file too.
+    if (sites > 0 || signups > 0) markPurgeDue(db, 'retention', opts.purgeWithinMs ?? HOUR, now);
     return { sites, signups, events, goalsByName, deliveries, journalFiles: 0, beforeRestore: false };
   }).immediate();
   if (opts.dbPath) result.beforeRestore = pruneBeforeRestore(opts.dbPath, opts.backupKeepDays ?? 7, now);
@@ -89,24 +94,22 @@ export function runRetention(db: Db, opts: RetentionOptions): RetentionResult {
 }
 
 /**
- * One run of the retention job: runRetention with the server's settings, then, when it deleted
- * sign-ups or sites (or the last purge failed), the purge of the database file (lifecycle/purge.ts).
- * Rejects when the purge failed; the rows are deleted then, and the next purge (an erasure, the next
- * run) finishes it.
+ * One run of the retention job: runRetention with the server's settings; when it deleted sign-ups
+ * or sites, the purge of the database file it recorded wakes the purge job (lifecycle/purge.ts).
+ * purgeDueAt: when the purge waiting is due, if one is.
  */
-export async function retentionPass(deps: ServerDeps, now = Date.now()): Promise<RetentionResult & { purged: boolean }> {
+export function retentionPass(deps: ServerDeps, now = Date.now()): RetentionResult & { purgeDueAt: number | null } {
   const r = runRetention(deps.db, {
     retentionDays: deps.config.retentionDays,
     journalDir: deps.config.journalDir || undefined,
     backupDir: deps.config.backupDir,
     dbPath: deps.config.dbPath,
     backupKeepDays: deps.config.backupKeep,
+    purgeWithinMs: deps.config.purgeWithinMinutes * 60_000,
     now,
   });
-  const purger = purgerFor(deps.db, deps.log);
-  const purged = r.signups > 0 || r.sites > 0 || purger.failed;
-  if (purged) await purger.purge();
-  return { ...r, purged };
+  const due = r.signups > 0 || r.sites > 0 ? purgeDueChanged(deps) : undefined;
+  return { ...r, purgeDueAt: due ?? null };
 }
 
 /**
@@ -136,7 +139,7 @@ export function startRetentionJob(deps: ServerDeps, intervalMs = DAY): { stop():
   const run = async (): Promise<void> => {
     try {
       if (!deps.db.open) return;
-      const r = await retentionPass(deps);
+      const r = retentionPass(deps);
       deps.log.info({ ...r }, 'retention');
       const warning = backupWarning(deps.config.backupDir, Date.now(), deps.config.backupEveryHours);
       if (warning) deps.log.warn(warning.fields, warning.msg);

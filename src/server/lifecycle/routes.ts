@@ -1,10 +1,13 @@
-// DELETE /api1/emails?email=...: the right to erasure through the Email API, immediate (the
-// policy promises two working days). Scoped to the site of the API key.
+// DELETE /api1/emails?email=...: the right to erasure through the Email API (the policy promises
+// two working days). Scoped to the site of the API key. The rows and the journal lines go before
+// the answer; the purge of the database file is recorded as due and run by the server's purge job
+// (lifecycle/purge.ts), whose due time the answer gives (purge_due_at). With POPLET_PURGE_WITHIN=0
+// the answer waits for the purge too.
 import type { FastifyInstance } from 'fastify';
 import type { ServerDeps } from '../config';
 import { requireApiKey } from '../auth';
 import { createScrubQueue, eraseRows, journalErasure } from './erase';
-import { purgerFor } from './purge';
+import { purgeDueChanged, purgerFor } from './purge';
 
 export function registerErasureRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const auth = requireApiKey(deps);
@@ -12,14 +15,15 @@ export function registerErasureRoutes(app: FastifyInstance, deps: ServerDeps): v
   // The scrub streams the journal (it can be hundreds of MB) instead of holding the event loop;
   // the answer waits for it, so a 200 still means the address is gone everywhere.
   const scrubs = journalDir ? createScrubQueue(journalDir, deps.log) : null;
-  // The answer also waits for the database file's purge (lifecycle/purge.ts), shared with the
-  // retention job and spaced out: erasures that arrive together share one. Looked up per use:
+  // With POPLET_PURGE_WITHIN=0 only, the answer also waits for the database file's purge
+  // (lifecycle/purge.ts), spaced out: erasures that arrive together share one. Looked up per use:
   // deps.db is the connection of the moment.
+  const withinMs = deps.config.purgeWithinMinutes * 60_000;
   const purger = () => purgerFor(deps.db, deps.log);
   let closing = false;
   // preClose runs before fastify waits for in-flight requests: an erasure waiting for a lock that
   // a CLI erase holds would otherwise hold the shutdown for up to two minutes, and one waiting for
-  // its purge's turn for up to four times the last purge's duration.
+  // its purge's turn (POPLET_PURGE_WITHIN=0) for up to four times the last purge's duration.
   app.addHook('preClose', async () => {
     closing = true;
     scrubs?.stop();
@@ -35,13 +39,16 @@ export function registerErasureRoutes(app: FastifyInstance, deps: ServerDeps): v
       return reply.code(422).send({ error: 'email is required' });
     }
     const site = request.site!.id;
-    const r = eraseRows(deps.db, site, email);
+    const r = eraseRows(deps.db, site, email, withinMs);
     if (journalDir) journalErasure(journalDir, site, email, r.at);
+    // Wakes the purge job: the purge is due in POPLET_PURGE_WITHIN minutes, or sooner when an
+    // earlier delete's is; the file holds few of the rows' bytes meanwhile (secure_delete).
+    const dueAt = purgeDueChanged(deps) ?? Date.now();
     // Both are logged where they fail. The rows are gone and the erase record keeps replays from
     // restoring them; asking again (idempotent: both run even with no row left) finishes the job.
     const [scrubbed, purged] = await Promise.allSettled([
       scrubs ? scrubs.scrub({ site, email, before: r.at }) : Promise.resolve(),
-      purger().purge(),
+      withinMs === 0 ? purger().purge() : Promise.resolve(),
     ]);
     // The server began closing meanwhile: this connection was busy then, so it was not closed
     // with the idle ones, and kept alive it would hold the shutdown for the keep-alive time.
@@ -52,6 +59,6 @@ export function registerErasureRoutes(app: FastifyInstance, deps: ServerDeps): v
     if (purged.status === 'rejected') {
       return reply.code(503).header('retry-after', '60').send({ error: 'the sign-ups are deleted but the database file could not be purged of them yet: retry' });
     }
-    return { deleted: r.signups, deliveries: r.deliveries };
+    return { deleted: r.signups, deliveries: r.deliveries, purge_due_at: new Date(dueAt).toISOString() };
   });
 }

@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CORE_MIGRATIONS, type Migration } from './schema';
 import { HOOKS_MIGRATIONS } from '../hooks/schema';
-import { purgeNow } from '../lifecycle/purge';
+import { markPurgeDue } from '../lifecycle/purge';
 
 export type Db = Database.Database;
 
@@ -41,7 +41,9 @@ export function openDb(path: string, opts: { synchronous?: 'full' | 'normal' } =
 /**
  * Not a schema change: the one-time purge of a database written before secure_delete was on,
  * whose free space still holds what was deleted then (earlier erasures, retention). Recorded like
- * a migration so it runs once; VACUUM cannot run in a transaction, so it runs before the record.
+ * a migration so it happens once: the purge is recorded as due now (lifecycle/purge.ts), and the
+ * server runs it when it starts, or `poplet purge` does; whichever process opens the file first
+ * (a CLI command beside a running server too) never VACUUMs here.
  */
 export const PURGED_VERSION = 200;
 
@@ -65,9 +67,11 @@ function migrate(db: Db): void {
     }).immediate();
   }
   if (!done.has(PURGED_VERSION)) {
-    // A new database has never deleted anything: nothing to purge.
-    if (done.size) purgeNow(db);
-    // OR IGNORE: another process opening the same file at this moment may have recorded it too.
-    db.prepare('INSERT OR IGNORE INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(PURGED_VERSION, new Date().toISOString());
+    db.transaction(() => {
+      // OR IGNORE: another process opening the same file at this moment may have recorded it too.
+      const first = db.prepare('INSERT OR IGNORE INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(PURGED_VERSION, new Date().toISOString()).changes;
+      // A new database has never deleted anything: nothing to purge.
+      if (first && done.size) markPurgeDue(db, 'upgrade', 0);
+    }).immediate();
   }
 }

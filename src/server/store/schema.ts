@@ -278,4 +278,21 @@ ${VISITORS_TRIGGER}
       });
     },
   },
+  {
+    // Purges of the database file that are due (lifecycle/purge.ts): whatever deletes personal
+    // data (an erasure, a retention run, a replay) records one in the transaction of its delete,
+    // so no process (the server, `poplet erase`) that commits the delete can lose it: not a crash,
+    // not a restart. The server runs one purge for all of them by the earliest due_ms (or marked_ms
+    // plus its own POPLET_PURGE_WITHIN), then deletes the rows that purge covered. No personal
+    // data: times and what it was for.
+    version: 9,
+    sql: `
+CREATE TABLE purge_due (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  reason TEXT NOT NULL,
+  marked_ms INTEGER NOT NULL,
+  due_ms INTEGER NOT NULL
+);
+`,
+  },
 ];
