@@ -121,7 +121,8 @@ describe('the server runs the purges recorded', () => {
     const out = await cli(fx.dir, { POPLET_PURGE_WITHIN: '0' }, 'erase', '--site', fx.site, 'CLI.Victim@example.net');
     expect(out[0]).toMatch(/^erased 1 sign-up\(s\)/);
     expect(out[1]).toMatch(/purged of them by .*poplet purge/);
-    expect(vacuums).toEqual([]);
+    // The server's job may already be at it (it checks every 50 ms): only the CLI must not.
+    expect(vacuums.filter((db) => db !== fx!.server.deps.db)).toEqual([]);
     await waitFor(() => pendingPurge(fx!.db) === undefined, 20_000, 'the server runs the purge the CLI recorded');
     expect(vacuums.length).toBeGreaterThan(0);
     expect(vacuums.every((db) => db === fx!.server.deps.db)).toBe(true);
@@ -131,9 +132,12 @@ describe('the server runs the purges recorded', () => {
   it('a purge the server\'s own POPLET_PURGE_WITHIN makes due sooner than the recorded one runs by the server\'s', async () => {
     fx = await startFixture({ collectPerMinute: 0, purgeCheckMs: 50, purgeWithinMinutes: 0 });
     insertSignups(fx.db, [person(fx.site, 'sooner@example.net'), person(fx.site, 'stay@example.net')]);
-    // Recorded by a CLI with the default hour.
-    await cli(fx.dir, {}, 'erase', '--site', fx.site, 'sooner@example.net');
-    expect(pendingPurge(fx.db)!.dueAt - pendingPurge(fx.db)!.since).toBe(60 * 60_000);
+    // Recorded by a CLI with the default hour (read from what it prints: the server, checking
+    // every 50 ms, may have run the purge before the record could be looked at).
+    const asked = Date.now();
+    const out = await cli(fx.dir, {}, 'erase', '--site', fx.site, 'sooner@example.net');
+    const due = Date.parse(/purged of them by (\S+),/.exec(out[1])![1]);
+    expect(due).toBeGreaterThanOrEqual(asked + 60 * 60_000);
     await waitFor(() => pendingPurge(fx!.db) === undefined, 20_000, 'the server runs it by its own, shorter, delay');
   });
 
