@@ -315,9 +315,10 @@ export function readJournal(file: string): JournalEntry[] {
 /**
  * The entries of the tails that scrubs killed after their rename did not copy (see the top): they
  * are in no journal file until the next scrub or pruning carries them. A tail whose file was never
- * replaced is a second name of that file, read already.
+ * replaced is a second name of that file, read already. `file`: only the tails of that journal
+ * file (its name in `dir`), for a replay of one file.
  */
-export function readScrubTails(dir: string): JournalEntry[] {
+export function readScrubTails(dir: string, file?: string): JournalEntry[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -328,7 +329,7 @@ export function readScrubTails(dir: string): JournalEntry[] {
   for (const name of names) {
     const m = SCRUB_TAIL.exec(name);
     const tail = join(dir, name);
-    if (!m || inode(tail) === inode(join(dir, m[1]!))) continue;
+    if (!m || (file !== undefined && m[1] !== file) || inode(tail) === inode(join(dir, m[1]!))) continue;
     try {
       out.push(...parseLines(linesFrom(tail, Number(m[3])).map((l) => l.toString('utf8'))));
     } catch {
@@ -803,12 +804,38 @@ export interface PruneOptions {
  * delete from any restored database.
  */
 export function pruneJournal(dir: string, opts: PruneOptions): number {
+  return pruneJournalFolder(dir, opts).removed;
+}
+
+export interface PruneResult {
+  /** Journal files deleted. */
+  removed: number;
+  /**
+   * Set when nothing ran, neither the pruning nor the recovery of dead scrubs' leftovers (their
+   * tails, which hold the address being erased), because the scrub lock was held: when it turns
+   * stale if its holder does not touch it again (epoch ms, from its time stamp). A dead scrub's
+   * lock, however fresh at its death, is taken over then; a live scrub carries the leftovers itself.
+   */
+  lockedUntil?: number;
+}
+
+/** pruneJournal, telling whether the scrub lock kept it from running, and until when. */
+export function pruneJournalFolder(dir: string, opts: PruneOptions): PruneResult {
   const now = opts.now ?? Date.now();
-  if (!existsSync(dir)) return 0;
+  if (!existsSync(dir)) return { removed: 0 };
   // Under the scrub lock, for the leftovers of crashed scrubs. A scrub running now keeps it for a
-  // few seconds: pruning waits for the next daily run rather than hold the server's event loop.
+  // few seconds: pruning does not wait for it, which would hold the server's event loop; its
+  // caller tries again once the lock would be stale (lifecycle/retention.ts).
   const lock = tryLockScrub(dir, Date.now());
-  if (!lock) return 0;
+  if (!lock) {
+    let touched: number;
+    try {
+      touched = statSync(join(dir, SCRUB_LOCK)).mtimeMs;
+    } catch {
+      touched = Date.now() - LOCK_STALE_MS; // released meanwhile: free now
+    }
+    return { removed: 0, lockedUntil: touched + LOCK_STALE_MS };
+  }
   try {
     removeLeftovers(dir, Date.now());
     let removed = 0;
@@ -823,7 +850,7 @@ export function pruneJournal(dir: string, opts: PruneOptions): number {
         removed += 1;
       }
     }
-    return removed;
+    return { removed };
   } finally {
     lock.release();
   }

@@ -8,6 +8,7 @@
 // purge of the database file of the rows they deleted is recorded as due in the same transaction,
 // as an erasure's is: the server runs it (lifecycle/purge.ts), or `poplet purge` at once.
 import { statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { Db } from '../store/db';
 import { foldEmail, type StoredSignup } from '../store/signups';
 import { addCounts, countedGroups, dayIn } from '../store/events';
@@ -26,7 +27,10 @@ export interface ReplayResult {
   skipped: number;
 }
 
-/** `journal` is one journal file or a journal folder (all of its files, oldest first). */
+/**
+ * `journal` is one journal file or a journal folder (all of its files, oldest first); with the
+ * tails killed scrubs left of those files (journal.ts, at the top), beside them in the folder.
+ */
 export function replay(deps: { db: Db }, journal: string, opts: { purgeWithinMs?: number } = {}): ReplayResult {
   const { db } = deps;
   let isDir: boolean;
@@ -37,7 +41,9 @@ export function replay(deps: { db: Db }, journal: string, opts: { purgeWithinMs?
   }
   const files = isDir ? journalFiles(journal) : [journal];
   // With the tails a killed scrub did not copy yet (journal.ts, at the top): their lines are in no file.
-  const entries = [...files.flatMap(readJournal), ...(isDir ? readScrubTails(journal) : [])];
+  // A single file: its own tails, left beside it in its folder.
+  const tails = isDir ? readScrubTails(journal) : readScrubTails(dirname(journal), basename(journal));
+  const entries = [...files.flatMap(readJournal), ...tails];
   const erasures = new Map<string, number>();
   for (const e of entries) {
     if (e.type !== 'erase') continue;

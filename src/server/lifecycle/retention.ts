@@ -12,7 +12,7 @@
 // same transaction; the server's purge job runs it (lifecycle/purge.ts).
 import type { ServerDeps } from '../config';
 import type { Db } from '../store/db';
-import { pruneJournal } from './journal';
+import { LOCK_STALE_MS, pruneJournalFolder } from './journal';
 import { beforeRestoreTime, newestBackupTime, oldestBackupTime, pruneBeforeRestore } from './backup';
 import { markPurgeDue, purgeDueChanged } from './purge';
 
@@ -46,6 +46,11 @@ export interface RetentionResult {
   journalFiles: number;
   /** `<dbPath>.before-restore` was deleted. */
   beforeRestore: boolean;
+  /**
+   * The journal was not pruned, nor dead scrubs' leftovers recovered: the scrub lock was held.
+   * When it turns stale if untouched (epoch ms); null when the journal part ran (or there is none).
+   */
+  journalLockedUntil: number | null;
 }
 
 export function runRetention(db: Db, opts: RetentionOptions): RetentionResult {
@@ -79,7 +84,7 @@ export function runRetention(db: Db, opts: RetentionOptions): RetentionResult {
       .run(now - SENT_DELIVERIES_MS).changes;
     // Sign-ups, and a site's data (its sign-ups by cascade): personal data, out of the file too.
     if (sites > 0 || signups > 0) markPurgeDue(db, 'retention', opts.purgeWithinMs ?? HOUR, now);
-    return { sites, signups, events, goalsByName, deliveries, journalFiles: 0, beforeRestore: false };
+    return { sites, signups, events, goalsByName, deliveries, journalFiles: 0, beforeRestore: false, journalLockedUntil: null };
   }).immediate();
   if (opts.dbPath) result.beforeRestore = pruneBeforeRestore(opts.dbPath, opts.backupKeepDays ?? 7, now);
   if (opts.journalDir) {
@@ -88,7 +93,9 @@ export function runRetention(db: Db, opts: RetentionOptions): RetentionResult {
     const snapshots = [opts.backupDir ? oldestBackupTime(opts.backupDir) : undefined, opts.dbPath ? beforeRestoreTime(opts.dbPath) : undefined]
       .filter((t): t is number => t !== undefined);
     const oldestBackupAt = snapshots.length ? Math.min(...snapshots) : undefined;
-    result.journalFiles = pruneJournal(opts.journalDir, { oldestBackupAt, retentionDays: opts.retentionDays, now });
+    const pruned = pruneJournalFolder(opts.journalDir, { oldestBackupAt, retentionDays: opts.retentionDays, now });
+    result.journalFiles = pruned.removed;
+    result.journalLockedUntil = pruned.lockedUntil ?? null;
   }
   return result;
 }
@@ -134,27 +141,68 @@ export function backupWarning(backupDir: string, now = Date.now(), everyHours = 
   };
 }
 
-/** Runs now, then every 24 hours, until stopped. */
+/** How long after the scrub lock turns stale a retry runs: past coarse file time stamps. */
+export const LOCK_RETRY_MARGIN_MS = 2_000;
+/**
+ * Retries of one run while the scrub lock stays held. A dead scrub's lock is taken at the first
+ * (nothing touches it any more); a live scrub recovers the leftovers itself, and its lock is held
+ * for seconds, so more mean a scrub refreshing its lock for minutes: pruning then waits for the
+ * next daily run.
+ */
+export const MAX_LOCK_RETRIES = 5;
+
+/**
+ * Runs a second after start, then every 24 hours, until stopped. A run that found the journal's
+ * scrub lock held (lifecycle/journal.ts: a scrub running, or one killed under a minute ago, whose
+ * leftovers hold the address it erased) runs again once the lock would be stale, at most
+ * MAX_LOCK_RETRIES times in a row, rather than a day later.
+ */
 export function startRetentionJob(deps: ServerDeps, intervalMs = DAY): { stop(): void } {
-  const run = async (): Promise<void> => {
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  let retries = 0;
+  const run = async (again: boolean): Promise<void> => {
+    if (stopped) return;
+    clearTimeout(retry);
+    retry = undefined;
+    if (!again) retries = 0;
     try {
       if (!deps.db.open) return;
       const r = retentionPass(deps);
       deps.log.info({ ...r }, 'retention');
+      if (r.journalLockedUntil !== null && !stopped) {
+        if (retries < MAX_LOCK_RETRIES) {
+          retries += 1;
+          // Never later than a full stale period from now, whatever a time stamp from another clock says.
+          const wait = Math.min(Math.max(0, r.journalLockedUntil - Date.now()), LOCK_STALE_MS) + LOCK_RETRY_MARGIN_MS;
+          retry = setTimeout(() => void run(true), wait);
+          retry.unref();
+          deps.log.info({ journalDir: deps.config.journalDir, retryInMs: wait }, 'retention: the journal scrub lock is held; journal pruning and scrub recovery run again once it would be stale');
+        } else {
+          deps.log.warn(
+            { journalDir: deps.config.journalDir, retries },
+            'retention: the journal scrub lock stayed held; journal pruning waits for the next daily run',
+          );
+        }
+      }
+      if (again) return;
       const warning = backupWarning(deps.config.backupDir, Date.now(), deps.config.backupEveryHours);
       if (warning) deps.log.warn(warning.fields, warning.msg);
     } catch (e) {
       deps.log.error({ err: e }, 'retention job failed');
     }
   };
-  const first = setTimeout(run, 1_000);
-  const timer = setInterval(run, intervalMs);
+  const first = setTimeout(() => void run(false), 1_000);
+  const timer = setInterval(() => void run(false), intervalMs);
   first.unref();
   timer.unref();
   return {
     stop() {
+      stopped = true;
       clearTimeout(first);
       clearInterval(timer);
+      clearTimeout(retry);
+      retry = undefined;
     },
   };
 }
