@@ -4,7 +4,8 @@
 // backup. Real files, real SQLite; times are given, never waited for.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/server/config';
 import { backup, backupDue, backupTime, beforeRestorePath, listBackups, restore, startBackupJob } from '../../src/server/lifecycle/backup';
@@ -48,12 +49,53 @@ describe('rotation keeps 7 days of backups, not 7 files', () => {
     expect(listBackups(dir)).toHaveLength(21);
   });
 
-  it('deletes backups 7 days old even when fewer than 7 are kept (taken every 3 days)', async () => {
+  it('taken every 3 days: keeps the 7 newest, older than 7 days as some are, never fewer than 7', async () => {
     env = makeEnv();
     const dir = join(env.dir, 'backups');
     const day1 = Date.UTC(2026, 0, 1, 3);
     for (let d = 0; d <= 27; d += 3) await backup(env.deps, dir, 7, at(day1 + d * DAY));
-    expect(listBackups(dir).map(backupTime)).toEqual([day1 + 21 * DAY, day1 + 24 * DAY, day1 + 27 * DAY]);
+    expect(listBackups(dir).map(backupTime)).toEqual([9, 12, 15, 18, 21, 24, 27].map((d) => day1 + d * DAY));
+  });
+
+  it('a server back after 15 days down, on an empty database (volume not mounted): its backup deletes no more good ones than leaves 7, and the journal still covers the oldest good one', async () => {
+    env = makeEnv();
+    signup(env.deps, env.siteId, 5);
+    const dir = env.deps.config.backupDir;
+    const jdir = env.deps.config.journalDir;
+    mkdirSync(jdir, { recursive: true });
+    const day1 = Date.UTC(2026, 0, 1, 3);
+    const good: string[] = [];
+    for (let d = 0; d < 7; d++) {
+      good.push(await backup(env.deps, dir, 7, at(day1 + d * DAY)));
+      writeFileSync(join(jdir, `collect-${at(day1 + d * DAY).toISOString().slice(0, 10)}.0.jsonl`), '');
+    }
+    // 15 days later the server starts on an empty database and takes its backup a minute after.
+    const empty = makeEnv();
+    try {
+      const back = day1 + 6 * DAY + 15 * DAY + 60_000;
+      const bad = await backup(empty.deps, dir, 7, at(back));
+      const kept = listBackups(dir);
+      expect(kept).toHaveLength(7);
+      expect(kept).toEqual([...good.slice(1), bad]);
+      const rows = (f: string) => {
+        const db = new Database(f, { readonly: true });
+        try {
+          return db.prepare('SELECT COUNT(*) FROM signups').pluck().get();
+        } finally {
+          db.close();
+        }
+      };
+      expect(kept.slice(0, 6).map(rows)).toEqual([5, 5, 5, 5, 5, 5]);
+      expect(rows(bad)).toBe(0);
+      // The retention job on the empty database: the oldest kept backup is a good one, and the
+      // journal since it is kept for a replay on top of it.
+      runRetention(empty.deps.db, { retentionDays: 730, journalDir: jdir, backupDir: dir, now: back });
+      const left = journalFiles(jdir).map((f) => f.slice(jdir.length + 1));
+      expect(left).toContain(`collect-${at(day1 + DAY).toISOString().slice(0, 10)}.0.jsonl`);
+      expect(left).toHaveLength(6);
+    } finally {
+      empty.cleanup();
+    }
   });
 
   it('a daily backup that runs a little early still replaces the one of a week before; one more by hand that day adds to them', async () => {
@@ -64,6 +106,36 @@ describe('rotation keeps 7 days of backups, not 7 files', () => {
     expect(listBackups(dir)).toHaveLength(7);
     await backup(env.deps, dir, 7, at(first + 7 * DAY + 9 * HOUR));
     expect(listBackups(dir)).toHaveLength(8);
+  });
+
+  it('deletes what a backup killed with SIGKILL leaves (.partial, .partial-journal, .partial-wal), at the next backup and at server start', async () => {
+    env = makeEnv();
+    const dir = env.deps.config.backupDir;
+    mkdirSync(dir, { recursive: true });
+    const leftovers = ['', '-journal', '-wal', '-shm'].map((x) => join(dir, `poplet-20260101T030000000Z.sqlite.partial${x}`));
+    const old = new Date(Date.now() - 2 * HOUR);
+    const leave = () => {
+      for (const f of leftovers) {
+        writeFileSync(f, 'every sign-up');
+        utimesSync(f, old, old);
+      }
+    };
+    leave();
+    const fresh = join(dir, 'poplet-20260101T040000000Z.sqlite.partial-journal');
+    writeFileSync(fresh, 'another process writing');
+    // At start, before any backup is due (and with backups off).
+    const job = startBackupJob(env.deps, { firstDelayMs: HOUR });
+    await job.stop();
+    expect(leftovers.filter(existsSync)).toEqual([]);
+    expect(existsSync(fresh)).toBe(true);
+    leave();
+    const off = { ...env.deps, config: { ...env.deps.config, backupEveryHours: 0 } };
+    await startBackupJob(off).stop();
+    expect(leftovers.filter(existsSync)).toEqual([]);
+    leave();
+    await backup(env.deps, dir);
+    expect(leftovers.filter(existsSync)).toEqual([]);
+    expect(existsSync(fresh)).toBe(true);
   });
 
   it('deletes the .partial file of a backup that died, not the one another process is writing', async () => {
@@ -140,6 +212,52 @@ describe('the journal still covers the oldest kept backup', () => {
 });
 
 describe('the copy restore keeps', () => {
+  it('holds only the live rows of the database it replaced, not an erased address its file still held', async () => {
+    env = makeEnv();
+    const victim = 'erased.not.purged@example.net';
+    insertSignups(env.deps.db, [{ site_id: env.siteId, client_id: randomBytes(10).toString('base64url'), email: victim, wisepop_id: 7, ip: '203.0.113.9', country_code: null, other_fields: { phone: '+1 555 0142 7777' }, consent: null, variant: null }]);
+    const stay = signup(env.deps, env.siteId, 30);
+    const file = await backup(env.deps, env.deps.config.backupDir);
+    const dbPath = env.deps.config.dbPath;
+    env.deps.db.close();
+    // Deleted without secure_delete (an older Poplet, a tool) and not purged: the bytes stay in the file.
+    const raw = new Database(dbPath);
+    raw.prepare('DELETE FROM signups WHERE email = ?').run(victim);
+    raw.close();
+    expect(readFileSync(dbPath).includes(victim)).toBe(true);
+    const warnings: string[] = [];
+    expect(restore(file, dbPath, new Date(), (m) => warnings.push(m))).toEqual({ kept: 'vacuum' });
+    expect(warnings).toEqual([]);
+    const kept = readFileSync(beforeRestorePath(dbPath));
+    expect(kept.includes(victim)).toBe(false);
+    expect(kept.includes('+1 555 0142 7777')).toBe(false);
+    expect(kept.includes(stay[0]!)).toBe(true);
+    expect(statSync(beforeRestorePath(dbPath)).mode & 0o777).toBe(0o600);
+    const db = new Database(beforeRestorePath(dbPath), { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) FROM signups').pluck().get()).toBe(30);
+    db.close();
+    env.reopen();
+  });
+
+  it('of a corrupt database is a raw copy, and restore says so', async () => {
+    env = makeEnv();
+    signup(env.deps, env.siteId, 3);
+    const file = await backup(env.deps, env.deps.config.backupDir);
+    const dbPath = env.deps.config.dbPath;
+    env.deps.db.close();
+    rmSync(`${dbPath}-wal`, { force: true });
+    rmSync(`${dbPath}-shm`, { force: true });
+    const junk = Buffer.concat([Buffer.from('not a database '), randomBytes(8192)]);
+    writeFileSync(dbPath, junk);
+    const warnings: string[] = [];
+    expect(restore(file, dbPath, new Date(), (m) => warnings.push(m))).toMatchObject({ kept: 'raw' });
+    expect(warnings).toEqual([expect.stringMatching(/raw copy/)]);
+    expect(readFileSync(beforeRestorePath(dbPath)).equals(junk)).toBe(true);
+    expect(statSync(beforeRestorePath(dbPath)).mode & 0o777).toBe(0o600);
+    env.reopen();
+    expect(env.deps.db.prepare('SELECT COUNT(*) FROM signups').pluck().get()).toBe(3);
+  });
+
   it('lives as long as a backup: the journal since the restore is kept for it, and the retention job deletes it once 7 days old', async () => {
     env = makeEnv();
     signup(env.deps, env.siteId, 3);

@@ -9,7 +9,7 @@
 // connection: a reader in WAL mode holds up no writer, and the server's event loop keeps going.
 import Database from 'better-sqlite3';
 import {
-  chmodSync, closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync,
+  chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -17,11 +17,13 @@ import { Worker } from 'node:worker_threads';
 import type { ServerDeps } from '../config';
 
 const NAME = /^poplet-\d{8}T\d{9}Z\.sqlite$/;
-const PARTIAL = /^poplet-\d{8}T\d{9}Z\.sqlite\.partial$/;
+// A backup being written, and what SQLite writes beside it (a rollback journal, a WAL): all are
+// left behind by a backup killed with SIGKILL, and all hold sign-ups.
+const PARTIAL = /^poplet-\d{8}T\d{9}Z\.sqlite\.partial(?:-journal|-wal|-shm)?$/;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 /**
- * Rotation deletes a backup once it is `keep` days old less this: a daily backup that runs a
+ * Rotation deletes a backup once it is `keep` days old less this (and `keep` newer ones remain): a daily backup that runs a
  * little earlier than the one a week before (cron start-up, a timer) still replaces it, so the
  * folder holds 7 daily backups, not 8 on some days.
  */
@@ -142,7 +144,10 @@ function vacuumInto(db: Database.Database, out: string, signal?: AbortSignal): P
 
 /**
  * Writes `<dir>/poplet-<UTC timestamp>.sqlite` and deletes the backups of that folder that are
- * `keep` days old (less an hour: ROTATION_SLACK_MS). The backup just written is always kept.
+ * `keep` days old (less an hour: ROTATION_SLACK_MS) and have at least `keep` newer ones: the
+ * folder never holds fewer than `keep` backups because of rotation. A server restarted after a long
+ * outage on an empty or wrong database (a volume not mounted) would otherwise take a backup that
+ * deletes every good one. The backup just written is always kept.
  */
 export async function backup(
   deps: { db: Database.Database },
@@ -169,20 +174,32 @@ export async function backup(
     fsyncFile(tmp);
     renameSync(tmp, file);
   } catch (e) {
-    rmSync(tmp, { force: true });
+    for (const f of [tmp, `${tmp}-journal`, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
     throw e;
   }
   const oldest = now.getTime() - keep * DAY + ROTATION_SLACK_MS;
-  for (const old of listBackups(dir)) if (old !== file && backupTime(old) <= oldest) rmSync(old);
+  const all = listBackups(dir); // oldest first
+  all.forEach((old, i) => {
+    // all.length - 1 - i: the backups newer than this one, none of which this loop deletes before
+    // it (the `keep` newest never are), so at least `keep` remain.
+    if (old !== file && backupTime(old) <= oldest && all.length - 1 - i >= keep) rmSync(old);
+  });
   return file;
 }
 
 /**
- * `.partial` files of backups that died (a crash, a kill, a full disk) hold every sign-up: deleted
- * once untouched for an hour. A younger one may be another process's backup being written.
+ * `.partial` files of backups that died (a crash, a kill, a full disk), and the `-journal`/`-wal`
+ * SQLite left beside them, hold every sign-up: deleted once untouched for an hour. A younger one
+ * may be another process's backup being written. Run by each backup and at server start.
  */
-function removeDeadPartials(dir: string, now: number): void {
-  for (const name of readdirSync(dir)) {
+export function removeDeadPartials(dir: string, now = Date.now()): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // no folder yet
+  }
+  for (const name of names) {
     if (!PARTIAL.test(name)) continue;
     const path = join(dir, name);
     try {
@@ -205,26 +222,41 @@ export function verifyBackup(file: string): void {
   }
 }
 
+/** How `restore` kept the database it replaced. */
+export interface RestoreResult {
+  /**
+   * 'vacuum': its live rows (VACUUM INTO), nothing deleted from it; 'raw': a byte-for-byte copy,
+   * because VACUUM INTO failed (a corrupt database), which may still hold deleted rows; 'none':
+   * there was no database.
+   */
+  kept: 'vacuum' | 'raw' | 'none';
+  /** Why VACUUM INTO failed, when kept is 'raw'. */
+  error?: string;
+}
+
 /**
  * Replaces the database at `dbPath` with `file`. The server must be stopped. The old -wal and
  * -shm files are removed: SQLite would otherwise apply the old WAL to the restored file.
  * The replaced database is kept next to it as `<dbPath>.before-restore`, with the restore's time
  * as its mtime: the retention job deletes it once it is as old as the backups it keeps
  * (pruneBeforeRestore), and keeps the journal files a replay on top of it would need meanwhile.
+ * The kept copy is VACUUM INTO of the replaced database, like a backup: it holds only its live rows,
+ * not the erased ones its file may still hold until purged. When that fails (a corrupt database), a
+ * raw copy is kept instead, since a lost safety copy is worse, and `warn` says so.
  */
-export function restore(file: string, dbPath: string, now = new Date()): void {
+export function restore(
+  file: string,
+  dbPath: string,
+  now = new Date(),
+  warn: (msg: string) => void = (msg) => void process.stderr.write(`${msg}\n`),
+): RestoreResult {
   verifyBackup(file);
-  const kept = beforeRestorePath(dbPath);
-  // Fold the live database's WAL in first so the kept copy is complete.
-  try {
-    const live = new Database(dbPath, { fileMustExist: true });
-    live.pragma('wal_checkpoint(TRUNCATE)');
-    live.close();
-    copyFileSync(dbPath, kept);
-    chmodSync(kept, 0o600);
-    utimesSync(kept, now, now);
-  } catch {
-    // no database there yet (lost disk): nothing to keep
+  const result = keepBeforeRestore(dbPath, now);
+  if (result.kept === 'raw') {
+    warn(
+      `warning: the database being replaced could not be copied row by row (${result.error}); ${beforeRestorePath(dbPath)} ` +
+        'is a raw copy of its file, which may still hold erased addresses not yet purged from it',
+    );
   }
   mkdirSync(join(dbPath, '..'), { recursive: true });
   const tmp = `${dbPath}.restoring`;
@@ -235,6 +267,50 @@ export function restore(file: string, dbPath: string, now = new Date()): void {
   rmSync(`${dbPath}-wal`, { force: true });
   rmSync(`${dbPath}-shm`, { force: true });
   renameSync(tmp, dbPath);
+  return result;
+}
+
+/** Writes `<dbPath>.before-restore` (0600, mtime `now`) from the database about to be replaced. */
+function keepBeforeRestore(dbPath: string, now: Date): RestoreResult {
+  if (!existsSync(dbPath)) return { kept: 'none' }; // lost disk: nothing to keep
+  const kept = beforeRestorePath(dbPath);
+  const tmp = `${kept}.partial`;
+  const clear = () => {
+    for (const f of [tmp, `${tmp}-journal`, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
+  };
+  clear();
+  let result: RestoreResult;
+  try {
+    // VACUUM INTO reads the WAL too: the copy is complete without a checkpoint.
+    closeSync(openSync(tmp, 'w', 0o600));
+    const live = new Database(dbPath, { fileMustExist: true });
+    try {
+      live.prepare('VACUUM INTO ?').run(tmp);
+    } finally {
+      live.close();
+    }
+    result = { kept: 'vacuum' };
+  } catch (e) {
+    clear();
+    result = { kept: 'raw', error: e instanceof Error ? e.message : String(e) };
+    try {
+      // Fold what the WAL holds in, if SQLite still can, so the raw copy is complete.
+      const live = new Database(dbPath, { fileMustExist: true });
+      try {
+        live.pragma('wal_checkpoint(TRUNCATE)');
+      } finally {
+        live.close();
+      }
+    } catch {
+      // corrupt beyond that: the file as it is
+    }
+    copyFileSync(dbPath, tmp);
+  }
+  chmodSync(tmp, 0o600);
+  fsyncFile(tmp);
+  renameSync(tmp, kept);
+  utimesSync(kept, now, now);
+  return result;
 }
 
 /**
@@ -260,6 +336,8 @@ export interface BackupJob {
 export function startBackupJob(deps: ServerDeps, opts: { firstDelayMs?: number } = {}): BackupJob {
   const everyMs = deps.config.backupEveryHours * HOUR;
   const { backupDir, backupKeep } = deps.config;
+  // Left by a backup killed with the server (SIGKILL, OOM): cleaned at start, backups on or off.
+  removeDeadPartials(backupDir);
   if (!everyMs) return { stop: async () => {} };
   const stopping = new AbortController();
   let timer: NodeJS.Timeout | null = null;
