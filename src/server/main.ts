@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { buildApp } from './app';
 import { loadConfig, type ServerConfig, type ServerDeps } from './config';
 import { createLog, type Log } from './log';
-import { openDb } from './store/db';
+import { openDbWaiting } from './store/db';
 import { loadSecret } from './store/keys';
 import { startHookWorker } from './hooks/worker';
 import { startRetentionJob } from './lifecycle/retention';
@@ -34,7 +34,12 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
 
 export async function startServer(partial: Partial<ServerConfig> = {}, log: Log = createLog()): Promise<RunningServer> {
   const config = resolveConfig(partial);
-  const db = openDb(config.dbPath, { synchronous: config.synchronous });
+  // `poplet purge` holds the database exclusively through its VACUUM (minutes for a large one):
+  // wait for it instead of failing with SQLITE_BUSY after the 5 s busy timeout.
+  const db = await openDbWaiting(config.dbPath, { synchronous: config.synchronous }, {
+    onWait: (waitMs) =>
+      log.warn({ db: config.dbPath, waitMinutes: Math.round(waitMs / 60_000) }, 'another process holds the database (likely a running `poplet purge`): waiting for it before starting'),
+  });
   const deps: ServerDeps = { db, config, secret: loadSecret(config.dataDir), log };
   const app = buildApp(deps);
   // Registers the hooks outbox writer before the first sign-up can arrive.
@@ -48,8 +53,9 @@ export async function startServer(partial: Partial<ServerConfig> = {}, log: Log 
   } catch (e) {
     await worker.stop();
     retention.stop();
-    await purges.stop();
+    // The backup's read is what keeps a purge's checkpoint waiting: stopped first.
     await backups.stop();
+    await purges.stop();
     db.close();
     // A bare "listen EADDRINUSE" does not say which setting moves the server.
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')
@@ -83,13 +89,16 @@ export async function startServer(partial: Partial<ServerConfig> = {}, log: Log 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      // A purge recorded and not yet run stays recorded: the next start runs it.
+      // A backup being written is stopped and its partial file deleted: the next start takes it.
+      // First: its read is what would keep a purge's checkpoint waiting.
+      await backups.stop();
+      // No VACUUM at shutdown (it holds the event loop; Docker's stop timeout is 10 s): a purge
+      // recorded and not yet run, or whose wait for the WAL is cut short, stays recorded and the
+      // next start runs it. An erasure waiting for its purge (POPLET_PURGE_WITHIN=0) gets a 503.
       await purges.stop();
       await app.close();
       await worker.stop();
       retention.stop();
-      // A backup being written is stopped and its partial file deleted: the next start takes it.
-      await backups.stop();
       db.close();
       log.info({}, 'stopped');
     })());

@@ -6,8 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run } from '../../src/server/cli';
@@ -17,10 +16,10 @@ import { pendingPurge, purgeAlone, startPurgeJob } from '../../src/server/lifecy
 import { startServer, type RunningServer } from '../../src/server/main';
 import { openDb } from '../../src/server/store/db';
 import { loadSecret } from '../../src/server/store/keys';
-import { insertSignups, type NewSignup } from '../../src/server/store/signups';
+import { insertSignups } from '../../src/server/store/signups';
 import { addSite } from '../../src/server/store/sites';
 import { silentLog } from '../../src/server/log';
-import { apiAuth, captureLog, startFixture, type Fixture } from './fixture';
+import { apiAuth, captureLog, dbBytes, found, person, startFixture, watchVacuums, type Fixture } from './fixture';
 import { makeEnv, waitFor, type Env } from './hooks-fixture';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -39,25 +38,6 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const dbBytes = (path: string): Buffer =>
-  Buffer.concat([readFileSync(path), existsSync(`${path}-wal`) ? readFileSync(`${path}-wal`) : Buffer.alloc(0)]);
-const found = (bytes: Buffer, needles: string[]) => needles.filter((n) => bytes.includes(Buffer.from(n, 'utf8')));
-
-const person = (site: string, email: string, fields: Record<string, string> = {}): NewSignup => ({
-  site_id: site, client_id: randomBytes(10).toString('base64url'), email, wisepop_id: 7, ip: '203.0.113.9',
-  country_code: 'FR', other_fields: fields, consent: null, variant: null,
-});
-
-/** Every VACUUM run from now on, with the connection that ran it. */
-function watchVacuums(): Array<Database.Database> {
-  const by: Array<Database.Database> = [];
-  const exec = Database.prototype.exec;
-  vi.spyOn(Database.prototype, 'exec').mockImplementation(function (this: Database.Database, sql: string) {
-    if (/^\s*VACUUM\s*$/i.test(sql)) by.push(this);
-    return exec.call(this, sql);
-  });
-  return by;
-}
 
 /** Runs the CLI in this process with `extra` in its environment, returning its output. */
 async function cli(dataDir: string, extra: Record<string, string>, ...argv: string[]): Promise<string[]> {

@@ -15,9 +15,9 @@ import { createPurger, pendingPurge, purgerFor } from '../../src/server/lifecycl
 import { replay } from '../../src/server/lifecycle/replay';
 import { INACTIVE_MS, retentionPass } from '../../src/server/lifecycle/retention';
 import { openDb, type Db } from '../../src/server/store/db';
-import { insertSignups, type NewSignup } from '../../src/server/store/signups';
+import { insertSignups } from '../../src/server/store/signups';
 import { addSite } from '../../src/server/store/sites';
-import { apiAuth, captureLog, post, startFixture, type Fixture } from './fixture';
+import { apiAuth, captureLog, dbBytes, found, person, post, startFixture, type Fixture } from './fixture';
 import { makeEnv, type Env } from './hooks-fixture';
 
 const DAY = 86_400_000;
@@ -32,10 +32,6 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** The database file and its WAL, as a disk image would show them. */
-const dbBytes = (path: string): Buffer =>
-  Buffer.concat([readFileSync(path), existsSync(`${path}-wal`) ? readFileSync(`${path}-wal`) : Buffer.alloc(0)]);
-
 /** Every file under `dir` but those under `skip`. */
 function filesUnder(dir: string, skip: string[] = []): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -44,14 +40,6 @@ function filesUnder(dir: string, skip: string[] = []): string[] {
     return e.isDirectory() ? filesUnder(path, skip) : [path];
   });
 }
-
-/** The needles found in `bytes` (SQLite stores text as UTF-8). */
-const found = (bytes: Buffer, needles: string[]) => needles.filter((n) => bytes.includes(Buffer.from(n, 'utf8')));
-
-const person = (site: string, email: string, fields: Record<string, string> = {}): NewSignup => ({
-  site_id: site, client_id: randomBytes(10).toString('base64url'), email, wisepop_id: 7, ip: '203.0.113.9',
-  country_code: 'FR', other_fields: fields, consent: null, variant: null,
-});
 
 describe('erasure purges the database file', () => {
   it('DELETE /api1/emails records a purge, which leaves none of the address, its folded form or its fields in the data folder; a backup taken before the purge holds none either', async () => {

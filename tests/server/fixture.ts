@@ -1,6 +1,8 @@
 // A real collection server on 127.0.0.1 over a real SQLite file in a fresh temp folder, with one
 // site (or more) and their API keys, for the server tests.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { vi } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../../src/server/main';
@@ -14,6 +16,7 @@ import { addSite } from '../../src/server/store/sites';
 import { silentLog, type Log } from '../../src/server/log';
 import { importCampaigns } from '../../src/server/store/campaigns';
 import type { Campaign } from '../../src/shared/campaign';
+import type { NewSignup } from '../../src/server/store/signups';
 
 export const ORIGIN = 'https://shop.example';
 
@@ -145,4 +148,28 @@ export function databaseBefore(path: string, before: number): Database.Database 
   site.run('s1', 'h1');
   site.run('s2', 'h2');
   return old;
+}
+
+/** The database file and its WAL, as a disk image would show them. */
+export const dbBytes = (path: string): Buffer =>
+  Buffer.concat([readFileSync(path), existsSync(`${path}-wal`) ? readFileSync(`${path}-wal`) : Buffer.alloc(0)]);
+
+/** The needles found in `bytes` (SQLite stores text as UTF-8). */
+export const found = (bytes: Buffer, needles: string[]) => needles.filter((n) => bytes.includes(Buffer.from(n, 'utf8')));
+
+/** A sign-up of `email` on `site` for insertSignups, with these fields. */
+export const person = (site: string, email: string, fields: Record<string, string> = {}): NewSignup => ({
+  site_id: site, client_id: randomBytes(10).toString('base64url'), email, wisepop_id: 7, ip: '203.0.113.9',
+  country_code: 'FR', other_fields: fields, consent: null, variant: null,
+});
+
+/** Every VACUUM run from now on (until vi.restoreAllMocks), with the connection that ran it. */
+export function watchVacuums(): Array<Database.Database> {
+  const by: Array<Database.Database> = [];
+  const exec = Database.prototype.exec;
+  vi.spyOn(Database.prototype, 'exec').mockImplementation(function (this: Database.Database, sql: string) {
+    if (/^\s*VACUUM\s*$/i.test(sql)) by.push(this);
+    return exec.call(this, sql);
+  });
+  return by;
 }

@@ -56,14 +56,34 @@ export function tryTruncateWal(db: Db): boolean {
   }
 }
 
-/** Empties the WAL, retrying while other connections keep it busy, up to `waitMs`. */
-export async function truncateWal(db: Db, waitMs = CHECKPOINT_WAIT_MS): Promise<void> {
+/** Thrown when a purge is dropped or its WAL wait cut short because the server is stopping. */
+export class PurgeStopped extends Error {
+  constructor(what: string) {
+    super(`${what}: the server is stopping; the purge stays recorded (purge_due) and the next start runs it`);
+    this.name = 'PurgeStopped';
+  }
+}
+
+/**
+ * Empties the WAL, retrying while other connections keep it busy, up to `waitMs`. An aborted
+ * `signal` ends the wait at once (PurgeStopped).
+ */
+export async function truncateWal(db: Db, waitMs = CHECKPOINT_WAIT_MS, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + waitMs;
   for (let pause = 10; ; pause = Math.min(pause * 2, 1_000)) {
+    if (signal?.aborted) throw new PurgeStopped('the wait for the WAL was stopped');
     if (!db.open) throw new Error('the database was closed before its WAL could be emptied');
     if (tryTruncateWal(db)) return;
     if (Date.now() >= deadline) throw new Error(`the WAL could not be emptied: another connection kept reading for ${Math.round(waitMs / 1000)} s`);
-    await new Promise((ok) => setTimeout(ok, pause));
+    await new Promise<void>((ok) => {
+      const t = setTimeout(done, pause);
+      function done(): void {
+        clearTimeout(t);
+        signal?.removeEventListener('abort', done);
+        ok();
+      }
+      signal?.addEventListener('abort', done, { once: true });
+    });
   }
 }
 
@@ -71,7 +91,7 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
 /** What a purge is recorded for: said in the log. */
-export type PurgeReason = 'erasure' | 'retention' | 'replay' | 'upgrade' | 'operator';
+export type PurgeReason = 'erasure' | 'retention' | 'replay' | 'upgrade' | 'operator' | 'visitor-days';
 
 /**
  * Records that a purge is due, `withinMs` from now. Call it in the transaction of the delete it
@@ -142,8 +162,10 @@ export interface Purger {
    */
   purge(): Promise<void>;
   /**
-   * Shutdown: starts a purge that waits for its turn now, and waits 5 s at most for other
-   * connections' reads. Resolves when none runs.
+   * Shutdown: runs no VACUUM. Purges waiting for their turn are dropped (their promises reject
+   * with PurgeStopped; their purge_due records stay, and the next start runs them), a running
+   * purge's wait for other connections' reads ends at once (its records stay too), and purge()
+   * rejects from now on. Resolves when none runs.
    */
   flush(): Promise<void>;
   /** The last purge failed: what it was for is still in the file until one succeeds. */
@@ -165,31 +187,50 @@ export function createPurger(db: Db, log?: Log): Purger {
   let running: Promise<void> | null = null;
   let nextAt = 0;
   let failed = false;
-  // Shutting down: a reader holding the WAL is waited for briefly, not for a minute.
+  // Shutting down: no purge starts, and a running one's wait for the WAL ends.
   let closing = false;
+  const stopping = new AbortController();
 
   async function run(): Promise<void> {
     const batch = waiting;
     waiting = [];
     const started = Date.now();
+    let vacuumed = false;
     try {
       // Deletes committed from here on wait for the next purge: they are not in this batch, and
       // their purge_due records (newer than `covered`) stay.
       const covered = lastPendingId(db);
       db.exec('VACUUM');
+      vacuumed = true;
       const ms = Date.now() - started;
+      // Spaced by the VACUUM's own duration (what holds the event loop), not the WAL wait's.
       nextAt = Date.now() + SPACING * ms;
-      await truncateWal(db, closing ? 5_000 : CHECKPOINT_WAIT_MS);
+      await truncateWal(db, CHECKPOINT_WAIT_MS, stopping.signal);
       clearCovered(db, covered);
       log?.info({ ms, total_ms: Date.now() - started, requests: batch.length }, 'database file purged');
       failed = false;
       for (const w of batch) w.resolve();
     } catch (e) {
-      failed = true;
-      nextAt = Date.now() + SPACING * (Date.now() - started);
-      log?.error({ err: e, requests: batch.length }, 'database purge failed');
+      // A failed VACUUM is spaced by the time it held the event loop; after a failed WAL wait the
+      // spacing set when the VACUUM ended stays.
+      if (!vacuumed) nextAt = Date.now() + SPACING * (Date.now() - started);
+      if (e instanceof PurgeStopped) {
+        log?.info({ requests: batch.length }, 'database purge stopped with the server: it stays recorded and runs at the next start');
+      } else {
+        failed = true;
+        log?.error({ err: e, requests: batch.length }, 'database purge failed');
+      }
       for (const w of batch) w.reject(e);
     }
+  }
+
+  /** Shutdown: the purges waiting for their turn are not run (their records stay). */
+  function drop(): void {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    const batch = waiting;
+    waiting = [];
+    for (const w of batch) w.reject(new PurgeStopped('the purge was not run'));
   }
 
   function start(): void {
@@ -202,6 +243,7 @@ export function createPurger(db: Db, log?: Log): Purger {
   }
 
   function schedule(): void {
+    if (closing) return drop();
     if (running || timer || !waiting.length) return;
     // Not unref'd: a request (or the purge job) is waiting for it.
     timer = setTimeout(start, Math.max(0, nextAt - Date.now()));
@@ -218,6 +260,7 @@ export function createPurger(db: Db, log?: Log): Purger {
       return running !== null;
     },
     purge() {
+      if (closing) return Promise.reject(new PurgeStopped('the purge was not run'));
       return new Promise<void>((resolve, reject) => {
         waiting.push({ resolve, reject });
         schedule();
@@ -225,10 +268,9 @@ export function createPurger(db: Db, log?: Log): Purger {
     },
     async flush() {
       closing = true;
-      while (timer || running) {
-        if (timer) start();
-        await running;
-      }
+      stopping.abort();
+      drop();
+      while (running) await running;
     },
   };
 }
@@ -251,7 +293,10 @@ export interface PurgeJob {
   changed(): void;
   /** When the waiting purge will run (its due time, or later: spacing, a retry's backoff); undefined: none waits. */
   dueAt(): number | undefined;
-  /** Stops the job; waits for a purge it runs (its WAL wait cut to 5 s). */
+  /**
+   * Stops the job and the connection's purger (Purger.flush): runs no VACUUM, ends a running
+   * purge's wait for the WAL; what was recorded stays due and the next start runs it.
+   */
   stop(): Promise<void>;
 }
 
@@ -311,6 +356,7 @@ export function startPurgeJob(deps: ServerDeps, opts: { checkMs?: number } = {})
           deps.log.info({ deletes: p.count, since: first }, 'purge job: the database file is purged of the deletes recorded');
         },
         (e: unknown) => {
+          if (e instanceof PurgeStopped) return;
           failures += 1;
           const backoff = Math.min(RETRY_FIRST_MS * 2 ** (failures - 1), RETRY_MAX_MS);
           retryAt = Date.now() + backoff;
@@ -333,7 +379,7 @@ export function startPurgeJob(deps: ServerDeps, opts: { checkMs?: number } = {})
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = null;
-      if (running) await purger().flush();
+      if (deps.db.open) await purger().flush();
       await running;
       jobs.delete(deps);
     },

@@ -13,6 +13,49 @@ const MIGRATIONS: Migration[] = [...CORE_MIGRATIONS, ...HOOKS_MIGRATIONS].sort((
 export function openDb(path: string, opts: { synchronous?: 'full' | 'normal' } = {}): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new Database(path);
+  try {
+    setUp(db, path, opts);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return db;
+}
+
+const isBusy = (e: unknown): boolean => {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || (typeof code === 'string' && code.startsWith('SQLITE_BUSY_'));
+};
+
+/** How long the server waits at start for another process holding its database. */
+export const OPEN_WAIT_MS = 10 * 60_000;
+
+/**
+ * openDb for the server's start: while another process holds the database exclusively (`poplet
+ * purge` through its VACUUM, which can take minutes), retries on SQLITE_BUSY up to `waitMs`
+ * instead of failing after the 5 s busy timeout. `onWait` is called once, when it starts waiting.
+ * Each try blocks for the busy timeout at most (nothing else runs yet at start).
+ */
+export async function openDbWaiting(
+  path: string,
+  opts: { synchronous?: 'full' | 'normal' } = {},
+  wait: { waitMs?: number; pauseMs?: number; onWait?: (waitMs: number) => void } = {},
+): Promise<Db> {
+  const waitMs = wait.waitMs ?? OPEN_WAIT_MS;
+  const deadline = Date.now() + waitMs;
+  for (let told = false; ; ) {
+    try {
+      return openDb(path, opts);
+    } catch (e) {
+      if (!isBusy(e) || Date.now() >= deadline) throw e;
+      if (!told) wait.onWait?.(waitMs);
+      told = true;
+    }
+    await new Promise((ok) => setTimeout(ok, wait.pauseMs ?? 1_000));
+  }
+}
+
+function setUp(db: Db, path: string, opts: { synchronous?: 'full' | 'normal' }): void {
   // Sign-ups are personal data: owner-only. SQLite gives the -wal/-shm files the same mode.
   if (path !== ':memory:') chmodSync(path, 0o600);
   db.pragma('journal_mode = WAL');
@@ -35,7 +78,6 @@ export function openDb(path: string, opts: { synchronous?: 'full' | 'normal' } =
   // grew 3 % (the freed pages written as zeros).
   db.pragma('secure_delete = ON');
   migrate(db);
-  return db;
 }
 
 /**

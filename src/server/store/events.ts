@@ -7,6 +7,8 @@
 // one of the site and day (visitor_days), kept only while that day can still be counted.
 import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Db } from './db';
+import { DEFAULT_PURGE_WITHIN_MINUTES } from '../config';
+import { markPurgeDue } from '../lifecycle/purge';
 
 /** The unique-visitor counts of a row (see StatsRow); visitors_dropped: new visitors over the site's daily cap. */
 export type VisitorCounter = 'visitors' | 'visitors_signed_up' | 'visitors_with_goal' | 'visitors_dropped';
@@ -223,13 +225,17 @@ export function setVisitorRows(db: Db, site: string, day: string, rows: number):
 /**
  * Deletes the keys of the site-days that can no longer be counted (before yesterday in the site's
  * time zone, see countableDays): their rows can then never be linked to an id again. Returns how
- * many were deleted.
+ * many were deleted. A deleted key's bytes are zeroed (secure_delete) but may stay in a rebuilt
+ * page or the WAL: when it deletes any, it records a purge of the database file as due
+ * (lifecycle/purge.ts), in the same transaction, as erasures do; the server's purge job runs it
+ * within its POPLET_PURGE_WITHIN (`purgeWithinMs` is only the recorded bound).
  */
-export function closeVisitorDays(db: Db, now: number): number {
+export function closeVisitorDays(db: Db, now: number, purgeWithinMs = DEFAULT_PURGE_WITHIN_MINUTES * 60_000): number {
   const s = statementsOf(db);
   return db.transaction(() => {
     let closed = 0;
     for (const zone of s.openZones.all()) closed += s.closeVisitorDays.run(countableDays(now, zone).yesterday, zone).changes;
+    if (closed) markPurgeDue(db, 'visitor-days', purgeWithinMs);
     return closed;
   }).immediate();
 }
