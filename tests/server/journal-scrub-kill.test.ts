@@ -5,9 +5,8 @@
 // right after the rename lost them. At every step, a replay onto a backup taken before must
 // rebuild exactly the live database (no sign-up missing, no erased address back), before and after
 // the recovery the next retention run or erasure does.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,58 +14,9 @@ import { buildApp } from '../../src/server/app';
 import { backup } from '../../src/server/lifecycle/backup';
 import { eraseEmail, eraseRows, journalErasure } from '../../src/server/lifecycle/erase';
 import { LOCK_STALE_MS, createJournal, journalFiles, pruneJournal, readJournal } from '../../src/server/lifecycle/journal';
-import { replay } from '../../src/server/lifecycle/replay';
-import { openDb } from '../../src/server/store/db';
 import { addCampaigns } from './fixture';
 import { makeEnv, type Env } from './hooks-fixture';
-
-const ROOT = join(import.meta.dirname, '../..');
-
-/**
- * Loaded into the `poplet erase` process before the CLI: wraps the file operations by which a scrub
- * replaces a journal file. At the first of them (after the scrub's last read of the old file) it
- * tells the test (fd 3) and waits for it (stdin) while the test appends; at KILL_AT it SIGKILLs
- * its own process, so nothing after that step runs: no catch, no finally, no lock release.
- */
-const PRELOAD = `
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import { syncBuiltinESMExports } from 'node:module';
-const at = process.env.KILL_AT;
-const kill = (point) => {
-  if (point !== at) return;
-  process.kill(process.pid, 'SIGKILL');
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // nothing more runs
-};
-let paused = false;
-async function lastInstant() {
-  if (paused) return;
-  paused = true;
-  fs.writeSync(3, 'window\\n');
-  await new Promise((ok) => process.stdin.once('data', ok));
-}
-const tail = (p) => String(p).endsWith('.tail');
-const { link, rename, rm, unlink } = fsp;
-const { rmSync, unlinkSync } = fs;
-fsp.link = async (from, to) => {
-  if (!tail(to)) return link(from, to);
-  await lastInstant();
-  await link(from, to);
-  kill('after-link');
-};
-fsp.rename = async (from, to) => {
-  if (!String(to).endsWith('.jsonl')) return rename(from, to);
-  await lastInstant();
-  kill('before-rename');
-  await rename(from, to);
-  kill('after-rename');
-};
-fsp.rm = async (p, o) => (tail(p) && kill('before-tail-unlink'), rm(p, o));
-fsp.unlink = async (p) => (tail(p) && kill('before-tail-unlink'), unlink(p));
-fs.rmSync = (p, o) => (tail(p) && kill('before-tail-unlink'), rmSync(p, o));
-fs.unlinkSync = (p) => (tail(p) && kill('before-tail-unlink'), unlinkSync(p));
-syncBuiltinESMExports();
-`;
+import { eraseKilled, replayedOnto, writePreload } from './scrub-kill';
 
 const dirs: string[] = [];
 let env: Env | undefined;
@@ -76,33 +26,12 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** Runs `poplet erase` of `email`; `during` runs in the last instant before the file is replaced. */
-async function eraseKilled(e: Env, email: string, point: string, preload: string, during: () => Promise<void>): Promise<{ code: number | null; signal: string | null; output: string }> {
-  const cli = spawn(process.execPath, ['--import', 'tsx', '--import', preload, 'src/server/cli.ts', 'erase', '--site', e.siteId, email], {
-    cwd: ROOT,
-    env: { ...process.env, POPLET_DATA: e.dir, KILL_AT: point },
-    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-  });
-  let output = '';
-  cli.stdout!.on('data', (d) => (output += d));
-  cli.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<{ code: number | null; signal: string | null }>((ok) => cli.on('exit', (code, signal) => ok({ code, signal })));
-  const reached = await Promise.race([
-    new Promise<boolean>((ok) => cli.stdio[3]!.once('data', () => ok(true))),
-    exited.then(() => false),
-  ]);
-  expect(reached, output).toBe(true);
-  await during();
-  cli.stdin!.end('go\n');
-  return { ...(await exited), output };
-}
 
 describe('`poplet erase` killed while it replaces a journal file', () => {
   it('loses no line appended in the last instant, and brings no erased address back, whichever step it dies at', { timeout: 120_000 }, async () => {
     const work = mkdtempSync(join(tmpdir(), 'poplet-scrub-kill-'));
     dirs.push(work);
-    const preload = join(work, 'preload.mjs');
-    writeFileSync(preload, PRELOAD);
+    const preload = writePreload(work);
 
     // Old code has no link and no tail: its kill points there never fire, the erase completes.
     for (const point of ['after-rename', 'after-link', 'before-rename', 'before-tail-unlink', 'none']) {
@@ -147,17 +76,7 @@ describe('`poplet erase` killed while it replaces a journal file', () => {
       const live = () => e.deps.db.prepare('SELECT client_id FROM signups ORDER BY client_id').pluck().all() as string[];
       expect(live()).toHaveLength(20 + 5);
       /** The database lost: the backup restored, the journal replayed. */
-      const rebuilt = (name: string): string[] => {
-        const path = join(e.dir, `${name}.db`);
-        copyFileSync(taken, path);
-        const db = openDb(path);
-        try {
-          replay({ db }, jdir);
-          return db.prepare('SELECT client_id FROM signups ORDER BY client_id').pluck().all() as string[];
-        } finally {
-          db.close();
-        }
-      };
+      const rebuilt = (name: string): string[] => replayedOnto(taken, join(e.dir, `${name}.db`), jdir);
       const journaled = () => journalFiles(jdir).flatMap(readJournal);
       const victimLines = () => journaled().filter((l) => l.type === 'signup' && l.payload.email === 'victim@example.com');
 

@@ -5,44 +5,20 @@
 // again 24 hours later. And `replay FILE` (one journal file, not the folder) must read that
 // file's tail, as a replay of the folder does. Real files, real SQLite, a real killed CLI process;
 // the job's timers and clock are vitest's fake ones (the lock's time stamp is the real file's).
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/server/app';
 import { backup } from '../../src/server/lifecycle/backup';
 import { LOCK_STALE_MS, journalFiles, readJournal, tryLockScrub } from '../../src/server/lifecycle/journal';
-import { replay } from '../../src/server/lifecycle/replay';
 import { startRetentionJob } from '../../src/server/lifecycle/retention';
-import { openDb } from '../../src/server/store/db';
 import { addCampaigns, captureLog } from './fixture';
 import { makeEnv, type Env } from './hooks-fixture';
+import { eraseKilled, replayedOnto, writePreload } from './scrub-kill';
 
-const ROOT = join(import.meta.dirname, '../..');
 const DAY = 86_400_000;
-
-/**
- * Loaded into the `poplet erase` process before the CLI: at the rename that replaces a journal
- * file (after the scrub's last read of the old one) it tells the test (fd 3) and waits for it
- * (stdin) while the test appends; right after the rename it SIGKILLs its own process.
- */
-const PRELOAD = `
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import { syncBuiltinESMExports } from 'node:module';
-const { rename } = fsp;
-fsp.rename = async (from, to) => {
-  if (!String(to).endsWith('.jsonl')) return rename(from, to);
-  fs.writeSync(3, 'window\\n');
-  await new Promise((ok) => process.stdin.once('data', ok));
-  await rename(from, to);
-  process.kill(process.pid, 'SIGKILL');
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // nothing more runs
-};
-syncBuiltinESMExports();
-`;
 
 const dirs: string[] = [];
 let env: Env | undefined;
@@ -61,8 +37,7 @@ afterEach(() => {
 async function killedErase(): Promise<{ e: Env; jdir: string; taken: string; live: string[]; instant: string[] }> {
   const work = mkdtempSync(join(tmpdir(), 'poplet-scrub-recovery-'));
   dirs.push(work);
-  const preload = join(work, 'preload.mjs');
-  writeFileSync(preload, PRELOAD);
+  const preload = writePreload(work);
   const e = (env = makeEnv());
   const jdir = e.deps.config.journalDir;
   addCampaigns(e.deps.db, e.siteId, { 7: [] });
@@ -83,20 +58,10 @@ async function killedErase(): Promise<{ e: Env; jdir: string; taken: string; liv
   for (let i = 0; i < 10; i++) await collect(`before${i}@example.com`);
   const taken = await backup(e.deps, join(e.dir, 'backups'));
 
-  const cli = spawn(process.execPath, ['--import', 'tsx', '--import', preload, 'src/server/cli.ts', 'erase', '--site', e.siteId, 'victim@example.com'], {
-    cwd: ROOT,
-    env: { ...process.env, POPLET_DATA: e.dir },
-    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+  const run = await eraseKilled(e, 'victim@example.com', 'after-rename', preload, async () => {
+    for (let i = 0; i < 5; i++) instant.push(await collect(`instant${i}@example.com`));
   });
-  let output = '';
-  cli.stdout!.on('data', (d) => (output += d));
-  cli.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<string | null>((ok) => cli.on('exit', (_code, signal) => ok(signal)));
-  const reached = await Promise.race([new Promise<boolean>((ok) => cli.stdio[3]!.once('data', () => ok(true))), exited.then(() => false)]);
-  expect(reached, output).toBe(true);
-  for (let i = 0; i < 5; i++) instant.push(await collect(`instant${i}@example.com`));
-  cli.stdin!.end('go\n');
-  expect(await exited, output).toBe('SIGKILL');
+  expect(run, run.output).toMatchObject({ signal: 'SIGKILL' });
   await app.close();
 
   const live = e.deps.db.prepare('SELECT client_id FROM signups ORDER BY client_id').pluck().all() as string[];
@@ -187,17 +152,7 @@ describe('recovery of a killed erase', () => {
     const { e, jdir, taken, live } = await killedErase();
     const [file, ...others] = journalFiles(jdir);
     expect(others).toEqual([]);
-    const rebuilt = (name: string, journal: string): string[] => {
-      const path = join(e.dir, `${name}.db`);
-      copyFileSync(taken, path);
-      const db = openDb(path);
-      try {
-        replay({ db }, journal);
-        return db.prepare('SELECT client_id FROM signups ORDER BY client_id').pluck().all() as string[];
-      } finally {
-        db.close();
-      }
-    };
+    const rebuilt = (name: string, journal: string): string[] => replayedOnto(taken, join(e.dir, `${name}.db`), journal);
     expect(rebuilt('folder', jdir)).toEqual(live);
     expect(rebuilt('file', file!)).toEqual(live);
   });
