@@ -61,6 +61,24 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   /** The decision's lines with what happened since (debug(), and the debug log). */
   const lines = () => last.map((l) => ({ ...l, ...notes[l.id] }));
   const waiting = ({ campaign: { id } }: Candidate) => !done.has(id) && !shown.has(id);
+  /**
+   * Not behind an age gate, a consent dialog, a fullscreen video or another popup (this install's
+   * or another's), dimmed and out of reach: held, fired again once the modal is gone, and so
+   * decided again then. An embed (slot `s`) is part of the page and never waits: filling its slot
+   * later would shift the text under the reader. Asked when the trigger fires, and again once the
+   * chunks have arrived, since a modal may open while they load. True when held.
+   */
+  const holdBack = (id: number, s: string) => {
+    if (s.startsWith('embed') || !modalOpen()) return;
+    note(id, HELD, 'eligible');
+    held.add(id);
+    hold ||= setTimeout(() => {
+      hold = undefined;
+      held.forEach(fire);
+      held.clear();
+    }, HOLD);
+    return 1;
+  };
 
   const kit: CollectKit = {
     deps,
@@ -190,17 +208,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         kit.record(c.campaign, CONTROL);
         note(id, 'control group');
         send([{ k: 'display', c: id, g: CONTROL, t: Date.now() }]);
-      } else if (!s.startsWith('embed') && modalOpen()) {
-        // Not behind an age gate, a consent dialog, a fullscreen video or another popup, dimmed
-        // and out of reach: fired again once it is gone, and so decided again then. An embed is
-        // part of the page: filling its slot later would shift the text under the reader.
-        note(id, HELD, 'eligible');
-        held.add(id);
-        hold ||= setTimeout(() => {
-          hold = undefined;
-          held.forEach(fire);
-          held.clear();
-        }, HOLD);
+      } else if (holdBack(id, s)) {
+        // Waits for the modal: its slot stays taken in this batch.
       } else if (deps.emit('before-popup-display', { popup: { id, name }, variant: c.group })) void display(c, s);
       else {
         // Vetoed: the slot stays free for the next campaign of this batch.
@@ -215,6 +224,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   async function display({ campaign, group, content }: Candidate, s: string) {
     const id = campaign.id;
     const entry: { s: string; ui?: Shown } = { s };
+    const undo = () => (shown.delete(id), done.delete(id));
     shown.set(id, entry);
     done.add(id);
     // The group is the visitor's from now on, before the chunk loads or a hidden tab paints, so
@@ -224,6 +234,9 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       const [u, c] = await Promise.all([loadUi(), collector()]);
       // Removed meanwhile ("don't show again", an SPA page change): do not draw it.
       if (shown.get(id) != entry) return;
+      // A modal opened while the chunks loaded (a consent dialog, another install's popup): not
+      // displayed after all, held as if the modal had been open when the trigger fired.
+      if (holdBack(id, s)) return undo();
       // Closed: the slot is free again; re-arm, so a campaign that lost it may fire on its next click or event.
       const closed = safe(() => {
         shown.delete(id);
@@ -233,8 +246,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       entry.ui = u.show({ campaign, content, host: c.host(group, closed) });
       note(id, group && 'group ' + group, 'shown');
     } catch (e) {
-      shown.delete(id);
-      done.delete(id);
+      undo();
       log(campaign.name + ': not shown', e);
     }
   }

@@ -679,6 +679,28 @@ describe('engine: showing', () => {
     expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'skipped', reason: 'stopped after a close' });
   });
 
+  it('a modal that opens while the chunks load holds the popup too (a consent dialog, another install\'s popup); an embed still shows', async () => {
+    const modal = { open: false };
+    let open!: () => void;
+    const t = await ready([campaign(1), campaign(2, { layout: { type: 'embed', selector: '#x' } })], { modal, uiGate: new Promise<void>((r) => (open = r)) });
+    await t.fire(1, 2);
+    // Decided and on its way: no modal yet.
+    expect(t.names()).toEqual(['before-popup-display', 'before-popup-display']);
+    modal.open = true;
+    open();
+    await t.tick();
+    expect(t.shows.map((s) => s.campaign.id)).toEqual([2]);
+    expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'eligible', reason: 'waiting: a modal is open' });
+    expect(t.logs.filter((l) => l.includes('not shown'))).toEqual([]);
+    // Still held on the next check, shown on the first one after the modal closed.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(t.shows).toHaveLength(1);
+    modal.open = false;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(t.shows.map((s) => s.campaign.id)).toEqual([2, 1]);
+    expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'shown' });
+  });
+
   it('campaigns held by a modal are fired again together, so the highest priority wins once it closes', async () => {
     const modal = { open: true };
     const t = await ready([campaign(1, { priority: 10 }), campaign(2, { priority: 1, trigger: { type: 'scroll', percent: 10 } })], { modal });

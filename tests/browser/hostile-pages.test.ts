@@ -1,0 +1,135 @@
+// Odd host pages in real Chromium, with the real core and both real chunks: a modal the page opens
+// while the UI chunk loads, two installs, and (below) pages that change built-in prototypes or
+// shadow the global's name. Nothing may reach the page, and Poplet must keep working there.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright';
+import { launchChromium, watchErrors } from '../helpers/browser';
+import { snippetFor } from '../../src/sdk/snippet';
+import type { Campaign } from '../../src/shared/campaign';
+import type { DebugLine } from '../../src/sdk/engine/types';
+
+const DIST = resolve(import.meta.dirname, '../../dist');
+
+const POPUP: Campaign = {
+  id: 1,
+  name: 'Welcome',
+  status: 'live',
+  trigger: { type: 'landing' },
+  layout: { type: 'popup' },
+  content: { label: 'Welcome popup', steps: [{ blocks: [{ type: 'heading', text: 'Hello there' }] }], success: { blocks: [] } },
+};
+
+let server: Server;
+let base: string;
+let browser: Browser;
+/** Pages by path. */
+const pages = new Map<string, string>();
+/** POST bodies by path, in order. */
+const posts: Array<{ path: string; body: string }> = [];
+/** While set, requests for the UI chunk wait for it: the chunk is "still loading". */
+let uiGate: Promise<void> | undefined;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', async () => {
+      const send = (status: number, type: string, text: string | Buffer) => res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(text);
+      if (req.method == 'POST') return posts.push({ path, body }), send(path == '/collect' ? 201 : 204, 'application/json', path == '/collect' ? '{}' : '');
+      const site = /^\/sites\/([^/]+)\/campaigns\.json$/.exec(path);
+      if (site) return send(200, 'application/json', JSON.stringify({ site: site[1], country: null, campaigns: [POPUP] }));
+      if (pages.has(path)) return send(200, 'text/html; charset=utf-8', pages.get(path)!);
+      if (path.startsWith('/dist/')) {
+        if (path.endsWith('/poplet.ui.js')) await uiGate;
+        return readFile(join(DIST, path.slice(6).replace(/\.\./g, ''))).then(
+          (b) => send(200, 'text/javascript', b),
+          () => send(404, 'text/plain', 'no'),
+        );
+      }
+      send(404, 'text/plain', 'no');
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((ok) => server?.close(ok));
+});
+
+let context: BrowserContext;
+let tab: Page;
+let errors: string[];
+let logs: string[];
+
+beforeEach(async () => {
+  await context?.close();
+  posts.length = 0;
+  uiGate = undefined;
+  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  tab = await context.newPage();
+  errors = watchErrors(tab);
+  logs = [];
+  tab.on('console', (m) => logs.push(m.text()));
+});
+
+const html = (head: string, body = '<h1>Shop</h1>') => `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">${head}</head><body>${body}</body></html>`;
+const snippet = (site = 'shop', global = 'wisepops') => `<script>${snippetFor(`${base}/dist/poplet.js?site=${site}`, global)}</script>`;
+/** Counts this global's before-popup-display events in window.before_<global>. */
+const counting = (global = 'wisepops') => `<script>${global}('listen', 'before-popup-display', function () { window.before_${global} = (window.before_${global} || 0) + 1; });</script>`;
+const gate = () => {
+  let open!: () => void;
+  uiGate = new Promise<void>((r) => (open = r));
+  return open;
+};
+const debug = (global = 'wisepops') => tab.evaluate((g) => ((window as unknown as Record<string, (c: string) => { campaigns: DebugLine[] }>)[g]('debug').campaigns), global);
+const HELD = { id: 1, name: 'Welcome', status: 'eligible', reason: 'waiting: a modal is open' };
+const SHOWN = { id: 1, name: 'Welcome', status: 'shown' };
+const popups = () => tab.locator('poplet-campaign').count();
+
+describe("a modal the page opens while the UI chunk loads comes first", () => {
+  it("the page's consent dialog, opened after the trigger fired: the popup waits for it, then shows", async () => {
+    pages.set(
+      '/cmp.html',
+      html(snippet() + counting(), `<h1>Shop</h1><dialog id="cmp"><p>We use cookies</p><button id="ok" onclick="this.closest('dialog').close()">Accept</button></dialog>`),
+    );
+    const release = gate();
+    await tab.goto(base + '/cmp.html');
+    // The landing trigger fired and the popup is on its way: only the chunk is missing.
+    await tab.waitForFunction(() => (window as unknown as { before_wisepops?: number }).before_wisepops === 1);
+    await tab.evaluate(() => (document.getElementById('cmp') as HTMLDialogElement).showModal());
+    release();
+    await expect.poll(debug, { timeout: 10_000 }).toEqual([HELD]);
+    expect(await popups()).toBe(0);
+    // The visitor can answer the dialog: nothing of Poplet's is over it.
+    await tab.click('#ok');
+    await expect.poll(debug, { timeout: 10_000 }).toEqual([SHOWN]);
+    await tab.getByRole('dialog', { name: 'Welcome popup' }).waitFor();
+    expect(errors).toEqual([]);
+  });
+
+  it('two installs (two globals, two sites): one popup at a time, the other once it is closed', async () => {
+    pages.set('/two.html', html(snippet() + snippet('shop2', 'poplet2') + counting() + counting('poplet2')));
+    const release = gate();
+    await tab.goto(base + '/two.html');
+    await tab.waitForFunction(() => {
+      const w = window as unknown as { before_wisepops?: number; before_poplet2?: number };
+      return w.before_wisepops === 1 && w.before_poplet2 === 1;
+    });
+    release();
+    const both = async () => [(await debug())[0].status, (await debug('poplet2'))[0].status].sort();
+    await expect.poll(both, { timeout: 10_000 }).toEqual(['eligible', 'shown']);
+    expect(await popups()).toBe(1);
+    await tab.keyboard.press('Escape');
+    await expect.poll(both, { timeout: 10_000 }).toEqual(['shown', 'shown']);
+    await tab.getByRole('dialog', { name: 'Welcome popup' }).waitFor();
+    expect(errors).toEqual([]);
+  });
+});
