@@ -10,7 +10,7 @@
 // reads them all (it stops only at an error). So a key it never read is one nothing uses. This
 // needs no second list of keys, follows any change to the tables, and needs nothing exported from
 // spec.ts, whose every byte ships in the browser core.
-import { validateCampaign, type Campaign } from '../shared/campaign';
+import { validateCampaign, type Campaign, type Content } from '../shared/campaign';
 import { DEFAULT_MESSAGES } from '../sdk/render/form';
 import { bound, zone } from '../sdk/targeting/schedule';
 
@@ -199,14 +199,40 @@ function uses(rule: unknown, type: string): boolean {
 }
 
 /**
- * What to tell the owner about a campaign just validated: `campaign 12: …` lines. Unknown keys for
- * every campaign; for live ones, reasons it cannot show that need no visitor to know (a schedule
+ * Steps of a full screen that a visitor on a touch screen cannot leave: the campaign draws no close
+ * button (`style.closeButton: "none"`) and no "Don't show popups again" link (`noshowLink: false`),
+ * and the step has no `close` button. Esc and Android's back button close it; an iPhone or iPad
+ * has neither, and a full screen has no overlay to tap. Paths of those steps, `content.success`
+ * included (a visitor who signed up is stuck there too).
+ */
+function trappedSteps(content: Content, path: string): string[] {
+  if (content.style?.closeButton !== 'none' || content.noshowLink !== false) return [];
+  const steps = [...content.steps.map((s, i) => [s, `${path}.steps[${i}]`] as const), [content.success, `${path}.success`] as const];
+  return steps.filter(([s]) => !s.blocks.some((b) => b.type === 'button' && b.action === 'close')).map(([, p]) => p);
+}
+
+/**
+ * What to tell the owner about a campaign just validated: `campaign 12: …` lines. Unknown keys and
+ * full screens with no way out on touch screens for every campaign; for live ones, reasons it cannot show that need no visitor to know (a schedule
  * over, or never open, every visitor held back) and a country condition while this configuration
  * has no country header (the CLI may run with another environment than the server: said so).
  */
 export function campaignWarnings(c: Campaign, ctx: LintContext): string[] {
   const name = `campaign ${c.id}`;
   const out = unknownKeys(c).map((u) => `${name}: unknown key ${u.path}${u.suggestion ? ` (did you mean ${u.suggestion}?)` : ''}`);
+  if (c.layout.type === 'fullscreen') {
+    // A variant with content of its own shows it instead of the campaign's.
+    const contents: Array<[Content, string]> = [[c.content, 'content']];
+    (c.variants ?? []).forEach((v, i) => v.content && contents.push([v.content, `variants[${i}].content`]));
+    for (const [content, path] of contents) {
+      const trapped = trappedSteps(content, path);
+      if (trapped.length)
+        out.push(
+          `${name}: full screen with ${path}.style.closeButton "none" and ${path}.noshowLink false, and no close button in ` +
+            `${trapped.join(', ')}: on a touch screen (no Esc key) a visitor there has no way to close it`,
+        );
+    }
+  }
   if (c.status !== 'live') return out;
   const now = ctx.now ?? Date.now();
   const s = c.schedule;

@@ -119,3 +119,46 @@ describe('live campaigns that cannot show', () => {
     ]);
   });
 });
+
+describe('full screens with no way out on a touch screen', () => {
+  const trap = (over: Partial<Campaign> = {}, content: Partial<Campaign['content']> = {}): Campaign =>
+    testCampaign(12, {
+      layout: { type: 'fullscreen' },
+      content: { ...testCampaign(12).content, style: { closeButton: 'none' }, noshowLink: false, ...content },
+      ...over,
+    });
+  const close = { type: 'button' as const, label: 'No thanks', action: 'close' as const };
+
+  it('no close button, no "don\'t show" link, no close block: the steps without one are named, whatever the status', () => {
+    const warning =
+      'campaign 12: full screen with content.style.closeButton "none" and content.noshowLink false, and no close button in ' +
+      'content.steps[0], content.success: on a touch screen (no Esc key) a visitor there has no way to close it';
+    expect(campaignWarnings(trap(), ctx)).toEqual([warning]);
+    expect(campaignWarnings(trap({ status: 'paused' }), ctx)).toEqual([warning]);
+    // A close button on the first step only: the success step still traps.
+    const steps = [{ blocks: [{ type: 'heading' as const, text: 'Hi' }, close] }];
+    expect(campaignWarnings(trap({}, { steps }), ctx)).toEqual([warning.replace('content.steps[0], ', '')]);
+    // A link button is no way out: it takes the visitor elsewhere.
+    const link = { type: 'button' as const, label: 'Shop', action: 'link' as const, href: '/shop' };
+    expect(campaignWarnings(trap({}, { steps: [{ blocks: [link] }], success: { blocks: [close] } }), ctx)).toEqual([warning.replace(', content.success', '')]);
+  });
+
+  it('a variant with its own content is checked as its own', () => {
+    const ok = { ...testCampaign(12).content, style: { closeButton: 'none' as const }, noshowLink: false, steps: [{ blocks: [close] }], success: { blocks: [close] } };
+    const c = trap({ variants: [{ id: 'a', weight: 1 }, { id: 'b', weight: 1, content: { ...ok, success: { blocks: [] } } }] }, ok);
+    expect(campaignWarnings(c, ctx)).toEqual([
+      'campaign 12: full screen with variants[1].content.style.closeButton "none" and variants[1].content.noshowLink false, and no close button in ' +
+        'variants[1].content.success: on a touch screen (no Esc key) a visitor there has no way to close it',
+    ]);
+  });
+
+  it('says nothing when there is a way out: a close button, the link, or a layout that is not a full screen', () => {
+    expect(campaignWarnings(trap({}, { style: { closeButton: 'text' } }), ctx)).toEqual([]);
+    expect(campaignWarnings(trap({}, { style: {} }), ctx)).toEqual([]);
+    expect(campaignWarnings(trap({}, { noshowLink: true }), ctx)).toEqual([]);
+    expect(campaignWarnings(trap({}, { noshowLink: undefined }), ctx)).toEqual([]);
+    // A popup closes from its overlay; bars, slide-ins and embeds leave the page usable.
+    for (const layout of [{ type: 'popup' }, { type: 'bar', position: 'top' }, { type: 'slidein', position: 'top-left' }, { type: 'embed', selector: '#x' }] as const)
+      expect(campaignWarnings(trap({ layout }), ctx), layout.type).toEqual([]);
+  });
+});
