@@ -133,3 +133,26 @@ describe("a modal the page opens while the UI chunk loads comes first", () => {
     expect(errors).toEqual([]);
   });
 });
+
+/** The analytics events the server received, batch by batch (a batch whose events are not a list shows as it came). */
+const batches = () => posts.filter((p) => p.path == '/events').map((p) => (JSON.parse(p.body) as { events: unknown }).events);
+
+describe('built-in prototypes changed by the page', () => {
+  it("Prototype.js's Array.prototype.toJSON: records keep from page to page, analytics events go as lists", async () => {
+    const PROTOTYPE = `<script>Array.prototype.toJSON = function () { return '[' + this.map(function (v) { return JSON.stringify(v) }).join(', ') + ']' };</script>`;
+    pages.set('/prototype.html', html(PROTOTYPE + snippet()));
+    await tab.goto(base + '/prototype.html?poplet_debug=1');
+    await tab.getByRole('dialog', { name: 'Welcome popup' }).waitFor();
+    await tab.keyboard.press('Escape');
+    await expect.poll(() => batches().flat(), { timeout: 10_000 }).toMatchObject([{ k: 'display' }, { k: 'close' }]);
+    await tab.goto(base + '/prototype.html?poplet_debug=1');
+    // Closed once: the record says so on the next page.
+    await expect.poll(debug, { timeout: 10_000 }).toEqual([{ id: 1, name: 'Welcome', status: 'skipped', reason: 'stopped after a close' }]);
+    const ctx = await tab.evaluate(() => (window.wisepops('debug') as unknown as { context: { totalPageviews: number; visits: number[] } }).context);
+    expect([ctx.totalPageviews, ctx.visits.length]).toEqual([2, 1]);
+    expect(logs.filter((l) => /record reset|not saved/.test(l))).toEqual([]);
+    // The page keeps its own toJSON.
+    expect(await tab.evaluate(() => JSON.stringify([1, 2]))).toBe('"[1, 2]"');
+    expect(errors).toEqual([]);
+  });
+});

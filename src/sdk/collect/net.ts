@@ -1,5 +1,7 @@
 // The browser's network and page-lifecycle surface, in one injectable object so the outbox and
 // the tracker are testable without real fetch, timers or unload events.
+import { stringify } from '../json';
+
 export interface Net {
   fetch(url: string, init: RequestInit): Promise<Response>;
   /** navigator.sendBeacon; false when unavailable or refused. */
@@ -45,7 +47,7 @@ export async function post(net: Net, url: string, body: unknown, timeout = 8000)
   try {
     const res = await net.fetch(url, {
       method: 'POST',
-      body: JSON.stringify(body),
+      body: stringify(body),
       headers: { 'content-type': 'application/json' },
       keepalive: true,
       credentials: 'omit',

@@ -7,6 +7,7 @@ import type { SignupPayload } from '../../shared/signup';
 import type { SubmitResult } from '../render/contract';
 import { OUTBOX_KEY } from './contract';
 import { post, type Log, type Net } from './net';
+import { stringify } from '../json';
 
 /** Bounded: a visitor cannot pile up more than this many unsent sign-ups. */
 const MAX = 20;
@@ -57,7 +58,7 @@ export function createOutbox(endpoint: string, net: Net, log: Log, store: Store 
     return [];
   };
   const write = (items: Item[]) => {
-    mem = items.length ? JSON.stringify({ v: 1, items }) : null;
+    mem = items.length ? stringify({ v: 1, items }) : null;
     try {
       if (store) mem ? store.setItem(OUTBOX_KEY, mem) : store.removeItem(OUTBOX_KEY);
     } catch {
@@ -107,7 +108,7 @@ export function createOutbox(endpoint: string, net: Net, log: Log, store: Store 
   net.on('online', () => flush());
   // The page is going away: hand every unsent sign-up to the browser. It stays in the outbox
   // until a 2xx is seen, so the next visit resends it and the server's dedupe absorbs the copy.
-  net.on('pagehide', () => read().forEach((i) => net.beacon(url, JSON.stringify(i.p))));
+  net.on('pagehide', () => read().forEach((i) => net.beacon(url, stringify(i.p))));
 
   return {
     submit(p) {

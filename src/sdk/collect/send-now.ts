@@ -2,10 +2,11 @@
 // the browser at once because a goal often comes right before a navigation. sendBeacon posts
 // text/plain (no CORS preflight); where it is missing or refuses, fetch with keepalive.
 import type { EventBatch } from '../../shared/events';
+import { stringify } from '../json';
 
 export function sendNow(endpoint: string, batch: EventBatch): void {
   const url = endpoint + '/events';
-  const body = JSON.stringify(batch);
+  const body = stringify(batch);
   try {
     if (navigator.sendBeacon(url, body)) return;
   } catch {

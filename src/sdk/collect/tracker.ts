@@ -4,6 +4,7 @@
 // the visitor's analytics id rides along only when consent allows (visitorId() returns one).
 import type { AnalyticsEvent, EventBatch, EventKind } from '../../shared/events';
 import { post, type Log, type Net } from './net';
+import { stringify } from '../json';
 
 const DEBOUNCE = 1000;
 const MAX = 100;
@@ -30,7 +31,7 @@ export function createTracker(endpoint: string, site: string, visitorId: () => s
   };
   const leave = () => {
     const batch = take();
-    if (batch && !net.beacon(url, JSON.stringify(batch))) void post(net, url, batch);
+    if (batch && !net.beacon(url, stringify(batch))) void post(net, url, batch);
   };
   net.on('pagehide', leave);
   net.on('hidden', leave);

@@ -15,6 +15,7 @@ import { compile, evaluate, slotOf, type Candidate, type Compiled } from '../tar
 import type { Armed, PageView } from '../triggers';
 import type { DebugLine, Engine, EngineDeps } from './types';
 import { guarded } from '../guard';
+import { stringify } from '../json';
 
 /** armTriggers with its page environment bound; `page`: this page view's record, the same for each of its arms. */
 export type Arm = (campaigns: Campaign[], fire: (id: number) => void, page: PageView) => Armed;
@@ -260,7 +261,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       // Nothing else happens on a page when the visitor just reads it: a "time on site" condition
       // or a schedule that starts must still be noticed. run() re-arms only if the set changed.
       // Decided on the compiled (valid) campaigns: the raw list may hold anything, null included.
-      if (compiled.list.some(([c]) => c.schedule || /"time"/.test(JSON.stringify(c.targeting)))) setInterval(safe(() => run(false, true)), TICK);
+      if (compiled.list.some(([c]) => c.schedule || /"time"/.test(stringify(c.targeting)))) setInterval(safe(() => run(false, true)), TICK);
     })
     .catch((e) => log('campaigns not loaded', e));
 

@@ -1,5 +1,7 @@
 // Record encoding: a JSON array whose first item is the format version, made cookie-friendly,
 // and the shape check a decoded record must pass before anything uses it.
+import { stringify } from '../json';
+
 export const VERSION = 1;
 /** Every record stays under this many bytes once cookie-encoded. */
 export const MAX_BYTES = 4000;
@@ -9,7 +11,7 @@ export const MAX_BYTES = 4000;
 const SWAP = `"'~,`;
 export const swap = (s: string) => s.replace(/["'~,]/g, (c) => SWAP[SWAP.indexOf(c) ^ 1]);
 
-export const encode = (payload: unknown[]): string => swap(JSON.stringify([VERSION, ...payload]));
+export const encode = (payload: unknown[]): string => swap(stringify([VERSION, ...payload]));
 
 /** Whether the cookie-encoded size (an upper bound for Web Storage too) is under MAX_BYTES. */
 export const fits = (raw: string): boolean => encodeURIComponent(raw).length < MAX_BYTES;

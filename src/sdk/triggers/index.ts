@@ -2,6 +2,7 @@
 // the triggers in use, shared per event type, and removed once every campaign they serve has
 // fired (or on dispose).
 import type { Trigger } from '../../shared/campaign-targeting';
+import { stringify } from '../json';
 
 export interface TriggerEnv {
   /** Takes the listeners (capturing, so they hear the document's events too) and the timers. */
@@ -133,7 +134,7 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       if (isMobile && t.mobile === false) return (off[id] = 'exit intent: desktop only');
       if (once && fired().includes(id)) return (off[id] = 'exit intent: already fired this session');
       const go = () => {
-        if (once) activity.set(JSON.stringify({ [session]: fired().concat(id) }));
+        if (once) activity.set(stringify({ [session]: fired().concat(id) }));
         hit(id);
       };
       // Desktop: the pointer leaves the window through its top edge.

@@ -393,6 +393,26 @@ describe('engine: evaluation and triggers', () => {
     }
   });
 
+  it('a "time" condition inside a list is re-checked on the timer on a page with Prototype.js (Array.prototype.toJSON)', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval'] });
+    try {
+      // Asked for while the page's toJSON is off: the test's fake server stringifies the set.
+      const t = setup([campaign(1, { targeting: { all: [{ type: 'time', scope: 'on_site', op: 'gte', value: 90 }] } })]);
+      // Prototype 1.6's: an array becomes a string, so a "time" inside all:[…] would read as \"time\".
+      (Array.prototype as { toJSON?: unknown }).toJSON = function (this: unknown[]) {
+        return '[' + this.map((v) => JSON.stringify(v)).join(', ') + ']';
+      };
+      await t.tick();
+      delete (Array.prototype as { toJSON?: unknown }).toJSON;
+      t.ctx.now += 30_000; // 90 s on site
+      vi.advanceTimersByTime(5000);
+      expect(t.armedWith.at(-1)).toEqual([1]);
+    } finally {
+      delete (Array.prototype as { toJSON?: unknown }).toJSON;
+      vi.useRealTimers();
+    }
+  });
+
   it('the timer logs an evaluation only when its outcome changed; an asked-for one always logs', async () => {
     vi.useFakeTimers({ toFake: ['setInterval'] });
     try {
