@@ -155,4 +155,17 @@ describe('built-in prototypes changed by the page', () => {
     expect(await tab.evaluate(() => JSON.stringify([1, 2]))).toBe('"[1, 2]"');
     expect(errors).toEqual([]);
   });
+
+  it('an enumerable Object.prototype.clone (a legacy library, or prototype pollution): popups show, records keep', async () => {
+    pages.set('/clone.html', html(`<script>Object.prototype.clone = function () { return this };</script>` + snippet()));
+    await tab.goto(base + '/clone.html?poplet_debug=1');
+    await tab.getByRole('dialog', { name: 'Welcome popup' }).waitFor();
+    await tab.keyboard.press('Escape');
+    await expect.poll(() => batches().flat(), { timeout: 10_000 }).toMatchObject([{ k: 'display' }, { k: 'close' }]);
+    expect((await context.cookies()).map((c) => c.name).sort()).toEqual(['wisepops', 'wisepops_session', 'wisepops_visitor', 'wisepops_visits']);
+    await tab.goto(base + '/clone.html?poplet_debug=1');
+    await expect.poll(debug, { timeout: 10_000 }).toEqual([{ id: 1, name: 'Welcome', status: 'skipped', reason: 'stopped after a close' }]);
+    expect(logs.filter((l) => /record reset|not saved|triggers/.test(l))).toEqual([]);
+    expect(errors).toEqual([]);
+  });
 });

@@ -153,9 +153,9 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       armed.pageview(x.session.pageviews, x.totalPageviews);
     }
     // A campaign whose trigger cannot fire here is skipped, and why (kept for the page view, as
-    // its trigger stays dead), and needs no chunk.
+    // its trigger stays dead), and needs no chunk. Own keys only, as in goal().
     const off = armed!.off;
-    for (const id in off) note(+id, off[id]);
+    for (const id of Object.keys(off)) note(+id, off[+id]);
     // Debug only: with debug off, neither the lines nor their comparison are built (debug()
     // builds its own). The timer's re-check is logged only when it changed something: compared
     // with the clock's numbers masked (the value of a "time on_site is 35, …" reason, the site
@@ -294,7 +294,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     goal: (n, r) => {
       const { history: h, now: t } = deps.context();
       const events: AnalyticsEvent[] = [];
-      for (const c in h) if (h[c].l * 1e3 > t - 2592e6) events.push({ k: 'goal', c: +c, n, r, t, g: h[c].g });
+      // Own keys: a key the page put on Object.prototype is no campaign.
+      for (const c of Object.keys(h)) if (h[+c].l * 1e3 > t - 2592e6) events.push({ k: 'goal', c: +c, n, r, t, g: h[+c].g });
       log('goal', events);
       send(events);
     },

@@ -9,10 +9,23 @@ export interface Backend {
   del(name: string): void;
 }
 
+/**
+ * js-cookie builds a cookie's attributes with for…in, which also meets the enumerable keys a page
+ * put on Object.prototype (a legacy `Object.prototype.clone = function…`, prototype pollution):
+ * each would become an attribute, and a function or a number (no .split) made every write throw.
+ * An own undefined for each hides it: js-cookie skips falsy attributes. Deleting goes through
+ * set() too (expires -1, what remove() does): remove() adds a literal of its own, whose
+ * inherited keys would come back after ours.
+ */
+const put = (name: string, value: string, a: Cookies.CookieAttributes) => {
+  for (const k in {}) if (!a.hasOwnProperty(k)) a[k] = undefined;
+  Cookies.set(name, value, a);
+};
+
 /** `domains()`: the shared cookie domain configured (records are set on it), then the previous one; either may be '' or undefined. */
 export const cookies = (domains: () => (string | undefined)[]): Backend => ({
   get: Cookies.get,
-  set: (name, value, expires) => Cookies.set(name, value, { sameSite: 'Lax', secure: location.protocol == 'https:', domain: domains()[0], expires }),
+  set: (name, value, expires) => put(name, value, { sameSite: 'Lax', secure: location.protocol == 'https:', domain: domains()[0], expires }),
   // The host-only copy (no domain), one on this host, and one on each parent domain up to the
   // configured or the previous domain, inclusive (a leading dot and capitals as browsers read
   // them): a copy left by a narrower cookieDomain (an earlier deploy's, or this page's before a
@@ -21,8 +34,8 @@ export const cookies = (domains: () => (string | undefined)[]): Backend => ({
   // parent domain may be another app's (an install on a sibling host, the real Wisepops).
   del(name) {
     let d = location.hostname;
-    Cookies.remove(name);
-    do Cookies.remove(name, { domain: d });
+    put(name, '', { expires: -1 });
+    do put(name, '', { domain: d, expires: -1 });
     while (domains().some((t) => t && d.endsWith(t.replace(/^\.?/, '.').toLowerCase())) && (d = d.slice(d.indexOf('.') + 1)));
   },
 });

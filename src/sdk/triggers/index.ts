@@ -52,8 +52,11 @@ const ACTIVITY = 'mousemove pointerdown keydown touchstart wheel scroll'.split('
 export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env: TriggerEnv, fire: (id: number) => void): Armed {
   const { win, doc, page, now, isMobile, activity, session } = env;
   const done = new Set<number>();
-  /** By event type, the campaigns listening to it. */
-  const subs: Record<string, Array<[number, Handler]>> = {};
+  /**
+   * By event type, the campaigns listening to it. No prototype: the for…in loops below must not
+   * meet a key the page put on Object.prototype (a legacy `Object.prototype.clone`, pollution).
+   */
+  const subs: Record<string, Array<[number, Handler]>> = Object.create(null);
   const timers: number[] = [];
   let gone: boolean | undefined;
   // Only the previous arm's state carries over: a campaign left out of an arm stopped listening,

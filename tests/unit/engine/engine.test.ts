@@ -987,6 +987,22 @@ describe('engine: goals', () => {
     expect(t.beacons[1][1].events).toEqual([{ k: 'goal', c: 1, n: 'purchase', r: 10, t: NOW, g: 'control' }]);
   });
 
+  it('a key the page put on Object.prototype is no campaign: the goal goes to the ones shown', async () => {
+    const t = await ready([campaign(1)]);
+    t.ctx.history[3] = seen(S - 60);
+    const P = Object.prototype as Record<string, unknown>;
+    // A polluted key whose value has no `l` to read (null), and one that looks like a shown campaign.
+    P.gone = null;
+    P.fake = seen(S - 60);
+    try {
+      t.engine.goal('purchase', 5);
+    } finally {
+      delete P.gone;
+      delete P.fake;
+    }
+    expect(t.beacons.map(([, b]) => b.events)).toEqual([[{ k: 'goal', c: 3, n: 'purchase', r: 5, t: NOW }]]);
+  });
+
   it('sends nothing when no campaign was shown', async () => {
     const t = await ready([campaign(1)]);
     t.ctx.history[4] = seen(0);
