@@ -13,6 +13,7 @@ import { registerApiRoutes } from './routes/api';
 import { registerPublicRoutes } from './routes/public';
 import { registerHookRoutes } from './hooks/routes';
 import { registerErasureRoutes } from './lifecycle/routes';
+import { answerOnSocket, responseStarted, trackConnections } from './connections';
 
 export const BODY_LIMIT = 16 * 1024;
 const CORS_PATHS = new Set(['/collect', '/events']);
@@ -77,10 +78,40 @@ const hops = (n: number) => (_address: string, hop: number) => hop < n;
 /** Headers a proxy adds: a request with one reached a server that trusts no proxy through one. */
 const FORWARDED = ['x-forwarded-for', 'x-forwarded-proto'] as const;
 
+/**
+ * Errors node:http raises on a connection, before or while a request is read (no route, no
+ * fastify reply): an answer written on the socket, JSON with the security headers, then the
+ * connection closed. A request that did not arrive in full within POPLET_REQUEST_TIMEOUT gets
+ * 408, which clients retry (the SDK's outbox keeps the sign-up): it is not malformed, only slow or
+ * cut, and a 400 would have a client drop a valid sign-up.
+ */
+function clientErrorAnswer(err: NodeJS.ErrnoException, timeoutMs: number): [number, string] {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, `request timeout: the request did not arrive in full within ${Math.round(timeoutMs / 100) / 10} s`];
+  return [400, 'request: malformed HTTP'];
+}
+
 export function buildApp(deps: ServerDeps): FastifyInstance {
   const { config, log } = deps;
+  const timeoutMs = config.requestTimeoutMs;
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
+    // node:http's own limit on receiving a request (headers and body), which fastify sets to 0
+    // (none): a client that stops sending held its connection, and a shutdown, forever. Checked
+    // every connectionsCheckingInterval (node's default: 30 s), so within a quarter of it here.
+    requestTimeout: timeoutMs,
+    http: { connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(timeoutMs / 4))), requestTimeout: timeoutMs, headersTimeout: timeoutMs },
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      // Reset by the peer, or already closed: nobody to answer.
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      // A response already under way on this connection cannot be followed by another one.
+      if (responseStarted(socket)) {
+        socket.destroy();
+        return;
+      }
+      const [status, error] = clientErrorAnswer(err, timeoutMs);
+      if (config.logRequests) log.info({ status, error: err.code ?? 'client error' }, 'client error');
+      answerOnSocket(socket, status, error, SECURITY_ENTRIES);
+    },
     // A hop count trusts that many proxies in front (the typings lack fastify's number form).
     trustProxy: typeof config.trustProxy === 'number' ? hops(config.trustProxy) : config.trustProxy,
     logger: false,
@@ -94,6 +125,16 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
       secureHeaders(request, reply);
       void reply.code(bad ? 400 : 500).send({ error: bad ? 'url: not a valid URL (malformed percent-encoding)' : 'internal error' });
     },
+  });
+
+  // Shutdown (app.close()): connections with nothing in flight close at once, and requests in
+  // flight get the lesser of config.shutdownGraceMs and the request timeout to finish, then
+  // their connections are closed: a client that stalls, or reads no answer, cannot hold it.
+  const connections = trackConnections(app.server);
+  app.addHook('preClose', async () => {
+    connections.closing(Math.min(config.shutdownGraceMs, timeoutMs), (open) =>
+      log.warn({ ...open }, 'shutdown: closing connections whose requests did not finish in time (requests still arriving were never answered; their clients send them again)'),
+    );
   });
 
   const sites = createSiteCache(deps.db);

@@ -55,6 +55,18 @@ export interface ServerConfig {
   distDir: string;
   /** One JSON line per request on stdout. */
   logRequests: boolean;
+  /**
+   * A request (headers and body) must arrive in full within this many ms of its first byte, or it
+   * is answered 408 and its connection closed (POPLET_REQUEST_TIMEOUT, in seconds): a client that
+   * stops sending must not hold a connection, nor a shutdown, forever.
+   */
+  requestTimeoutMs: number;
+  /**
+   * At shutdown, how long requests in flight get to finish before their connections are closed;
+   * connections with none are closed at once. Not from the environment: the lesser of 5 s and
+   * the request timeout, shorter in tests.
+   */
+  shutdownGraceMs: number;
 }
 
 export interface ServerDeps {
@@ -149,9 +161,16 @@ export function httpsPolicy(config: Pick<ServerConfig, 'requireHttps' | 'host' |
   return { required: false, why: `auto: listening on ${config.host} (loopback only) with no trusted proxy` };
 }
 
+/** POPLET_REQUEST_TIMEOUT's default, in seconds. */
+export const DEFAULT_REQUEST_TIMEOUT_S = 15;
+/** The longest a shutdown waits for requests in flight. */
+export const SHUTDOWN_GRACE_MAX_MS = 5_000;
+
 export function loadConfig(env: Env = process.env, argv: string[] = []): ServerConfig {
   const f = parseFlags(argv);
   const dataDir = resolve(f.data ?? env.POPLET_DATA ?? '.data');
+  // At least a second: 0 would mean no timeout at all, which is what this setting exists to prevent.
+  const requestTimeoutMs = positive(env.POPLET_REQUEST_TIMEOUT, DEFAULT_REQUEST_TIMEOUT_S, 'POPLET_REQUEST_TIMEOUT') * 1000;
   return {
     dataDir,
     dbPath: resolve(f.db ?? env.POPLET_DB ?? join(dataDir, 'poplet.db')),
@@ -174,5 +193,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = []): ServerC
     apiPerMinute: int(env.POPLET_API_PER_MIN, 60, 'POPLET_API_PER_MIN'),
     distDir: resolve(env.POPLET_DIST ?? join(import.meta.dirname, '../../dist')),
     logRequests: (f['log'] ?? env.POPLET_LOG) !== 'off',
+    requestTimeoutMs,
+    shutdownGraceMs: Math.min(SHUTDOWN_GRACE_MAX_MS, requestTimeoutMs),
   };
 }
