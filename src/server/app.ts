@@ -51,6 +51,27 @@ function errorStatus(err: FastifyError): [number, string] {
   return [status, status === 500 ? 'internal error' : err.message];
 }
 
+/** The error statuses a client of this server is told it can get (README, HTTP API). */
+const CLIENT_STATUSES = new Set([400, 401, 403, 404, 413, 415, 422, 429]);
+
+/**
+ * Fastify's errors raised before a route is found, as a JSON answer. A path parameter over
+ * fastify's 100 characters (its 414) names nothing that exists: no site id, chunk key or other
+ * parameter is that long, so 404 like any unknown path. Other client errors keep their status when
+ * it is one of ours, else 400; never their message, which quotes the URL.
+ */
+function frameworkAnswer(err: FastifyError): [number, string] {
+  switch (err.code) {
+    case 'FST_ERR_BAD_URL':
+      return [400, 'url: not a valid URL (malformed percent-encoding)'];
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return [404, 'not found'];
+  }
+  const status = err.statusCode ?? 500;
+  if (status >= 400 && status < 500) return [CLIENT_STATUSES.has(status) ? status : 400, 'request: not valid'];
+  return [500, 'internal error'];
+}
+
 /**
  * The request came over TLS: on this socket, or as X-Forwarded-Proto says when the socket's peer
  * is a trusted proxy (fastify's request.protocol ignores the header from anyone else). Trusted
@@ -117,13 +138,15 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
     logger: false,
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
-    // Errors raised before routing (a malformed percent-escape in the path) skip the error
-    // handler and the onSend hook: without this they got fastify's own body and no security headers.
+    // Errors raised before routing (a malformed percent-escape in the path, a path parameter
+    // over 100 characters) skip the error handler and the onSend hook: without this they got
+    // fastify's own body and no security headers. Their messages quote the URL, which logs never
+    // carry: only the code is logged, and only for a 5xx.
     frameworkErrors: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-      const bad = err.code === 'FST_ERR_BAD_URL';
-      if (!bad) log.error({ req: request.id, err }, 'request failed');
+      const [status, error] = frameworkAnswer(err);
+      if (status >= 500) log.error({ req: request.id, code: err.code, status: err.statusCode }, 'request failed');
       secureHeaders(request, reply);
-      void reply.code(bad ? 400 : 500).send({ error: bad ? 'url: not a valid URL (malformed percent-encoding)' : 'internal error' });
+      void reply.code(status).send({ error });
     },
   });
 
