@@ -169,3 +169,32 @@ describe('built-in prototypes changed by the page', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe("the global's name taken by an element of the page", () => {
+  const props = () => tab.evaluate(() => (window.wisepops('debug') as unknown as { context: { props: unknown } }).context.props);
+  const installed = () => tab.waitForFunction(() => (window as unknown as { wisepops?: { poplet?: number } }).wisepops?.poplet === 1);
+
+  it.each([
+    ['<div id="wisepops">', '<div id="wisepops">promo</div>'],
+    ['<form name="wisepops"> with controls named poplet and q', '<form name="wisepops"><input name="poplet"><input name="q"></form>'],
+    ['a cross-origin <iframe name="wisepops">', '<iframe name="wisepops" src="ORIGIN/frame.html"></iframe>'],
+  ])('%s before the snippet: calls made before the script loads are kept', async (_, element) => {
+    pages.set('/frame.html', html(''));
+    const other = base.replace('127.0.0.1', 'localhost');
+    pages.set('/named.html', html('', element.replace('ORIGIN', other) + snippet() + `<script>wisepops('properties', { plan: 'pro' }); window.after = 1;</script>`));
+    await tab.goto(base + '/named.html');
+    await installed();
+    expect(await tab.evaluate(() => (window as unknown as { after?: number }).after)).toBe(1);
+    expect(await props()).toEqual({ plan: 'pro' });
+    expect(errors).toEqual([]);
+  });
+
+  it('<form name="wisepops"> with a control named poplet, and the script without the snippet: it installs all the same', async () => {
+    pages.set('/nosnippet.html', html('', `<form name="wisepops"><input name="poplet"><input name="q"></form><script src="${base}/dist/poplet.js?site=shop"></script>`));
+    await tab.goto(base + '/nosnippet.html');
+    await installed();
+    await tab.evaluate(() => window.wisepops('properties', { plan: 'pro' }));
+    expect(await props()).toEqual({ plan: 'pro' });
+    expect(errors).toEqual([]);
+  });
+});

@@ -38,6 +38,19 @@ describe('snippet', () => {
     expect(w.pops2.q).toHaveLength(1);
   });
 
+  it('replaces an element exposed under the name (<div id="wisepops">, <form name="wisepops">), keeps a function already there', () => {
+    // What a browser's window[id] gives for <div id="wisepops">.
+    w.wisepops = document.createElement('div') as never;
+    new Function(snippetFor('https://popups.example.com/poplet.js?site=abc'))();
+    w.wisepops('event', 'x');
+    expect(w.wisepops.q!.map((a) => Array.from(a))).toEqual([['event', 'x']]);
+    // A snippet pasted twice (or after the script ran) keeps the first one's queue.
+    const first = w.wisepops;
+    new Function(snippetFor('https://popups.example.com/poplet.js?site=abc'))();
+    expect(w.wisepops).toBe(first);
+    expect(w.wisepops.q).toHaveLength(1);
+  });
+
   it('cannot be broken out of by a hostile URL', () => {
     const s = snippetFor('https://x.example/poplet.js?site=</script><script>alert(1)</script>');
     expect(s).not.toContain('</script>');

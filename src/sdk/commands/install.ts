@@ -9,7 +9,11 @@ export function install(win: Window, createEngine: (deps: EngineDeps) => Engine)
     const script = (doc.currentScript || doc.querySelector('script[data-global],script[src*="poplet"]')) as HTMLScriptElement | null;
     const name = (script && script.getAttribute('data-global')) || 'wisepops';
     const globals = win as unknown as Record<string, Command & { q?: unknown; poplet?: 1 }>;
-    const stub = globals[name] || {};
+    const g = globals[name];
+    // The snippet's stub, or the copy of the script that came first. Not an element exposed under
+    // that name (an id or a name), whose named children (<input name="q">) or cross-origin frame
+    // must not be read.
+    const stub: { q?: unknown; poplet?: 1 } = typeof g == 'function' ? g : {};
     // A second copy of the script under the same name leaves the first in charge.
     if (stub.poplet) return;
     const [run, start] = createPoplet(win, new URL((script && script.src) || doc.URL, doc.URL), stub.q, createEngine, name);

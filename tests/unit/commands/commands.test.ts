@@ -91,6 +91,18 @@ describe('install and queue replay', () => {
     expect(deps.nonce).toBe('n0nce');
   });
 
+  it('installs over an element exposed under its name, whose named children are no queue and no running copy', () => {
+    script();
+    // <form name="wisepops"><input name="poplet"><input name="q"></form> before the script: a
+    // browser gives the form as window.wisepops, and its controls as form.poplet and form.q
+    // (which jsdom does not, so they are set here).
+    const form = document.createElement('form');
+    w.wisepops = Object.assign(form, { poplet: document.createElement('input'), q: document.createElement('input') }) as unknown as Wp;
+    boot();
+    expect(w.wisepops!.poplet).toBe(1);
+    expect(calls).toEqual(['pageview:{}']);
+  });
+
   it('uses the global named by data-global, leaving others alone', () => {
     script(undefined, 'myPops');
     const mine = stub('myPops');
