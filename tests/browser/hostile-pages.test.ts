@@ -28,6 +28,8 @@ let base: string;
 let browser: Browser;
 /** Pages by path. */
 const pages = new Map<string, string>();
+/** Extra response headers of some pages, by path. */
+const headers = new Map<string, Record<string, string>>();
 /** POST bodies by path, in order. */
 const posts: Array<{ path: string; body: string }> = [];
 /** While set, requests for the UI chunk wait for it: the chunk is "still loading". */
@@ -39,7 +41,7 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', async () => {
-      const send = (status: number, type: string, text: string | Buffer) => res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(text);
+      const send = (status: number, type: string, text: string | Buffer) => res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers.get(path) }).end(text);
       if (req.method == 'POST') return posts.push({ path, body }), send(path == '/collect' ? 201 : 204, 'application/json', path == '/collect' ? '{}' : '');
       const site = /^\/sites\/([^/]+)\/campaigns\.json$/.exec(path);
       if (site) return send(200, 'application/json', JSON.stringify({ site: site[1], country: null, campaigns: [POPUP] }));
@@ -196,5 +198,23 @@ describe("the global's name taken by an element of the page", () => {
     await tab.evaluate(() => window.wisepops('properties', { plan: 'pro' }));
     expect(await props()).toEqual({ plan: 'pro' });
     expect(errors).toEqual([]);
+  });
+});
+
+describe('storage blocked', () => {
+  it.each([
+    ['a sandboxed iframe (allow-scripts only)', '/sandboxed.html'],
+    ['a page under CSP sandbox', '/csp-sandbox.html'],
+  ])('%s: page views log no engine error', async (_, path) => {
+    const inner = html(snippet() + `<script>wisepops('options', { iframes: true, debug: true })</script>`);
+    pages.set('/inner.html', inner);
+    pages.set('/sandboxed.html', html('', `<iframe sandbox="allow-scripts" src="/inner.html"></iframe>`));
+    pages.set('/csp-sandbox.html', inner);
+    headers.set('/csp-sandbox.html', { 'content-security-policy': 'sandbox allow-scripts' });
+    await tab.goto(base + path);
+    // An opaque origin: the campaign set is refused (no CORS here), which comes after the page view.
+    await expect.poll(() => logs.filter((l) => l.startsWith('[poplet] campaigns not loaded')), { timeout: 10_000 }).toHaveLength(1);
+    expect(logs.filter((l) => l.startsWith('[poplet] context'))).toHaveLength(1);
+    expect(logs.filter((l) => l.includes('engine error'))).toEqual([]);
   });
 });

@@ -16,6 +16,7 @@ import type { Armed, PageView } from '../triggers';
 import type { DebugLine, Engine, EngineDeps } from './types';
 import { guarded } from '../guard';
 import { stringify } from '../json';
+import { safe as stored } from '../storage/store';
 
 /** armTriggers with its page environment bound; `page`: this page view's record, the same for each of its arms. */
 export type Arm = (campaigns: Campaign[], fire: (id: number) => void, page: PageView) => Armed;
@@ -277,7 +278,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       page = { since: Date.now() };
       run(true);
       // Sign-ups left unsent (server down, tab closed): resend them now, without the UI chunk.
-      if (localStorage.getItem(OUTBOX_KEY)) resend();
+      // Where storage is blocked there is none to read, and nothing to log.
+      if (stored(() => localStorage.getItem(OUTBOX_KEY))) resend();
     }),
     // After the campaign set arrived, so that an event sent early still reaches its trigger.
     event: (name) =>

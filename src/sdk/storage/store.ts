@@ -36,7 +36,8 @@ export interface Store {
   configure(cfg: StoreConfig, consent: boolean): void;
 }
 
-const safe = <T>(f: () => T) => {
+/** `f()`, or undefined where it throws: storage that is blocked (a sandboxed frame, a CSP sandbox, privacy settings) throws even on reading `localStorage`. */
+export const safe = <T>(f: () => T) => {
   try {
     return f();
   } catch {

@@ -987,6 +987,26 @@ describe('engine: goals', () => {
     expect(t.beacons[1][1].events).toEqual([{ k: 'goal', c: 1, n: 'purchase', r: 10, t: NOW, g: 'control' }]);
   });
 
+  it('where storage is blocked (reading localStorage throws), a page view logs no engine error', async () => {
+    const t = await ready([campaign(1, { trigger: { type: 'event', name: 'never' } })]);
+    const own = Object.getOwnPropertyDescriptor(window, 'localStorage');
+    Object.defineProperty(window, 'localStorage', {
+      get: () => {
+        throw new DOMException('The document is sandboxed and lacks the allow-same-origin flag.', 'SecurityError');
+      },
+      configurable: true,
+    });
+    try {
+      t.engine.pageview();
+    } finally {
+      if (own) Object.defineProperty(window, 'localStorage', own);
+      else delete (window as { localStorage?: Storage }).localStorage;
+    }
+    expect(t.logs.filter((l) => l.includes('error'))).toEqual([]);
+    // The page view was evaluated all the same.
+    expect(t.armedWith).toHaveLength(2);
+  });
+
   it('a key the page put on Object.prototype is no campaign: the goal goes to the ones shown', async () => {
     const t = await ready([campaign(1)]);
     t.ctx.history[3] = seen(S - 60);
