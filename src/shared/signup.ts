@@ -39,11 +39,26 @@ export const SIGNUP_LIMITS = { fields: 50, name: 50, value: 1000, email: 254 } a
 // Practical address syntax: no spaces, quotes, brackets or control characters in the local part,
 // a dotted domain whose labels are letters (any script), digits or inner hyphens, and a top-level label of 2+ letters.
 const EMAIL = /^[^\s\p{Cc}@"<>(),;:\\[\]]{1,64}@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}]{2,63}$/u;
+// Invisible format characters (zero-width spaces, bidi overrides, soft hyphens) and lone
+// surrogates: an address holding one shows as another, or as U+FFFD once stored, and cannot be
+// told apart when it must be found again (the Email API, erasure). Checked by validateSignup only,
+// on the server: isEmail is in the browser's UI chunk, which is at its size budget (EMAIL with
+// \p{Cf}\p{Cs} in its class costs 4 B gzip there), so the form lets such an address through
+// and the server's 422 names the field.
+const INVISIBLE = /[\p{Cf}\p{Cs}]/u;
 const ID = /^[A-Za-z0-9_-]{10,64}$/;
 // Control characters have no business in a field name or value (newlines in textareas excepted).
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 export const isEmail = (s: string): boolean => s.length <= SIGNUP_LIMITS.email && EMAIL.test(s);
+
+// Half of a UTF-16 surrogate pair on its own (a JSON "\ud800" escape): not text. Stored, SQLite's
+// UTF-8 turns it into U+FFFD, so the row no longer holds what was sent, and the address shown can
+// never be erased (it matches nothing). String.prototype.isWellFormed, without needing ES2024.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/;
+/** True when `s` is well-formed UTF-16: no lone surrogate. */
+export const isWellFormed = (s: string): boolean => !LONE_SURROGATE.test(s);
+const NOT_TEXT = 'must be well-formed Unicode text (it holds a lone surrogate)';
 
 const optionalText = (v: unknown, max: number) => v === undefined || (typeof v === 'string' && v.length <= max);
 
@@ -60,13 +75,15 @@ export function validateSignup(x: unknown): string | null {
     return 'wisepop_id: must be a positive integer';
   }
   if (typeof p.email !== 'string') return 'email: required';
-  if (!isEmail(p.email.trim())) return 'email: not a valid address';
+  if (!isEmail(p.email.trim()) || INVISIBLE.test(p.email)) return 'email: not a valid address';
   // Optional: a form with only an email field has nothing else to send.
   const fields = p.fields === undefined ? {} : p.fields;
   if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return 'fields: must be an object';
   const names = Object.keys(fields);
   if (names.length > SIGNUP_LIMITS.fields) return `fields: at most ${SIGNUP_LIMITS.fields} fields`;
   for (const name of names) {
+    // Not quoted: half a surrogate pair does not print.
+    if (!isWellFormed(name)) return `fields: a field name ${NOT_TEXT}`;
     if (name.length < 1 || name.length > SIGNUP_LIMITS.name || CONTROL.test(name)) {
       return `fields: field name "${name.slice(0, SIGNUP_LIMITS.name)}" must be 1–${SIGNUP_LIMITS.name} printable characters`;
     }
@@ -74,9 +91,12 @@ export function validateSignup(x: unknown): string | null {
     if (typeof value !== 'string') return `fields.${name}: must be a string`;
     if (value.length > SIGNUP_LIMITS.value) return `fields.${name}: at most ${SIGNUP_LIMITS.value} characters`;
     if (CONTROL.test(value)) return `fields.${name}: contains control characters`;
+    if (!isWellFormed(value)) return `fields.${name}: ${NOT_TEXT}`;
   }
   if (!optionalText(p.consent, SIGNUP_LIMITS.value)) return `consent: must be a string of at most ${SIGNUP_LIMITS.value} characters`;
+  if (p.consent !== undefined && !isWellFormed(p.consent as string)) return `consent: ${NOT_TEXT}`;
   if (!optionalText(p.hp, SIGNUP_LIMITS.value)) return 'hp: must be a string';
   if (!optionalText(p.variant, 64)) return 'variant: must be a string of at most 64 characters';
+  if (p.variant !== undefined && !isWellFormed(p.variant as string)) return `variant: ${NOT_TEXT}`;
   return null;
 }
