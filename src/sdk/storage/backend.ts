@@ -43,10 +43,6 @@ export const cookies = (domains: () => (string | undefined)[]): Backend => ({
 // localStorage for persistent records, sessionStorage for session ones. Web Storage has no
 // expiry, so each value is stored as "<expiry epoch seconds, 0 = none> <value>" and an
 // expired one is removed when read.
-const del = (name: string) => {
-  localStorage.removeItem(name);
-  sessionStorage.removeItem(name);
-};
 export const web: Backend = {
   get(name) {
     for (const s of [sessionStorage, localStorage]) {
@@ -65,5 +61,8 @@ export const web: Backend = {
     if (days) localStorage.setItem(name, Math.ceil(Date.now() / 1000 + days * 86400) + ' ' + value), sessionStorage.removeItem(name);
     else sessionStorage.setItem(name, '0 ' + value), localStorage.removeItem(name);
   },
-  del,
+  del(name) {
+    localStorage.removeItem(name);
+    sessionStorage.removeItem(name);
+  },
 };
