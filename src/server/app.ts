@@ -1,5 +1,6 @@
 // The HTTP application: parsers, limits, security headers, CORS scope, errors and request logs
 // around the routes. Built from plain dependencies so tests and the CLI share it.
+import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
 import { httpsPolicy, isLoopbackHost, type ServerDeps } from './config';
@@ -108,7 +109,21 @@ const FORWARDED = ['x-forwarded-for', 'x-forwarded-proto'] as const;
  */
 function clientErrorAnswer(err: NodeJS.ErrnoException, timeoutMs: number): [number, string] {
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, `request timeout: the request did not arrive in full within ${Math.round(timeoutMs / 100) / 10} s`];
+  // node's limit on the header block (--max-http-header-size): 431 is not one of our statuses.
+  if (err.code === 'HPE_HEADER_OVERFLOW') return [400, 'headers: larger than 16 KB'];
   return [400, 'request: malformed HTTP'];
+}
+
+/** A JSON answer written by node:http's response object, outside fastify (its routes never saw the request). */
+function answerOutsideFastify(res: ServerResponse, status: number, error: string): void {
+  const body = JSON.stringify({ error });
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
+  res.end(body);
 }
 
 export function buildApp(deps: ServerDeps): FastifyInstance {
@@ -120,7 +135,14 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
     // (none): a client that stops sending held its connection, and a shutdown, forever. Checked
     // every connectionsCheckingInterval (node's default: 30 s), so within a quarter of it here.
     requestTimeout: timeoutMs,
-    http: { connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(timeoutMs / 4))), requestTimeout: timeoutMs, headersTimeout: timeoutMs },
+    // requireHostHeader off: node answered an HTTP/1.1 request without Host with an empty 400 of
+    // its own; the onRequest hook below answers it in JSON.
+    http: {
+      connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(timeoutMs / 4))),
+      requestTimeout: timeoutMs,
+      headersTimeout: timeoutMs,
+      requireHostHeader: false,
+    },
     clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
       // Reset by the peer, or already closed: nobody to answer.
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
@@ -158,6 +180,26 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
     connections.closing(Math.min(config.shutdownGraceMs, timeoutMs), (open) =>
       log.warn({ ...open }, 'shutdown: closing connections whose requests did not finish in time (requests still arriving were never answered; their clients send them again)'),
     );
+  });
+
+  // What node:http answered by itself, with an empty body and none of our headers, or not at all:
+  // - an Expect other than 100-continue (its 417): a JSON 400, the request not handled;
+  app.server.on('checkExpectation', (request, res) => {
+    if (config.logRequests) log.info({ method: request.method, route: 'unmatched', status: 400 }, 'request');
+    answerOutsideFastify(res, 400, 'expect: only 100-continue is supported');
+  });
+  // - CONNECT (it dropped the connection): no path here is a proxy target, so the 404 of any
+  //   method and path this server does not serve;
+  app.server.on('connect', (_request, socket) => {
+    if (config.logRequests) log.info({ method: 'CONNECT', route: 'unmatched', status: 404 }, 'request');
+    answerOnSocket(socket, 404, 'not found', SECURITY_ENTRIES);
+  });
+  // - an HTTP/1.1 request without Host (RFC 9112 requires one; HTTP/1.0 may omit it): first of
+  //   every hook, so nothing else runs for it.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.raw.httpVersion !== '1.1' || request.headers.host !== undefined) return;
+    reply.header('connection', 'close');
+    return reply.code(400).send({ error: 'host: an HTTP/1.1 request needs a Host header' });
   });
 
   const sites = createSiteCache(deps.db);
@@ -259,6 +301,10 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
         cb(null, {
           origin: request.headers.origin !== undefined && CORS_PATHS.has(path!),
           methods: ['POST'],
+          // An OPTIONS with an Origin but no Access-Control-Request-Method is not a preflight
+          // (browsers always send one); strict, the plugin answered it with a text/plain 400
+          // "Invalid Preflight Request". Answered like a preflight instead: a 204 that allows POST.
+          strictPreflight: false,
           allowedHeaders: ['content-type'],
           maxAge: 86_400,
         });
