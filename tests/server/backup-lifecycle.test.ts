@@ -178,7 +178,7 @@ describe('the journal still covers the oldest kept backup', () => {
     const collect = async (email: string) => {
       const id = `client-${++n}-${randomBytes(4).toString('hex')}`;
       const [r] = insertSignups(db, [{ site_id: env!.siteId, client_id: id, email, wisepop_id: 7, ip: '203.0.113.9', country_code: null, other_fields: {}, consent: null, variant: null }], Date.now());
-      journal.append({ id, site: env!.siteId, wisepop_id: 7, email, fields: {} }, { collected_at: r!.row.collected_at, ip: '203.0.113.9', country_code: null });
+      journal.append({ id, site: env!.siteId, wisepop_id: 7, email, fields: {} }, { collected_at: r!.row!.collected_at, ip: '203.0.113.9', country_code: null });
       await null; // journal lines are written in a microtask
     };
     for (let d = 0; d < 10; d++) {

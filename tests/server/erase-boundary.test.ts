@@ -28,7 +28,7 @@ function collect(e: Env, emails: string[], now: number): void {
   res.forEach((r, i) => {
     const it = items[i]!;
     const payload = { id: it.client_id, site: it.site_id, wisepop_id: 1, email: it.email } as SignupPayload;
-    journal.append(payload, { collected_at: r.row.collected_at, ip: it.ip, country_code: null });
+    journal.append(payload, { collected_at: r.row!.collected_at, ip: it.ip, country_code: null });
   });
   journal.close();
 }

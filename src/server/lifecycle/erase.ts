@@ -7,13 +7,15 @@
 // within POPLET_PURGE_WITHIN minutes. A backup taken after the erasure holds none of the rows,
 // purged or not yet (VACUUM INTO copies live rows only). Backups taken before the erasure hold the
 // address until they rotate out (7 days); restoring one must be followed by `replay`, which
-// re-applies the erasure.
+// re-applies the erasure. Each deleted sign-up leaves a tombstone of its browser id (a hash), so a
+// late retry of it from the browser's outbox is answered as a duplicate and stores nothing.
 import type Database from 'better-sqlite3';
 import type { Log } from '../log';
 import { foldEmail } from '../store/signups';
 import { createJournal, scrubJournal, type ScrubTarget } from './journal';
 import { DEFAULT_PURGE_WITHIN_MINUTES } from '../config';
 import { markPurgeDue, pendingPurge } from './purge';
+import { idHash, idHashHex, putTombstones } from '../store/tombstones';
 
 /** The sign-ups an erasure deletes (site id, folded address); exported for the query-plan test. */
 export const ERASE_MATCH = 'site_id = ? AND email_fold = ?';
@@ -40,7 +42,7 @@ export function eraseRows(
   siteId: string,
   email: string,
   purgeWithinMs = DEFAULT_PURGE_WITHIN_MINUTES * 60_000,
-): { signups: number; deliveries: number; at: number } {
+): { signups: number; deliveries: number; at: number; idHashes: string[] } {
   // Compared folded (foldEmail: every letter, as the journal scrub does), through the stored
   // email_fold and its index: O(rows of the address), not a scan of the site's sign-ups.
   const folded = foldEmail(email);
@@ -53,6 +55,11 @@ export function eraseRows(
       .pluck()
       .get(siteId) as number | undefined;
     const at = Math.max(Date.now(), bound ?? 0);
+    // Tombstones first (store/tombstones.ts): a browser that never saw this sign-up's 2xx sends it
+    // again, under the same id, and would store the address again. Their hashes go in the erase
+    // record too, so a replay onto a backup taken before now tombstones them again.
+    const ids = db.prepare(`SELECT client_id FROM signups WHERE ${ERASE_MATCH}`).pluck().all(siteId, folded) as string[];
+    putTombstones(db, siteId, ids.map(idHash), at);
     const deliveries = db
       .prepare(
         `DELETE FROM hook_deliveries WHERE signup_seq IN (SELECT seq FROM signups WHERE ${ERASE_MATCH})`,
@@ -62,14 +69,17 @@ export function eraseRows(
     db.prepare('UPDATE sites SET erased_through_ms = MAX(erased_through_ms, ?) WHERE id = ?').run(at, siteId);
     // Even with no row deleted: asking again after a failure finishes the job, purge included.
     markPurgeDue(db, 'erasure', purgeWithinMs);
-    return { signups, deliveries, at };
+    return { signups, deliveries, at, idHashes: ids.map(idHashHex) };
   }).immediate();
 }
 
-/** Journals the erase record, before any scrub, so a replay honours the erasure whatever happens next. */
-export function journalErasure(journalDir: string, siteId: string, email: string, at: number): void {
+/**
+ * Journals the erase record, before any scrub, so a replay honours the erasure whatever happens
+ * next; `idHashes`: the tombstones of the rows it deleted (eraseRows), which a replay records again.
+ */
+export function journalErasure(journalDir: string, siteId: string, email: string, at: number, idHashes: string[] = []): void {
   const journal = createJournal(journalDir);
-  journal.appendErasure(siteId, email.trim(), at);
+  journal.appendErasure(siteId, email.trim(), at, idHashes);
   journal.close();
 }
 
@@ -86,9 +96,9 @@ export async function eraseEmail(
   journalDir?: string,
   purgeWithinMs = DEFAULT_PURGE_WITHIN_MINUTES * 60_000,
 ): Promise<ErasureResult> {
-  const { signups, deliveries, at } = eraseRows(db, siteId, email, purgeWithinMs);
+  const { signups, deliveries, at, idHashes } = eraseRows(db, siteId, email, purgeWithinMs);
   const purgeDueAt = pendingPurge(db, purgeWithinMs)?.dueAt ?? Date.now();
-  if (journalDir) journalErasure(journalDir, siteId, email, at);
+  if (journalDir) journalErasure(journalDir, siteId, email, at, idHashes);
   const journalLines = journalDir ? await scrubJournal(journalDir, [{ site: siteId, email, before: at }]) : 0;
   return { signups, deliveries, journalLines, purgeDueAt };
 }

@@ -61,6 +61,12 @@ export interface EraseEntry {
   at: string;
   site: string;
   email_sha256: string;
+  /**
+   * The tombstones of the sign-ups the erasure deleted (store/tombstones.ts, idHashHex), which
+   * replay records again: a retry of one must not store the address again after a restore.
+   * Absent from records written before tombstones.
+   */
+  ids?: string[];
 }
 
 export type JournalEntry = SignupEntry | EraseEntry;
@@ -69,9 +75,10 @@ export interface Journal {
   append(payload: SignupPayload, meta: JournalMeta): void;
   /**
    * Records that an address was erased (hash only), so a replay does not bring it back; `at`:
-   * when, as replay compares it with collected_at (default now).
+   * when, as replay compares it with collected_at (default now); `ids`: the hashes of the deleted
+   * sign-ups' browser ids (their tombstones).
    */
-  appendErasure(site: string, email: string, at?: number): void;
+  appendErasure(site: string, email: string, at?: number, ids?: string[]): void;
   close(): void;
 }
 
@@ -279,8 +286,8 @@ export function createJournal(dir: string, options: JournalOptions = {}): Journa
       if (closed) throw new Error('journal is closed');
       write({ type: 'signup', at: new Date(now()).toISOString(), payload, meta });
     },
-    appendErasure(site, email, at = now()) {
-      write({ type: 'erase', at: new Date(at).toISOString(), site, email_sha256: emailHash(site, email) });
+    appendErasure(site, email, at = now(), ids = []) {
+      write({ type: 'erase', at: new Date(at).toISOString(), site, email_sha256: emailHash(site, email), ...(ids.length ? { ids } : {}) });
       // The erasure's caller must know: without its record, a replay would bring the address back.
       const e = flush();
       if (e) throw e;

@@ -4,7 +4,9 @@
 // keep their original collected_at, count in the daily stats by the rule /collect counted them by
 // (countGroup: a campaign the site never had gets no stats row) and are queued for hooks (a lost
 // database may have lost undelivered hook deliveries with it: at-least-once, receivers
-// deduplicate). Erase records are applied first so an erased address never comes back, and the
+// deduplicate). Erase records are applied first so an erased address never comes back (and the
+// tombstones of the sign-ups they erase are recorded, store/tombstones.ts: a sign-up deleted since,
+// erased or expired, is not replayed, nor stored again by a late retry), and the
 // purge of the database file of the rows they deleted is recorded as due in the same transaction,
 // as an erasure's is: the server runs it (lifecycle/purge.ts), or `poplet purge` at once.
 import { statSync } from 'node:fs';
@@ -18,12 +20,13 @@ import { countGroup } from '../routes/context';
 import { emailHash, journalFiles, readJournal, readScrubTails, type EraseEntry, type SignupEntry } from './journal';
 import { DEFAULT_PURGE_WITHIN_MINUTES } from '../config';
 import { markPurgeDue } from './purge';
+import { fromHex, idHash, putTombstones, tombstonedAt } from '../store/tombstones';
 
 export interface ReplayResult {
   inserted: number;
   duplicates: number;
   erased: number;
-  /** Entries for sites that no longer exist, erased addresses, or honeypot hits. */
+  /** Entries for sites that no longer exist, erased addresses or sign-ups (tombstones), or honeypot hits. */
   skipped: number;
 }
 
@@ -53,8 +56,8 @@ export function replay(deps: { db: Db }, journal: string, opts: { purgeWithinMs?
   const erasedAt = (site: string, email: string): number | undefined => erasures.get(`${site}\n${emailHash(site, email)}`);
 
   const siteTz = db.prepare<[string], { timezone: string }>('SELECT timezone FROM sites WHERE id = ?');
-  const siteRows = db.prepare<[string], { seq: number; email: string; collected_ms: number }>(
-    'SELECT seq, email, collected_ms FROM signups WHERE site_id = ?',
+  const siteRows = db.prepare<[string], { seq: number; client_id: string; email: string; collected_ms: number }>(
+    'SELECT seq, client_id, email, collected_ms FROM signups WHERE site_id = ?',
   );
   const del = db.prepare<[number]>('DELETE FROM signups WHERE seq = ?');
   const msTaken = db.prepare<[string, number], { seq: number }>('SELECT seq FROM signups WHERE site_id = ? AND collected_ms = ?');
@@ -83,10 +86,19 @@ export function replay(deps: { db: Db }, journal: string, opts: { purgeWithinMs?
     // erasure's time and be dropped by the next replay (see eraseRows).
     const raiseFloor = db.prepare<[number, string]>('UPDATE sites SET erased_through_ms = MAX(erased_through_ms, ?) WHERE id = ?');
     for (const e of entries) if (e.type === 'erase' && Number.isFinite(Date.parse(e.at))) raiseFloor.run(Date.parse(e.at), e.site);
+    // The tombstones of the erased sign-ups (store/tombstones.ts), which a backup taken before the
+    // erasure lacks: those its erase record lists (records written since tombstones exist), and
+    // below those of the rows and lines it erases here. A retry of one then stores nothing.
+    for (const e of entries) {
+      if (e.type !== 'erase' || !Array.isArray(e.ids) || !Number.isFinite(Date.parse(e.at))) continue;
+      putTombstones(db, e.site, e.ids.map(fromHex).filter((h): h is bigint => h !== null), Date.parse(e.at));
+    }
     for (const site of erasedSites) {
       for (const r of siteRows.all(site)) {
         const at = erasedAt(site, r.email);
-        if (at !== undefined && r.collected_ms <= at) result.erased += del.run(r.seq).changes;
+        if (at === undefined || r.collected_ms > at) continue;
+        putTombstones(db, site, [idHash(r.client_id)], at);
+        result.erased += del.run(r.seq).changes;
       }
     }
     for (const e of entries as SignupEntry[]) {
@@ -95,7 +107,17 @@ export function replay(deps: { db: Db }, journal: string, opts: { purgeWithinMs?
       const tz = siteTz.get(p.site);
       const collectedMs = Date.parse(e.meta.collected_at);
       const erased = erasedAt(p.site, p.email);
-      if (!tz || (p.hp ?? '') !== '' || !Number.isFinite(collectedMs) || (erased !== undefined && collectedMs <= erased)) {
+      if (!tz || (p.hp ?? '') !== '' || !Number.isFinite(collectedMs)) {
+        result.skipped += 1;
+        continue;
+      }
+      if (erased !== undefined && collectedMs <= erased) {
+        putTombstones(db, p.site, [idHash(String(p.id))], erased);
+        result.skipped += 1;
+        continue;
+      }
+      // Erased or expired since (an erasure, the retention job): its tombstone says so.
+      if (tombstonedAt(db, p.site, String(p.id)) !== undefined) {
         result.skipped += 1;
         continue;
       }

@@ -4,6 +4,8 @@
 // - sign-ups and daily event counts (the totals and the goals per name) older than
 //   config.retentionDays (0: kept forever);
 // - sent hook deliveries after 30 days (bookkeeping that grows);
+// - tombstones of deleted sign-ups after TOMBSTONE_DAYS (store/tombstones.ts); the sign-ups it
+//   deletes leave theirs, so a late retry from a browser's outbox does not store them again;
 // - journal files every kept backup covers (the oldest was taken after their last line), or
 //   older than the retention period (lifecycle/journal.ts, pruneJournal);
 // - the copy `restore` kept of the database it replaced, once as old as the oldest backups kept
@@ -15,6 +17,7 @@ import type { Db } from '../store/db';
 import { LOCK_STALE_MS, pruneJournalFolder } from './journal';
 import { beforeRestoreTime, newestBackupTime, oldestBackupTime, pruneBeforeRestore } from './backup';
 import { markPurgeDue, purgeDueChanged } from './purge';
+import { pruneTombstones, tombstoneRows } from '../store/tombstones';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -43,6 +46,8 @@ export interface RetentionResult {
   /** Rows of goals_daily (per goal name). */
   goalsByName: number;
   deliveries: number;
+  /** Tombstones of deleted sign-ups past TOMBSTONE_DAYS (store/tombstones.ts). */
+  tombstones: number;
   journalFiles: number;
   /** `<dbPath>.before-restore` was deleted. */
   beforeRestore: boolean;
@@ -75,6 +80,9 @@ export function runRetention(db: Db, opts: RetentionOptions): RetentionResult {
     if (opts.retentionDays > 0) {
       const cutoff = now - opts.retentionDays * DAY;
       const cutoffDay = new Date(cutoff).toISOString().slice(0, 10);
+      // Tombstones first (store/tombstones.ts): a browser still holding one of these unsent, its
+      // visitor away all this time, would otherwise store it again on its next visit.
+      tombstoneRows(db, 'collected_ms < ?', [cutoff], now);
       signups = db.prepare(`DELETE FROM signups WHERE collected_ms < ?`).run(cutoff).changes;
       events = db.prepare(`DELETE FROM events_daily WHERE day < ?`).run(cutoffDay).changes;
       goalsByName = db.prepare(`DELETE FROM goals_daily WHERE day < ?`).run(cutoffDay).changes;
@@ -82,9 +90,10 @@ export function runRetention(db: Db, opts: RetentionOptions): RetentionResult {
     const deliveries = db
       .prepare(`DELETE FROM hook_deliveries WHERE status = 'sent' AND sent_ms < ?`)
       .run(now - SENT_DELIVERIES_MS).changes;
+    const tombstones = pruneTombstones(db, now);
     // Sign-ups, and a site's data (its sign-ups by cascade): personal data, out of the file too.
     if (sites > 0 || signups > 0) markPurgeDue(db, 'retention', opts.purgeWithinMs ?? HOUR, now);
-    return { sites, signups, events, goalsByName, deliveries, journalFiles: 0, beforeRestore: false, journalLockedUntil: null };
+    return { sites, signups, events, goalsByName, deliveries, tombstones, journalFiles: 0, beforeRestore: false, journalLockedUntil: null };
   }).immediate();
   if (opts.dbPath) result.beforeRestore = pruneBeforeRestore(opts.dbPath, opts.backupKeepDays ?? 7, now);
   if (opts.journalDir) {

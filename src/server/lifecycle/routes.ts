@@ -40,7 +40,7 @@ export function registerErasureRoutes(app: FastifyInstance, deps: ServerDeps): v
     }
     const site = request.site!.id;
     const r = eraseRows(deps.db, site, email, withinMs);
-    if (journalDir) journalErasure(journalDir, site, email, r.at);
+    if (journalDir) journalErasure(journalDir, site, email, r.at, r.idHashes);
     // Wakes the purge job: the purge is due in POPLET_PURGE_WITHIN minutes, or sooner when an
     // earlier delete's is; the file holds few of the rows' bytes meanwhile (secure_delete).
     const dueAt = purgeDueChanged(deps) ?? Date.now();

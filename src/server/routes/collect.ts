@@ -46,7 +46,7 @@ export function registerCollectRoute(app: FastifyInstance, deps: CollectDeps): v
     // rule /events uses, so a made-up id never becomes a campaign /events then counts.
     let counted: Set<string> | undefined;
     const countAs = countGroup(deps.sites.campaignGroups(site.id).get(p.wisepop_id), p.variant ?? '', () => (counted ??= countedGroups(deps.db, site.id, p.wisepop_id)));
-    const { row, created } = await deps.writer.write({
+    const result = await deps.writer.write({
       site_id: site.id,
       client_id: p.id,
       email: p.email.trim(),
@@ -58,6 +58,10 @@ export function registerCollectRoute(app: FastifyInstance, deps: CollectDeps): v
       variant: p.variant ?? null,
       count_as: countAs,
     });
+    // A retry of a sign-up since erased (or expired): the 200 of a duplicate, and nothing stored,
+    // journaled, counted or delivered (store/tombstones.ts). The browser drops it from its outbox.
+    if (result.erased) return reply.code(200).send({ id: p.id, collected_at: result.erased.collected_at } satisfies CollectResponse);
+    const { row, created } = result;
     if (created && deps.journal) {
       try {
         deps.journal.append(p, { collected_at: row.collected_at, ip, country_code: country });

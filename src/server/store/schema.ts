@@ -295,4 +295,23 @@ CREATE TABLE purge_due (
 );
 `,
   },
+  {
+    // Tombstones of deleted sign-ups (store/tombstones.ts): the browser's outbox sends a sign-up
+    // again under its id until it sees a 2xx, so a retry arriving after an erasure stored the
+    // erased address again. Whatever deletes sign-ups (an erasure, the retention job, a replayed
+    // erasure) records, in its transaction, a 64-bit hash of each one's client_id, and
+    // insertSignups answers a retry of one like a duplicate, storing nothing. No personal data:
+    // a hash of a random id, its site, when it was deleted. Pruned after TOMBSTONE_DAYS by the
+    // retention job; a site's go with it. Nothing to backfill: rows deleted before this version
+    // left nothing to hash.
+    version: 10,
+    sql: `
+CREATE TABLE signup_tombstones (
+  site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+  id_hash INTEGER NOT NULL,
+  erased_ms INTEGER NOT NULL,
+  PRIMARY KEY (site_id, id_hash)
+) WITHOUT ROWID;
+`,
+  },
 ];

@@ -4,6 +4,7 @@ import type { EmailRow } from '../../shared/signup';
 import type { Db } from './db';
 import { addCounts, dayIn, type CountKey } from './events';
 import { touchSite } from './sites';
+import { tombstonedAt } from './tombstones';
 
 /**
  * An address as erasure compares it (stored in signups.email_fold): trimmed, then lower-cased by
@@ -35,11 +36,23 @@ export interface NewSignup {
   count_as?: string | null;
 }
 
-export interface InsertResult {
-  /** The stored row: this sign-up's, or the original one for a duplicate id. */
-  row: StoredSignup;
-  created: boolean;
-}
+export type InsertResult =
+  | {
+      /** The stored row: this sign-up's, or the original one for a duplicate id. */
+      row: StoredSignup;
+      created: boolean;
+      erased?: undefined;
+    }
+  | {
+      /**
+       * The id is a deleted sign-up's (store/tombstones.ts): a late retry of one that was erased
+       * or expired. Nothing is stored; it is answered like a duplicate, with `collected_at` the
+       * time of the deletion (the original's is gone with its row).
+       */
+      row: null;
+      created: false;
+      erased: { collected_at: string };
+    };
 
 interface SignupRow {
   seq: number;
@@ -127,6 +140,9 @@ export function insertSignups(db: Db, items: NewSignup[], now = Date.now()): Ins
     // Keyed by the row's identity in JSON: a variant id may hold any character.
     const counts = new Map<string, CountKey & { n: number }>();
     const results = items.map((item): InsertResult => {
+      // Checked first: a deleted row's id is in no row, so the insert below would take it.
+      const erasedMs = tombstonedAt(db, item.site_id, item.client_id);
+      if (erasedMs !== undefined) return { row: null, created: false, erased: { collected_at: new Date(erasedMs).toISOString() } };
       let prev = last.get(item.site_id);
       if (prev === undefined) prev = (st.lastMs.get(item.site_id) as number | null) ?? 0;
       const ms = Math.max(now, prev + 1);
