@@ -36,19 +36,14 @@ export class App extends Component<AppProps, State> {
   /** The honeypot's value: read on the first submit, before anything is sent (undefined until then). */
   declare hp: string;
   declare msgs: Messages;
-  /** Focus must follow the next render (new step, or errors to show). */
-  declare moved: boolean;
 
   constructor(p: AppProps) {
     super(p);
     this.state = { step: 0, errors: {} };
     this.values = {};
     this.msgs = { ...DEFAULT_MESSAGES, ...p.req.content.messages };
-  }
-
-  override componentDidUpdate() {
-    if (this.moved) this.props.focusStep();
-    this.moved = false;
+    // Drawn again every second, for countdowns, until unmounted (Preact then sets `base` to null).
+    const t = setInterval(() => (this.base ? this.forceUpdate() : clearInterval(t)), 1000);
   }
 
   /** Next or submit: checks the current step's fields (kept in `values`), then moves on or sends. */
@@ -73,12 +68,14 @@ export class App extends Component<AppProps, State> {
       const el = get(k);
       // Hidden fields have no element: their values are read at submit.
       if (!el) continue;
-      const bad = invalid(b, (this.values[k] = el.type == 'checkbox' ? (el.checked ? 'true' : '') : el.value.trim()));
+      const bad = invalid(b, (this.values[k] = el.type == 'checkbox' && !el.checked ? '' : el.value.trim()));
       if (bad) errors[k] = this.msgs[bad];
     }
     this.hp = this.hp || get('pl_hp')!.value;
-    this.setState({ errors, failed: false });
-    if ((this.moved = !!Object.keys(errors)[0])) return;
+    // Focus follows the errors to show (once they are drawn).
+    const bad = !!Object.keys(errors)[0];
+    this.setState({ errors, failed: false }, bad ? this.props.focusStep : undefined);
+    if (bad) return;
     // The button's action; Enter submits on a step with a submit button, else goes on.
     const by = e.submitter && (e.submitter as HTMLElement).dataset.a;
     if ((by || (blocks.some((b) => (b as { action?: string }).action == 'submit') && 'submit')) != 'submit' && step < steps.length - 1) return this.go(step + 1);
@@ -108,13 +105,13 @@ export class App extends Component<AppProps, State> {
     host.log('poplet ui: sign-up refused', r.error);
     // The field the server refused, if it named one, gets its message too.
     // (`errors` is still the step's empty set.)
-    if ((this.moved = !!k)) errors[k!] = this.msgs[k == 'email' ? k : 'error'];
-    this.setState({ errors, busy: false, failed: true });
+    if (k) errors[k] = this.msgs[k == 'email' ? k : 'error'];
+    this.setState({ errors, busy: false, failed: true }, k ? this.props.focusStep : undefined);
   }
 
+  /** To another step: focus follows once it is drawn. */
   go(step: number) {
-    this.moved = true;
-    this.setState({ step, busy: false, errors: {} });
+    this.setState({ step, busy: false, errors: {} }, this.props.focusStep);
   }
 
   render() {
@@ -125,10 +122,10 @@ export class App extends Component<AppProps, State> {
     const s = content.style || {};
     const vars: Record<string, string> = {};
     // content.style.accentText → --pl-accent-text (the one name in two words); numbers are px.
-    // closeButton is not a variable.
+    // (closeButton becomes a variable too, that nothing reads.)
     for (const k in s) {
       const v = s[k as keyof Style];
-      if (k != 'closeButton') vars['--pl-' + k.replace('T', '-t')] = typeof v == 'number' ? v + 'px' : v!;
+      vars['--pl-' + k.replace('T', '-t')] = typeof v == 'number' ? v + 'px' : v!;
     }
     const l = campaign.layout;
     const blocks = (content.steps[step] || content.success).blocks;
@@ -154,9 +151,7 @@ export class App extends Component<AppProps, State> {
             }),
           )}
           {failed && <p class="fe" role="alert">{this.msgs.error}</p>}
-          <div class="hp" aria-hidden="true">
-            <input name="pl_hp" tabIndex={-1} autocomplete="off" />
-          </div>
+          <input class="hp" name="pl_hp" tabIndex={-1} autocomplete="off" aria-hidden="true" />
         </form>
         {content.noshowLink !== false && (
           <button type="button" class="ns" onClick={safe(noshow)}>
@@ -166,14 +161,9 @@ export class App extends Component<AppProps, State> {
       </div>
     );
     return (
-      <div class={`r ${l.type} ${((l as { position?: string }).position || '').replace('-', ' ')}`} style={vars}>
-        {l.type == 'popup' ? (
-          <div class="ov" onClick={(e: MouseEvent) => e.target == e.currentTarget && close()}>
-            {box}
-          </div>
-        ) : (
-          box
-        )}
+      // A popup's root is its overlay: a click on it (not on the box) closes.
+      <div class={`r ${l.type} ${((l as { position?: string }).position || '').replace('-', ' ')}`} style={vars} onClick={(e: MouseEvent) => e.target == e.currentTarget && l.type == 'popup' && close()}>
+        {box}
       </div>
     );
   }

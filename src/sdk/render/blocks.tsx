@@ -6,7 +6,7 @@ import { h, type ComponentChildren } from 'preact';
 import type { Block, FieldBlock } from '../../shared/campaign-content';
 import { isSafeUrl } from '../../shared/campaign-content';
 import { SIGNUP_LIMITS } from '../../shared/signup';
-import { Countdown } from './countdown';
+import { formatLeft } from './countdown';
 import { sanitize, type SafeNode } from './sanitize';
 
 export interface BlockEnv {
@@ -40,7 +40,7 @@ function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { id, error, choose }
     name: keyOf(b),
     // A sign-up is its email: that field is required whatever the campaign says.
     required: t == 'email' || b.required,
-    'aria-invalid': error ? ('true' as const) : undefined,
+    'aria-invalid': (error && 'true') as 'true' | undefined,
     'aria-describedby': error && id + 'e',
   };
   const check = t == 'checkbox' || t == 'consent';
@@ -85,7 +85,16 @@ export function renderBlock(b: Block, env: BlockEnv) {
   if (t == 'heading') return <h2>{b.text}</h2>;
   if (t == 'paragraph') return <p>{b.html ? rich(sanitize(b.text), env) : b.text}</p>;
   if (t == 'image') return isSafeUrl(b.src) && <img src={b.src} alt={b.alt} width={b.width} height={b.height} />;
-  if (t == 'countdown') return <Countdown until={b.until} label={b.label} />;
+  // role=timer is not announced on every tick (implicit aria-live off); the label names it.
+  if (t == 'countdown')
+    return (
+      <div>
+        {b.label && <p>{b.label}</p>}
+        <div class="cd" role="timer" aria-label={b.label}>
+          {formatLeft(Date.parse(b.until) - Date.now())}
+        </div>
+      </div>
+    );
   if (t == 'hidden') return null;
   if (t != 'button') return field(b, env);
   const cls = b.secondary ? 'b s' : 'b';

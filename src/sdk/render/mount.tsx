@@ -11,8 +11,8 @@ import { App } from './app';
 import { adoptStyles } from './styles';
 import { guarded } from '../guard';
 
-const FOCUSABLE = 'a[href],button,input:not([tabindex="-1"]),select';
-const FIRST_FIELD = '.st [name]:not([tabindex="-1"])';
+const FOCUSABLE = 'a[href],button,.fd [name]';
+const FIRST_FIELD = '.fd [name]';
 
 /**
  * Catches render errors of the campaign (Preact would otherwise rethrow them, after the first
@@ -83,18 +83,15 @@ export function show(req: ShowRequest): Shown {
     if (!open) return;
     leave();
     safe(host.closed)(campaign);
-    mount.classList.add('out');
+    mount.className = 'out';
     setTimeout(drop, matchMedia('(prefers-reduced-motion:reduce)').matches ? 0 : 180);
   };
 
   try {
     let parent: Element | null = doc.documentElement;
     if (layout.type == 'embed') {
-      try {
-        parent = doc.querySelector(layout.selector);
-      } catch {
-        parent = null;
-      }
+      // An invalid selector throws: logged as not shown, with the browser's reason.
+      parent = doc.querySelector(layout.selector);
       if (!parent) throw 'no element matches ' + layout.selector;
     }
     const root = el.attachShadow({ mode: 'open' });
@@ -135,14 +132,13 @@ export function show(req: ShowRequest): Shown {
         e.preventDefault();
         close();
       } else if (e.key == 'Tab' && modal) {
-        // The trap: from the last control to the first and back; from outside to the edge.
+        // The trap: every Tab moves by hand, from the last control to the first and back; from
+        // outside to the edge.
         const list = focusables();
+        const n = list.length;
         const at = inside ? list.indexOf(root.activeElement as HTMLElement) : -1;
-        const to = e.shiftKey ? (at > 0 ? -1 : list.length - 1) : at < 0 || at == list.length - 1 ? 0 : -1;
-        if (to >= 0) {
-          e.preventDefault();
-          list[to].focus();
-        }
+        e.preventDefault();
+        list[e.shiftKey ? (Math.max(at, 0) + n - 1) % n : (at + 1) % n].focus();
       }
     }) as (e: Event) => void);
 
@@ -166,7 +162,7 @@ export function show(req: ShowRequest): Shown {
       // Pad the page by the bar's height, following it as it wraps on resize.
       const side = 'padding-' + layout.position;
       const body = doc.body;
-      const base = parseFloat(getComputedStyle(body).getPropertyValue(side));
+      const base = parseFloat((getComputedStyle(body) as unknown as Record<string, string>)[side]);
       let restore = () => {};
       const ro = new ResizeObserver(safe(() => (restore(), (restore = setImportant(body, side, base + box.offsetHeight + 'px')))));
       ro.observe(box);

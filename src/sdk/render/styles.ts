@@ -7,33 +7,34 @@ const ERR = 'color:#b00020;background:#fff;';
 // Each line ends in a template-literal line continuation, so the shipped string has no newlines.
 // The host is display:contents, so an embed's box sits in the page flow and fixed layers take
 // the top z-index (the host comes last in the document, so it wins ties).
-// The dialog's position comes after its `all:unset`, in the fixed layers' rule, so it takes.
+// The dialog's position and inset come after its `all:unset`, in the fixed layers' rules, so they
+// take. A popup's root (.r.popup) is its overlay.
 // A full screen centres with `safe center`: plain `center` pushes content taller than the viewport
 // above the scroll origin, out of reach. Browsers without `safe` (Safari before 17.6) drop the
 // declaration and start the content at the top: not centred, never cut.
 const CSS = `:host{all:initial!important;display:contents!important}\
 *{box-sizing:border-box}\
 .r{font:16px/1.45 var(--pl-font,system-ui,sans-serif);color:var(--pl-color,#1a1a1a)}\
-dialog{all:unset;inset:0}dialog::backdrop{background:none}\
-dialog,.ov,.bar .bx,.slidein .bx,.fullscreen .bx{position:fixed;z-index:2147483647}\
-.ov{inset:0;display:flex;align-items:center;justify-content:center;padding:16px;background:var(--pl-overlay,#0009);animation:pl-f .2s}\
+dialog{all:unset}dialog::backdrop{background:0}\
+dialog,.popup,.bar .bx,.slidein .bx,.fullscreen .bx{position:fixed;z-index:2147483647}dialog,.popup,.fullscreen .bx{inset:0}\
+.popup{display:flex;align-items:center;justify-content:center;padding:16px;background:var(--pl-overlay,#0009);animation:pl-f .2s}\
 .bx{position:relative;background:var(--pl-background,#fff);border-radius:${R};box-shadow:0 8px 40px #0005;padding:32px 24px 16px;width:100%;max-width:var(--pl-width,440px);max-height:100%;overflow:auto;animation:pl-u .25s}\
 .slidein .bx{max-width:var(--pl-width,360px);width:calc(100% - 32px);max-height:calc(100% - 32px);margin:16px}\
 .top .bx{top:0}.bottom .bx{bottom:0}.left .bx,.bar .bx{left:0}.right .bx,.bar .bx{right:0}\
 .bar .bx{max-width:none;border-radius:0;padding:10px 48px}\
 .bar .bx,.bar .st{display:flex;flex-wrap:wrap;align-items:center;justify-content:center;gap:4px 16px;text-align:center}\
 .bar .st>*{margin:0}.bar .b{width:auto}.bar .fd{min-width:200px}\
-.fullscreen .bx{inset:0;max-width:none;border-radius:0;display:flex;flex-direction:column;justify-content:safe center;align-items:center}\
+.fullscreen .bx{max-width:none;border-radius:0;display:flex;flex-flow:column;justify-content:safe center;align-items:center}\
 .fullscreen .st{width:100%;max-width:var(--pl-width,560px)}\
 .embed .bx{max-width:none;box-shadow:none;border:1px solid #ccc;animation:none}\
 .st>*,h2,p{margin:0 0 12px}\
 h2{font-size:1.5em;line-height:1.2;text-wrap:balance}\
-.bx:focus,.st:focus{outline:0}\
+[tabindex]:focus{outline:0}\
 a{color:inherit}\
 img{display:block;max-width:100%;height:auto}\
 .b,.in{font:inherit;border-radius:calc(${R}/2);min-height:44px}\
 .b{display:block;width:100%;padding:10px 18px;border:2px solid ${A};background:${A};color:var(--pl-accent-text,#fff);font-weight:600;cursor:pointer;text-align:center;text-decoration:none}\
-.b.s{background:0;color:inherit;border-color:currentColor}\
+.b.s{background:0;color:inherit;border-color:initial}\
 .b[aria-disabled]{opacity:.7}\
 label{display:block;font-weight:600;margin-bottom:4px}\
 .in{display:block;width:100%;padding:8px 12px;border:1px solid #6b6b6b;background:#fff;color:#1a1a1a}\
@@ -48,26 +49,23 @@ label{display:block;font-weight:600;margin-bottom:4px}\
 .icon{font-size:30px;line-height:1}\
 .ns{padding:6px 2px;font-size:13px;text-decoration:underline}\
 .hp{position:fixed;left:-9999px}\
-.out{pointer-events:none}.out .bx,.out .ov{animation:pl-o .18s forwards}\
+.out{pointer-events:none}.out .bx,.out .popup{animation:pl-f .18s reverse forwards}\
 @keyframes pl-f{from{opacity:0}}\
 @keyframes pl-u{from{opacity:0;transform:translateY(24px)}}\
-@keyframes pl-o{to{opacity:0}}\
-@media(max-width:600px){.popup .ov{align-items:flex-end;padding:0}.popup .bx,.slidein .bx{max-width:none;border-radius:${R} ${R} 0 0;padding-bottom:max(16px,env(safe-area-inset-bottom))}.slidein .bx{width:100%;margin:0;left:0;right:0}}\
-@media(prefers-reduced-motion:reduce){.r *{animation:none!important}}`;
+@media(max-width:600px){.popup{align-items:flex-end;padding:0}.popup .bx,.slidein .bx{max-width:none;border-radius:${R} ${R} 0 0;padding-bottom:max(16px,env(safe-area-inset-bottom))}.slidein .bx{width:100%;margin:0;left:0;right:0}}\
+@media(prefers-reduced-motion:reduce){*{animation:none!important}}`;
 
 let sheet: CSSStyleSheet | undefined;
 
 /** Constructable stylesheet where supported (no CSP needed), else a <style> with the page's nonce. */
 export function adoptStyles(root: ShadowRoot, nonce?: string): void {
   try {
-    if (!sheet) {
-      sheet = new CSSStyleSheet();
-      sheet.replaceSync(CSS);
-    }
+    if (!sheet) (sheet = new CSSStyleSheet()).replaceSync(CSS);
     root.adoptedStyleSheets = [sheet];
   } catch {
     const el = document.createElement('style');
-    if (nonce) el.nonce = nonce;
+    // Without a nonce: "undefined", which matches no policy's nonce, as none would.
+    el.nonce = nonce!;
     el.textContent = CSS;
     root.appendChild(el);
   }
