@@ -161,8 +161,9 @@ export class App extends Component<AppProps, State> {
       </div>
     );
     return (
-      // A popup's root is its overlay: a click on it (not on the box) closes.
-      <div class={`r ${l.type} ${((l as { position?: string }).position || '').replace('-', ' ')}`} style={vars} onClick={(e: MouseEvent) => e.target == e.currentTarget && l.type == 'popup' && close()}>
+      // A popup's root is its overlay: a press on it (not on the box) closes. On mousedown, not
+      // click: a drag that selects text in a field and ends on the overlay is a click there.
+      <div class={`r ${l.type} ${((l as { position?: string }).position || '').replace('-', ' ')}`} style={vars} onMouseDown={(e: MouseEvent) => e.target == e.currentTarget && l.type == 'popup' && close()}>
         {box}
       </div>
     );

@@ -154,6 +154,12 @@ export function show(req: ShowRequest): Shown {
       }
       // Esc, or Android's back button, asks the dialog to close: close the campaign our way.
       mount.oncancel = safe((e: Event) => (e.preventDefault(), close()));
+      // The lock: the root's overflow hidden. While the root's is visible, the body's is the
+      // viewport's: locked, a body with overflow of its own (html,body{height:100%}
+      // body{overflow-x:hidden}) would become a scroller of its own, at its top, the page jumping
+      // there. So the body is visible while locked, unless it is a scroller already, scrolled
+      // (a body that scrolls the page, under a root that is not visible), which must stay one.
+      if (!doc.body.scrollTop) undo.push(setImportant(doc.body, 'overflow', 'visible'));
       undo.push(setImportant(doc.documentElement, 'overflow', 'hidden'));
       (q(FIRST_FIELD) || box).focus({ preventScroll: true });
     }
