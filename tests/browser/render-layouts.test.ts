@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright';
 import { resolve } from 'node:path';
-import type { Content } from '../../src/shared/campaign';
+import type { Content, Layout } from '../../src/shared/campaign';
 import { box, calls, campaign, fixture, LAYOUTS, NEWSLETTER, show, type Fixture, type W } from './render-fixture';
 
 const AXE = resolve(import.meta.dirname, '../../node_modules/axe-core/axe.min.js');
@@ -322,5 +322,123 @@ describe('the page around the campaign, and the screen', () => {
     // A press on the overlay itself still closes it.
     await page.mouse.click(5, 5);
     expect((await calls(page)).map((c) => c[0])).toEqual(['displayed', 'closed']);
+  });
+});
+
+describe('the page around the campaign, and the screen', () => {
+  const tall = '<main><h1>Shop</h1>' + '<p>Some page text.</p>'.repeat(200) + '<button id="before">Before</button><div id="slot"></div></main>';
+  const scroll = (page: Page) => page.evaluate(() => [scrollY, document.body.scrollTop]);
+
+  it('the scroll lock keeps the page where it was: a body with its own overflow, and a body that is the scroller', async () => {
+    // html,body{height:100%} body{overflow-x:hidden}: the body's overflow is the viewport's until
+    // the root's stops being visible; a lock on the root alone made the body a scroller at its top.
+    const { page } = await f.open({ head: '<style>html,body{height:100%} body{overflow-x:hidden}</style>', body: tall, viewport: { width: 800, height: 600 } });
+    await page.evaluate(() => scrollTo(0, 1500));
+    await show(page, campaign({ type: 'popup' }));
+    expect(await scroll(page)).toEqual([1500, 0]);
+    expect(await page.evaluate(() => getComputedStyle(document.documentElement).overflow)).toBe('hidden');
+    await page.keyboard.press('Escape');
+    expect(await scroll(page)).toEqual([1500, 0]);
+    expect(await page.evaluate(() => [document.documentElement.getAttribute('style'), document.body.getAttribute('style')])).toEqual(['', '']);
+
+    // An app shell whose body is the scroller (the root's overflow is not visible): left alone.
+    const shell = await f.open({ head: '<style>html{overflow:hidden} html,body{height:100%;margin:0} body{overflow:auto}</style>', body: tall, viewport: { width: 800, height: 600 } });
+    await shell.page.evaluate(() => (document.body.scrollTop = 1500));
+    await show(shell.page, campaign({ type: 'fullscreen' }));
+    expect(await scroll(shell.page)).toEqual([0, 1500]);
+    await shell.page.keyboard.press('Escape');
+    expect(await scroll(shell.page)).toEqual([0, 1500]);
+  });
+
+  it('a drag that starts in a field and ends on the overlay (selecting text) does not close the popup', async () => {
+    const { page } = await f.open();
+    await show(page, campaign({ type: 'popup' }));
+    const email = page.locator('poplet-campaign input[type=email]');
+    await email.fill('ada@example.com');
+    const r = (await email.boundingBox())!;
+    const bx = (await box(page).boundingBox())!;
+    await page.mouse.move(r.x + r.width - 10, r.y + r.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(bx.x - 40, r.y + r.height / 2, { steps: 5 });
+    await page.mouse.up();
+    expect((await calls(page)).map((c) => c[0])).toEqual(['displayed']);
+    expect(await email.inputValue()).toBe('ada@example.com');
+    // A press on the overlay itself still closes it.
+    await page.mouse.click(5, 5);
+    expect((await calls(page)).map((c) => c[0])).toEqual(['displayed', 'closed']);
+  });
+
+  it('a long word wraps inside the box instead of scrolling it sideways', async () => {
+    const long: Content = { ...NEWSLETTER, steps: [{ blocks: [{ type: 'heading', text: 'Supercalifragilistic'.repeat(20) }, { type: 'paragraph', text: 'https://shop.example/' + 'x'.repeat(300) }, ...NEWSLETTER.steps[0].blocks.slice(2)] }] };
+    const { page } = await f.open({ viewport: { width: 375, height: 667 } });
+    for (const layout of [{ type: 'popup' }, { type: 'slidein', position: 'bottom-right' }, { type: 'embed', selector: '#slot' }] as Layout[]) {
+      await show(page, campaign(layout, long));
+      expect(await box(page).evaluate((b) => b.scrollWidth - b.clientWidth), layout.type).toBe(0);
+      await page.evaluate(() => (window as unknown as W).__shown.destroy());
+    }
+  });
+
+  it('right to left, in a transformed parent: the honeypot adds no sideways scroll and stays out of sight and reach', async () => {
+    const { page } = await f.open({ body: '<main><h1>Boutique</h1><div style="transform:translateZ(0)"><div id="slot"></div></div></main>' });
+    await page.evaluate(() => (document.documentElement.dir = 'rtl'));
+    await show(page, campaign({ type: 'embed', selector: '#slot' }));
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0);
+    const hp = page.locator('poplet-campaign input[name=pl_hp]');
+    expect(await hp.evaluate((el) => el.getBoundingClientRect().bottom <= 0)).toBe(true);
+    expect(await hp.getAttribute('tabindex')).toBe('-1');
+    expect(await hp.evaluate((el) => el.closest('[aria-hidden=true]') != null)).toBe(true);
+  });
+
+  it('the close button covers no heading: room above the first line, at the inline end (left when right to left)', async () => {
+    const heading: Content = { ...NEWSLETTER, steps: [{ blocks: [{ type: 'heading', text: 'Get 10% off your very first order with us today, and more' }, ...NEWSLETTER.steps[0].blocks.slice(2)] }] };
+    for (const dir of ['ltr', 'rtl']) {
+      for (const layout of [{ type: 'popup' }, { type: 'slidein', position: 'bottom-right' }, { type: 'fullscreen' }] as Layout[]) {
+        const { page } = await f.open({ viewport: { width: 375, height: 667 } });
+        await page.evaluate((dir) => (document.documentElement.dir = dir), dir);
+        await show(page, campaign(layout, heading));
+        const [x, h2, bx] = await Promise.all(['.x', 'h2', '.bx'].map((s) => page.locator('poplet-campaign ' + s).evaluate((e) => e.getBoundingClientRect().toJSON() as DOMRect)));
+        const what = `${dir} ${layout.type}`;
+        // The heading's first line is full, edge to edge of the content.
+        expect(h2.right - h2.left, what).toBeGreaterThan(bx.width - 60);
+        expect(x.bottom, what).toBeLessThanOrEqual(h2.top);
+        expect(dir == 'rtl' ? x.left - bx.left : bx.right - x.right, what).toBeLessThan(10);
+        await page.context().close();
+      }
+    }
+  });
+
+  it('full screens, bars and phone sheets keep clear of the notch and the home indicator (viewport-fit=cover)', async () => {
+    const layouts: Array<[Layout, 'top' | 'bottom' | 'both']> = [
+      [{ type: 'fullscreen' }, 'both'],
+      [{ type: 'bar', position: 'top' }, 'top'],
+      [{ type: 'bar', position: 'bottom' }, 'bottom'],
+      // Phones: slide-ins and the popup's bottom sheet span the width, at the screen's edge.
+      [{ type: 'slidein', position: 'top-left' }, 'top'],
+      [{ type: 'slidein', position: 'bottom-right' }, 'bottom'],
+      [{ type: 'popup' }, 'bottom'],
+    ];
+    for (const [layout, edge] of layouts) {
+      const { page } = await f.open({ viewport: { width: 375, height: 667 }, head: '<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">' });
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Emulation.setSafeAreaInsetsOverride' as never, { insets: { top: 47, bottom: 34, left: 0, right: 0 } } as never);
+      await show(page, campaign(layout));
+      const [x, h2, ns, bx] = await Promise.all(['.x', 'h2', '.ns', '.bx'].map((s) => page.locator('poplet-campaign ' + s).evaluate((e) => e.getBoundingClientRect().toJSON() as DOMRect)));
+      const what = JSON.stringify(layout);
+      if (edge != 'bottom') {
+        expect(Math.min(x.top, h2.top), what).toBeGreaterThanOrEqual(47);
+        // The campaign's background still reaches the screen's edge.
+        expect(bx.top, what).toBe(0);
+      }
+      if (edge != 'top') {
+        expect(ns.bottom, what).toBeLessThanOrEqual(667 - 34);
+        expect(bx.bottom, what).toBe(667);
+      }
+      // A top bar keeps no room at its bottom, nor a bottom bar at its top.
+      if (layout.type == 'bar') {
+        const side = layout.position == 'top' ? ('borderBottomWidth' as const) : ('borderTopWidth' as const);
+        expect(await box(page).evaluate((e, side) => getComputedStyle(e)[side], side), what).toBe('0px');
+      }
+      await page.context().close();
+    }
   });
 });

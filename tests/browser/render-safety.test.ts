@@ -79,7 +79,7 @@ describe('strict Content-Security-Policy', () => {
     for (const [i, layout] of LAYOUTS.entries()) {
       await show(page, campaign(layout, NEWSLETTER, i + 1));
       const b = box(page).last();
-      expect(await b.evaluate((el) => getComputedStyle(el).borderTopWidth + ' ' + getComputedStyle(el).paddingTop)).toMatch(/px 1\dpx|px 32px|px 10px/);
+      expect(await b.evaluate((el) => getComputedStyle(el).borderTopWidth + ' ' + getComputedStyle(el).paddingTop)).toMatch(/px 1\dpx|px 46px|px 10px/);
       await page.locator('poplet-campaign button[type=submit]').last().click();
       await page.locator('poplet-campaign input[type=email]').last().fill('ada@example.com');
       await page.locator('poplet-campaign input[type=checkbox]').last().check();

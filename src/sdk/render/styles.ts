@@ -9,19 +9,27 @@ const ERR = 'color:#b00020;background:#fff;';
 // the top z-index (the host comes last in the document, so it wins ties).
 // The dialog's position and inset come after its `all:unset`, in the fixed layers' rules, so they
 // take. A popup's root (.r.popup) is its overlay.
+// Words longer than the box break anywhere (a long URL must not scroll the box sideways).
+// Bars, full screens, phone sheets and slide-ins at a screen edge keep clear of the notch and
+// the home indicator (viewport-fit=cover) by a transparent border of the safe-area inset: their
+// background still reaches the edge, and the close button (placed in the padding box) follows.
+// The close button sits at the inline end (left on right-to-left pages) above the first line.
+// The honeypot is above the page (left of it, a transformed parent on a right-to-left page
+// scrolled sideways to it).
 // A full screen centres with `safe center`: plain `center` pushes content taller than the viewport
 // above the scroll origin, out of reach. Browsers without `safe` (Safari before 17.6) drop the
 // declaration and start the content at the top: not centred, never cut.
 const CSS = `:host{all:initial!important;display:contents!important}\
 *{box-sizing:border-box}\
-.r{font:16px/1.45 var(--pl-font,system-ui,sans-serif);color:var(--pl-color,#1a1a1a)}\
+.r{font:16px/1.45 var(--pl-font,system-ui,sans-serif);color:var(--pl-color,#1a1a1a);overflow-wrap:anywhere}\
 dialog{all:unset}dialog::backdrop{background:0}\
 dialog,.popup,.bar .bx,.slidein .bx,.fullscreen .bx{position:fixed;z-index:2147483647}dialog,.popup,.fullscreen .bx{inset:0}\
 .popup{display:flex;align-items:center;justify-content:center;padding:16px;background:var(--pl-overlay,#0009);animation:pl-f .2s}\
-.bx{position:relative;background:var(--pl-background,#fff);border-radius:${R};box-shadow:0 8px 40px #0005;padding:32px 24px 16px;width:100%;max-width:var(--pl-width,440px);max-height:100%;overflow:auto;animation:pl-u .25s}\
+.bx{position:relative;background:var(--pl-background,#fff);border-radius:${R};box-shadow:0 8px 40px #0005;padding:46px 24px 16px;width:100%;max-width:var(--pl-width,440px);max-height:100%;overflow:auto;animation:pl-u .25s}\
 .slidein .bx{max-width:var(--pl-width,360px);width:calc(100% - 32px);max-height:calc(100% - 32px);margin:16px}\
 .top .bx{top:0}.bottom .bx{bottom:0}.left .bx,.bar .bx{left:0}.right .bx,.bar .bx{right:0}\
 .bar .bx{max-width:none;border-radius:0;padding:10px 48px}\
+.top .bx,.fullscreen .bx{border-top:env(safe-area-inset-top) solid #0000}.bottom .bx,.popup .bx,.fullscreen .bx{border-bottom:env(safe-area-inset-bottom) solid #0000}\
 .bar .bx,.bar .st{display:flex;flex-wrap:wrap;align-items:center;justify-content:center;gap:4px 16px;text-align:center}\
 .bar .st>*{margin:0}.bar .b{width:auto}.bar .fd{min-width:200px}\
 .fullscreen .bx{max-width:none;border-radius:0;display:flex;flex-flow:column;justify-content:safe center;align-items:center}\
@@ -45,14 +53,14 @@ label{display:block;font-weight:600;margin-bottom:4px}\
 .fe{${ERR}padding:8px}\
 .cd{font:700 1.6em monospace}\
 .x,.ns{background:0;border:0;color:inherit;font:inherit;cursor:pointer}\
-.x{position:absolute;top:6px;right:6px;min-width:40px;height:40px;padding:0 8px}\
+.x{position:absolute;top:6px;inset-inline-end:6px;min-width:40px;height:40px;padding:0 8px}\
 .icon{font-size:30px;line-height:1}\
 .ns{padding:6px 2px;font-size:13px;text-decoration:underline}\
-.hp{position:fixed;left:-9999px}\
+.hp{position:fixed;top:-1e4px}\
 .out{pointer-events:none}.out .bx,.out .popup{animation:pl-f .18s reverse forwards}\
 @keyframes pl-f{from{opacity:0}}\
 @keyframes pl-u{from{opacity:0;transform:translateY(24px)}}\
-@media(max-width:600px){.popup{align-items:flex-end;padding:0}.popup .bx,.slidein .bx{max-width:none;border-radius:${R} ${R} 0 0;padding-bottom:max(16px,env(safe-area-inset-bottom))}.slidein .bx{width:100%;margin:0;left:0;right:0}}\
+@media(max-width:600px){.popup{align-items:flex-end;padding:0}.popup .bx,.slidein .bx{max-width:none;border-radius:${R} ${R} 0 0}.slidein .bx{width:100%;margin:0;left:0;right:0}}\
 @media(prefers-reduced-motion:reduce){*{animation:none!important}}`;
 
 let sheet: CSSStyleSheet | undefined;
