@@ -82,8 +82,9 @@ describe('forms', () => {
     expect(await q(page, 'input.in').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).maxLength))).toEqual([1000, 1000]);
     await q(page, 'input[name=msg]').fill('y'.repeat(1200));
     expect((await q(page, 'input[name=msg]').inputValue()).length).toBe(1000);
-    // Every sign-up carries an email, so the field is required though the campaign left it optional.
-    expect(await q(page, 'input[type=email]').getAttribute('required')).toBe('');
+    // Every sign-up carries an email, so the field is required though the campaign left it optional
+    // (aria-required: the form checks fields itself, see 'required fields are announced as required').
+    expect(await q(page, 'input[type=email]').getAttribute('aria-required')).toBe('true');
     await q(page, 'button[type=submit]').click();
     expect(await q(page, '.er').textContent()).toBe('This field is required.');
     expect((await calls(page)).filter((c) => c[0] == 'submit')).toEqual([]);
@@ -182,6 +183,73 @@ describe('forms', () => {
     await page.waitForTimeout(100);
     expect((await calls(page)).filter((c) => c[0] == 'submit').length).toBe(3);
     expect(errors).toEqual([]);
+  });
+
+  it('a refusal that names a field of an earlier step goes back to it, with its message, focus and every value typed kept', async () => {
+    const { page, errors } = await f.open();
+    await show(page, campaign({ type: 'popup' }, { ...MULTI, messages: { ...MULTI.messages, email: 'Ungültige Adresse.' } }));
+    await q(page, 'input[type=email]').fill(' ada@example.com');
+    await page.locator('poplet-campaign button', { hasText: 'Next' }).click();
+    await q(page, 'input[name=first_name]').fill('Ada');
+    await q(page, 'input[name=phone]').fill('+33 6 12 34 56 78');
+    await q(page, 'select').selectOption('L');
+    await q(page, 'input[name=vip]').check();
+    await page.evaluate(() => ((window as unknown as W).__result = { ok: false, error: 'email: not a valid address', field: 'email' }));
+    await page.locator('poplet-campaign button', { hasText: 'Send' }).click();
+    await q(page, '.fe').waitFor();
+    // Back on the first step: the email as typed (trimmed), marked, its message, focused.
+    const email = q(page, 'input[type=email]');
+    expect(await email.inputValue()).toBe('ada@example.com');
+    expect(await email.getAttribute('aria-invalid')).toBe('true');
+    expect(await q(page, `#${await email.getAttribute('aria-describedby')}`).textContent()).toBe('Ungültige Adresse.');
+    expect(await focused(page)).toBe('shadow:input#f0-0.in');
+    expect(await q(page, '.fe').textContent()).toBe('Something went wrong. Please try again.');
+    // Corrected, the second step comes back as the visitor left it, and the sign-up goes through.
+    await page.evaluate(() => ((window as unknown as W).__result = { ok: true, queued: false }));
+    await email.fill('ada@example.org');
+    await page.locator('poplet-campaign button', { hasText: 'Next' }).click();
+    expect(await q(page, 'input[name=first_name]').inputValue()).toBe('Ada');
+    expect(await q(page, 'input[name=phone]').inputValue()).toBe('+33 6 12 34 56 78');
+    expect(await q(page, 'input[name=age]').inputValue()).toBe('');
+    expect(await q(page, 'select').inputValue()).toBe('L');
+    expect(await q(page, 'input[name=vip]').isChecked()).toBe(true);
+    await page.locator('poplet-campaign button', { hasText: 'Send' }).click();
+    await page.locator('poplet-campaign p', { hasText: 'Done.' }).waitFor();
+    expect((await calls(page)).filter((c) => c[0] == 'submit').map((c) => c[2])).toEqual([
+      { email: 'ada@example.com', first_name: 'Ada', phone: '+33 6 12 34 56 78', size: 'L', vip: 'true' },
+      { email: 'ada@example.org', first_name: 'Ada', phone: '+33 6 12 34 56 78', size: 'L', vip: 'true' },
+    ]);
+    expect(errors).toEqual([]);
+  });
+
+  it('a field named like a built-in member (valueOf, constructor) starts empty', async () => {
+    const { page } = await f.open();
+    const content: Content = {
+      label: 'Odd names',
+      steps: [{ blocks: [{ type: 'text', name: 'valueOf', label: 'A' }, { type: 'select', name: 'constructor', label: 'B', options: ['x'] }, { type: 'email', label: 'Email' }] }],
+      success: { blocks: [] },
+    };
+    await show(page, campaign({ type: 'popup' }, content));
+    expect(await q(page, 'input[name=valueOf]').inputValue()).toBe('');
+    expect(await q(page, 'select').inputValue()).toBe('');
+  });
+
+  it('required fields are announced as required, and an untouched one is not announced as invalid', async () => {
+    const { page } = await f.open();
+    await show(page, campaign({ type: 'slidein', position: 'bottom-right' }));
+    const ax = async () => {
+      const cdp = await page.context().newCDPSession(page);
+      const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: Array<{ role?: { value: string }; properties?: Array<{ name: string; value: { value: unknown } }> }> };
+      const props = (role: string) => Object.fromEntries((nodes.find((n) => n.role?.value == role)!.properties ?? []).map((p) => [p.name, p.value.value]));
+      return { checkbox: props('checkbox'), textbox: props('textbox') };
+    };
+    const before = await ax();
+    // (Chromium's tree has no `required` for checkboxes, native or ARIA: the attribute is checked.)
+    expect([await q(page, 'input[type=checkbox]').getAttribute('aria-required'), before.textbox.required]).toEqual(['true', true]);
+    expect([before.checkbox.invalid, before.textbox.invalid]).toEqual(['false', 'false']);
+    await q(page, 'button[type=submit]').click();
+    const after = await ax();
+    expect([after.checkbox.invalid, after.textbox.invalid]).toEqual(['true', 'true']);
   });
 
   it("a select without its own placeholder shows messages.choose, in English by default", async () => {

@@ -32,15 +32,23 @@ interface State {
 
 
 export class App extends Component<AppProps, State> {
+  /**
+   * What the visitor gave each field, by key, read when a step is sent on: a step drawn again (a
+   * refusal sends the visitor back) shows it. No prototype, so that a field named `constructor`
+   * starts empty.
+   */
   declare values: Record<string, string>;
   /** The honeypot's value: read on the first submit, before anything is sent (undefined until then). */
   declare hp: string;
   declare msgs: Messages;
+  /** The step of each field the visitor was shown, by key. */
+  declare at: Record<string, number>;
 
   constructor(p: AppProps) {
     super(p);
     this.state = { step: 0, errors: {} };
-    this.values = {};
+    this.values = Object.create(null);
+    this.at = {};
     this.msgs = { ...DEFAULT_MESSAGES, ...p.req.content.messages };
     // Drawn again every second, for countdowns, until unmounted (Preact then sets `base` to null).
     const t = setInterval(() => (this.base ? this.forceUpdate() : clearInterval(t)), 1000);
@@ -54,7 +62,7 @@ export class App extends Component<AppProps, State> {
       content: { steps },
       host,
     } = this.props.req;
-    const { step, busy } = this.state;
+    let { step, busy } = this.state;
     if (busy) return;
     // The success step: nothing comes next and nothing is left to send, so next or submit there
     // (refused by checkContent, but drawn if it arrives) closes.
@@ -68,6 +76,7 @@ export class App extends Component<AppProps, State> {
       const el = get(k);
       // Hidden fields have no element: their values are read at submit.
       if (!el) continue;
+      this.at[k] = step;
       const bad = invalid(b, (this.values[k] = el.type == 'checkbox' && !el.checked ? '' : el.value.trim()));
       if (bad) errors[k] = this.msgs[bad];
     }
@@ -103,10 +112,12 @@ export class App extends Component<AppProps, State> {
     if (r.ok) return this.go(steps.length);
     const k = r.field;
     host.log('poplet ui: sign-up refused', r.error);
-    // The field the server refused, if it named one, gets its message too.
-    // (`errors` is still the step's empty set.)
+    // The field the server refused, if it named one, gets its message too, on its own step: an
+    // earlier one is drawn again, with what was typed in it, and the field takes focus.
+    // (`errors` is still the step's empty set; `>= 0`, not `in`: an inherited name is no step.)
     if (k) errors[k] = this.msgs[k == 'email' ? k : 'error'];
-    this.setState({ errors, busy: false, failed: true }, k ? this.props.focusStep : undefined);
+    if (this.at[k!] >= 0) step = this.at[k!];
+    this.setState({ errors, busy: false, failed: true, step }, k ? this.props.focusStep : undefined);
   }
 
   /** To another step: focus follows once it is drawn. */
@@ -144,6 +155,7 @@ export class App extends Component<AppProps, State> {
               id: `f${step}-${i}`,
               // Only a field shows its error: another block that shares a field's key ignores it.
               error: errors[keyOf(b as FieldBlock)],
+              value: this.values[keyOf(b as FieldBlock)],
               choose: this.msgs.choose,
               busy,
               close,

@@ -14,6 +14,8 @@ export interface BlockEnv {
   id: string;
   /** Text of the block's validation error, if any. */
   error?: string;
+  /** What the visitor gave the field before (a step drawn again), shown as it starts. */
+  value?: string;
   /** A select's empty choice when the field sets no placeholder (`messages.choose`). */
   choose: string;
   busy?: boolean;
@@ -33,13 +35,14 @@ function rich(nodes: SafeNode[], env: BlockEnv): ComponentChildren {
   );
 }
 
-function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { id, error, choose }: BlockEnv) {
+function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { id, error, value: v, choose }: BlockEnv) {
   const t = b.type;
   const attrs = {
     id,
     name: keyOf(b),
-    // A sign-up is its email: that field is required whatever the campaign says.
-    required: t == 'email' || b.required,
+    // A sign-up is its email: that field is required whatever the campaign says. Not the native
+    // `required` (the form checks fields itself): it exposes a field not yet filled as invalid.
+    'aria-required': t == 'email' || b.required,
     'aria-invalid': (error && 'true') as 'true' | undefined,
     'aria-describedby': error && id + 'e',
   };
@@ -50,7 +53,7 @@ function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { id, error, choose }
     <div class="fd">
       {check ? (
         <label class="ck">
-          <input type="checkbox" value="true" {...attrs} />
+          <input type="checkbox" value="true" defaultChecked={!!v} {...attrs} />
           <span>{b.label}</span>
         </label>
       ) : (
@@ -61,7 +64,7 @@ function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { id, error, choose }
           <option value="" selected disabled={b.required} hidden={b.required}>
             {b.placeholder || choose}
           </option>
-          {b.options.map((o) => <option>{o}</option>)}
+          {b.options.map((o) => <option selected={o == v}>{o}</option>)}
         </select>
       ) : check ? null : (
         <input
@@ -72,6 +75,7 @@ function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { id, error, choose }
           placeholder={b.placeholder}
           // What the server takes: longer is refused, so it cannot be typed (a long email fails its format).
           maxLength={SIGNUP_LIMITS.value}
+          defaultValue={v}
           {...attrs}
         />
       )}

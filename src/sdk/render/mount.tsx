@@ -128,7 +128,8 @@ export function show(req: ShowRequest): Shown {
       const inside = doc.activeElement == el;
       // Focus outside a top-layer modal: the page opened a modal of its own over it, whose keys they are.
       if (topLayer && !inside && doc.activeElement != doc.body) return;
-      if (e.key == 'Escape' && (modal || inside)) {
+      // An embed is part of the page: Esc there is the visitor's, not a close.
+      if (e.key == 'Escape' && (modal || (inside && layout.type != 'embed'))) {
         e.preventDefault();
         close();
       } else if (e.key == 'Tab' && modal) {
