@@ -97,20 +97,28 @@ function fsyncFile(path: string): void {
 
 // Plain CommonJS run by `new Worker(code, { eval: true })`: no file to locate next to this module,
 // which runs from src/ (tsx, vitest) as well as from one bundled file (tests/bench).
+// The answer is posted once the worker's connection is closed: the backup resolves on it, and a
+// connection still open then kept the caller's from being the last one (no checkpoint on its
+// close), and held the file a restore was about to replace.
 const VACUUM_INTO_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
 let db;
+let answer = { ok: true };
 try {
   db = new Database(workerData.db, { fileMustExist: true });
   db.pragma('busy_timeout = 5000');
   db.prepare('VACUUM INTO ?').run(workerData.out);
-  parentPort.postMessage({ ok: true });
 } catch (e) {
-  parentPort.postMessage({ ok: false, message: String((e && e.message) || e) });
+  answer = { ok: false, message: String((e && e.message) || e) };
 } finally {
-  if (db) db.close();
+  try {
+    if (db) db.close();
+  } catch (e) {
+    if (answer.ok) answer = { ok: false, message: String((e && e.message) || e) };
+  }
 }
+parentPort.postMessage(answer);
 `;
 
 /** VACUUM INTO `out` from a connection of its own in a worker thread; `signal` stops it. */
