@@ -41,12 +41,15 @@ export const isRevenue = (r: unknown): r is number => typeof r === 'number' && r
 /** The analytics id (`visitor`): the SDK's nanoid (21 characters), within the rule of sign-up ids. */
 export const VISITOR_ID = /^[\w-]{10,64}$/;
 
-// A lone surrogate (half a UTF-16 pair, from a JSON "\ud800" escape) is not text: stored, it
-// becomes U+FFFD, so the group or goal name would no longer be the one sent. As signup.ts's
-// isWellFormed, copied: the core bundles this module (MAX_GOAL_NAME, VISITOR_ID), and an import
-// here stops esbuild inlining those constants there (+10 B).
+// Half of a UTF-16 surrogate pair on its own (a JSON "\ud800" escape): not text. Stored, SQLite's
+// UTF-8 turns it into U+FFFD, so the row no longer holds what was sent (a sign-up's address shown
+// could never be erased, a goal name would not be the one sent). String.prototype.isWellFormed,
+// without needing ES2024. Here rather than in signup.ts, which imports it: the core bundles this
+// module (goal names, VISITOR_ID) and checks goal names with it too.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/;
-const NOT_TEXT = 'must be well-formed Unicode text (it holds a lone surrogate)';
+/** True when `s` is well-formed UTF-16: no lone surrogate. */
+export const isWellFormed = (s: string): boolean => !LONE_SURROGATE.test(s);
+export const NOT_TEXT = 'must be well-formed Unicode text (it holds a lone surrogate)';
 
 /** Checks a POST /events body. Returns null when valid, else an error naming the field. */
 export function validateEventBatch(x: unknown): string | null {
@@ -61,11 +64,11 @@ export function validateEventBatch(x: unknown): string | null {
     if (!EVENT_KINDS.includes(e.k as EventKind)) return `events[${i}].k: must be one of ${EVENT_KINDS.join(', ')}`;
     if (typeof e.c !== 'number' || !Number.isSafeInteger(e.c) || e.c < 1) return `events[${i}].c: must be a positive integer`;
     if (e.g !== undefined && (typeof e.g !== 'string' || e.g.length > 64)) return `events[${i}].g: must be a string of at most 64 characters`;
-    if (e.g !== undefined && LONE_SURROGATE.test(e.g)) return `events[${i}].g: ${NOT_TEXT}`;
+    if (e.g !== undefined && !isWellFormed(e.g)) return `events[${i}].g: ${NOT_TEXT}`;
     if (typeof e.t !== 'number' || !Number.isFinite(e.t)) return `events[${i}].t: must be epoch milliseconds`;
     if (e.k === 'goal') {
       if (typeof e.n !== 'string' || e.n.length < 1 || e.n.length > MAX_GOAL_NAME) return `events[${i}].n: a goal needs a name of 1–${MAX_GOAL_NAME} characters`;
-      if (LONE_SURROGATE.test(e.n)) return `events[${i}].n: ${NOT_TEXT}`;
+      if (!isWellFormed(e.n)) return `events[${i}].n: ${NOT_TEXT}`;
       if (e.r !== undefined && !isRevenue(e.r)) return `events[${i}].r: must be a number from 0 to ${MAX_REVENUE}`;
     } else if (e.n !== undefined || e.r !== undefined) return `events[${i}]: n and r belong to goal events only`;
   }

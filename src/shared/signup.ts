@@ -1,6 +1,7 @@
 // The sign-up: what the browser posts to POST /collect, and what the Email API and hooks return.
 // Validator: validateSignup (below, owned by the server work) is used by the server; the browser
 // only builds these.
+import { isWellFormed, NOT_TEXT } from './events';
 
 export interface SignupPayload {
   /** nanoid made in the browser before the first send: the server deduplicates on it. */
@@ -51,14 +52,6 @@ const ID = /^[A-Za-z0-9_-]{10,64}$/;
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 export const isEmail = (s: string): boolean => s.length <= SIGNUP_LIMITS.email && EMAIL.test(s);
-
-// Half of a UTF-16 surrogate pair on its own (a JSON "\ud800" escape): not text. Stored, SQLite's
-// UTF-8 turns it into U+FFFD, so the row no longer holds what was sent, and the address shown can
-// never be erased (it matches nothing). String.prototype.isWellFormed, without needing ES2024.
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/;
-/** True when `s` is well-formed UTF-16: no lone surrogate. */
-export const isWellFormed = (s: string): boolean => !LONE_SURROGATE.test(s);
-const NOT_TEXT = 'must be well-formed Unicode text (it holds a lone surrogate)';
 
 const optionalText = (v: unknown, max: number) => v === undefined || (typeof v === 'string' && v.length <= max);
 

@@ -6,7 +6,7 @@ import type { Engine, EngineDeps } from '../engine/types';
 import type { VisitorContext } from '../context/types';
 import { buildContext } from '../context/build';
 import { createLog } from '../log';
-import { MAX_GOAL_NAME, VISITOR_ID } from '../../shared/events';
+import { isWellFormed, MAX_GOAL_NAME, VISITOR_ID } from '../../shared/events';
 import { isObject } from '../storage/codec';
 import { createStore, R } from '../storage/store';
 import { readState, writeState } from '../storage/state';
@@ -145,7 +145,8 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       bus.emit('ready', {});
     },
     goal(name, o) {
-      need(typeof name == 'string' && name && name.length <= MAX_GOAL_NAME && (o == null || (isObject(o) && (o.revenue == null || ((o.revenue as number) >= 0 && Number.isFinite(o.revenue))))));
+      // A lone surrogate (a name cut inside an emoji) would make the server refuse the batch.
+      need(typeof name == 'string' && name && name.length <= MAX_GOAL_NAME && isWellFormed(name) && (o == null || (isObject(o) && (o.revenue == null || ((o.revenue as number) >= 0 && Number.isFinite(o.revenue))))));
       engine.goal(name, o && o.revenue);
     },
     listen(name, a, b) {

@@ -79,6 +79,7 @@ describe("wisepops('goal')", () => {
     [[''], 'empty name'],
     [['x'.repeat(51)], 'name over 50 characters'],
     [[7], 'name not a string'],
+    [['caf\ud83d'], 'name cut inside an emoji (a lone surrogate, which the server refuses)'],
     [['purchase', { revenue: -1 }], 'negative revenue'],
     [['purchase', { revenue: Infinity }], 'infinite revenue'],
     [['purchase', { revenue: NaN }], 'NaN revenue'],
@@ -91,6 +92,12 @@ describe("wisepops('goal')", () => {
     expect(lines, what).toHaveLength(1);
     expect(lines[0]).toContain('[poplet] goal ignored');
     expect(beacons).toHaveLength(1);
+  });
+
+  it('accepts a name with a whole emoji (a surrogate pair)', async () => {
+    const wp = await boot();
+    wp('goal', 'tea \ud83c\udf75');
+    expect(beacons[1].events[0].n).toBe('tea \ud83c\udf75');
   });
 
   it('accepts a 50-character name and zero revenue', async () => {

@@ -2,7 +2,8 @@
 // was sent and the address shown can never be erased) and, in addresses, invisible format
 // characters. validateSignup and validateEventBatch refuse them, naming the field.
 import { describe, expect, it } from 'vitest';
-import { isWellFormed, validateSignup } from '../../../src/shared/signup';
+import { isWellFormed } from '../../../src/shared/events';
+import { validateSignup } from '../../../src/shared/signup';
 import { validateEventBatch } from '../../../src/shared/events';
 
 const signup = (over: Record<string, unknown>) => validateSignup({ id: 'abcdefghijkl', site: 's', wisepop_id: 1, email: 'ada@example.com', ...over });
