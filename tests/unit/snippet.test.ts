@@ -12,6 +12,13 @@ beforeEach(() => {
 });
 
 describe('snippet', () => {
+  it('is the one README.md shows, wherever it shows it', () => {
+    // Whole ones only: the README also shortens it to `{…}` where only the URL matters.
+    const shown = readFileSync('README.md', 'utf8').match(/^<script>\(function\(w,i,s,e\)\{(?!…).*$/gm)!;
+    expect(shown.length).toBeGreaterThan(1);
+    for (const line of shown) expect(line).toBe(`<script>${snippetFor(line.match(/"(https?:[^"]+)"\)<\/script>$/)![1])}</script>`);
+  });
+
   it('stays under 600 bytes for a realistic URL', () => {
     const s = snippetFor('https://popups.example-shop.com/poplet.js?site=shop-main-2025');
     expect(s.length).toBeLessThan(600);
