@@ -125,6 +125,12 @@ const SPECS: Record<string, string> = {
   style: 'background:t? color:t? accent:t? accentText:t? font:t? overlay:t? radius:n? width:n? closeButton:icon|text|none?',
 };
 
+/**
+ * The spec named `name`, own entries only: a block type "constructor" or "toString", or a key
+ * added to Object.prototype, is an unknown type, not an inherited member to split.
+ */
+const specOf = (name: unknown): string | undefined => (Object.hasOwn(SPECS, name as string) ? SPECS[name as string] : undefined);
+
 function fields(x: unknown, spec: string, p: string): Err {
   if (!isObj(x)) return p + ': must be an object';
   for (const f of spec.split(' ')) {
@@ -148,7 +154,7 @@ function checkStep(x: unknown, p: string, names: Set<string>, success?: boolean)
   for (let i = 0; i < x.blocks.length; i++) {
     const b = x.blocks[i] as O;
     const bp = `${p}.blocks[${i}]`;
-    const spec = isObj(b) && SPECS[b.type as string];
+    const spec = isObj(b) && specOf(b.type);
     const e = spec != null && spec !== false ? fields(b, spec, bp) : isObj(b) ? `${bp}.type: unknown block '${b.type}'` : bp + ': must be an object';
     if (e) return e;
     if (b.type == 'button' && b.action == 'link' && !b.href) return bp + '.href: required';
@@ -168,7 +174,7 @@ function checkStep(x: unknown, p: string, names: Set<string>, success?: boolean)
 const LAYOUTS = 'popup, fullscreen, bar, slidein, embed';
 
 export function checkLayout(x: unknown): Err {
-  const spec = isObj(x) && SPECS['layout.' + x.type];
+  const spec = isObj(x) && specOf('layout.' + x.type);
   return spec != null && spec !== false ? fields(x, spec, 'layout') : 'layout.type: must be one of ' + LAYOUTS;
 }
 
@@ -188,7 +194,8 @@ export function checkContent(x: unknown, path: string): Err {
   const m = c.messages as O | undefined;
   if (m !== undefined) {
     if (!isObj(m)) return path + '.messages: must be an object';
-    for (const k in m) if (!isText(m[k])) return `${path}.messages.${k}: must be a string`;
+    // Own keys only: a key a page added to Object.prototype is no message.
+    for (const k of Object.keys(m)) if (!isText(m[k])) return `${path}.messages.${k}: must be a string`;
   }
   return checkStep(c.success, path + '.success', new Set(), true) || (c.style === undefined ? null : fields(c.style, SPECS.style, path + '.style'));
 }

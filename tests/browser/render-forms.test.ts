@@ -232,6 +232,9 @@ describe('forms', () => {
     await show(page, campaign({ type: 'popup' }, content));
     expect(await q(page, 'input[name=valueOf]').inputValue()).toBe('');
     expect(await q(page, 'select').inputValue()).toBe('');
+    // Nothing is invalid before the visitor sends the step (errors found `constructor` inherited).
+    expect(await q(page, '[aria-invalid]').count()).toBe(0);
+    expect(await q(page, '.er').count()).toBe(0);
   });
 
   it('required fields are announced as required, and an untouched one is not announced as invalid', async () => {
@@ -369,6 +372,41 @@ describe('buttons and links', () => {
     await page.locator('poplet-campaign button', { hasText: 'No thanks' }).click();
     await page.waitForFunction(() => !document.querySelector('poplet-campaign'));
     expect((await calls(page)).slice(-1)).toEqual([['closed', 8]]);
+  });
+
+  it('no timer runs for content without a countdown; one countdown, on the success step, starts it and ticks', async () => {
+    const { page } = await f.open();
+    // Time moves when the test says (runFor), on top of its own flow.
+    await page.clock.install();
+    // Every setInterval the chunk asks for (it names the global at call time).
+    await page.evaluate(() => {
+      const w = window as unknown as { __intervals: number; setInterval: typeof setInterval };
+      const set = w.setInterval;
+      w.__intervals = 0;
+      w.setInterval = ((fn: () => void, ms?: number) => (w.__intervals++, set(fn, ms))) as typeof setInterval;
+    });
+    const intervals = () => page.evaluate(() => (window as unknown as { __intervals: number }).__intervals);
+    await show(page, campaign({ type: 'popup' }));
+    await page.clock.runFor(3000);
+    // The old App drew every campaign again every second, countdown or not.
+    expect(await intervals()).toBe(0);
+    await page.evaluate(() => (window as unknown as W).__shown.destroy());
+    const until = await page.evaluate(() => new Date(Date.now() + 3600e3 + 0.5e3).toISOString());
+    await show(page, campaign({ type: 'popup' }, { ...NEWSLETTER, success: { blocks: [{ type: 'heading', text: 'Thank you!' }, { type: 'countdown', until }] } }));
+    expect(await intervals()).toBe(0);
+    await q(page, 'input[type=email]').fill('ada@example.com');
+    await q(page, 'input[type=checkbox]').check();
+    await q(page, 'button[type=submit]').click();
+    const t = q(page, '[role=timer]');
+    await t.waitFor();
+    expect(await intervals()).toBe(1);
+    const left = async () => (await t.textContent())!;
+    const before = await left();
+    // Two ticks at least, a second apart: the time shown goes down.
+    await page.clock.runFor(2000);
+    const toS = (s: string) => s.split(':').reduce((a, b) => a * 60 + +b, 0);
+    expect(toS(await left())).toBeLessThan(toS(before));
+    expect(await intervals()).toBe(1);
   });
 
   it('countdown shows the time left and ticks', async () => {

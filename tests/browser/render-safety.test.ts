@@ -222,3 +222,37 @@ describe('XSS corpus', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe('a page that added enumerable keys to Object.prototype', () => {
+  it('no inherited key becomes a style variable, a field error or an entity', async () => {
+    // A legacy library's method, and a polluted value.
+    const head = `<script>Object.prototype.clone = function () { return 1; }; Object.prototype.accent = 'rgb(255, 0, 0)';</script>`;
+    const { page, errors } = await f.open({ head });
+    const content: Content = {
+      ...NEWSLETTER,
+      steps: [
+        {
+          blocks: [
+            { type: 'paragraph', text: 'a &clone; b &constructor;', html: true },
+            { type: 'email', label: 'Email' },
+            { type: 'text', name: 'toString', label: 'A' },
+            { type: 'text', name: 'clone', label: 'B' },
+            { type: 'button', label: 'Go', action: 'submit' },
+          ],
+        },
+      ],
+      style: { radius: 3 },
+    };
+    await show(page, campaign({ type: 'popup' }, content));
+    const style = await page.locator('poplet-campaign .r').getAttribute('style');
+    expect(style).toContain('--pl-radius: 3px');
+    expect(style).not.toMatch(/clone|accent/);
+    expect(await page.locator('poplet-campaign [aria-invalid]').count()).toBe(0);
+    expect(await page.locator('poplet-campaign p').first().textContent()).toBe('a &clone; b &constructor;');
+    await page.locator('poplet-campaign input[type=email]').fill('ada@example.com');
+    await page.locator('poplet-campaign button[type=submit]').click();
+    await page.locator('poplet-campaign h2', { hasText: 'Thank you!' }).waitFor();
+    expect((await calls(page)).find((c) => c[0] == 'submit')![2]).toEqual({ email: 'ada@example.com' });
+    expect(errors).toEqual([]);
+  });
+});

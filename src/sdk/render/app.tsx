@@ -30,6 +30,11 @@ interface State {
   failed?: boolean;
 }
 
+/**
+ * A map by field key with no prototype: a field named `constructor` or `toString`, or a key a
+ * page added to Object.prototype, finds nothing in it that it did not put there.
+ */
+const bag = <T,>(): Record<string, T> => Object.create(null);
 
 export class App extends Component<AppProps, State> {
   /**
@@ -43,15 +48,15 @@ export class App extends Component<AppProps, State> {
   declare msgs: Messages;
   /** The step of each field the visitor was shown, by key. */
   declare at: Record<string, number>;
+  /** The countdowns' clock, once one is drawn. */
+  declare t: ReturnType<typeof setInterval>;
 
   constructor(p: AppProps) {
     super(p);
-    this.state = { step: 0, errors: {} };
-    this.values = Object.create(null);
-    this.at = {};
+    this.state = { step: 0, errors: bag() };
+    this.values = bag();
+    this.at = bag();
     this.msgs = { ...DEFAULT_MESSAGES, ...p.req.content.messages };
-    // Drawn again every second, for countdowns, until unmounted (Preact then sets `base` to null).
-    const t = setInterval(() => (this.base ? this.forceUpdate() : clearInterval(t)), 1000);
   }
 
   /** Next or submit: checks the current step's fields (kept in `values`), then moves on or sends. */
@@ -70,19 +75,20 @@ export class App extends Component<AppProps, State> {
     const blocks = steps[step].blocks;
     const form = e.currentTarget as HTMLFormElement;
     const get = (k: string) => form.elements.namedItem(k) as HTMLInputElement | null;
-    const errors: Record<string, string> = {};
+    const errors: Record<string, string> = bag();
+    /** Set when a field of the step is wrong. */
+    let bad: string | undefined;
     for (const b of blocks.filter(isField) as FieldBlock[]) {
       const k = keyOf(b);
       const el = get(k);
       // Hidden fields have no element: their values are read at submit.
       if (!el) continue;
       this.at[k] = step;
-      const bad = invalid(b, (this.values[k] = el.type == 'checkbox' && !el.checked ? '' : el.value.trim()));
-      if (bad) errors[k] = this.msgs[bad];
+      const w = invalid(b, (this.values[k] = el.type == 'checkbox' && !el.checked ? '' : el.value.trim()));
+      if (w) errors[k] = this.msgs[(bad = w)];
     }
-    this.hp = this.hp || get('pl_hp')!.value;
+    this.hp ||= get('pl_hp')!.value;
     // Focus follows the errors to show (once they are drawn).
-    const bad = !!Object.keys(errors)[0];
     this.setState({ errors, failed: false }, bad ? this.props.focusStep : undefined);
     if (bad) return;
     // The button's action; Enter submits on a step with a submit button, else goes on.
@@ -122,7 +128,7 @@ export class App extends Component<AppProps, State> {
 
   /** To another step: focus follows once it is drawn. */
   go(step: number) {
-    this.setState({ step, busy: false, errors: {} }, this.props.focusStep);
+    this.setState({ step, busy: false, errors: bag() }, this.props.focusStep);
   }
 
   render() {
@@ -134,7 +140,7 @@ export class App extends Component<AppProps, State> {
     const vars: Record<string, string> = {};
     // content.style.accentText → --pl-accent-text (the one name in two words); numbers are px.
     // (closeButton becomes a variable too, that nothing reads.)
-    for (const k in s) {
+    for (const k of Object.keys(s)) {
       const v = s[k as keyof Style];
       vars['--pl-' + k.replace('T', '-t')] = typeof v == 'number' ? v + 'px' : v!;
     }
@@ -149,7 +155,7 @@ export class App extends Component<AppProps, State> {
             {closeStyle == 'icon' ? '×' : this.msgs.close}
           </button>
         )}
-        <form class="st" key={step} noValidate tabIndex={-1} onSubmit={safe((e: SubmitEvent) => this.onSubmit(e))}>
+        <form class="st" key={step} noValidate tabIndex={-1} onSubmit={safe(this.onSubmit.bind(this))}>
           {blocks.map((b, i) =>
             renderBlock(b, {
               id: `f${step}-${i}`,
@@ -158,6 +164,10 @@ export class App extends Component<AppProps, State> {
               value: this.values[keyOf(b as FieldBlock)],
               choose: this.msgs.choose,
               busy,
+              // A countdown drawn for the first time starts the clock: the campaign is drawn again
+              // every second until unmounted (Preact then sets `base` to null). Content without
+              // one is drawn only when it changes.
+              tick: () => this.t || (this.t = setInterval(() => (this.base ? this.forceUpdate() : clearInterval(this.t)), 1000)),
               close,
               link: safe((href: string, closes: boolean) => (req.host.clicked(campaign, href), closes && close())),
             }),

@@ -19,6 +19,8 @@ export interface BlockEnv {
   /** A select's empty choice when the field sets no placeholder (`messages.choose`). */
   choose: string;
   busy?: boolean;
+  /** A countdown is drawn: the campaign must be drawn again every second from now on. */
+  tick(): void;
   close(): void;
   /** A tracked link: a content link, or a link button (which then closes). */
   link(href: string, closes: boolean): void;
@@ -92,6 +94,7 @@ export function renderBlock(b: Block, env: BlockEnv) {
   // role=timer is not announced on every tick (implicit aria-live off); the label names it.
   if (t == 'countdown')
     return (
+      env.tick(),
       <div>
         {b.label && <p>{b.label}</p>}
         <div class="cd" role="timer" aria-label={b.label}>

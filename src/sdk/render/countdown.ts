@@ -1,5 +1,5 @@
 // Countdown block: time left until `until`, ticking each second (the campaign is drawn again every
-// second, see App), stopping at zero.
+// second once a countdown is drawn, see App), stopping at zero.
 
 /** "2d 03:04:05", or "03:04:05" under a day; zero once past. */
 export function formatLeft(ms: number): string {

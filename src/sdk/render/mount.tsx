@@ -40,17 +40,12 @@ function setImportant(el: HTMLElement, prop: string, value: string): () => void 
 
 export function show(req: ShowRequest): Shown {
   const { campaign, host } = req;
-  const log = (m: string, d?: unknown) => {
-    try {
-      host.log('poplet ui: ' + m, d);
-    } catch {
-      /* a broken debug log must not break the page either */
-    }
-  };
+  // A broken debug log must not break the page either.
+  const log: (m: string, d?: unknown) => void = guarded(() => {}, '')((m: string, d?: unknown) => host.log('poplet ui: ' + m, d));
   const safe = guarded(log, 'error');
   const doc = document;
   const layout = campaign.layout;
-  const modal = /^(popup|fullscreen)$/.test(layout.type);
+  const modal = layout.type == 'popup' || layout.type == 'fullscreen';
   const prevFocus = doc.activeElement as HTMLElement | null;
   const el = doc.createElement('poplet-campaign');
   // A modal sits in a <dialog> opened with showModal(): the browser then makes the rest of the

@@ -6,14 +6,15 @@
 export type SafeTag = 'b' | 'strong' | 'i' | 'em' | 'a' | 'br';
 export type SafeNode = string | { tag: SafeTag; href?: string; children: SafeNode[] };
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
+// No prototype: "&constructor;", or a key a page added to Object.prototype, finds nothing here.
+const ENTITIES = { __proto__: null, amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' } as unknown as Record<string, string>;
 
 /** Decodes character references, so "&lt;b&gt;" reads as text "<b>", not as a tag. */
 export const decode = (s: string): string =>
-  s.replace(/&(#(x?)([\da-f]+)|[a-z]+);/gi, (m, e: string, x: string, n?: string) => {
-    const c = n ? parseInt(n, x ? 16 : 10) : -1;
-    return c < 0 ? ENTITIES[e.toLowerCase()] || m : c && c < 0x110000 ? String.fromCodePoint(c) : '\ufffd';
-  });
+  s.replace(/&(#(x?)([\da-f]+)|[a-z]+);/gi, (m, e: string, x: string, n?: string | number) =>
+    // A numeric one (its digits become its code point) or a named one.
+    n ? ((n = parseInt(n as string, x ? 16 : 10)) && n < 0x110000 ? String.fromCodePoint(n) : '\ufffd') : ENTITIES[e.toLowerCase()] || m,
+  );
 
 const TAG = /<(\/?)(b|strong|i|em|a|br)\b((?:[^>"']|"[^"]*"|'[^']*')*)>/gi;
 const HREF = /\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/i;

@@ -30,22 +30,22 @@ dialog,.popup,.bar .bx,.slidein .bx,.fullscreen .bx{position:fixed;z-index:21474
 .top .bx{top:0}.bottom .bx{bottom:0}.left .bx,.bar .bx{left:0}.right .bx,.bar .bx{right:0}\
 .bar .bx{max-width:none;border-radius:0;padding:10px 48px}\
 .top .bx,.fullscreen .bx{border-top:env(safe-area-inset-top) solid #0000}.bottom .bx,.popup .bx,.fullscreen .bx{border-bottom:env(safe-area-inset-bottom) solid #0000}\
-.bar .bx,.bar .st{display:flex;flex-wrap:wrap;align-items:center;justify-content:center;gap:4px 16px;text-align:center}\
+.bar .bx,.bar .st{display:flex;flex-flow:wrap;align-items:center;justify-content:center;gap:4px 16px;text-align:center}\
 .bar .st>*{margin:0}.bar .b{width:auto}.bar .fd{min-width:200px}\
 .fullscreen .bx{max-width:none;border-radius:0;display:flex;flex-flow:column;justify-content:safe center;align-items:center}\
 .fullscreen .st{width:100%;max-width:var(--pl-width,560px)}\
 .embed .bx{max-width:none;box-shadow:none;border:1px solid #ccc;animation:none}\
-.st>*,h2,p{margin:0 0 12px}\
+.st>*,p{margin:0 0 12px}\
 h2{font-size:1.5em;line-height:1.2;text-wrap:balance}\
 [tabindex]:focus{outline:0}\
 a{color:inherit}\
 img{display:block;max-width:100%;height:auto}\
 .b,.in{font:inherit;border-radius:calc(${R}/2);min-height:44px}\
-.b{display:block;width:100%;padding:10px 18px;border:2px solid ${A};background:${A};color:var(--pl-accent-text,#fff);font-weight:600;cursor:pointer;text-align:center;text-decoration:none}\
+.b{padding:10px 18px;border:2px solid ${A};background:${A};color:var(--pl-accent-text,#fff);font-weight:600;cursor:pointer;text-align:center;text-decoration:none}\
 .b.s{background:0;color:inherit;border-color:initial}\
 .b[aria-disabled]{opacity:.7}\
 label{display:block;font-weight:600;margin-bottom:4px}\
-.in{display:block;width:100%;padding:8px 12px;border:1px solid #6b6b6b;background:#fff;color:#1a1a1a}\
+.in{padding:8px 12px;border:1px solid #6b6b6b;background:#fff;color:#1a1a1a}\
 .in[aria-invalid]{border:2px solid #b00020}\
 .ck{display:flex;gap:8px;font-weight:400}\
 .ck input{width:20px;height:20px;margin:2px 0 0;flex:none;accent-color:${A}}\

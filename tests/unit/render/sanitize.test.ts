@@ -44,6 +44,19 @@ describe('sanitize', () => {
     expect(decode('&#0;&#1114112;')).toBe('\ufffd\ufffd');
   });
 
+  it('a name of a built-in member, or a key a page added to Object.prototype, is no entity', () => {
+    expect(decode('&constructor; &CONSTRUCTOR; &amp;')).toBe('&constructor; &CONSTRUCTOR; &');
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.clone = function () {};
+    proto.polluted = 'x';
+    try {
+      expect(sanitize('&clone; &polluted; &lt;')).toEqual(['&clone; &polluted; <']);
+    } finally {
+      delete proto.clone;
+      delete proto.polluted;
+    }
+  });
+
   it('handles quotes with > inside attributes', () => {
     expect(sanitize('<a href="https://a.example/?q=>">go</a>')).toEqual([{ tag: 'a', href: 'https://a.example/?q=>', children: ['go'] }]);
   });

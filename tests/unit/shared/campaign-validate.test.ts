@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseCampaignSet, validateCampaign, validateCampaignCore } from '../../../src/shared/campaign';
 import { campaign } from '../targeting/fixtures';
 
@@ -181,6 +181,28 @@ describe('validateCampaign', () => {
     expect(err({ content: { label: 'x' } })).toMatch(/^content\.steps/);
     expect(err({ content: { label: 'x' } }, false)).toBeNull();
     expect(err({ variants: [{ id: 'a', weight: 1, content: { steps: [] } }] })).toMatch(/^variants\[0\]\.content/);
+  });
+
+  it('a block type named like a built-in member is an unknown type, not a crash', () => {
+    const content = (type: string) => ({ ...campaign().content, steps: [{ blocks: [{ type, text: 'x' }] }] });
+    for (const type of ['constructor', 'toString', '__proto__', 'hasOwnProperty'])
+      expect(err({ content: content(type) })).toBe(`content.steps[0].blocks[0].type: unknown block '${type}'`);
+  });
+
+  describe('on a page that added an enumerable key to Object.prototype', () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    afterEach(() => {
+      delete proto.clone;
+      delete proto.polluted;
+    });
+
+    it('messages are still valid (only their own keys are checked), an inherited key is no block type', () => {
+      const c = campaign({ content: { ...campaign().content, messages: { close: 'Fermer', error: 'Erreur.' } } });
+      proto.clone = function () {};
+      expect(validateCampaign(c)).toEqual({ ok: true, campaign: c });
+      proto.polluted = 'text:s';
+      expect(err({ content: { ...campaign().content, steps: [{ blocks: [{ type: 'polluted', text: 'x' }] }] } })).toBe("content.steps[0].blocks[0].type: unknown block 'polluted'");
+    });
   });
 });
 
