@@ -173,7 +173,7 @@ export class App extends Component<AppProps, State> {
             }),
           )}
           {failed && <p class="fe" role="alert">{this.msgs.error}</p>}
-          <input class="hp" name="pl_hp" tabIndex={-1} autocomplete="off" aria-hidden="true" />
+          <input class="hp" name="pl_hp" tabIndex={-1} autocomplete="off" aria-hidden />
         </form>
         {content.noshowLink !== false && (
           <button type="button" class="ns" onClick={safe(noshow)}>

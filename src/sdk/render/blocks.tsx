@@ -102,8 +102,7 @@ export function renderBlock(b: Block, env: BlockEnv) {
         </div>
       </div>
     );
-  if (t == 'hidden') return null;
-  if (t != 'button') return field(b, env);
+  if (t != 'button') return t != 'hidden' && field(b, env);
   const cls = b.secondary ? 'b s' : 'b';
   if (b.action == 'link')
     return isSafeUrl(b.href!) && <a class={cls} href={b.href} {...(b.newTab && NEW_TAB)} onClick={() => env.link(b.href!, true)}>{b.label}</a>;

@@ -132,7 +132,8 @@ export function show(req: ShowRequest): Shown {
         // outside to the edge.
         const list = focusables();
         const n = list.length;
-        const at = inside ? list.indexOf(root.activeElement as HTMLElement) : -1;
+        // Focus outside: the root's activeElement is null, at no index (-1).
+        const at = list.indexOf(root.activeElement as HTMLElement);
         e.preventDefault();
         list[e.shiftKey ? (Math.max(at, 0) + n - 1) % n : (at + 1) % n].focus();
       }
