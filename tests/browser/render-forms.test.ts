@@ -298,6 +298,19 @@ describe('forms', () => {
     ]);
   });
 
+  it('the success step is announced when it replaces the form', async () => {
+    const { page } = await f.open();
+    await show(page, campaign({ type: 'popup' }));
+    expect(await q(page, '[role=alert]').count()).toBe(0);
+    await q(page, 'input[type=email]').fill('ada@example.com');
+    await q(page, 'input[type=checkbox]').check();
+    await q(page, 'button[type=submit]').click();
+    await page.locator('poplet-campaign h2', { hasText: 'Thank you!' }).waitFor();
+    const alert = q(page, '[role=alert]');
+    expect(await alert.count()).toBe(1);
+    expect(await alert.evaluate((e) => [e.querySelector('h2')?.textContent, e.querySelector('button')?.textContent])).toEqual(['Thank you!', 'Close']);
+  });
+
   it('a submit button with no fields goes straight to the success step without a sign-up', async () => {
     const { page } = await f.open();
     await show(page, campaign({ type: 'bar', position: 'top' }, { label: 'Promo', steps: [{ blocks: [{ type: 'button', label: 'Reveal code', action: 'submit' }] }], success: { blocks: [{ type: 'heading', text: 'CODE10' }] } }));

@@ -3,7 +3,7 @@
 // fields to the host and shows the success step only when the host says they are safe.
 /** @jsxRuntime classic */
 /** @jsx h */
-import { Component, h } from 'preact';
+import { Component, Fragment, h } from 'preact';
 import type { FieldBlock, Style } from '../../shared/campaign-content';
 import { isField } from '../../shared/campaign-content';
 import type { ShowRequest, SubmitResult } from './contract';
@@ -156,9 +156,11 @@ export class App extends Component<AppProps, State> {
           </button>
         )}
         <form class="st" key={step} noValidate tabIndex={-1} onSubmit={safe(this.onSubmit.bind(this))}>
-          {blocks.map((b, i) =>
+          {/* The success step is announced as it replaces the form: its blocks sit in an alert (not
+              the form itself: a form may not take role=alert). Steps draw their blocks as they are. */}
+          {h((content.steps[step] ? Fragment : 'div') as 'div', { class: 'st', role: 'alert' }, blocks.map((b, i) =>
             renderBlock(b, {
-              id: `f${step}-${i}`,
+              id: 'f' + step + '-' + i,
               // Only a field shows its error: another block that shares a field's key ignores it.
               error: errors[keyOf(b as FieldBlock)],
               value: this.values[keyOf(b as FieldBlock)],
@@ -171,7 +173,7 @@ export class App extends Component<AppProps, State> {
               close,
               link: safe((href: string, closes: boolean) => (req.host.clicked(campaign, href), closes && close())),
             }),
-          )}
+          ))}
           {failed && <p class="fe" role="alert">{this.msgs.error}</p>}
           <input class="hp" name="pl_hp" tabIndex={-1} autocomplete="off" aria-hidden />
         </form>

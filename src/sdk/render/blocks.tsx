@@ -45,7 +45,7 @@ function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { id, error, value: v
     // A sign-up is its email: that field is required whatever the campaign says. Not the native
     // `required` (the form checks fields itself): it exposes a field not yet filled as invalid.
     'aria-required': t == 'email' || b.required,
-    'aria-invalid': (error && 'true') as 'true' | undefined,
+    'aria-invalid': (error && true) as true | undefined,
     'aria-describedby': error && id + 'e',
   };
   const check = t == 'checkbox' || t == 'consent';
@@ -55,7 +55,8 @@ function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { id, error, value: v
     <div class="fd">
       {check ? (
         <label class="ck">
-          <input type="checkbox" value="true" defaultChecked={!!v} {...attrs} />
+          {/* v is '' or 'true', which the property takes as false or true. */}
+          <input type="checkbox" value="true" defaultChecked={v as never} {...attrs} />
           <span>{b.label}</span>
         </label>
       ) : (
