@@ -79,7 +79,8 @@ export function show(req: ShowRequest): Shown {
     leave();
     safe(host.closed)(campaign);
     mount.className = 'out';
-    setTimeout(drop, matchMedia('(prefers-reduced-motion:reduce)').matches ? 0 : 180);
+    // Removed once the fade-out has played; hidden at once where motion is reduced (styles).
+    setTimeout(drop, 180);
   };
 
   try {

@@ -16,6 +16,9 @@ const ERR = 'color:#b00020;background:#fff;';
 // The close button sits at the inline end (left on right-to-left pages) above the first line.
 // The honeypot is above the page (left of it, a transformed parent on a right-to-left page
 // scrolled sideways to it).
+// Fields and buttons fill the box's width (a bar's buttons excepted).
+// Where motion is reduced a campaign that leaves is hidden at once (no fade); mount removes it
+// after the fade's time either way.
 // A full screen centres with `safe center`: plain `center` pushes content taller than the viewport
 // above the scroll origin, out of reach. Browsers without `safe` (Safari before 17.6) drop the
 // declaration and start the content at the top: not centred, never cut.
@@ -40,7 +43,7 @@ h2{font-size:1.5em;line-height:1.2;text-wrap:balance}\
 [tabindex]:focus{outline:0}\
 a{color:inherit}\
 img{display:block;max-width:100%;height:auto}\
-.b,.in{font:inherit;border-radius:calc(${R}/2);min-height:44px}\
+.b,.in{display:block;width:100%;font:inherit;border-radius:calc(${R}/2);min-height:44px}\
 .b{padding:10px 18px;border:2px solid ${A};background:${A};color:var(--pl-accent-text,#fff);font-weight:600;cursor:pointer;text-align:center;text-decoration:none}\
 .b.s{background:0;color:inherit;border-color:initial}\
 .b[aria-disabled]{opacity:.7}\
@@ -61,7 +64,7 @@ label{display:block;font-weight:600;margin-bottom:4px}\
 @keyframes pl-f{from{opacity:0}}\
 @keyframes pl-u{from{opacity:0;transform:translateY(24px)}}\
 @media(max-width:600px){.popup{align-items:flex-end;padding:0}.popup .bx,.slidein .bx{max-width:none;border-radius:${R} ${R} 0 0}.slidein .bx{width:100%;margin:0;left:0;right:0}}\
-@media(prefers-reduced-motion:reduce){*{animation:none!important}}`;
+@media(prefers-reduced-motion:reduce){*{animation:none!important}.out{display:none}}`;
 
 let sheet: CSSStyleSheet | undefined;
 
