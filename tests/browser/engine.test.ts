@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright';
-import { launchChromium, watchErrors } from '../helpers/browser';
+import { launchChromium, visitorOf, watchErrors } from '../helpers/browser';
 import { snippetFor } from '../../src/sdk/snippet';
 import { BUILT_UI_GLOBAL } from '../helpers/chunks';
 import type { Campaign, CampaignSet } from '../../src/shared/campaign';
@@ -96,7 +96,11 @@ beforeEach(async () => {
 
 const seen = () => tab.evaluate(() => (window as unknown as { seen: Array<[string, Record<string, unknown>]> }).seen);
 const debug = () => tab.evaluate(() => (window.wisepops('debug') as { campaigns: Array<{ id: number; status: string; reason?: string }> }).campaigns);
-const events = () => batches.flatMap((b) => b.events);
+/** This context's analytics events, in the order they arrived. */
+const events = async () => {
+  const visitor = await visitorOf(context);
+  return batches.filter((b) => b.visitor === visitor).flatMap((b) => b.events);
+};
 
 describe('engine in Chromium with the real core', () => {
   it('loads the set, shows the landing popup through the chunk, records display, sign-up and analytics', async () => {
@@ -127,7 +131,7 @@ describe('engine in Chromium with the real core', () => {
     expect((await seen())[3][1]).toMatchObject({ popup, fields: { email: 'ann@example.com', first_name: 'Ann' }, ok: true, queued: false });
 
     // analytics arrive batched (or by beacon when the page goes)
-    await expect.poll(() => events().map((e) => e.k), { timeout: 5000 }).toEqual(['display', 'signup']);
+    await expect.poll(async () => (await events()).map((e) => e.k), { timeout: 5000 }).toEqual(['display', 'signup']);
     expect(batches[0]).toMatchObject({ site: 's1', visitor: expect.any(String) });
 
     // next page: signed up, so it stops (frequency read from the persisted record)
@@ -219,7 +223,7 @@ describe('engine in Chromium with the real core', () => {
     // Not "already shown this session": an embed is part of the page.
     await expect.poll(debug, { timeout: 10_000 }).toEqual(shown);
     expect(await tab.$$('.fake-ui[data-id="7"]')).toHaveLength(1);
-    await expect.poll(() => events().map((e) => e.k), { timeout: 10_000 }).toEqual(['display', 'display']);
+    await expect.poll(async () => (await events()).map((e) => e.k), { timeout: 10_000 }).toEqual(['display', 'display']);
     expect(errors).toEqual([]);
   });
 
@@ -308,7 +312,7 @@ describe('engine in Chromium with the real core', () => {
     await other.evaluate(() => window.wisepops('event', 'go'));
     await other.waitForSelector('.fake-ui[data-id="1"]');
     expect(await other.textContent('.fake-ui[data-id="1"]')).toContain('Variant A');
-    await expect.poll(() => events().filter((e) => e.k == 'display').map((e) => e.g), { timeout: 5000 }).toEqual(['A', 'A']);
+    await expect.poll(async () => (await events()).filter((e) => e.k == 'display').map((e) => e.g), { timeout: 5000 }).toEqual(['A', 'A']);
     expect([...errors, ...otherErrors]).toEqual([]);
   });
 

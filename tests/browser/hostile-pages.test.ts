@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright';
-import { launchChromium, watchErrors } from '../helpers/browser';
+import { launchChromium, visitorOf, watchErrors } from '../helpers/browser';
 import { snippetFor } from '../../src/sdk/snippet';
 import type { Campaign } from '../../src/shared/campaign';
 import type { DebugLine } from '../../src/sdk/engine/types';
@@ -136,8 +136,15 @@ describe("a modal the page opens while the UI chunk loads comes first", () => {
   });
 });
 
-/** The analytics events the server received, batch by batch (a batch whose events are not a list shows as it came). */
-const batches = () => posts.filter((p) => p.path == '/events').map((p) => (JSON.parse(p.body) as { events: unknown }).events);
+/** This context's analytics events as the server received them, batch by batch (a batch whose events are not a list shows as it came). */
+const batches = async () => {
+  const visitor = await visitorOf(context);
+  return posts
+    .filter((p) => p.path == '/events')
+    .map((p) => JSON.parse(p.body) as { visitor?: string; events: unknown })
+    .filter((b) => b.visitor === visitor)
+    .map((b) => b.events);
+};
 
 describe('built-in prototypes changed by the page', () => {
   it("Prototype.js's Array.prototype.toJSON: records keep from page to page, analytics events go as lists", async () => {
@@ -146,7 +153,7 @@ describe('built-in prototypes changed by the page', () => {
     await tab.goto(base + '/prototype.html?poplet_debug=1');
     await tab.getByRole('dialog', { name: 'Welcome popup' }).waitFor();
     await tab.keyboard.press('Escape');
-    await expect.poll(() => batches().flat(), { timeout: 10_000 }).toMatchObject([{ k: 'display' }, { k: 'close' }]);
+    await expect.poll(async () => (await batches()).flat(), { timeout: 10_000 }).toMatchObject([{ k: 'display' }, { k: 'close' }]);
     await tab.goto(base + '/prototype.html?poplet_debug=1');
     // Closed once: the record says so on the next page.
     await expect.poll(debug, { timeout: 10_000 }).toEqual([{ id: 1, name: 'Welcome', status: 'skipped', reason: 'stopped after a close' }]);
@@ -163,7 +170,7 @@ describe('built-in prototypes changed by the page', () => {
     await tab.goto(base + '/clone.html?poplet_debug=1');
     await tab.getByRole('dialog', { name: 'Welcome popup' }).waitFor();
     await tab.keyboard.press('Escape');
-    await expect.poll(() => batches().flat(), { timeout: 10_000 }).toMatchObject([{ k: 'display' }, { k: 'close' }]);
+    await expect.poll(async () => (await batches()).flat(), { timeout: 10_000 }).toMatchObject([{ k: 'display' }, { k: 'close' }]);
     expect((await context.cookies()).map((c) => c.name).sort()).toEqual(['wisepops', 'wisepops_session', 'wisepops_visitor', 'wisepops_visits']);
     await tab.goto(base + '/clone.html?poplet_debug=1');
     await expect.poll(debug, { timeout: 10_000 }).toEqual([{ id: 1, name: 'Welcome', status: 'skipped', reason: 'stopped after a close' }]);

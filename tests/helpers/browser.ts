@@ -1,6 +1,7 @@
 // Real Chromium for browser tests: Debian's /usr/bin/chromium driven by playwright.
 // Browser downloads are impossible here, so never rely on playwright's own builds.
-import { chromium, type Browser, type Page, type ConsoleMessage } from 'playwright';
+import { chromium, type Browser, type BrowserContext, type Page, type ConsoleMessage } from 'playwright';
+import { decode } from '../../src/sdk/storage/codec';
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -31,4 +32,14 @@ export function watchErrors(page: Page): string[] {
     if (m.type() === 'error') errors.push(`console: ${m.text()}`);
   });
   return errors;
+}
+
+/**
+ * The analytics id in a browser context's `wisepops_visitor` cookie. Tests filter the batches a
+ * server received by it: a page of the previous test's context can still send its last batch (on
+ * pagehide, while the context closes) after the test has reset its list.
+ */
+export async function visitorOf(context: BrowserContext): Promise<unknown> {
+  const cookie = (await context.cookies()).find((c) => c.name === 'wisepops_visitor');
+  return cookie && decode(decodeURIComponent(cookie.value))?.[0];
 }
