@@ -37,16 +37,14 @@ export interface CollectResponse {
 
 export const SIGNUP_LIMITS = { fields: 50, name: 50, value: 1000, email: 254 } as const;
 
-// Practical address syntax: no spaces, quotes, brackets or control characters in the local part,
-// a dotted domain whose labels are letters (any script), digits or inner hyphens, and a top-level label of 2+ letters.
-const EMAIL = /^[^\s\p{Cc}@"<>(),;:\\[\]]{1,64}@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}]{2,63}$/u;
-// Invisible format characters (zero-width spaces, bidi overrides, soft hyphens) and lone
-// surrogates: an address holding one shows as another, or as U+FFFD once stored, and cannot be
-// told apart when it must be found again (the Email API, erasure). Checked by validateSignup only,
-// on the server: isEmail is in the browser's UI chunk, which is at its size budget (EMAIL with
-// \p{Cf}\p{Cs} in its class costs 4 B gzip there), so the form lets such an address through
-// and the server's 422 names the field.
-const INVISIBLE = /[\p{Cf}\p{Cs}]/u;
+// Practical address syntax: no spaces, quotes, brackets or other characters (\p{C}: control,
+// invisible format characters such as zero-width spaces, bidi overrides and soft hyphens, lone
+// surrogates, private use, unassigned) in the local part; a dotted domain whose labels are letters
+// (any script), digits or inner hyphens; a top-level label of 2+ letters. An address holding an
+// invisible character shows as another, or as U+FFFD once stored, and could not be found again
+// (the Email API, erasure). "Unassigned" follows each side's Unicode version: a character newer
+// than the server's is refused there with a 422 that the form shows.
+const EMAIL = /^[^\s\p{C}@"<>(),;:\\[\]]{1,64}@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}]{2,63}$/u;
 const ID = /^[A-Za-z0-9_-]{10,64}$/;
 // Control characters have no business in a field name or value (newlines in textareas excepted).
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
@@ -68,7 +66,7 @@ export function validateSignup(x: unknown): string | null {
     return 'wisepop_id: must be a positive integer';
   }
   if (typeof p.email !== 'string') return 'email: required';
-  if (!isEmail(p.email.trim()) || INVISIBLE.test(p.email)) return 'email: not a valid address';
+  if (!isEmail(p.email.trim())) return 'email: not a valid address';
   // Optional: a form with only an email field has nothing else to send.
   const fields = p.fields === undefined ? {} : p.fields;
   if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return 'fields: must be an object';

@@ -31,6 +31,9 @@ describe('invalid', () => {
       'ada@example-.com', 'ada@example..com', 'ada@example.123', 'ada@[127.0.0.1]', 'a b@example.com', 'a;b@example.com', 'ada@localhost',
       'x'.repeat(64) + '@example.com', 'x'.repeat(65) + '@example.com', 'ada@' + 'a'.repeat(63) + '.com', 'ada@' + 'a'.repeat(64) + '.com',
       'ada+tag@sub.example.co.uk', 'ada@xn--bcher-kva.example', 'ада@пример.рф', 'ada@example.com\u0000',
+      // Invisible format characters and a lone surrogate: the form used to let them through and
+      // the server's 422 came back as an error after the visitor had submitted.
+      'a\u200b@example.com', 'ad\u00ada@example.com', 'ada\u202e@example.com', 'a\ufeffda@example.com', 'ada\ud800@example.com', 'ada\ue000@example.com',
     ];
     for (const v of corpus) {
       const server = validateSignup({ id: 'abcdefghijkl', site: 's', wisepop_id: 1, email: v }) == null;
