@@ -14,12 +14,16 @@ export type PopletListenEvent =
   | 'before-form-submit'
   | 'after-form-submit'
   | 'before-tracked-click'
-  | 'after-tracked-click';
+  | 'after-tracked-click'
+  /** Never fires (Poplet has no tabs): accepted so that Wisepops code runs unchanged. */
+  | 'before-tab-display';
 
 /** What a listen callback receives. `detail.popup.id` is the campaign id. */
 export interface PopletEvent {
   type: PopletListenEvent;
   detail: Record<string, unknown> & { popup?: { id: number; name?: string } };
+  /** The campaign's form, for `before-form-submit` and `after-form-submit` (`event.target.elements.email.value`, as with Wisepops). */
+  target?: HTMLFormElement;
 }
 /** Return false from a `before-*` callback to stop the display, the submit or the click tracking. */
 export type PopletListener = (event: PopletEvent) => boolean | void;
@@ -47,14 +51,15 @@ export interface PopletDebugLine {
 }
 
 export interface PopletCommand {
-  (command: 'properties', properties: Record<string, PopletPropertyValue>, options?: { temporary?: boolean }): void;
+  /** `true` as options: these replace every stored property (the older Wisepops script's reset). */
+  (command: 'properties', properties: Record<string, PopletPropertyValue>, options?: { temporary?: boolean } | true): void;
   (command: 'event', name: string): void;
   (command: 'pageview'): void;
-  (command: 'goal', name: string, options?: { revenue?: number }): void;
+  (command: 'goal', name: string, options?: { revenue?: number } | number): void;
   (command: 'options', options: PopletOptions): void;
   (command: 'consent', consent: 'granted' | 'denied'): void;
   (command: 'listen', event: PopletListenEvent, callback: PopletListener): void;
-  (command: 'listen', event: PopletListenEvent, campaignId: number, callback: PopletListener): void;
+  (command: 'listen', event: PopletListenEvent, campaignId: number | string, callback: PopletListener): void;
   (command: 'noshow', on?: boolean): void;
   /** Undefined until the script has loaded. */
   (command: 'debug'): { campaigns: PopletDebugLine[]; context: Record<string, unknown> } | undefined;

@@ -116,6 +116,56 @@ describe('foundation in Chromium', () => {
   });
 });
 
+describe('consent in Chromium: a CMP that answers once, as Wisepops documents it', () => {
+  it('denied by default: session cookies only; granted: persistent and remembered on later pages and sessions until denied', async () => {
+    // Every page says "denied until the CMP answers"; the CMP answers on the first page only.
+    server.pages.set('/cmp.html', {
+      body: page(`${snippet('shop')}<script>
+        wisepops('options', { defaultConsent: 'denied' });
+        wisepops('listen', 'ready', function () { window.readyFired = 1; });
+      </script>`),
+    });
+    const context = await browser.newContext();
+    const p = await context.newPage();
+    const errors = watchErrors(p);
+    const open = async () => {
+      await p.goto(`${server.url}/cmp.html`);
+      await p.waitForFunction(() => (window as unknown as { readyFired?: number }).readyFired === 1);
+    };
+    const lifetimes = async () => Object.fromEntries((await context.cookies()).map((c) => [c.name, c.expires == -1 ? 'session' : 'persistent']));
+    const wp = (...a: unknown[]) => p.evaluate((a) => (window as unknown as { wisepops(...a: unknown[]): unknown }).wisepops(...a), a);
+
+    await open();
+    expect(await lifetimes()).toEqual({ wisepops_session: 'session', wisepops_visits: 'session' });
+    await wp('consent', 'granted');
+    expect(await lifetimes()).toEqual({ wisepops: 'persistent', wisepops_session: 'session', wisepops_visits: 'persistent', wisepops_visitor: 'session' });
+    // The grant is in the state record's flags (2), with no history yet.
+    expect(value(await context.cookies(), 'wisepops')).toEqual([2, []]);
+    const id = value(await context.cookies(), 'wisepops_visitor')[0];
+
+    // Next page: nobody calls consent, defaultConsent is still 'denied': the grant holds.
+    await open();
+    expect(await lifetimes()).toMatchObject({ wisepops: 'persistent', wisepops_visits: 'persistent', wisepops_visitor: 'session' });
+    expect(value(await context.cookies(), 'wisepops_visitor')[0]).toBe(id);
+    // Next browser session too (session cookies gone): a new analytics id, records still persistent.
+    for (const name of ['wisepops_session', 'wisepops_visitor']) await context.clearCookies({ name });
+    await open();
+    expect(await lifetimes()).toMatchObject({ wisepops: 'persistent', wisepops_visits: 'persistent', wisepops_visitor: 'session' });
+    const visits = value(await context.cookies(), 'wisepops_visits') as [number, number, number[]];
+    expect(visits[2]).toHaveLength(2);
+
+    // Denied: back to session-only at once, the analytics id and the grant gone, on later pages too.
+    await wp('consent', 'denied');
+    const denied = { wisepops: 'session', wisepops_session: 'session', wisepops_visits: 'session' };
+    expect(await lifetimes()).toEqual(denied);
+    expect(value(await context.cookies(), 'wisepops')).toEqual([0, []]);
+    await open();
+    expect(await lifetimes()).toEqual(denied);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
+
 describe('without a collection server', () => {
   it('campaign loading fails quietly: no exception reaches the page', async () => {
     const context = await browser.newContext();

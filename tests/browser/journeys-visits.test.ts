@@ -40,11 +40,19 @@ describe.each<Mode>(['cookie', 'localStorage'])('journeys 1–3, %s storage', (m
     expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
     expect(await box.getByText(firstText(WELCOME), { exact: true }).isVisible()).toBe(true);
 
+    // An integration written for Wisepops (as public ones are) reads the form from the event.
+    await v.page.evaluate(() =>
+      window.wisepops('listen', 'after-form-submit', (event) => {
+        const f = event.target!.elements;
+        (window as unknown as { fromForm: unknown }).fromForm = [(f.namedItem('email') as HTMLInputElement).value, (f.namedItem('first_name') as HTMLInputElement).value];
+      }),
+    );
     await box.getByLabel('First name', { exact: true }).fill('Ada');
     await box.getByLabel('Email', { exact: true }).fill(email);
     await box.getByRole('checkbox').check();
     await box.getByRole('button', { name: 'Send me the code' }).click();
     await box.getByText('Check your inbox', { exact: true }).waitFor({ state: 'visible', timeout: 10_000 });
+    expect(await v.page.evaluate(() => (window as unknown as { fromForm: unknown }).fromForm)).toEqual([email, 'Ada']);
 
     const rows = await eventually(async () => {
       const all = await env.stack.emails({ wisepop_id: String(WELCOME) });

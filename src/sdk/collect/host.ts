@@ -41,9 +41,9 @@ export function uiHost(kit: CollectKit, outbox: Outbox, track: Track, group: str
       count(c, 'k', 'click');
       deps.emit('after-tracked-click', detail);
     },
-    async submit(c, fields, consent, hp) {
+    async submit(c, fields, consent, hp, form) {
       const detail = about(c, { fields });
-      if (!deps.emit('before-form-submit', detail)) {
+      if (!deps.emit('before-form-submit', detail, form)) {
         deps.log('sign-up cancelled by a listener', c.id);
         return { ok: false, error: 'cancelled' };
       }
@@ -55,7 +55,7 @@ export function uiHost(kit: CollectKit, outbox: Outbox, track: Track, group: str
         count(c, 'v', 'signup');
         deps.history.markSignedUp();
       }
-      deps.emit('after-form-submit', { ...detail, ...result });
+      deps.emit('after-form-submit', { ...detail, ...result }, form);
       // A refusal names the field ("email: not a valid address", "fields.age: …"): the form shows it there.
       const named = !result.ok && /^(email|fields\.(.+?)):/.exec(result.error);
       return named ? { ...result, field: named[2] || named[1] } : result;

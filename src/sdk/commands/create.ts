@@ -6,10 +6,10 @@ import type { Engine, EngineDeps } from '../engine/types';
 import type { VisitorContext } from '../context/types';
 import { buildContext } from '../context/build';
 import { createLog } from '../log';
-import { isWellFormed, MAX_GOAL_NAME, VISITOR_ID } from '../../shared/events';
+import { isRevenue, isWellFormed, MAX_GOAL_NAME, VISITOR_ID } from '../../shared/events';
 import { isObject } from '../storage/codec';
 import { createStore, R } from '../storage/store';
-import { readState, writeState } from '../storage/state';
+import { GRANTED, readState, writeState } from '../storage/state';
 import { mergeProps, readProps, type Props } from '../storage/props';
 import { currentSession, readVisits, recordPageview, type Session } from '../storage/visits';
 import { createBus, EVENTS, type Listener } from './bus';
@@ -43,6 +43,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   // Configuration calls run before anything is read or written, wherever they sit in the queue.
   // Compared, not converted: converting a Symbol or a page's object can throw.
   const isConfig = (c: unknown[]) => c[0] === 'options' || c[0] === 'consent';
+  // Given by `consent` on this page, or remembered from an earlier one (granted only).
   let consent: boolean | undefined;
   // Unset until true.
   let started: boolean | undefined;
@@ -102,7 +103,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   const saveState = (change: () => void) => {
     reload();
     change();
-    writeState(store, ctx);
+    writeState(store, ctx, consent);
   };
 
   // `any`: arguments come from the page untyped; each command checks its own with `need`.
@@ -117,14 +118,16 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
     consent(v) {
       need(valid('defaultConsent', v));
       consent = v == 'granted';
-      if (started) configure(), refresh();
+      // The state record remembers it (or forgets a grant) at once.
+      if (started) configure(), saveState(noop), refresh();
     },
     properties(p, o) {
       // temporary: a boolean or absent; a truthy other value must not store the properties for good.
-      need(isObject(p) && (o == null || (isObject(o) && (o.temporary == null || typeof o.temporary == 'boolean'))));
+      // `true` instead of options (the older Wisepops script's `reset`): these replace the stored ones.
+      need(isObject(p) && (o == null || o === true || (isObject(o) && (o.temporary == null || typeof o.temporary == 'boolean'))));
       if (o && o.temporary) temp = mergeProps(temp, p, log);
       else {
-        const next = mergeProps(props(), p, log);
+        const next = mergeProps(o === true ? {} : props(), p, log);
         // Refused (over 4,000 bytes): the update is dropped for this page too.
         if (store.write(R.PROPS, [next])) saved = next;
       }
@@ -145,14 +148,18 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       bus.emit('ready', {});
     },
     goal(name, o) {
-      // A lone surrogate (a name cut inside an emoji) would make the server refuse the batch.
-      need(typeof name == 'string' && name && name.length <= MAX_GOAL_NAME && isWellFormed(name) && (o == null || (isObject(o) && (o.revenue == null || ((o.revenue as number) >= 0 && Number.isFinite(o.revenue))))));
-      engine.goal(name, o && o.revenue);
+      // The revenue in options, or the number itself (`wisepops('goal', 'purchase', 15)`, as
+      // Wisepops' integrations send it). A lone surrogate (a name cut inside an emoji) or a revenue
+      // over the server's limit would make the server refuse the batch.
+      const r = isObject(o) ? o.revenue : o;
+      need(typeof name == 'string' && name && name.length <= MAX_GOAL_NAME && isWellFormed(name) && (r == null || isRevenue(r)));
+      engine.goal(name, r);
     },
     listen(name, a, b) {
       const [id, cb] = typeof a == 'function' ? [undefined, a] : [a, b];
-      need(EVENTS.test(name) && typeof cb == 'function' && (id == null || typeof id == 'number'));
-      bus.on(name, cb as Listener, id);
+      // A campaign id as a number or its digits ('42', as read from a data attribute).
+      need(EVENTS.test(name) && typeof cb == 'function' && (id == null || /^[1-9]\d*$/.test(id)));
+      bus.on(name, cb as Listener, id && +id);
     },
     noshow(on) {
       need(on == null || typeof on == 'boolean');
@@ -174,9 +181,12 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   for (const c of calls) if (isConfig(c)) run(...c);
   if (win.self !== win.top && !opts.iframes) return log('iframe: off (option iframes)'), [noop, noop];
   started = true;
+  // A grant given on an earlier page holds while no call on this page says otherwise.
+  if (consent == null && ((store.peek(R.STATE) || [])[0] as number) & GRANTED) consent = true;
   configure();
   page(currentSession);
   rebuild();
+  if (consent != null) saveState(noop);
   const deps: EngineDeps = {
     site: src.searchParams.get('site') || '',
     endpoint: (opts.endpoint || src.origin).replace(/\/+$/, ''),
@@ -209,7 +219,8 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
     run,
     () => {
       for (const c of calls) if (!isConfig(c)) run(...c);
-      if (opts.autoPageview) run('pageview');
+      // A page view queued before the script came (an SPA router's first route) is this page's.
+      if (opts.autoPageview && !counted) run('pageview');
     },
   ];
 }

@@ -35,7 +35,7 @@ export interface EngineDeps {
   /** Analytics id when consent allows, else undefined. */
   visitorId(): string | undefined;
   /** The listen bus. Returns false when a before-* listener vetoed. Never throws. */
-  emit(name: ListenEvent, detail: Record<string, unknown>): boolean;
+  emit(name: ListenEvent, detail: Record<string, unknown>, target?: EventTarget): boolean;
   /** Debug log: no-op unless debug is on; `on` says whether it is, so debug-only work can be skipped. */
   log: Log;
   /** CSP nonce option, passed to the UI chunk. */

@@ -111,7 +111,7 @@ export class App extends Component<AppProps, State> {
         if (b.type == 'email') fields.email = v;
       }
       this.setState({ busy: true });
-      r = await host.submit(campaign, fields, consent, this.hp);
+      r = await host.submit(campaign, fields, consent, this.hp, form);
     } catch (err) {
       r = { ok: false, error: '' + err };
     }

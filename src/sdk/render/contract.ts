@@ -23,8 +23,8 @@ export interface UiHost {
   closed(campaign: Campaign): void;
   /** A link or button click worth tracking. */
   clicked(campaign: Campaign, href?: string): void;
-  /** Submit a form: fields by name, email included under `email`, consent text, honeypot value. */
-  submit(campaign: Campaign, fields: Record<string, string>, consent: string | undefined, hp: string): Promise<SubmitResult>;
+  /** Submit a form: fields by name, email included under `email`, consent text, honeypot value, the form (the form events' target). */
+  submit(campaign: Campaign, fields: Record<string, string>, consent: string | undefined, hp: string, form?: HTMLFormElement): Promise<SubmitResult>;
   /** "Don't show popups again". */
   noshow(): void;
   /** Debug log (no-op unless debug is on). */

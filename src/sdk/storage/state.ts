@@ -1,8 +1,13 @@
-// The `wisepops` record: [signed up once (0|1), entries], an entry per campaign being
-// [id, displays, closes, conversions, clicks, last display (epoch s), pageview count, group?].
+// The `wisepops` record: [flags, entries], flags being 1 for signed up once, 2 for consent
+// granted by `wisepops('consent', 'granted')` (remembered until denied, as Wisepops does), and an
+// entry per campaign being [id, displays, closes, conversions, clicks, last display (epoch s),
+// pageview count, group?].
 import type { CampaignHistory } from '../context/types';
 import { encode, fits } from './codec';
 import { R, type Store } from './store';
+
+/** The consent flag in the record's first item. */
+export const GRANTED = 2;
 
 export interface State {
   signedUp: boolean;
@@ -16,7 +21,7 @@ export function readState(store: Store): State {
   const [signed, entries] = store.read<[number, unknown[][]]>(R.STATE, [0, [[0, 0, 0, 0, 0, 0, 0]]]) || [0, []];
   const history: Record<number, Record<string, unknown>> = {};
   for (const [id, ...e] of entries) e.forEach((v, i) => ((history[id as number] ||= {})[KEYS[i]] = v));
-  return { signedUp: signed == 1, history: history as unknown as State['history'] };
+  return { signedUp: (signed & 1) > 0, history: history as unknown as State['history'] };
 }
 
 /**
@@ -24,12 +29,12 @@ export function readState(store: Store): State {
  * Measured here, not by a refused write: one the storage refuses (full) must drop nothing, since
  * `state` is what the page goes on with.
  */
-export function writeState(store: Store, state: State): void {
+export function writeState(store: Store, state: State, granted?: boolean): void {
   const entries = Object.entries(state.history)
     .map(([id, h]) => [+id, ...[...KEYS].map((k) => h[k as 'd'])].filter((v) => v != null))
     .sort((a, b) => b[5] - a[5]);
   // `entries` shrinks in place: the record follows.
-  const rec = [+state.signedUp, entries];
+  const rec = [+state.signedUp | (granted ? GRANTED : 0), entries];
   while (!fits(encode(rec))) delete state.history[entries.pop()![0]];
   store.write(R.STATE, rec);
 }

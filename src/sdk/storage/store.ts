@@ -34,6 +34,8 @@ export interface Store {
   write(record: number, payload?: unknown[]): boolean;
   /** Applies a configuration (consent false: session-only, no analytics id), moving every record to its new place and lifetime. */
   configure(cfg: StoreConfig, consent: boolean): void;
+  /** A record's payload as decoded, unchecked, from a cookie or else Web Storage: for before configure(). */
+  peek(record: number): unknown[] | undefined;
 }
 
 /** `f()`, or undefined where it throws: storage that is blocked (a sandboxed frame, a CSP sandbox, privacy settings) throws even on reading `localStorage`. */
@@ -101,6 +103,7 @@ export function createStore(log: Log, prefix = 'wisepops'): Store {
       raws.forEach((raw, i) => raw != null && safe(() => put(i, i == R.NOSHOW ? encode([]) : raw)));
     },
     one: (i, sample) => (store.read(i, [sample]) || [])[0] as never,
+    peek: (i) => safe(() => decode(cookie.get(NAMES[i]) || web.get(NAMES[i]) || '')),
   };
   return store;
 }

@@ -81,6 +81,17 @@ describe('install and queue replay', () => {
     expect(calls).toEqual(['event:cart', 'pageview:{}']);
   });
 
+  it("a page view queued before load (an SPA router's first route) is the page's: no second, automatic one", () => {
+    script();
+    const wp = stub();
+    wp('properties', { cart: 5 }, { temporary: true });
+    wp('pageview');
+    boot();
+    // One page view, which keeps its temporary properties (a second would have cleared them).
+    expect(calls).toEqual(['pageview:{"cart":5}']);
+    expect((w.wisepops!('debug') as { context: { totalPageviews: number } }).context.totalPageviews).toBe(1);
+  });
+
   it('endpoint and uiUrl options queued before load override the script-derived ones', () => {
     script();
     const wp = stub();
@@ -243,11 +254,17 @@ describe('commands', () => {
     [['event', 3], 'event ignored'],
     [['event', ''], 'event ignored'],
     [['goal', 'x', { revenue: '12' }], 'goal ignored'],
-    [['goal', 'x', 12], 'goal ignored'],
+    [['goal', 'x', '12'], 'goal ignored'],
+    [['goal', 'x', { revenue: 2e9 }], 'goal ignored'],
     [['goal', '', { revenue: 1 }], 'goal ignored'],
     [['listen', 'popup-shown', () => {}], 'listen ignored'],
     [['listen', 'ready'], 'listen ignored'],
-    [['listen', 'ready', '7', () => {}], 'listen ignored'],
+    [['listen', 'ready', '7x', () => {}], 'listen ignored'],
+    [['listen', 'ready', 0, () => {}], 'listen ignored'],
+    [['listen', 'ready', '0', () => {}], 'listen ignored'],
+    [['listen', 'ready', 1.5, () => {}], 'listen ignored'],
+    [['listen', 'ready', true, () => {}], 'listen ignored'],
+    [['properties', { a: 1 }, false], 'properties ignored'],
     [['consent', 'yes'], 'consent ignored'],
     [['noshow', 'please'], 'noshow ignored'],
     [['options', 'x'], 'options ignored'],
@@ -279,6 +296,13 @@ describe('commands', () => {
     expect(Cookies.get('wisepops_props')).toBeUndefined();
     wp('pageview');
     expect(deps.context().props).toEqual({});
+  });
+
+  it("true as options replaces every stored property (the older Wisepops script's reset)", () => {
+    wp('properties', { plan: 'gold', user: { id: 7 } });
+    wp('properties', { plan: 'silver' }, true);
+    expect(deps.context().props).toEqual({ plan: 'silver' });
+    expect(Cookies.get('wisepops_props')).toBe("[1~{'plan':'silver'}]");
   });
 
   it('temporary must be a boolean: a truthy other value never stores the properties for good', () => {
@@ -345,6 +369,23 @@ describe('listen', () => {
   });
   const wp = (...a: unknown[]) => w.wisepops!(...a);
 
+  it("form events carry the form as target: Wisepops integrations read event.target.elements", () => {
+    const form = document.createElement('form');
+    form.innerHTML = '<input name="email" value="ada@example.com"><input name="first_name" value="Ada">';
+    const read: string[] = [];
+    wp('listen', 'after-form-submit', (e: { target: HTMLFormElement }) => void read.push((e.target.elements.namedItem('email') as HTMLInputElement).value));
+    deps.emit('after-form-submit', { popup: { id: 1 }, ok: true }, form);
+    expect(read).toEqual(['ada@example.com']);
+  });
+
+  it("before-tab-display is accepted and never fires (Poplet has no tabs), so Wisepops code runs without a debug line", () => {
+    lines = [];
+    wp('listen', 'before-tab-display', () => {
+      throw Error('never called');
+    });
+    expect(lines).toEqual([]);
+  });
+
   it('callbacks get {type, detail}; a throwing one is isolated; before-* false vetoes', () => {
     const seen: unknown[] = [];
     wp('listen', 'before-popup-display', () => {
@@ -352,7 +393,7 @@ describe('listen', () => {
     });
     wp('listen', 'before-popup-display', (e: unknown) => void seen.push(e));
     expect(deps.emit('before-popup-display', { popup: { id: 4 } })).toBe(true);
-    expect(seen).toEqual([{ type: 'before-popup-display', detail: { popup: { id: 4 } } }]);
+    expect(seen).toEqual([{ type: 'before-popup-display', detail: { popup: { id: 4 } }, target: undefined }]);
     wp('listen', 'before-popup-display', () => false);
     expect(deps.emit('before-popup-display', { popup: { id: 4 } })).toBe(false);
     expect(seen).toHaveLength(2);
@@ -369,9 +410,11 @@ describe('listen', () => {
   it('an optional campaign id limits a listener to that campaign', () => {
     const ids: unknown[] = [];
     wp('listen', 'after-popup-close', 7, (e: { detail: { popup: { id: number } } }) => void ids.push(e.detail.popup.id));
+    // The id as digits too (read from a data attribute): the same campaign.
+    wp('listen', 'after-popup-close', '7', (e: { detail: { popup: { id: number } } }) => void ids.push(-e.detail.popup.id));
     deps.emit('after-popup-close', { popup: { id: 6 } });
     deps.emit('after-popup-close', { popup: { id: 7 } });
-    expect(ids).toEqual([7]);
+    expect(ids).toEqual([7, -7]);
   });
 
   it('ready fired once; a listener added later is called at once', () => {
@@ -399,6 +442,33 @@ describe('consent and the analytics id', () => {
     w.wisepops!('consent', 'denied');
     expect(deps.visitorId()).toBeUndefined();
     expect(Cookies.get('wisepops_visitor')).toBeUndefined();
+  });
+
+  it('a grant is remembered in the state record until denied: later pages with defaultConsent denied keep it', () => {
+    const page = (...queue: unknown[][]) => {
+      delete w.wisepops;
+      script();
+      const wp = stub();
+      wp('options', { defaultConsent: 'denied' });
+      for (const c of queue) wp(...c);
+      boot();
+    };
+    page();
+    expect(deps.visitorId()).toBeUndefined();
+    page(['consent', 'granted']);
+    expect(deps.visitorId()).toBeTruthy();
+    // flags 2: granted, not signed up
+    expect(Cookies.get('wisepops')).toBe('[1~2~[]]');
+    deps.history.markSignedUp();
+    expect(Cookies.get('wisepops')).toBe('[1~3~[]]');
+    page();
+    expect(deps.visitorId()).toBeTruthy();
+    expect(deps.context().signedUp).toBe(true);
+    w.wisepops!('consent', 'denied');
+    expect(Cookies.get('wisepops')).toBe('[1~1~[]]');
+    page();
+    expect(deps.visitorId()).toBeUndefined();
+    expect(deps.context().signedUp).toBe(true);
   });
 
   it('granted by default: the id lives for the session and stays the same across page loads', () => {

@@ -84,7 +84,10 @@ describe("wisepops('goal')", () => {
     [['purchase', { revenue: Infinity }], 'infinite revenue'],
     [['purchase', { revenue: NaN }], 'NaN revenue'],
     [['purchase', { revenue: '12' }], 'revenue as a string'],
-    [['purchase', 12], 'revenue not in an object'],
+    [['purchase', { revenue: 1e9 + 1 }], 'revenue over the server limit (the server would refuse the whole batch)'],
+    [['purchase', 2e9], 'a bare revenue over the server limit'],
+    [['purchase', '12'], 'a bare revenue as a string'],
+    [['purchase', -5], 'a bare negative revenue'],
   ])('%j (%s): one debug line, nothing sent, nothing thrown', async (args: unknown[], what: string) => {
     const wp = await boot();
     lines = [];
@@ -98,6 +101,17 @@ describe("wisepops('goal')", () => {
     const wp = await boot();
     wp('goal', 'tea \ud83c\udf75');
     expect(beacons[1].events[0].n).toBe('tea \ud83c\udf75');
+  });
+
+  it("takes the revenue as a bare number too, as Wisepops' integrations send it: wisepops('goal', name, 15)", async () => {
+    const wp = await boot();
+    wp('goal', 'Order Completed', 15);
+    wp('goal', 'purchase', 1e9);
+    expect(beacons.slice(1).map((b) => b.events)).toEqual([
+      [{ k: 'goal', c: 42, n: 'Order Completed', r: 15, t: Date.now(), g: 'control' }],
+      [{ k: 'goal', c: 42, n: 'purchase', r: 1e9, t: Date.now(), g: 'control' }],
+    ]);
+    for (const b of beacons) expect(validateEventBatch(b)).toBeNull();
   });
 
   it('accepts a 50-character name and zero revenue', async () => {
