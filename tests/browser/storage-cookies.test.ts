@@ -118,6 +118,37 @@ describe('cookieDomain', () => {
   });
 });
 
+describe('a cookieDomain the browser refuses (a staging host with the live setting, a public suffix)', () => {
+  it.each(['example.com', 'test', 'x.www.shop.test'])('%s: the records are kept host-only and the history holds, with one debug line', async (d) => {
+    const context = await browser.newContext();
+    const url = `http://www.shop.test:${server.port}/domain.html?poplet_debug=1&d=${d}`;
+    const load = async () => {
+      const p = await context.newPage();
+      const errors = watchErrors(p);
+      const logs: string[] = [];
+      p.on('console', (m) => logs.push(m.text()));
+      await p.goto(url);
+      await p.waitForFunction(() => (window as unknown as Wp).readyFired === 1);
+      return { p, errors, logs };
+    };
+    const first = await load();
+    await first.p.evaluate(() => (window as unknown as Wp).wisepops('noshow'));
+    const jar = await context.cookies(url);
+    expect(jar.map((c) => [c.name, c.domain]).sort()).toEqual([
+      ['wisepops_noshow', 'www.shop.test'],
+      ['wisepops_session', 'www.shop.test'],
+      ['wisepops_visitor', 'www.shop.test'],
+      ['wisepops_visits', 'www.shop.test'],
+    ]);
+    expect(first.logs.filter((l) => l.includes('cookieDomain refused'))).toEqual([`[poplet] cookieDomain refused, records host-only: ${d}`]);
+    const second = await load();
+    const ctx = (await second.p.evaluate(() => (window as unknown as Wp).wisepops('debug'))) as { context: { noshow: boolean; totalPageviews: number } };
+    expect([ctx.context.noshow, ctx.context.totalPageviews]).toEqual([true, 2]);
+    expect([...first.errors, ...second.errors]).toEqual([]);
+    await context.close();
+  });
+});
+
 describe('another app on a parent domain', () => {
   it("an install with no cookieDomain on a.shop.test leaves the .shop.test records of the same names alone, opt-out included", async () => {
     const context = await browser.newContext();

@@ -52,7 +52,9 @@ describe('enumerable keys on Object.prototype', () => {
     const written: string[] = [];
     const jar = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie')!;
     const spy = vi.spyOn(document, 'cookie', 'set').mockImplementation((v: string) => void (written.push(v), jar.set!.call(document, v)));
-    const back = cookies(() => ['shop.test']);
+    const back = cookies(() => ['shop.test'], () => {
+      throw Error('shop.test is this page\'s parent domain: never refused');
+    });
     polluted(() => {
       back.set('wisepops_x', 'v1', 30);
       back.set('wisepops_y', 'v2');

@@ -22,10 +22,22 @@ const put = (name: string, value: string, a: Cookies.CookieAttributes) => {
   Cookies.set(name, value, a);
 };
 
-/** `domains()`: the shared cookie domain configured (records are set on it), then the previous one; either may be '' or undefined. */
-export const cookies = (domains: () => (string | undefined)[]): Backend => ({
+/**
+ * `domains()`: the shared cookie domain configured (records are set on it), then the previous one;
+ * either may be '' or undefined. A domain the browser refuses (not one of the page's: a staging
+ * host given the live site's setting, a typo, a public suffix) stores nothing: the record is then
+ * set host-only, so the visitor's history still holds, and `refused` is told. Refused means the
+ * value is nowhere in document.cookie, not merely that another copy comes first (a wider one left
+ * by an earlier deploy, see del).
+ */
+export const cookies = (domains: () => (string | undefined)[], refused: (domain: string) => void): Backend => ({
   get: Cookies.get,
-  set: (name, value, expires) => put(name, value, { sameSite: 'Lax', secure: location.protocol == 'https:', domain: domains()[0], expires }),
+  set(name, value, expires) {
+    const a: Cookies.CookieAttributes = { sameSite: 'Lax', secure: location.protocol == 'https:', expires };
+    const domain = domains()[0];
+    put(name, value, { ...a, domain });
+    if (domain && !`; ${document.cookie};`.includes(`; ${name}=${Cookies.converter.write(value, name)};`)) put(name, value, a), refused(domain);
+  },
   // The host-only copy (no domain), one on this host, and one on each parent domain up to the
   // configured or the previous domain, inclusive (a leading dot and capitals as browsers read
   // them): a copy left by a narrower cookieDomain (an earlier deploy's, or this page's before a

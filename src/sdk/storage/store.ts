@@ -59,7 +59,9 @@ export function createStore(log: Log, prefix = 'wisepops'): Store {
   /** cookieDomain as of the last configure(), copied: `cfg` is the caller's live options object. */
   let domain: string | undefined;
   let consent: boolean;
-  const cookie = cookies(() => [cfg.cookieDomain, domain]);
+  // Told once a page: every write would say it again.
+  let told: 1 | undefined;
+  const cookie = cookies(() => [cfg.cookieDomain, domain], (d) => told || ((told = 1), log('cookieDomain refused, records host-only: ' + d)));
   // Both backends, the configured one last.
   const places = () => (cfg.storage == 'localStorage' ? [cookie, web] : [web, cookie]);
   const be = () => places()[1];

@@ -39,6 +39,23 @@ describe('cookieDomain set on a later page', () => {
   });
 });
 
+describe('a cookieDomain the browser refuses', () => {
+  it.each(['example.com', 'shop-test.com', 'x.a.www.shop.test', 'test'])('%s: the records are kept host-only, with one debug line', (d) => {
+    const logs: string[] = [];
+    const store = createStore((m) => void logs.push(m));
+    store.configure({ ...cookie, cookieDomain: d }, true);
+    expect(store.write(R.VISITS, [1, 1, [1]])).toBe(true);
+    store.write(R.NOSHOW, []);
+    expect(where('wisepops_visits')).toEqual(['']);
+    expect(open({ ...cookie, cookieDomain: d }).read(R.VISITS, [0, 0, [0]])).toEqual([1, 1, [1]]);
+    expect(open({ ...cookie, cookieDomain: d }).read(R.NOSHOW, [])).toEqual([]);
+    expect(logs).toEqual(['cookieDomain refused, records host-only: ' + d]);
+    // Deleting reaches the host-only copy.
+    store.write(R.VISITS);
+    expect(where('wisepops_visits')).toEqual([]);
+  });
+});
+
 describe('cookieDomain changed', () => {
   const copies = () => document.cookie.match(/wisepops_visits=/g)?.length;
 
