@@ -84,25 +84,31 @@ export function createStore(log: Log, prefix = 'wisepops'): Store {
       return safe(() => (raw ? put(i, raw) : be().del(NAMES[i]), true)) || (log(NAMES[i] + ': not saved'), false);
     },
     configure(next, ok) {
-      // Taken from both backends, and deleted under the new domain and the previous one (cfg may
-      // be the caller's object, already changed: the previous domain is the copy kept here);
-      // the first time, this normalises what earlier pages left: records move here and lifetimes
-      // are renewed (which also renews Safari's 7-day cap on every visit).
+      // Read from both backends (the configured one last, so its copy wins), then written where
+      // the configuration says; the first time, this normalises what earlier pages left: records
+      // move here and lifetimes are renewed (which also renews Safari's 7-day cap on every visit).
+      // Nothing is lost to a refused write (Web Storage full): the other backend's copy goes only
+      // once this one is written, and Web Storage replaces its own copy only then too. Cookies
+      // lose every copy first, under the new domain and the previous one (cfg may be the caller's
+      // object, already changed: the previous domain is the copy kept here), since a copy under
+      // another domain would shadow the one set now.
       cfg = next;
-      const raws = NAMES.map((name) => {
-        let raw: string | null | undefined;
-        for (const b of places())
-          safe(() => {
-            const v = b.get(name);
-            if (v != null) (raw = v), b.del(name);
-          });
-        return raw;
-      });
-      domain = cfg.cookieDomain;
       consent = ok;
-      // Any value of the opt-out counts (a Wisepops visitor's "don't show again" too): rewritten
-      // in this format, so the choice survives a switch-over.
-      raws.forEach((raw, i) => raw != null && safe(() => put(i, i == R.NOSHOW ? encode([]) : raw)));
+      const [other, here] = places();
+      NAMES.forEach((name, i) =>
+        safe(() => {
+          const o = safe(() => other.get(name));
+          const h = safe(() => here.get(name));
+          const raw = h ?? o;
+          if (raw == null) return;
+          if (h != null && (here == cookie || !(ok || i < R.VISITOR))) here.del(name);
+          // Any value of the opt-out counts (a Wisepops visitor's "don't show again" too):
+          // rewritten in this format, so the choice survives a switch-over.
+          put(i, i == R.NOSHOW ? encode([]) : raw);
+          if (o != null) other.del(name);
+        }),
+      );
+      domain = cfg.cookieDomain;
     },
     one: (i, sample) => (store.read(i, [sample]) || [])[0] as never,
     peek: (i) => safe(() => decode(cookie.get(NAMES[i]) || web.get(NAMES[i]) || '')),

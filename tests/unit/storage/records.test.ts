@@ -268,6 +268,38 @@ describe('localStorage mode', () => {
     expect(spy.mock.calls.some((c) => String(c[0]).includes(`${NAME[PROPS]}: not saved`))).toBe(true);
   });
 
+  it('moving the records into a full localStorage loses none: they stay where they were until a move succeeds', () => {
+    const store = open(cookie);
+    store.write(PROPS, [{ plan: 'pro' }]);
+    store.write(NOSHOW, []);
+    const setItem = vi.spyOn(Storage.prototype, 'setItem').mockImplementation(() => {
+      throw new DOMException('full', 'QuotaExceededError');
+    });
+    store.configure(local, true);
+    expect(Cookies.get(NAME[PROPS])).toBe("[1~{'plan':'pro'}]");
+    expect(Cookies.get(NAME[NOSHOW])).toBe('[1]');
+    setItem.mockRestore();
+    // Room again: the next page moves them.
+    const next = open(local);
+    expect(readProps(next)).toEqual({ plan: 'pro' });
+    expect(next.read(NOSHOW, [])).toEqual([]);
+    expect(Cookies.get(NAME[PROPS])).toBeUndefined();
+  });
+
+  it('consent granted in localStorage mode while localStorage is full: the records stay in sessionStorage, readable', () => {
+    const store = open(local, false);
+    store.write(PROPS, [{ plan: 'pro' }]);
+    expect(sessionStorage.getItem(NAME[PROPS])).toContain('pro');
+    const real = Storage.prototype.setItem;
+    const setItem = vi.spyOn(Storage.prototype, 'setItem').mockImplementation(function (this: Storage, k: string, v: string) {
+      if (this === localStorage) throw new DOMException('full', 'QuotaExceededError');
+      real.call(this, k, v);
+    });
+    store.configure(local, true);
+    setItem.mockRestore();
+    expect(readProps(store)).toEqual({ plan: 'pro' });
+  });
+
   it('a refused write of the wisepops record evicts nothing from the state it was given', () => {
     const store = open(local);
     vi.spyOn(Storage.prototype, 'setItem').mockImplementation(() => {
