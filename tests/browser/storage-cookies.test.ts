@@ -187,6 +187,40 @@ describe('another app on a parent domain', () => {
   });
 });
 
+describe('the real Wisepops on a parent domain, in its own format', () => {
+  it("its cookies of the same names are skipped, not reset on every page: this install's history holds", async () => {
+    const context = await browser.newContext();
+    const url = `${origin}/domain.html`;
+    // As the Wisepops script leaves them when it shares its records on the site's domain.
+    const foreign = [
+      { name: 'wisepops', value: encodeURIComponent('{"v":3,"popups":{"1":{"d":4}}}') },
+      { name: 'wisepops_visits', value: encodeURIComponent('{"v":3,"visits":[1735722000]}') },
+      { name: 'wisepops_props', value: encodeURIComponent('{"plan":"old"}') },
+    ].map((c) => ({ ...c, domain: '.shop.test', path: '/' }));
+    await context.addCookies(foreign);
+    const totals: number[] = [];
+    const errors: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const p = await context.newPage();
+      errors.push(...watchErrors(p));
+      await p.goto(url);
+      await p.waitForFunction(() => (window as unknown as Wp).readyFired === 1);
+      if (i == 0) await p.evaluate(() => (window as unknown as Wp).wisepops('properties', { plan: 'new' }));
+      const ctx = ((await p.evaluate(() => (window as unknown as Wp).wisepops('debug'))) as { context: { totalPageviews: number; props: unknown } }).context;
+      totals.push(ctx.totalPageviews);
+      expect(ctx.props).toEqual({ plan: 'new' });
+      await p.close();
+    }
+    expect(totals).toEqual([1, 2, 3]);
+    // Left as they were: another app's.
+    const left = (await context.cookies(url)).filter((c) => c.domain == '.shop.test').map((c) => ({ name: c.name, value: c.value, domain: c.domain, path: c.path }));
+    const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+    expect(left.sort(byName)).toEqual([...foreign].sort(byName));
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
+
 describe('installs under different globals', () => {
   it("each keeps its own records, so one page view counts once in each; the real Wisepops cookies are left alone", async () => {
     const context = await browser.newContext();

@@ -2,6 +2,7 @@
 // A backend moves raw strings; `days` undefined means "for the browser session only". Every
 // cookie is on path=/, js-cookie's default.
 import Cookies from 'js-cookie';
+import { decode } from './codec';
 
 export interface Backend {
   get(name: string): string | null | undefined;
@@ -31,7 +32,22 @@ const put = (name: string, value: string, a: Cookies.CookieAttributes) => {
  * by an earlier deploy, see del).
  */
 export const cookies = (domains: () => (string | undefined)[], refused: (domain: string) => void): Backend => ({
-  get: Cookies.get,
+  // Several cookies can share a name: another app's on a parent domain (the real Wisepops, in its
+  // own format), an older one on a deeper path. js-cookie gives the first, which would be reset
+  // on every page while ours, behind it, is deleted with it: the first one in the records' format
+  // is ours, else the first (whose reading resets it).
+  get(name) {
+    let first: string | undefined;
+    for (const c of document.cookie.split('; ')) {
+      const at = c.indexOf('=');
+      if (c.slice(0, at) == name) {
+        const v = Cookies.converter.read(c.slice(at + 1), name);
+        if (decode(v)) return v;
+        first = first ?? v;
+      }
+    }
+    return first;
+  },
   set(name, value, expires) {
     const a: Cookies.CookieAttributes = { sameSite: 'Lax', secure: location.protocol == 'https:', expires };
     const domain = domains()[0];
