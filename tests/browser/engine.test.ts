@@ -39,6 +39,8 @@ let set: CampaignSet | null;
 const signups: Array<{ type: string; body: SignupPayload }> = [];
 const batches: EventBatch[] = [];
 const served: string[] = [];
+/** While set, the UI chunk is "still loading": its requests wait for it. */
+let uiGate: Promise<void> | undefined;
 
 const page = (title: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title><script>${snippetFor(`${base}/p/poplet.js?site=s1`)};
@@ -58,7 +60,7 @@ beforeAll(async () => {
     req.on('end', () => {
       const send = (status: number, type: string, text: string) => res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(text);
       if (path == '/p/poplet.js') return send(200, 'text/javascript', readFileSync('dist/poplet.js', 'utf8'));
-      if (path == '/p/poplet.ui.js') return send(200, 'text/javascript', chunk);
+      if (path == '/p/poplet.ui.js') return void Promise.resolve(uiGate).then(() => send(200, 'text/javascript', chunk));
       if (path == '/p/poplet.collect.js') return send(200, 'text/javascript', readFileSync('dist/poplet.collect.js', 'utf8'));
       if (path == '/sites/s1/campaigns.json') return set ? send(200, 'application/json', JSON.stringify(set)) : send(500, 'application/json', '{"error":"boom"}');
       if (path == '/collect') {
@@ -89,6 +91,7 @@ afterAll(async () => {
 beforeEach(async () => {
   await context?.close();
   signups.length = batches.length = served.length = 0;
+  uiGate = undefined;
   context = await browser.newContext();
   tab = await context.newPage();
   errors = watchErrors(tab);
@@ -313,6 +316,27 @@ describe('engine in Chromium with the real core', () => {
     await other.waitForSelector('.fake-ui[data-id="1"]');
     expect(await other.textContent('.fake-ui[data-id="1"]')).toContain('Variant A');
     await expect.poll(async () => (await events()).filter((e) => e.k == 'display').map((e) => e.g), { timeout: 5000 }).toEqual(['A', 'A']);
+    expect([...errors, ...otherErrors]).toEqual([]);
+  });
+
+  it('two tabs opened together: the first to decide shows the once-per-session popup, the other leaves it while it loads', async () => {
+    set = { site: 's1', country: null, campaigns: [campaign(1)] };
+    let release!: () => void;
+    uiGate = new Promise<void>((r) => (release = r));
+    // Tab one's landing trigger fired: it claimed the campaign and waits for the UI chunk.
+    await tab.goto(base + '/');
+    // Emitted just before the claim is written, in the same task.
+    await tab.waitForFunction(() => (window as unknown as { seen: Array<[string]> }).seen.some((s) => s[0] == 'before-popup-display'));
+    const other = await context.newPage();
+    const otherErrors = watchErrors(other);
+    await other.goto(base + '/two');
+    await expect.poll(() => other.evaluate(() => (window.wisepops('debug') as { campaigns: unknown[] }).campaigns), { timeout: 10_000 }).toEqual([
+      { id: 1, name: 'C1', status: 'skipped', reason: 'being shown in another tab' },
+    ]);
+    release();
+    await tab.waitForSelector('.fake-ui[data-id="1"]');
+    expect(await debug()).toEqual([{ id: 1, name: 'C1', status: 'shown' }]);
+    expect(await other.$('.fake-ui')).toBeNull();
     expect([...errors, ...otherErrors]).toEqual([]);
   });
 

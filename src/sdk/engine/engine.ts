@@ -226,12 +226,15 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   async function display({ campaign, group, content }: Candidate, s: string) {
     const id = campaign.id;
     const entry: { s: string; ui?: Shown } = { s };
-    const undo = () => (shown.delete(id), done.delete(id));
+    // Not shown after all: the claim of a first display goes too, or it would hold this tab back.
+    const undo = () => (shown.delete(id), done.delete(id), deps.history.update(id, (h) => h.d || (h.l = 0)));
     shown.set(id, entry);
     done.add(id);
     // The group is the visitor's from now on, before the chunk loads or a hidden tab paints, so
-    // another tab firing meanwhile shows the same variant. The display itself counts once painted.
-    deps.history.update(id, (h) => (h.g = group));
+    // another tab firing meanwhile shows the same variant. The display itself counts once painted;
+    // a first one is claimed now (its time, with no display yet), so that a tab opened with this
+    // one does not show it too while this one loads (see frequencyBlock).
+    deps.history.update(id, (h) => ((h.g = group), h.d || (h.l = Math.floor(Date.now() / 1e3))));
     try {
       const [u, c] = await Promise.all([loadUi(), collector()]);
       // Removed meanwhile ("don't show again", an SPA page change): do not draw it.

@@ -14,6 +14,10 @@ export function frequencyBlock({ frequency: f, layout }: Campaign, h: CampaignHi
   // Close and sign-up stop by default, a click or K displays only when asked.
   const stop = (s.close !== false && h.c && 'a close') || (s.signup !== false && h.v && 'a sign-up') || (s.click && h.k && 'a click') || (h.d >= s.displays! && s.displays + ' displays');
   if (stop) return 'stopped after ' + stop;
+  // A first display another tab claimed but has not painted yet (tabs opened together): for 10 s,
+  // unless the campaign shows on every page anyway. A claim that never painted (the tab closed
+  // meanwhile) lapses.
+  if (!h.d && e != 'page' && x.now - h.l * 1e3 < 1e4) return 'being shown in another tab';
   if (
     h.d &&
     (e == 'never' ||

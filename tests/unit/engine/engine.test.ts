@@ -768,7 +768,8 @@ describe('engine: showing', () => {
     const t = await ready([campaign(1, { variants: [{ id: 'A', weight: 1 }, { id: 'B', weight: 1 }] })], { random: 0.9, uiGate: new Promise<void>((r) => (open = r)) });
     await t.fire(1);
     expect(t.shows).toEqual([]);
-    expect(t.ctx.history[1]).toMatchObject({ g: 'B', d: 0, l: 0 });
+    // Claimed, not displayed yet: the claim's time, no display (another tab leaves it meanwhile).
+    expect(t.ctx.history[1]).toMatchObject({ g: 'B', d: 0, l: Math.floor(Date.now() / 1e3) });
     open();
     await t.tick();
     t.host().displayed(t.shows[0].campaign);

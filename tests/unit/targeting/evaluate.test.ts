@@ -187,6 +187,18 @@ describe('frequency and stop rules', () => {
     for (const layout of [{ type: 'bar', position: 'top' }, { type: 'slidein', position: 'bottom-left' }, { type: 'fullscreen' }] as const)
       expect(decide([campaign({ layout })], { history: { 1: shownThisSession } }).why(1), layout.type).toBe('already shown this session');
   });
+  it('a first display another tab claimed (time set, no display yet) is left for 10 s, unless the campaign shows on every page', () => {
+    const claimed = (ago: number) => hist({ d: 0, l: Math.floor((NOW - ago) / 1000) });
+    expect(run(undefined, claimed(2000)).why(1)).toBe('being shown in another tab');
+    expect(run({ repeat: { every: 'days', n: 1 } }, claimed(9000)).why(1)).toBe('being shown in another tab');
+    // Lapsed (that tab closed before painting), never claimed, or shown on every page anyway.
+    expect(run(undefined, claimed(11_000)).ids).toEqual([1]);
+    expect(run(undefined, hist({ d: 0, l: 0 })).ids).toEqual([1]);
+    expect(run({ repeat: { every: 'page' } }, claimed(2000)).ids).toEqual([1]);
+    expect(decide([campaign({ layout: { type: 'embed', selector: '#signup' } })], { history: { 1: claimed(2000) } }).ids).toEqual([1]);
+    // Stop rules still come first.
+    expect(run(undefined, { ...claimed(2000), c: 1 }).why(1)).toBe('stopped after a close');
+  });
   it('every page: once per page view', () => {
     expect(run({ repeat: { every: 'page' } }, shownThisSession).ids).toEqual([1]);
     expect(run({ repeat: { every: 'page' } }, { ...shownThisSession, p: 12 }).why(1)).toBe('already shown this page');
