@@ -9,7 +9,7 @@ export interface CampaignHistory {
   /** closes */ c: number;
   /** conversions (sign-ups) */ v: number;
   /** tracked clicks */ k: number;
-  /** last display, epoch seconds (0 = never) */ l: number;
+  /** last display, epoch seconds (0 = never); with d 0, when a tab claimed the first one (see frequencyBlock) */ l: number;
   /** total pageview count at the last display, for "every N pages" */ p: number;
   /** A/B group the visitor got at the last display (variant id, or 'control'); absent without a test */ g?: string;
 }

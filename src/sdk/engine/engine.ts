@@ -300,7 +300,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       const { history: h, now: t } = deps.context();
       const events: AnalyticsEvent[] = [];
       // Own keys: a key the page put on Object.prototype is no campaign.
-      for (const c of Object.keys(h)) if (h[+c].l * 1e3 > t - 2592e6) events.push({ k: 'goal', c: +c, n, r, t, g: h[+c].g });
+      // Shown (a claim alone, d 0, was never painted) in the last 30 days.
+      for (const c of Object.keys(h)) if (h[+c].d && h[+c].l * 1e3 > t - 2592e6) events.push({ k: 'goal', c: +c, n, r, t, g: h[+c].g });
       log('goal', events);
       send(events);
     },

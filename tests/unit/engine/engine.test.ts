@@ -952,8 +952,15 @@ describe('engine: goals', () => {
   it('credits every campaign shown in the last 30 days, in one beacon, with name, revenue and the A/B group', async () => {
     const t = await ready([campaign(1)]);
     t.deps.visitorId = () => 'v1';
-    // 7: shown 29 days ago; 8: just over 30 days ago; 9: assigned a group but never shown; 10: shown now, variant B
-    Object.assign(t.ctx.history, { 7: seen(S - 29 * 86400), 8: seen(S - 30 * 86400 - 1), 9: { ...seen(0), g: 'A' }, 10: { ...seen(S), g: 'B' } });
+    // 7: shown 29 days ago; 8: just over 30 days ago; 9: assigned a group but never shown; 10: shown now, variant B;
+    // 11: claimed by a tab a moment ago (group and time, no display), never painted
+    Object.assign(t.ctx.history, {
+      7: seen(S - 29 * 86400),
+      8: seen(S - 30 * 86400 - 1),
+      9: { ...seen(0), g: 'A' },
+      10: { ...seen(S), g: 'B' },
+      11: { ...seen(S - 5), d: 0, g: 'A' },
+    });
     t.engine.goal('purchase', 49.9);
     expect(t.beacons).toEqual([
       [
