@@ -13,6 +13,7 @@ import { BUILT_UI_GLOBAL } from '../helpers/chunks';
 import type { Campaign, CampaignSet } from '../../src/shared/campaign';
 import type { EventBatch } from '../../src/shared/events';
 import type { SignupPayload } from '../../src/shared/signup';
+import { decode } from '../../src/sdk/storage/codec';
 
 const SHOW = `function (req) {
   var c = req.campaign, host = req.host, el = document.createElement('div');
@@ -337,6 +338,34 @@ describe('engine in Chromium with the real core', () => {
     await tab.waitForSelector('.fake-ui[data-id="1"]');
     expect(await debug()).toEqual([{ id: 1, name: 'C1', status: 'shown' }]);
     expect(await other.$('.fake-ui')).toBeNull();
+    expect([...errors, ...otherErrors]).toEqual([]);
+  });
+
+  it("a consent given or refused in one tab is kept when another tab, which heard nothing of it, records a display", async () => {
+    const go = (n: string) => ({ trigger: { type: 'event', name: n } }) as Partial<Campaign>;
+    set = { site: 's1', country: null, campaigns: [campaign(1, go('one')), campaign(2, go('two'))] };
+    const ready = (p: Page) => p.waitForFunction(() => (window.wisepops('debug') as { campaigns: unknown[] }).campaigns.length > 0);
+    /** The consent flag (2) of the wisepops record. */
+    const flag = async () => (decode(decodeURIComponent((await context.cookies()).find((c) => c.name == 'wisepops')!.value))![0] as number) & 2;
+    await tab.goto(base + '/');
+    await ready(tab);
+    const other = await context.newPage();
+    const otherErrors = watchErrors(other);
+    await other.goto(base + '/two');
+    await ready(other);
+    await other.evaluate(() => window.wisepops('consent', 'granted'));
+    expect(await flag()).toBe(2);
+    await tab.evaluate(() => window.wisepops('event', 'one'));
+    await tab.waitForSelector('.fake-ui[data-id="1"]');
+    expect(await flag()).toBe(2);
+    // The other way: this tab loads with the grant remembered, then the other tab denies.
+    await tab.reload();
+    await ready(tab);
+    await other.evaluate(() => window.wisepops('consent', 'denied'));
+    expect(await flag()).toBe(0);
+    await tab.evaluate(() => window.wisepops('event', 'two'));
+    await tab.waitForSelector('.fake-ui[data-id="2"]');
+    expect(await flag()).toBe(0);
     expect([...errors, ...otherErrors]).toEqual([]);
   });
 

@@ -9,7 +9,7 @@ import { createLog } from '../log';
 import { isRevenue, isWellFormed, MAX_GOAL_NAME, VISITOR_ID } from '../../shared/events';
 import { isObject } from '../storage/codec';
 import { createStore, R } from '../storage/store';
-import { GRANTED, readState, writeState } from '../storage/state';
+import { consentOf, readState, writeState } from '../storage/state';
 import { mergeProps, readProps, type Props } from '../storage/props';
 import { currentSession, readVisits, recordPageview, type Session } from '../storage/visits';
 import { createBus, EVENTS, type Listener } from './bus';
@@ -43,7 +43,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   // Configuration calls run before anything is read or written, wherever they sit in the queue.
   // Compared, not converted: converting a Symbol or a page's object can throw.
   const isConfig = (c: unknown[]) => c[0] === 'options' || c[0] === 'consent';
-  // Given by `consent` on this page, or remembered from an earlier one (granted only).
+  // Given by `consent` on this page, or remembered from an earlier one.
   let consent: boolean | undefined;
   // Unset until true.
   let started: boolean | undefined;
@@ -99,11 +99,14 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
     ctx.noshow = ctx.noshow || !!store.read(R.NOSHOW, []);
   };
   // On the merged history (stored entries over this page's own), which the context keeps: a
-  // storage that keeps nothing must not make the page forget the other campaigns.
-  const saveState = (change: () => void) => {
-    reload();
+  // storage that keeps nothing must not make the page forget the other campaigns. The consent
+  // flag is the stored one unless a `consent` call sets it (`granted`): a tab that heard nothing
+  // must not undo a grant or a denial another tab recorded since it loaded.
+  const saveState = (change: () => void, granted?: boolean) => {
+    const s = readState(store);
+    reload(s);
     change();
-    writeState(store, ctx, consent);
+    writeState(store, ctx, granted ?? s.granted);
   };
 
   // `any`: arguments come from the page untyped; each command checks its own with `need`.
@@ -119,7 +122,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       need(valid('defaultConsent', v));
       consent = v == 'granted';
       // The state record remembers it (or forgets a grant) at once.
-      if (started) configure(), saveState(noop), refresh();
+      if (started) configure(), saveState(noop, consent), refresh();
     },
     properties(p, o) {
       // temporary: a boolean or absent; a truthy other value must not store the properties for good.
@@ -181,12 +184,12 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   for (const c of calls) if (isConfig(c)) run(...c);
   if (win.self !== win.top && !opts.iframes) return log('iframe: off (option iframes)'), [noop, noop];
   started = true;
-  // A grant given on an earlier page holds while no call on this page says otherwise.
-  if (consent == null && ((store.peek(R.STATE) || [])[0] as number) & GRANTED) consent = true;
+  // A choice made on an earlier page holds while no call on this page says otherwise.
+  if (consent == null) consent = consentOf((store.peek(R.STATE) || [])[0] as number);
   configure();
   page(currentSession);
   rebuild();
-  if (consent != null) saveState(noop);
+  if (consent != null) saveState(noop, consent);
   const deps: EngineDeps = {
     site: src.searchParams.get('site') || '',
     endpoint: (opts.endpoint || src.origin).replace(/\/+$/, ''),

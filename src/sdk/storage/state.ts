@@ -1,16 +1,19 @@
 // The `wisepops` record: [flags, entries], flags being 1 for signed up once, 2 for consent
-// granted by `wisepops('consent', 'granted')` (remembered until denied, as Wisepops does), and an
-// entry per campaign being [id, displays, closes, conversions, clicks, last display (epoch s),
-// pageview count, group?].
+// granted by `wisepops('consent', 'granted')` (remembered until denied, as Wisepops does), 4 for
+// consent denied by `wisepops('consent', 'denied')` (remembered for the browser session, which is
+// all a denied record lives), and an entry per campaign being [id, displays, closes,
+// conversions, clicks, last display (epoch s), pageview count, group?].
 import type { CampaignHistory } from '../context/types';
 import { encode, fits } from './codec';
 import { R, type Store } from './store';
 
-/** The consent flag in the record's first item. */
-export const GRANTED = 2;
+/** The consent the record's first item remembers, if any. */
+export const consentOf = (flags: number): boolean | undefined => (flags & 2 ? true : flags & 4 ? false : undefined);
 
 export interface State {
   signedUp: boolean;
+  /** The consent remembered (read only: writeState takes it apart). */
+  granted?: boolean;
   history: Record<number, CampaignHistory>;
 }
 
@@ -21,7 +24,7 @@ export function readState(store: Store): State {
   const [signed, entries] = store.read<[number, unknown[][]]>(R.STATE, [0, [[0, 0, 0, 0, 0, 0, 0]]]) || [0, []];
   const history: Record<number, Record<string, unknown>> = {};
   for (const [id, ...e] of entries) e.forEach((v, i) => ((history[id as number] ||= {})[KEYS[i]] = v));
-  return { signedUp: (signed & 1) > 0, history: history as unknown as State['history'] };
+  return { signedUp: (signed & 1) > 0, granted: consentOf(signed), history: history as unknown as State['history'] };
 }
 
 /**
@@ -34,7 +37,7 @@ export function writeState(store: Store, state: State, granted?: boolean): void 
     .map(([id, h]) => [+id, ...[...KEYS].map((k) => h[k as 'd'])].filter((v) => v != null))
     .sort((a, b) => b[5] - a[5]);
   // `entries` shrinks in place: the record follows.
-  const rec = [+state.signedUp | (granted ? GRANTED : 0), entries];
+  const rec = [+state.signedUp | (granted ? 2 : granted === false ? 4 : 0), entries];
   while (!fits(encode(rec))) delete state.history[entries.pop()![0]];
   store.write(R.STATE, rec);
 }

@@ -466,10 +466,30 @@ describe('consent and the analytics id', () => {
     expect(deps.visitorId()).toBeTruthy();
     expect(deps.context().signedUp).toBe(true);
     w.wisepops!('consent', 'denied');
-    expect(Cookies.get('wisepops')).toBe('[1~1~[]]');
+    expect(Cookies.get('wisepops')).toBe('[1~5~[]]');
     page();
     expect(deps.visitorId()).toBeUndefined();
     expect(deps.context().signedUp).toBe(true);
+  });
+
+  it('a denial is remembered too (for the browser session, all a denied record lives): defaultConsent granted does not undo it', () => {
+    const page = (...queue: unknown[][]) => {
+      delete w.wisepops;
+      script();
+      const wp = stub();
+      for (const c of queue) wp(...c);
+      boot();
+    };
+    page();
+    expect(deps.visitorId()).toBeTruthy();
+    w.wisepops!('consent', 'denied');
+    expect(Cookies.get('wisepops')).toBe('[1~4~[]]');
+    page();
+    expect(deps.visitorId()).toBeUndefined();
+    expect(Cookies.get('wisepops_visitor')).toBeUndefined();
+    page(['consent', 'granted']);
+    expect(deps.visitorId()).toBeTruthy();
+    expect(Cookies.get('wisepops')).toBe('[1~2~[]]');
   });
 
   it('granted by default: the id lives for the session and stays the same across page loads', () => {

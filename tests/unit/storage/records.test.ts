@@ -132,7 +132,7 @@ describe('bad records reset only themselves', () => {
   it('a bad campaign entry resets the state record to empty', () => {
     document.cookie = `${NAME[STATE]}=${"[1~0~[[5~1~0~0~0~1700000000~3]~[6~'x']]]"}; path=/`;
     const store = open(cookie);
-    expect(readState(store)).toEqual({ signedUp: false, history: {} });
+    expect(readState(store)).toEqual({ signedUp: false, granted: undefined, history: {} });
     expect(Cookies.get(NAME[STATE])).toBeUndefined();
   });
 
@@ -150,7 +150,14 @@ describe('persistent state (wisepops)', () => {
     const s: State = { signedUp: true, history: { 12: { d: 2, c: 1, v: 0, k: 3, l: 1700000000, p: 7, g: 'b' } } };
     writeState(store, s);
     expect(Cookies.get(NAME[STATE])).toBe("[1~1~[[12~2~1~0~3~1700000000~7~'b']]]");
-    expect(readState(store)).toEqual(s);
+    expect(readState(store)).toEqual({ ...s, granted: undefined });
+    // The consent remembered rides in the first item, beside signed-up: 2 granted, 4 denied.
+    writeState(store, s, true);
+    expect(Cookies.get(NAME[STATE])).toBe("[1~3~[[12~2~1~0~3~1700000000~7~'b']]]");
+    expect(readState(store)).toEqual({ ...s, granted: true });
+    writeState(store, s, false);
+    expect(Cookies.get(NAME[STATE])).toBe("[1~5~[[12~2~1~0~3~1700000000~7~'b']]]");
+    expect(readState(store)).toEqual({ ...s, granted: false });
   });
 
   it('round-trips entries with and without a group: record -> history -> the same record, most recently seen first', () => {
