@@ -5,6 +5,7 @@
 // conversions, clicks, last display (epoch s), pageview count, group?].
 import type { CampaignHistory } from '../context/types';
 import { encode, fits } from './codec';
+import { isWellFormed } from '../../shared/events';
 import { R, type Store } from './store';
 
 /** The consent the record's first item remembers, if any. */
@@ -23,7 +24,12 @@ const KEYS = 'dcvklpg';
 export function readState(store: Store): State {
   const [signed, entries] = store.read<[number, unknown[][]]>(R.STATE, [0, [[0, 0, 0, 0, 0, 0, 0]]]) || [0, []];
   const history: Record<number, Record<string, unknown>> = {};
-  for (const [id, ...e] of entries) e.forEach((v, i) => ((history[id as number] ||= {})[KEYS[i]] = v));
+  // An entry the server would refuse in an event (a hand-edited cookie: an id that is no
+  // campaign's, a group that is none) is left out, not the whole record: the server refuses a
+  // batch holding one bad event, and a goal goes to every campaign in the history.
+  for (const [id, ...e] of entries)
+    if (Number.isSafeInteger(id) && (id as number) > 0 && (e[6] == null || (typeof e[6] == 'string' && e[6].length <= 64 && isWellFormed(e[6]))))
+      e.forEach((v, i) => ((history[id as number] ||= {})[KEYS[i]] = v));
   return { signedUp: (signed & 1) > 0, granted: consentOf(signed), history: history as unknown as State['history'] };
 }
 

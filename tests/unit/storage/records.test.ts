@@ -160,6 +160,13 @@ describe('persistent state (wisepops)', () => {
     expect(readState(store)).toEqual({ ...s, granted: false });
   });
 
+  it('drops only the entries an event could not carry (a hand-edited cookie), keeping the others', () => {
+    const bad = ["[0~1~0~0~0~1~1]", "[1.5~1~0~0~0~1~1]", `[3~1~0~0~0~1~1~'${'g'.repeat(65)}']`, "[4~1~0~0~0~1~1~{}]", "[5~1~0~0~0~1~1~'\\ud800']"];
+    document.cookie = `${NAME[STATE]}=${encodeURIComponent(`[1~1~[${bad.join('~')}~[7~2~0~0~0~1700000000~3~'b']]]`)}; path=/`;
+    const store = open(cookie);
+    expect(readState(store)).toEqual({ signedUp: true, granted: undefined, history: { 7: { d: 2, c: 0, v: 0, k: 0, l: 1700000000, p: 3, g: 'b' } } });
+  });
+
   it('round-trips entries with and without a group: record -> history -> the same record, most recently seen first', () => {
     const raw = "[1~0~[[13~1~0~0~0~1700000009~8]~[12~2~1~0~3~1700000000~7~'b']]]";
     document.cookie = `${NAME[STATE]}=${raw}; path=/`;
