@@ -111,19 +111,29 @@ describe('hook delivery', () => {
     let skew = 0; // simulated time travel on top of the real clock (sign-ups are stamped with the real one)
     const clock = () => Date.now() + skew;
     const w = worker({ now: clock, backoffBaseMs: 60_000, backoffMaxMs: 3_600_000, pollMs: 1_000_000, random: () => 1 });
+    // Attempts the worker has recorded (settled), and whether the hook is due at the simulated now.
+    const attempts = () => env.deps.db.prepare('SELECT MAX(attempts) FROM hook_deliveries').pluck().get() as number;
+    const due = () => ((env.deps.db.prepare('SELECT next_due_at FROM hooks').pluck().get() as number | null) ?? Infinity) <= clock();
     signup(env.deps, env.siteId, 3);
-    await waitFor(() => rx.requests.length === 1, 5000, 'first attempt');
+    await waitFor(() => rx.requests.length === 1 && attempts() === 1, 5000, 'first attempt');
     const start = clock();
     const attemptsAt: number[] = [];
-    // Advance a simulated clock hour by hour; the worker only retries once a delay is over.
+    // Advance a simulated clock ten minutes at a time; the worker only retries once a delay is over.
+    // A due attempt is awaited until the worker has settled it before the clock moves again: its
+    // retry time is reckoned from the clock at settle time, so letting the clock run on while the
+    // post is in flight (a loaded machine) would shift the schedule and the time it is recorded at.
     while (deliveries('failed') === 0 && clock() - start < 30 * 3_600_000) {
       const before = rx.requests.length;
+      const settled = attempts();
       skew += 10 * 60_000;
+      const attempt = due();
       w.kick();
-      await new Promise((r) => setTimeout(r, 15));
-      if (rx.requests.length > before) {
-        await waitFor(() => deliveries('pending') === 0 || env.deps.db.prepare("SELECT 1 FROM hook_deliveries WHERE next_attempt_at > ?").get(clock()) !== undefined, 2000, 'settle');
+      if (attempt) {
+        await waitFor(() => rx.requests.length > before && attempts() > settled, 10_000, 'the due attempt, settled');
         attemptsAt.push(clock() - start);
+      } else {
+        await new Promise((r) => setTimeout(r, 15));
+        expect(rx.requests.length, 'an attempt before its retry time').toBe(before);
       }
     }
     expect(deliveries('failed')).toBe(3);
