@@ -103,7 +103,8 @@ describe("a modal the page opens while the UI chunk loads comes first", () => {
       html(snippet() + counting(), `<h1>Shop</h1><dialog id="cmp"><p>We use cookies</p><button id="ok" onclick="this.closest('dialog').close()">Accept</button></dialog>`),
     );
     const release = gate();
-    await tab.goto(base + '/cmp.html');
+    // Not until "load": a chunk script added before the load event delays it, and the gate holds the chunk.
+    await tab.goto(base + '/cmp.html', { waitUntil: 'domcontentloaded' });
     // The landing trigger fired and the popup is on its way: only the chunk is missing.
     await tab.waitForFunction(() => (window as unknown as { before_wisepops?: number }).before_wisepops === 1);
     await tab.evaluate(() => (document.getElementById('cmp') as HTMLDialogElement).showModal());
@@ -120,7 +121,9 @@ describe("a modal the page opens while the UI chunk loads comes first", () => {
   it('two installs (two globals, two sites): one popup at a time, the other once it is closed', async () => {
     pages.set('/two.html', html(snippet() + snippet('shop2', 'poplet2') + counting() + counting('poplet2')));
     const release = gate();
-    await tab.goto(base + '/two.html');
+    // Not until "load": one install can ask for the (held) chunk while the other's script still
+    // loads, and a script added before the load event delays it: "load" would wait for the gate.
+    await tab.goto(base + '/two.html', { waitUntil: 'domcontentloaded' });
     await tab.waitForFunction(() => {
       const w = window as unknown as { before_wisepops?: number; before_poplet2?: number };
       return w.before_wisepops === 1 && w.before_poplet2 === 1;
