@@ -343,7 +343,7 @@ describe('engine in Chromium with the real core', () => {
 
   it("a consent given or refused in one tab is kept when another tab, which heard nothing of it, records a display", async () => {
     const go = (n: string) => ({ trigger: { type: 'event', name: n } }) as Partial<Campaign>;
-    set = { site: 's1', country: null, campaigns: [campaign(1, go('one')), campaign(2, go('two'))] };
+    set = { site: 's1', country: null, campaigns: [campaign(1, go('go1')), campaign(2, go('go2'))] };
     const ready = (p: Page) => p.waitForFunction(() => (window.wisepops('debug') as { campaigns: unknown[] }).campaigns.length > 0);
     /** The consent flag (2) of the wisepops record. */
     const flag = async () => (decode(decodeURIComponent((await context.cookies()).find((c) => c.name == 'wisepops')!.value))![0] as number) & 2;
@@ -353,19 +353,19 @@ describe('engine in Chromium with the real core', () => {
     const otherErrors = watchErrors(other);
     await other.goto(base + '/two');
     await ready(other);
-    await other.evaluate(() => window.wisepops('consent', 'granted'));
-    expect(await flag()).toBe(2);
-    await tab.evaluate(() => window.wisepops('event', 'one'));
-    await tab.waitForSelector('.fake-ui[data-id="1"]');
-    expect(await flag()).toBe(2);
+    /** The other tab says `choice`; then this tab, which heard nothing, displays campaign `id`: the flag stays `want`. */
+    const heardNothing = async (choice: 'granted' | 'denied', id: number, want: number) => {
+      await other.evaluate((c) => window.wisepops('consent', c), choice);
+      expect(await flag()).toBe(want);
+      await tab.evaluate((n) => window.wisepops('event', n), 'go' + id);
+      await tab.waitForSelector(`.fake-ui[data-id="${id}"]`);
+      expect(await flag()).toBe(want);
+    };
+    await heardNothing('granted', 1, 2);
     // The other way: this tab loads with the grant remembered, then the other tab denies.
     await tab.reload();
     await ready(tab);
-    await other.evaluate(() => window.wisepops('consent', 'denied'));
-    expect(await flag()).toBe(0);
-    await tab.evaluate(() => window.wisepops('event', 'two'));
-    await tab.waitForSelector('.fake-ui[data-id="2"]');
-    expect(await flag()).toBe(0);
+    await heardNothing('denied', 2, 0);
     expect([...errors, ...otherErrors]).toEqual([]);
   });
 
