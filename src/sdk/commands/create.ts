@@ -121,7 +121,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
     consent(v) {
       need(valid('defaultConsent', v));
       consent = v == 'granted';
-      // The state record remembers it (or forgets a grant) at once.
+      // The state record remembers the choice at once, for the next pages and the other tabs.
       if (started) configure(), saveState(noop, consent), refresh();
     },
     properties(p, o) {
