@@ -100,13 +100,16 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   };
   // On the merged history (stored entries over this page's own), which the context keeps: a
   // storage that keeps nothing must not make the page forget the other campaigns. The consent
-  // flag is the stored one unless a `consent` call sets it (`granted`): a tab that heard nothing
-  // must not undo a grant or a denial another tab recorded since it loaded.
-  const saveState = (change: () => void, granted?: boolean) => {
+  // flag is the stored one unless a `consent` call sets it (`choice`): a tab that heard nothing
+  // must not undo a grant or a denial another tab recorded since it loaded, and takes it on
+  // (its records' lifetimes, the analytics id) before it writes.
+  const saveState = (change: () => void, choice?: boolean) => {
     const s = readState(store);
+    const g = choice ?? s.granted;
+    if (g != null && g != granted()) (consent = g), configure();
     reload(s);
     change();
-    writeState(store, ctx, granted ?? s.granted);
+    writeState(store, ctx, g);
   };
 
   // `any`: arguments come from the page untyped; each command checks its own with `need`.
@@ -185,7 +188,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   if (win.self !== win.top && !opts.iframes) return log('iframe: off (option iframes)'), [noop, noop];
   started = true;
   // A choice made on an earlier page holds while no call on this page says otherwise.
-  if (consent == null) consent = consentOf((store.peek(R.STATE) || [])[0] as number);
+  if (consent == null) consent = consentOf((store.peek(R.STATE, opts) || [])[0] as number);
   configure();
   page(currentSession);
   rebuild();

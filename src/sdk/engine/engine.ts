@@ -126,7 +126,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     shown.forEach((e, id) => {
       if (!page || e.c || e.s.startsWith('embed')) {
         shown.delete(id);
-        if (e.ui) e.ui.destroy();
+        // Not painted yet: its claim goes too (see display).
+        e.ui ? e.ui.destroy() : e.c || deps.history.update(id, (h) => h.d || (h.l = 0));
       }
     });
 

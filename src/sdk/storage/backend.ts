@@ -20,7 +20,7 @@ export interface Backend {
  */
 const put = (name: string, value: string, a: Cookies.CookieAttributes) => {
   for (const k in {}) if (!a.hasOwnProperty(k)) a[k] = undefined;
-  Cookies.set(name, value, a);
+  return Cookies.set(name, value, a);
 };
 
 /**
@@ -38,21 +38,23 @@ export const cookies = (domains: () => (string | undefined)[], refused: (domain:
   // is ours, else the first (whose reading resets it).
   get(name) {
     let first: string | undefined;
-    for (const c of document.cookie.split('; ')) {
-      const at = c.indexOf('=');
-      if (c.slice(0, at) == name) {
-        const v = Cookies.converter.read(c.slice(at + 1), name);
-        if (decode(v)) return v;
-        first = first ?? v;
+    for (const c of document.cookie.split('; '))
+      try {
+        const at = c.indexOf('=');
+        const v = at > 0 && Cookies.converter.read(c.slice(0, at), name) == name && Cookies.converter.read(c.slice(at + 1), name);
+        if (v && decode(v)) return v;
+        if (v) first = first ?? v;
+      } catch {
+        // a malformed %-escape (another app's cookie): skipped, as js-cookie does
       }
-    }
     return first;
   },
   set(name, value, expires) {
     const a: Cookies.CookieAttributes = { sameSite: 'Lax', secure: location.protocol == 'https:', expires };
     const domain = domains()[0];
-    put(name, value, { ...a, domain });
-    if (domain && !`; ${document.cookie};`.includes(`; ${name}=${Cookies.converter.write(value, name)};`)) put(name, value, a), refused(domain);
+    // What was written, name and value as js-cookie encodes them (undefined only without a document).
+    const w = put(name, value, { ...a, domain })!.split(';')[0];
+    if (domain && !`; ${document.cookie};`.includes(`; ${w};`)) put(name, value, a), refused(domain);
   },
   // The host-only copy (no domain), one on this host, and one on each parent domain up to the
   // configured or the previous domain, inclusive (a leading dot and capitals as browsers read

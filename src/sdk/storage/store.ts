@@ -35,7 +35,7 @@ export interface Store {
   /** Applies a configuration (consent false: session-only, no analytics id), moving every record to its new place and lifetime. */
   configure(cfg: StoreConfig, consent: boolean): void;
   /** A record's payload as decoded, unchecked, from a cookie or else Web Storage: for before configure(). */
-  peek(record: number): unknown[] | undefined;
+  peek(record: number, cfg: StoreConfig): unknown[] | undefined;
 }
 
 /** `f()`, or undefined where it throws: storage that is blocked (a sandboxed frame, a CSP sandbox, privacy settings) throws even on reading `localStorage`. */
@@ -111,7 +111,13 @@ export function createStore(log: Log, prefix = 'wisepops'): Store {
       domain = cfg.cookieDomain;
     },
     one: (i, sample) => (store.read(i, [sample]) || [])[0] as never,
-    peek: (i) => safe(() => decode(cookie.get(NAMES[i]) || web.get(NAMES[i]) || '')),
+    peek(i, c) {
+      // As configure() will read: each backend's copy in Poplet's format, the configured one's first.
+      cfg = c;
+      let r: unknown[] | undefined;
+      for (const b of places()) r = safe(() => decode(b.get(NAMES[i]) || '')) || r;
+      return r;
+    },
   };
   return store;
 }

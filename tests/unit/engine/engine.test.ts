@@ -763,6 +763,19 @@ describe('engine: showing', () => {
     expect(t.tracked).toEqual([['display', 1, 'B']]);
   });
 
+  it('a claim whose display is removed before it paints (an SPA page view while the chunk loads) is dropped: the new page may show it', async () => {
+    let open!: () => void;
+    const embed = campaign(1, { layout: { type: 'embed', selector: '#x' }, frequency: { repeat: { every: 'session' } } });
+    const t = await ready([embed], { uiGate: new Promise<void>((r) => (open = r)) });
+    await t.fire(1);
+    expect(t.ctx.history[1]).toMatchObject({ d: 0, l: Math.floor(Date.now() / 1e3) });
+    t.engine.pageview();
+    open();
+    await t.tick();
+    expect(t.ctx.history[1]).toMatchObject({ d: 0, l: 0 });
+    expect(t.engine.debug()).toMatchObject([{ id: 1, status: 'eligible' }]);
+  });
+
   it('A/B: the group is stored once the display is committed, before the chunk has loaded or painted', async () => {
     let open!: () => void;
     const t = await ready([campaign(1, { variants: [{ id: 'A', weight: 1 }, { id: 'B', weight: 1 }] })], { random: 0.9, uiGate: new Promise<void>((r) => (open = r)) });

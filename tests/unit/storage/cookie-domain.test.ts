@@ -39,6 +39,28 @@ describe('cookieDomain set on a later page', () => {
   });
 });
 
+describe('cookies of the same name', () => {
+  it("another app's with a malformed %-escape, listed first, does not hide this install's record (js-cookie skips it too)", () => {
+    document.cookie = 'wisepops_visits=%E9; domain=shop.test; path=/';
+    const store = open(cookie);
+    store.write(R.VISITS, [1, 1, [1]]);
+    expect(open(cookie).read(R.VISITS, [0, 0, [0]])).toEqual([1, 1, [1]]);
+  });
+
+  it.each(['pöpups', 'pops(2)'])('a global whose name cookies encode (%s): records are read back, on a shared domain too, with no refusal logged', (name) => {
+    for (const cookieDomain of [undefined, 'shop.test']) {
+      const logs: string[] = [];
+      const a = createStore((m) => void logs.push(m), name);
+      a.configure({ ...cookie, cookieDomain }, true);
+      a.write(R.VISITS, [1, 1, [1]]);
+      const b = createStore(createLog(), name);
+      b.configure({ ...cookie, cookieDomain }, true);
+      expect(b.read(R.VISITS, [0, 0, [0]])).toEqual([1, 1, [1]]);
+      expect(logs).toEqual([]);
+    }
+  });
+});
+
 describe('a cookieDomain the browser refuses', () => {
   it.each(['example.com', 'shop-test.com', 'x.a.www.shop.test', 'test'])('%s: the records are kept host-only, with one debug line', (d) => {
     const logs: string[] = [];
