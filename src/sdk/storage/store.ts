@@ -34,7 +34,7 @@ export interface Store {
   write(record: number, payload?: unknown[]): boolean;
   /** Applies a configuration (consent false: session-only, no analytics id), moving every record to its new place and lifetime. */
   configure(cfg: StoreConfig, consent: boolean): void;
-  /** A record's payload as decoded, unchecked, from a cookie or else Web Storage: for before configure(). */
+  /** A record's payload as decoded, unchecked, as configure(cfg) will find it (the configured storage's copy wins): for reading the consent it holds before configure() needs it. */
   peek(record: number, cfg: StoreConfig): unknown[] | undefined;
 }
 
