@@ -673,6 +673,16 @@ describe('engine: showing', () => {
     expect(t.shows).toEqual([]);
   });
 
+  /** Held on the next check while the modal is open (the embed #2 alone shown), #1 shown on the first check after it closed. */
+  const shownOnceClosed = async (t: Awaited<ReturnType<typeof ready>>, modal: { open: boolean }) => {
+    await new Promise((r) => setTimeout(r, 600));
+    expect(t.shows).toHaveLength(1);
+    modal.open = false;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(t.shows.map((s) => s.campaign.id)).toEqual([2, 1]);
+    expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'shown' });
+  };
+
   it('an open modal holds what fires (not embeds, not the control group) and fires it again once closed', async () => {
     const modal = { open: true };
     const t = await ready([campaign(1), campaign(2, { layout: { type: 'embed', selector: '#x' } }), campaign(3, { layout: { type: 'bar', position: 'top' }, control: 100 })], { modal });
@@ -680,12 +690,7 @@ describe('engine: showing', () => {
     expect(t.shows.map((s) => s.campaign.id)).toEqual([2]);
     expect(t.beacons.flatMap(([, b]) => b.events).map((e) => [e.k, e.c, e.g])).toEqual([['display', 3, 'control']]);
     expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'eligible', reason: 'waiting: a modal is open' });
-    await new Promise((r) => setTimeout(r, 600));
-    expect(t.shows).toHaveLength(1);
-    modal.open = false;
-    await new Promise((r) => setTimeout(r, 600));
-    expect(t.shows.map((s) => s.campaign.id)).toEqual([2, 1]);
-    expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'shown' });
+    await shownOnceClosed(t, modal);
   });
 
   it('a held campaign is decided again when it fires again: closed in another tab meanwhile, it stays away', async () => {
@@ -712,13 +717,7 @@ describe('engine: showing', () => {
     expect(t.shows.map((s) => s.campaign.id)).toEqual([2]);
     expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'eligible', reason: 'waiting: a modal is open' });
     expect(t.logs.filter((l) => l.includes('not shown'))).toEqual([]);
-    // Still held on the next check, shown on the first one after the modal closed.
-    await new Promise((r) => setTimeout(r, 600));
-    expect(t.shows).toHaveLength(1);
-    modal.open = false;
-    await new Promise((r) => setTimeout(r, 600));
-    expect(t.shows.map((s) => s.campaign.id)).toEqual([2, 1]);
-    expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'shown' });
+    await shownOnceClosed(t, modal);
   });
 
   it('campaigns held by a modal are fired again together, so the highest priority wins once it closes', async () => {
