@@ -18,18 +18,26 @@ export function uiHost(kit: CollectKit, outbox: Outbox, track: Track, group: str
     deps.history.update(c.id, (x) => void x[h]++);
     track(kind, c.id, group);
   };
+  // The display counts once painted (the UI chunk's next frame); a visitor quick enough to close
+  // it before then (Esc the instant it appears, or a slow device) still saw it: the close counts
+  // the display first, so no close goes without one, and the display counts once.
+  let seen: 1 | undefined;
+  const displayed = (c: Campaign) => {
+    if (seen) return;
+    seen = 1;
+    kit.record(c, group);
+    track('display', c.id, group);
+    deps.emit('after-popup-display', about(c));
+  };
   return {
     context: kit.ctx,
     log: deps.log,
     nonce: deps.nonce,
     // The command layer sets the record and refreshes the engine, which removes everything shown.
     noshow: deps.noshow,
-    displayed(c) {
-      kit.record(c, group);
-      track('display', c.id, group);
-      deps.emit('after-popup-display', about(c));
-    },
+    displayed,
     closed(c) {
+      displayed(c);
       count(c, 'c', 'close');
       closed();
       deps.emit('after-popup-close', about(c));

@@ -71,6 +71,19 @@ describe('collection client', () => {
     expect(t.emitted).toEqual(['after-popup-display', 'before-form-submit', 'after-form-submit', 'after-popup-close']);
   });
 
+  it('a close before the display was counted (closed the instant it painted) counts the display first, once', async () => {
+    const t = setup();
+    const host = t.client.host('B', vi.fn());
+    host.closed(c);
+    // The UI chunk's own count comes later, if at all: it no longer adds one.
+    host.displayed(c);
+    expect(t.recorded).toEqual([[7, 'B']]);
+    expect(t.history[7].c).toBe(1);
+    await t.advance(1000);
+    expect((t.sent[0].body as { events: Array<{ k: string }> }).events.map((e) => e.k)).toEqual(['display', 'close']);
+    expect(t.emitted).toEqual(['after-popup-display', 'after-popup-close']);
+  });
+
   it('a tracked click counts unless a before-tracked-click listener returns false', async () => {
     const t = setup();
     const host = t.client.host(undefined, () => {});

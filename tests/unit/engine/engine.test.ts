@@ -872,9 +872,13 @@ describe('engine: the UI host', () => {
 
   it('closed: history, analytics, after-popup-close', async () => {
     const { t, host, c } = await shown();
+    host.displayed(c);
     host.closed(c);
-    expect(t.ctx.history[7].c).toBe(1);
-    expect(t.tracked).toEqual([['close', 7, 'A']]);
+    expect(t.ctx.history[7]).toMatchObject({ d: 1, c: 1 });
+    expect(t.tracked).toEqual([
+      ['display', 7, 'A'],
+      ['close', 7, 'A'],
+    ]);
     expect(t.emitted.at(-1)).toEqual(['after-popup-close', { popup, variant: 'A' }]);
   });
 
