@@ -6,7 +6,7 @@ import { chromium, type Browser, type BrowserContext } from 'playwright';
 import { CHROMIUM_ARGS, watchErrors } from '../helpers/browser';
 import { startStaticServer, type StaticServer } from '../helpers/static-server';
 import { snippetFor } from '../../src/sdk/snippet';
-import { decode } from '../../src/sdk/storage/codec';
+import { decode, encode } from '../../src/sdk/storage/codec';
 
 let browser: Browser;
 let server: StaticServer;
@@ -145,6 +145,47 @@ describe('a cookieDomain the browser refuses (a staging host with the live setti
     const ctx = (await second.p.evaluate(() => (window as unknown as Wp).wisepops('debug'))) as { context: { noshow: boolean; totalPageviews: number } };
     expect([ctx.context.noshow, ctx.context.totalPageviews]).toEqual([true, 2]);
     expect([...first.errors, ...second.errors]).toEqual([]);
+    await context.close();
+  });
+});
+
+describe("the records' total size", () => {
+  it('stays under 5,000 bytes of Cookie header in the extreme case: a long history, properties at their size, long landing URL, UTM values and referrer', async () => {
+    // A history an older version let grow to 4,000 bytes (about 100 campaigns with A/B groups).
+    const entries: unknown[][] = [];
+    const state = () => encode([1, entries]);
+    while (encodeURIComponent(state()).length < 3950) entries.push([entries.length + 1, 3, 1, 0, 0, 1700000000 + entries.length, 9, 'group-' + entries.length]);
+    const context = await browser.newContext();
+    const url = `http://www.shop.test:${server.port}/total.html`;
+    await context.addCookies([{ name: 'wisepops', value: state(), url }]);
+    server.pages.set(
+      '/total.html',
+      {
+        body: html(`<script>${snippetFor('/dist/poplet.js?site=shop')};
+          wisepops('options', { defaultConsent: 'granted' });
+          // About 1,150 bytes once stored: under the properties' size.
+          wisepops('properties', { a: 'x'.repeat(255), b: 'x'.repeat(255), c: 'x'.repeat(255), d: 'x'.repeat(255), e: 'x'.repeat(100) });
+          wisepops('noshow');
+          wisepops('listen', 'ready', function () { wisepops('event', 'x'); wisepops('consent', 'granted'); window.readyFired = 1; });</script>`),
+      },
+    );
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    const utm = ['source', 'medium', 'campaign', 'term', 'content'].map((k) => `utm_${k}=` + "'".repeat(300)).join('&');
+    await page.goto(`${url}?${utm}&q=${'~'.repeat(3000)}`, { referer: 'https://ref.example/' + 'z'.repeat(3000) });
+    await page.waitForFunction(() => (window as unknown as Wp).readyFired === 1);
+    const jar = await context.cookies(url);
+    expect(jar.map((c) => c.name).sort()).toEqual(['wisepops', 'wisepops_noshow', 'wisepops_props', 'wisepops_session', 'wisepops_visitor', 'wisepops_visits']);
+    // As the browser sends them with every request to the site.
+    const header = jar.map((c) => `${c.name}=${c.value}`).join('; ');
+    expect(header.length).toBeLessThan(5000);
+    const debug = (await page.evaluate(() => (window as unknown as Wp).wisepops('debug'))) as { context: { props: Record<string, string>; history: Record<number, unknown> } };
+    expect(Object.keys(debug.context.props)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    // The least recently seen campaigns went, the latest stayed.
+    const kept = Object.keys(debug.context.history).map(Number);
+    expect(kept.length).toBeGreaterThan(40);
+    expect(Math.max(...kept)).toBe(entries.length);
+    expect(errors).toEqual([]);
     await context.close();
   });
 });

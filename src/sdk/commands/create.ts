@@ -7,7 +7,7 @@ import type { VisitorContext } from '../context/types';
 import { buildContext } from '../context/build';
 import { createLog } from '../log';
 import { isRevenue, isWellFormed, MAX_GOAL_NAME, VISITOR_ID } from '../../shared/events';
-import { isObject } from '../storage/codec';
+import { isObject, PROPS_BYTES } from '../storage/codec';
 import { createStore, R } from '../storage/store';
 import { consentOf, readState, writeState } from '../storage/state';
 import { mergeProps, readProps, type Props } from '../storage/props';
@@ -134,8 +134,8 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       if (o && o.temporary) temp = mergeProps(temp, p, log);
       else {
         const next = mergeProps(o === true ? {} : props(), p, log);
-        // Refused (over 4,000 bytes): the update is dropped for this page too.
-        if (store.write(R.PROPS, [next])) saved = next;
+        // Refused (over its size): the update is dropped for this page too.
+        if (store.write(R.PROPS, [next], PROPS_BYTES)) saved = next;
       }
       rebuild();
       refresh();

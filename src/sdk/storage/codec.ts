@@ -5,6 +5,15 @@ import { stringify } from '../json';
 export const VERSION = 1;
 /** Every record stays under this many bytes once cookie-encoded. */
 export const MAX_BYTES = 4000;
+/**
+ * Under MAX_BYTES, what the two records that grow with use may take when written. With the
+ * session record's cuts (visits.ts) the seven records stay under 5,000 bytes of Cookie header
+ * together, which leaves the site's own cookies room under the 8 KB per header that nginx and
+ * Apache accept by default: a larger header would make the site refuse the visitor's every
+ * request. Records an older version wrote bigger are still read, up to MAX_BYTES.
+ */
+export const STATE_BYTES = 2200;
+export const PROPS_BYTES = 1200;
 
 // Cookies must percent-encode `"` and `,` (3 bytes each) and JSON is full of them, so they are
 // swapped with `'` and `~`, which cookies carry as is: pairs in SWAP, so index ^ 1 is the partner.
@@ -13,8 +22,8 @@ export const swap = (s: string) => s.replace(/["'~,]/g, (c) => SWAP[SWAP.indexOf
 
 export const encode = (payload: unknown[]): string => swap(stringify([VERSION, ...payload]));
 
-/** Whether the cookie-encoded size (an upper bound for Web Storage too) is under MAX_BYTES. */
-export const fits = (raw: string): boolean => encodeURIComponent(raw).length < MAX_BYTES;
+/** Whether the cookie-encoded size (an upper bound for Web Storage too) is under `max`. */
+export const fits = (raw: string, max = MAX_BYTES): boolean => encodeURIComponent(raw).length < max;
 
 /** The payload, or undefined for anything corrupt, truncated, oversized or of another format. */
 export const decode = (raw: string): unknown[] | undefined => {

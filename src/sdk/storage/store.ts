@@ -2,7 +2,7 @@
 // moving them when the storage, domain or consent changes. Every access is guarded: a broken
 // or blocked storage never throws into the page, and a bad record resets only itself.
 import { cookies, web } from './backend';
-import { decode, encode, fits, like } from './codec';
+import { decode, encode, fits, like, MAX_BYTES } from './codec';
 import type { Log } from '../log';
 
 /** The records, by index; the first four outlive the browser session when consent allows. */
@@ -30,8 +30,8 @@ export interface Store {
   read<T extends unknown[]>(record: number, sample: unknown[]): T | undefined;
   /** The value of a record holding one, of the shape of `sample`. */
   one<T>(record: number, sample: T): T | undefined;
-  /** Writes (undefined deletes). False (and a debug line) when nothing was written: over MAX_BYTES, or refused by the storage (full, blocked). */
-  write(record: number, payload?: unknown[]): boolean;
+  /** Writes (undefined deletes). False (and a debug line) when nothing was written: over `max` bytes, or refused by the storage (full, blocked). */
+  write(record: number, payload?: unknown[], max?: number): boolean;
   /** Applies a configuration (consent false: session-only, no analytics id), moving every record to its new place and lifetime. */
   configure(cfg: StoreConfig, consent: boolean): void;
   /** A record's payload as decoded, unchecked, as configure(cfg) will find it (the configured storage's copy wins): for reading the consent it holds before configure() needs it. */
@@ -78,9 +78,9 @@ export function createStore(log: Log, prefix = 'wisepops'): Store {
         log('record reset: ' + NAMES[i], raw);
         be().del(NAMES[i]);
       }),
-    write(i, payload) {
+    write(i, payload, max = MAX_BYTES) {
       const raw = payload && encode(payload);
-      if (raw && !fits(raw)) return log(NAMES[i] + ': over 4,000 bytes, not saved'), false;
+      if (raw && !fits(raw, max)) return log(NAMES[i] + `: over ${max} bytes, not saved`), false;
       return safe(() => (raw ? put(i, raw) : be().del(NAMES[i]), true)) || (log(NAMES[i] + ': not saved'), false);
     },
     configure(next, ok) {

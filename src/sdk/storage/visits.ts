@@ -11,8 +11,10 @@ export type Visits = [first: number, total: number, times: number[]];
 export const UTM = 'source|medium|campaign|term|content'.split('|').map((k) => 'utm_' + k);
 
 /**
- * Cut to a cookie-encoded size so the session record always fits its 4,000 bytes. Measured
- * swapped, as written: a ' or ~ becomes a 3-byte " or , there.
+ * Cut to a cookie-encoded size: the session record stays under 1,300 bytes, its share of the
+ * records' total (codec.ts). Measured swapped, as written: a ' or ~ becomes a 3-byte " or , there.
+ * The cuts keep what targeting reads in practice: a landing path and its campaign parameters, a
+ * referrer's host (browsers send cross-site referrers as an origin), a UTM value.
  */
 const cut = (s: string, bytes: number) => {
   s = s.slice(0, bytes);
@@ -29,7 +31,7 @@ export function currentSession(store: Store, now: number, href: string, referrer
   const s = store.read<Session>(R.SESSION, [0, 0, 0, '', '', ['']]);
   return s && now - s[1] <= 1800 && now - s[0] <= 7200
     ? s
-    : [now, now, 0, cut(href, 700), cut(referrer, 700), UTM.map((k) => cut(new URL(href).searchParams.get(k) || '', 300))];
+    : [now, now, 0, cut(href, 400), cut(referrer, 300), UTM.map((k) => cut(new URL(href).searchParams.get(k) || '', 100))];
 }
 
 export const readVisits = (store: Store): Visits => store.read<Visits>(R.VISITS, [0, 0, [0]]) || [0, 0, []];

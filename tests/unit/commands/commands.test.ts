@@ -313,13 +313,16 @@ describe('commands', () => {
     expect(Cookies.get('wisepops_props')).toBe("[1~{'kept':1}]");
   });
 
-  it('a properties update that would exceed 4,000 bytes is refused and the old ones kept', () => {
+  it('a properties update that would take the record over 1,200 bytes is refused and the old ones kept', () => {
     wp('properties', { a: 'kept' });
+    // Four values of 250 characters fit (about 1,080 bytes stored), a fifth does not.
     const many: Record<string, string> = {};
-    for (let i = 0; i < 20; i++) many['k' + i] = 'v'.repeat(250);
+    for (let i = 0; i < 4; i++) many['k' + i] = 'v'.repeat(250);
     wp('properties', many);
-    expect(deps.context().props).toEqual({ a: 'kept' });
-    expect(lines.some((l) => l.includes('wisepops_props: over 4,000 bytes, not saved'))).toBe(true);
+    expect(Object.keys(deps.context().props)).toEqual(['a', 'k0', 'k1', 'k2', 'k3']);
+    wp('properties', { k4: 'v'.repeat(250) });
+    expect(Object.keys(deps.context().props)).toEqual(['a', 'k0', 'k1', 'k2', 'k3']);
+    expect(lines.filter((l) => l.includes('wisepops_props: over 1200 bytes, not saved'))).toHaveLength(1);
   });
 
   it('event, pageview and goal reach the engine', () => {

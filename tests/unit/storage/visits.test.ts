@@ -105,8 +105,12 @@ describe('sessions and visits', () => {
     const long = 'https://shop.example/?utm_source=' + 'é'.repeat(3000) + '&utm_medium=' + 'x'.repeat(3000) + '&q=' + 'y'.repeat(5000);
     const { session } = view(long, 'https://ref.example/' + 'z'.repeat(5000));
     expect(Cookies.get(SESSION)).toBeDefined();
-    expect(session.landing.length).toBeLessThanOrEqual(700);
-    expect(encodeURIComponent(session.utm[0]).length).toBeLessThanOrEqual(300);
+    expect(session.landing.length).toBeLessThanOrEqual(400);
+    expect(session.referrer.length).toBeLessThanOrEqual(300);
+    expect(encodeURIComponent(session.utm[0]).length).toBeLessThanOrEqual(100);
+    expect(session.utm[1]).toBe('x'.repeat(98));
+    // The whole record, as stored: its share of the records' 5,000 bytes.
+    expect(encodeURIComponent(Cookies.get(SESSION)!).length).toBeLessThan(1300);
     expect(currentSession(store, sec(), '', '')[2]).toBe(1);
   });
 
@@ -120,6 +124,6 @@ describe('sessions and visits', () => {
     const { session, visits } = view(href, '');
     expect(session.pageviews).toBe(2);
     expect(visits.times).toHaveLength(1);
-    expect(session.utm[0]).toBe("'".repeat(99));
+    expect(session.utm[0]).toBe("'".repeat(32));
   });
 });
