@@ -1,8 +1,7 @@
 // The chunk's stylesheet, adopted into each campaign's shadow root. Every value a campaign may
 // style reads a --pl-* custom property (set from content.style, or inherited from the site).
-const A = 'var(--pl-accent,#1f4fd1)';
-const R = 'var(--pl-radius,12px)';
-const ERR = 'color:#b00020;background:#fff;';
+// The accent, the radius and the error colours are written out where used: gzip packs the repeats
+// into fewer bytes than constants interpolated into the template cost in the built chunk.
 
 // Each line ends in a template-literal line continuation, so the shipped string has no newlines.
 // The host is display:contents, so an embed's box sits in the page flow and fixed layers take
@@ -28,10 +27,10 @@ const CSS = `:host{all:initial!important;display:contents!important}\
 dialog{all:unset}dialog::backdrop{background:0}\
 dialog,.popup,.bar .bx,.slidein .bx,.fullscreen .bx{position:fixed;z-index:2147483647}dialog,.popup,.fullscreen .bx{inset:0}\
 .popup{display:flex;align-items:center;justify-content:center;padding:16px;background:var(--pl-overlay,#0009);animation:pl-f .2s}\
-.bx{position:relative;background:var(--pl-background,#fff);border-radius:${R};box-shadow:0 8px 40px #0005;padding:46px 24px 16px;width:100%;max-width:var(--pl-width,440px);max-height:100%;overflow:auto;animation:pl-u .25s}\
+.bx{position:relative;background:var(--pl-background,#fff);border-radius:var(--pl-radius,12px);box-shadow:0 8px 40px #0005;padding:46px 24px 16px;width:100%;max-width:var(--pl-width,440px);max-height:100%;overflow:auto;animation:pl-u .25s}\
 .slidein .bx{max-width:var(--pl-width,360px);width:calc(100% - 32px);max-height:calc(100% - 32px);margin:16px}\
-.top .bx{top:0}.bottom .bx{bottom:0}.left .bx,.bar .bx{left:0}.right .bx,.bar .bx{right:0}\
-.bar .bx{max-width:none;border-radius:0;padding:10px 48px}\
+.top .bx{top:0}.bottom .bx{bottom:0}.left .bx{left:0}.right .bx{right:0}\
+.bar .bx{left:0;right:0;max-width:none;border-radius:0;padding:10px 48px}\
 .top .bx,.fullscreen .bx{border-top:env(safe-area-inset-top) solid #0000}.bottom .bx,.popup .bx,.fullscreen .bx{border-bottom:env(safe-area-inset-bottom) solid #0000}\
 .bar .bx,.bar .st{display:flex;flex-flow:wrap;align-items:center;justify-content:center;gap:4px 16px;text-align:center}\
 .bar .st>*{margin:0}.bar .b{width:auto}.bar .fd{min-width:200px}\
@@ -43,17 +42,17 @@ h2{font-size:1.5em;line-height:1.2;text-wrap:balance}\
 [tabindex]:focus{outline:0}\
 a{color:inherit}\
 img{display:block;max-width:100%;height:auto}\
-.b,.in{display:block;width:100%;font:inherit;border-radius:calc(${R}/2);min-height:44px}\
-.b{padding:10px 18px;border:2px solid ${A};background:${A};color:var(--pl-accent-text,#fff);font-weight:600;cursor:pointer;text-align:center;text-decoration:none}\
+.b,.in{display:block;width:100%;font:inherit;border-radius:calc(var(--pl-radius,12px)/2);min-height:44px}\
+.b{padding:10px 18px;border:2px solid var(--pl-accent,#1f4fd1);background:var(--pl-accent,#1f4fd1);color:var(--pl-accent-text,#fff);font-weight:600;cursor:pointer;text-align:center;text-decoration:none}\
 .b.s{background:0;color:inherit;border-color:initial}\
 .b[aria-disabled]{opacity:.7}\
 label{display:block;font-weight:600;margin-bottom:4px}\
 .in{padding:8px 12px;border:1px solid #6b6b6b;background:#fff;color:#1a1a1a}\
 .in[aria-invalid]{border:2px solid #b00020}\
 .ck{display:flex;gap:8px;font-weight:400}\
-.ck input{width:20px;height:20px;margin:2px 0 0;flex:none;accent-color:${A}}\
-.er{display:table;${ERR}font-size:.9em;margin:4px -6px 0;padding:1px 6px;border-radius:4px}\
-.fe{${ERR}padding:8px}\
+.ck input{width:20px;height:20px;margin:2px 0 0;flex:none;accent-color:var(--pl-accent,#1f4fd1)}\
+.er{display:table;color:#b00020;background:#fff;font-size:.9em;margin:4px -6px 0;padding:1px 6px;border-radius:4px}\
+.fe{color:#b00020;background:#fff;padding:8px}\
 .cd{font:700 1.6em monospace}\
 .x,.ns{background:0;border:0;color:inherit;font:inherit;cursor:pointer}\
 .x{position:absolute;top:6px;inset-inline-end:6px;min-width:40px;height:40px;padding:0 8px}\
@@ -63,7 +62,7 @@ label{display:block;font-weight:600;margin-bottom:4px}\
 .out{pointer-events:none}.out .bx,.out .popup{animation:pl-f .18s reverse forwards}\
 @keyframes pl-f{from{opacity:0}}\
 @keyframes pl-u{from{opacity:0;transform:translateY(24px)}}\
-@media(max-width:600px){.popup{align-items:flex-end;padding:0}.popup .bx,.slidein .bx{max-width:none;border-radius:${R} ${R} 0 0}.slidein .bx{width:100%;margin:0;left:0;right:0}}\
+@media(max-width:600px){.popup{align-items:flex-end;padding:0}.popup .bx,.slidein .bx{max-width:none;border-radius:var(--pl-radius,12px) var(--pl-radius,12px) 0 0}.slidein .bx{width:100%;margin:0;left:0;right:0}}\
 @media(prefers-reduced-motion:reduce){*{animation:none!important}.out{display:none}}`;
 
 let sheet: CSSStyleSheet | undefined;
