@@ -377,6 +377,37 @@ describe('the page around the campaign, and the screen', () => {
     }
   });
 
+  it('a box without a close button keeps no room for one above its content; with one, the button still covers none of it', async () => {
+    // Taller than the viewport, so that a full screen starts at its top instead of centring.
+    const blocks: Content['steps'][0]['blocks'] = [{ type: 'heading', text: 'Top heading' }];
+    for (let i = 0; i < 6; i++) blocks.push({ type: 'text', name: 'f' + i, label: 'Field ' + i });
+    blocks.push({ type: 'button', label: 'Go', action: 'submit' });
+    const tall: Content = { ...NEWSLETTER, steps: [{ blocks }] };
+    const { page } = await f.open({ viewport: { width: 375, height: 560 } });
+    const at = (sel: string) => page.locator('poplet-campaign ' + sel).first().evaluate((e) => e.getBoundingClientRect().toJSON() as DOMRect);
+    const layouts: Layout[] = [{ type: 'popup' }, { type: 'slidein', position: 'bottom-right' }, { type: 'slidein', position: 'top-left' }, { type: 'fullscreen' }, { type: 'embed', selector: '#slot' }];
+    for (const layout of layouts) {
+      for (const closeButton of ['none', 'icon', 'text'] as const) {
+        await show(page, campaign(layout, { ...tall, style: { closeButton } }));
+        const what = `${JSON.stringify(layout)} ${closeButton}`;
+        const h2 = await at('h2');
+        // From the box's padding edge (inside any safe-area border) to the first block.
+        const top = await box(page).evaluate((e) => e.getBoundingClientRect().top + e.clientTop);
+        if (closeButton == 'none') expect(h2.top - top, what).toBeLessThanOrEqual(24);
+        else expect((await at('.x')).bottom, what).toBeLessThanOrEqual(h2.top);
+        await page.evaluate(() => (window as unknown as W).__shown.destroy());
+      }
+    }
+    // A bar keeps the close button in its side padding: with or without it, the same height.
+    const heights: number[] = [];
+    for (const closeButton of ['none', 'icon'] as const) {
+      await show(page, campaign({ type: 'bar', position: 'top' }, { ...NEWSLETTER, style: { closeButton } }));
+      heights.push((await box(page).boundingBox())!.height);
+      await page.evaluate(() => (window as unknown as W).__shown.destroy());
+    }
+    expect(heights[0]).toBe(heights[1]);
+  });
+
   it('full screens, bars and phone sheets keep clear of the notch and the home indicator (viewport-fit=cover)', async () => {
     const layouts: Array<[Layout, 'top' | 'bottom' | 'both']> = [
       [{ type: 'fullscreen' }, 'both'],

@@ -12,7 +12,9 @@
 // Bars, full screens, phone sheets and slide-ins at a screen edge keep clear of the notch and
 // the home indicator (viewport-fit=cover) by a transparent border of the safe-area inset: their
 // background still reaches the edge, and the close button (placed in the padding box) follows.
-// The close button sits at the inline end (left on right-to-left pages) above the first line.
+// The close button sits at the inline end (left on right-to-left pages) above the first line: the
+// room for it is the step's top margin after it, so a box without one (closeButton: none) has no
+// gap at its top. A bar's step takes no margin: its button sits in the bar's side padding.
 // The honeypot is above the page (left of it, a transformed parent on a right-to-left page
 // scrolled sideways to it).
 // Fields and buttons fill the box's width (a bar's buttons excepted).
@@ -27,13 +29,14 @@ const CSS = `:host{all:initial!important;display:contents!important}\
 dialog{all:unset}dialog::backdrop{background:0}\
 dialog,.popup,.bar .bx,.slidein .bx,.fullscreen .bx{position:fixed;z-index:2147483647}dialog,.popup,.fullscreen .bx{inset:0}\
 .popup{display:flex;align-items:center;justify-content:center;padding:16px;background:var(--pl-overlay,#0009);animation:pl-f .2s}\
-.bx{position:relative;background:var(--pl-background,#fff);border-radius:var(--pl-radius,12px);box-shadow:0 8px 40px #0005;padding:46px 24px 16px;width:100%;max-width:var(--pl-width,440px);max-height:100%;overflow:auto;animation:pl-u .25s}\
+.bx{position:relative;background:var(--pl-background,#fff);border-radius:var(--pl-radius,12px);box-shadow:0 8px 40px #0005;padding:16px 24px;width:100%;max-width:var(--pl-width,440px);max-height:100%;overflow:auto;animation:pl-u .25s}\
 .slidein .bx{max-width:var(--pl-width,360px);width:calc(100% - 32px);max-height:calc(100% - 32px);margin:16px}\
 .top .bx{top:0}.bottom .bx{bottom:0}.left .bx{left:0}.right .bx{right:0}\
 .bar .bx{left:0;right:0;max-width:none;border-radius:0;padding:10px 48px}\
 .top .bx,.fullscreen .bx{border-top:env(safe-area-inset-top) solid #0000}.bottom .bx,.popup .bx,.fullscreen .bx{border-bottom:env(safe-area-inset-bottom) solid #0000}\
+.x+.st{margin-top:30px}.bar .st,.bar .st>*{margin:0}\
 .bar .bx,.bar .st{display:flex;flex-flow:wrap;align-items:center;justify-content:center;gap:4px 16px;text-align:center}\
-.bar .st>*{margin:0}.bar .b{width:auto}.bar .fd{min-width:200px}\
+.bar .b{width:auto}.bar .fd{min-width:200px}\
 .fullscreen .bx{max-width:none;border-radius:0;display:flex;flex-flow:column;justify-content:safe center;align-items:center}\
 .fullscreen .st{width:100%;max-width:var(--pl-width,560px)}\
 .embed .bx{max-width:none;box-shadow:none;border:1px solid #ccc;animation:none}\
