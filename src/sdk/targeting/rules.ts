@@ -106,9 +106,8 @@ function condition(c: C, neg: boolean, log: Log): Test | string {
       log(`${off}: ${q(value)} (${e})`);
       return off;
     }
-    const one = (s: unknown) => s != null && typeof s != 'object' && re.test(s as string);
-    // A list of actual values (a property holding an array) matches when any element does.
-    test = (a) => (Array.isArray(a) ? a.some(one) : one(a));
+    // A property that is an object (or an array, in a hand-edited cookie) is no text to match.
+    test = (s) => s != null && typeof s != 'object' && re.test(s as string);
     req = words + vals.map(q).join(' or ');
   }
   return (x, s) => {

@@ -209,7 +209,7 @@ describe('custom properties', () => {
     pass(p('number', 'cart.total', 'gt', 40));
     pass(p('string', 'a.b', 'equals', 'flat'));
   });
-  it('strings: equals, contains, starts, in list, case option, lists of values', () => {
+  it('strings: equals, contains, starts, in list, case option; an array is no text', () => {
     pass(p('string', 'plan', 'equals', 'Pro'));
     fail(p('string', 'plan', 'equals', 'pro'));
     pass({ type: 'property', kind: 'string', key: 'plan', op: 'equals', value: 'pro', ci: true });
@@ -217,7 +217,9 @@ describe('custom properties', () => {
     pass(p('string', 'plan', 'starts_with', 'P'));
     pass(p('string', 'plan', 'in', ['Free', 'Pro']));
     fail(p('string', 'plan', 'not_in', ['Free', 'Pro']));
-    pass(p('string', 'tags', 'equals', 'red'));
+    // Properties never store arrays (mergeProps refuses them); one in a hand-edited cookie matches nothing.
+    fail(p('string', 'tags', 'equals', 'red'));
+    fail(p('string', 'tags', 'contains', 'red'));
     pass(p('string', 'cart.items', 'equals', '3'));
   });
   it('reads own keys only: built-in object members are not properties', () => {
