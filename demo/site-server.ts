@@ -132,6 +132,13 @@ export async function startDemoSite(opts: { port?: number; host?: string } = {})
       return;
     }
     if (req.method === 'GET' && PAGES[path]) return page(req, res, path, config);
+    // The demo strip's newsletter link: campaign 1003 reads the UTM of a session's first page, so
+    // a visitor already browsing must come back as one arriving from the email would, in a new
+    // session (the visit is counted as such).
+    if (req.method === 'GET' && path === '/poplet/newsletter') {
+      res.writeHead(302, { location: '/?utm_source=newsletter', 'set-cookie': 'wisepops_session=; Max-Age=0; Path=/; SameSite=Lax', 'cache-control': 'no-store' }).end();
+      return;
+    }
     if (req.method === 'GET' && path === '/poplet/api/emails') return proxyEmails(req, res, config);
     if (req.method === 'GET' && path === '/poplet/api/hooks') {
       const since = Math.max(0, Number(url.searchParams.get('since')) || 0);

@@ -111,6 +111,19 @@ describe('journeys 4–6', () => {
     }
   });
 
+  it("5b. the demo strip's newsletter link shows the bar to a visitor already browsing: it starts a new session landing on ?utm_source=newsletter", async () => {
+    const v = await newVisitor(env.browser);
+    await v.page.goto(`${env.stack.site.url}/product`);
+    await closeWelcome(v.page);
+    await v.page.getByRole('link', { name: 'Arrive from the newsletter' }).click();
+    await v.page.waitForURL(/\/\?utm_source=newsletter$/);
+    await campaignBox(v.page, BAR).waitFor({ state: 'visible', timeout: 10_000 });
+    const ctx = (await v.page.evaluate(() => (window as unknown as { wisepops(c: string): unknown }).wisepops('debug'))) as { context: { visits: number[] } };
+    expect(ctx.context.visits).toHaveLength(2);
+    expect(v.errors).toEqual([]);
+    await v.context.close();
+  });
+
   it('6. a custom property set before the script loads (queued) targets a popup on the same page view', async () => {
     const v = await newVisitor(env.browser);
     await v.page.goto(`${env.stack.site.url}/account`);
