@@ -137,10 +137,12 @@ function serverUrl(raw: string | undefined): string {
  * the function the build uses for dist/snippet.html (src/sdk/snippet.ts).
  */
 function installHelp(site: Site, server: string): string[] {
+  // The example adds an origin the site does not have yet: listing one twice would show nothing new.
+  const example = ['http://localhost:3000', 'http://localhost:8080'].filter((o) => !site.origins.includes(o)).slice(0, 1);
   const lines = [
     'Sign-ups and events are accepted only from pages on the origins above: a page elsewhere (a local or staging',
     'copy) gets 403 "origin: not allowed for this site". To add one, list them all again with it:',
-    `  npm run poplet -- site origins ${site.id} ${[...site.origins, 'http://localhost:3000'].join(' ')}`,
+    `  npm run poplet -- site origins ${site.id} ${[...site.origins, ...example].join(' ')}`,
     '',
     server === SERVER_PLACEHOLDER
       ? `Paste in the <head> of every page, with ${SERVER_PLACEHOLDER} replaced by the URL your pages reach the server at`

@@ -188,6 +188,9 @@ describe('poplet site add / site snippet', () => {
     expect(lines).toContain(`  npm run poplet -- site origins ${id} https://shop.later.example http://localhost:3000`);
     expect(lines.at(-1)).toBe(SNIPPET(`https://cdn.later.example/poplet/poplet.js?site=${id}`));
     expect(await cli('site', 'snippet', '--site', id, '--server', 'https://cdn.later.example/poplet')).toEqual(lines);
+    // A site that has localhost:3000 already is shown another origin to add, not that one twice.
+    const dev = (await cli('site', 'add', '--domain', 'dev.example', '--origin', 'http://localhost:3000', '--origin', 'https://dev.example'))[0]!.replace(/^site id:\s+/, '');
+    expect(await cli('site', 'snippet', dev)).toContain(`  npm run poplet -- site origins ${dev} http://localhost:3000 https://dev.example http://localhost:8080`);
     // A plain-http server beyond loopback: an https page would not load it.
     expect((await cli('site', 'snippet', id, '--server', 'http://10.0.0.2:8787')).at(-1)).toMatch(/^note: http:\/\/10\.0\.0\.2:8787 is http: browsers block/);
     expect((await cli('site', 'snippet', id, '--server', 'http://127.0.0.1:8787')).at(-1)).toBe(SNIPPET(`http://127.0.0.1:8787/poplet.js?site=${id}`));
