@@ -150,14 +150,20 @@ describe('a cookieDomain the browser refuses (a staging host with the live setti
 });
 
 describe("the records' total size", () => {
-  it('stays under 5,000 bytes of Cookie header in the extreme case: a long history, properties at their size, long landing URL, UTM values and referrer', async () => {
+  it('stays under 5,000 bytes of Cookie header in the extreme case: a long history, properties at their size, ten visits, long landing URL, UTM values and referrer', async () => {
     // A history an older version let grow to 4,000 bytes (about 100 campaigns with A/B groups).
     const entries: unknown[][] = [];
     const state = () => encode([1, entries]);
     while (encodeURIComponent(state()).length < 3950) entries.push([entries.length + 1, 3, 1, 0, 0, 1700000000 + entries.length, 9, 'group-' + entries.length]);
     const context = await browser.newContext();
     const url = `http://www.shop.test:${server.port}/total.html`;
-    await context.addCookies([{ name: 'wisepops', value: state(), url }]);
+    // Ten visits already, the most the visits record keeps.
+    const day = (n: number) => Math.floor(Date.now() / 1000) - n * 86400;
+    const visits = encode([day(300), 99999, Array.from({ length: 10 }, (_, i) => day(30 - i))]);
+    await context.addCookies([
+      { name: 'wisepops', value: state(), url },
+      { name: 'wisepops_visits', value: visits, url },
+    ]);
     server.pages.set(
       '/total.html',
       {

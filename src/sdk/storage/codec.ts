@@ -12,7 +12,7 @@ export const MAX_BYTES = 4000;
  * Apache accept by default: a larger header would make the site refuse the visitor's every
  * request. Records an older version wrote bigger are still read, up to MAX_BYTES.
  */
-export const STATE_BYTES = 2200;
+export const STATE_BYTES = 2000;
 export const PROPS_BYTES = 1200;
 
 // Cookies must percent-encode `"` and `,` (3 bytes each) and JSON is full of them, so they are

@@ -180,7 +180,7 @@ describe('persistent state (wisepops)', () => {
     expect(Cookies.get(NAME[STATE])).toBe(raw);
   });
 
-  it('evicts the least recently seen campaigns first to stay under its 2,200 bytes', () => {
+  it('evicts the least recently seen campaigns first to stay under its 2,000 bytes', () => {
     const store = open(cookie);
     const history: State['history'] = {};
     for (let id = 1; id <= 300; id++) history[id] = { d: 1, c: 0, v: 0, k: 0, l: 1700000000 + id, p: 1 };
