@@ -7,7 +7,7 @@ import type { VisitorContext } from '../context/types';
 import { buildContext } from '../context/build';
 import { createLog } from '../log';
 import { isRevenue, isWellFormed, MAX_GOAL_NAME, VISITOR_ID } from '../../shared/events';
-import { isObject, PROPS_BYTES } from '../storage/codec';
+import { encode, fits, isObject, PROPS_BYTES, STATE_BYTES } from '../storage/codec';
 import { createStore, R } from '../storage/store';
 import { consentOf, readState, writeState } from '../storage/state';
 import { mergeProps, readProps, type Props } from '../storage/props';
@@ -188,11 +188,13 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   if (win.self !== win.top && !opts.iframes) return log('iframe: off (option iframes)'), [noop, noop];
   started = true;
   // A choice made on an earlier page holds while no call on this page says otherwise.
-  if (consent == null) consent = consentOf((store.peek(R.STATE, opts) || [])[0] as number);
+  const state = store.peek(R.STATE, opts) || [];
+  if (consent == null) consent = consentOf(state[0] as number);
   configure();
   page(currentSession);
   rebuild();
-  if (consent != null) saveState(noop, consent);
+  // A record an older version wrote over today's size is cut now, not at the next display.
+  if (consent != null || !fits(encode(state), STATE_BYTES)) saveState(noop, consent);
   const deps: EngineDeps = {
     site: src.searchParams.get('site') || '',
     endpoint: (opts.endpoint || src.origin).replace(/\/+$/, ''),

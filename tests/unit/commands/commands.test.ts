@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import Cookies from 'js-cookie';
 import { install } from '../../../src/sdk/commands/install';
 import { createPoplet } from '../../../src/sdk/commands/create';
+import { encode, STATE_BYTES } from '../../../src/sdk/storage/codec';
 import type { Engine, EngineDeps } from '../../../src/sdk/engine/types';
 
 type Wp = ((...a: unknown[]) => unknown) & { q?: unknown[]; poplet?: number };
@@ -69,6 +70,20 @@ describe('install and queue replay', () => {
     expect(calls).toEqual(['event:cart', 'pageview:{"plan":"silver","n":1}', 'ready-cb']);
     expect(w.wisepops).not.toBe(wp);
     expect(w.wisepops!.poplet).toBe(1);
+  });
+
+  it('a wisepops record an older version wrote over 2,000 bytes is cut on the first page, consent or not', () => {
+    const entries: unknown[][] = [];
+    const rec = () => encode([0, entries]);
+    while (encodeURIComponent(rec()).length < 3900) entries.push([entries.length + 1, 1, 1, 0, 0, 1700000000 + entries.length, 3]);
+    Cookies.set('wisepops', rec());
+    script();
+    stub();
+    boot();
+    expect(encodeURIComponent(Cookies.get('wisepops')!).length).toBeLessThan(STATE_BYTES);
+    const kept = Object.keys(deps.context().history).map(Number);
+    expect(Math.max(...kept)).toBe(entries.length);
+    expect(kept.length).toBeGreaterThan(40);
   });
 
   it('calls after load behave like queued ones', () => {
