@@ -134,8 +134,9 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       if (o && o.temporary) temp = mergeProps(temp, p, log);
       else {
         const next = mergeProps(o === true ? {} : props(), p, log);
-        // Refused (over its size): the update is dropped for this page too.
-        if (store.write(R.PROPS, [next], PROPS_BYTES)) saved = next;
+        // Refused (over its size): the update is dropped for this page too. Properties an older
+        // version stored bigger may still change and shrink, never grow.
+        if (store.write(R.PROPS, [next], Math.max(PROPS_BYTES, encodeURIComponent(encode([props()])).length + 1))) saved = next;
       }
       rebuild();
       refresh();

@@ -340,6 +340,26 @@ describe('commands', () => {
     expect(lines.filter((l) => l.includes('wisepops_props: over 1200 bytes, not saved'))).toHaveLength(1);
   });
 
+  it('properties an older version stored over 1,200 bytes still take changes that do not grow them: a new value, deletions', () => {
+    // Up to 4,000 bytes were allowed before: 11 values of 250 characters, about 2,900 bytes.
+    const old: Record<string, string> = { plan: 'free' };
+    for (let i = 0; i < 11; i++) old['k' + i] = 'v'.repeat(250);
+    Cookies.set('wisepops_props', encode([old]));
+    const size = () => encodeURIComponent(Cookies.get('wisepops_props')!).length;
+    const before = size();
+    expect(before).toBeGreaterThan(2800);
+    // A change that does not make the record bigger is saved.
+    wp('properties', { plan: 'pro' });
+    expect(deps.context().props.plan).toBe('pro');
+    wp('properties', { k0: null, k1: null });
+    expect(deps.context().props).not.toHaveProperty('k0');
+    expect(size()).toBeLessThan(before);
+    // Growing past the size it has now is still refused.
+    wp('properties', { k0: 'v'.repeat(250), k1: 'v'.repeat(250), k11: 'v'.repeat(250) });
+    expect(deps.context().props).not.toHaveProperty('k11');
+    expect(Cookies.get('wisepops_props')).toContain("'plan':'pro'");
+  });
+
   it('event, pageview and goal reach the engine', () => {
     wp('event', 'signup-started');
     wp('pageview');
