@@ -34,6 +34,13 @@ export function readState(store: Store): State {
 }
 
 /**
+ * An entry's place in eviction, last display first: one the visitor closed, signed up to or clicked
+ * counts as displayed a year later, since a rule that stops the campaign after that never shows it
+ * again to refresh its date, and forgetting it would show it again.
+ */
+const rank = (e: number[]) => e[5] + (e[2] || e[3] || e[4] ? 3e7 : 0);
+
+/**
  * Saves; when too big, drops the least recently seen campaigns (from `state` too) until it fits.
  * Measured here, not by a refused write: one the storage refuses (full) must drop nothing, since
  * `state` is what the page goes on with.
@@ -41,7 +48,7 @@ export function readState(store: Store): State {
 export function writeState(store: Store, state: State, granted?: boolean): void {
   const entries = Object.entries(state.history)
     .map(([id, h]) => [+id, ...[...KEYS].map((k) => h[k as 'd'])].filter((v) => v != null))
-    .sort((a, b) => b[5] - a[5]);
+    .sort((a, b) => rank(b) - rank(a));
   // `entries` shrinks in place: the record follows.
   const rec = [+state.signedUp | (granted ? 2 : granted === false ? 4 : 0), entries];
   while (!fits(encode(rec), STATE_BYTES)) delete state.history[entries.pop()![0]];

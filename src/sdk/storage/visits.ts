@@ -10,17 +10,8 @@ export type Visits = [first: number, total: number, times: number[]];
 // Spelt as in the validator's `utm_(source|…)` pattern (src/shared/spec.ts), which gzip then stores once.
 export const UTM = 'source|medium|campaign|term|content'.split('|').map((k) => 'utm_' + k);
 
-/**
- * Cut to a cookie-encoded size: the session record stays under 1,300 bytes, its share of the
- * records' total (codec.ts). Measured swapped, as written: a ' or ~ becomes a 3-byte " or , there.
- * The cuts keep what targeting reads in practice: a landing path and its campaign parameters, a
- * referrer's host (browsers send cross-site referrers as an origin), a UTM value.
- */
-const cut = (s: string, bytes: number) => {
-  s = s.slice(0, bytes);
-  while (encodeURIComponent(swap(JSON.stringify(s))).length > bytes) s = s.slice(0, -1);
-  return s;
-};
+/** A string's size in a record once cookie-encoded. Measured swapped, as written: a ' or ~ becomes a 3-byte " or , there. */
+const size = (s: string) => encodeURIComponent(swap(JSON.stringify(s))).length;
 
 /**
  * The live session, or else a new one as this page starts it (pageviews 0: not saved until a
@@ -29,9 +20,21 @@ const cut = (s: string, bytes: number) => {
  */
 export function currentSession(store: Store, now: number, href: string, referrer: string): Session {
   const s = store.read<Session>(R.SESSION, [0, 0, 0, '', '', ['']]);
-  return s && now - s[1] <= 1800 && now - s[0] <= 7200
-    ? s
-    : [now, now, 0, cut(href, 400), cut(referrer, 300), UTM.map((k) => cut(new URL(href).searchParams.get(k) || '', 100))];
+  if (s && now - s[1] <= 1800 && now - s[0] <= 7200) return s;
+  // A new session's strings share 1,200 bytes, so the record stays under its 1,300 of the
+  // records' total (codec.ts): the referrer up to 300 (browsers send a cross-site one as an
+  // origin), each UTM value up to 250, and the landing URL the rest, at least about 200 (its
+  // path): it repeats the UTM values, so it is the one to cut.
+  let room = 1000;
+  const take = (v: string, max: number) => {
+    v = v.slice(0, (max = Math.min(max, room)));
+    while (v && size(v) > max) v = v.slice(0, -1);
+    room -= size(v);
+    return v;
+  };
+  const ref = take(referrer, 300);
+  const utm = UTM.map((k) => take(new URL(href).searchParams.get(k) || '', 250));
+  return [now, now, 0, take(href, (room += 200)), ref, utm];
 }
 
 export const readVisits = (store: Store): Visits => store.read<Visits>(R.VISITS, [0, 0, [0]]) || [0, 0, []];

@@ -167,8 +167,9 @@ describe('persistent state (wisepops)', () => {
     expect(readState(store)).toEqual({ signedUp: true, granted: undefined, history: { 7: { d: 2, c: 0, v: 0, k: 0, l: 1700000000, p: 3, g: 'b' } } });
   });
 
-  it('round-trips entries with and without a group: record -> history -> the same record, most recently seen first', () => {
-    const raw = "[1~0~[[13~1~0~0~0~1700000009~8]~[12~2~1~0~3~1700000000~7~'b']]]";
+  it('round-trips entries with and without a group: record -> history -> the same record, in eviction order', () => {
+    // 12 was closed, so it ranks as seen a year later than its last display (see the eviction tests).
+    const raw = "[1~0~[[12~2~1~0~3~1700000000~7~'b']~[13~1~0~0~0~1700000009~8]]]";
     document.cookie = `${NAME[STATE]}=${raw}; path=/`;
     const store = open(cookie);
     const s = readState(store);
@@ -193,6 +194,36 @@ describe('persistent state (wisepops)', () => {
     // the survivors are exactly the most recently seen ones
     expect(Math.min(...kept)).toBe(300 - kept.length + 1);
     expect(Object.keys(history).length).toBe(kept.length);
+  });
+});
+
+describe('eviction keeps what a stop rule needs', () => {
+  const full = () => {
+    const history: State['history'] = {};
+    for (let id = 1; id <= 300; id++) history[id] = { d: 1, c: 0, v: 0, k: 0, l: 1700000000 + id * 60, p: 1 };
+    return history;
+  };
+  const keptAfter = (history: State['history']) => {
+    const store = open(cookie);
+    writeState(store, { signedUp: false, history });
+    return Object.keys(readState(store).history).map(Number);
+  };
+
+  it('a campaign closed, signed up to or clicked long ago outlives newer campaigns only displayed', () => {
+    const history = full();
+    // Stopped after a close, a sign-up, a click: never displayed again, so their dates are the oldest.
+    history[1] = { d: 1, c: 1, v: 0, k: 0, l: 1690000000, p: 1 };
+    history[2] = { d: 1, c: 0, v: 1, k: 0, l: 1690000000, p: 1 };
+    history[3] = { d: 1, c: 0, v: 0, k: 1, l: 1690000000, p: 1 };
+    const kept = keptAfter(history);
+    expect(kept).toEqual(expect.arrayContaining([1, 2, 3, 300]));
+    expect(kept).not.toContain(4);
+  });
+
+  it('but not forever: one closed over a year before the others were displayed goes first', () => {
+    const history = full();
+    history[1] = { d: 1, c: 1, v: 0, k: 0, l: 1700000000 - 400 * 86400, p: 1 };
+    expect(keptAfter(history)).not.toContain(1);
   });
 });
 
