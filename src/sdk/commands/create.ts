@@ -7,7 +7,7 @@ import type { VisitorContext } from '../context/types';
 import { buildContext } from '../context/build';
 import { createLog } from '../log';
 import { isRevenue, isWellFormed, MAX_GOAL_NAME, VISITOR_ID } from '../../shared/events';
-import { encode, fits, isObject, PROPS_BYTES, STATE_BYTES } from '../storage/codec';
+import { bytes, encode, fits, isObject, PROPS_BYTES, STATE_BYTES } from '../storage/codec';
 import { createStore, R } from '../storage/store';
 import { consentOf, readState, writeState } from '../storage/state';
 import { mergeProps, readProps, type Props } from '../storage/props';
@@ -136,7 +136,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
         const next = mergeProps(o === true ? {} : props(), p, log);
         // Refused (over its size): the update is dropped for this page too. Properties an older
         // version stored bigger may still change and shrink, never grow.
-        if (store.write(R.PROPS, [next], Math.max(PROPS_BYTES, encodeURIComponent(encode([props()])).length + 1))) saved = next;
+        if (store.write(R.PROPS, [next], Math.max(PROPS_BYTES, bytes(encode([props()])) + 1))) saved = next;
       }
       rebuild();
       refresh();

@@ -22,8 +22,11 @@ export const swap = (s: string) => s.replace(/["'~,]/g, (c) => SWAP[SWAP.indexOf
 
 export const encode = (payload: unknown[]): string => swap(stringify([VERSION, ...payload]));
 
-/** Whether the cookie-encoded size (an upper bound for Web Storage too) is under `max`. */
-export const fits = (raw: string, max = MAX_BYTES): boolean => encodeURIComponent(raw).length < max;
+/** The cookie-encoded size of a record (an upper bound for Web Storage too). */
+export const bytes = (raw: string): number => encodeURIComponent(raw).length;
+
+/** Whether the record's size is under `max`. */
+export const fits = (raw: string, max = MAX_BYTES): boolean => bytes(raw) < max;
 
 /** The payload, or undefined for anything corrupt, truncated, oversized or of another format. */
 export const decode = (raw: string): unknown[] | undefined => {

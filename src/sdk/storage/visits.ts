@@ -1,7 +1,7 @@
 // Visits and sessions. `wisepops_session`: [start, last page view, pageviews, landing URL,
 // initial referrer, UTM values of the first page ('' when absent)]; `wisepops_visits`:
 // [first visit, total pageviews, the last 10 visit dates]. Times are epoch seconds.
-import { swap } from './codec';
+import { bytes, swap } from './codec';
 import { R, type Store } from './store';
 
 export type Session = [start: number, last: number, pageviews: number, landing: string, referrer: string, utm: string[]];
@@ -10,8 +10,8 @@ export type Visits = [first: number, total: number, times: number[]];
 // Spelt as in the validator's `utm_(source|…)` pattern (src/shared/spec.ts), which gzip then stores once.
 export const UTM = 'source|medium|campaign|term|content'.split('|').map((k) => 'utm_' + k);
 
-/** A string's size in a record once cookie-encoded. Measured swapped, as written: a ' or ~ becomes a 3-byte " or , there. */
-const size = (s: string) => encodeURIComponent(swap(JSON.stringify(s))).length;
+/** A string's size in a record. Measured swapped, as written: a ' or ~ becomes a 3-byte " or , there. */
+const size = (s: string) => bytes(swap(JSON.stringify(s)));
 
 /**
  * The live session, or else a new one as this page starts it (pageviews 0: not saved until a
