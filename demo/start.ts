@@ -44,7 +44,7 @@ ${bold('Poplet demo is running.')}  Ctrl-C stops everything.
     blog post        ${o.siteUrl}/blog/green-tea-guide   (inline embed form)
     pricing          ${o.siteUrl}/pricing                (button sets the 'plan' property)
     account          ${o.siteUrl}/account                (properties set before the script loads)
-    from newsletter  ${o.siteUrl}/?utm_source=newsletter  (top bar for the whole session)
+    from newsletter  ${o.siteUrl}/poplet/newsletter      (a new session from ?utm_source=newsletter: top bar)
   Collected sign-ups ${o.siteUrl}/poplet/signups         (live, polls the Email API)
   Webhook receiver   ${o.siteUrl}/poplet/hooks           (signed payloads + signature check)
   Start over         ${o.siteUrl}/poplet/reset           (clears your Poplet cookies)
