@@ -133,10 +133,11 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       need(isObject(p) && (o == null || o === true || (isObject(o) && (o.temporary == null || typeof o.temporary == 'boolean'))));
       if (o && o.temporary) temp = mergeProps(temp, p, log);
       else {
-        const next = mergeProps(o === true ? {} : props(), p, log);
+        const now = props();
+        const next = mergeProps(o === true ? {} : now, p, log);
         // Refused (over its size): the update is dropped for this page too. Properties an older
         // version stored bigger may still change and shrink, never grow.
-        if (store.write(R.PROPS, [next], Math.max(PROPS_BYTES, bytes(encode([props()])) + 1))) saved = next;
+        if (store.write(R.PROPS, [next], Math.max(PROPS_BYTES, bytes(encode([now])) + 1))) saved = next;
       }
       rebuild();
       refresh();
