@@ -3,7 +3,7 @@
 // address again, with its hook deliveries. Every deletion of sign-ups (the API's and the CLI's
 // erasure, the retention job, a replayed erasure) leaves a tombstone of the id; a retry of it gets
 // the 200 of a duplicate and stores, journals, counts and delivers nothing.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -51,6 +51,14 @@ async function eraseOverApi(f: Fixture, email: string) {
   expect(r.status).toBe(200);
   return (await r.json()) as { deleted: number };
 }
+
+describe('idHash', () => {
+  it('is the first 64 bits of the SHA-256 of the id, signed: tombstones stored by any version stay found', () => {
+    // echo -n abc | sha256sum: ba7816bf8f01cfea…; 0xba7816bf8f01cfea as a signed 64-bit integer.
+    expect(idHash('abc')).toBe(-5010229573455851542n);
+    expect(idHash('V1StGXR8_Z5jdHi6B-myT')).toBe(BigInt.asIntN(64, BigInt('0x' + createHash('sha256').update('V1StGXR8_Z5jdHi6B-myT').digest('hex').slice(0, 16))));
+  });
+});
 
 describe('a retry of an erased sign-up', () => {
   it('after DELETE /api1/emails: the 200 of a duplicate, and nothing stored, journaled, counted or delivered', async () => {

@@ -30,17 +30,21 @@ export interface CountKey {
   variant: string;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
+const formatters = new Map<string, { format: Intl.DateTimeFormat; minute: number; day: string }>();
 
 /** YYYY-MM-DD of an instant in a time zone (the site's: owners read days in their own time). */
 export function dayIn(ms: number, timeZone: string): string {
   let f = formatters.get(timeZone);
   if (!f) {
     // en-CA formats dates as YYYY-MM-DD.
-    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    f = { format: new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }), minute: NaN, day: '' };
     formatters.set(timeZone, f);
   }
-  return f.format(ms);
+  // Sign-ups and events come in at "now": the last minute's day is asked again and again, and
+  // days change on a whole minute (every UTC offset in use since 1972 is whole minutes).
+  const minute = Math.floor(ms / 60_000);
+  if (minute !== f.minute) (f.minute = minute), (f.day = f.format.format(ms));
+  return f.day;
 }
 
 /** The calendar day before `day` (YYYY-MM-DD), whatever the length of either day in a time zone. */

@@ -15,7 +15,7 @@
 // of a visitor (the cookies' default lifetime, the retention period, the inactivity after which a
 // site is deleted): an erased sign-up could come back only from a browser that kept it unsent
 // while its visitor stayed away from the site for longer than that.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Db } from './db';
 
 const DAY = 86_400_000;
@@ -28,7 +28,8 @@ export const ID_HASH_SQL = 'poplet_id_hash';
 
 /** A browser id as tombstones hold it: the first 64 bits of its SHA-256, as a signed integer. */
 export function idHash(clientId: string): bigint {
-  return createHash('sha256').update(clientId).digest().readBigInt64BE(0);
+  // The one-shot hash: a third of createHash's time, and it runs for every sign-up.
+  return BigInt.asIntN(64, BigInt(`0x${hash('sha256', clientId).slice(0, 16)}`));
 }
 
 /** idHash in the journal's erase records: 16 hex digits (JSON has no 64-bit integers). */
