@@ -20,4 +20,26 @@ describe('dayIn', () => {
     expect(dayIn(paris - 1, 'Europe/Paris')).toBe('2026-02-28');
     expect(dayIn(paris, 'Europe/Paris')).toBe('2026-03-01');
   });
+
+  it("gives Intl's day, or its error, for instants whose days do not change on whole minutes", () => {
+    const ask = (ms: number, tz: string) => {
+      let want: string;
+      try {
+        want = intl(ms, tz);
+      } catch {
+        expect(() => dayIn(ms, tz), `${ms} in ${tz}`).toThrow(RangeError);
+        return;
+      }
+      expect(dayIn(ms, tz), `${ms} in ${tz}`).toBe(want);
+    };
+    // Each pair: a minute's day asked, then an instant of the same minute (by Math.floor) on another day.
+    // Monrovia kept its -00:44:30 until 7 January 1972: midnight of 1 January 1972 was 00:44:30 UTC.
+    for (const ms of [Date.UTC(1972, 0, 1, 0, 44), Date.UTC(1972, 0, 1, 0, 44, 30)]) ask(ms, 'Africa/Monrovia');
+    // New York's local mean time (-04:56:02) before 1883: midnight at 04:56:02 UTC.
+    for (const ms of [Date.UTC(1850, 0, 1, 4, 56), Date.UTC(1850, 0, 1, 4, 56, 2)]) ask(ms, 'America/New_York');
+    // A fraction of a millisecond before 1970: Intl drops the fraction (towards 0), a floor does not.
+    for (const ms of [-30_000, -0.5]) ask(ms, 'UTC');
+    // Out of Date's range, again and again: an error each time, never the day asked before.
+    for (const ms of [0, Infinity, Infinity, 8.64e15, 8.64e15 + 1, 8.64e15 + 1, -8.64e15 - 1, -8.64e15 - 1, NaN, NaN]) ask(ms, 'Europe/Paris');
+  });
 });

@@ -31,6 +31,9 @@ export interface CountKey {
 }
 
 const formatters = new Map<string, { format: Intl.DateTimeFormat; minute: number; day: string }>();
+/** The instants whose day dayIn keeps per minute (see there). Date's last instant is 8.64e15. */
+const MEMO_FROM = Date.UTC(1973, 0, 1);
+const MEMO_TO = 8.64e15;
 
 /** YYYY-MM-DD of an instant in a time zone (the site's: owners read days in their own time). */
 export function dayIn(ms: number, timeZone: string): string {
@@ -41,9 +44,13 @@ export function dayIn(ms: number, timeZone: string): string {
     formatters.set(timeZone, f);
   }
   // Sign-ups and events come in at "now": the last minute's day is asked again and again, and
-  // days change on a whole minute (every UTC offset in use since 1972 is whole minutes).
+  // days change on a whole minute since 1973 (every UTC offset in use since 7 January 1972 is
+  // whole minutes). Other instants are formatted each time: local mean times (-04:56:02), a
+  // fraction of a ms before 1970 (which Intl drops towards 0, not down), NaN and out of range
+  // (an error every time, never the day cached before).
+  if (!(ms >= MEMO_FROM && ms < MEMO_TO)) return f.format.format(ms);
   const minute = Math.floor(ms / 60_000);
-  if (minute !== f.minute) (f.minute = minute), (f.day = f.format.format(ms));
+  if (minute !== f.minute) (f.day = f.format.format(ms)), (f.minute = minute);
   return f.day;
 }
 
