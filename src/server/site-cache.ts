@@ -2,9 +2,11 @@
 // in memory and dropped whenever another connection (the CLI, the demo, a restore) commits to the database:
 // `PRAGMA data_version` changes exactly then. It is read once per turn of the event loop, not per
 // lookup: read twice per sign-up it cost a tenth of /collect's throughput (tests/bench/server.ts).
-// An edit still applies to every request that reaches the server after it: the lookups run while
+// An edit still applies to the requests that reach the server after it: the lookups run while
 // requests are handled (libuv's poll phase), and the first lookup of a turn comes after the poll
-// that found that turn's requests, so after anything committed before they were sent.
+// that found that turn's requests, so after anything committed before they were sent. The one
+// exception is a busy server, whose poll phase polls again after 1,024 ready events: a request
+// found by such a second poll can still be answered with the edit's old values, in that turn only.
 import type { Db } from './store/db';
 import { getSite, type Site } from './store/sites';
 import { listCampaigns } from './store/campaigns';

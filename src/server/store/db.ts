@@ -63,7 +63,7 @@ function setUp(db: Db, path: string, opts: { synchronous?: 'full' | 'normal' }):
   // FULL by default: every commit fsyncs the WAL before the 2xx goes out, so an acknowledged
   // sign-up survives a power cut or a kernel panic, not only a killed process. The fsync is paid
   // once per group commit (store/signup-writer.ts), not per sign-up: tests/bench/server.ts
-  // measured FULL within a few percent of NORMAL. NORMAL (WAL in the OS, no fsync per commit)
+  // measures FULL at about 85 % of NORMAL's sign-ups per second. NORMAL (WAL in the OS, no fsync per commit)
   // still survives kill -9 and OOM, and only loses the last commits on an OS crash: an option
   // for hosts whose disks make fsync slow.
   db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);

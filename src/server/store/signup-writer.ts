@@ -1,6 +1,10 @@
 // Group commit: sign-ups arriving in the same turn of the event loop are stored in one
 // transaction (one fsync), then each request is answered. Under load this turns hundreds of
 // fsyncs a second into a few dozen; when idle a sign-up waits for nothing but its own commit.
+// The fsync blocks the event loop while it lasts. Committing without it (synchronous=NORMAL) and
+// fsyncing the WAL on libuv's thread pool before answering was tried, one fsync in flight at a
+// time: 10 % slower on the 2-core CI machine (tests/bench/server.ts), the fsync's work being
+// the kernel's CPU time more than waiting, and each commit smaller.
 import type { Db } from './db';
 import { insertSignups, type InsertResult, type NewSignup } from './signups';
 
