@@ -4,7 +4,7 @@
 import { isWellFormed, NOT_TEXT } from './events';
 
 export interface SignupPayload {
-  /** nanoid made in the browser before the first send: the server deduplicates on it. */
+  /** Made in the browser before the first send (signupId): the server deduplicates on it. */
   id: string;
   site: string;
   /** Campaign id. */
@@ -34,6 +34,14 @@ export interface CollectResponse {
   id: string;
   collected_at: string;
 }
+
+/**
+ * A new sign-up's id: the time in base 36 (8 characters from 1973 to 2059), then `random` (the
+ * SDK's nanoid, 21 characters). The time first, so that one site's ids sort by time and the
+ * server's unique index of them grows at its end: with random ids each sign-up of a batch dirtied
+ * a page of its own there, and /collect took a fifth longer (tests/bench/server.ts).
+ */
+export const signupId = (random: string): string => Date.now().toString(36) + random;
 
 export const SIGNUP_LIMITS = { fields: 50, name: 50, value: 1000, email: 254 } as const;
 

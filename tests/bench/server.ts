@@ -7,6 +7,8 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nanoid } from 'nanoid';
+import { signupId } from '../../src/shared/signup';
 import { openDb } from '../../src/server/store/db';
 import { loadSecret } from '../../src/server/store/keys';
 import { addSite } from '../../src/server/store/sites';
@@ -36,7 +38,6 @@ s.listen(0, '127.0.0.1', () => console.log('{"msg":"listening","url":"http://127
 
 let seq = 0;
 function load(url: string, site: string, opts: { duration?: number; amount?: number }): Promise<LoadResult> {
-  const run = `${process.pid}${Date.now().toString(36)}`;
   return autocannon({
     url,
     connections: CONNECTIONS,
@@ -51,7 +52,8 @@ function load(url: string, site: string, opts: { duration?: number; amount?: num
           return {
             ...req,
             body: JSON.stringify({
-              id: `bench-${run}-${seq}`,
+              // As the SDK makes them: the ids' order decides how much of the index a batch rewrites.
+              id: signupId(nanoid()),
               site,
               wisepop_id: 1 + (seq % 4),
               email: `reader${seq}@example.com`,

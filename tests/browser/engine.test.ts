@@ -127,7 +127,7 @@ describe('engine in Chromium with the real core', () => {
     expect(signups).toHaveLength(1);
     expect(signups[0].type).toBe('application/json');
     expect(signups[0].body).toMatchObject({ site: 's1', wisepop_id: 5, email: 'ann@example.com', fields: { first_name: 'Ann' }, consent: 'I agree' });
-    expect(signups[0].body.id).toMatch(/^[\w-]{21}$/);
+    expect(signups[0].body.id).toMatch(/^[0-9a-z]{8}[\w-]{21}$/);
 
     const popup = { id: 5, name: 'Welcome' };
     const names = (await seen()).map((s) => s[0]);

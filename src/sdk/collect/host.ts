@@ -4,6 +4,7 @@ import type { Campaign } from '../../shared/campaign';
 import type { EventKind } from '../../shared/events';
 import type { CampaignHistory } from '../context/types';
 import type { UiHost } from '../render/contract';
+import { signupId } from '../../shared/signup';
 import type { CollectKit } from './contract';
 import type { Outbox } from './outbox';
 import type { Track } from './tracker';
@@ -57,7 +58,7 @@ export function uiHost(kit: CollectKit, outbox: Outbox, track: Track, group: str
       }
       const { email = '', ...rest } = fields;
       // Undefined members (no consent, no variant) vanish in JSON, stored or sent.
-      const result = await outbox.submit({ id: kit.id(), site: deps.site, wisepop_id: c.id, email, fields: rest, consent, hp, variant: group });
+      const result = await outbox.submit({ id: signupId(kit.id()), site: deps.site, wisepop_id: c.id, email, fields: rest, consent, hp, variant: group });
       // A honeypot hit goes to the server (which drops it) but is no conversion.
       if (result.ok && !hp) {
         count(c, 'v', 'signup');

@@ -40,6 +40,9 @@ function setup() {
   return { ...f, deps, kit, history, emitted, recorded, client: client(kit, f.net) };
 }
 
+/** The first sign-up's id: the time in base 36 (shared/signup.ts signupId), then the core's id. */
+const ID1 = expect.stringMatching(/^[0-9a-z]{8}id-00000001$/);
+
 beforeEach(() => localStorage.clear());
 afterEach(() => vi.restoreAllMocks());
 
@@ -53,7 +56,7 @@ describe('collection client', () => {
     host.displayed(c);
     expect(t.recorded).toEqual([[7, 'B']]);
     await expect(host.submit(c, { email: 'ann@example.com', city: 'Lyon' }, undefined, '')).resolves.toEqual({ ok: true, queued: false });
-    expect(t.sent[0]).toMatchObject({ url: 'https://popups.test/collect', body: { id: 'id-00000001', site: 's1', wisepop_id: 7, email: 'ann@example.com', fields: { city: 'Lyon' }, variant: 'B' } });
+    expect(t.sent[0]).toMatchObject({ url: 'https://popups.test/collect', body: { id: ID1, site: 's1', wisepop_id: 7, email: 'ann@example.com', fields: { city: 'Lyon' }, variant: 'B' } });
     expect(t.history[7].v).toBe(1);
     expect(t.deps.history.markSignedUp).toHaveBeenCalled();
     host.closed(c);
@@ -126,7 +129,7 @@ describe('collection client', () => {
     t.answers.push({ status: 403, body: { error: 'origin: not allowed for this site' } });
     await expect(host.submit(c, { email: 'ann@example.com' }, undefined, '')).resolves.toEqual({ ok: false, error: 'origin: not allowed for this site' });
     expect(localStorage.getItem(OUTBOX_KEY)).toBeNull();
-    expect(logs).toContainEqual(['outbox: refused, dropped', { id: 'id-00000001', error: 'origin: not allowed for this site' }]);
+    expect(logs).toContainEqual(['outbox: refused, dropped', { id: ID1, error: 'origin: not allowed for this site' }]);
     expect(seen).toMatchObject([{ ok: false, error: 'origin: not allowed for this site' }]);
     // Never retried: not on a timer, not when the browser comes back online.
     t.fire('online');
@@ -159,7 +162,8 @@ describe('collection client', () => {
       await expect(t.client.host(undefined, () => {}).submit(c, { email: 'a@b.co' }, undefined, '')).resolves.toEqual({ ok: true, queued: true });
       t.fire('online');
       await t.settle();
-      expect(t.sent.map((s) => (s.body as SignupPayload).id)).toEqual(['id-00000001', 'id-00000001']);
+      const ids = t.sent.map((s) => (s.body as SignupPayload).id);
+      expect(ids).toEqual([ID1, ids[0]]);
     } finally {
       Object.defineProperty(window, 'localStorage', real);
     }

@@ -898,7 +898,9 @@ describe('engine: the UI host', () => {
     expect(r).toEqual({ ok: true, queued: false });
     const p = t.submitted[0];
     expect(p).toEqual({ id: p.id, site: 'site1', wisepop_id: 7, email: 'ann@example.com', fields: { first_name: 'Ann' }, consent: 'I agree', hp: '', variant: 'A' });
-    expect(p.id).toMatch(/^[\w-]{21}$/);
+    // The time in base 36, then the nanoid: one site's ids sort by time (the server's index grows at its end).
+    expect(p.id).toMatch(/^[0-9a-z]{8}[\w-]{21}$/);
+    expect(Math.abs(parseInt(p.id.slice(0, 8), 36) - Date.now())).toBeLessThan(60_000);
     expect(t.ctx.history[7].v).toBe(1);
     expect(t.ctx.signedUp).toBe(true);
     expect(t.tracked).toEqual([['signup', 7, 'A']]);
