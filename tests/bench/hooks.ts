@@ -9,12 +9,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { nanoid } from 'nanoid';
 import { startServer } from '../../src/server/main';
 import { addSite } from '../../src/server/store/sites';
 import { silentLog } from '../../src/server/log';
 import { insertSignups } from '../../src/server/store/signups';
-import type { EmailRow } from '../../src/shared/signup';
+import { signupId, type EmailRow } from '../../src/shared/signup';
 import { autocannon, type LoadRequest } from './load';
 
 const SIGNUPS = 400;
@@ -69,7 +69,7 @@ async function benchDelivery(): Promise<string[]> {
         fetch(`${server.url}/collect`, {
           method: 'POST',
           headers: { origin: 'https://bench.example', 'content-type': 'application/json' },
-          body: JSON.stringify({ id: randomBytes(12).toString('base64url'), site: site.id, wisepop_id: 1, email, fields: {} }),
+          body: JSON.stringify({ id: signupId(nanoid()), site: site.id, wisepop_id: 1, email, fields: {} }),
         }).then((r) => {
           if (r.status !== 201) throw new Error(`collect: ${r.status}`);
         }),
@@ -136,7 +136,7 @@ export async function benchOutage(seconds = Number(process.env.BENCH_SECONDS ?? 
             headers: { origin: 'https://bench.example', 'content-type': 'application/json' },
             setupRequest: (req: LoadRequest) => ({
               ...req,
-              body: JSON.stringify({ id: `outage-${++seq}`, site: site.id, wisepop_id: 1, email: `outage${seq}@example.com`, fields: {} }),
+              body: JSON.stringify({ id: signupId(nanoid()), site: site.id, wisepop_id: 1, email: `outage${++seq}@example.com`, fields: {} }),
             }),
           },
         ],
