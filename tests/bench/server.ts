@@ -56,7 +56,8 @@ function load(url: string, site: string, opts: { duration?: number; amount?: num
               id: signupId(nanoid()),
               site,
               wisepop_id: 1 + (seq % 4),
-              email: `reader${seq}@example.com`,
+              // Addresses land at random places of the address index, as real ones do.
+              email: `${nanoid(10)}@example.com`,
               fields: { first_name: 'Ada', source: 'newsletter' },
               consent: 'I agree to receive the newsletter.',
             }),

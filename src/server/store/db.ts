@@ -67,6 +67,12 @@ function setUp(db: Db, path: string, opts: { synchronous?: 'full' | 'normal' }):
   // still survives kill -9 and OOM, and only loses the last commits on an OS crash: an option
   // for hosts whose disks make fsync slow.
   db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+  // A checkpoint every 10,000 WAL pages (about 40 MB) rather than SQLite's 1,000: each sign-up
+  // rewrites a page at a random place of the address index, and a page rewritten by many commits
+  // between two checkpoints is copied into poplet.db once. Measured: /collect about 10 % faster
+  // with real-looking addresses (tests/bench/server.ts, four runs each way). A purge still empties
+  // the WAL after deletions (lifecycle/purge.ts). Per connection, hence here.
+  db.pragma('wal_autocheckpoint = 10000');
   db.pragma('foreign_keys = ON');
   // The CLI and backups may touch the file while the server runs: wait instead of failing.
   db.pragma('busy_timeout = 5000');
