@@ -39,7 +39,8 @@ export interface CollectResponse {
  * A new sign-up's id: the time in base 36 (8 characters from 1973 to 2059), then `random` (the
  * SDK's nanoid, 21 characters). The time first, so that one site's ids sort by time and the
  * server's unique index of them grows at its end: with random ids each sign-up of a batch dirtied
- * a page of its own there, and /collect took a fifth longer (tests/bench/server.ts).
+ * a page of its own there, and /collect stored about a third fewer sign-ups per second
+ * (tests/bench/server.ts).
  */
 export const signupId = (random: string): string => Date.now().toString(36) + random;
 
