@@ -313,3 +313,19 @@ describe('headers and errors', () => {
     expect(await r.json()).toEqual({ ok: true });
   });
 });
+
+describe('the ip of a sign-up on a dual-stack server (POPLET_HOST=::)', () => {
+  it('is the dotted IPv4 address, not its IPv4-mapped IPv6 form, in the Email API and hook payloads', async () => {
+    // Node reports IPv4 clients of a socket bound to :: as ::ffff:a.b.c.d.
+    const d = await startFixture({ host: '::', requireHttps: false });
+    try {
+      const base = `http://127.0.0.1:${new URL(d.url).port}`;
+      const body = signup(d.site);
+      expect((await post(`${base}/collect`, body)).status).toBe(201);
+      const rows = (await getJson(`${base}/api1/emails`, apiAuth(d.key))).json as unknown as EmailRow[];
+      expect(rows.map((r) => r.ip)).toEqual(['127.0.0.1']);
+    } finally {
+      await d.close();
+    }
+  });
+});

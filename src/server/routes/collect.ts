@@ -8,7 +8,7 @@ import type { SiteCache } from '../site-cache';
 import type { SignupWriter } from '../store/signup-writer';
 import { countedGroups } from '../store/events';
 import type { Journal } from '../lifecycle/journal';
-import { bodySite, countGroup, originAllowed, type OriginRefusals, visitorCountry } from './context';
+import { bodySite, countGroup, originAllowed, type OriginRefusals, visitorCountry, visitorIp } from './context';
 
 export interface CollectDeps extends ServerDeps {
   sites: SiteCache;
@@ -40,7 +40,7 @@ export function registerCollectRoute(app: FastifyInstance, deps: CollectDeps): v
       const fake: CollectResponse = { id: p.id, collected_at: new Date().toISOString() };
       return reply.code(201).send(fake);
     }
-    const ip = request.ip;
+    const ip = visitorIp(request);
     const country = visitorCountry(request, deps.config);
     // Every valid sign-up is stored (the Email API shows it); it is counted in the stats by the
     // rule /events uses, so a made-up id never becomes a campaign /events then counts.

@@ -15,6 +15,18 @@ export function visitorCountry(request: FastifyRequest, config: ServerConfig): s
 }
 
 /**
+ * The visitor's IP as the Email API and hooks give it: an IPv4 address in its dotted form. A
+ * server listening on a dual-stack address (POPLET_HOST=::) sees IPv4 clients as IPv4-mapped
+ * IPv6 (`::ffff:203.0.113.9`), and so may a proxy's X-Forwarded-For: that is the same address,
+ * and a consumer written for Wisepops' `"ip": "127.0.0.1"` expects it as such.
+ */
+export function visitorIp(request: FastifyRequest): string {
+  const ip = request.ip;
+  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  return m ? m[1]! : ip;
+}
+
+/**
  * Browsers always send Origin on cross-origin POSTs; requests without one (curl, server-side
  * relays) are not subject to CORS and are let through.
  */
