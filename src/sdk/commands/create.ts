@@ -129,8 +129,8 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
     },
     properties(p, o) {
       // temporary: a boolean or absent; a truthy other value must not store the properties for good.
-      // `true` instead of options (the older Wisepops script's `reset`): these replace the stored ones.
-      need(isObject(p) && (o == null || o === true || (isObject(o) && (o.temporary == null || typeof o.temporary == 'boolean'))));
+      // A boolean instead of options (the older Wisepops script's `reset`): `true` replaces the stored ones, `false` merges.
+      need(isObject(p) && (o == null || typeof o == 'boolean' || (isObject(o) && (o.temporary == null || typeof o.temporary == 'boolean'))));
       if (o && o.temporary) temp = mergeProps(temp, p, log);
       else {
         const now = props();

@@ -15,12 +15,13 @@ const size = (s: string) => bytes(swap(JSON.stringify(s)));
 
 /**
  * The live session, or else a new one as this page starts it (pageviews 0: not saved until a
- * page view is recorded). A session ends after 30 minutes without a page view, and 2 hours
- * after its start.
+ * page view is recorded). A session ends 2 hours after its start: the cookie policy keeps its
+ * data "a maximum of 2 hours", and Wisepops ends a session only after 2 hours without a page
+ * view, so a reader idle for 40 minutes in between is still on the same visit, as there.
  */
 export function currentSession(store: Store, now: number, href: string, referrer: string): Session {
   const s = store.read<Session>(R.SESSION, [0, 0, 0, '', '', ['']]);
-  if (s && now - s[1] <= 1800 && now - s[0] <= 7200) return s;
+  if (s && now - s[0] <= 7200) return s;
   // A new session's strings share 1,200 bytes, so the record stays under its 1,300 of the
   // records' total (codec.ts): the referrer up to 300 (browsers send a cross-site one as an
   // origin), each UTM value up to 250, and the landing URL the rest, at least about 200 (its

@@ -15,7 +15,7 @@ export interface TriggerEnv {
    * exit intent fired in the Poplet session that started then.
    */
   activity: { get(): string | undefined; set(value: string): void };
-  /** Start of Poplet's session (`wisepops_session`: 30 min idle, 2 h at most), epoch ms. */
+  /** Start of Poplet's session (`wisepops_session`: 2 h at most), epoch ms. */
   session: number;
   log(line: string): void;
   /** The page view: one object per page view, handed to each of its arms. */

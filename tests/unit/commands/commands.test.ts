@@ -279,7 +279,7 @@ describe('commands', () => {
     [['listen', 'ready', '0', () => {}], 'listen ignored'],
     [['listen', 'ready', 1.5, () => {}], 'listen ignored'],
     [['listen', 'ready', true, () => {}], 'listen ignored'],
-    [['properties', { a: 1 }, false], 'properties ignored'],
+    [['properties', { a: 1 }, 0], 'properties ignored'],
     [['consent', 'yes'], 'consent ignored'],
     [['noshow', 'please'], 'noshow ignored'],
     [['options', 'x'], 'options ignored'],
@@ -318,6 +318,14 @@ describe('commands', () => {
     wp('properties', { plan: 'silver' }, true);
     expect(deps.context().props).toEqual({ plan: 'silver' });
     expect(Cookies.get('wisepops_props')).toBe("[1~{'plan':'silver'}]");
+  });
+
+  it("false as options merges, as the older Wisepops script's reset flag left unset does", () => {
+    wp('properties', { plan: 'gold', user: { id: 7 } });
+    wp('properties', { plan: 'silver' }, false);
+    expect(lines.filter((l) => l.includes('ignored'))).toEqual([]);
+    expect(deps.context().props).toEqual({ plan: 'silver', user: { id: 7 } });
+    expect(Cookies.get('wisepops_props')).toBe("[1~{'plan':'silver'~'user':{'id':7}}]");
   });
 
   it('temporary must be a boolean: a truthy other value never stores the properties for good', () => {
@@ -747,16 +755,16 @@ describe('EngineDeps', () => {
     vi.useRealTimers();
   });
 
-  it('a new visit after 30 idle minutes is counted on the next page load', () => {
+  it('a new visit 2 hours after the last one started is counted on the next page load', () => {
     vi.useFakeTimers({ now: 1_800_000_000_000 });
     script();
     stub();
     boot();
-    vi.advanceTimersByTime(31 * 60_000);
+    vi.advanceTimersByTime(121 * 60_000);
     delete w.wisepops;
     stub();
     boot();
-    expect(deps.context().visits).toEqual([1_800_000_000_000, 1_800_000_000_000 + 31 * 60_000]);
+    expect(deps.context().visits).toEqual([1_800_000_000_000, 1_800_000_000_000 + 121 * 60_000]);
     vi.useRealTimers();
   });
 });

@@ -43,25 +43,29 @@ describe('sessions and visits', () => {
     expect(Cookies.get(VISITS)).toBe(`[1~${T0 / 1000}~1~[${T0 / 1000}]]`);
   });
 
-  it('page views within 30 minutes of each other stay in the visit; the landing facts do not change', () => {
+  it('page views within 2 hours of the start stay in the visit, idle gaps included; the landing facts do not change', () => {
     view();
-    minutes(29);
+    // As Wisepops counts a visit (a session ends after 2 hours without a page view): 40 minutes
+    // reading one article do not make a new visit.
+    minutes(40);
+    view('https://shop.example/a', '');
+    minutes(79);
     const { session, visits } = view('https://shop.example/b?utm_source=other', 'https://shop.example/a');
-    expect(session.pageviews).toBe(2);
+    expect(session.pageviews).toBe(3);
     expect(session.utm[0]).toBe('news');
     expect(session.referrer).toBe('https://google.com/');
     expect(visits.times).toHaveLength(1);
-    expect(visits.total).toBe(2);
+    expect(visits.total).toBe(3);
   });
 
-  it('more than 30 minutes idle starts a new visit', () => {
+  it('a page view more than 2 hours after the start of the visit starts a new one, with its own landing facts', () => {
     view();
-    minutes(31);
+    minutes(121);
     const { session, visits } = view('https://shop.example/c', '');
     expect(session.pageviews).toBe(1);
     expect(session.landing).toBe('https://shop.example/c');
     expect(session.utm).toEqual(['', '', '', '', '']);
-    expect(visits.times).toEqual([T0 / 1000, T0 / 1000 + 31 * 60]);
+    expect(visits.times).toEqual([T0 / 1000, T0 / 1000 + 121 * 60]);
     expect(visits.first).toBe(T0 / 1000);
     expect(visits.total).toBe(2);
   });
@@ -96,7 +100,7 @@ describe('sessions and visits', () => {
 
   it('a dead session record is not returned as live: a new one starts from this page', () => {
     view();
-    minutes(31);
+    minutes(121);
     const s = currentSession(store, sec(), 'https://shop.example/next?utm_medium=mail', 'https://ref.example/');
     expect(s).toEqual([sec(), sec(), 0, 'https://shop.example/next?utm_medium=mail', 'https://ref.example/', ['', 'mail', '', '', '']]);
   });
