@@ -12,6 +12,17 @@ import { getSite, type Site } from './store/sites';
 import { listCampaigns } from './store/campaigns';
 import { DEFAULT_GROUP } from '../shared/campaign-targeting';
 
+/**
+ * Edits made on a connection itself, which its own PRAGMA data_version never reports: the
+ * retention job deletes dormant sites on the server's connection. Bumped by sitesChanged.
+ */
+const ownEdits = new WeakMap<Db, number>();
+
+/** Drops every site cache of `db`: sites were deleted or changed through that same connection. */
+export function sitesChanged(db: Db): void {
+  ownEdits.set(db, (ownEdits.get(db) ?? 0) + 1);
+}
+
 export interface SiteCache {
   get(id: string): Site | undefined;
   /**
@@ -24,6 +35,7 @@ export interface SiteCache {
 export function createSiteCache(db: Db): SiteCache {
   const version = db.prepare('PRAGMA data_version').pluck();
   let seen = -1;
+  let seenOwn = 0;
   const sites = new Map<string, Site>();
   const groups = new Map<string, Map<number, Set<string>>>();
 
@@ -34,8 +46,10 @@ export function createSiteCache(db: Db): SiteCache {
     // After the poll phase: the next turn's requests read the version again.
     setImmediate(() => (checked = false));
     const v = version.get() as number;
-    if (v === seen) return;
+    const own = ownEdits.get(db) ?? 0;
+    if (v === seen && own === seenOwn) return;
     seen = v;
+    seenOwn = own;
     sites.clear();
     groups.clear();
   }

@@ -18,6 +18,7 @@ import { LOCK_STALE_MS, pruneJournalFolder } from './journal';
 import { beforeRestoreTime, newestBackupTime, oldestBackupTime, pruneBeforeRestore } from './backup';
 import { markPurgeDue, purgeDueChanged } from './purge';
 import { pruneTombstones, tombstoneRows } from '../store/tombstones';
+import { sitesChanged } from '../site-cache';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -124,6 +125,9 @@ export function retentionPass(deps: ServerDeps, now = Date.now()): RetentionResu
     purgeWithinMs: deps.config.purgeWithinMinutes * 60_000,
     now,
   });
+  // Deleted on the server's own connection, whose data_version does not change for it: its site
+  // cache would keep serving the sites, whose sign-ups and counts then fail their foreign keys.
+  if (r.sites > 0) sitesChanged(deps.db);
   const due = r.signups > 0 || r.sites > 0 ? purgeDueChanged(deps) : undefined;
   return { ...r, purgeDueAt: due ?? null };
 }

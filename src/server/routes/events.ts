@@ -100,6 +100,7 @@ export function createEventCounter(
     set.add(name);
     return true;
   };
+  const siteRow = deps.db.prepare<[string], number>('SELECT 1 FROM sites WHERE id = ?').pluck();
   const write = deps.db.transaction((entries: Pending[], now: number) => {
     // The site-days this flush counts visitors of, read once each (one seek: key and row count)
     // and their counts written back with the rows, in this transaction: no count outlives it, so
@@ -118,7 +119,17 @@ export function createEventCounter(
       }
       return d;
     };
+    // A site the retention job deleted since its events came (the site cache forgets it then, but
+    // its pending counts remain): its rows would fail their foreign key, and with them every
+    // site's counts of this flush. Dropped, as its later events are (404).
+    const exists = new Map<string, boolean>();
+    const siteExists = (site: string) => {
+      let e = exists.get(site);
+      if (e === undefined) exists.set(site, (e = siteRow.get(site) !== undefined));
+      return e;
+    };
     for (const { key, counts, goals, visitors, timeZone } of entries) {
+      if (!siteExists(key.site)) continue;
       const day = visitors.size ? dayOf(key, timeZone) : null;
       if (day) {
         const seen = [...visitors].map(([id, flags]): [bigint, number] => [visitorToken(idKey, day.key, key, id), flags]);
