@@ -14,6 +14,7 @@ import { registerPublicRoutes } from './routes/public';
 import { registerHookRoutes } from './hooks/routes';
 import { registerErasureRoutes } from './lifecycle/routes';
 import { answerOnSocket, responseStarted, trackConnections } from './connections';
+import { decodeBody } from './json-body';
 
 export const BODY_LIMIT = 16 * 1024;
 const CORS_PATHS = ['/collect', '/events'];
@@ -209,7 +210,16 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
 
   // sendBeacon posts strings as text/plain (no CORS preflight): the body is JSON all the same,
   // parsed by fastify's own JSON parser so __proto__ / constructor.prototype keys are refused alike.
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  // Both are decoded as strict UTF-8 first (json-body.ts): a byte that is not is a 400.
+  const json = app.getDefaultJsonParser('error', 'error');
+  const strictJson = (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    const text = decodeBody(body);
+    if (text instanceof Error) return done(text);
+    json(request, text, done);
+  };
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, strictJson);
+  app.addContentTypeParser('text/plain', { parseAs: 'buffer' }, strictJson);
 
   app.addHook('onSend', async (request, reply) => secureHeaders(request, reply));
 

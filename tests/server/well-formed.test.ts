@@ -46,3 +46,45 @@ describe('POST /events', () => {
     expect(r.json!.error).toMatch(error);
   });
 });
+
+// Bytes that are not UTF-8 (a truncated sequence, 0xFF) were decoded as U+FFFD and the sign-up
+// stored: an address or a field the visitor never typed, as with a lone surrogate. The body is
+// refused whole, before any field is read.
+describe('a body that is not UTF-8', () => {
+  const raw = async (path: string, bytes: Buffer, type: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${f.url}${path}`, { method: 'POST', headers: { 'content-type': type, ...headers }, body: new Uint8Array(bytes) });
+    return { status: res.status, json: (await res.json()) as { error?: string } };
+  };
+  /** A valid sign-up's JSON with `bad` bytes spliced into its address. */
+  const withBytes = (bad: number[]) => {
+    const [head, tail] = JSON.stringify(signup(f.site, { email: 'SPLIT@example.com' })).split('SPLIT');
+    return Buffer.concat([Buffer.from(head! + 'a'), Buffer.from(bad), Buffer.from('b' + tail!)]);
+  };
+
+  it.each([
+    ['0xFF', [0xff]],
+    ['a truncated sequence', [0xc3]],
+    ['an encoded surrogate (CESU-8)', [0xed, 0xa0, 0x80]],
+    ['an overlong encoding', [0xc0, 0xaf]],
+  ])('/collect refuses %s with 400 and stores nothing, as JSON or as text/plain', async (_name, bad) => {
+    const before = f.count();
+    for (const type of ['application/json', 'text/plain;charset=UTF-8']) {
+      const r = await raw('/collect', withBytes(bad), type);
+      expect(r).toEqual({ status: 400, json: { error: 'body: not valid UTF-8' } });
+    }
+    expect(f.count()).toBe(before);
+  });
+
+  it('the hooks API refuses one too, where an empty body is still none', async () => {
+    const auth = { authorization: `WISEPOPS-API key="${f.key}"` };
+    const body = Buffer.concat([Buffer.from('{"event":"email","target_url":"https://example.com/'), Buffer.from([0xff]), Buffer.from('"}')]);
+    expect(await raw('/api1/hooks', body, 'application/json', auth)).toEqual({ status: 400, json: { error: 'body: not valid UTF-8' } });
+    const del = Buffer.concat([Buffer.from('{"hook_id":"'), Buffer.from([0xff]), Buffer.from('"}')]);
+    expect((await raw('/api1/hooks/retry', del, 'application/json', auth)).status).toBe(400);
+  });
+
+  it('a UTF-8 body with a byte order mark, and characters of every length, is still accepted', async () => {
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(signup(f.site, { fields: { City: 'Zürich €𝄞' } })))]);
+    expect((await raw('/collect', body, 'application/json')).status).toBe(201);
+  });
+});

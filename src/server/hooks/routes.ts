@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServerDeps } from '../config';
 import { requireApiKey } from '../auth';
 import { installOutbox } from './enqueue';
+import { decodeBody } from '../json-body';
 import { createHook, deleteHook, hookRules, HookInputError, listHooks, parseId, retryHook } from './manage';
 
 export type { HookView } from './manage';
@@ -60,9 +61,10 @@ export function registerHookRoutes(app: FastifyInstance, deps: ServerDeps): void
   app.register(async (scope) => {
     const json = scope.getDefaultJsonParser('error', 'error');
     scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-      // parseAs 'string' hands a string; the parser's type also allows a Buffer.
-      const text = body.toString();
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+      // parseAs 'buffer' hands a Buffer; decoded as strict UTF-8 like every body (json-body.ts).
+      const text = decodeBody(body as Buffer);
+      if (text instanceof Error) return done(text);
       if (text.trim() === '') return done(null, undefined);
       json(request, text, done);
     });
