@@ -182,6 +182,31 @@ describe('built-in prototypes changed by the page', () => {
   });
 });
 
+describe('a page that silenced its console', () => {
+  it.each([
+    ['console.log = null', 'console.log = null;'],
+    ['a console.log that throws', "console.log = function () { throw Error('no console here') };"],
+  ])('%s, in debug mode: nothing reaches the page, the popup shows and the calls return', async (_, silence) => {
+    pages.set('/silent.html', html(`<script>${silence}</script>` + snippet() + `<script>wisepops('nosuch'); wisepops('event', 42);</script>`));
+    await tab.goto(base + '/silent.html?poplet_debug=1');
+    await tab.getByRole('dialog', { name: 'Welcome popup' }).waitFor();
+    const threw = await tab.evaluate(() => {
+      const out: string[] = [];
+      for (const args of [['nosuch'], ['goal', ''], ['pageview'], ['properties', { a: 1 }]])
+        try {
+          (window.wisepops as unknown as (...a: unknown[]) => unknown)(...args);
+        } catch (e) {
+          out.push(args[0] + ': ' + e);
+        }
+      return out;
+    });
+    await tab.keyboard.press('Escape');
+    await expect.poll(async () => (await batches()).flat(), { timeout: 10_000 }).toMatchObject([{ k: 'display' }, { k: 'close' }]);
+    expect(threw).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+});
+
 describe("the global's name taken by an element of the page", () => {
   const props = () => tab.evaluate(() => (window.wisepops('debug') as unknown as { context: { props: unknown } }).context.props);
   const installed = () => tab.waitForFunction(() => (window as unknown as { wisepops?: { poplet?: number } }).wisepops?.poplet === 1);

@@ -3,14 +3,11 @@
 // text/plain (no CORS preflight); where it is missing or refuses, fetch with keepalive.
 import type { EventBatch } from '../../shared/events';
 import { stringify } from '../json';
+import { safe } from '../storage/store';
 
 export function sendNow(endpoint: string, batch: EventBatch): void {
   const url = endpoint + '/events';
   const body = stringify(batch);
-  try {
-    if (navigator.sendBeacon(url, body)) return;
-  } catch {
-    // missing (old browsers, some webviews) or refused: fetch below
-  }
-  fetch(url, { method: 'POST', body, keepalive: true, credentials: 'omit' }).catch(() => {});
+  // sendBeacon missing (old browsers, some webviews) or refusing: fetch.
+  safe(() => navigator.sendBeacon(url, body)) || fetch(url, { method: 'POST', body, keepalive: true, credentials: 'omit' }).catch(() => {});
 }
