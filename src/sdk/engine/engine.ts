@@ -213,9 +213,10 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         send([{ k: 'display', c: id, g: CONTROL, t: Date.now() }]);
       } else if (holdBack(id, s)) {
         // Waits for the modal: its slot stays taken in this batch.
-      } else if (deps.emit('before-popup-display', { popup: { id, name }, variant: c.group })) void display(c, s);
+      } else if (deps.emit('before-popup-display', { popup: { id, name }, variant: c.group }) && !deps.context().noshow) void display(c, s);
       else {
-        // Vetoed: the slot stays free for the next campaign of this batch.
+        // Vetoed: the slot stays free for the next campaign of this batch. A listener that called
+        // wisepops('noshow') vetoed too: this campaign and the rest of the batch (decided before).
         note(id, 'vetoed by a listener');
         continue;
       }

@@ -3,6 +3,7 @@
 // fired (or on dispose).
 import type { Trigger } from '../../shared/campaign-targeting';
 import { stringify } from '../json';
+import { safe } from '../storage/store';
 
 export interface TriggerEnv {
   /** Takes the listeners (capturing, so they hear the document's events too) and the timers. */
@@ -92,16 +93,10 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
   const timer = (f: () => void, ms: number) => timers.push(win.setTimeout(guard(f), ms));
   /** By campaign id, why its trigger cannot fire. */
   const off: Record<number, string> = {};
-  const fired = (): number[] => {
-    try {
-      // No record yet (undefined) throws as an unreadable one does: nothing fired. The record
-      // lives as long as the browser session (days, or per tab in localStorage mode): only what
-      // fired in this Poplet session counts.
-      return [].concat(JSON.parse(activity.get() as string)[session] || []);
-    } catch {
-      return [];
-    }
-  };
+  // No record yet (undefined) throws as an unreadable one does: nothing fired. The record lives
+  // as long as the browser session (days, or per tab in localStorage mode): only what fired in
+  // this Poplet session counts.
+  const fired = (): number[] => safe(() => [].concat(JSON.parse(activity.get() as string)[session] || [])) || [];
 
   const SETUP: { [T in Trigger['type']]?: (id: number, t: Of<T>) => unknown } = {
     landing: (id, t) => timer(() => hit(id), (t.delay || 0) * 1e3 + page.since - now()),

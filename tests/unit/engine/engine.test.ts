@@ -578,6 +578,17 @@ describe('engine: showing', () => {
     expect(t.emitted.filter(([n]) => n == 'before-popup-display').map(([, d]) => (d.popup as { id: number }).id)).toEqual([1, 2, 4]);
   });
 
+  it("wisepops('noshow') from a before-popup-display listener: neither that campaign nor the rest of its batch shows", async () => {
+    const t = await ready([campaign(1), campaign(2, { layout: { type: 'bar', position: 'top' } })]);
+    const emit = t.deps.emit;
+    // The listener opts the visitor out and does not veto (returns nothing).
+    t.deps.emit = (name, detail) => (name == 'before-popup-display' && t.deps.noshow(), emit(name, detail));
+    await t.fire(1, 2);
+    await t.tick();
+    expect(t.shows).toEqual([]);
+    expect(t.ctx.history[1]?.l || 0).toBe(0);
+  });
+
   it('re-checks the campaign when the trigger fires', async () => {
     const t = await ready([campaign(1, { targeting: { type: 'signed_up', value: false } })]);
     t.ctx.signedUp = true;
