@@ -58,6 +58,18 @@ describe('sessions and visits', () => {
     expect(visits.total).toBe(3);
   });
 
+  it('a session that starts in the future (a clock set back since, a hand-edited cookie) is over: a new visit starts', () => {
+    // Written while the device clock ran a year ahead; the clock is right again.
+    const ahead = T0 / 1000 + 365 * 86400;
+    Cookies.set(SESSION, `[1~${ahead}~${ahead}~3~'https://shop.example/'~''~[''~''~''~''~'']]`);
+    const { session, visits } = view();
+    expect(session).toMatchObject({ start: T0 / 1000, pageviews: 1 });
+    expect(visits.times).toEqual([T0 / 1000]);
+    // Stays over: the next page view is in the visit it started.
+    minutes(1);
+    expect(view().session).toMatchObject({ start: T0 / 1000, pageviews: 2 });
+  });
+
   it('a page view more than 2 hours after the start of the visit starts a new one, with its own landing facts', () => {
     view();
     minutes(121);
