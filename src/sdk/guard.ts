@@ -10,3 +10,16 @@ export const guarded =
       log(label, e);
     }
   };
+
+/**
+ * `f()`, or undefined where it throws, silently: for what may fail and has nothing to say (storage
+ * that is blocked, in a sandboxed frame or by privacy settings, throws even on reading
+ * `localStorage`; a page's silenced console; a missing sendBeacon).
+ */
+export const safe = <T>(f: () => T) => {
+  try {
+    return f();
+  } catch {
+    // the page goes on without it
+  }
+};

@@ -1,6 +1,6 @@
-import { safe } from './storage/store';
 // The debug log: silent unless debug mode is on (option `debug: true` or `?poplet_debug=1`).
 // Everything that goes wrong in the browser ends up here instead of in the host page.
+import { safe } from './guard';
 export interface Log {
   (message: string, data?: unknown): void;
   on?: boolean;

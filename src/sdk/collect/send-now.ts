@@ -3,7 +3,7 @@
 // text/plain (no CORS preflight); where it is missing or refuses, fetch with keepalive.
 import type { EventBatch } from '../../shared/events';
 import { stringify } from '../json';
-import { safe } from '../storage/store';
+import { safe } from '../guard';
 
 export function sendNow(endpoint: string, batch: EventBatch): void {
   const url = endpoint + '/events';

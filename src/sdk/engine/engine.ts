@@ -16,7 +16,7 @@ import type { Armed, PageView } from '../triggers';
 import type { DebugLine, Engine, EngineDeps } from './types';
 import { guarded } from '../guard';
 import { stringify } from '../json';
-import { safe as stored } from '../storage/store';
+import { safe as stored } from '../guard';
 
 /** armTriggers with its page environment bound; `page`: this page view's record, the same for each of its arms. */
 export type Arm = (campaigns: Campaign[], fire: (id: number) => void, page: PageView) => Armed;

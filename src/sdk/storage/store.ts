@@ -4,6 +4,7 @@
 import { cookies, web } from './backend';
 import { decode, encode, fits, like, MAX_BYTES } from './codec';
 import type { Log } from '../log';
+import { safe } from '../guard';
 
 /** The records, by index; the first four outlive the browser session when consent allows. */
 export const enum R {
@@ -37,15 +38,6 @@ export interface Store {
   /** A record's payload as decoded, unchecked, as configure(cfg) will find it (the configured storage's copy wins): for reading the consent it holds before configure() needs it. */
   peek(record: number, cfg: StoreConfig): unknown[] | undefined;
 }
-
-/** `f()`, or undefined where it throws: storage that is blocked (a sandboxed frame, a CSP sandbox, privacy settings) throws even on reading `localStorage`. */
-export const safe = <T>(f: () => T) => {
-  try {
-    return f();
-  } catch {
-    // blocked storage: the page goes on without it
-  }
-};
 
 /**
  * `prefix`: the global's name. The records carry it (`wisepops`, `wisepops_visits`… for the

@@ -3,7 +3,7 @@
 // fired (or on dispose).
 import type { Trigger } from '../../shared/campaign-targeting';
 import { stringify } from '../json';
-import { safe } from '../storage/store';
+import { safe } from '../guard';
 
 export interface TriggerEnv {
   /** Takes the listeners (capturing, so they hear the document's events too) and the timers. */
