@@ -416,9 +416,13 @@ export async function run(argv: string[], out: (line: string) => void = console.
     case 'erase': {
       const email = need(sub, 'EMAIL');
       const site = need(flags.site, '--site ID');
+      // As DELETE /api1/emails refuses it (422): a blank "address" would erase nothing and say so.
+      if (!email.trim() || email.length > 320) throw new UsageError('EMAIL must be the address to erase (1 to 320 characters, not blank)');
       const db = openDb(config.dbPath);
       let r: ErasureResult;
+      let known: boolean;
       try {
+        known = !!getSite(db, site);
         // A server's VACUUM holds the write lock for seconds per million sign-ups: wait for it.
         db.pragma('busy_timeout = 120000');
         r = await eraseEmail(db, site, email, config.journalDir, config.purgeWithinMinutes * 60_000);
@@ -426,6 +430,9 @@ export async function run(argv: string[], out: (line: string) => void = console.
         db.close();
       }
       out(`erased ${r.signups} sign-up(s), ${r.deliveries} hook delivery record(s), ${r.journalLines} journal line(s)`);
+      // Still done: a site the retention job deleted (two years inactive) may have sign-ups left in the
+      // journal, and its erasure record keeps a restored backup from bringing them back.
+      if (!known) out(`warning: no site ${site} in this database (a mistyped id? \`npm run poplet -- site list\` shows them): nothing of it is stored here; its journal lines, if any, were erased all the same`);
       out(purgeDueLine(r.purgeDueAt));
       return;
     }

@@ -340,6 +340,25 @@ describe('a deleted campaign is still "had": late events and sign-ups of pages s
   });
 });
 
+describe('poplet erase', () => {
+  it('refuses a blank or overlong address, as DELETE /api1/emails does, before touching anything', async () => {
+    const site = (await cli('site', 'add', '--domain', 'erase-cli.example'))[0]!.replace(/^site id:\s+/, '');
+    for (const email of [' ', '\t', 'a'.repeat(321)]) {
+      await expect(cli('erase', '--site', site, email)).rejects.toThrow(/EMAIL must be the address to erase/);
+    }
+  });
+
+  it('erases for an unknown site (a deleted one\'s journal) but warns that no such site is stored', async () => {
+    const site = (await cli('site', 'add', '--domain', 'erase-known.example'))[0]!.replace(/^site id:\s+/, '');
+    const known = await cli('erase', '--site', site, 'nobody@example.net');
+    expect(known[0]).toMatch(/^erased 0 sign-up\(s\)/);
+    expect(known.filter((l) => l.startsWith('warning:'))).toEqual([]);
+    const typo = await cli('erase', '--site', site + 'x', 'nobody@example.net');
+    expect(typo[0]).toMatch(/^erased 0 sign-up\(s\)/);
+    expect(typo.filter((l) => l.startsWith('warning:'))).toEqual([expect.stringContaining(`no site ${site}x in this database (a mistyped id?`)]);
+  });
+});
+
 describe('poplet emails', () => {
   it('prints a site\'s sign-ups as GET /api1/emails rows, consent included, by address (any case) or campaign', async () => {
     const site = (await cli('site', 'add', '--domain', 'emails.example'))[0]!.replace(/^site id:\s+/, '');
