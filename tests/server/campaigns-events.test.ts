@@ -438,6 +438,8 @@ describe('POST /events and GET /api1/stats are bounded', () => {
     expect(before.length).toBeGreaterThan(0);
     const other = await stats(`?to=${today}`); // the default window too
     expect(other.status).toBe(200);
+    // The days before year 1000 and year 0 itself, whose 30 days start at year 0.
+    for (const to of ['0999-01-15', '0001-01-01', '0000-01-10']) expect((await stats(`?to=${to}`)).status).toBe(200);
     expect(other.headers.get('poplet-truncated')).toBe('true');
     expect((await stats(`?from=${today}&to=${today}`)).status).toBe(400); // a range the caller chose: as before
   });

@@ -141,7 +141,9 @@ export function registerApiRoutes(app: FastifyInstance, deps: ServerDeps): void 
         if (value !== undefined && !isDay(value)) return reply.code(400).send({ error: `${name}: must be a day of the calendar, YYYY-MM-DD` });
       }
       const to = request.query.to ?? dayIn(Date.now(), site.timezone);
-      const from = request.query.from ?? dayIn(Date.parse(to + 'T12:00:00Z') - 29 * DAY, 'UTC');
+      // The 30 days up to `to`, from year 0 at the earliest (a `to` in year 1 is a day too, and
+      // dayIn writes years before 1000 without their zeros, which would not compare as days).
+      const from = request.query.from ?? new Date(Math.max(Date.parse(to) - 29 * DAY, Date.parse('0000-01-01'))).toISOString().slice(0, 10);
       if (from > to) return reply.code(400).send({ error: 'from: must not be after to' });
       if (Date.parse(to) - Date.parse(from) >= MAX_STATS_DAYS * DAY) {
         return reply.code(400).send({ error: `from: at most ${MAX_STATS_DAYS} days from from to to; ask for the rest in another request` });
