@@ -49,11 +49,12 @@ export const SIGNUP_LIMITS = { fields: 50, name: 50, value: 1000, email: 254 } a
 // Practical address syntax: no spaces, quotes, brackets or other characters (\p{C}: control,
 // invisible format characters such as zero-width spaces, bidi overrides and soft hyphens, lone
 // surrogates, private use, unassigned) in the local part; a dotted domain whose labels are letters
-// (any script), digits or inner hyphens; a top-level label of 2+ letters. An address holding an
+// (any script), digits or inner hyphens; a top-level label of 2+ letters, or its ASCII form
+// (xn--…: Chromium's email input hands user@пример.рф over as user@xn--e1afmkfd.xn--p1ai). An address holding an
 // invisible character shows as another, or as U+FFFD once stored, and could not be found again
 // (the Email API, erasure). "Unassigned" follows each side's Unicode version: a character newer
 // than the server's is refused there with a 422 that the form shows.
-const EMAIL = /^[^\s\p{C}@"<>(),;:\\[\]]{1,64}@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}]{2,63}$/u;
+const EMAIL = /^[^\s\p{C}@"<>(),;:\\[\]]{1,64}@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+(xn--[\da-z-]+|\p{L}{2,63})$/u;
 const ID = /^[A-Za-z0-9_-]{10,64}$/;
 // Control characters have no business in a field name or value (newlines in textareas excepted).
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;

@@ -90,6 +90,19 @@ describe('forms', () => {
     expect((await calls(page)).filter((c) => c[0] == 'submit')).toEqual([]);
   });
 
+  it('takes an address on an internationalised top-level domain, which Chromium hands over in punycode', async () => {
+    const { page } = await f.open();
+    await show(page, campaign({ type: 'popup' }));
+    const email = q(page, 'input[type=email]');
+    await q(page, 'input[type=checkbox]').check();
+    // The input's value is the ASCII form of what was typed: user@xn--e1afmkfd.xn--p1ai.
+    await email.fill('user@пример.рф');
+    expect(await email.inputValue()).toBe('user@xn--e1afmkfd.xn--p1ai');
+    await email.press('Enter');
+    await page.locator('poplet-campaign h2', { hasText: 'Thank you!' }).waitFor();
+    expect((await calls(page)).find((c) => c[0] == 'submit')![2]).toMatchObject({ email: 'user@xn--e1afmkfd.xn--p1ai' });
+  });
+
   it('a refusal that names a field shows its message under that field, with the general error', async () => {
     const { page, errors } = await f.open();
     const content: Content = {
