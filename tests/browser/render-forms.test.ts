@@ -90,6 +90,36 @@ describe('forms', () => {
     expect((await calls(page)).filter((c) => c[0] == 'submit')).toEqual([]);
   });
 
+  it('on a form taller than the screen, the first invalid field is scrolled into view with its error; the page stays put', async () => {
+    const tall: Content = {
+      ...NEWSLETTER,
+      steps: [
+        {
+          blocks: [
+            { type: 'email', label: 'Email', required: true },
+            ...['first', 'last', 'city', 'zip'].map((name) => ({ type: 'text' as const, name, label: name })),
+            { type: 'paragraph', text: 'Join 25,000 readers who get our weekly letter with offers, news and more.' },
+            { type: 'consent', label: 'I agree to receive marketing emails.', required: true },
+            { type: 'button', label: 'Subscribe', action: 'submit' },
+          ],
+        },
+      ],
+    };
+    for (const layout of [{ type: 'popup' }, { type: 'embed', selector: '#slot' }] as const) {
+      const { page } = await f.open({ viewport: { width: 320, height: 568 }, body: '<main><div style="height:1500px"></div><div id="slot"></div><div style="height:1500px"></div></main>' });
+      await page.evaluate(() => scrollTo(0, 1000));
+      await show(page, campaign(layout, tall));
+      await q(page, 'input[type=checkbox]').check();
+      await q(page, 'button[type=submit]').click();
+      const email = q(page, 'input[type=email]');
+      expect(await email.getAttribute('aria-invalid')).toBe('true');
+      const seen = (loc: typeof email) => loc.evaluate((e) => e.getBoundingClientRect().top >= 0 && e.getBoundingClientRect().bottom <= innerHeight);
+      expect([layout.type, await seen(email), await seen(q(page, '.er'))]).toEqual([layout.type, true, true]);
+      // A popup's page does not move under it; an embed's scrolls to the field, as a page's own form would.
+      if (layout.type == 'popup') expect(await page.evaluate(() => scrollY)).toBe(1000);
+    }
+  });
+
   it('takes an address on an internationalised top-level domain, which Chromium hands over in punycode', async () => {
     const { page } = await f.open();
     await show(page, campaign({ type: 'popup' }));

@@ -106,7 +106,7 @@ export function show(req: ShowRequest): Shown {
           // this campaign unrecorded (no close counted, no after-popup-close, no fade-out).
           noshow={() => (close(), safe(host.noshow)())}
           safe={safe}
-          focusStep={() => (q('[aria-invalid]') || q(FIRST_FIELD) || q('.st'))!.focus({ preventScroll: true })}
+          focusStep={() => (q('[aria-invalid]') || q(FIRST_FIELD) || q('.st'))!.focus()}
         />
       </Guard>,
       mount,
