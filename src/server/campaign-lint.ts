@@ -212,6 +212,26 @@ function trappedSteps(content: Content, path: string): string[] {
 }
 
 /**
+ * Countdowns whose end has no UTC offset. The browser reads a date and time without one in each
+ * visitor's own zone (an offer "ending at midnight" ends 24 times around the world) and a bare date
+ * as midnight UTC; a campaign schedule, by contrast, is read in the site's zone.
+ */
+function localCountdowns(content: Content, path: string): string[] {
+  const steps = [...content.steps.map((s, i) => [s, `${path}.steps[${i}]`] as const), [content.success, `${path}.success`] as const];
+  return steps.flatMap(([s, p]) =>
+    s.blocks.flatMap((b, i) =>
+      b.type !== 'countdown' || /(Z|[+-]\d\d:?\d\d)$/i.test(b.until)
+        ? []
+        : [
+            `${p}.blocks[${i}] countdown until "${b.until}" has no UTC offset: it is read as ` +
+              (b.until.includes('T') ? "each visitor's local time" : 'midnight UTC') +
+              `, not in the site's time zone: write it with one ("…Z" or "…+01:00")`,
+          ],
+    ),
+  );
+}
+
+/**
  * What to tell the owner about a campaign just validated: `campaign 12: …` lines. Unknown keys and
  * full screens with no way out on touch screens for every campaign; for live ones, reasons it cannot show that need no visitor to know (a schedule
  * over, or never open, every visitor held back) and a country condition while this configuration
@@ -220,10 +240,11 @@ function trappedSteps(content: Content, path: string): string[] {
 export function campaignWarnings(c: Campaign, ctx: LintContext): string[] {
   const name = `campaign ${c.id}`;
   const out = unknownKeys(c).map((u) => `${name}: unknown key ${u.path}${u.suggestion ? ` (did you mean ${u.suggestion}?)` : ''}`);
+  // A variant with content of its own shows it instead of the campaign's.
+  const contents: Array<[Content, string]> = [[c.content, 'content']];
+  (c.variants ?? []).forEach((v, i) => v.content && contents.push([v.content, `variants[${i}].content`]));
+  for (const [content, path] of contents) out.push(...localCountdowns(content, path).map((w) => `${name}: ${w}`));
   if (c.layout.type === 'fullscreen') {
-    // A variant with content of its own shows it instead of the campaign's.
-    const contents: Array<[Content, string]> = [[c.content, 'content']];
-    (c.variants ?? []).forEach((v, i) => v.content && contents.push([v.content, `variants[${i}].content`]));
     for (const [content, path] of contents) {
       const trapped = trappedSteps(content, path);
       if (trapped.length)

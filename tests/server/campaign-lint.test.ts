@@ -162,3 +162,25 @@ describe('full screens with no way out on a touch screen', () => {
       expect(campaignWarnings(trap({ layout }), ctx), layout.type).toEqual([]);
   });
 });
+
+describe('countdowns without a UTC offset', () => {
+  const withUntil = (...until: string[]) =>
+    withKeys((c) => {
+      c.content.steps[0].blocks.push(...until.map((u) => ({ type: 'countdown', until: u })));
+      c.variants = [{ id: 'a', weight: 1, content: { ...clone(c.content), steps: [{ blocks: [{ type: 'countdown', until: until[0] }] }] } }, { id: 'b', weight: 1 }];
+    });
+
+  it("warns for a date and time (each visitor's zone) or a bare date (midnight UTC), in the campaign's and a variant's content", () => {
+    const c = withUntil('2026-12-24T23:59:59', '2026-12-24');
+    const n = c.content.steps[0]!.blocks.length;
+    expect(campaignWarnings(c, ctx)).toEqual([
+      `campaign 12: content.steps[0].blocks[${n - 2}] countdown until "2026-12-24T23:59:59" has no UTC offset: it is read as each visitor's local time, not in the site's time zone: write it with one ("…Z" or "…+01:00")`,
+      `campaign 12: content.steps[0].blocks[${n - 1}] countdown until "2026-12-24" has no UTC offset: it is read as midnight UTC, not in the site's time zone: write it with one ("…Z" or "…+01:00")`,
+      `campaign 12: variants[0].content.steps[0].blocks[0] countdown until "2026-12-24T23:59:59" has no UTC offset: it is read as each visitor's local time, not in the site's time zone: write it with one ("…Z" or "…+01:00")`,
+    ]);
+  });
+
+  it('says nothing of one with Z or an offset', () => {
+    expect(campaignWarnings(withUntil('2026-12-24T23:59:59Z', '2026-12-24T23:59:59+01:00', '2026-12-24T23:59:59-0500'), ctx)).toEqual([]);
+  });
+});
