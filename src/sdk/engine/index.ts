@@ -5,21 +5,17 @@ import { UI_GLOBAL, type PopletUi } from '../render/contract';
 import { armTriggers } from '../triggers';
 import { beside, chunkLoader } from './chunk';
 import { makeEngine } from './engine';
+import { safe } from '../guard';
 import type { Engine, EngineDeps } from './types';
 
 /**
  * A modal dialog or an element in fullscreen, in the document or in a Poplet campaign's shadow
- * root (which :modal does not see into). Not inside other web components' shadow roots.
+ * root (which :modal does not see into). Not inside other web components' shadow roots. No
+ * :modal before Chrome 105 / Safari 15.6 (it throws): nothing to wait for. (Every campaign host
+ * has its shadow root; anything else by that name only ends the search here.)
  */
-const modalOpen = (): boolean => {
-  try {
-    return !!document.querySelector(':modal') || [...document.querySelectorAll('poplet-campaign')].some((h) => h.shadowRoot!.querySelector(':modal'));
-  } catch {
-    // No :modal before Chrome 105 / Safari 15.6: nothing to wait for. (Every campaign host has
-    // its shadow root; anything else by that name only ends the search here.)
-    return false;
-  }
-};
+const modalOpen = (): boolean =>
+  !!safe(() => document.querySelector(':modal') || [...document.querySelectorAll('poplet-campaign')].some((h) => h.shadowRoot!.querySelector(':modal')));
 
 export const createEngine = (deps: EngineDeps): Engine =>
   makeEngine(
