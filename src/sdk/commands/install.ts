@@ -2,9 +2,11 @@
 // replaces the snippet's stub with the real `wisepops()` before replaying the queue.
 import type { Engine, EngineDeps } from '../engine/types';
 import { createPoplet, type Command } from './create';
+import { safe } from '../guard';
 
+// Nothing may reach the host page (safe() keeps it there); without a working core there is simply no popup.
 export function install(win: Window, createEngine: (deps: EngineDeps) => Engine): void {
-  try {
+  safe(() => {
     const doc = win.document;
     const script = (doc.currentScript || doc.querySelector('script[data-global],script[src*="poplet"]')) as HTMLScriptElement | null;
     const name = (script && script.getAttribute('data-global')) || 'wisepops';
@@ -19,7 +21,5 @@ export function install(win: Window, createEngine: (deps: EngineDeps) => Engine)
     const [run, start] = createPoplet(win, new URL((script && script.src) || doc.URL, doc.URL), stub.q, createEngine, name);
     globals[name] = Object.assign(run, { poplet: 1 as const });
     start();
-  } catch {
-    // Nothing may reach the host page; without a working core there is simply no popup.
-  }
+  });
 }

@@ -3,6 +3,7 @@
 // cookie is on path=/, js-cookie's default.
 import Cookies from 'js-cookie';
 import { decode } from './codec';
+import { safe } from '../guard';
 
 export interface Backend {
   get(name: string): string | null | undefined;
@@ -38,15 +39,13 @@ export const cookies = (domains: () => (string | undefined)[], refused: (domain:
   // is ours, else the first (whose reading resets it).
   get(name) {
     let first: string | undefined;
-    for (const c of document.cookie.split('; '))
-      try {
-        const at = c.indexOf('=');
-        const v = at > 0 && Cookies.converter.read(c.slice(0, at), name) == name && Cookies.converter.read(c.slice(at + 1), name);
-        if (v && decode(v)) return v;
-        if (v) first = first ?? v;
-      } catch {
-        // a malformed %-escape (another app's cookie): skipped, as js-cookie does
-      }
+    for (const c of document.cookie.split('; ')) {
+      const at = c.indexOf('=');
+      // safe(): a malformed %-escape (another app's cookie) is skipped, as js-cookie does.
+      const v = safe(() => at > 0 && Cookies.converter.read(c.slice(0, at), name) == name && Cookies.converter.read(c.slice(at + 1), name));
+      if (v && decode(v)) return v;
+      if (v) first = first ?? v;
+    }
     return first;
   },
   set(name, value, expires) {

@@ -1,6 +1,7 @@
 // Record encoding: a JSON array whose first item is the format version, made cookie-friendly,
 // and the shape check a decoded record must pass before anything uses it.
 import { stringify } from '../json';
+import { safe } from '../guard';
 
 export const VERSION = 1;
 /** Every record stays under this many bytes once cookie-encoded. */
@@ -28,15 +29,15 @@ export const bytes = (raw: string): number => encodeURIComponent(raw).length;
 /** Whether the record's size is under `max`. */
 export const fits = (raw: string, max = MAX_BYTES): boolean => bytes(raw) < max;
 
-/** The payload, or undefined for anything corrupt, truncated, oversized or of another format. */
-export const decode = (raw: string): unknown[] | undefined => {
-  try {
+/**
+ * The payload, or undefined for anything corrupt, truncated, oversized or of another format (not
+ * JSON, or not an array: safe() gives undefined).
+ */
+export const decode = (raw: string): unknown[] | undefined =>
+  safe(() => {
     const a = JSON.parse(swap(raw));
     if (fits(raw) && a[0] === VERSION) return a.slice(1);
-  } catch {
-    // not JSON, or not an array: undefined
-  }
-};
+  });
 
 export const isObject = (x: unknown): x is Record<string, unknown> => ({}).toString.call(x) == '[object Object]';
 

@@ -1,28 +1,28 @@
 // Schedules in the site's time zone, via Intl only (no tz database shipped).
 import { ISO, type Schedule } from '../../shared/campaign-targeting';
+import { safe } from '../guard';
 
 /** The site's wall clock at an instant, as a Date whose UTC fields read as local time. */
 export type Wall = (t: number) => Date;
 
 /** Wall clock of an IANA zone; UTC (with a log line) when the zone is unknown. */
 export function zone(tz: string | undefined, log: (l: string) => void): Wall {
-  let f: Intl.DateTimeFormat | undefined;
-  try {
-    // The wall-clock fields, read back as UTC. Not timeZoneName 'longOffset': Safari < 15.4,
-    // Chrome < 95 and Firefox < 91 refuse it.
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz || 'UTC',
-      hour12: false,
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-  } catch {
-    log(`time zone '${tz}' unknown: schedules use UTC`);
-  }
+  // The wall-clock fields, read back as UTC. Not timeZoneName 'longOffset': Safari < 15.4,
+  // Chrome < 95 and Firefox < 91 refuse it. An unknown zone throws: safe() gives undefined.
+  const f = safe(
+    () =>
+      new Intl.DateTimeFormat('en-US', {
+        timeZone: tz || 'UTC',
+        hour12: false,
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
+      }),
+  );
+  f || log(`time zone '${tz}' unknown: schedules use UTC`);
   // Every campaign of an evaluation asks for the same instant: compute it once.
   let at: number;
   let d: Date;
@@ -48,8 +48,13 @@ export function bound(s: string | undefined, wall: Wall, end?: boolean): number 
   if (!m || m[4]) return Date.parse(s!);
   const w = Date.parse(m[1] ? s + 'Z' : s!) + (end && !m[1] ? 864e5 : 0);
   const off = (t: number) => +wall(t) - t;
-  // The second pass settles the offset across a DST change.
-  return w - off(w - off(w));
+  // The second pass settles the offset across a DST change. A wall time the clocks skip (02:30
+  // as they go from 2 to 3, or midnight in Santiago) has no instant: a third pass then gives the
+  // other offset, and the later of the two is the time read with the offset from before the
+  // change (a day the clocks skip into starts when they do, not an hour before). Elsewhere the
+  // third pass changes nothing.
+  const b = w - off(w - off(w));
+  return Math.max(b, w - off(b));
 }
 
 /** The schedule as a test of an instant: undefined inside, else why not (with the site's wall-clock time). */
