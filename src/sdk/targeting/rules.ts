@@ -87,7 +87,8 @@ function condition(c: C, neg: boolean, log: Log): Test | string {
     let last: unknown;
     let t = NaN;
     test = (a, x) => {
-      const d = (date ? (a === last ? t : (t = toTime((last = a)))) : a || a === 0 ? +(a as number) : NaN) - (ago ? x.now - n * DAY : date ? at : n);
+      // A number, or text with a digit: +' ' is 0 and +true is 1, and neither is a number.
+      const d = (date ? (a === last ? t : (t = toTime((last = a)))) : /\d/.test(a as string) ? +(a as number) : NaN) - (ago ? x.now - n * DAY : date ? at : n);
       // NaN (missing, not a number, not a date) passes no operator.
       return d == d && (cmp[1] >> (Math.sign(d) + 1)) & 1;
     };
