@@ -72,3 +72,20 @@ describe('schedule bounds in the site zone', () => {
     expect(compileSchedule({ end: '2025-09-06' }, wall)(at)).toBeUndefined();
   });
 });
+
+describe('days with hours that run over midnight', () => {
+  // README: each is checked against the site's current day and hour on its own.
+  const s = compileSchedule({ days: [5], hours: [22, 6] }, zone('Europe/Paris', vi.fn()));
+  it.each([
+    ['Friday 02:00', Date.UTC(2025, 5, 20, 0), true],
+    ['Friday 05:59', Date.UTC(2025, 5, 20, 3, 59), true],
+    ['Friday 06:00', Date.UTC(2025, 5, 20, 4), false],
+    ['Friday 22:00', Date.UTC(2025, 5, 20, 20), true],
+    ['Friday 23:59', Date.UTC(2025, 5, 20, 21, 59), true],
+    ['Saturday 00:00', Date.UTC(2025, 5, 20, 22), false],
+    ['Saturday 02:00', Date.UTC(2025, 5, 21, 0), false],
+    ['Thursday 23:00', Date.UTC(2025, 5, 19, 21), false],
+  ] as const)('%s in Paris: %s', (_, t, shown) => {
+    expect(s(t) === undefined).toBe(shown);
+  });
+});
