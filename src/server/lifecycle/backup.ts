@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ServerDeps } from '../config';
+import { openElsewhere } from './purge';
 
 const NAME = /^poplet-\d{8}T\d{9}Z\.sqlite$/;
 // A backup being written, and what SQLite writes beside it (a rollback journal, a WAL): all are
@@ -259,6 +260,11 @@ export function restore(
   warn: (msg: string) => void = (msg) => void process.stderr.write(`${msg}\n`),
 ): RestoreResult {
   verifyBackup(file);
+  // The server keeps its connection to the file it opened: replaced under it, it would go on
+  // answering 2xx for sign-ups written to the old file (unlinked), lost at its next start.
+  if (existsSync(dbPath) && openElsewhere(dbPath)) {
+    throw new Error(`${dbPath} is open in another process (a running server?): stop the server, then restore`);
+  }
   const result = keepBeforeRestore(dbPath, now);
   if (result.kept === 'raw') {
     warn(

@@ -450,6 +450,23 @@ export async function purgeAlone(
 }
 
 /**
+ * Whether another connection (a running server, another command) has `dbPath` open: `restore`
+ * must not replace the file under it (its later commits, 2xx answered, would go to the replaced
+ * file and be lost). False for a missing file, and for one SQLite cannot read (a corrupt database,
+ * which restore exists to replace).
+ */
+export function openElsewhere(dbPath: string): boolean {
+  let db: Db | null;
+  try {
+    db = tryExclusive(dbPath);
+  } catch {
+    return false;
+  }
+  db?.close();
+  return db === null;
+}
+
+/**
  * A connection holding `dbPath` exclusively, or null while another connection has it open: in WAL
  * mode every open connection keeps a shared lock on the file, idle or not, so the exclusive lock
  * is refused as long as a server runs.
