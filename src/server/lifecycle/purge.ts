@@ -118,10 +118,16 @@ export interface PendingPurge {
  * The purge waiting, if any. `withinMs` (the reader's POPLET_PURGE_WITHIN) shortens the due time
  * of a record made by a process with a longer one (`poplet erase` in another environment).
  */
-export function pendingPurge(db: Db, withinMs = Infinity): PendingPurge | undefined {
+export function pendingPurge(db: Db, withinMs = Infinity, now = Date.now()): PendingPurge | undefined {
+  // A record made while the clock ran ahead (then stepped back) counts as made now: its due time,
+  // read as it was written, would hold the purge off by as much as the clock was ahead (a year
+  // ahead: a year), the deleted rows readable in the file meanwhile.
   const r = db
-    .prepare('SELECT MIN(due_ms) AS due, MIN(marked_ms) AS since, COUNT(*) AS count, MAX(id) AS lastId FROM purge_due')
-    .get() as { due: number | null; since: number | null; count: number; lastId: number | null };
+    .prepare(
+      `SELECT MIN(MIN(due_ms, @now + due_ms - marked_ms)) AS due, MIN(MIN(marked_ms, @now)) AS since, COUNT(*) AS count, MAX(id) AS lastId
+         FROM purge_due`,
+    )
+    .get({ now }) as { due: number | null; since: number | null; count: number; lastId: number | null };
   if (!r.count || r.due === null || r.since === null || r.lastId === null) return undefined;
   return { dueAt: Math.min(r.due, r.since + withinMs), since: r.since, count: r.count, lastId: r.lastId };
 }
