@@ -36,7 +36,7 @@ import {
 } from 'node:fs';
 import { link, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { SignupPayload } from '../../shared/signup';
 import { createLog, type Log } from '../log';
 import { foldEmail } from '../store/signups';
@@ -168,6 +168,18 @@ export interface JournalOptions {
   log?: Log;
 }
 
+/**
+ * The journal writers of this process, by folder: a scrub drops its targets' lines from the lines
+ * they hold in memory (kept after a failed write, or waiting for their microtask), which no file
+ * has yet. Written later, after the scrub, they would put the erased address back in the journal.
+ */
+const writers = new Map<string, Set<(drop: (line: Buffer) => boolean) => void>>();
+
+/** Drops the lines `drop` selects from the memory of this process's journal writers on `dir`. */
+function dropFromWriters(dir: string, drop: (line: Buffer) => boolean): void {
+  for (const forget of writers.get(resolve(dir)) ?? []) forget(drop);
+}
+
 export function createJournal(dir: string, options: JournalOptions = {}): Journal {
   const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
   const now = options.now ?? Date.now;
@@ -260,6 +272,16 @@ export function createJournal(dir: string, options: JournalOptions = {}): Journa
     }
     failing.dropped += dropped;
   }
+  const forget = (drop: (line: Buffer) => boolean): void => {
+    const before = kept.length;
+    kept = kept.filter((l) => !drop(Buffer.from(l)));
+    if (kept.length !== before) keptBytes = kept.reduce((n, l) => n + Buffer.byteLength(l), 0);
+    if (pending) pending = pending.split(/(?<=\n)/).filter((l) => !drop(Buffer.from(l))).join('');
+  };
+  const key = resolve(dir);
+  if (!writers.has(key)) writers.set(key, new Set());
+  writers.get(key)!.add(forget);
+
   function write(entry: JournalEntry): void {
     const d = new Date(now()).toISOString().slice(0, 10);
     const line = JSON.stringify(entry) + '\n';
@@ -295,6 +317,7 @@ export function createJournal(dir: string, options: JournalOptions = {}): Journa
     close() {
       flush();
       closed = true;
+      writers.get(key)?.delete(forget);
       if (kept.length) log.error({ lines: kept.length }, 'journal closed with lines it could not write: the database holds those sign-ups, the journal does not');
     },
   };
@@ -767,6 +790,10 @@ export interface ScrubOptions {
  */
 export async function scrubJournal(dir: string, targets: ScrubTarget[], options: ScrubOptions = {}): Promise<number> {
   if (!targets.length) return 0;
+  // Lines no file holds yet (a journal whose disk was full keeps them in memory): gone before the
+  // files are, so no write after this scrub brings the address back.
+  const early = scrubRule(targets);
+  dropFromWriters(dir, dropper(early.targets, early.needles).drop);
   const lock = await lockScrub(dir, options.lockTimeoutMs ?? 120_000, options.signal);
   const saved = targetsFile(dir, lock.token);
   try {
