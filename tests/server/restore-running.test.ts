@@ -39,3 +39,42 @@ describe('restore while the server runs', () => {
     fx.server = { close: async () => {} } as typeof fx.server;
   });
 });
+
+describe('restoring the copy restore kept (undoing a restore)', () => {
+  it('brings back the database the first restore replaced, and keeps the one it replaces in turn', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { addSite } = await import('../../src/server/store/sites');
+    const { randomBytes } = await import('node:crypto');
+    const { beforeRestorePath } = await import('../../src/server/lifecycle/backup');
+    const dir = mkdtempSync(join(tmpdir(), 'poplet-undo-'));
+    try {
+      const dbPath = join(dir, 'poplet.db');
+      const sites = () => {
+        const db = openDb(dbPath);
+        try {
+          return db.prepare('SELECT COUNT(*) FROM sites').pluck().get();
+        } finally {
+          db.close();
+        }
+      };
+      let db = openDb(dbPath);
+      addSite(db, randomBytes(32), { domain: 'a.example' });
+      const file = await backup({ db }, join(dir, 'backups'));
+      addSite(db, randomBytes(32), { domain: 'b.example' });
+      addSite(db, randomBytes(32), { domain: 'c.example' });
+      db.close();
+      restore(file, dbPath);
+      expect(sites()).toBe(1);
+      // The wrong backup: back to the database as it was.
+      restore(beforeRestorePath(dbPath), dbPath);
+      expect(sites()).toBe(3);
+      // and the one just replaced is the kept copy now.
+      db = openDb(beforeRestorePath(dbPath));
+      expect(db.prepare('SELECT COUNT(*) FROM sites').pluck().get()).toBe(1);
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -265,19 +265,27 @@ export function restore(
   if (existsSync(dbPath) && openElsewhere(dbPath)) {
     throw new Error(`${dbPath} is open in another process (a running server?): stop the server, then restore`);
   }
-  const result = keepBeforeRestore(dbPath, now);
-  if (result.kept === 'raw') {
-    warn(
-      `warning: the database being replaced could not be copied row by row (${result.error}); ${beforeRestorePath(dbPath)} ` +
-        'is a raw copy of its file, which may still hold erased addresses not yet purged from it',
-    );
-  }
+  // Copied before the kept copy is written: the file restored may be that copy (undoing a
+  // restore), which keepBeforeRestore replaces with the database being replaced.
   mkdirSync(join(dbPath, '..'), { recursive: true });
   const tmp = `${dbPath}.restoring`;
   copyFileSync(file, tmp);
   // copyFileSync keeps the backup's mode, which may be a world-readable one from an older Poplet.
   chmodSync(tmp, 0o600);
   fsyncFile(tmp);
+  let result: RestoreResult;
+  try {
+    result = keepBeforeRestore(dbPath, now);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  if (result.kept === 'raw') {
+    warn(
+      `warning: the database being replaced could not be copied row by row (${result.error}); ${beforeRestorePath(dbPath)} ` +
+        'is a raw copy of its file, which may still hold erased addresses not yet purged from it',
+    );
+  }
   rmSync(`${dbPath}-wal`, { force: true });
   rmSync(`${dbPath}-shm`, { force: true });
   renameSync(tmp, dbPath);
