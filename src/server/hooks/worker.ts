@@ -106,6 +106,14 @@ function prepare(db: Database.Database) {
     ),
     hookOk: db.prepare<[string, number]>(`UPDATE hooks SET last_success_at = ? WHERE id = ?`),
     hookError: db.prepare<[string, string, number]>(`UPDATE hooks SET last_error = ?, last_error_at = ? WHERE id = ?`),
+    // Hooks due later than any schedule a worker sets (its backoffMaxMs at most): their rows were
+    // queued or scheduled while the clock ran ahead, then stepped back (hooks_due index).
+    aheadHooks: db.prepare<[number], { hook_id: number }>(`SELECT id AS hook_id FROM hooks WHERE next_due_at > ?`),
+    // Such rows are due now, and their age counts from now (the 24 h before they are marked failed).
+    pullBack: db.prepare<[number, number, number, number, number]>(
+      `UPDATE hook_deliveries SET next_attempt_at = MIN(next_attempt_at, ?), created_ms = MIN(created_ms, ?)
+       WHERE hook_id = ? AND status = 'pending' AND (next_attempt_at > ? OR created_ms > ?)`,
+    ),
     defer: db.prepare<[number, number]>(
       `UPDATE hook_deliveries SET next_attempt_at = ? WHERE hook_id = ? AND status = 'pending'`,
     ),
@@ -165,6 +173,17 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
   const refreshDue = (hookId: number): void => {
     q.refreshDue.run(hookId);
   };
+  // A clock that stepped back would otherwise hold those deliveries (and every later one of their
+  // hooks, queued behind them) until it caught up with the time it said then.
+  // The latest a schedule can be: a database may hold the retries of a worker with the default
+  // backoff (an hour) whatever this one's.
+  const latest = Math.max(o.backoffMaxMs, DEFAULTS.backoffMaxMs);
+  const pullBackAhead = db.transaction((at: number): void => {
+    for (const { hook_id } of q.aheadHooks.all(at + latest)) {
+      q.pullBack.run(at, at, hook_id, at + latest, at);
+      refreshDue(hook_id);
+    }
+  });
 
   const settle = db.transaction((batch: Batch, error: string | null) => {
     const at = now();
@@ -217,6 +236,7 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
       const free = o.concurrency - inFlight.size;
       if (free <= 0) return;
       const at = now();
+      pullBackAhead(at);
       for (const { hook_id } of q.dueHooks.all(at, free + inFlight.size)) {
         if (inFlight.size >= o.concurrency) break;
         if (inFlight.has(hook_id)) continue;
