@@ -212,6 +212,21 @@ function trappedSteps(content: Content, path: string): string[] {
 }
 
 /**
+ * ISO dates anywhere in a campaign (schedule bounds, date conditions, countdowns) whose day is not
+ * one of the calendar: the validator lets 2025-02-30 through, as V8's Date.parse reads it (as
+ * 2 March), but the format's rules make it invalid, and a browser that follows them refuses it.
+ */
+function impossibleDays(value: unknown, path: string): string[] {
+  if (typeof value === 'string') {
+    const m = /^(\d{4})-(\d\d)-(\d\d)(?:T|$)/.exec(value);
+    if (!m || new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!)).getUTCDate() === +m[3]!) return [];
+    return [`${path} "${value}" is not a day of the calendar (Chromium reads it as ${new Date(Date.parse(value.slice(0, 10))).toISOString().slice(0, 10)}; other browsers may refuse the campaign)`];
+  }
+  if (Array.isArray(value)) return value.flatMap((v, i) => impossibleDays(v, child(path, i)));
+  return isObj(value) ? Object.keys(value).flatMap((k) => impossibleDays(value[k], child(path, k))) : [];
+}
+
+/**
  * Countdowns whose end has no UTC offset. The browser reads a date and time without one in each
  * visitor's own zone (an offer "ending at midnight" ends 24 times around the world) and a bare date
  * as midnight UTC; a campaign schedule, by contrast, is read in the site's zone.
@@ -244,6 +259,7 @@ export function campaignWarnings(c: Campaign, ctx: LintContext): string[] {
   const contents: Array<[Content, string]> = [[c.content, 'content']];
   (c.variants ?? []).forEach((v, i) => v.content && contents.push([v.content, `variants[${i}].content`]));
   for (const [content, path] of contents) out.push(...localCountdowns(content, path).map((w) => `${name}: ${w}`));
+  out.push(...impossibleDays(c, '').map((w) => `${name}: ${w}`));
   if (c.layout.type === 'fullscreen') {
     for (const [content, path] of contents) {
       const trapped = trappedSteps(content, path);

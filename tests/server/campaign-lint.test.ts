@@ -184,3 +184,17 @@ describe('countdowns without a UTC offset', () => {
     expect(campaignWarnings(withUntil('2026-12-24T23:59:59Z', '2026-12-24T23:59:59+01:00', '2026-12-24T23:59:59-0500'), ctx)).toEqual([]);
   });
 });
+
+describe('dates that are not days of the calendar', () => {
+  it('warns with the path and what Chromium reads instead, wherever the date is; says nothing of real days', () => {
+    const c = withKeys((c) => {
+      c.schedule = { start: '2025-02-30', end: '2099-04-31T10:00:00Z' };
+      c.targeting = { all: [{ type: 'property', key: 'lastPurchase', kind: 'date', op: 'before', value: '2024-02-29' }, { type: 'property', key: 'renewal', kind: 'date', op: 'after', value: '2025-02-29' }] };
+    });
+    expect(campaignWarnings(c, ctx).filter((w) => w.includes('calendar'))).toEqual([
+      'campaign 12: schedule.start "2025-02-30" is not a day of the calendar (Chromium reads it as 2025-03-02; other browsers may refuse the campaign)',
+      'campaign 12: schedule.end "2099-04-31T10:00:00Z" is not a day of the calendar (Chromium reads it as 2099-05-01; other browsers may refuse the campaign)',
+      'campaign 12: targeting.all[1].value "2025-02-29" is not a day of the calendar (Chromium reads it as 2025-03-01; other browsers may refuse the campaign)',
+    ]);
+  });
+});
