@@ -48,6 +48,9 @@ function errorStatus(err: FastifyError): [number, string] {
       return [400, 'body: not valid JSON'];
   }
   if (err instanceof SyntaxError) return [400, 'body: not valid JSON'];
+  // A full disk: a condition of the server, not of the request, which may be sent again once there
+  // is room (SQLite rolled its transaction back); the SDK's outbox keeps a sign-up meanwhile.
+  if ((err.code as string) === 'SQLITE_FULL' || (err.code as string) === 'ENOSPC') return [503, 'the server is out of disk space: retry later'];
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
   return [status, status === 500 ? 'internal error' : err.message];
 }
@@ -290,7 +293,8 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const [status, message] = errorStatus(err);
-    if (status === 500) log.error({ req: request.id, err }, 'request failed');
+    if (status >= 500) log.error({ req: request.id, err }, 'request failed');
+    if (status === 503) reply.header('retry-after', '60');
     return reply.code(status).send({ error: message });
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }));
