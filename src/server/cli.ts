@@ -114,6 +114,16 @@ class UsageError extends Error {}
  */
 const withSwitches = (argv: string[]): string[] => argv.map((a) => (a === '--replace' ? '--replace=true' : a));
 
+/**
+ * The command a printed hint should start with: `npm run poplet --`, plus the `--data`/`--db` this
+ * command was given, so that a hint copied as printed acts on the same database (without them it
+ * would open ./.data and answer "unknown site").
+ */
+function popletCommand(flags: Record<string, string>): string {
+  const quote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+  return ['npm run poplet --', ...(['data', 'db'] as const).filter((f) => flags[f] !== undefined).map((f) => `--${f} ${quote(flags[f]!)}`)].join(' ');
+}
+
 /** What `site add` and `site snippet` print when no --server is given. */
 const SERVER_PLACEHOLDER = 'https://YOUR-POPLET-SERVER';
 
@@ -136,18 +146,18 @@ function serverUrl(raw: string | undefined): string {
  * The install lines for a site: its allowed origins and how to add one, then the snippet, built by
  * the function the build uses for dist/snippet.html (src/sdk/snippet.ts).
  */
-function installHelp(site: Site, server: string): string[] {
+function installHelp(site: Site, server: string, poplet: string): string[] {
   // The example adds an origin the site does not have yet: listing one twice would show nothing new.
   const example = ['http://localhost:3000', 'http://localhost:8080'].filter((o) => !site.origins.includes(o)).slice(0, 1);
   const lines = [
     'Sign-ups and events are accepted only from pages on the origins above: a page elsewhere (a local or staging',
     'copy) gets 403 "origin: not allowed for this site". To add one, list them all again with it:',
-    `  npm run poplet -- site origins ${site.id} ${[...site.origins, ...example].join(' ')}`,
+    `  ${poplet} site origins ${site.id} ${[...site.origins, ...example].join(' ')}`,
     '',
     server === SERVER_PLACEHOLDER
       ? `Paste in the <head> of every page, with ${SERVER_PLACEHOLDER} replaced by the URL your pages reach the server at`
       : 'Paste in the <head> of every page:',
-    ...(server === SERVER_PLACEHOLDER ? [`(or print it filled in: npm run poplet -- site snippet ${site.id} --server https://popups.example.com):`] : []),
+    ...(server === SERVER_PLACEHOLDER ? [`(or print it filled in: ${poplet} site snippet ${site.id} --server https://popups.example.com):`] : []),
     '<!-- Poplet: paste in <head> -->',
     `<script>${snippetFor(`${server}/poplet.js?site=${encodeURIComponent(site.id)}`)}</script>`,
   ];
@@ -168,14 +178,14 @@ const describe = (s: Site) =>
  * after a display) still count: only for a campaign with /events counts (routes/context.ts,
  * countGroup).
  */
-function deletedHelp(site: string, c: Campaign, counted: boolean, hooks: HookView[]): string[] {
+function deletedHelp(site: string, c: Campaign, counted: boolean, hooks: HookView[], poplet: string): string[] {
   return [
     `deleted campaign ${c.id} "${c.name}" (${c.status})`,
     'Its sign-ups stay (GET /api1/emails, `emails`) and so do its stats (GET /api1/stats); importing it again brings it back.',
     counted
       ? 'Pages still showing it (open, or with campaigns.json cached) keep counting: its late events and sign-ups count in its stats while they hold counts of it (POPLET_RETENTION_DAYS).'
       : 'It has no display, close, click or goal counts, so late events from pages still showing it are dropped, and late sign-ups are stored but not counted in GET /api1/stats.',
-    ...hooks.map((h) => `hook ${h.id} (${h.target_url}) sends only this campaign's sign-ups and stays: npm run poplet -- hook delete --site ${site} ${h.id}`),
+    ...hooks.map((h) => `hook ${h.id} (${h.target_url}) sends only this campaign's sign-ups and stays: ${poplet} hook delete --site ${site} ${h.id}`),
   ];
 }
 
@@ -214,6 +224,7 @@ export async function run(argv: string[], out: (line: string) => void = console.
   const flags = parseFlags(argv);
   const config = loadConfig(process.env, argv);
   const args = positionals(argv).slice(2);
+  const poplet = popletCommand(flags);
 
   if (command === 'help' || command === '-h' || flags.help) {
     out(USAGE);
@@ -232,7 +243,7 @@ export async function run(argv: string[], out: (line: string) => void = console.
       out(`origins:  ${site.origins.join(', ')}`);
       out('Store the API key now: it is not shown again (rotate it with `site rotate-key`).');
       out('');
-      for (const line of installHelp(site, serverUrl(flags.server))) out(line);
+      for (const line of installHelp(site, serverUrl(flags.server), poplet)) out(line);
       return;
     }
     case 'site snippet': {
@@ -241,13 +252,13 @@ export async function run(argv: string[], out: (line: string) => void = console.
       const site = withDb(config, (db) => getSite(db, id));
       if (!site) throw new Error(`unknown site ${id}`);
       out(`origins:  ${site.origins.join(', ') || '(none)'}`);
-      for (const line of installHelp(site, server)) out(line);
+      for (const line of installHelp(site, server, poplet)) out(line);
       return;
     }
     case 'site list':
       withDb(config, (db) => {
         const sites = listSites(db);
-        if (!sites.length) out('no sites yet: poplet site add --domain example.com');
+        if (!sites.length) out(`no sites yet: ${poplet} site add --domain example.com`);
         for (const s of sites) out(describe(s));
       });
       return;
@@ -304,7 +315,7 @@ export async function run(argv: string[], out: (line: string) => void = console.
         touchSite(db, site);
         return { campaign, counted: countedGroups(db, site, id).size > 0, hooks: listHooks(db, site).filter((h) => h.wisepop_id === id) };
       });
-      for (const line of deletedHelp(site, campaign, counted, hooks)) out(line);
+      for (const line of deletedHelp(site, campaign, counted, hooks, poplet)) out(line);
       return;
     }
     case 'campaign list':
@@ -348,7 +359,7 @@ export async function run(argv: string[], out: (line: string) => void = console.
       withDb(config, (db) => {
         const site = hookSite(db, flags);
         const hooks = listHooks(db, site);
-        if (!hooks.length) out(`no hooks for site ${site}: poplet hook add --site ${site} --url https://...`);
+        if (!hooks.length) out(`no hooks for site ${site}: ${poplet} hook add --site ${site} --url https://...`);
         for (const h of hooks) out(describeHook(h));
       });
       return;
@@ -382,7 +393,7 @@ export async function run(argv: string[], out: (line: string) => void = console.
     }
     case 'restore':
       restore(need(sub, 'FILE'), config.dbPath);
-      out(`restored ${sub} into ${config.dbPath}; replay the journal written since (poplet replay ${config.journalDir})`);
+      out(`restored ${sub} into ${config.dbPath}; replay the journal written since (${poplet} replay ${config.journalDir})`);
       out(`the database it replaced is kept as ${config.dbPath}.before-restore for ${config.backupKeep} days (POPLET_BACKUP_KEEP), then deleted by the retention job`);
       return;
     case 'replay': {
@@ -432,7 +443,7 @@ export async function run(argv: string[], out: (line: string) => void = console.
       out(`erased ${r.signups} sign-up(s), ${r.deliveries} hook delivery record(s), ${r.journalLines} journal line(s)`);
       // Still done: a site the retention job deleted (two years inactive) may have sign-ups left in the
       // journal, and its erasure record keeps a restored backup from bringing them back.
-      if (!known) out(`warning: no site ${site} in this database (a mistyped id? \`npm run poplet -- site list\` shows them): nothing of it is stored here; its journal lines, if any, were erased all the same`);
+      if (!known) out(`warning: no site ${site} in this database (a mistyped id? \`${poplet} site list\` shows them): nothing of it is stored here; its journal lines, if any, were erased all the same`);
       out(purgeDueLine(r.purgeDueAt));
       return;
     }

@@ -58,7 +58,7 @@ describe('poplet hook', () => {
 
   it('adds, lists and deletes a site\'s hooks', async () => {
     const site = await newSite('hooks-cli.example');
-    expect(await cli('hook', 'list', '--site', site)).toEqual([`no hooks for site ${site}: poplet hook add --site ${site} --url https://...`]);
+    expect(await cli('hook', 'list', '--site', site)).toEqual([`no hooks for site ${site}: npm run poplet -- --data ${dir} hook add --site ${site} --url https://...`]);
     const [added] = await cli('hook', 'add', '--site', site, '--url', PUBLIC);
     const id = Number(/^hook id:\s+(\d+)$/.exec(added!)?.[1]);
     expect(id).toBeGreaterThan(0);
@@ -160,15 +160,26 @@ describe('poplet hook', () => {
 
 
 describe('poplet site add / site snippet', () => {
+  it('the commands it prints carry the --data given, so that copied as printed they act on the same database', async () => {
+    const lines = await cli('site', 'add', '--domain', 'data-flag.example');
+    const id = lines[0]!.replace(/^site id:\s+/, '');
+    const printed = lines.find((l) => l.includes(' site origins '))!.trim();
+    expect(printed.startsWith(`npm run poplet -- --data ${dir} site origins ${id} `)).toBe(true);
+    const argv = printed.replace(/^npm run poplet -- /, '').split(' ');
+    const out: string[] = [];
+    await run(argv, (l) => out.push(l));
+    expect(out[0]).toContain('origins=https://data-flag.example,https://www.data-flag.example,http://localhost:3000');
+  });
+
   const SNIPPET = (url: string) => `<script>${snippetFor(url)}</script>`;
 
   it('site add prints the origins, how to add one, and the snippet to paste (a placeholder for the server URL)', async () => {
     const lines = await cli('site', 'add', '--domain', 'snippet.example');
     const id = lines[0]!.replace(/^site id:\s+/, '');
     expect(lines[2]).toBe('origins:  https://snippet.example, https://www.snippet.example');
-    expect(lines).toContain(`  npm run poplet -- site origins ${id} https://snippet.example https://www.snippet.example http://localhost:3000`);
+    expect(lines).toContain(`  npm run poplet -- --data ${dir} site origins ${id} https://snippet.example https://www.snippet.example http://localhost:3000`);
     expect(lines.join('\n')).toMatch(/a page elsewhere \(a local or staging\ncopy\) gets 403/);
-    expect(lines).toContain(`(or print it filled in: npm run poplet -- site snippet ${id} --server https://popups.example.com):`);
+    expect(lines).toContain(`(or print it filled in: npm run poplet -- --data ${dir} site snippet ${id} --server https://popups.example.com):`);
     expect(lines.at(-2)).toBe('<!-- Poplet: paste in <head> -->');
     expect(lines.at(-1)).toBe(SNIPPET(`https://YOUR-POPLET-SERVER/poplet.js?site=${id}`));
   });
@@ -185,12 +196,12 @@ describe('poplet site add / site snippet', () => {
     const id = (await cli('site', 'add', '--domain', 'later.example', '--origin', 'https://shop.later.example'))[0]!.replace(/^site id:\s+/, '');
     const lines = await cli('site', 'snippet', id, '--server', 'https://cdn.later.example/poplet/');
     expect(lines[0]).toBe('origins:  https://shop.later.example');
-    expect(lines).toContain(`  npm run poplet -- site origins ${id} https://shop.later.example http://localhost:3000`);
+    expect(lines).toContain(`  npm run poplet -- --data ${dir} site origins ${id} https://shop.later.example http://localhost:3000`);
     expect(lines.at(-1)).toBe(SNIPPET(`https://cdn.later.example/poplet/poplet.js?site=${id}`));
     expect(await cli('site', 'snippet', '--site', id, '--server', 'https://cdn.later.example/poplet')).toEqual(lines);
     // A site that has localhost:3000 already is shown another origin to add, not that one twice.
     const dev = (await cli('site', 'add', '--domain', 'dev.example', '--origin', 'http://localhost:3000', '--origin', 'https://dev.example'))[0]!.replace(/^site id:\s+/, '');
-    expect(await cli('site', 'snippet', dev)).toContain(`  npm run poplet -- site origins ${dev} http://localhost:3000 https://dev.example http://localhost:8080`);
+    expect(await cli('site', 'snippet', dev)).toContain(`  npm run poplet -- --data ${dir} site origins ${dev} http://localhost:3000 https://dev.example http://localhost:8080`);
     // A plain-http server beyond loopback: an https page would not load it.
     expect((await cli('site', 'snippet', id, '--server', 'http://10.0.0.2:8787')).at(-1)).toMatch(/^note: http:\/\/10\.0\.0\.2:8787 is http: browsers block/);
     expect((await cli('site', 'snippet', id, '--server', 'http://127.0.0.1:8787')).at(-1)).toBe(SNIPPET(`http://127.0.0.1:8787/poplet.js?site=${id}`));
@@ -285,7 +296,7 @@ describe('poplet campaign import warnings, --replace, delete', () => {
       'deleted campaign 7 "Spring" (live)',
       'Its sign-ups stay (GET /api1/emails, `emails`) and so do its stats (GET /api1/stats); importing it again brings it back.',
       'It has no display, close, click or goal counts, so late events from pages still showing it are dropped, and late sign-ups are stored but not counted in GET /api1/stats.',
-      `hook ${hook} (https://93.184.216.34/hook) sends only this campaign's sign-ups and stays: npm run poplet -- hook delete --site ${site} ${hook}`,
+      `hook ${hook} (https://93.184.216.34/hook) sends only this campaign's sign-ups and stays: npm run poplet -- --data ${dir} hook delete --site ${site} ${hook}`,
     ]);
     expect(await ids(site)).toEqual([8]);
     expect(await ids(other)).toEqual([7]);
