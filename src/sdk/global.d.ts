@@ -4,6 +4,8 @@ declare global {
   interface Window {
     wisepops: PopletCommand;
   }
+  /** The global the snippet defines, called bare as in every example: `wisepops('event', 'added-to-cart')`. */
+  var wisepops: PopletCommand;
 }
 
 export type PopletListenEvent =

@@ -1,0 +1,25 @@
+// The README's JavaScript examples, as a TypeScript site pastes them, type-check against the
+// declarations the build ships (src/sdk/global.d.ts, copied to dist/poplet.d.ts) under `strict`.
+import { mkdtempSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const dir = mkdtempSync(join(tmpdir(), 'poplet-types-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+copyFileSync(join(import.meta.dirname, '../../../src/sdk/global.d.ts'), join(dir, 'poplet.d.ts'));
+
+/** The compiler's messages for `code`, a script that references poplet.d.ts. */
+function errors(code: string): string[] {
+  const file = join(dir, `ex${Math.random().toString(36).slice(2)}.ts`);
+  writeFileSync(file, `/// <reference path="./poplet.d.ts" />\nexport {};\n${code}\n`);
+  const program = ts.createProgram([file], { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'], types: [] });
+  return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+}
+
+describe('dist/poplet.d.ts and the README examples', () => {
+  it('the global is callable bare, as every README example calls it, and on window', () => {
+    expect(errors(`wisepops('event', 'added-to-cart');\nwindow.wisepops('pageview');`)).toEqual([]);
+  });
+});
