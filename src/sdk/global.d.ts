@@ -53,8 +53,8 @@ export interface PopletDebugLine {
 }
 
 export interface PopletCommand {
-  /** `true` as options: these replace every stored property (the older Wisepops script's reset). */
-  (command: 'properties', properties: Record<string, PopletPropertyValue>, options?: { temporary?: boolean } | true): void;
+  /** `true` as options: these replace every stored property (the older Wisepops script's reset); `false` merges, as without it. */
+  (command: 'properties', properties: Record<string, PopletPropertyValue>, options?: { temporary?: boolean } | boolean): void;
   (command: 'event', name: string): void;
   (command: 'pageview'): void;
   (command: 'goal', name: string, options?: { revenue?: number } | number): void;

@@ -22,4 +22,8 @@ describe('dist/poplet.d.ts and the README examples', () => {
   it('the global is callable bare, as every README example calls it, and on window', () => {
     expect(errors(`wisepops('event', 'added-to-cart');\nwindow.wisepops('pageview');`)).toEqual([]);
   });
+
+  it('properties takes true (replace) and false (merge) as its third argument, as the JavaScript API table says', () => {
+    expect(errors(`wisepops('properties', { plan: 'pro' }, true);\nwisepops('properties', { plan: 'pro' }, false);\nwisepops('properties', { cartValue: 129.9 }, { temporary: true });`)).toEqual([]);
+  });
 });
