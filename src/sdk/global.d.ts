@@ -30,6 +30,18 @@ export interface PopletEvent {
 /** Return false from a `before-*` callback to stop the display, the submit or the click tracking. */
 export type PopletListener = (event: PopletEvent) => boolean | void;
 
+/** Every event but `ready` is about a campaign: its detail carries `popup` and the A/B `variant`. */
+export interface PopletCampaignEvent extends PopletEvent {
+  detail: Record<string, unknown> & { popup: { id: number; name?: string }; variant?: string };
+}
+/** `before-form-submit` and `after-form-submit`: the fields sent, and the form as the target. */
+export interface PopletFormEvent extends PopletCampaignEvent {
+  detail: PopletCampaignEvent['detail'] & { fields: Record<string, string>; ok?: boolean; queued?: boolean; error?: string };
+  /** The inputs are named by the fields' `name`: `event.target.elements['email'].value`, as with Wisepops. */
+  target: HTMLFormElement & { readonly elements: HTMLFormControlsCollection & { readonly email: HTMLInputElement } };
+}
+type PopletFormEventName = 'before-form-submit' | 'after-form-submit';
+
 export interface PopletOptions {
   storage?: 'cookie' | 'localStorage';
   cookieExpiryDays?: number;
@@ -60,6 +72,10 @@ export interface PopletCommand {
   (command: 'goal', name: string, options?: { revenue?: number } | number): void;
   (command: 'options', options: PopletOptions): void;
   (command: 'consent', consent: 'granted' | 'denied'): void;
+  (command: 'listen', event: PopletFormEventName, callback: (event: PopletFormEvent) => boolean | void): void;
+  (command: 'listen', event: PopletFormEventName, campaignId: number | string, callback: (event: PopletFormEvent) => boolean | void): void;
+  (command: 'listen', event: Exclude<PopletListenEvent, 'ready'>, callback: (event: PopletCampaignEvent) => boolean | void): void;
+  (command: 'listen', event: Exclude<PopletListenEvent, 'ready'>, campaignId: number | string, callback: (event: PopletCampaignEvent) => boolean | void): void;
   (command: 'listen', event: PopletListenEvent, callback: PopletListener): void;
   (command: 'listen', event: PopletListenEvent, campaignId: number | string, callback: PopletListener): void;
   (command: 'noshow', on?: boolean): void;
