@@ -351,7 +351,7 @@ export async function run(argv: string[], out: (line: string) => void = console.
       }
       out(`hook id:  ${hook.id}${hook.created ? '' : ' (this hook already existed)'}`);
       if (new URL(url).protocol === 'http:') {
-        out(`warning: ${url} is http: sign-ups will be posted unencrypted, and only a server running with POPLET_REQUIRE_HTTPS=off sends them.`);
+        out(`warning: ${url} is http: sign-ups will be posted unencrypted, and only a server that does not require HTTPS sends them (POPLET_REQUIRE_HTTPS=off, or the default on 127.0.0.1 without POPLET_TRUST_PROXY).`);
       }
       return;
     }

@@ -153,7 +153,7 @@ describe('poplet hook', () => {
     expect(await hookIds(site)).toEqual([]);
     const lines = await cli('hook', 'add', '--site', site, '--url', http, '--require-https', 'off');
     expect(lines[0]).toMatch(/^hook id:/);
-    expect(lines[1]).toBe(`warning: ${http} is http: sign-ups will be posted unencrypted, and only a server running with POPLET_REQUIRE_HTTPS=off sends them.`);
+    expect(lines[1]).toBe(`warning: ${http} is http: sign-ups will be posted unencrypted, and only a server that does not require HTTPS sends them (POPLET_REQUIRE_HTTPS=off, or the default on 127.0.0.1 without POPLET_TRUST_PROXY).`);
     expect(await cli('hook', 'add', '--site', site, '--url', PUBLIC)).toHaveLength(1);
   });
 });
