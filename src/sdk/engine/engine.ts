@@ -202,7 +202,16 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         if (!/^(click|event)$/.test(trigger.type)) done.add(id);
         continue;
       }
-      if (c.group == CONTROL) {
+      // The control group waits for a modal and asks the listeners as the popup it stands for
+      // would: counted where the treatment is shown, never where it would have been held or vetoed.
+      if (holdBack(id, s)) {
+        // Waits for the modal: its slot stays taken in this batch.
+      } else if (!deps.emit('before-popup-display', { popup: { id, name }, variant: c.group }) || deps.context().noshow) {
+        // Vetoed: the slot stays free for the next campaign of this batch. A listener that called
+        // wisepops('noshow') vetoed too: this campaign and the rest of the batch (decided before).
+        note(id, 'vetoed by a listener');
+        continue;
+      } else if (c.group == CONTROL) {
         // Counted as a display, nothing drawn: no chunk needed, the count goes at once.
         done.add(id);
         // Its slot stays taken, as the popup it stands for would: the control group must not see
@@ -211,15 +220,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         kit.record(c.campaign, CONTROL);
         note(id, 'control group');
         send([{ k: 'display', c: id, g: CONTROL, t: Date.now() }]);
-      } else if (holdBack(id, s)) {
-        // Waits for the modal: its slot stays taken in this batch.
-      } else if (deps.emit('before-popup-display', { popup: { id, name }, variant: c.group }) && !deps.context().noshow) void display(c, s);
-      else {
-        // Vetoed: the slot stays free for the next campaign of this batch. A listener that called
-        // wisepops('noshow') vetoed too: this campaign and the rest of the batch (decided before).
-        note(id, 'vetoed by a listener');
-        continue;
-      }
+      } else void display(c, s);
       taken.add(s);
     }
   }

@@ -694,14 +694,36 @@ describe('engine: showing', () => {
     expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'shown' });
   };
 
-  it('an open modal holds what fires (not embeds, not the control group) and fires it again once closed', async () => {
+  it('an open modal holds what fires (not embeds) and fires it again once closed', async () => {
     const modal = { open: true };
-    const t = await ready([campaign(1), campaign(2, { layout: { type: 'embed', selector: '#x' } }), campaign(3, { layout: { type: 'bar', position: 'top' }, control: 100 })], { modal });
-    await t.fire(1, 2, 3);
+    const t = await ready([campaign(1), campaign(2, { layout: { type: 'embed', selector: '#x' } })], { modal });
+    await t.fire(1, 2);
     expect(t.shows.map((s) => s.campaign.id)).toEqual([2]);
-    expect(t.beacons.flatMap(([, b]) => b.events).map((e) => [e.k, e.c, e.g])).toEqual([['display', 3, 'control']]);
     expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'eligible', reason: 'waiting: a modal is open' });
     await shownOnceClosed(t, modal);
+  });
+
+  it('the control group waits for a modal as its popup would: not counted while it is open, counted once it closes', async () => {
+    const modal = { open: true };
+    const t = await ready([campaign(3, { layout: { type: 'bar', position: 'top' }, control: 100 })], { modal });
+    await t.fire(3);
+    // A visitor who leaves now was shown nothing in the treatment: the control counts nothing either.
+    expect(t.beacons).toEqual([]);
+    expect(t.engine.debug()[0]).toMatchObject({ status: 'eligible', reason: 'waiting: a modal is open' });
+    modal.open = false;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(t.beacons.flatMap(([, b]) => b.events).map((e) => [e.k, e.c, e.g])).toEqual([['display', 3, 'control']]);
+  });
+
+  it('a before-popup-display listener vetoes the control group\'s count as it vetoes the popup (asked with variant control)', async () => {
+    const t = await ready([campaign(1, { control: 100 }), campaign(2)], { vetoIds: [1] });
+    await t.fire(1, 2);
+    expect(t.beacons).toEqual([]);
+    expect(t.ctx.history[1]).toBeUndefined();
+    expect(t.emitted.filter(([n]) => n == 'before-popup-display').map(([, d]) => d.variant)).toEqual(['control', undefined]);
+    // The slot stays free for the next campaign, as for a vetoed popup.
+    expect(t.shows.map((s) => s.campaign.id)).toEqual([2]);
+    expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'skipped', reason: 'vetoed by a listener' });
   });
 
   it('a held campaign is decided again when it fires again: closed in another tab meanwhile, it stays away', async () => {
@@ -832,7 +854,7 @@ describe('engine: showing', () => {
     expect(t.tracked).toEqual([]);
     expect(t.beacons).toEqual([['https://popups.test/events', { site: 'site1', events: [{ k: 'display', c: 1, g: 'control', t: expect.any(Number) }] }]]);
     expect(t.ctx.history[1]).toMatchObject({ d: 1, l: NOW / 1000, p: 1, g: 'control' });
-    expect(t.names()).not.toContain('before-popup-display');
+    expect(t.names()).toEqual(['before-popup-display']);
     await t.fire(1);
     expect(t.beacons).toHaveLength(1);
     expect(t.engine.debug()[0]).toMatchObject({ status: 'skipped', reason: expect.stringContaining('control') });
