@@ -83,6 +83,18 @@ describe('visitors are counted on the site\'s today and yesterday only', () => {
       ['2026-03-10', 1, 1],
     ]);
   });
+
+  it('an event dated ahead of the server (a fast client clock) counts as now, as README says: on today, its visitor counted, never on a day not begun', () => {
+    // 09:50 UTC on 10 March is 23:50 on 10 March in Kiritimati; a browser 20 minutes fast dates its
+    // display 00:10 on 11 March there, a day that has not begun and whose visitors are not counted.
+    const now = Date.UTC(2026, 2, 10, 9, 50);
+    const deps = depsWith([['kiri', 'Pacific/Kiritimati']]);
+    addCampaigns(deps.db, 'kiri', { 1: [] });
+    const counter = createEventCounter(deps, 60_000, { now: () => now });
+    counter.add('kiri', 'Pacific/Kiritimati', displays('kiri', 'visitor-kiri-2', [now + 20 * 60_000]));
+    counter.stop();
+    expect(readStats(deps.db, 'kiri', { from: '2026-03-01', to: '2026-03-31' }).map((r) => [r.day, r.displays, r.visitors])).toEqual([['2026-03-10', 1, 1]]);
+  });
 });
 
 describe('the per-site daily count of visitor rows', () => {

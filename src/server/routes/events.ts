@@ -44,9 +44,12 @@ export const MAX_VISITOR_ROWS = 100_000;
 const NAME_CACHE = 1000;
 /** How often the keys of days that can no longer be counted are looked for and deleted. */
 const CLOSE_EVERY = 60_000;
-/** Client clocks are untrusted: times outside this window count as "now". */
+/**
+ * Client clocks are untrusted: times more than this long ago, or ahead of the server's clock,
+ * count as "now". A fast clock's time is never kept: near midnight it would date the event on a
+ * day not begun yet, whose visitors are not counted (countableDays).
+ */
 const PAST = 30 * DAY;
-const FUTURE = 3_600_000;
 
 export interface EventCounter {
   add(site: string, timeZone: string, batch: EventBatch, now?: number): void;
@@ -181,7 +184,7 @@ export function createEventCounter(
       for (const e of batch.events) {
         const counter = COUNTER[e.k];
         if (!counter && !(countable && VISITOR_FLAG[e.k])) continue;
-        const t = e.t > now - PAST && e.t < now + FUTURE ? e.t : now;
+        const t = e.t > now - PAST && e.t <= now ? e.t : now;
         const key: CountKey = { site, campaign: e.c, day: dayIn(t, timeZone), variant: e.g ?? '' };
         // The visitor of an earlier day counts in that day's totals only (countableDays).
         const flag = countable && (key.day === countable.today || key.day === countable.yesterday) ? VISITOR_FLAG[e.k] : undefined;
