@@ -187,6 +187,26 @@ describe('the per-site daily cap of visitor rows', () => {
     ]);
   });
 
+  it('a goal or sign-up that arrives before its display (sent at once, where the display waits a second in the browser) still marks the visitor, for a few flushes', () => {
+    env = makeEnv();
+    addCampaigns(env.deps.db, env.siteId, { 1: ['a'] });
+    const site = env.siteId;
+    const counter = createEventCounter(env.deps, 60_000);
+    // The goal comes first; the server flushes in between; the popup's display batch follows.
+    counter.add(site, 'UTC', batch(site, 'visitor-late-1', [{ g: 'a', k: 'goal', n: 'purchase' }, { g: 'a', k: 'signup' }]));
+    counter.flush();
+    counter.add(site, 'UTC', batch(site, 'visitor-late-1', [{ g: 'a' }]));
+    counter.flush();
+    // A goal whose display never comes is in the totals only, and waits no longer than that.
+    counter.add(site, 'UTC', batch(site, 'visitor-late-2', [{ g: 'a', k: 'goal', n: 'purchase' }]));
+    for (let i = 0; i < 4; i++) counter.flush();
+    counter.add(site, 'UTC', batch(site, 'visitor-late-2', [{ g: 'a' }]));
+    counter.stop();
+    expect(readStats(env.deps.db, site, { from: today, to: today }).map((r) => [r.variant, r.displays, r.goals, r.visitors, r.visitors_signed_up, r.visitors_with_goal])).toEqual([
+      ['a', 2, 2, 2, 1, 1],
+    ]);
+  });
+
   it(`is ${MAX_VISITOR_ROWS.toLocaleString('en')} rows per site and day by default, other sites and days apart`, () => {
     env = makeEnv();
     const { db } = env.deps;

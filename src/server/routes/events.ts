@@ -40,6 +40,14 @@ export const MAX_GOAL_NAMES = 100;
  * days at most, never a month of them at once.
  */
 export const MAX_VISITOR_ROWS = 100_000;
+/**
+ * Flushes a sign-up or goal of a visitor with no row yet is kept for, waiting for the display that
+ * makes the row. The browser sends a goal (and a control group's display) at once, but batches a
+ * popup's display for a second: a goal a moment after the first display arrives before it, and
+ * dropping its flag at the flush in between left it out of visitors_with_goal for the variants,
+ * never for the control group. Three flushes: about three seconds.
+ */
+const LATE_FLUSHES = 3;
 /** Site-days of goal names kept in memory before the cache is dropped (after a flush, so nothing is missed). */
 const NAME_CACHE = 1000;
 /** How often the keys of days that can no longer be counted are looked for and deleted. */
@@ -74,6 +82,17 @@ interface Pending {
   timeZone: string;
   /** Whether the row has counts (a sign-up event alone only marks a visitor: it makes no group "had"). */
   counted: boolean;
+  /** Flushes a visitor of `visitors` has waited for its display already (LATE_FLUSHES). */
+  waited: Map<string, number>;
+}
+
+/** A sign-up or goal flag kept for the next flush (LATE_FLUSHES). */
+interface Late {
+  key: CountKey;
+  timeZone: string;
+  id: string;
+  flags: number;
+  waited: number;
 }
 
 export function createEventCounter(
@@ -90,6 +109,19 @@ export function createEventCounter(
   // The groups in `pending` per site and campaign: a campaign deleted (or a test ended) within the
   // second after its first counts has them here only.
   let pendingGroups = new Map<string, Set<string>>();
+  let late: Late[] = [];
+  const entryOf = (key: CountKey, timeZone: string): Pending => {
+    const id = JSON.stringify([key.site, key.campaign, key.day, key.variant]);
+    let entry = pending.get(id);
+    if (!entry) {
+      const counts: Record<Counter, number> = {
+        displays: 0, closes: 0, clicks: 0, signups: 0, goals: 0, revenue: 0,
+        visitors: 0, visitors_signed_up: 0, visitors_with_goal: 0, visitors_dropped: 0,
+      };
+      pending.set(id, (entry = { key, counts, goals: new Map(), visitors: new Map(), timeZone, counted: false, waited: new Map() }));
+    }
+    return entry;
+  };
   // Goal names per site and day, what goals_daily holds plus what is pending. Loaded on a
   // site-day's first goal; dropped only right after a flush, when the table has them all.
   const names = new Map<string, Set<string>>();
@@ -104,7 +136,8 @@ export function createEventCounter(
     return true;
   };
   const siteRow = deps.db.prepare<[string], number>('SELECT 1 FROM sites WHERE id = ?').pluck();
-  const write = deps.db.transaction((entries: Pending[], now: number) => {
+  const write = deps.db.transaction((entries: Pending[], now: number): Late[] => {
+    const waiting: Late[] = [];
     // The site-days this flush counts visitors of, read once each (one seek: key and row count)
     // and their counts written back with the rows, in this transaction: no count outlives it, so
     // a rolled-back flush leaves none to correct, and no flush ever counts visitors_daily's rows.
@@ -131,17 +164,22 @@ export function createEventCounter(
       if (e === undefined) exists.set(site, (e = siteRow.get(site) !== undefined));
       return e;
     };
-    for (const { key, counts, goals, visitors, timeZone } of entries) {
+    for (const { key, counts, goals, visitors, timeZone, waited } of entries) {
       if (!siteExists(key.site)) continue;
       const day = visitors.size ? dayOf(key, timeZone) : null;
       if (day) {
-        const seen = [...visitors].map(([id, flags]): [bigint, number] => [visitorToken(idKey, day.key, key, id), flags]);
+        const list = [...visitors];
+        const seen = list.map(([id, flags]): [bigint, number] => [visitorToken(idKey, day.key, key, id), flags]);
         const room = (): boolean => {
           if (day.rows >= maxVisitorRows) return false;
           day.rows += 1;
           return true;
         };
-        const added = addVisitors(deps.db, key, seen, room);
+        const added = addVisitors(deps.db, key, seen, room, (i) => {
+          const [id, flags] = list[i]!;
+          const n = (waited.get(id) ?? 0) + 1;
+          if (n < LATE_FLUSHES) waiting.push({ key, timeZone, id, flags, waited: n });
+        });
         for (const [c, n] of Object.entries(added) as Array<[Counter, number]>) counts[c] += n;
       }
       // A sign-up event whose visitor was not shown that day adds nothing: no row for it.
@@ -149,6 +187,7 @@ export function createEventCounter(
       for (const [name, g] of goals) addGoals(deps.db, key, name, g);
     }
     for (const d of days.values()) if (d && d.rows !== d.stored) setVisitorRows(deps.db, d.site, d.day, d.rows);
+    return waiting;
   });
   let closedAt = -Infinity;
   const flush = () => {
@@ -161,6 +200,12 @@ export function createEventCounter(
         deps.log.error({ err: e }, 'visitor keys of past days not deleted');
       }
     }
+    // The flags still waiting for their display join this flush's rows (their display may be here).
+    for (const l of late.splice(0)) {
+      const entry = entryOf(l.key, l.timeZone);
+      entry.visitors.set(l.id, (entry.visitors.get(l.id) ?? 0) | l.flags);
+      entry.waited.set(l.id, l.waited);
+    }
     if (pending.size === 0) return;
     const entries = [...pending.values()];
     pending = new Map();
@@ -168,7 +213,7 @@ export function createEventCounter(
     try {
       // IMMEDIATE: it reads (visitor_days, visitors_daily) before it writes; taking the write lock
       // first means another connection's commit in between cannot make the upgrade fail.
-      write.immediate(entries, now);
+      late = write.immediate(entries, now);
     } catch (e) {
       deps.log.error({ err: e, rows: entries.length }, 'event counts not written');
     }
@@ -189,15 +234,7 @@ export function createEventCounter(
         // The visitor of an earlier day counts in that day's totals only (countableDays).
         const flag = countable && (key.day === countable.today || key.day === countable.yesterday) ? VISITOR_FLAG[e.k] : undefined;
         if (!counter && !flag) continue;
-        const id = JSON.stringify([key.site, key.campaign, key.day, key.variant]);
-        let entry = pending.get(id);
-        if (!entry) {
-          const counts: Record<Counter, number> = {
-            displays: 0, closes: 0, clicks: 0, signups: 0, goals: 0, revenue: 0,
-            visitors: 0, visitors_signed_up: 0, visitors_with_goal: 0, visitors_dropped: 0,
-          };
-          pending.set(id, (entry = { key, counts, goals: new Map(), visitors: new Map(), timeZone, counted: false }));
-        }
+        const entry = entryOf(key, timeZone);
         if (flag && visitor !== undefined) entry.visitors.set(visitor, (entry.visitors.get(visitor) ?? 0) | flag);
         if (!counter) continue;
         if (!entry.counted) {

@@ -258,16 +258,25 @@ export function closeVisitorDays(db: Db, now: number, purgeWithinMs = DEFAULT_PU
  * the site's daily cap allows one more row; else it counts in visitors_dropped. A sign-up or a goal
  * only adds to a row already there: of a visitor not shown the campaign that day, it counts in
  * the totals only. Call inside the caller's transaction, before addCounts with the result.
+ * `unseen(i)` is told of the i-th of `seen` when it is such a sign-up or goal (no row, not shown
+ * here): its display may still be on its way (see routes/events.ts, LATE_FLUSHES).
  */
-export function addVisitors(db: Db, key: CountKey, seen: Iterable<[bigint, number]>, room: () => boolean): Record<VisitorCounter, number> {
+export function addVisitors(
+  db: Db, key: CountKey, seen: Iterable<[bigint, number]>, room: () => boolean, unseen?: (i: number) => void,
+): Record<VisitorCounter, number> {
   const s = statementsOf(db);
   const out = { visitors: 0, visitors_signed_up: 0, visitors_with_goal: 0, visitors_dropped: 0 };
+  let i = -1;
   for (const [visitor, flags] of seen) {
+    i += 1;
     const args = { site: key.site, day: key.day, campaign: key.campaign, variant: key.variant, visitor };
     const old = s.visitorFlags.get(args);
     let added: number;
     if (old === undefined) {
-      if (!(flags & SHOWN)) continue;
+      if (!(flags & SHOWN)) {
+        unseen?.(i);
+        continue;
+      }
       if (!room()) {
         out.visitors_dropped += 1;
         continue;
