@@ -34,6 +34,7 @@ export const COLLECT_GLOBAL = '__popletCollect@' + VERSION;
 
 /**
  * localStorage key of the sign-up outbox; present only while sign-ups wait to be sent. The core
- * checks it on every page view and loads the chunk only when it exists.
+ * checks it on every page view and loads the chunk only when it exists. One key for every install
+ * of the page: each sends only its own site's sign-ups (outbox.ts).
  */
 export const OUTBOX_KEY = 'poplet_outbox';

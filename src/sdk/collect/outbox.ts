@@ -32,13 +32,15 @@ export interface Outbox {
 }
 
 /** `store` null: localStorage is missing or throws (private modes), the outbox lives in memory. */
-export function createOutbox(endpoint: string, net: Net, log: Log, store: Store | null): Outbox {
+export function createOutbox(endpoint: string, net: Net, log: Log, store: Store | null, site?: string): Outbox {
   const url = endpoint + '/collect';
   const busy = new Set<string>();
   let mem: string | null = null;
   let timer: unknown;
 
-  const read = (): Item[] => {
+  // The key is shared with the installs under other globals on this page, which may send to
+  // another server: each sends only its own site's sign-ups (`all`: every item, to edit the list).
+  const read = (all?: 1): Item[] => {
     let raw = mem;
     try {
       if (store) raw = store.getItem(OUTBOX_KEY);
@@ -49,7 +51,7 @@ export function createOutbox(endpoint: string, net: Net, log: Log, store: Store 
     try {
       // Any malformed item throws or fails the check: the whole outbox is reset.
       const o = JSON.parse(raw) as { v: number; items: Item[] };
-      if (o.v == 1 && o.items.every((i) => i.p.id && i.n >= 0 && i.t >= 0)) return o.items;
+      if (o.v == 1 && o.items.every((i) => i.p.id && i.n >= 0 && i.t >= 0)) return o.items.filter((i) => all || i.p.site == site);
     } catch {
       /* corrupt: reset below */
     }
@@ -68,7 +70,7 @@ export function createOutbox(endpoint: string, net: Net, log: Log, store: Store 
   };
   // Always read-modify-write (another tab may have changed the outbox); `fn` edits in place or returns the new list.
   const edit = (fn: (items: Item[]) => Item[] | void) => {
-    const items = read();
+    const items = read(1);
     write(fn(items) || items);
   };
 
@@ -82,9 +84,9 @@ export function createOutbox(endpoint: string, net: Net, log: Log, store: Store 
     busy.add(p.id);
     const [status, body] = await post(net, url, p);
     busy.delete(p.id);
-    const ok = status >= 200 && status < 300;
+    const ok = ((status / 100) | 0) == 2;
     // A 4xx other than a timeout or a rate limit: the server will never take this one.
-    if (ok || (status >= 400 && status < 500 && status != 408 && status != 429)) {
+    if (ok || (((status / 100) | 0) == 4 && status != 408 && status != 429)) {
       edit((items) => items.filter((i) => i.p.id != p.id));
       if (ok) return { ok, queued: false };
       const error = String((body && (body as { error?: unknown }).error) || 'HTTP ' + status);

@@ -27,7 +27,7 @@ export function createTracker(endpoint: string, site: string, visitorId: () => s
   const send = async () => {
     const batch = take();
     const [status] = batch ? await post(net, url, batch) : [200];
-    if (status < 200 || status > 299) log('analytics: not delivered', status);
+    if (((status / 100) | 0) != 2) log('analytics: not delivered', status);
   };
   const leave = () => {
     const batch = take();

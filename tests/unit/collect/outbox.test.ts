@@ -10,7 +10,7 @@ const signup = (id: string, email = 'ann@example.com'): SignupPayload => ({ id, 
 function setup(store: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null = localStorage) {
   const f = fakeNet();
   const logs: string[] = [];
-  const outbox = createOutbox(EP, f.net, (m) => logs.push(m), store);
+  const outbox = createOutbox(EP, f.net, (m) => logs.push(m), store, 's1');
   const stored = () => (JSON.parse(localStorage.getItem(OUTBOX_KEY) ?? '{"items":[]}') as { items: Array<{ p: SignupPayload; n: number }> }).items;
   return { ...f, outbox, logs, stored };
 }
@@ -117,6 +117,20 @@ describe('outbox', () => {
     await next.settle();
     expect(next.sent.map((s) => (s.body as SignupPayload).id)).toEqual(['a1']);
     expect(next.stored()).toEqual([]);
+  });
+
+  it("another install's sign-up (another global, site and server, same localStorage key) is neither sent nor beaconed here, and is kept", async () => {
+    const t = setup();
+    t.answers.push(503);
+    await t.outbox.submit(signup('a1'));
+    const f = fakeNet();
+    const other = createOutbox('https://other.test', f.net, () => {}, localStorage, 's2');
+    f.answers.push(400);
+    other.flush();
+    f.fire('pagehide');
+    await f.settle();
+    expect([f.sent, f.beacons, [...f.timers]]).toEqual([[], [], []]);
+    expect(t.stored().map((i) => i.p.id)).toEqual(['a1']);
   });
 
   it('flush(due) only sends items whose backoff has passed', async () => {
