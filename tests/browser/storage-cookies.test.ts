@@ -2,7 +2,7 @@
 // (host-only and domain cookies of the same name are distinct there), and installs under
 // different globals. Hosts under *.shop.test resolve to the local test server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext } from 'playwright';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
 import { CHROMIUM_ARGS, watchErrors } from '../helpers/browser';
 import { startStaticServer, type StaticServer } from '../helpers/static-server';
 import { snippetFor } from '../../src/sdk/snippet';
@@ -263,6 +263,30 @@ describe('the real Wisepops on a parent domain, in its own format', () => {
     const left = (await context.cookies(url)).filter((c) => c.domain == '.shop.test').map((c) => ({ name: c.name, value: c.value, domain: c.domain, path: c.path }));
     const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
     expect(left.sort(byName)).toEqual([...foreign].sort(byName));
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("its opt-out counts on every page: opting back in here does not last past the page, as that cookie is not this install's to delete (README, Cookies)", async () => {
+    const context = await browser.newContext();
+    const url = `${origin}/domain.html`;
+    const noshow = { name: 'wisepops_noshow', value: '1', domain: '.shop.test', path: '/' };
+    await context.addCookies([noshow]);
+    const opted = (p: Page) => p.evaluate(() => ((window as unknown as Wp).wisepops('debug') as { context: { noshow: boolean } }).context.noshow);
+    const p = await context.newPage();
+    const errors = watchErrors(p);
+    const load = async () => {
+      await p.goto(url);
+      await p.waitForFunction(() => (window as unknown as Wp).readyFired === 1);
+    };
+    await load();
+    expect(await opted(p)).toBe(true);
+    await p.evaluate(() => (window as unknown as Wp).wisepops('noshow', false));
+    expect(await opted(p)).toBe(false);
+    await load();
+    expect(await opted(p)).toBe(true);
+    const left = (await context.cookies(url)).filter((c) => c.domain == '.shop.test').map((c) => ({ name: c.name, value: c.value, domain: c.domain, path: c.path }));
+    expect(left).toEqual([noshow]);
     expect(errors).toEqual([]);
     await context.close();
   });
