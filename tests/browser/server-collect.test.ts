@@ -66,7 +66,7 @@ it('a page on an origin the site does not allow reads the 403: the outbox drops 
   // The owner allowed one host; the visitor is on another (www. vs apex, a second domain).
   const other = await startStaticServer();
   try {
-    other.pages.set('/outbox.js', { body: await outboxScript(f.url), type: 'text/javascript' });
+    other.pages.set('/outbox.js', { body: await outboxScript(f.url, '', f.site), type: 'text/javascript' });
     other.pages.set('/', { body: '<!doctype html><title>elsewhere</title><link rel="icon" href="data:,"><script src="/outbox.js"></script>' });
     const page = await browser.newPage();
     await page.goto(`${other.url}/`);

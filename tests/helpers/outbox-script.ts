@@ -1,12 +1,12 @@
 // The real outbox and its browser glue, bundled for a test page as the core bundles them: the
-// page gets `window.outbox`, posting to `endpoint`.
+// page gets `window.outbox`, posting to `endpoint` the sign-ups of `site` (an install sends only its own site's).
 import { build } from 'esbuild';
 
-export async function outboxScript(endpoint: string, then = ''): Promise<string> {
+export async function outboxScript(endpoint: string, then = '', site = 's1'): Promise<string> {
   const bundle = await build({
     stdin: {
       contents: `import { createOutbox } from './src/sdk/collect/outbox'; import { browserNet } from './src/sdk/collect/net';
-        window.outbox = createOutbox(${JSON.stringify(endpoint)}, browserNet, () => {}, localStorage);${then}`,
+        window.outbox = createOutbox(${JSON.stringify(endpoint)}, browserNet, () => {}, localStorage, ${JSON.stringify(site)});${then}`,
       resolveDir: process.cwd(),
       loader: 'ts',
     },

@@ -118,7 +118,7 @@ describe('what Poplet stores and sends, on a page with Array.prototype.toJSON', 
     const f = fakeNet();
     f.answers.push('hang');
     const logs: string[] = [];
-    const outbox = createOutbox('https://popups.test', f.net, (m) => void logs.push(m), localStorage);
+    const outbox = createOutbox('https://popups.test', f.net, (m) => void logs.push(m), localStorage, 's1');
     const p = { id: 'a1', site: 's1', wisepop_id: 7, email: 'ann@example.com', fields: { tags: ['x', 'y'] } } as never;
     onPrototypePage(() => void outbox.submit(p));
     expect(JSON.parse(localStorage.getItem(OUTBOX_KEY)!).items).toEqual([{ p, n: 0, t: 1_000_000 }]);

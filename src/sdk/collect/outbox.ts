@@ -32,7 +32,7 @@ export interface Outbox {
 }
 
 /** `store` null: localStorage is missing or throws (private modes), the outbox lives in memory. */
-export function createOutbox(endpoint: string, net: Net, log: Log, store: Store | null, site?: string): Outbox {
+export function createOutbox(endpoint: string, net: Net, log: Log, store: Store | null, site: string): Outbox {
   const url = endpoint + '/collect';
   const busy = new Set<string>();
   let mem: string | null = null;
