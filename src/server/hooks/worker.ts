@@ -236,7 +236,6 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
       const free = o.concurrency - inFlight.size;
       if (free <= 0) return;
       const at = now();
-      pullBackAhead(at);
       for (const { hook_id } of q.dueHooks.all(at, free + inFlight.size)) {
         if (inFlight.size >= o.concurrency) break;
         if (inFlight.has(hook_id)) continue;
@@ -280,8 +279,18 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
     }
   }
   const unsubscribe = onDeliveriesQueued(db, kick);
-  const poll = setInterval(kick, o.pollMs);
+  // A clock step back is looked for once per poll, not on every tick (one per delivery and per
+  // sign-up queued): it is rare, and a second's delay is nothing beside the time it would hold.
+  const pullBack = () => {
+    try {
+      if (!stopped && db.open) pullBackAhead(now());
+    } catch (e) {
+      log.error({ err: e }, 'hook deliveries scheduled ahead of the clock not brought back');
+    }
+  };
+  const poll = setInterval(() => (pullBack(), kick()), o.pollMs);
   poll.unref();
+  pullBack();
   kick();
 
   return {
