@@ -7,10 +7,10 @@ import { afterEach, expect, it } from 'vitest';
 import { addCampaigns, captureLog, post, signup, startFixture, type Fixture } from './fixture';
 import { retentionPass } from '../../src/server/lifecycle/retention';
 
-let f: Fixture | undefined;
+let running: Fixture | undefined;
 afterEach(async () => {
-  await f?.close();
-  f = undefined;
+  await running?.close();
+  running = undefined;
 });
 
 const OLD = '2020-01-01T00:00:00.000Z';
@@ -25,14 +25,20 @@ function dormant(fx: Fixture): void {
   fx.db.prepare('UPDATE campaigns SET updated_at = ? WHERE site_id = ?').run(OLD, fx.site);
 }
 
-/** The retention job's run a second after start is over: the test's own pass deletes the site. */
-const afterFirstRun = () => new Promise((ok) => setTimeout(ok, 1_500));
+/**
+ * A server whose site has been dormant for years, once the retention job's run a second after
+ * start is over (the test's own pass then deletes the site), and its log, for the errors.
+ */
+async function startDormant(): Promise<{ f: Fixture; log: ReturnType<typeof captureLog> }> {
+  const log = captureLog();
+  const f = (running = await startFixture({ collectPerMinute: 0, eventsPerMinute: 0, retentionDays: 0 }, log));
+  await new Promise((ok) => setTimeout(ok, 1_500));
+  dormant(f);
+  return { f, log };
+}
 
 it('answers 404 for a site the retention job deleted, never a 500, and forgets it', async () => {
-  const log = captureLog();
-  f = await startFixture({ collectPerMinute: 0, eventsPerMinute: 0, retentionDays: 0 }, log);
-  await afterFirstRun();
-  dormant(f);
+  const { f, log } = await startDormant();
   // The site is in the cache: its popups are still displayed.
   expect((await post(`${f.url}/events`, display(f.site))).status).toBe(204);
   await new Promise((ok) => setTimeout(ok, 1_200)); // its counts are written
@@ -45,10 +51,7 @@ it('answers 404 for a site the retention job deleted, never a 500, and forgets i
 });
 
 it('drops the pending counts of a site deleted before they are written, and keeps every other site\'s', async () => {
-  const log = captureLog();
-  f = await startFixture({ collectPerMinute: 0, eventsPerMinute: 0, retentionDays: 0 }, log);
-  await afterFirstRun();
-  dormant(f);
+  const { f, log } = await startDormant();
   // Pending counts of the dormant site, then it is deleted before the next flush.
   expect((await post(`${f.url}/events`, display(f.site))).status).toBe(204);
   expect(retentionPass(f.server.deps).sites).toBe(1);
