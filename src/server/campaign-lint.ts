@@ -198,6 +198,12 @@ function uses(rule: unknown, type: string): boolean {
   return rule.type === type || uses(rule.all, type) || uses(rule.any, type) || uses(rule.not, type);
 }
 
+/** Every step of a content with its path, `success` last. */
+const stepsOf = (content: Content, path: string) => [
+  ...content.steps.map((s, i) => [s, `${path}.steps[${i}]`] as const),
+  [content.success, `${path}.success`] as const,
+];
+
 /**
  * Steps of a full screen that a visitor on a touch screen cannot leave: the campaign draws no close
  * button (`style.closeButton: "none"`) and no "Don't show popups again" link (`noshowLink: false`),
@@ -207,8 +213,7 @@ function uses(rule: unknown, type: string): boolean {
  */
 function trappedSteps(content: Content, path: string): string[] {
   if (content.style?.closeButton !== 'none' || content.noshowLink !== false) return [];
-  const steps = [...content.steps.map((s, i) => [s, `${path}.steps[${i}]`] as const), [content.success, `${path}.success`] as const];
-  return steps.filter(([s]) => !s.blocks.some((b) => b.type === 'button' && b.action === 'close')).map(([, p]) => p);
+  return stepsOf(content, path).filter(([s]) => !s.blocks.some((b) => b.type === 'button' && b.action === 'close')).map(([, p]) => p);
 }
 
 /**
@@ -232,8 +237,7 @@ function impossibleDays(value: unknown, path: string): string[] {
  * as midnight UTC; a campaign schedule, by contrast, is read in the site's zone.
  */
 function localCountdowns(content: Content, path: string): string[] {
-  const steps = [...content.steps.map((s, i) => [s, `${path}.steps[${i}]`] as const), [content.success, `${path}.success`] as const];
-  return steps.flatMap(([s, p]) =>
+  return stepsOf(content, path).flatMap(([s, p]) =>
     s.blocks.flatMap((b, i) =>
       b.type !== 'countdown' || /(Z|[+-]\d\d:?\d\d)$/i.test(b.until)
         ? []
