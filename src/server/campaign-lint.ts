@@ -191,11 +191,90 @@ export interface LintContext {
   now?: number;
 }
 
-/** Whether a targeting rule has a condition of this type anywhere. */
-function uses(rule: unknown, type: string): boolean {
-  if (Array.isArray(rule)) return rule.some((r) => uses(r, type));
-  if (!isObj(rule)) return false;
-  return rule.type === type || uses(rule.all, type) || uses(rule.any, type) || uses(rule.not, type);
+/** Every condition of a targeting rule, with its path. */
+function conditions(rule: unknown, path: string): Array<[O, string]> {
+  if (!isObj(rule)) return [];
+  for (const k of ['all', 'any'])
+    if (Array.isArray(rule[k])) return (rule[k] as unknown[]).flatMap((r, i) => conditions(r, `${path}.${k}[${i}]`));
+  return 'not' in rule ? conditions(rule.not, `${path}.not`) : [[rule, path]];
+}
+
+/** How a quantifier at `i` repeats: 0 not one, 1 a bounded few times, 2 without bound (or 10 times and more). */
+function repeats(src: string, i: number): number {
+  const c = src[i];
+  if (c === '*' || c === '+') return 2;
+  if (c === '?') return 1;
+  const m = c === '{' ? /^\{(\d+)(,(\d*))?\}/.exec(src.slice(i)) : null;
+  return !m ? 0 : m[2] === undefined ? (+m[1]! > 1 ? 1 : 0) : m[3] === '' || +m[3]! >= 10 ? 2 : 1;
+}
+
+/**
+ * Whether a pattern repeats without bound a group that itself holds a repeat without bound
+ * (`(a+)+`, `(\w+\s?)*`, `(?:[a-z]+\.)+`): on a string that nearly matches, the engine tries
+ * every way of splitting it between the two, which takes seconds for a URL of some 30 characters.
+ * The common shape of catastrophic backtracking; overlapping alternatives (`(a|a)*`) are not found.
+ */
+export function nestedRepeat(src: string): boolean {
+  // Per open group: whether it holds a repeat without bound so far.
+  const open = [false];
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === '\\') i++;
+    else if (c === '[') {
+      for (i++; i < src.length && src[i] !== ']'; i++) if (src[i] === '\\') i++;
+    } else if (c === '(') open.push(false);
+    else if (c === ')' && open.length > 1) {
+      const inner = open.pop()!;
+      const outer = repeats(src, i + 1);
+      if (inner && outer === 2) return true;
+      if (inner || outer === 2) open[open.length - 1] = true;
+    } else if (repeats(src, i) === 2) open[open.length - 1] = true;
+  }
+  return false;
+}
+
+/**
+ * What is wrong with the patterns of `matches` conditions, which the validator does not compile:
+ * a pattern V8 (Chromium's engine) refuses turns its condition off in the browser; several patterns
+ * are compiled as one regex (src/sdk/targeting/rules.ts joins them as `(?:a)|(?:b)`), where a
+ * backreference counts the groups of all of them and a group name may not come twice; and a
+ * nested repeat can freeze the page.
+ */
+function regexWarnings(rule: unknown): string[] {
+  return conditions(rule, 'targeting').flatMap(([c, path]) => {
+    if (typeof c.op !== 'string' || !c.op.endsWith('matches')) return [];
+    const values = ([] as unknown[]).concat(c.value).filter((v): v is string => typeof v === 'string');
+    const flags = c.ci || c.type === 'language' ? 'i' : '';
+    const out: string[] = [];
+    for (const v of values) {
+      try {
+        RegExp(v, flags);
+      } catch (e) {
+        out.push(`${path} pattern ${JSON.stringify(v)} is not a valid regex (${(e as Error).message}): browsers turn this condition off`);
+        continue;
+      }
+      if (nestedRepeat(v))
+        out.push(
+          `${path} pattern ${JSON.stringify(v)} repeats a group that repeats itself: on a URL that nearly matches it can take ` +
+            'seconds and freeze the page (catastrophic backtracking); repeat one of the two only',
+        );
+    }
+    if (values.length > 1 && !out.some((w) => w.includes('not a valid regex'))) {
+      let joined = true;
+      try {
+        RegExp(values.map((v) => `(?:${v})`).join('|'), flags);
+      } catch {
+        joined = false;
+      }
+      if (!joined || values.some((v) => /\\([1-9]|k<)/.test(v)))
+        out.push(
+          `${path} has ${values.length} patterns, compiled as one regex, ` +
+            (joined ? 'where a backreference counts the groups of all of them' : 'which some browsers refuse (a group name used twice?)') +
+            ': put each pattern in a condition of its own, in an `any` group',
+        );
+    }
+    return out;
+  });
 }
 
 /** Every step of a content with its path, `success` last. */
@@ -264,6 +343,7 @@ export function campaignWarnings(c: Campaign, ctx: LintContext): string[] {
   (c.variants ?? []).forEach((v, i) => v.content && contents.push([v.content, `variants[${i}].content`]));
   for (const [content, path] of contents) out.push(...localCountdowns(content, path).map((w) => `${name}: ${w}`));
   out.push(...impossibleDays(c, '').map((w) => `${name}: ${w}`));
+  out.push(...regexWarnings(c.targeting).map((w) => `${name}: ${w}`));
   if (c.layout.type === 'fullscreen') {
     for (const [content, path] of contents) {
       const trapped = trappedSteps(content, path);
@@ -288,7 +368,7 @@ export function campaignWarnings(c: Campaign, ctx: LintContext): string[] {
     else if (start >= end) out.push(`${name}: schedule starts ${where(s.start!)}, after it ends ${where(s.end!)}: it will never show`);
   }
   if (c.control === 100) out.push(`${name}: control 100: every visitor is held back in the control group: it will not show`);
-  if (!ctx.countryHeader && uses(c.targeting, 'country')) {
+  if (!ctx.countryHeader && conditions(c.targeting, '').some(([r]) => r.type === 'country')) {
     out.push(
       `${name}: targeting uses the visitor's country, but POPLET_COUNTRY_HEADER is not set here: a server without it knows no ` +
         'country, so country "in" never matches ("not_in" always does)',

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { campaignWarnings, unknownKeys } from '../../src/server/campaign-lint';
+import { campaignWarnings, nestedRepeat, unknownKeys } from '../../src/server/campaign-lint';
 import { validateCampaign, type Campaign } from '../../src/shared/campaign';
 import { testCampaign } from './fixture';
 
@@ -196,5 +196,52 @@ describe('dates that are not days of the calendar', () => {
       'campaign 12: schedule.end "2099-04-31T10:00:00Z" is not a day of the calendar (Chromium reads it as 2099-05-01; other browsers may refuse the campaign)',
       'campaign 12: targeting.all[1].value "2025-02-29" is not a day of the calendar (Chromium reads it as 2025-03-01; other browsers may refuse the campaign)',
     ]);
+  });
+});
+
+describe('patterns of matches conditions', () => {
+  const withRule = (targeting: unknown) => withKeys((c) => (c.targeting = targeting));
+  const regexLines = (c: Campaign) => campaignWarnings(c, ctx).filter((w) => w.includes(' pattern "'));
+
+  it('names a pattern V8 refuses, under any group, with the engine\'s reason', () => {
+    const c = withRule({ any: [{ type: 'page', field: 'path', op: 'equals', value: '/a' }, { not: { type: 'page', field: 'url', op: 'not_matches', value: ['ok', 'a(b'] } }] });
+    expect(regexLines(c)).toEqual([
+      'campaign 12: targeting.any[1].not pattern "a(b" is not a valid regex (Invalid regular expression: /a(b/: Unterminated group): browsers turn this condition off',
+    ]);
+  });
+
+  it('warns about several patterns that only fail together, or whose backreferences count across them', () => {
+    const twice = withRule({ type: 'page', field: 'path', op: 'matches', value: ['^/(?<id>\\d+)$', '^/p/(?<id>\\d+)$'] });
+    expect(regexLines(twice)).toEqual([]);
+    expect(campaignWarnings(twice, ctx)).toContain(
+      'campaign 12: targeting has 2 patterns, compiled as one regex, which some browsers refuse (a group name used twice?): put each pattern in a condition of its own, in an `any` group',
+    );
+    const backref = withRule({ all: [{ type: 'utm', field: 'utm_campaign', op: 'matches', value: ['^(x)', '^(a)\\1$'] }] });
+    expect(campaignWarnings(backref, ctx)).toContain(
+      'campaign 12: targeting.all[0] has 2 patterns, compiled as one regex, where a backreference counts the groups of all of them: put each pattern in a condition of its own, in an `any` group',
+    );
+    // The warning is true: in the browser's joined regex, `\1` is the first pattern's group.
+    expect(new RegExp('(?:^(x))|(?:^(a)\\1$)').test('aa')).toBe(false);
+    expect(new RegExp('^(a)\\1$').test('aa')).toBe(true);
+    // One pattern with a backreference is compiled alone: nothing to say.
+    expect(campaignWarnings(withRule({ type: 'page', field: 'path', op: 'matches', value: ['^/(a)\\1$'] }), ctx).filter((w) => w.includes('patterns'))).toEqual([]);
+  });
+
+  it('finds a group repeated without bound that repeats without bound inside, and nothing else', () => {
+    const slow = ['(a+)+$', '^(\\w+\\s?)*$', '^(?:[a-z0-9]+\\.)+com$', '(x*y?)*z', '((ab)*c)+', '(a{2,})*', '(.+){1,20}x', '(?<w>\\d+)+!'];
+    const fine = ['^/blog/', '(ab)+', '\\(a+\\)+', '[(a+)]+', '^(?:\\d{1,3}\\.){3}\\d{1,3}$', '(a+){2}', '(a+)?b', '(\\w+)-(\\d+)', '(a|b)*', '[\\]+(]+x*'];
+    expect(slow.filter((p) => !nestedRepeat(p))).toEqual([]);
+    expect(fine.filter(nestedRepeat)).toEqual([]);
+    const c = withRule({ type: 'property', key: 'email', kind: 'string', op: 'matches', value: '^([a-z]+\\.?)+@example\\.com$' });
+    expect(regexLines(c)).toEqual([
+      'campaign 12: targeting pattern "^([a-z]+\\\\.?)+@example\\\\.com$" repeats a group that repeats itself: on a URL that nearly matches it can take seconds and freeze the page (catastrophic backtracking); repeat one of the two only',
+    ]);
+  });
+
+  it('says nothing of literal operators, a sound pattern, or the demo campaigns', () => {
+    const c = withRule({ all: [{ type: 'page', field: 'path', op: 'contains', value: '(a+)+' }, { type: 'language', op: 'matches', value: '^(fr|de)' }] });
+    expect(regexLines(c)).toEqual([]);
+    const demo = JSON.parse(readFileSync(join(import.meta.dirname, '../../demo/campaigns.json'), 'utf8')) as Campaign[];
+    expect(demo.flatMap((d) => campaignWarnings(d, ctx)).filter((w) => w.includes('pattern'))).toEqual([]);
   });
 });
