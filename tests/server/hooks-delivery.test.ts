@@ -183,6 +183,21 @@ describe('hook delivery', () => {
     expect(rx.accepted()[0]!.headers['x-poplet-delivery']).toBe(cutId);
   });
 
+  it('a receiver that answers 2xx only after the timeout gets the batch again, under the same delivery id', async () => {
+    env = makeEnv();
+    const rx = await receiver('hang');
+    addHook(env.deps, env.siteId, rx.url);
+    worker({ timeoutMs: 200 });
+    const sent = signup(env.deps, env.siteId, 2);
+    // It stores the batch, then is slow to say so: past the timeout the worker counts a failure.
+    await waitFor(() => rx.requests.length === 1, 5000, 'first attempt');
+    rx.mode = 'up';
+    await waitFor(() => rx.accepted().length === 1, 5000, 'retry');
+    expect(rx.requests.map((r) => r.body)).toEqual([rx.requests[0]!.body, rx.requests[0]!.body]);
+    expect(rx.requests.map((r) => r.headers['x-poplet-delivery'])).toEqual(Array(2).fill(rx.requests[0]!.headers['x-poplet-delivery']));
+    expect(new Set(rx.emails())).toEqual(new Set(sent));
+  });
+
   it('a hanging receiver neither blocks other hooks nor outlives the timeout', async () => {
     env = makeEnv();
     const slow = await receiver('hang');
