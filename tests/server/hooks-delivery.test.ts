@@ -331,6 +331,22 @@ describe('hook delivery', () => {
     expect(rx.requests.every((r) => !r.body.includes('broken'))).toBe(true);
   });
 
+  it("a site whose receivers all hang holds its share of the slots, not every slot: another site's hooks still flow", async () => {
+    env = makeEnv();
+    const stuck = addSite(env.deps.db, env.deps.secret, { domain: 'stuck.example' }).site.id;
+    const hang = await receiver('hang');
+    for (let i = 0; i < 8; i++) addHook(env.deps, stuck, `${hang.url}?hook=${i}`);
+    signup(env.deps, stuck, 1); // due first: eight hooks, as many as the worker has slots
+    const rx = await receiver('up');
+    addHook(env.deps, env.siteId, rx.url);
+    worker({ concurrency: 8, perSite: 2, timeoutMs: 60_000 });
+    await waitFor(() => hang.requests.length === 2, 3000, "the stuck site's share");
+    const [email] = signup(env.deps, env.siteId, 1);
+    // Without a share per site its eight hanging posts hold all eight slots for the whole timeout.
+    await waitFor(() => rx.emails().includes(email!), 3000, "the other site's hook");
+    expect(hang.requests.length).toBe(2);
+  });
+
   it('a hook bound to a campaign only gets that campaign, and an all-campaign hook gets both', async () => {
     env = makeEnv();
     const only7 = await receiver();

@@ -24,6 +24,8 @@ export interface HookWorkerOptions {
   timeoutMs?: number;
   /** Hooks posted to at once: a slow receiver holds one slot, not the queue. */
   concurrency?: number;
+  /** Of those, one site's at most: a site whose receivers all hang leaves the others' slots free. */
+  perSite?: number;
   batchSize?: number;
   /** Safety poll and retry clock; new sign-ups wake the worker immediately. */
   pollMs?: number;
@@ -39,7 +41,11 @@ const DEFAULTS = {
   backoffMaxMs: 60 * 60_000,
   retryForMs: 24 * 60 * 60_000,
   timeoutMs: 10_000,
-  concurrency: 8,
+  // A hung post holds its slot until the timeout, and a slot cannot be taken back: a site's share
+  // is what its own hooks had before shares existed, and three sites whose receivers all hang
+  // still leave slots for the others.
+  concurrency: 32,
+  perSite: 8,
   batchSize: 100,
   pollMs: 1_000,
 };
@@ -68,8 +74,8 @@ function prepare(db: Database.Database) {
     // Reads the hooks' own due times (schema.ts, version 101): O(due hooks), not O(pending rows),
     // since it runs after every sign-up commit. A hook whose open batch waits for its retry is not
     // due however old the rows queued behind that batch, so failing hooks hold no slot.
-    dueHooks: db.prepare<[number, number], { hook_id: number }>(
-      `SELECT id AS hook_id FROM hooks WHERE next_due_at <= ? ORDER BY next_due_at LIMIT ?`,
+    dueHooks: db.prepare<[number], { hook_id: number; site_id: string }>(
+      `SELECT id AS hook_id, site_id FROM hooks WHERE next_due_at <= ? ORDER BY next_due_at`,
     ),
     refreshDue: db.prepare<[number]>(`UPDATE hooks SET next_due_at = ${dueAt('hooks.id')} WHERE id = ?`),
     refreshAllDue: db.prepare(`UPDATE hooks SET next_due_at = ${dueAt('hooks.id')}`),
@@ -139,6 +145,8 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
   const q = prepare(db);
   const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
   const inFlight = new Map<number, Promise<void>>();
+  /** Slots each site holds. */
+  const bySite = new Map<string, number>();
   let stopped = false;
   let scheduled = false;
 
@@ -233,12 +241,12 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
     scheduled = false;
     if (stopped || !db.open) return;
     try {
-      const free = o.concurrency - inFlight.size;
-      if (free <= 0) return;
+      if (inFlight.size >= o.concurrency) return;
       const at = now();
-      for (const { hook_id } of q.dueHooks.all(at, free + inFlight.size)) {
+      // Every due hook, not the first few: a site at its share is passed over.
+      for (const { hook_id, site_id } of q.dueHooks.all(at)) {
         if (inFlight.size >= o.concurrency) break;
-        if (inFlight.has(hook_id)) continue;
+        if (inFlight.has(hook_id) || (bySite.get(site_id) ?? 0) >= o.perSite) continue;
         let batch: Batch | null;
         try {
           batch = claim(hook_id, at);
@@ -252,9 +260,13 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
           .catch((e: unknown) => log.error({ err: e, hook: hook_id }, 'hook worker error'))
           .finally(() => {
             inFlight.delete(hook_id);
+            const n = bySite.get(site_id)! - 1;
+            if (n) bySite.set(site_id, n);
+            else bySite.delete(site_id);
             kick();
           });
         inFlight.set(hook_id, run);
+        bySite.set(site_id, (bySite.get(site_id) ?? 0) + 1);
       }
     } catch (e) {
       log.error({ err: e }, 'hook worker tick failed');
