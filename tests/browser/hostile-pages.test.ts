@@ -236,6 +236,30 @@ describe("the global's name taken by an element of the page", () => {
   });
 });
 
+// Markup a page lets its users post (a comment, a profile) often keeps <img name> and <iframe
+// name>, which the document exposes under that name over its own properties: an
+// <img name="currentScript"> answers document.currentScript. Taken for Poplet's own tag, its src
+// chose the site, the collection server the sign-ups go to and the UI chunk the page runs.
+describe('document.currentScript clobbered by markup of the page', () => {
+  it.each([
+    ['<img name="currentScript">', '<img name="currentScript" src="EVIL">'],
+    ['<embed name="currentScript">', '<embed name="currentScript" src="EVIL" type="text/plain">'],
+    ['<iframe name="currentScript">', '<iframe name="currentScript" src="EVIL"></iframe>'],
+  ])('%s: the script still reads its own tag, and loads nothing from the src of that element', async (_, element) => {
+    const other = base.replace('127.0.0.1', 'localhost');
+    const asked: string[] = [];
+    tab.on('request', (r) => asked.push(r.url()));
+    await tab.route(other + '/evil/**', (r) => r.fulfill({ contentType: 'text/javascript', body: 'window.__pwned = 1' }));
+    pages.set('/clobber.html', html(snippet(), element.replace('EVIL', `${other}/evil/poplet.js?site=evil`)));
+    await tab.goto(base + '/clobber.html');
+    await tab.getByRole('dialog', { name: 'Welcome popup' }).waitFor();
+    expect(asked.filter((u) => u.includes('/evil/') && !u.endsWith('/evil/poplet.js?site=evil'))).toEqual([]);
+    expect(asked.some((u) => u.endsWith('/sites/shop/campaigns.json'))).toBe(true);
+    expect(await tab.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(errors).toEqual([]);
+  });
+});
+
 describe('storage blocked', () => {
   it.each([
     ['a sandboxed iframe (allow-scripts only)', '/sandboxed.html'],
