@@ -43,12 +43,15 @@ export function requireApiKey(deps: ServerDeps, opts: { rateLimit?: boolean } = 
   return async function apiKey(request: FastifyRequest, reply: FastifyReply) {
     const m = HEADER.exec(request.headers.authorization ?? '');
     if (!m) return reply.code(401).header('www-authenticate', 'WISEPOPS-API').send({ error: 'missing API key: Authorization: WISEPOPS-API key="..."' });
+    // An IP over the limit of wrong keys has its keys refused unchecked: were a right one let
+    // through, its 200 among the 429s would tell a guesser it had found one, at any speed.
+    const held = failures.peek(request.ip);
+    if (held) return tooManyRequests(reply, held);
     const hash = hashKey(m[1]!);
     const site = siteByKeyHash(deps.db, hash);
     // The lookup is by hash, so its timing says nothing about the key; compare again anyway.
     if (!site || !sameHash(site.key_hash, hash)) {
-      const wait = failures.take(request.ip);
-      if (wait) return tooManyRequests(reply, wait);
+      failures.take(request.ip);
       return reply.code(401).header('www-authenticate', 'WISEPOPS-API').send({ error: 'invalid API key' });
     }
     const named =

@@ -4,6 +4,8 @@
 export interface Limiter {
   /** Takes a token: 0 when allowed, else whole seconds until one is available (Retry-After). */
   take(key: string, now?: number): number;
+  /** What `take` would answer, without taking a token. */
+  peek(key: string, now?: number): number;
   readonly size: number;
 }
 
@@ -26,6 +28,8 @@ export function createLimiter(perMinute: number, burst = perMinute): Limiter {
     for (const [k, b] of buckets) if (b.tokens + (now - b.at) * rate >= burst) buckets.delete(k);
   }
 
+  const waitFor = (tokens: number) => (tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / rate / 1000)));
+
   return {
     take(key, now = Date.now()) {
       if (perMinute <= 0) return 0;
@@ -34,11 +38,13 @@ export function createLimiter(perMinute: number, burst = perMinute): Limiter {
       if (!b) buckets.set(key, (b = { tokens: burst, at: now }));
       b.tokens = Math.min(burst, b.tokens + (now - b.at) * rate);
       b.at = now;
-      if (b.tokens >= 1) {
-        b.tokens -= 1;
-        return 0;
-      }
-      return Math.max(1, Math.ceil((1 - b.tokens) / rate / 1000));
+      const wait = waitFor(b.tokens);
+      if (!wait) b.tokens -= 1;
+      return wait;
+    },
+    peek(key, now = Date.now()) {
+      const b = buckets.get(key);
+      return perMinute <= 0 || !b ? 0 : waitFor(Math.min(burst, b.tokens + (now - b.at) * rate));
     },
     get size() {
       return buckets.size;

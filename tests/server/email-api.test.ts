@@ -217,6 +217,20 @@ describe('API rate limits', () => {
       await g.close();
     }
   });
+
+  it('a guess that is right, once the IP is over the limit, is refused like a wrong one (429 tells nothing of the key)', async () => {
+    const g = await startFixture();
+    try {
+      for (let i = 0; i < 20; i++) expect((await getJson(`${g.url}/api1/emails`, apiAuth(`guess${i}`))).status).toBe(401);
+      const right = await getJson(`${g.url}/api1/emails`, apiAuth(g.key));
+      expect(right.status).toBe(429);
+      expect(Number(right.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      // The hooks API, not rate limited per key, is refused all the same: the limit is on guessing.
+      expect((await getJson(`${g.url}/api1/hooks`, apiAuth(g.key))).status).toBe(429);
+    } finally {
+      await g.close();
+    }
+  });
 });
 
 describe('POST /collect rate limit', () => {
