@@ -49,7 +49,10 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
    * which holds its slot, with nothing drawn, until the page view ends.
    */
   const shown = new Map<number, { s: string; ui?: Shown; c?: 1 }>();
-  /** Displayed or counted on this page view: at most once per page. */
+  /**
+   * Displayed or counted on this page view: at most once per page. Everything in `shown` is here
+   * too (a popup carried over from the previous page view included, see remove).
+   */
   const done = new Set<number>();
   /**
    * Fired while a modal was open. One timer fires them all again together, so they are ranked in
@@ -62,7 +65,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   const note = (id: number, reason?: string, status: DebugLine['status'] = 'skipped') => (notes[id] = { status, reason });
   /** The decision's lines with what happened since (debug(), and the debug log). */
   const lines = () => last.map((l) => ({ ...l, ...notes[l.id] }));
-  const waiting = ({ campaign: { id } }: Candidate) => !done.has(id) && !shown.has(id);
+  const waiting = ({ campaign: { id } }: Candidate) => !done.has(id);
   /**
    * Not behind an age gate, a consent dialog, a fullscreen video or another popup (this install's
    * or another's), dimmed and out of reach: held, fired again once the modal is gone, and so
@@ -121,14 +124,18 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
 
   const decide = () => evaluate(compiled!, kit.ctx(), Math.random);
 
-  /** Everything shown, or only what belongs to the page that held it: embeds and control-group slots. */
+  /**
+   * Everything shown, or only what belongs to the page that held it: embeds and control-group
+   * slots. A popup or bar that stays is on screen on the new page view too, so it is done there:
+   * closed, it must not show again at once.
+   */
   const remove = (page?: boolean) =>
     shown.forEach((e, id) => {
       if (!page || e.c || e.s.startsWith('embed')) {
         shown.delete(id);
         // Not painted yet: its claim goes too (see display).
         e.ui ? e.ui.destroy() : e.c || deps.history.update(id, (h) => h.d || (h.l = 0));
-      }
+      } else done.add(id);
     });
 
   /** The last evaluation's lines as compared by run (see there). */
@@ -275,8 +282,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   return {
     pageview: safe(() => {
       // Popups and bars stay until the visitor closes them (they may be halfway through a form).
-      remove(true);
       done.clear();
+      remove(true);
       // The moment a held campaign fired for belonged to the page left. (The hold timer may run on:
       // it fires what is held by then.)
       held.clear();

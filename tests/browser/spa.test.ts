@@ -1,0 +1,108 @@
+// A single-page app in real Chromium: one document, the router calling wisepops('pageview') after
+// each history.pushState. The real collection server serves the campaign set and the scripts;
+// the pages come from another origin.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright';
+import { startServer } from '../../src/server/main';
+import { silentLog } from '../../src/server/log';
+import { openDb } from '../../src/server/store/db';
+import { loadSecret } from '../../src/server/store/keys';
+import { addSite } from '../../src/server/store/sites';
+import { importCampaigns } from '../../src/server/store/campaigns';
+import { snippetFor } from '../../src/sdk/snippet';
+import type { Campaign } from '../../src/shared/campaign';
+import { launchChromium, watchErrors } from '../helpers/browser';
+import { startStaticServer, type StaticServer } from '../helpers/static-server';
+
+/** Each app lives under its own first path segment, so its campaigns meet no other test's. */
+const campaign = (id: number, app: string, extra: Partial<Campaign>): Campaign => ({
+  id,
+  name: `C${id}`,
+  status: 'live',
+  targeting: { type: 'page', field: 'path', op: 'starts_with', value: `/${app}/` },
+  trigger: { type: 'landing' },
+  layout: { type: 'popup' },
+  content: { label: `Offer ${id}`, steps: [{ blocks: [{ type: 'heading', text: `Offer ${id}` }] }], success: { blocks: [{ type: 'heading', text: 'Thanks' }] } },
+  ...extra,
+});
+
+const CAMPAIGNS: Campaign[] = [
+  // Shows on every page view, and a close does not stop it.
+  campaign(1, 'every-page', { frequency: { repeat: { every: 'page' }, stopAfter: { close: false } } }),
+];
+const APPS = ['every-page'];
+
+let browser: Browser;
+let pages: StaticServer;
+let server: { url: string; close(): Promise<void> };
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'poplet-spa-'));
+  const dbPath = join(dir, 'poplet.db');
+  pages = await startStaticServer();
+  const db = openDb(dbPath);
+  const { site } = addSite(db, loadSecret(dir, {}), { domain: 'spa.example', origins: [pages.url] });
+  importCampaigns(db, site.id, CAMPAIGNS);
+  db.close();
+  [browser, server] = await Promise.all([launchChromium(), startServer({ dataDir: dir, dbPath, host: '127.0.0.1', port: 0, logRequests: false }, silentLog)]);
+  const snippet = snippetFor(`${server.url.replace(/\/$/, '')}/poplet.js?site=${site.id}`);
+  for (const app of APPS)
+    pages.pages.set(`/${app}/home`, {
+      body: `<!doctype html><html lang="en"><head><title>${app}</title><link rel="icon" href="data:,"><script>${snippet}</script></head>
+        <body><main><h1>${app}</h1><div style="height:3000px">app</div></main></body></html>`,
+    });
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await pages?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function open(app: string): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await page.goto(`${pages.url}/${app}/home`);
+  await page.waitForFunction(() => {
+    const d = window.wisepops('debug') as { campaigns?: unknown[] } | undefined;
+    return !!d && Array.isArray(d.campaigns) && d.campaigns.length > 0;
+  });
+  return { page, errors };
+}
+
+/** The router: the URL first, then the page view, as README's `router.afterEach`. */
+const route = (page: Page, path: string) =>
+  page.evaluate((p) => {
+    history.pushState({}, '', p);
+    window.wisepops('pageview');
+  }, path);
+
+const displays = (page: Page, id: number) =>
+  page.evaluate((i) => ((window.wisepops('debug')!.context.history as Record<number, { d: number }>)[i] || { d: 0 }).d, id);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('SPA route changes', () => {
+  it('a popup still open from the previous route, closed on this one, does not come straight back: it showed on this page view', async () => {
+    const { page, errors } = await open('every-page');
+    const popup = page.getByRole('dialog', { name: 'Offer 1' });
+    await popup.waitFor({ state: 'visible', timeout: 5000 });
+    await route(page, '/every-page/pricing');
+    // Popups stay across a route change (README: the visitor may be halfway through a form).
+    expect(await popup.isVisible()).toBe(true);
+    await page.keyboard.press('Escape');
+    await popup.waitFor({ state: 'hidden', timeout: 5000 });
+    await sleep(800);
+    expect(await popup.isVisible()).toBe(false);
+    expect(await displays(page, 1)).toBe(1);
+    // The next route is a new page view: it shows again there.
+    await route(page, '/every-page/about');
+    await popup.waitFor({ state: 'visible', timeout: 5000 });
+    expect(errors).toEqual([]);
+  });
+});
