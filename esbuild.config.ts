@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { snippetFor } from './src/sdk/snippet';
 import { CHUNKS_HASH_LENGTH, isChunksHash } from './src/shared/chunks';
+import { collectMangle, coreMangle } from './src/sdk/internal-keys';
 
 const common: BuildOptions = {
   bundle: true,
@@ -30,7 +31,7 @@ mkdirSync('dist', { recursive: true });
 const KEEP = 20;
 const [ui, collect] = await Promise.all([
   build({ ...common, entryPoints: ['src/sdk/render/index.tsx'], write: false, jsx: 'automatic', jsxImportSource: 'preact' }),
-  build({ ...common, entryPoints: ['src/sdk/collect/index.ts'], write: false }),
+  build({ ...common, ...collectMangle(), entryPoints: ['src/sdk/collect/index.ts'], write: false }),
 ]);
 const chunks = { 'poplet.ui.js': ui.outputFiles[0].contents, 'poplet.collect.js': collect.outputFiles[0].contents };
 const hash = createHash('sha256').update(chunks['poplet.ui.js']).update(chunks['poplet.collect.js']).digest('hex').slice(0, CHUNKS_HASH_LENGTH);
@@ -53,7 +54,7 @@ builds = builds.filter((b) => b != hash).concat(hash);
 for (const old of builds.slice(0, -KEEP)) rmSync(`dist/chunks/${old}`, { recursive: true, force: true });
 put(LIST, JSON.stringify(builds.slice(-KEEP)));
 
-const core = await build({ ...common, define: { ...common.define, POPLET_CHUNKS: JSON.stringify(hash) }, entryPoints: ['src/sdk/index.ts'], write: false });
+const core = await build({ ...common, define: { ...common.define, POPLET_CHUNKS: JSON.stringify(hash) }, ...coreMangle(), entryPoints: ['src/sdk/index.ts'], write: false });
 put('dist/poplet.js', core.outputFiles[0].contents);
 
 const example = snippetFor('https://popups.example.com/poplet.js?site=YOUR_SITE_ID');

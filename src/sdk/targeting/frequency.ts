@@ -10,7 +10,7 @@ export function frequencyBlock({ frequency: f, layout }: Campaign, h: CampaignHi
   // once per session.
   const { stopAfter: s = {}, repeat: r = { every: layout.type == 'embed' ? 'page' : 'session' } } = f || {};
   const e = r.every;
-  const n = 'n' in r ? r.n : 0;
+  const n = (r as { n?: number }).n || 0;
   // Close and sign-up stop by default, a click or K displays only when asked.
   const stop = (s.close !== false && h.c && 'a close') || (s.signup !== false && h.v && 'a sign-up') || (s.click && h.k && 'a click') || (h.d >= s.displays! && s.displays + ' displays');
   if (stop) return 'stopped after ' + stop;

@@ -1,0 +1,25 @@
+// Property names the builds shorten (esbuild mangleProps, esbuild.config.ts). A quoted key
+// ('name' in x, x['name']) is not shortened: none of these is ever read that way. None is a key
+// of campaign JSON, a stored record, the wisepops() API, an event detail, the debug output or
+// the DOM.
+
+/**
+ * Keys of the core's own objects, which never leave it: the store's methods and the backends' del,
+ * the armed triggers and their page view's state, the compiled campaign set, its decision and a
+ * candidate's group, the engine's refresh, the state record's consent as read. esbuild names them
+ * in the core build alone.
+ */
+const CORE_KEYS = 'group del peek configure one off dispose kept since py ay win doc isMobile list bad drawn eligible refresh granted last'.split(' ');
+
+/**
+ * Keys of what the core hands the collection chunk (CollectKit, EngineDeps) and of nothing else
+ * in either: shortened in both builds to these fixed names, so the two agree (the UI chunk meets
+ * none of them). `$`: no other key in the bundles starts with one.
+ */
+const KIT_KEYS: Record<string, string> = { deps: '$d', ctx: '$c', record: '$r', markSignedUp: '$m', visitorId: '$v', update: '$u', emit: '$e', reload: '$l', activity: '$a' };
+
+const mangle = (keys: string[]) => ({ mangleProps: new RegExp(`^(${keys.join('|')})$`), mangleCache: { ...KIT_KEYS } });
+/** esbuild options of the core build. */
+export const coreMangle = () => mangle([...CORE_KEYS, ...Object.keys(KIT_KEYS)]);
+/** esbuild options of the collection chunk's build. */
+export const collectMangle = () => mangle(Object.keys(KIT_KEYS));
