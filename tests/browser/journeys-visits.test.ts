@@ -153,3 +153,28 @@ describe.each<Mode>(['cookie', 'localStorage'])('journeys 1–3, %s storage', (m
     await v.context.close();
   });
 });
+
+describe('a hidden field the server would refuse', () => {
+  it('is cleaned before sending: a control character and half an emoji in utm_source do not block the sign-up', async () => {
+    const v = await newVisitor(env.browser);
+    const email = `hidden-${Date.now()}@example.com`;
+    // The session keeps 250 bytes of a UTM value: this one is cut inside the 20th emoji, leaving
+    // its first half; %01 is a control character. The server refuses both in a field (422), so
+    // the welcome popup's hidden `source` field made every try fail, which its visitor could
+    // never fix.
+    await v.page.goto(`${env.stack.site.url}/?utm_source=ads%01${encodeURIComponent('🍵'.repeat(30))}`);
+    const box = campaignBox(v.page, WELCOME);
+    await box.waitFor({ state: 'visible', timeout: 10_000 });
+    await box.getByLabel('Email', { exact: true }).fill(email);
+    await box.getByRole('checkbox').check();
+    await box.getByRole('button', { name: 'Send me the code' }).click();
+    await box.getByText('Check your inbox', { exact: true }).waitFor({ state: 'visible', timeout: 10_000 });
+    const [row] = await eventually(async () => {
+      const mine = (await env.stack.emails({ wisepop_id: String(WELCOME) })).filter((r) => r.email === email);
+      return mine.length ? mine : undefined;
+    }, 8000, 'the sign-up in /api1/emails', 500);
+    expect(row!.other_fields.source).toBe('ads' + '🍵'.repeat(19));
+    expect(v.errors).toEqual([]);
+    await v.context.close();
+  });
+});
