@@ -10,8 +10,10 @@ let workers: HookWorker[] = [];
 let receivers: Receiver[] = [];
 
 afterEach(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
+  // Receivers first: closing one ends the posts it holds, which a worker's stop waits for (a
+  // hanging receiver would hold it for the whole post timeout).
   await Promise.all(receivers.map((r) => r.close()));
+  await Promise.all(workers.map((w) => w.stop()));
   workers = [];
   receivers = [];
   env?.cleanup();
