@@ -211,7 +211,7 @@ describe('engine in Chromium with the real core', () => {
     await tab.waitForFunction(() => !!document.fullscreenElement);
     await tab.evaluate(() => window.wisepops('event', 'd'));
     await tab.waitForTimeout(800);
-    await tab.evaluate(() => window.wisepops('pageview'));
+    await tab.evaluate(() => (history.pushState(null, '', '#route-2'), window.wisepops('pageview')));
     await tab.evaluate(() => document.exitFullscreen());
     await tab.waitForTimeout(1200);
     expect(await tab.$('.fake-ui[data-id="4"]')).toBeNull();

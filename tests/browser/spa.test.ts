@@ -32,8 +32,19 @@ const campaign = (id: number, app: string, extra: Partial<Campaign>): Campaign =
 const CAMPAIGNS: Campaign[] = [
   // Shows on every page view, and a close does not stop it.
   campaign(1, 'every-page', { frequency: { repeat: { every: 'page' }, stopAfter: { close: false } } }),
+  campaign(2, 'routes-away', {}),
 ];
-const APPS = ['every-page'];
+/** Each app's page, and what it runs after the snippet. */
+const APPS: Record<string, string> = {
+  'every-page': '',
+  // A listener asked about the popup moves the app to another route (a guard redirecting, a
+  // router reacting to the event), where the campaign's targeting does not apply.
+  'routes-away': `wisepops('listen', 'before-popup-display', function () {
+      if (location.pathname != '/routes-away/home') return;
+      history.pushState({}, '', '/signed-out/login');
+      wisepops('pageview');
+    });`,
+};
 
 let browser: Browser;
 let pages: StaticServer;
@@ -50,9 +61,9 @@ beforeAll(async () => {
   db.close();
   [browser, server] = await Promise.all([launchChromium(), startServer({ dataDir: dir, dbPath, host: '127.0.0.1', port: 0, logRequests: false }, silentLog)]);
   const snippet = snippetFor(`${server.url.replace(/\/$/, '')}/poplet.js?site=${site.id}`);
-  for (const app of APPS)
+  for (const [app, script] of Object.entries(APPS))
     pages.pages.set(`/${app}/home`, {
-      body: `<!doctype html><html lang="en"><head><title>${app}</title><link rel="icon" href="data:,"><script>${snippet}</script></head>
+      body: `<!doctype html><html lang="en"><head><title>${app}</title><link rel="icon" href="data:,"><script>${snippet}</script><script>${script}</script></head>
         <body><main><h1>${app}</h1><div style="height:3000px">app</div></main></body></html>`,
     });
 });
@@ -103,6 +114,35 @@ describe('SPA route changes', () => {
     // The next route is a new page view: it shows again there.
     await route(page, '/every-page/about');
     await popup.waitFor({ state: 'visible', timeout: 5000 });
+    expect(errors).toEqual([]);
+  });
+
+  it("the router's report of the first route, after the script counted it, is the same page view: the landing page is not counted twice", async () => {
+    const { page, errors } = await open('every-page');
+    const pageviews = () => page.evaluate(() => (window.wisepops('debug')!.context.session as { pageviews: number }).pageviews);
+    const popup = page.getByRole('dialog', { name: 'Offer 1' });
+    await popup.waitFor({ state: 'visible', timeout: 5000 });
+    expect(await pageviews()).toBe(1);
+    // As Vue's router.afterEach or a React effect does once the app has mounted, after poplet.js ran.
+    await page.evaluate(() => window.wisepops('pageview'));
+    expect(await pageviews()).toBe(1);
+    expect(await displays(page, 1)).toBe(1);
+    // Only that first report: a later call on the same URL is a page view of its own.
+    await page.evaluate(() => window.wisepops('pageview'));
+    expect(await pageviews()).toBe(2);
+    await route(page, '/every-page/pricing');
+    expect(await pageviews()).toBe(3);
+    expect(errors).toEqual([]);
+  });
+
+  it('a page view recorded by a before-popup-display listener ends the old page\'s batch: its popup is not drawn on the new route', async () => {
+    const { page, errors } = await open('routes-away');
+    await page.waitForFunction(() => location.pathname == '/signed-out/login');
+    await sleep(800);
+    expect(await page.getByRole('dialog').count()).toBe(0);
+    expect(await displays(page, 2)).toBe(0);
+    const debug = await page.evaluate(() => window.wisepops('debug')!.campaigns.find((c) => c.id == 2));
+    expect(debug).toMatchObject({ status: 'skipped' });
     expect(errors).toEqual([]);
   });
 });

@@ -87,7 +87,7 @@ describe('cookieDomain', () => {
     const { p, errors } = await load('b.shop.test');
     await p.evaluate(() => (window as unknown as Wp).wisepops('options', { cookieDomain: 'shop.test' }));
     expect(await visits()).toEqual([['.shop.test', 1]]);
-    await p.evaluate(() => (window as unknown as Wp).wisepops('pageview'));
+    await p.evaluate(() => (history.pushState(null, '', '#route-2'), (window as unknown as Wp).wisepops('pageview')));
     expect(await visits()).toEqual([['.shop.test', 2]]);
     await p.close();
     await (await load('shop.test')).p.close();
@@ -222,7 +222,7 @@ describe('another app on a parent domain', () => {
     expect(before.map((c) => c.split('=')[0])).toEqual(expect.arrayContaining(['wisepops_noshow', 'wisepops_visits', 'wisepops_session']));
     const { p, errors } = await load(base('a.shop.test'));
     // A later page view there deletes and rewrites every record too.
-    await p.evaluate(() => (window as unknown as Wp).wisepops('pageview'));
+    await p.evaluate(() => (history.pushState(null, '', '#route-2'), (window as unknown as Wp).wisepops('pageview')));
     expect(await shared()).toEqual(before);
     expect(errors).toEqual([]);
     await p.close();

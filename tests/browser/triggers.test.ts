@@ -172,7 +172,7 @@ describe('every trigger type in Chromium', () => {
   it("pageviews: the second page view of the session fires it, an SPA wisepops('pageview') counts", async () => {
     const { page, popup, errors } = await visit('pageviews');
     await stillHidden(popup, 800);
-    await page.evaluate(() => window.wisepops('pageview'));
+    await page.evaluate(() => (history.pushState(null, '', '#route-2'), window.wisepops('pageview')));
     await popup.waitFor({ state: 'visible', timeout: 5000 });
     expect(errors).toEqual([]);
   });
@@ -203,7 +203,7 @@ describe('re-arming mid-page', () => {
     await page.mouse.move(300, 300);
     const t0 = Date.now();
     await until(t0 + 3000);
-    await page.evaluate(() => window.wisepops('pageview'));
+    await page.evaluate(() => (history.pushState(null, '', '#route-2'), window.wisepops('pageview')));
     await stillHidden(popup, t0 + 5500 - Date.now());
     await popup.waitFor({ state: 'visible', timeout: 5000 });
     expect(errors).toEqual([]);

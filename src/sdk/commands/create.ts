@@ -49,6 +49,8 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   let started: boolean | undefined;
   // The page views this page recorded. Where storage keeps nothing, they are the total.
   let counted = 0;
+  // The URL of the page view the script recorded by itself, until the first `pageview` call.
+  let landed: string | undefined;
   let engine: Engine;
   let visitor: string | undefined;
   let session: Session;
@@ -147,6 +149,11 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       engine.event(name);
     },
     pageview() {
+      // A router that reports its first route after the script ran (Vue's afterEach, a React
+      // effect) reports the page view the script recorded already: the same one, not a second.
+      const first = landed;
+      landed = '';
+      if (first == loc.href) return;
       page(recordPageview);
       // Temporary properties last one page view; those queued before the first one belong to it.
       if (counted++) temp = {};
@@ -230,7 +237,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
     () => {
       for (const c of calls) if (!isConfig(c)) run(...c);
       // A page view queued before the script came (an SPA router's first route) is this page's.
-      if (opts.autoPageview && !counted) run('pageview');
+      if (opts.autoPageview && !counted) run('pageview'), (landed = loc.href);
     },
   ];
 }

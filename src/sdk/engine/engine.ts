@@ -199,6 +199,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     // Best rank first (the decision's order): the first to reach a free slot takes it.
     const taken = new Set<string>();
     shown.forEach((e) => taken.add(e.s));
+    const at = page;
     for (const c of d.eligible) {
       const { id, name, trigger } = c.campaign;
       const s = slotOf(c.campaign.layout);
@@ -213,7 +214,10 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       // would: counted where the treatment is shown, never where it would have been held or vetoed.
       if (holdBack(id, s)) {
         // Waits for the modal: its slot stays taken in this batch.
-      } else if (!deps.emit('before-popup-display', { popup: { id, name }, variant: c.group }) || deps.context().noshow) {
+      } else if (!deps.emit('before-popup-display', { popup: { id, name }, variant: c.group }) || deps.context().noshow || page != at) {
+        // A listener that recorded a page view (a router moving on) ends the batch: it was decided
+        // for the page left, and the new page has decided its own.
+        if (page != at) return;
         // Vetoed: the slot stays free for the next campaign of this batch. A listener that called
         // wisepops('noshow') vetoed too: this campaign and the rest of the batch (decided before).
         note(id, 'vetoed by a listener');

@@ -39,6 +39,8 @@ function script(src = 'https://popups.example.com/js/poplet.js?site=abc', name?:
   return s;
 }
 const boot = () => install(window, fakeEngine);
+/** An SPA route change: the URL first, then the router's page view. */
+const route = (path: string) => history.pushState(null, '', path);
 
 beforeEach(() => {
   for (const name of Object.keys(Cookies.get())) Cookies.remove(name, { path: '/' });
@@ -92,8 +94,33 @@ describe('install and queue replay', () => {
     boot();
     calls = [];
     w.wisepops!('event', 'cart');
+    route('/shop/tea');
     w.wisepops!('pageview');
     expect(calls).toEqual(['event:cart', 'pageview:{}']);
+  });
+
+  it("the router's first report, after load, of the page the script counted is that page view; a later one on the same URL is not", () => {
+    script();
+    stub();
+    boot();
+    w.wisepops!('properties', { cart: 5 }, { temporary: true });
+    calls = [];
+    const total = () => (w.wisepops!('debug') as { context: { totalPageviews: number } }).context.totalPageviews;
+    w.wisepops!('pageview');
+    // The same page view: no new one, and its temporary properties stay.
+    expect([calls, total(), deps.context().props]).toEqual([[], 1, { cart: 5 }]);
+    w.wisepops!('pageview');
+    expect([calls, total()]).toEqual([['pageview:{}'], 2]);
+  });
+
+  it("the router's first report is a page view of its own when the URL changed since the script counted one", () => {
+    script();
+    stub();
+    boot();
+    calls = [];
+    route('/shop/tea');
+    w.wisepops!('pageview');
+    expect(calls).toEqual(['pageview:{}']);
   });
 
   it("a page view queued before load (an SPA router's first route) is the page's: no second, automatic one", () => {
@@ -309,6 +336,7 @@ describe('commands', () => {
     wp('properties', { cart: 3 }, { temporary: true });
     expect(deps.context().props).toEqual({ cart: 3 });
     expect(Cookies.get('wisepops_props')).toBeUndefined();
+    route('/next');
     wp('pageview');
     expect(deps.context().props).toEqual({});
   });
@@ -370,6 +398,7 @@ describe('commands', () => {
 
   it('event, pageview and goal reach the engine', () => {
     wp('event', 'signup-started');
+    route('/next');
     wp('pageview');
     wp('goal', 'purchase', { revenue: 49.9 });
     wp('goal', 'newsletter');
@@ -579,6 +608,7 @@ describe('debug output', () => {
     expect(contexts()[0].visits).toHaveLength(1);
     w.wisepops!('properties', { plan: 'silver' });
     expect(contexts()).toHaveLength(2);
+    route('/next');
     w.wisepops!('pageview');
     expect(contexts()).toHaveLength(3);
     expect(contexts()[2]).toMatchObject({ totalPageviews: 2 });
@@ -678,6 +708,7 @@ describe('EngineDeps', () => {
       deps.history.update(1, (h) => void ((h.d = 1), (h.c = 1)));
       deps.history.markSignedUp();
       deps.noshow();
+      route('/next');
       w.wisepops!('pageview');
       w.wisepops!('properties', { plan: 'pro' });
     } finally {
@@ -695,10 +726,12 @@ describe('EngineDeps', () => {
       stub();
       boot();
       totals.push(deps.context().totalPageviews);
+      route('/a');
       w.wisepops!('pageview');
       totals.push(deps.context().totalPageviews);
       w.wisepops!('properties', { plan: 'pro' });
       totals.push(deps.context().totalPageviews);
+      route('/b');
       w.wisepops!('pageview');
       totals.push(deps.context().totalPageviews);
     } finally {
@@ -717,6 +750,7 @@ describe('EngineDeps', () => {
     Cookies.set('wisepops_props', Cookies.get('wisepops_props')!.replace("'cart':3~", ''), { path: '/' });
     Cookies.remove('wisepops_noshow', { path: '/' });
     w.wisepops!('properties', { seen: true });
+    route('/next');
     w.wisepops!('pageview');
     const x = deps.context();
     expect([x.props.cart, x.props.coupon, x.props.seen, x.noshow]).toEqual([undefined, 'TEA', true, false]);

@@ -79,6 +79,8 @@ describe('a tab that never reloads (a single-page app)', () => {
     const b = tab();
     expect(a.deps().visitorId()).toBeTruthy();
     b.run('consent', 'denied');
+    // Tab a's next SPA page view.
+    history.pushState(null, '', '/next');
     a.run('pageview');
     a.deps().history.update(5, (h) => void h.d++);
     expect(Cookies.get('wisepops')).toMatch(/^\[1~4~/);

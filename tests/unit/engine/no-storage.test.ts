@@ -77,15 +77,18 @@ async function boot(): Promise<[Command, () => VisitorContext]> {
   return [run, context];
 }
 
+// SPA page views: the URL changes, then the router reports it.
 it('where storage keeps nothing, an embed counts on every SPA page view, "every": "pages" every other one, and triggers see the total', async () => {
   const [run, context] = await boot();
   const displays = () => [1, 2].map((id) => context().history[id]?.d);
   expect(displays()).toEqual([1, 1]);
+  history.pushState(null, '', '/spa-1');
   run('pageview');
   await settle();
   // Before, the total stayed 0: the embed was "already shown this page" for the rest of the page.
   expect(displays()).toEqual([2, 1]);
   expect((run('debug') as { campaigns: unknown[] }).campaigns).toContainEqual(expect.objectContaining({ id: 2, reason: 'already shown in the last 2 pages' }));
+  history.pushState(null, '', '/spa-2');
   run('pageview');
   await settle();
   expect(displays()).toEqual([3, 2]);
