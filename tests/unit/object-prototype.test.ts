@@ -6,6 +6,11 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { armTriggers } from '../../src/sdk/triggers';
 import { cookies } from '../../src/sdk/storage/backend';
 import { createStore, R } from '../../src/sdk/storage/store';
+import { client } from '../../src/sdk/collect/client';
+import type { CollectKit } from '../../src/sdk/collect/contract';
+import type { Campaign } from '../../src/shared/campaign';
+import type { EngineDeps } from '../../src/sdk/engine/types';
+import { fakeNet } from './collect/fake-net';
 
 const POLLUTION: Record<string, unknown> = { clone: function clone() {}, count: 3, expires: null, domain: 'evil.example' };
 const P = Object.prototype as Record<string, unknown>;
@@ -82,5 +87,16 @@ describe('enumerable keys on Object.prototype', () => {
     store.configure({ storage: 'cookie', cookieExpiryDays: 30, cookieDomain: '' }, true);
     expect(store.read(R.VISITS, [0, 0, [0]])).toEqual([5, 1, [5]]);
     expect(logs).toEqual([]);
+  });
+
+  it('a sign-up goes out with its own fields, cleaned, and nothing of the page\'s', async () => {
+    const f = fakeNet();
+    const deps = { site: 's1', endpoint: 'https://popups.test', history: { update: () => {}, markSignedUp: () => {} }, emit: () => true, log: () => {}, visitorId: () => undefined } as unknown as EngineDeps;
+    const kit: CollectKit = { deps, ctx: () => ({}) as never, record: () => {}, id: () => 'id-00000001' };
+    const host = client(kit, f.net).host(undefined, () => {});
+    const sent = polluted(() => host.submit({ id: 7, name: 'W' } as Campaign, { email: 'ann@example.com', city: 'Ly\u0001on' }, undefined, ''));
+    await expect(sent).resolves.toEqual({ ok: true, queued: false });
+    expect(f.sent[0].body).toMatchObject({ email: 'ann@example.com', fields: { city: 'Lyon' } });
+    expect(Object.keys((f.sent[0].body as { fields: object }).fields)).toEqual(['city']);
   });
 });

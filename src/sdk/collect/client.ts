@@ -18,5 +18,5 @@ export function client(kit: CollectKit, net: Net = browserNet): Collect {
   }
   const outbox = createOutbox(deps.endpoint, net, deps.log, store, deps.site);
   const track = createTracker(deps.endpoint, deps.site, deps.visitorId, net, deps.log);
-  return { host: (group, closed) => uiHost(kit, outbox, track, group, closed), flush: () => outbox.flush() };
+  return { host: (group, closed) => uiHost(kit, outbox, track, group, closed), flush: outbox.flush };
 }

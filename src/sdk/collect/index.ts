@@ -2,4 +2,4 @@
 import { client } from './client';
 import { COLLECT_GLOBAL, type StartCollect } from './contract';
 
-(window as unknown as Record<string, StartCollect>)[COLLECT_GLOBAL] = (kit) => client(kit);
+(window as unknown as Record<string, StartCollect>)[COLLECT_GLOBAL] = client;
