@@ -50,7 +50,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   // The page views this page recorded. Where storage keeps nothing, they are the total.
   let counted = 0;
   // The URL of the page view the script recorded by itself, until the first `pageview` call.
-  let landed: string | undefined;
+  let landed: string | false | undefined;
   let engine: Engine;
   let visitor: string | undefined;
   let session: Session;
@@ -148,11 +148,13 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       need(typeof name == 'string' && name);
       engine.event(name);
     },
-    pageview() {
+    pageview(auto?: unknown) {
       // A router that reports its first route after the script ran (Vue's afterEach, a React
       // effect) reports the page view the script recorded already: the same one, not a second.
+      // `auto`: noop, which only the start below can pass, for the script's own page view. Its URL
+      // is claimable at once: a `ready` listener may start the router, which reports it now.
       const first = landed;
-      landed = '';
+      landed = auto == noop && loc.href;
       if (first == loc.href) return;
       page(recordPageview);
       // Temporary properties last one page view; those queued before the first one belong to it.
@@ -194,7 +196,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   };
 
   for (const c of calls) if (isConfig(c)) run(...c);
-  if (win.self !== win.top && !opts.iframes) return log('iframe: off (option iframes)'), [noop, noop];
+  if (win.self != win.top && !opts.iframes) return log('iframe: off (option iframes)'), [noop, noop];
   started = true;
   // A choice made on an earlier page holds while no call on this page says otherwise.
   const state = store.peek(R.STATE, opts) || [];
@@ -237,7 +239,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
     () => {
       for (const c of calls) if (!isConfig(c)) run(...c);
       // A page view queued before the script came (an SPA router's first route) is this page's.
-      if (opts.autoPageview && !counted) run('pageview'), (landed = loc.href);
+      if (opts.autoPageview && !counted) run('pageview', noop);
     },
   ];
 }

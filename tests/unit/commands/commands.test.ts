@@ -113,6 +113,19 @@ describe('install and queue replay', () => {
     expect([calls, total()]).toEqual([['pageview:{}'], 2]);
   });
 
+  it("the router's first report made by a ready listener, during the script's own page view, is that page view too", () => {
+    script();
+    const wp = stub();
+    // A router started once Poplet is ready, which reports its first route at once.
+    wp('listen', 'ready', () => w.wisepops!('pageview'));
+    boot();
+    const total = () => (w.wisepops!('debug') as { context: { totalPageviews: number } }).context.totalPageviews;
+    expect([calls, total()]).toEqual([['pageview:{}'], 1]);
+    // The claim is used up: a later call on the same URL counts.
+    w.wisepops!('pageview');
+    expect(total()).toBe(2);
+  });
+
   it("the router's first report is a page view of its own when the URL changed since the script counted one", () => {
     script();
     stub();
