@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { snippetFor } from './src/sdk/snippet';
 import { CHUNKS_HASH_LENGTH, isChunksHash } from './src/shared/chunks';
-import { collectMangle, coreMangle } from './src/sdk/internal-keys';
+import { collectMangle, coreMangle, uiMangle } from './src/sdk/internal-keys';
 
 const common: BuildOptions = {
   bundle: true,
@@ -30,7 +30,7 @@ mkdirSync('dist', { recursive: true });
 // served the chunks that core was built with.
 const KEEP = 20;
 const [ui, collect] = await Promise.all([
-  build({ ...common, entryPoints: ['src/sdk/render/index.tsx'], write: false, jsx: 'automatic', jsxImportSource: 'preact' }),
+  build({ ...common, ...uiMangle(), entryPoints: ['src/sdk/render/index.tsx'], write: false, jsx: 'automatic', jsxImportSource: 'preact' }),
   build({ ...common, ...collectMangle(), entryPoints: ['src/sdk/collect/index.ts'], write: false }),
 ]);
 const chunks = { 'poplet.ui.js': ui.outputFiles[0].contents, 'poplet.collect.js': collect.outputFiles[0].contents };

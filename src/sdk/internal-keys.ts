@@ -18,8 +18,19 @@ const CORE_KEYS = 'group del peek configure one off dispose kept since py ay win
  */
 const KIT_KEYS: Record<string, string> = { deps: '$d', ctx: '$c', record: '$r', markSignedUp: '$m', visitorId: '$v', update: '$u', emit: '$e', reload: '$l', activity: '$a' };
 
+/**
+ * Keys of the UI chunk's own objects: App's props, state and fields, Guard's, a block's BlockEnv,
+ * sanitize's nodes. Not the UiHost and ShowRequest contract (the collection chunk and the core
+ * hold the other end), the messages (campaign JSON), Preact's props and options, nor a DOM
+ * property or attribute: the build renames a key in every object of the chunk, an element's
+ * props included (`step`, a field of App's state, is an input's property too, so it keeps its name).
+ */
+const UI_KEYS = 'req modal safe focusStep errors busy failed given honeypot stepOf msgs sendStep go tick follow tag fail'.split(' ');
+
 const mangle = (keys: string[]) => ({ mangleProps: new RegExp(`^(${keys.join('|')})$`), mangleCache: { ...KIT_KEYS } });
 /** esbuild options of the core build. */
 export const coreMangle = () => mangle([...CORE_KEYS, ...Object.keys(KIT_KEYS)]);
 /** esbuild options of the collection chunk's build. */
 export const collectMangle = () => mangle(Object.keys(KIT_KEYS));
+/** esbuild options of the UI chunk's build. */
+export const uiMangle = () => mangle(UI_KEYS);

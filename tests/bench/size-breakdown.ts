@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { CHUNKS_HASH_LENGTH } from '../../src/shared/chunks';
-import { collectMangle, coreMangle } from '../../src/sdk/internal-keys';
+import { collectMangle, coreMangle, uiMangle } from '../../src/sdk/internal-keys';
 
 const entry = process.argv[2] ?? 'src/sdk/index.ts';
 const result = await build({
@@ -24,8 +24,8 @@ const result = await build({
     // A key of the real length (the real one hashes the built chunks).
     POPLET_CHUNKS: JSON.stringify('0'.repeat(CHUNKS_HASH_LENGTH)),
   },
-  // Keys shortened as the build does (the UI chunk's are not).
-  ...(/\/render\//.test(entry) ? {} : /\/collect\//.test(entry) ? collectMangle() : coreMangle()),
+  // Keys shortened as the build does.
+  ...(/\/render\//.test(entry) ? uiMangle() : /\/collect\//.test(entry) ? collectMangle() : coreMangle()),
 });
 const bytes = result.outputFiles[0].contents;
 console.log(`${entry}: ${bytes.length} bytes minified, ${gzipSync(bytes, { level: 9 }).length} bytes gzip`);

@@ -1,27 +1,85 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync, readdirSync } from 'node:fs';
-import { coreMangle } from '../../src/sdk/internal-keys';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { collectMangle, coreMangle, uiMangle } from '../../src/sdk/internal-keys';
 
 // The builds rename these keys wherever they occur in a bundle, so a key that is also a name
 // outside the bundle (a campaign field, a stored record's field, the public API, an event detail)
 // would be renamed there too and silently stop matching. The schemas and the public types are
 // where such names are written down: none of the shortened keys may appear in them.
-const keys = coreMangle().mangleProps.source.slice(2, -2).split('|');
+const listed = (o: { mangleProps: RegExp }) => o.mangleProps.source.slice(2, -2).split('|');
+const keys = listed(coreMangle());
+const uiKeys = listed(uiMangle());
 const files = [
   ...readdirSync('src/shared').map((f) => `src/shared/${f}`),
   'src/sdk/global.d.ts',
 ];
+// The UI chunk's other ends: the core and the collection chunk (the contracts), the visitor
+// context that hidden fields read.
+const uiFiles = [...files, 'src/sdk/render/contract.ts', 'src/sdk/collect/contract.ts', 'src/sdk/context/types.ts'];
+
+/** `k` written as a property name (`k:`, `k?:`, `'k':`) in `text`. */
+const isKeyIn = (text: string, k: string) => new RegExp(`(^|[\\s{,;'"])${k}['"]?\\??\\s*:`, 'm').test(text);
 
 describe('keys the builds shorten', () => {
   it('are read from the build options', () => {
     expect(keys.length).toBeGreaterThan(20);
     expect(keys).toContain('peek');
+    expect(uiKeys).toContain('focusStep');
   });
 
   it.each(files)('are not property names in %s', (file) => {
     // Comments left out: prose says "group: …" without naming a key.
     const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
-    const used = keys.filter((k) => new RegExp(`(^|[\\s{,;'"])${k}['"]?\\??\\s*:`, 'm').test(text));
-    expect(used).toEqual([]);
+    expect(keys.filter((k) => isKeyIn(text, k))).toEqual([]);
+  });
+
+  // Nor quoted: the names of a union type (MessageKey: the keys of `messages`) are strings.
+  it.each(uiFiles)("the UI chunk's are not property names in %s", (file) => {
+    const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+    expect(uiKeys.filter((k) => isKeyIn(text, k) || text.includes(`'${k}'`))).toEqual([]);
+  });
+
+  // JSX props go to elements by name: a key that is also a DOM property, an attribute Preact
+  // sets, a style name, or a name Preact itself reads would be renamed on its way to the element.
+  // Built-in methods too (`at`, `values`): one called in the chunk would be renamed with the key.
+  it("the UI chunk's are not names of the DOM, Preact or the built-ins", () => {
+    const tags = 'input select option textarea form button a img dialog div span p h2 label body html style poplet-campaign'.split(' ');
+    const objects: object[] = [
+      ...tags.map((t) => document.createElement(t)),
+      document,
+      window,
+      document.body.style,
+      new KeyboardEvent('keydown'),
+      Object.prototype,
+      Array.prototype,
+      String.prototype,
+      RegExp.prototype,
+      Promise.prototype,
+      Map.prototype,
+      Function.prototype,
+      Number.prototype,
+      Date.prototype,
+      Object,
+      Array,
+      Promise,
+      Math,
+    ];
+    const preact = readFileSync('node_modules/preact/dist/preact.module.js', 'utf8');
+    const clash = uiKeys.filter(
+      (k) => objects.some((o) => k in o) || new RegExp(`\\.${k}\\b|[{,]${k}:|['"]${k}['"]`).test(preact) || document.createElement('input').hasAttribute(k),
+    );
+    expect(clash).toEqual([]);
+  });
+
+  // A key read by a quoted name (`x['name']`) is not renamed there: minified, it shows in the
+  // bundle as `x.name`, next to the renamed ones that no longer match it.
+  it.each([
+    ['dist/poplet.js', keys],
+    ['dist/poplet.collect.js', listed(collectMangle())],
+    ['dist/poplet.ui.js', uiKeys],
+  ] as const)('are all renamed in %s', (file, list) => {
+    if (!existsSync(file)) return;
+    const text = readFileSync(file, 'utf8');
+    expect(list.filter((k) => new RegExp(`\\.${k}\\b|[{,]${k}:`).test(text))).toEqual([]);
   });
 });

@@ -13,7 +13,9 @@ if (all.some((b) => !existsSync(b.file))) execSync('npx tsx esbuild.config.ts', 
 describe('bundle size', () => {
   it('every bundle has a budget', () => {
     expect(all.map((b) => b.file).sort()).toEqual(['dist/poplet.collect.js', 'dist/poplet.js', 'dist/poplet.ui.js', 'dist/snippet.min.js']);
-    for (const b of all) expect(b.goal).toBeLessThanOrEqual(b.limit);
+    // A limit may sit below its goal: a bundle that met its goal keeps its spare bytes in sight,
+    // and a change that needs them raises the limit in its own commit.
+    for (const b of all) expect(Math.min(b.limit, b.goal)).toBeGreaterThan(0);
   });
 
   it.each(all.map((b) => [b.file, b.limit] as const))('%s is within its limit of %i bytes', (file, limit) => {

@@ -42,25 +42,25 @@ export class App extends Component<AppProps, State> {
    * refusal sends the visitor back) shows it. No prototype, so that a field named `constructor`
    * starts empty.
    */
-  declare values: Record<string, string>;
+  declare given: Record<string, string>;
   /** The honeypot's value: read on the first submit, before anything is sent (undefined until then). */
-  declare hp: string;
+  declare honeypot: string;
   declare msgs: Messages;
   /** The step of each field the visitor was shown, by key. */
-  declare at: Record<string, number>;
+  declare stepOf: Record<string, number>;
   /** The countdowns' clock, once one is drawn. */
   declare t: ReturnType<typeof setInterval>;
 
   constructor(p: AppProps) {
     super(p);
     this.state = { step: 0, errors: bag() };
-    this.values = bag();
-    this.at = bag();
+    this.given = bag();
+    this.stepOf = bag();
     this.msgs = { ...DEFAULT_MESSAGES, ...p.req.content.messages };
   }
 
-  /** Next or submit: checks the current step's fields (kept in `values`), then moves on or sends. */
-  async onSubmit(e: SubmitEvent) {
+  /** Next or submit: checks the current step's fields (kept in `given`), then moves on or sends. */
+  async sendStep(e: SubmitEvent) {
     e.preventDefault();
     const {
       campaign,
@@ -83,11 +83,12 @@ export class App extends Component<AppProps, State> {
       const el = get(k);
       // Hidden fields have no element: their values are read at submit.
       if (!el) continue;
-      this.at[k] = step;
-      const w = invalid(b, (this.values[k] = el.type == 'checkbox' && !el.checked ? '' : el.value.trim()));
+      this.stepOf[k] = step;
+      const w = invalid(b, (this.given[k] = el.type == 'checkbox' && !el.checked ? '' : el.value.trim()));
       if (w) errors[k] = this.msgs[(bad = w)];
     }
-    this.hp ||= get('pl_hp')!.value;
+    // Not `||=`: esbuild lowers that on a shortened key to a computed one and a temporary (+15 B).
+    this.honeypot = this.honeypot || get('pl_hp')!.value;
     // Focus follows the errors to show (once they are drawn).
     this.setState({ errors, failed: false }, bad ? this.props.focusStep : undefined);
     if (bad) return;
@@ -105,13 +106,13 @@ export class App extends Component<AppProps, State> {
     try {
       for (const b of all) {
         const k = keyOf(b);
-        const v = b.type == 'hidden' ? hiddenValue(host.context(), b.from) : this.values[k] || '';
+        const v = b.type == 'hidden' ? hiddenValue(host.context(), b.from) : this.given[k] || '';
         if (b.type == 'consent' && v) consent = b.label;
         if (v && (b.type != 'consent' || b.name)) fields[k] = v;
         if (b.type == 'email') fields.email = v;
       }
       this.setState({ busy: true });
-      r = await host.submit(campaign, fields, consent, this.hp, form);
+      r = await host.submit(campaign, fields, consent, this.honeypot, form);
     } catch (err) {
       r = { ok: false, error: '' + err };
     }
@@ -122,7 +123,7 @@ export class App extends Component<AppProps, State> {
     // earlier one is drawn again, with what was typed in it, and the field takes focus.
     // (`errors` is still the step's empty set; `>= 0`, not `in`: an inherited name is no step.)
     if (k) errors[k] = this.msgs[k == 'email' ? k : 'error'];
-    if (this.at[k!] >= 0) step = this.at[k!];
+    if (this.stepOf[k!] >= 0) step = this.stepOf[k!];
     this.setState({ errors, busy: false, failed: true, step }, k ? this.props.focusStep : undefined);
   }
 
@@ -155,7 +156,7 @@ export class App extends Component<AppProps, State> {
             {closeStyle == 'icon' ? '×' : this.msgs.close}
           </button>
         )}
-        <form class="st" key={step} noValidate tabIndex={-1} onSubmit={safe(this.onSubmit.bind(this))}>
+        <form class="st" key={step} noValidate tabIndex={-1} onSubmit={safe(this.sendStep.bind(this))}>
           {/* The success step is announced as it replaces the form: its blocks sit in an alert (not
               the form itself: a form may not take role=alert). Steps draw their blocks as they are. */}
           {h((content.steps[step] ? Fragment : 'div') as 'div', { class: 'st', role: 'alert' }, blocks.map((b, i) =>
@@ -163,7 +164,7 @@ export class App extends Component<AppProps, State> {
               id: 'f' + step + '-' + i,
               // Only a field shows its error: another block that shares a field's key ignores it.
               error: errors[keyOf(b as FieldBlock)],
-              value: this.values[keyOf(b as FieldBlock)],
+              value: this.given[keyOf(b as FieldBlock)],
               choose: this.msgs.choose,
               busy,
               // A countdown drawn for the first time starts the clock: the campaign is drawn again
@@ -171,7 +172,7 @@ export class App extends Component<AppProps, State> {
               // one is drawn only when it changes.
               tick: () => this.t || (this.t = setInterval(() => (this.base ? this.forceUpdate() : clearInterval(this.t)), 1000)),
               close,
-              link: safe((href: string, closes: boolean) => (req.host.clicked(campaign, href), closes && close())),
+              follow: safe((href: string, closes: boolean) => (req.host.clicked(campaign, href), closes && close())),
             }),
           ))}
           {failed && <p class="fe" role="alert">{this.msgs.error}</p>}

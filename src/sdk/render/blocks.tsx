@@ -23,7 +23,7 @@ export interface BlockEnv {
   tick(): void;
   close(): void;
   /** A tracked link: a content link, or a link button (which then closes). */
-  link(href: string, closes: boolean): void;
+  follow(href: string, closes: boolean): void;
 }
 
 /** The sign-up key of a field: its name, or its type for email and consent. */
@@ -33,7 +33,7 @@ const NEW_TAB = { target: '_blank', rel: 'noopener noreferrer' };
 
 function rich(nodes: SafeNode[], env: BlockEnv): ComponentChildren {
   return nodes.map((n) =>
-    typeof n == 'string' ? n : h(n.tag, n.href ? { href: n.href, ...NEW_TAB, onClick: () => env.link(n.href!, false) } : null, rich(n.children, env)),
+    typeof n == 'string' ? n : h(n.tag, n.href ? { href: n.href, ...NEW_TAB, onClick: () => env.follow(n.href!, false) } : null, rich(n.children, env)),
   );
 }
 
@@ -106,7 +106,7 @@ export function renderBlock(b: Block, env: BlockEnv) {
   if (t != 'button') return t != 'hidden' && field(b, env);
   const cls = b.secondary ? 'b s' : 'b';
   if (b.action == 'link')
-    return isSafeUrl(b.href!) && <a class={cls} href={b.href} {...(b.newTab && NEW_TAB)} onClick={() => env.link(b.href!, true)}>{b.label}</a>;
+    return isSafeUrl(b.href!) && <a class={cls} href={b.href} {...(b.newTab && NEW_TAB)} onClick={() => env.follow(b.href!, true)}>{b.label}</a>;
   return b.action == 'close' ? (
     <button type="button" class={cls} onClick={env.close}>{b.label}</button>
   ) : (
