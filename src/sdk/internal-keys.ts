@@ -23,9 +23,11 @@ const KIT_KEYS: Record<string, string> = { deps: '$d', ctx: '$c', record: '$r', 
  * sanitize's nodes. Not the UiHost and ShowRequest contract (the collection chunk and the core
  * hold the other end), the messages (campaign JSON), Preact's props and options, nor a DOM
  * property or attribute: the build renames a key in every object of the chunk, an element's
- * props included (`step`, a field of App's state, is an input's property too, so it keeps its name).
+ * props included. The chunk's own keys are named apart from those (App's `stepIndex`, not `step`,
+ * an input's property; BlockEnv's `errorText`, not `error`, a key of `messages`), so that they
+ * can be shortened.
  */
-const UI_KEYS = 'req modal safe focusStep errors busy failed given honeypot stepOf msgs sendStep go tick follow tag fail'.split(' ');
+const UI_KEYS = 'req modal safe focusStep stepIndex errors busy failed given honeypot stepOf msgs sendStep go dismiss optOut fail idPrefix errorText chooseText tick follow tag'.split(' ');
 
 const mangle = (keys: string[]) => ({ mangleProps: new RegExp(`^(${keys.join('|')})$`), mangleCache: { ...KIT_KEYS } });
 /** esbuild options of the core build. */

@@ -14,8 +14,8 @@ export interface AppProps {
   req: ShowRequest;
   modal: boolean;
   /** Close by the visitor: recorded, animated out. */
-  close(): void;
-  noshow(): void;
+  dismiss(): void;
+  optOut(): void;
   /** Wraps a handler so that anything it throws goes to the debug log, never to the page. */
   safe<A extends unknown[]>(fn: (...a: A) => unknown): (...a: A) => void;
   /** After a step change or failed validation: focus the first invalid field, else the first field, else the step, scrolled into view (a tall form on a phone). */
@@ -24,7 +24,7 @@ export interface AppProps {
 
 interface State {
   /** Index of the current step; steps.length is the success step. */
-  step: number;
+  stepIndex: number;
   errors: Record<string, string>;
   busy?: boolean;
   failed?: boolean;
@@ -53,7 +53,7 @@ export class App extends Component<AppProps, State> {
 
   constructor(p: AppProps) {
     super(p);
-    this.state = { step: 0, errors: bag() };
+    this.state = { stepIndex: 0, errors: bag() };
     this.given = bag();
     this.stepOf = bag();
     this.msgs = { ...DEFAULT_MESSAGES, ...p.req.content.messages };
@@ -67,11 +67,11 @@ export class App extends Component<AppProps, State> {
       content: { steps },
       host,
     } = this.props.req;
-    let { step, busy } = this.state;
+    let { stepIndex: step, busy } = this.state;
     if (busy) return;
     // The success step: nothing comes next and nothing is left to send, so next or submit there
     // (refused by checkContent, but drawn if it arrives) closes.
-    if (!steps[step]) return this.props.close();
+    if (!steps[step]) return this.props.dismiss();
     const blocks = steps[step].blocks;
     const form = e.currentTarget as HTMLFormElement;
     const get = (k: string) => form.elements.namedItem(k) as HTMLInputElement | null;
@@ -124,19 +124,19 @@ export class App extends Component<AppProps, State> {
     // (`errors` is still the step's empty set; `>= 0`, not `in`: an inherited name is no step.)
     if (k) errors[k] = this.msgs[k == 'email' ? k : 'error'];
     if (this.stepOf[k!] >= 0) step = this.stepOf[k!];
-    this.setState({ errors, busy: false, failed: true, step }, k ? this.props.focusStep : undefined);
+    this.setState({ errors, busy: false, failed: true, stepIndex: step }, k ? this.props.focusStep : undefined);
   }
 
   /** To another step: focus follows once it is drawn. */
   go(step: number) {
-    this.setState({ step, busy: false, errors: bag() }, this.props.focusStep);
+    this.setState({ stepIndex: step, busy: false, errors: bag() }, this.props.focusStep);
   }
 
   render() {
-    const { req, modal, noshow, safe } = this.props;
-    const close = safe(this.props.close);
+    const { req, modal, optOut, safe } = this.props;
+    const close = safe(this.props.dismiss);
     const { campaign, content } = req;
-    const { step, errors, busy, failed } = this.state;
+    const { stepIndex: step, errors, busy, failed } = this.state;
     const s = content.style || {};
     const vars: Record<string, string> = {};
     // content.style.accentText → --pl-accent-text (the one name in two words); numbers are px.
@@ -161,17 +161,17 @@ export class App extends Component<AppProps, State> {
               the form itself: a form may not take role=alert). Steps draw their blocks as they are. */}
           {h((content.steps[step] ? Fragment : 'div') as 'div', { class: 'st', role: 'alert' }, blocks.map((b, i) =>
             renderBlock(b, {
-              id: 'f' + step + '-' + i,
+              idPrefix: 'f' + step + '-' + i,
               // Only a field shows its error: another block that shares a field's key ignores it.
-              error: errors[keyOf(b as FieldBlock)],
-              value: this.given[keyOf(b as FieldBlock)],
-              choose: this.msgs.choose,
+              errorText: errors[keyOf(b as FieldBlock)],
+              given: this.given[keyOf(b as FieldBlock)],
+              chooseText: this.msgs.choose,
               busy,
               // A countdown drawn for the first time starts the clock: the campaign is drawn again
               // every second until unmounted (Preact then sets `base` to null). Content without
               // one is drawn only when it changes.
               tick: () => this.t || (this.t = setInterval(() => (this.base ? this.forceUpdate() : clearInterval(this.t)), 1000)),
-              close,
+              dismiss: close,
               follow: safe((href: string, closes: boolean) => (req.host.clicked(campaign, href), closes && close())),
             }),
           ))}
@@ -179,7 +179,7 @@ export class App extends Component<AppProps, State> {
           <input class="hp" name="pl_hp" tabIndex={-1} autocomplete="off" aria-hidden />
         </form>
         {content.noshowLink !== false && (
-          <button type="button" class="ns" onClick={safe(noshow)}>
+          <button type="button" class="ns" onClick={safe(optOut)}>
             {this.msgs.noshow}
           </button>
         )}

@@ -11,17 +11,17 @@ import { sanitize, type SafeNode } from './sanitize';
 
 export interface BlockEnv {
   /** Unique id prefix of the block inside its shadow root. */
-  id: string;
+  idPrefix: string;
   /** Text of the block's validation error, if any. */
-  error?: string;
+  errorText?: string;
   /** What the visitor gave the field before (a step drawn again), shown as it starts. */
-  value?: string;
+  given?: string;
   /** A select's empty choice when the field sets no placeholder (`messages.choose`). */
-  choose: string;
+  chooseText: string;
   busy?: boolean;
   /** A countdown is drawn: the campaign must be drawn again every second from now on. */
   tick(): void;
-  close(): void;
+  dismiss(): void;
   /** A tracked link: a content link, or a link button (which then closes). */
   follow(href: string, closes: boolean): void;
 }
@@ -37,7 +37,7 @@ function rich(nodes: SafeNode[], env: BlockEnv): ComponentChildren {
   );
 }
 
-function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { id, error, value: v, choose }: BlockEnv) {
+function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { idPrefix: id, errorText: error, given: v, chooseText: choose }: BlockEnv) {
   const t = b.type;
   const attrs = {
     id,
@@ -108,7 +108,7 @@ export function renderBlock(b: Block, env: BlockEnv) {
   if (b.action == 'link')
     return isSafeUrl(b.href!) && <a class={cls} href={b.href} {...(b.newTab && NEW_TAB)} onClick={() => env.follow(b.href!, true)}>{b.label}</a>;
   return b.action == 'close' ? (
-    <button type="button" class={cls} onClick={env.close}>{b.label}</button>
+    <button type="button" class={cls} onClick={env.dismiss}>{b.label}</button>
   ) : (
     <button type="submit" class={cls} data-a={b.action} aria-disabled={env.busy || undefined}>{b.label}</button>
   );

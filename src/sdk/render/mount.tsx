@@ -101,10 +101,10 @@ export function show(req: ShowRequest): Shown {
         <App
           req={req}
           modal={modal}
-          close={close}
+          dismiss={close}
           // Close first: noshow makes the engine destroy what is still shown, which would end
           // this campaign unrecorded (no close counted, no after-popup-close, no fade-out).
-          noshow={() => (close(), safe(host.noshow)())}
+          optOut={() => (close(), safe(host.noshow)())}
           safe={safe}
           focusStep={() => (q('[aria-invalid]') || q(FIRST_FIELD) || q('.st'))!.focus()}
         />
