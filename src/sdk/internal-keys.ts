@@ -27,7 +27,7 @@ const KIT_KEYS: Record<string, string> = { deps: '$d', ctx: '$c', record: '$r', 
  * an input's property; BlockEnv's `errorText`, not `error`, a key of `messages`), so that they
  * can be shortened.
  */
-const UI_KEYS = 'req modal safe focusStep stepIndex errors busy failed given honeypot stepOf msgs sendStep go dismiss optOut fail idPrefix errorText chooseText tick follow tag'.split(' ');
+const UI_KEYS = 'req modal safe focusStep stepIndex errors busy failed given honeypot stepOf msgs sendStep go dismiss optOut fail idPrefix errorText chooseText tick follow tag kids'.split(' ');
 
 const mangle = (keys: string[]) => ({ mangleProps: new RegExp(`^(${keys.join('|')})$`), mangleCache: { ...KIT_KEYS } });
 /** esbuild options of the core build. */

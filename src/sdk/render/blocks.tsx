@@ -33,7 +33,7 @@ const NEW_TAB = { target: '_blank', rel: 'noopener noreferrer' };
 
 function rich(nodes: SafeNode[], env: BlockEnv): ComponentChildren {
   return nodes.map((n) =>
-    typeof n == 'string' ? n : h(n.tag, n.href ? { href: n.href, ...NEW_TAB, onClick: () => env.follow(n.href!, false) } : null, rich(n.children, env)),
+    typeof n == 'string' ? n : h(n.tag, n.href ? { href: n.href, ...NEW_TAB, onClick: () => env.follow(n.href!, false) } : null, rich(n.kids, env)),
   );
 }
 

@@ -4,7 +4,8 @@
 // keeps only its text; attributes other than href are dropped.
 
 export type SafeTag = 'b' | 'strong' | 'i' | 'em' | 'a' | 'br';
-export type SafeNode = string | { tag: SafeTag; href?: string; children: SafeNode[] };
+// `kids`, not `children`: Preact's prop of that name keeps it, this key is shortened (internal-keys.ts).
+export type SafeNode = string | { tag: SafeTag; href?: string; kids: SafeNode[] };
 
 // No prototype: "&constructor;", or a key a page added to Object.prototype, finds nothing here.
 const ENTITIES = { __proto__: null, amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' } as unknown as Record<string, string>;
@@ -20,11 +21,11 @@ const TAG = /<(\/?)(b|strong|i|em|a|br)\b((?:[^>"']|"[^"]*"|'[^']*')*)>/gi;
 const HREF = /\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/i;
 
 export function sanitize(html: string): SafeNode[] {
-  type Open = { tag: string; children: SafeNode[] };
-  const stack: Open[] = [{ tag: '', children: [] }];
+  type Open = { tag: string; kids: SafeNode[] };
+  const stack: Open[] = [{ tag: '', kids: [] }];
   const top = () => stack[stack.length - 1];
   const text = (s: string) => {
-    const kids = top().children;
+    const kids = top().kids;
     const last = kids.length - 1;
     if (typeof kids[last] == 'string') kids[last] += s;
     else if (s) kids.push(s);
@@ -40,19 +41,19 @@ export function sanitize(html: string): SafeNode[] {
       else if (tag != 'a') text(raw);
       return '';
     }
-    const node: { tag: SafeTag; href?: string; children: SafeNode[] } = { tag, children: [] };
+    const node: { tag: SafeTag; href?: string; kids: SafeNode[] } = { tag, kids: [] };
     if (tag == 'a') {
       const h = HREF.exec(attrs);
       // As the URL parser reads it: leading controls and spaces dropped, tabs and newlines removed.
       const href = h ? decode(h[1] || h[2] || h[3] || '').replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+/, '') : '';
       // A refused link still opens an element, so that its </a> closes it, but adds its text to the parent.
-      if (!/^(https?|mailto):/i.test(href)) return stack.push({ tag, children: top().children }), '';
+      if (!/^(https?|mailto):/i.test(href)) return stack.push({ tag, kids: top().kids }), '';
       node.href = href;
     }
-    top().children.push(node);
+    top().kids.push(node);
     if (tag != 'br') stack.push(node);
     return '';
   });
   text(decode(html.slice(at)));
-  return stack[0].children;
+  return stack[0].kids;
 }

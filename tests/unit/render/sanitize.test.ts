@@ -6,23 +6,23 @@ describe('sanitize', () => {
     expect(sanitize('Get <b>10%</b> <I>off</I>,<br>see <a href="https://shop.example/x?a=1&amp;b=2">terms</a>'))
       .toEqual([
         'Get ',
-        { tag: 'b', children: ['10%'] },
+        { tag: 'b', kids: ['10%'] },
         ' ',
-        { tag: 'i', children: ['off'] },
+        { tag: 'i', kids: ['off'] },
         ',',
-        { tag: 'br', children: [] },
+        { tag: 'br', kids: [] },
         'see ',
-        { tag: 'a', href: 'https://shop.example/x?a=1&b=2', children: ['terms'] },
+        { tag: 'a', href: 'https://shop.example/x?a=1&b=2', kids: ['terms'] },
       ]);
   });
 
   it('nests and auto-closes', () => {
-    expect(sanitize('<strong>a <em>b')).toEqual([{ tag: 'strong', children: ['a ', { tag: 'em', children: ['b'] }] }]);
-    expect(sanitize("<a href='mailto:x@y.z'>m</a><br/>")).toEqual([{ tag: 'a', href: 'mailto:x@y.z', children: ['m'] }, { tag: 'br', children: [] }]);
+    expect(sanitize('<strong>a <em>b')).toEqual([{ tag: 'strong', kids: ['a ', { tag: 'em', kids: ['b'] }] }]);
+    expect(sanitize("<a href='mailto:x@y.z'>m</a><br/>")).toEqual([{ tag: 'a', href: 'mailto:x@y.z', kids: ['m'] }, { tag: 'br', kids: [] }]);
   });
 
   it('drops attributes of allowed tags', () => {
-    expect(sanitize('<b onclick="alert(1)" style="x">bold</b>')).toEqual([{ tag: 'b', children: ['bold'] }]);
+    expect(sanitize('<b onclick="alert(1)" style="x">bold</b>')).toEqual([{ tag: 'b', kids: ['bold'] }]);
   });
 
   it('turns every other tag into visible text', () => {
@@ -36,7 +36,7 @@ describe('sanitize', () => {
     for (const href of ['javascript:alert(1)', ' JavaScript:alert(1)', 'java&#x09;script:alert(1)', 'jav\nascript:x', 'data:text/html,x', 'vbscript:x', '/relative', 'tel:1'])
       expect(sanitize(`<a href="${href}">x</a> y`)).toEqual(['x y']);
     expect(sanitize('<a>x</a>')).toEqual(['x']);
-    expect(sanitize('<a href=" https://a.example">x</a>')).toEqual([{ tag: 'a', href: 'https://a.example', children: ['x'] }]);
+    expect(sanitize('<a href=" https://a.example">x</a>')).toEqual([{ tag: 'a', href: 'https://a.example', kids: ['x'] }]);
   });
 
   it('decodes entities into text, never into markup', () => {
@@ -58,6 +58,6 @@ describe('sanitize', () => {
   });
 
   it('handles quotes with > inside attributes', () => {
-    expect(sanitize('<a href="https://a.example/?q=>">go</a>')).toEqual([{ tag: 'a', href: 'https://a.example/?q=>', children: ['go'] }]);
+    expect(sanitize('<a href="https://a.example/?q=>">go</a>')).toEqual([{ tag: 'a', href: 'https://a.example/?q=>', kids: ['go'] }]);
   });
 });
