@@ -256,3 +256,34 @@ describe('a page that added enumerable keys to Object.prototype', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe('character references in rich text', () => {
+  const rich = (text: string): Content => ({ label: 'Offer', steps: [{ blocks: [{ type: 'paragraph', text, html: true }] }], success: { blocks: [] } });
+  const TEXT = 'Caf&eacute; &copy; 2026 &ndash; <b>&euro;5</b> &hellip; &#128; &AMP; &amp; &lt;i&gt; &#65; &bogus;';
+  const paragraph = (page: Page) => page.locator('poplet-campaign p').first().textContent();
+
+  it("read as the browser reads them in HTML: every named one, numeric ones with HTML's own mapping", async () => {
+    const { page, errors } = await f.open();
+    await show(page, campaign({ type: 'popup' }, rich(TEXT)));
+    expect(await paragraph(page)).toBe('Café © 2026 – €5 … € & & <i> A &bogus;');
+    expect(await page.locator('poplet-campaign b').textContent()).toBe('€5');
+    expect(errors).toEqual([]);
+  });
+
+  it('on a page enforcing Trusted Types with a default policy for script URLs only: one refusal, then numeric ones and the basic named ones still read right', async () => {
+    const { page, errors } = await f.open({
+      headers: { 'content-security-policy': "require-trusted-types-for 'script'; trusted-types default" },
+      head: '<script src="/csp-listen.js"></script>',
+    });
+    await page.evaluate(() => (window as unknown as { trustedTypes: { createPolicy(n: string, p: object): unknown } }).trustedTypes.createPolicy('default', { createScriptURL: (u: string) => u }));
+    await show(page, campaign({ type: 'popup' }, rich(TEXT)));
+    expect(await paragraph(page)).toBe('Caf&eacute; &copy; 2026 &ndash; &euro;5 &hellip; \x80 & & <i> A &bogus;');
+    // The refusal was the browser's, as the policy says, and the first only: the textarea is not
+    // tried again. Nothing reached the page.
+    expect((await violations(page)).length).toBe(1);
+    await show(page, campaign({ type: 'popup' }, rich(TEXT)));
+    expect((await violations(page)).length).toBe(1);
+    // The browser's own console line about it; nothing from the page or Poplet.
+    expect(errors).toEqual([expect.stringContaining("requires 'TrustedHTML' assignment")]);
+  });
+});

@@ -10,12 +10,26 @@ export type SafeNode = string | { tag: SafeTag; href?: string; kids: SafeNode[] 
 // No prototype: "&constructor;", or a key a page added to Object.prototype, finds nothing here.
 const ENTITIES = { __proto__: null, amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' } as unknown as Record<string, string>;
 
+// What the browser makes of a reference (`&eacute;`, `&#128;` as in HTML: €), read from a textarea:
+// it parses what it is given as text only (RCDATA), and a reference cannot hold the `</textarea>`
+// that would end that, so no element is ever made. A page enforcing Trusted Types without a
+// createHTML policy refuses the assignment: once (the console shows that one violation), then our
+// own table reads the basic named ones and every numeric one.
+let area: HTMLTextAreaElement | 0 = document.createElement('textarea');
+
 /** Decodes character references, so "&lt;b&gt;" reads as text "<b>", not as a tag. */
 export const decode = (s: string): string =>
-  s.replace(/&(#(x?)([\da-f]+)|[a-z]+);/gi, (m, e: string, x: string, n?: string | number) =>
+  s.replace(/&(#(x?)([\da-f]+)|[a-z\d]+);/gi, (m, e: string, x: string, n?: string | number) => {
+    if (area)
+      try {
+        area.innerHTML = m;
+        return area.value;
+      } catch {
+        area = 0;
+      }
     // A numeric one (its digits become its code point) or a named one.
-    n ? ((n = parseInt(n as string, x ? 16 : 10)) && n < 0x110000 ? String.fromCodePoint(n) : '\ufffd') : ENTITIES[e.toLowerCase()] || m,
-  );
+    return n ? ((n = parseInt(n as string, x ? 16 : 10)) && n < 0x110000 ? String.fromCodePoint(n) : '\ufffd') : ENTITIES[e.toLowerCase()] || m;
+  });
 
 const TAG = /<(\/?)(b|strong|i|em|a|br)\b((?:[^>"']|"[^"]*"|'[^']*')*)>/gi;
 const HREF = /\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/i;
