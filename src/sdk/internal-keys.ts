@@ -9,14 +9,14 @@
  * candidate's group, the engine's refresh, the state record's consent as read. esbuild names them
  * in the core build alone.
  */
-const CORE_KEYS = 'group del peek configure one off dispose kept since py ay win doc isMobile list bad drawn eligible refresh granted last'.split(' ');
+const CORE_KEYS = 'del peek configure one off dispose kept since py ay win doc isMobile ranked bad drawn eligible refresh granted last'.split(' ');
 
 /**
  * Keys of what the core hands the collection chunk (CollectKit, EngineDeps) and of nothing else
  * in either: shortened in both builds to these fixed names, so the two agree (the UI chunk meets
  * none of them). `$`: no other key in the bundles starts with one.
  */
-const KIT_KEYS: Record<string, string> = { deps: '$d', ctx: '$c', record: '$r', markSignedUp: '$m', visitorId: '$v', update: '$u', emit: '$e', reload: '$l', activity: '$a' };
+const KIT_KEYS: Record<string, string> = { deps: '$d', ctx: '$c', record: '$r', markSignedUp: '$m', visitorId: '$v', update: '$u', emit: '$e', activity: '$a' };
 
 /**
  * Keys of the UI chunk's own objects: App's props, state and fields, Guard's, a block's BlockEnv,
@@ -27,7 +27,7 @@ const KIT_KEYS: Record<string, string> = { deps: '$d', ctx: '$c', record: '$r', 
  * an input's property; BlockEnv's `errorText`, not `error`, a key of `messages`), so that they
  * can be shortened.
  */
-const UI_KEYS = 'req modal safe focusStep stepIndex errors busy failed given honeypot stepOf msgs sendStep go dismiss optOut fail idPrefix errorText chooseText tick follow tag kids'.split(' ');
+const UI_KEYS = 'req modal safe focusStep stepIndex errors busy failed given honeypot stepOf msgs sendStep toStep dismiss optOut fail idPrefix errorText chooseText tick follow tag kids'.split(' ');
 
 const mangle = (keys: string[]) => ({ mangleProps: new RegExp(`^(${keys.join('|')})$`), mangleCache: { ...KIT_KEYS } });
 /** esbuild options of the core build. */

@@ -41,8 +41,12 @@ describe('keys the builds shorten', () => {
 
   // JSX props go to elements by name: a key that is also a DOM property, an attribute Preact
   // sets, a style name, or a name Preact itself reads would be renamed on its way to the element.
-  // Built-in methods too (`at`, `values`): one called in the chunk would be renamed with the key.
-  it("the UI chunk's are not names of the DOM, Preact or the built-ins", () => {
+  // Built-in methods too (`at`, `values`, `entries`): one called in a bundle would be renamed with
+  // the key (Object.entries became Object.<short name>, undefined, in the core once).
+  it.each([
+    ['core', keys],
+    ['UI chunk', uiKeys],
+  ] as const)("the %s's are not names of the DOM, Preact or the built-ins", (_, list) => {
     const tags = 'input select option textarea form button a img dialog div span p h2 label body html style poplet-campaign'.split(' ');
     const objects: object[] = [
       ...tags.map((t) => document.createElement(t)),
@@ -56,6 +60,16 @@ describe('keys the builds shorten', () => {
       RegExp.prototype,
       Promise.prototype,
       Map.prototype,
+      Set.prototype,
+      Storage.prototype,
+      URL.prototype,
+      URLSearchParams.prototype,
+      Event.prototype,
+      console,
+      JSON,
+      history,
+      location,
+      navigator,
       Function.prototype,
       Number.prototype,
       Date.prototype,
@@ -65,7 +79,7 @@ describe('keys the builds shorten', () => {
       Math,
     ];
     const preact = readFileSync('node_modules/preact/dist/preact.module.js', 'utf8');
-    const clash = uiKeys.filter(
+    const clash = list.filter(
       (k) => objects.some((o) => k in o) || new RegExp(`\\.${k}\\b|[{,]${k}:|['"]${k}['"]`).test(preact) || document.createElement('input').hasAttribute(k),
     );
     expect(clash).toEqual([]);

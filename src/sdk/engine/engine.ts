@@ -279,7 +279,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       // Nothing else happens on a page when the visitor just reads it: a "time on site" condition
       // or a schedule that starts must still be noticed. run() re-arms only if the set changed.
       // Decided on the compiled (valid) campaigns: the raw list may hold anything, null included.
-      if (compiled.list.some(([c]) => c.schedule || /"time"/.test(stringify(c.targeting)))) setInterval(safe(() => run(false, true)), TICK);
+      if (compiled.ranked.some(([c]) => c.schedule || /"time"/.test(stringify(c.targeting)))) setInterval(safe(() => run(false, true)), TICK);
     })
     .catch((e) => log('campaigns not loaded', e));
 

@@ -94,10 +94,10 @@ export class App extends Component<AppProps, State> {
     if (bad) return;
     // The button's action; Enter submits on a step with a submit button, else goes on.
     const by = e.submitter && (e.submitter as HTMLElement).dataset.a;
-    if ((by || (blocks.some((b) => (b as { action?: string }).action == 'submit') && 'submit')) != 'submit' && step < steps.length - 1) return this.go(step + 1);
+    if ((by || (blocks.some((b) => (b as { action?: string }).action == 'submit') && 'submit')) != 'submit' && step < steps.length - 1) return this.toStep(step + 1);
     // Submit: the fields of every step, hidden ones filled now.
     const all = steps.flatMap((s) => s.blocks).filter(isField) as FieldBlock[];
-    if (!all[0]) return this.go(steps.length);
+    if (!all[0]) return this.toStep(steps.length);
     const fields: Record<string, string> = {};
     let consent: string | undefined;
     let r: SubmitResult;
@@ -116,7 +116,7 @@ export class App extends Component<AppProps, State> {
     } catch (err) {
       r = { ok: false, error: '' + err };
     }
-    if (r.ok) return this.go(steps.length);
+    if (r.ok) return this.toStep(steps.length);
     const k = r.field;
     host.log('poplet ui: sign-up refused', r.error);
     // The field the server refused, if it named one, gets its message too, on its own step: an
@@ -128,7 +128,7 @@ export class App extends Component<AppProps, State> {
   }
 
   /** To another step: focus follows once it is drawn. */
-  go(step: number) {
+  toStep(step: number) {
     this.setState({ stepIndex: step, busy: false, errors: bag() }, this.props.focusStep);
   }
 

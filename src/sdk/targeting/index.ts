@@ -16,7 +16,7 @@ export { DEFAULT_GROUP } from '../../shared/campaign-targeting';
 
 export interface Compiled {
   /** Valid campaigns with their targeting and schedule tests, best rank first. */
-  list: Array<[Campaign, Test | null | undefined, ((now: number) => string | undefined) | undefined]>;
+  ranked: Array<[Campaign, Test | null | undefined, ((now: number) => string | undefined) | undefined]>;
   /** Invalid campaigns, reported by evaluate as skipped. */
   bad: DebugLine[];
   /**
@@ -45,7 +45,7 @@ export interface Decision {
 /** Validates and compiles a campaign set once; invalid campaigns are skipped with one log line. */
 export function compile(campaigns: unknown, o: { timezone?: string; log: (line: string) => void }): Compiled {
   const wall = zone(o.timezone, o.log);
-  const k: Compiled = { list: [], bad: [], drawn: {} };
+  const k: Compiled = { ranked: [], bad: [], drawn: {} };
   // The set is JSON from the network: no list is no campaigns, and anything else one bad one.
   // Each one valid only when checkCampaign finds no error: until then, anything (null included).
   ([] as Campaign[]).concat((campaigns || []) as Campaign[]).forEach((c, i) => {
@@ -56,7 +56,7 @@ export function compile(campaigns: unknown, o: { timezone?: string; log: (line: 
     // skipped alone; the others still run.
     if (!error)
       try {
-        k.list.push([c, c.targeting && compileRule(c.targeting, (l) => o.log(`${name}: ${l}`)), c.schedule && compileSchedule(c.schedule, wall)]);
+        k.ranked.push([c, c.targeting && compileRule(c.targeting, (l) => o.log(`${name}: ${l}`)), c.schedule && compileSchedule(c.schedule, wall)]);
       } catch (e) {
         error = String(e);
       }
@@ -66,7 +66,7 @@ export function compile(campaigns: unknown, o: { timezone?: string; log: (line: 
       k.bad.push({ id: +y.id || -1, name: String(y.name || name), status: 'skipped', reason: 'invalid: ' + error });
     }
   });
-  k.list.sort((a, b) => byRank(a[0], b[0]));
+  k.ranked.sort((a, b) => byRank(a[0], b[0]));
   return k;
 }
 
@@ -74,7 +74,7 @@ export function compile(campaigns: unknown, o: { timezone?: string; log: (line: 
 export function evaluate(k: Compiled, x: VisitorContext, random: () => number): Decision {
   const eligible: Candidate[] = [];
   const debug: DebugLine[] = [];
-  for (const [c, t, s] of k.list) {
+  for (const [c, t, s] of k.ranked) {
     const { id, name } = c;
     const h = x.history[id];
     const reason = x.noshow
