@@ -5,9 +5,10 @@
 
 /**
  * Keys of the core's own objects, which never leave it: the store's methods and the backends' del,
- * the armed triggers and their page view's state, the compiled campaign set, its decision and a
- * candidate's group, the engine's refresh, the state record's consent as read. esbuild names them
- * in the core build alone.
+ * the armed triggers and their page view's state, the compiled campaign set and its decision, the
+ * engine's refresh, the state record's consent as read. esbuild names them in the core build
+ * alone. Never a name of the DOM or a built-in, which a later change could call (a candidate's
+ * `group`: console.group; EngineDeps' `reload`: location.reload): the unit test checks.
  */
 const CORE_KEYS = 'del peek configure one off dispose kept since py ay win doc isMobile ranked bad drawn eligible refresh granted last'.split(' ');
 
