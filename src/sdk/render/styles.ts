@@ -26,7 +26,7 @@
 const CSS = `:host{all:initial!important;display:contents!important}\
 *{box-sizing:border-box}\
 .r{font:16px/1.45 var(--pl-font,system-ui,sans-serif);color:var(--pl-color,#1a1a1a);overflow-wrap:anywhere}\
-dialog{all:unset}dialog::backdrop{background:0}\
+dialog{all:unset}::backdrop{background:0}\
 dialog,.popup,.bar .bx,.slidein .bx,.fullscreen .bx{position:fixed;z-index:2147483647}dialog,.popup,.fullscreen .bx{inset:0}\
 .popup{display:flex;align-items:center;justify-content:center;padding:16px;background:var(--pl-overlay,#0009);animation:pl-f .2s}\
 .bx{position:relative;background:var(--pl-background,#fff);border-radius:var(--pl-radius,12px);box-shadow:0 8px 40px #0005;padding:16px 24px;width:100%;max-width:var(--pl-width,440px);max-height:100%;overflow:auto;animation:pl-u .25s}\
@@ -42,7 +42,7 @@ dialog,.popup,.bar .bx,.slidein .bx,.fullscreen .bx{position:fixed;z-index:21474
 .embed .bx{max-width:none;box-shadow:none;border:1px solid #ccc;animation:none}\
 .st>*,p{margin:0 0 12px}\
 h2{font-size:1.5em;line-height:1.2;text-wrap:balance}\
-[tabindex]:focus{outline:0}\
+.st,.bx{outline:0}\
 a{color:inherit}\
 img{display:block;max-width:100%;height:auto}\
 .b,.in{display:block;width:100%;font:inherit;border-radius:calc(var(--pl-radius,12px)/2);min-height:44px}\
@@ -54,8 +54,8 @@ label{display:block;font-weight:600;margin-bottom:4px}\
 .in[aria-invalid]{border:2px solid #b00020}\
 .ck{display:flex;gap:8px;font-weight:400}\
 .ck input{width:20px;height:20px;margin:2px 0 0;flex:none;accent-color:var(--pl-accent,#1f4fd1)}\
-.er{display:table;color:#b00020;background:#fff;font-size:.9em;margin:4px -6px 0;padding:1px 6px;border-radius:4px}\
-.fe{color:#b00020;background:#fff;padding:8px}\
+.er,.fe{color:#b00020;background:#fff;padding:8px}\
+.er{display:table;font-size:.9em;margin:4px -6px 0;padding:1px 6px;border-radius:4px}\
 .cd{font:700 1.6em monospace}\
 .x,.ns{background:0;border:0;color:inherit;font:inherit;cursor:pointer}\
 .x{position:absolute;top:6px;inset-inline-end:6px;min-width:40px;height:40px;padding:0 8px}\
