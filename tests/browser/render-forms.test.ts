@@ -574,6 +574,41 @@ describe('keyboard and focus', () => {
     expect(await focused(page)).toBe('button#before');
   });
 
+  it('a sign-up answered late does not pull focus back from where the visitor went on the page; answered at once, focus follows it', async () => {
+    for (const layout of [{ type: 'slidein', position: 'bottom-right' }, { type: 'embed', selector: '#slot' }] as const) {
+      for (const result of [{ ok: true, queued: false }, { ok: false, error: 'email: not a valid address', field: 'email' }]) {
+        const { page } = await f.open({ body: '<main><input id="search" aria-label="Search"><div id="slot"></div></main>' });
+        // The host answers only when the test says so (a slow server).
+        await page.evaluate(() => ((window as unknown as W & { __host: { submit(): Promise<unknown> } }).__host.submit = () => new Promise((r) => ((window as unknown as { __answer: unknown }).__answer = r))));
+        await show(page, campaign(layout));
+        const answer = () => page.evaluate((r) => (window as unknown as { __answer(r: unknown): void }).__answer(r), result);
+        const drawn = () => (result.ok ? q(page, 'h2').filter({ hasText: 'Thank you!' }) : q(page, '[aria-invalid]')).waitFor();
+        await q(page, 'input[type=email]').fill('ada@example.com');
+        await q(page, 'input[type=checkbox]').check();
+        await q(page, 'button[type=submit]').click();
+        await page.waitForFunction(() => (window as unknown as { __answer?: unknown }).__answer);
+        // Meanwhile the visitor types in the page's search field.
+        await page.locator('#search').click();
+        await page.keyboard.type('sho');
+        await answer();
+        await drawn();
+        await page.keyboard.type('es');
+        expect(await page.locator('#search').inputValue()).toBe('shoes');
+        expect(await focused(page)).toBe('input#search');
+
+        // The visitor who stays gets the focus moved to what replaced the step, or to the field refused.
+        await page.evaluate(() => (window as unknown as W).__shown.destroy());
+        await show(page, campaign(layout));
+        await q(page, 'input[type=email]').fill('ada@example.com');
+        await q(page, 'input[type=checkbox]').check();
+        await q(page, 'button[type=submit]').click();
+        await answer();
+        await drawn();
+        expect(await focused(page)).toBe(result.ok ? 'shadow:form.st' : 'shadow:input#f0-2.in');
+      }
+    }
+  });
+
   it('destroy() removes without recording a close', async () => {
     const { page } = await f.open();
     await show(page, campaign({ type: 'popup' }));

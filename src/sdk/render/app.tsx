@@ -18,7 +18,10 @@ export interface AppProps {
   optOut(): void;
   /** Wraps a handler so that anything it throws goes to the debug log, never to the page. */
   safe<A extends unknown[]>(fn: (...a: A) => unknown): (...a: A) => void;
-  /** After a step change or failed validation: focus the first invalid field, else the first field, else the step, scrolled into view (a tall form on a phone). */
+  /**
+   * After a step change or failed validation: focus the first invalid field, else the first field,
+   * else the step, scrolled into view (a tall form on a phone); not if focus has gone to the page.
+   */
   focusStep(): void;
 }
 

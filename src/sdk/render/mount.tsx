@@ -106,7 +106,10 @@ export function show(req: ShowRequest): Shown {
           // this campaign unrecorded (no close counted, no after-popup-close, no fade-out).
           optOut={() => (close(), safe(host.noshow)())}
           safe={safe}
-          focusStep={() => (q('[aria-invalid]') || q(FIRST_FIELD) || q('.st'))!.focus()}
+          // Not while the visitor is elsewhere on the page: a sign-up answered late (a slow
+          // server: up to 8 s) would pull them out of what they went on to do. A step drawn anew
+          // has lost the control they pressed: focus is then nowhere (on the body).
+          focusStep={() => (doc.activeElement == el || doc.activeElement == doc.body) && (q('[aria-invalid]') || q(FIRST_FIELD) || q('.st'))!.focus()}
         />
       </Guard>,
       mount,
