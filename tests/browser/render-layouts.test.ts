@@ -134,6 +134,39 @@ describe('layouts', () => {
     expect((await calls(page)).map((c) => c[0])).toEqual(['displayed']);
   });
 
+  it('what the visitor tabs to is scrolled out from under a bar (WCAG 2.4.11), with the page\'s own scroll padding kept', async () => {
+    const links = Array.from({ length: 40 }, (_, i) => `<p style="margin:0 0 40px"><a href="#l${i}" id="l${i}">Link ${i}</a></p>`).join('');
+    for (const bar of [{ type: 'bar', position: 'bottom' }, { type: 'bar', position: 'top', push: true }] as const) {
+      const { page } = await f.open({ head: '<style>html{scroll-padding-top:7px}</style>', body: `<main>${links}</main>` });
+      await show(page, campaign(bar));
+      const h = (await box(page).boundingBox())!.height;
+      // Forward through the page under a bottom bar, backward from its end under a top bar (the
+      // page's very top, at scroll 0, can only be uncovered by pushing it).
+      const back = bar.position == 'top';
+      if (back) await page.locator('#l39').focus();
+      const hidden: string[] = [];
+      for (let i = 0; i < 38; i++) {
+        await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+        hidden.push(
+          ...(await page.evaluate(() => {
+            const a = document.activeElement!;
+            const r = a.getBoundingClientRect();
+            const b = document.querySelector('poplet-campaign')!.shadowRoot!.querySelector('.bx')!.getBoundingClientRect();
+            return a.id && r.top >= b.top && r.bottom <= b.bottom ? [a.id] : [];
+          })),
+        );
+      }
+      expect(hidden).toEqual([]);
+      const padding = () => page.evaluate(() => [getComputedStyle(document.documentElement).scrollPaddingTop, getComputedStyle(document.documentElement).scrollPaddingBottom]);
+      const [top, bottom] = await padding();
+      expect(parseFloat(back ? top : bottom)).toBeCloseTo(back ? 7 + h : h, 0);
+      expect(back ? bottom : top).toBe(back ? 'auto' : '7px');
+      await page.evaluate(() => (window as unknown as W).__shown.destroy());
+      expect(await padding()).toEqual(['7px', 'auto']);
+      expect(await page.evaluate(() => document.documentElement.getAttribute('style'))).toBeFalsy();
+    }
+  });
+
   it('modals lock page scroll while open; bars and slide-ins do not', async () => {
     const { page } = await f.open();
     const overflow = () => page.evaluate(() => getComputedStyle(document.documentElement).overflow);

@@ -165,15 +165,23 @@ export function show(req: ShowRequest): Shown {
       (q(FIRST_FIELD) || box).focus({ preventScroll: true });
     }
 
-    if (layout.type == 'bar' && layout.push) {
-      // Pad the page by the bar's height, following it as it wraps on resize.
-      const side = 'padding-' + layout.position;
-      const body = doc.body;
-      const base = parseFloat((getComputedStyle(body) as unknown as Record<string, string>)[side]);
-      let restore = () => {};
-      const ro = new ResizeObserver(safe(() => (restore(), (restore = setImportant(body, side, base + box.offsetHeight + 'px')))));
-      ro.observe(box);
-      undo.push(() => (ro.disconnect(), restore()));
+    if (layout.type == 'bar') {
+      // A padding of the page that follows the bar's height as it wraps on resize.
+      const pad = (el: HTMLElement, prop: string) => {
+        // `auto` (scroll-padding's initial value) is none.
+        const base = parseFloat((getComputedStyle(el) as unknown as Record<string, string>)[prop]) || 0;
+        let restore = () => {};
+        const ro = new ResizeObserver(safe(() => (restore(), (restore = setImportant(el, prop, base + box.offsetHeight + 'px')))));
+        ro.observe(box);
+        undo.push(() => (ro.disconnect(), restore()));
+      };
+      // What the visitor tabs to (or a #link jumps to) is scrolled out from under the bar, which
+      // would hide it whole (WCAG 2.4.11): the root's scroll padding on its edge keeps it out of
+      // the browser's view of the page. (Slide-ins get none: one at the bar's edge would share
+      // the property with it, and each would put back a value that holds the other's height.)
+      pad(doc.documentElement, 'scroll-padding-' + layout.position);
+      // A push bar pads the page by its height too, so that nothing is under it at either end.
+      if (layout.push) pad(doc.body, 'padding-' + layout.position);
     }
 
     // A campaign with no box (an embed in a display:none slot, a closed tab panel…) is not seen:
