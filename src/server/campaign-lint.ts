@@ -329,6 +329,58 @@ function localCountdowns(content: Content, path: string): string[] {
   );
 }
 
+/** sRGB channels (0–255) of an opaque colour written as hex, rgb()/rgba() or white/black; null for anything else (a variable, a name, a colour seen through). */
+function opaqueRgb(css: string): number[] | null {
+  const v = css.trim().toLowerCase();
+  const named: Record<string, string> = { white: '#fff', black: '#000' };
+  const hex = /^#([\da-f]{3,4}|[\da-f]{6}|[\da-f]{8})$/.exec(named[v] ?? v);
+  if (hex) {
+    const h = hex[1]!.length < 5 ? [...hex[1]!].map((c) => c + c).join('') : hex[1]!;
+    const [r, g, b, a] = [0, 2, 4, 6].map((i) => parseInt(h.slice(i, i + 2) || 'ff', 16));
+    return a === 255 ? [r!, g!, b!] : null;
+  }
+  const fn = /^rgba?\(\s*([\d.]+%?)[\s,]+([\d.]+%?)[\s,]+([\d.]+%?)\s*(?:[,/]\s*([\d.]+%?)\s*)?\)$/.exec(v);
+  if (!fn) return null;
+  const num = (x: string, max: number) => Math.min(max, x.endsWith('%') ? (parseFloat(x) / 100) * max : parseFloat(x));
+  if (fn[4] !== undefined && num(fn[4], 1) < 1) return null;
+  return [fn[1]!, fn[2]!, fn[3]!].map((x) => num(x, 255));
+}
+
+/** WCAG 2 contrast ratio of two opaque colours. */
+export function contrast(a: number[], b: number[]): number {
+  const lum = (c: number[]) =>
+    c.map((x) => ((x /= 255) <= 0.04045 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4)).reduce((s, x, i) => s + x * [0.2126, 0.7152, 0.0722][i]!, 0);
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}
+
+/**
+ * Text colours of `content.style` that WCAG AA's 4.5:1 finds too close to what they are drawn on:
+ * the text (`color`) on the box (`background`), the buttons' label (`accentText`) on `accent`.
+ * A pair is checked when the campaign sets either of its colours, the other one being the
+ * default; colours this cannot read (variables, most names, any with transparency) are skipped.
+ * The UI draws what it is given: a `color` equal to its `background` makes the text invisible.
+ */
+function lowContrast(content: Content, path: string): string[] {
+  const style = content.style ?? {};
+  const pairs = [
+    ['color', '#1a1a1a', 'background', '#fff', 'text'],
+    ['accentText', '#fff', 'accent', '#1f4fd1', 'button labels'],
+  ] as const;
+  return pairs.flatMap(([fg, fgDefault, bg, bgDefault, what]) => {
+    if (style[fg] === undefined && style[bg] === undefined) return [];
+    const [f, b] = [opaqueRgb(style[fg] ?? fgDefault), opaqueRgb(style[bg] ?? bgDefault)];
+    if (!f || !b) return [];
+    const ratio = contrast(f, b);
+    if (ratio >= 4.5) return [];
+    const said = (key: typeof fg | typeof bg, fallback: string) => (style[key] === undefined ? `the default ${key} ${fallback}` : `${key} ${JSON.stringify(style[key])}`);
+    return [
+      `${path}.style ${what}: ${said(fg, fgDefault)} on ${said(bg, bgDefault)} has a contrast of ${Math.floor(ratio * 100) / 100}:1, ` +
+        'under the 4.5:1 that WCAG AA asks of text: visitors may not be able to read it',
+    ];
+  });
+}
+
 /**
  * What to tell the owner about a campaign just validated: `campaign 12: …` lines. Unknown keys and
  * full screens with no way out on touch screens for every campaign; for live ones, reasons it cannot show that need no visitor to know (a schedule
@@ -341,7 +393,7 @@ export function campaignWarnings(c: Campaign, ctx: LintContext): string[] {
   // A variant with content of its own shows it instead of the campaign's.
   const contents: Array<[Content, string]> = [[c.content, 'content']];
   (c.variants ?? []).forEach((v, i) => v.content && contents.push([v.content, `variants[${i}].content`]));
-  for (const [content, path] of contents) out.push(...localCountdowns(content, path).map((w) => `${name}: ${w}`));
+  for (const [content, path] of contents) out.push(...[...localCountdowns(content, path), ...lowContrast(content, path)].map((w) => `${name}: ${w}`));
   out.push(...impossibleDays(c, '').map((w) => `${name}: ${w}`));
   out.push(...regexWarnings(c.targeting).map((w) => `${name}: ${w}`));
   if (c.layout.type === 'fullscreen') {

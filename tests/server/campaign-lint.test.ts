@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { campaignWarnings, nestedRepeat, unknownKeys } from '../../src/server/campaign-lint';
+import { campaignWarnings, contrast, nestedRepeat, unknownKeys } from '../../src/server/campaign-lint';
 import { validateCampaign, type Campaign } from '../../src/shared/campaign';
 import { testCampaign } from './fixture';
 
@@ -243,5 +243,32 @@ describe('patterns of matches conditions', () => {
     expect(regexLines(c)).toEqual([]);
     const demo = JSON.parse(readFileSync(join(import.meta.dirname, '../../demo/campaigns.json'), 'utf8')) as Campaign[];
     expect(demo.flatMap((d) => campaignWarnings(d, ctx)).filter((w) => w.includes('pattern'))).toEqual([]);
+  });
+});
+
+describe('text colours too close to what they are drawn on', () => {
+  const withStyle = (style: Record<string, unknown>, variantStyle?: Record<string, unknown>) =>
+    withKeys((c) => {
+      c.content.style = style;
+      if (variantStyle) c.variants = [{ id: 'a', weight: 1, content: { ...clone(c.content), style: variantStyle } }, { id: 'b', weight: 1 }];
+    });
+  const lines = (c: Campaign) => campaignWarnings(c, ctx).filter((w) => w.includes('contrast'));
+
+  it('warns for text the colour of its background, and for a pair the campaign half sets (the other colour its default), in a variant too', () => {
+    expect(lines(withStyle({ color: '#fff', background: 'white' }, { background: '#111', accent: 'rgb(255 212 0)' }))).toEqual([
+      'campaign 12: content.style text: color "#fff" on background "white" has a contrast of 1:1, under the 4.5:1 that WCAG AA asks of text: visitors may not be able to read it',
+      'campaign 12: variants[0].content.style text: the default color #1a1a1a on background "#111" has a contrast of 1.08:1, under the 4.5:1 that WCAG AA asks of text: visitors may not be able to read it',
+      'campaign 12: variants[0].content.style button labels: the default accentText #fff on accent "rgb(255 212 0)" has a contrast of 1.43:1, under the 4.5:1 that WCAG AA asks of text: visitors may not be able to read it',
+    ]);
+  });
+
+  it('says nothing of readable colours, colours it cannot read (variables, names, transparency), or no style; the defaults pass as the README says', () => {
+    expect(lines(withStyle({ color: '#fff', background: '#1a1a1a', accent: '#ffd400', accentText: '#000' }))).toEqual([]);
+    expect(lines(withStyle({ color: 'var(--brand)', background: '#fff', accent: 'rebeccapurple', accentText: '#ffffff80' }))).toEqual([]);
+    expect(lines(withStyle({ radius: 4 }))).toEqual([]);
+    expect(lines(withKeys(() => {}))).toEqual([]);
+    expect(contrast([0x1a, 0x1a, 0x1a], [255, 255, 255]).toFixed(1)).toBe('17.4');
+    expect(contrast([255, 255, 255], [0x1f, 0x4f, 0xd1]).toFixed(1)).toBe('6.8');
+    expect(contrast([0xb0, 0, 0x20], [255, 255, 255]).toFixed(1)).toBe('7.3');
   });
 });
