@@ -346,6 +346,9 @@ function opaqueRgb(css: string): number[] | null {
   return [fn[1]!, fn[2]!, fn[3]!].map((x) => num(x, 255));
 }
 
+/** The colours the UI chunk draws where `content.style` sets none (its stylesheet's `var(--pl-…, default)`). */
+export const DEFAULT_COLOURS = { color: '#1a1a1a', background: '#fff', accentText: '#fff', accent: '#1f4fd1' };
+
 /** WCAG 2 contrast ratio of two opaque colours. */
 export function contrast(a: number[], b: number[]): number {
   const lum = (c: number[]) =>
@@ -363,9 +366,10 @@ export function contrast(a: number[], b: number[]): number {
  */
 function lowContrast(content: Content, path: string): string[] {
   const style = content.style ?? {};
+  const d = DEFAULT_COLOURS;
   const pairs = [
-    ['color', '#1a1a1a', 'background', '#fff', 'text'],
-    ['accentText', '#fff', 'accent', '#1f4fd1', 'button labels'],
+    ['color', d.color, 'background', d.background, 'text'],
+    ['accentText', d.accentText, 'accent', d.accent, 'button labels'],
   ] as const;
   return pairs.flatMap(([fg, fgDefault, bg, bgDefault, what]) => {
     if (style[fg] === undefined && style[bg] === undefined) return [];

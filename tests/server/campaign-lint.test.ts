@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { campaignWarnings, contrast, nestedRepeat, unknownKeys } from '../../src/server/campaign-lint';
+import { campaignWarnings, contrast, DEFAULT_COLOURS, nestedRepeat, unknownKeys } from '../../src/server/campaign-lint';
 import { validateCampaign, type Campaign } from '../../src/shared/campaign';
 import { testCampaign } from './fixture';
 
@@ -270,5 +270,10 @@ describe('text colours too close to what they are drawn on', () => {
     expect(contrast([0x1a, 0x1a, 0x1a], [255, 255, 255]).toFixed(1)).toBe('17.4');
     expect(contrast([255, 255, 255], [0x1f, 0x4f, 0xd1]).toFixed(1)).toBe('6.8');
     expect(contrast([0xb0, 0, 0x20], [255, 255, 255]).toFixed(1)).toBe('7.3');
+  });
+
+  it("checks against the defaults the UI chunk's stylesheet draws", () => {
+    const css = readFileSync('src/sdk/render/styles.ts', 'utf8');
+    for (const [key, colour] of Object.entries(DEFAULT_COLOURS)) expect(css, key).toContain(`var(--pl-${key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())},${colour})`);
   });
 });
