@@ -114,6 +114,31 @@ describe('foundation in Chromium', () => {
     expect(logs.some((l) => l.startsWith('[poplet] unknown command: bogus-command'))).toBe(true);
     await p.close();
   });
+
+  it('ready does not wait for the campaign set, as the README says: debug lists no campaign until it arrives', async () => {
+    const campaign = {
+      id: 7, name: 'Later', status: 'live', trigger: { type: 'event', name: 'never' }, layout: { type: 'popup' },
+      content: { label: 'x', steps: [{ blocks: [{ type: 'heading', text: 'x' }] }], success: { blocks: [{ type: 'heading', text: 'y' }] } },
+    };
+    server.pages.set('/sites/slow/campaigns.json', { body: JSON.stringify({ site: 'slow', country: null, campaigns: [campaign] }), type: 'application/json' });
+    server.pages.set('/slow.html', {
+      body: page(`${snippet('slow')}<script>
+        wisepops('listen', 'ready', function () { window.atReady = wisepops('debug').campaigns.length; });
+      </script>`),
+    });
+    const p = await context.newPage();
+    const errors = watchErrors(p);
+    let release!: () => void;
+    const held = new Promise<void>((ok) => (release = ok));
+    await p.route('**/sites/slow/campaigns.json', async (r) => (await held, r.continue()));
+    await p.goto(`${server.url}/slow.html`);
+    await p.waitForFunction(() => (window as unknown as { atReady?: number }).atReady !== undefined);
+    expect(await p.evaluate(() => (window as unknown as { atReady: number }).atReady)).toBe(0);
+    release();
+    await p.waitForFunction(() => (window as unknown as { wisepops(c: string): { campaigns: unknown[] } }).wisepops('debug').campaigns.length === 1);
+    expect(errors).toEqual([]);
+    await p.close();
+  });
 });
 
 describe('consent in Chromium: a CMP that answers once, as Wisepops documents it', () => {
