@@ -138,6 +138,18 @@ describe('CLI', () => {
 describe('POST /events and GET /api1/stats', () => {
   beforeAll(() => addCampaigns(f.db, f.site, { 5: [], 6: [], 21: [], 22: [] }));
 
+  it('a batch holds at most 500 events, and the 16 KB body limit comes first for events with real times (README)', async () => {
+    // Campaign 999 is not the site's: its events are dropped after the checks, so no count moves.
+    const batch = (n: number, t = Date.now()) => JSON.stringify({ site: f.site, events: Array.from({ length: n }, () => ({ k: 'display', c: 999, t })) });
+    const send = (body: string) => post(`${f.url}/events`, body, { 'content-type': 'text/plain' });
+    expect((await send(batch(370))).status).toBe(204);
+    const big = await send(batch(400));
+    expect(big.status).toBe(413);
+    expect(big.json).toEqual({ error: 'body: larger than 16 KB' });
+    expect((await send(batch(500, 1))).status).toBe(204);
+    expect((await send(batch(501, 1))).json).toEqual({ error: 'events: must be an array of 1–500 events' });
+  });
+
   it('aggregates per campaign per day in the site time zone; sign-ups count from stored rows', async () => {
     const now = Date.now();
     const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'UTC' }).format(now);
