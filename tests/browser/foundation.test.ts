@@ -115,28 +115,36 @@ describe('foundation in Chromium', () => {
     await p.close();
   });
 
-  it('ready does not wait for the campaign set, as the README says: debug lists no campaign until it arrives', async () => {
+  it('ready waits for the campaign set: a ready listener sees it evaluated; a set that fails to load still ends in ready', async () => {
     const campaign = {
       id: 7, name: 'Later', status: 'live', trigger: { type: 'event', name: 'never' }, layout: { type: 'popup' },
       content: { label: 'x', steps: [{ blocks: [{ type: 'heading', text: 'x' }] }], success: { blocks: [{ type: 'heading', text: 'y' }] } },
     };
     server.pages.set('/sites/slow/campaigns.json', { body: JSON.stringify({ site: 'slow', country: null, campaigns: [campaign] }), type: 'application/json' });
-    server.pages.set('/slow.html', {
-      body: page(`${snippet('slow')}<script>
-        wisepops('listen', 'ready', function () { window.atReady = wisepops('debug').campaigns.length; });
-      </script>`),
-    });
+    for (const site of ['slow', 'missing'])
+      server.pages.set(`/${site}.html`, {
+        body: page(`${snippet(site)}<script>
+          wisepops('listen', 'ready', function () { window.atReady = wisepops('debug').campaigns.map(function (c) { return c.id + ' ' + c.status; }); });
+        </script>`),
+      });
     const p = await context.newPage();
     const errors = watchErrors(p);
     let release!: () => void;
     const held = new Promise<void>((ok) => (release = ok));
     await p.route('**/sites/slow/campaigns.json', async (r) => (await held, r.continue()));
     await p.goto(`${server.url}/slow.html`);
-    await p.waitForFunction(() => (window as unknown as { atReady?: number }).atReady !== undefined);
-    expect(await p.evaluate(() => (window as unknown as { atReady: number }).atReady)).toBe(0);
+    const atReady = () => p.evaluate(() => (window as unknown as { atReady?: string[] }).atReady);
+    await p.waitForFunction(() => typeof window.wisepops == 'function' && !('q' in window.wisepops));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await atReady()).toBeUndefined();
     release();
-    await p.waitForFunction(() => (window as unknown as { wisepops(c: string): { campaigns: unknown[] } }).wisepops('debug').campaigns.length === 1);
-    expect(errors).toEqual([]);
+    await p.waitForFunction(() => (window as unknown as { atReady?: unknown }).atReady !== undefined);
+    expect(await atReady()).toEqual(['7 eligible']);
+    // No campaign set for this site (404): ready comes all the same, with nothing to show.
+    await p.goto(`${server.url}/missing.html`);
+    await p.waitForFunction(() => (window as unknown as { atReady?: unknown }).atReady !== undefined);
+    expect(await atReady()).toEqual([]);
+    expect(errors.filter((e) => !e.includes('404'))).toEqual([]);
     await p.close();
   });
 });

@@ -161,8 +161,6 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       if (counted++) temp = {};
       rebuild();
       engine.pageview();
-      // Sticky and once only (see the bus): the first evaluation has run.
-      bus.emit('ready', {});
     },
     goal(name, o) {
       // The revenue in options, or the number itself (`wisepops('goal', 'purchase', 15)`, as

@@ -294,6 +294,9 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       notes = {};
       page = { since: Date.now() };
       run(true);
+      // Once this page view has been decided on the campaign set (or the set failed to load):
+      // sticky and once only (see the bus), so later page views pass.
+      loaded.then(() => deps.emit('ready', {}));
       // Sign-ups left unsent (server down, tab closed): resend them now, without the UI chunk.
       // Where storage is blocked there is none to read, and nothing to log.
       if (stored(() => localStorage.getItem(OUTBOX_KEY))) resend();

@@ -43,7 +43,10 @@ export interface EngineDeps {
 }
 
 export interface Engine {
-  /** A page view happened (the first one, or an SPA `wisepops('pageview')`): re-evaluate. */
+  /**
+   * A page view happened (the first one, or an SPA `wisepops('pageview')`): re-evaluate. The first
+   * emits `ready` once the campaign set is evaluated.
+   */
   pageview(): void;
   /** `wisepops('event', name)`: fire event triggers, re-evaluate. */
   event(name: string): void;

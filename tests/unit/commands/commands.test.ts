@@ -16,7 +16,8 @@ let lines: string[];
 function fakeEngine(d: EngineDeps): Engine {
   deps = d;
   return {
-    pageview: () => void calls.push('pageview:' + JSON.stringify(d.context().props)),
+    // As the engine does once the campaign set is evaluated (at once here: there is none).
+    pageview: () => void (calls.push('pageview:' + JSON.stringify(d.context().props)), d.emit('ready', {})),
     event: (n) => void calls.push('event:' + n),
     refresh: () => void calls.push('refresh'),
     debug: () => [{ id: 1, name: 'Welcome', status: 'skipped', reason: 'not a new visitor' }],
