@@ -14,7 +14,9 @@ export type Layout =
 export type FieldBlock =
   /** The value is always sent under `email` (and under `name` too when one is set). */
   | { type: 'email'; name?: string; label: string; placeholder?: string; required?: boolean }
-  | { type: 'text' | 'phone' | 'number'; name: string; label: string; placeholder?: string; required?: boolean }
+  /** `autocomplete`: the token that lets the browser fill it in (`given-name`, `postal-code`…). */
+  | { type: 'text'; name: string; label: string; placeholder?: string; required?: boolean; autocomplete?: string }
+  | { type: 'phone' | 'number'; name: string; label: string; placeholder?: string; required?: boolean }
   /** `placeholder` is the preselected empty choice (`messages.choose` when unset); it cannot be picked when required. */
   | { type: 'select'; name: string; label: string; options: string[]; placeholder?: string; required?: boolean }
   | { type: 'checkbox'; name: string; label: string; required?: boolean }
@@ -109,7 +111,8 @@ const SPECS: Record<string, string> = {
   button: 'label:s action:link|close|next|submit href:u? newTab:b? secondary:b?',
   countdown: 'until:d label:t?',
   email: 'name:s? label:s placeholder:t? required:b?',
-  text: 'name:s label:s placeholder:t? required:b?',
+  // The autofill tokens (HTML's) a sign-up's text field may ask for: a typo is refused at import.
+  text: 'name:s label:s placeholder:t? required:b? autocomplete:name|honorific-prefix|given-name|additional-name|family-name|honorific-suffix|nickname|organization|organization-title|street-address|address-line1|address-line2|address-line3|address-level1|address-level2|address-level3|address-level4|postal-code|country|country-name|bday|sex|url|username|language|off?',
   phone: 'name:s label:s placeholder:t? required:b?',
   number: 'name:s label:s placeholder:t? required:b?',
   select: 'name:s options:l label:s placeholder:t? required:b?',

@@ -26,7 +26,7 @@ const MULTI: Content = {
     { blocks: [{ type: 'email', label: 'Email', required: true }, { type: 'button', label: 'Next', action: 'next' }] },
     {
       blocks: [
-        { type: 'text', name: 'first_name', label: 'First name' },
+        { type: 'text', name: 'first_name', label: 'First name', autocomplete: 'given-name' },
         { type: 'phone', name: 'phone', label: 'Phone' },
         { type: 'number', name: 'age', label: 'Age' },
         { type: 'select', name: 'size', label: 'Size', options: ['S', 'M', 'L'], placeholder: 'Pick a size', required: true },
@@ -323,6 +323,12 @@ describe('forms', () => {
     expect(await focused(page)).toBe('shadow:input#f1-0.in');
     // The select shows its placeholder, which is preselected but cannot be chosen.
     expect(await q(page, 'select').evaluate((s: HTMLSelectElement) => [s.value, s.selectedOptions[0]!.text, s.options[0]!.disabled, s.options[0]!.hidden])).toEqual(['', 'Pick a size', true, true]);
+    // Autofill: the token a text field asks for, the email and phone fields' own, none on a number.
+    expect(await q(page, 'input.in').evaluateAll((l: HTMLInputElement[]) => l.map((i) => [i.name, i.getAttribute('autocomplete')]))).toEqual([
+      ['first_name', 'given-name'],
+      ['phone', 'tel'],
+      ['age', null],
+    ]);
     await q(page, 'input[name=phone]').fill('12');
     await q(page, 'input[name=age]').fill('old');
     await page.locator('poplet-campaign button', { hasText: 'Send' }).click();

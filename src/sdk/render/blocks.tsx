@@ -74,7 +74,7 @@ function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { idPrefix: id, error
           class="in"
           type={type}
           inputMode={t == 'number' ? 'decimal' : undefined}
-          autocomplete={type == 'text' ? undefined : type}
+          autocomplete={type == 'text' ? (b as { autocomplete?: string }).autocomplete : type}
           placeholder={b.placeholder}
           // What the server takes: longer is refused, so it cannot be typed (a long email fails its format).
           maxLength={SIGNUP_LIMITS.value}

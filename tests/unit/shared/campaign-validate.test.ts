@@ -172,6 +172,12 @@ describe('validateCampaign', () => {
     expect(err(over, false)).toBe(e);
   });
 
+  it("a text field's autocomplete takes HTML's autofill tokens for it; a typo is refused, naming them", () => {
+    const content = (autocomplete: unknown) => ({ ...campaign().content, steps: [{ blocks: [{ type: 'email', label: 'Email' }, { type: 'text', name: 'first', label: 'First name', autocomplete }] }] });
+    for (const token of ['given-name', 'family-name', 'postal-code', 'off']) expect(err({ content: content(token) })).toBeNull();
+    for (const token of ['givenname', '', 'email', 5]) expect(err({ content: content(token) })).toMatch(/^content\.steps\[0\]\.blocks\[1\]\.autocomplete: must be one of name, honorific-prefix, given-name/);
+  });
+
   it('a non-object is refused', () => {
     expect(validateCampaign(null)).toEqual({ ok: false, error: 'campaign: bad value' });
     expect(validateCampaign([])).toEqual({ ok: false, error: 'campaign: bad value' });
