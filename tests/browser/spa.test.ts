@@ -1,21 +1,11 @@
 // A single-page app in real Chromium: one document, the router calling wisepops('pageview') after
 // each history.pushState. The real collection server serves the campaign set and the scripts;
 // the pages come from another origin.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright';
-import { startServer } from '../../src/server/main';
-import { silentLog } from '../../src/server/log';
-import { openDb } from '../../src/server/store/db';
-import { loadSecret } from '../../src/server/store/keys';
-import { addSite } from '../../src/server/store/sites';
-import { importCampaigns } from '../../src/server/store/campaigns';
-import { snippetFor } from '../../src/sdk/snippet';
 import type { Campaign } from '../../src/shared/campaign';
-import { launchChromium, watchErrors } from '../helpers/browser';
-import { startStaticServer, type StaticServer } from '../helpers/static-server';
+import { watchErrors } from '../helpers/browser';
+import { startSiteServer, type SiteServer } from '../helpers/site-server';
 
 /** Each app lives under its own first path segment, so its campaigns meet no other test's. */
 const campaign = (id: number, app: string, extra: Partial<Campaign>): Campaign => ({
@@ -46,39 +36,25 @@ const APPS: Record<string, string> = {
     });`,
 };
 
+let site: SiteServer;
 let browser: Browser;
-let pages: StaticServer;
-let server: { url: string; close(): Promise<void> };
-let dir: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'poplet-spa-'));
-  const dbPath = join(dir, 'poplet.db');
-  pages = await startStaticServer();
-  const db = openDb(dbPath);
-  const { site } = addSite(db, loadSecret(dir, {}), { domain: 'spa.example', origins: [pages.url] });
-  importCampaigns(db, site.id, CAMPAIGNS);
-  db.close();
-  [browser, server] = await Promise.all([launchChromium(), startServer({ dataDir: dir, dbPath, host: '127.0.0.1', port: 0, logRequests: false }, silentLog)]);
-  const snippet = snippetFor(`${server.url.replace(/\/$/, '')}/poplet.js?site=${site.id}`);
+  site = await startSiteServer('spa.example', CAMPAIGNS);
+  browser = site.browser;
   for (const [app, script] of Object.entries(APPS))
-    pages.pages.set(`/${app}/home`, {
-      body: `<!doctype html><html lang="en"><head><title>${app}</title><link rel="icon" href="data:,"><script>${snippet}</script><script>${script}</script></head>
+    site.pages.pages.set(`/${app}/home`, {
+      body: `<!doctype html><html lang="en"><head><title>${app}</title><link rel="icon" href="data:,"><script>${site.snippet}</script><script>${script}</script></head>
         <body><main><h1>${app}</h1><div style="height:3000px">app</div></main></body></html>`,
     });
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await pages?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => site?.close());
 
 async function open(app: string): Promise<{ page: Page; errors: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const errors = watchErrors(page);
-  await page.goto(`${pages.url}/${app}/home`);
+  await page.goto(`${site.pages.url}/${app}/home`);
   await page.waitForFunction(() => {
     const d = window.wisepops('debug') as { campaigns?: unknown[] } | undefined;
     return !!d && Array.isArray(d.campaigns) && d.campaigns.length > 0;

@@ -1,21 +1,11 @@
 // Every trigger type end to end in real Chromium: the real collection server serves the campaign
 // set and the scripts, a page on another origin carries the install snippet, and the visitor
 // does what the trigger waits for. (Exit intent: journeys-triggers and triggers-mobile.)
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright';
-import { startServer } from '../../src/server/main';
-import { silentLog } from '../../src/server/log';
-import { openDb } from '../../src/server/store/db';
-import { loadSecret } from '../../src/server/store/keys';
-import { addSite } from '../../src/server/store/sites';
-import { importCampaigns } from '../../src/server/store/campaigns';
-import { snippetFor } from '../../src/sdk/snippet';
 import type { Campaign, Trigger } from '../../src/shared/campaign';
-import { launchChromium, watchErrors } from '../helpers/browser';
-import { startStaticServer, type StaticServer } from '../helpers/static-server';
+import { watchErrors } from '../helpers/browser';
+import { startSiteServer, type SiteServer } from '../helpers/site-server';
 
 /** One popup per trigger, each on its own path so they never compete for the popup slot. */
 const TRIGGERS: Record<string, Trigger> = {
@@ -59,43 +49,26 @@ const rearmCampaigns: Campaign[] = [
   },
 ];
 
+let site: SiteServer;
 let browser: Browser;
-let pages: StaticServer;
-let server: { url: string; close(): Promise<void> };
-let dir: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'poplet-triggers-'));
-  const dbPath = join(dir, 'poplet.db');
-  pages = await startStaticServer();
-  const db = openDb(dbPath);
-  const { site } = addSite(db, loadSecret(dir, {}), { domain: 'shop.example', origins: [pages.url] });
-  importCampaigns(db, site.id, [...Object.entries(TRIGGERS).map(([path, t], i) => campaign(path, t, i)), ...rearmCampaigns]);
-  db.close();
-  [browser, server] = await Promise.all([
-    launchChromium(),
-    startServer({ dataDir: dir, dbPath, host: '127.0.0.1', port: 0, logRequests: false }, silentLog),
-  ]);
-  const snippet = snippetFor(`${server.url.replace(/\/$/, '')}/poplet.js?site=${site.id}`);
+  site = await startSiteServer('shop.example', [...Object.entries(TRIGGERS).map(([path, t], i) => campaign(path, t, i)), ...rearmCampaigns]);
+  browser = site.browser;
   for (const path of [...Object.keys(TRIGGERS), REARM]) {
-    pages.pages.set(`/${path}`, {
-      body: `<!doctype html><html lang="en"><head><title>${path}</title><link rel="icon" href="data:,"><script>${snippet}</script></head>
+    site.pages.pages.set(`/${path}`, {
+      body: `<!doctype html><html lang="en"><head><title>${path}</title><link rel="icon" href="data:,"><script>${site.snippet}</script></head>
         <body><main><h1>${path}</h1><div style="height:4000px">long page</div></main></body></html>`,
     });
   }
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await pages?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => site?.close());
 
 async function visit(path: string): Promise<{ page: Page; errors: string[]; popup: ReturnType<Page['getByRole']> }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const errors = watchErrors(page);
-  await page.goto(`${pages.url}/${path}`);
+  await page.goto(`${site.pages.url}/${path}`);
   // The campaign set is loaded and evaluated: from here on, absence is a decision.
   await page.waitForFunction(() => {
     const d = window.wisepops('debug') as { campaigns?: unknown[] } | undefined;
