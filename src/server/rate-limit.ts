@@ -21,11 +21,13 @@ export function createLimiter(perMinute: number, burst = perMinute): Limiter {
   const buckets = new Map<string, Bucket>();
   const rate = perMinute / 60_000; // tokens per ms
   let swept = 0;
+  /** A bucket's tokens at `now`, refilled since it was last taken from. */
+  const refilled = (b: Bucket, now: number) => Math.min(burst, b.tokens + (now - b.at) * rate);
 
   // Full buckets carry no information: dropping them bounds memory by the active keys.
   function sweep(now: number): void {
     swept = now;
-    for (const [k, b] of buckets) if (b.tokens + (now - b.at) * rate >= burst) buckets.delete(k);
+    for (const [k, b] of buckets) if (refilled(b, now) >= burst) buckets.delete(k);
   }
 
   const waitFor = (tokens: number) => (tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / rate / 1000)));
@@ -36,7 +38,7 @@ export function createLimiter(perMinute: number, burst = perMinute): Limiter {
       if (now - swept > SWEEP_MS) sweep(now);
       let b = buckets.get(key);
       if (!b) buckets.set(key, (b = { tokens: burst, at: now }));
-      b.tokens = Math.min(burst, b.tokens + (now - b.at) * rate);
+      b.tokens = refilled(b, now);
       b.at = now;
       const wait = waitFor(b.tokens);
       if (!wait) b.tokens -= 1;
@@ -44,7 +46,7 @@ export function createLimiter(perMinute: number, burst = perMinute): Limiter {
     },
     peek(key, now = Date.now()) {
       const b = buckets.get(key);
-      return perMinute <= 0 || !b ? 0 : waitFor(Math.min(burst, b.tokens + (now - b.at) * rate));
+      return perMinute <= 0 || !b ? 0 : waitFor(refilled(b, now));
     },
     get size() {
       return buckets.size;
