@@ -35,11 +35,11 @@ const SECURITY_HEADERS = {
 const SECURITY_ENTRIES = Object.entries(SECURITY_HEADERS);
 
 /** Fastify's own errors, mapped to JSON `{error}` with a status a client can act on. */
-function errorStatus(err: FastifyError): [number, string] {
+function errorStatus(err: FastifyError, bodyLimit: number): [number, string] {
   if (err.validation) return [400, `${err.validationContext ?? 'request'}${err.validation[0]?.instancePath || ''} ${err.validation[0]?.message ?? 'is invalid'}`.trim()];
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return [413, `body: larger than ${BODY_LIMIT / 1024} KB`];
+      return [413, `body: larger than ${bodyLimit / 1024} KB`];
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return [415, 'body: send application/json or text/plain'];
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -292,7 +292,7 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
   }
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const [status, message] = errorStatus(err);
+    const [status, message] = errorStatus(err, request.routeOptions.bodyLimit);
     if (status >= 500) log.error({ req: request.id, err }, 'request failed');
     if (status === 503) reply.header('retry-after', '60');
     return reply.code(status).send({ error: message });

@@ -8,7 +8,7 @@ import { startStaticServer, type StaticServer } from '../helpers/static-server';
 import { outboxScript } from '../helpers/outbox-script';
 import { startFixture, type Fixture, apiAuth } from '../server/fixture';
 import { setOrigins } from '../../src/server/store/sites';
-import type { EmailRow } from '../../src/shared/signup';
+import { SIGNUP_LIMITS, type EmailRow } from '../../src/shared/signup';
 
 let f: Fixture;
 let page$: StaticServer;
@@ -97,4 +97,26 @@ it('a page on an origin the site does not allow reads the 403: the outbox drops 
   } finally {
     await other.close();
   }
+});
+
+it('the outbox delivers the largest sign-up a form can make (about 150 KB: over the 64 KB browsers allow a keepalive request)', async () => {
+  page$.pages.set('/outbox.js', { body: await outboxScript(f.url, '', f.site), type: 'text/javascript' });
+  page$.pages.set('/big', { body: '<!doctype html><title>big form</title><link rel="icon" href="data:,"><script src="/outbox.js"></script>' });
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  await page.goto(`${page$.url}/big`);
+  const fields = Object.fromEntries(Array.from({ length: SIGNUP_LIMITS.fields }, (_, i) => [`Answer ${i}`, '€'.repeat(SIGNUP_LIMITS.value)]));
+  const submitted = await page.evaluate(
+    ({ site, fields }) =>
+      (window as unknown as { outbox: { submit(p: unknown): Promise<unknown> } }).outbox.submit({
+        id: 'browser-big-000005', site, wisepop_id: 9, email: 'long@example.com', fields,
+      }),
+    { site: f.site, fields },
+  );
+  // Sent with keepalive, the browser refused it before it left (a network error every time):
+  // `queued: true`, and retried for ever.
+  expect(submitted).toEqual({ ok: true, queued: false });
+  const row = f.db.prepare("SELECT other_fields FROM signups WHERE email = 'long@example.com'").pluck().get() as string;
+  expect(JSON.parse(row)).toEqual(fields);
+  expect(errors).toEqual([]);
 });

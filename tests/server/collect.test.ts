@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORIGIN, apiAuth, captureLog, getJson, post, signup, startFixture, type Fixture } from './fixture';
 import { createOriginRefusals } from '../../src/server/routes/context';
 import { startReceiver, waitFor } from './hooks-fixture';
-import type { EmailRow } from '../../src/shared/signup';
+import { SIGNUP_LIMITS, type EmailRow } from '../../src/shared/signup';
+import { COLLECT_BODY_LIMIT } from '../../src/server/routes/collect';
 
 let f: Fixture;
 beforeAll(async () => {
@@ -31,6 +32,26 @@ describe('POST /collect', () => {
     });
     expect(JSON.parse(row.other_fields as string)).toEqual({ City: 'Lyon' });
     expect(r.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+  });
+
+  it('stores the largest sign-up the schema takes (the body limit is above it) and refuses a body over the limit with 413', async () => {
+    // 3-byte characters everywhere they are allowed, escaped control characters (6 bytes each)
+    // where the schema lets them through: the compact JSON the SDK would send, at its largest.
+    const wide = (n: number) => '€'.repeat(n);
+    const fields = Object.fromEntries(Array.from({ length: SIGNUP_LIMITS.fields }, (_, i) => [wide(SIGNUP_LIMITS.name - 2) + String(i).padStart(2, '0'), wide(SIGNUP_LIMITS.value)]));
+    const body = signup(f.site, { id: 'x'.repeat(64), email: `${wide(64)}@${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(40)}.example`, fields, consent: '\u0001'.repeat(SIGNUP_LIMITS.value), variant: '\u0001'.repeat(64) });
+    const json = JSON.stringify(body);
+    // Plus what the site id and honeypot could add at their largest (escaped, 6 bytes each).
+    expect(Buffer.byteLength(json) + 6 * 64 + 6 * SIGNUP_LIMITS.value + 20).toBeLessThan(COLLECT_BODY_LIMIT);
+    expect(Buffer.byteLength(json)).toBeGreaterThan(160_000);
+    const r = await post(`${f.url}/collect`, json);
+    expect(r.status).toBe(201);
+    const row = f.db.prepare('SELECT other_fields, consent FROM signups WHERE client_id = ?').get(body.id) as { other_fields: string; consent: string };
+    expect(JSON.parse(row.other_fields)).toEqual(fields);
+    expect(row.consent).toBe('\u0001'.repeat(SIGNUP_LIMITS.value));
+    const over = await post(`${f.url}/collect`, json.replace('"fields":{', `"pad":"${'x'.repeat(COLLECT_BODY_LIMIT - Buffer.byteLength(json))}","fields":{`));
+    expect(over.status).toBe(413);
+    expect(over.json).toEqual({ error: `body: larger than ${COLLECT_BODY_LIMIT / 1024} KB` });
   });
 
   it('answers a duplicate id with 200 and the original, storing nothing new', async () => {
@@ -85,7 +106,7 @@ describe('POST /collect', () => {
     ['unknown site, no fields', 404, () => ({ ...signup('nosuchsite'), fields: undefined }), 'site'],
     ['origin not allowed', 403, (s) => signup(s), 'origin', { origin: 'https://evil.example' }],
     ['origin "null"', 403, (s) => signup(s), 'origin', { origin: 'null' }],
-    ['body over 16 KB', 413, (s) => signup(s, { fields: { Note: long(17_000) } }), 'body'],
+    ['body over 192 KB', 413, (s) => signup(s, { fields: { Note: long(200_000) } }), 'body'],
     ['malformed JSON', 400, () => '{"id": "abc', 'body'],
     ['malformed text/plain JSON', 400, () => 'not json', 'body', { 'content-type': 'text/plain' }],
     ['text/plain JSON with a __proto__ key', 400, (s) => `{"__proto__":{"x":1},${JSON.stringify(signup(s)).slice(1)}`, 'body', { 'content-type': 'text/plain' }],
@@ -209,7 +230,7 @@ describe('CORS', () => {
       await post(`${f.url}/collect`, signup(f.site, { email: 'nope' }), { origin: evil }), // 422
       await post(`${f.url}/collect`, signup('nosuchsite00'), { origin: evil }), // 404
       await post(`${f.url}/collect`, '{"id":', { origin: evil }), // 400
-      await post(`${f.url}/collect`, JSON.stringify({ ...signup(f.site), fields: { a: 'x'.repeat(20_000) } }), { origin: evil }), // 413
+      await post(`${f.url}/collect`, JSON.stringify({ ...signup(f.site), fields: { a: 'x'.repeat(200_000) } }), { origin: evil }), // 413
     ];
     expect(refused.map((r) => r.status)).toEqual([422, 404, 400, 413]);
     for (const r of refused) {

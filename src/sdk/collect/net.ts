@@ -44,12 +44,16 @@ export const browserNet: Net = {
 export async function post(net: Net, url: string, body: unknown, timeout = 8000): Promise<[number, unknown]> {
   const ctl = new AbortController();
   const timer = net.setTimeout(() => ctl.abort(), timeout);
+  const json = stringify(body);
   try {
     const res = await net.fetch(url, {
       method: 'POST',
-      body: stringify(body),
+      body: json,
       headers: { 'content-type': 'application/json' },
-      keepalive: true,
+      // Browsers refuse a keepalive body over 64 KiB outright (a network error every time, so a
+      // long sign-up would wait in the outbox for ever); 21,000 UTF-16 units are at most 63,000
+      // bytes. A longer one goes without: if the page is left first, the outbox sends it later.
+      keepalive: json.length < 21e3,
       credentials: 'omit',
       signal: ctl.signal,
     });

@@ -17,10 +17,18 @@ export interface CollectDeps extends ServerDeps {
   refusals: OriginRefusals;
 }
 
+/**
+ * Above the largest sign-up the schema takes, sent as the SDK sends it (compact JSON): 50 fields
+ * of 1,000 characters that take 3 bytes each in UTF-8, their names, and escaped consent, honeypot
+ * and variant text come to about 172 KB. The server's 16 KB limit refused sign-ups that
+ * validateSignup allows, and a refusal is final: the form could only show an error.
+ */
+export const COLLECT_BODY_LIMIT = 192 * 1024;
+
 export function registerCollectRoute(app: FastifyInstance, deps: CollectDeps): void {
   const limiter = createLimiter(deps.config.collectPerMinute);
 
-  app.post('/collect', async (request, reply) => {
+  app.post('/collect', { bodyLimit: COLLECT_BODY_LIMIT }, async (request, reply) => {
     const body = request.body;
     const siteId = bodySite(body);
     const wait = limiter.take(`${request.ip}|${siteId}`);
