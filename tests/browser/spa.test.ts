@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright';
 import type { Campaign } from '../../src/shared/campaign';
-import { watchErrors } from '../helpers/browser';
+import { launchChromium, watchErrors } from '../helpers/browser';
 import { startSiteServer, type SiteServer } from '../helpers/site-server';
 
 /** Each app lives under its own first path segment, so its campaigns meet no other test's. */
@@ -47,11 +47,13 @@ beforeAll(async () => {
       body: `<!doctype html><html lang="en"><head><title>${app}</title><link rel="icon" href="data:,"><script>${site.snippet}</script><script>${script}</script></head>
         <body><main><h1>${app}</h1><div style="height:3000px">app</div></main></body></html>`,
     });
+  // A page of another site on the same host, without Poplet: a place to leave to and come back from.
+  site.pages.pages.set('/elsewhere', { body: '<!doctype html><title>elsewhere</title><link rel="icon" href="data:,"><p>elsewhere</p>' });
 });
 afterAll(() => site?.close());
 
-async function open(app: string): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+async function open(app: string, b = browser): Promise<{ page: Page; errors: string[] }> {
+  const context = await b.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const errors = watchErrors(page);
   await page.goto(`${site.pages.url}/${app}/home`);
@@ -109,6 +111,32 @@ describe('SPA route changes', () => {
     await route(page, '/every-page/pricing');
     expect(await pageviews()).toBe(3);
     expect(errors).toEqual([]);
+  });
+
+  it('a page view the site records when its landing page comes back from the back/forward cache is a page view, not the claimed first one', async () => {
+    const bfcache = await launchChromium({ bfcache: true });
+    try {
+      const { page, errors } = await open('every-page', bfcache);
+      const pageviews = () => page.evaluate(() => (window.wisepops('debug')!.context.session as { pageviews: number }).pageviews);
+      await page.getByRole('dialog', { name: 'Offer 1' }).waitFor({ state: 'visible', timeout: 5000 });
+      // As a site does that counts page views on a bfcache restore.
+      await page.evaluate(() =>
+        addEventListener('pageshow', (e) => {
+          if (!e.persisted) return;
+          window.wisepops('pageview');
+          (window as unknown as { restored: boolean }).restored = true;
+        }),
+      );
+      await page.goto(`${site.pages.url}/elsewhere`);
+      // A restore fires no load event.
+      await page.goBack({ waitUntil: 'commit' });
+      // The same document, restored (a reload would have run the script again, without the listener).
+      await page.waitForFunction(() => (window as unknown as { restored?: boolean }).restored, null, { timeout: 5000 });
+      expect(await pageviews()).toBe(2);
+      expect(errors).toEqual([]);
+    } finally {
+      await bfcache.close();
+    }
   });
 
   it('a page view recorded by a before-popup-display listener ends the old page\'s batch: its popup is not drawn on the new route', async () => {

@@ -13,11 +13,16 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
-export function launchChromium(): Promise<Browser> {
+/**
+ * `bfcache`: keep the back/forward cache, which playwright turns off by default
+ * (`--disable-back-forward-cache`), for a test of a page restored from it.
+ */
+export function launchChromium(o: { bfcache?: boolean } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     args: CHROMIUM_ARGS,
+    ignoreDefaultArgs: o.bfcache ? ['--disable-back-forward-cache'] : undefined,
   });
 }
 

@@ -238,6 +238,9 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       for (const c of calls) if (!isConfig(c)) run(...c);
       // A page view queued before the script came (an SPA router's first route) is this page's.
       if (opts.autoPageview && !counted) run('pageview', noop);
+      // Left, the page may come back from the back/forward cache, where it runs no script again:
+      // a `wisepops('pageview')` the site then makes on `pageshow` is a new view, not the claim.
+      win.addEventListener('pagehide', () => (landed = false));
     },
   ];
 }
