@@ -1,6 +1,7 @@
 // The HTTP application: parsers, limits, security headers, CORS scope, errors and request logs
 // around the routes. Built from plain dependencies so tests and the CLI share it.
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { httpsPolicy, isLoopbackHost, type ServerDeps } from './config';
 import { createSiteCache } from './site-cache';
@@ -13,7 +14,7 @@ import { registerApiRoutes } from './routes/api';
 import { registerPublicRoutes } from './routes/public';
 import { registerHookRoutes } from './hooks/routes';
 import { registerErasureRoutes } from './lifecycle/routes';
-import { answerOnSocket, responseStarted, trackConnections } from './connections';
+import { afterAnswers, answerOnSocket, responseStarted, trackConnections } from './connections';
 import { decodeBody } from './json-body';
 
 export const BODY_LIMIT = 16 * 1024;
@@ -132,6 +133,8 @@ function answerOutsideFastify(res: ServerResponse, status: number, error: string
 export function buildApp(deps: ServerDeps): FastifyInstance {
   const { config, log } = deps;
   const timeoutMs = config.requestTimeoutMs;
+  /** Connections whose malformed request is answered, or will be once the requests before it are. */
+  const refused = new WeakSet<Socket>();
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
     // node:http's own limit on receiving a request (headers and body), which fastify sets to 0
@@ -147,16 +150,20 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
       requireHostHeader: false,
     },
     clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
-      // Reset by the peer, or already closed: nobody to answer.
-      if (err.code === 'ECONNRESET' || socket.destroyed) return;
-      // A response already under way on this connection cannot be followed by another one.
-      if (responseStarted(socket)) {
-        socket.destroy();
-        return;
-      }
-      const [status, error] = clientErrorAnswer(err, timeoutMs);
-      if (config.logRequests) log.info({ status, error: err.code ?? 'client error' }, 'client error');
-      answerOnSocket(socket, status, error, SECURITY_ENTRIES);
+      // Reset by the peer, already closed, or already being answered (node's parser reports its
+      // error again on every read after the first): nothing more to say.
+      if (err.code === 'ECONNRESET' || socket.destroyed || refused.has(socket)) return;
+      refused.add(socket);
+      afterAnswers(socket, () => {
+        // A response already under way on this connection cannot be followed by another one.
+        if (responseStarted(socket)) {
+          socket.destroy();
+          return;
+        }
+        const [status, error] = clientErrorAnswer(err, timeoutMs);
+        if (config.logRequests) log.info({ status, error: err.code ?? 'client error' }, 'client error');
+        answerOnSocket(socket, status, error, SECURITY_ENTRIES);
+      });
     },
     // A hop count trusts that many proxies in front (the typings lack fastify's number form).
     trustProxy: typeof config.trustProxy === 'number' ? hops(config.trustProxy) : config.trustProxy,

@@ -37,6 +37,22 @@ export function responseStarted(socket: Duplex): boolean {
   return !!current && current.headersSent;
 }
 
+/**
+ * Runs `then` once every request received in full on this socket has been answered: node:http
+ * reads pipelined requests ahead of their answers, so a malformed one can follow requests still
+ * being handled, whose answers must go first (a sign-up's 201 replaced by the 400 of what came
+ * after it looks refused to its client). A request still arriving (its own body malformed, or
+ * cut) will never be answered: `then` does not wait for it.
+ */
+export function afterAnswers(socket: Duplex, then: () => void): void {
+  if (socket.destroyed) return;
+  const current = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  // An answer stays attached until its 'close' (even once written), and node attaches the next
+  // pipelined one before that.
+  if (current && current.req.complete) current.once('close', () => afterAnswers(socket, then));
+  else then();
+}
+
 export interface ConnectionTracker {
   /**
    * Shutdown, before the server stops listening: connections with no request in flight (idle

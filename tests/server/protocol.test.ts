@@ -2,7 +2,7 @@
 // a status a client can act on, the security headers, and no URL in the logs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureLog, startFixture, type Fixture } from './fixture';
-import { rawRequest } from './raw-http';
+import { exchange, rawRequest } from './raw-http';
 
 let f: Fixture;
 const log = captureLog();
@@ -103,6 +103,24 @@ describe('answers node:http gave by itself', () => {
   ])('malformed HTTP (%s): 400 JSON with the security headers', async (_name, data) => {
     const a = await raw(data);
     expectJsonError(a, 400);
+  });
+
+  it('malformed HTTP pipelined behind whole requests: they are answered first, in order, then the 400', async () => {
+    const id = 'pipelined-0001';
+    const body = JSON.stringify({ id, site: f.site, wisepop_id: 7, email: 'pipelined@example.com' });
+    const bytes =
+      `POST /collect HTTP/1.1\r\nHost: poplet.test\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+      'GET /healthz HTTP/1.1\r\nHost: poplet.test\r\n\r\nGARBAGE\r\n\r\n';
+    const x = await exchange(f.url, [Buffer.from(bytes)], { want: 3, head: [], boundMs: 5_000 });
+    expect(x.answers.map((a) => a.status)).toEqual([201, 200, 400]);
+    expect(JSON.parse(x.answers[0]!.body.toString())).toMatchObject({ id });
+    expect(JSON.parse(x.answers[1]!.body.toString())).toEqual({ ok: true });
+    expectJsonError({ ...x.answers[2]!, body: x.answers[2]!.body.toString() }, 400);
+    expect(f.db.prepare('SELECT COUNT(*) FROM signups WHERE client_id = ?').pluck().get(id)).toBe(1);
+    // Then the connection is closed.
+    const after = await exchange(f.url, [Buffer.from(bytes.replace(id, 'pipelined-0002'))], { want: 4, head: [], boundMs: 5_000 });
+    expect(after.hung).toBe(false);
+    expect(after.closed).toBe(true);
   });
 
   it('a CORS "preflight" of /collect without Access-Control-Request-Method: no text/plain 400', async () => {
