@@ -75,6 +75,10 @@ export function trackConnections(server: Server): ConnectionTracker {
   const sockets = new Map<Socket, { req: IncomingMessage; res: ServerResponse } | null>();
   let shuttingDown = false;
   server.on('connection', (socket: Socket) => {
+    // Read at once: node keeps the peer's address once read, and fastify reads it (request.ip)
+    // only when a route asks, by which time a client that reset its connection after sending a
+    // sign-up in full has taken it with it (routes/context.ts, visitorIp).
+    void socket.remoteAddress;
     sockets.set(socket, null);
     socket.once('close', () => sockets.delete(socket));
   });

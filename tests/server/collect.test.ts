@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORIGIN, apiAuth, captureLog, getJson, post, signup, startFixture, type Fixture } from './fixture';
-import { createOriginRefusals } from '../../src/server/routes/context';
+import type { FastifyRequest } from 'fastify';
+import { createOriginRefusals, visitorIp } from '../../src/server/routes/context';
 import { startReceiver, waitFor } from './hooks-fixture';
 import { SIGNUP_LIMITS, type EmailRow } from '../../src/shared/signup';
 import { COLLECT_BODY_LIMIT } from '../../src/server/routes/collect';
+import { collectHead, rawConnect } from './raw-http';
 
 let f: Fixture;
 beforeAll(async () => {
@@ -73,6 +75,29 @@ describe('POST /collect', () => {
     expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
     expect(new Set(answers.map((a) => a.json!.collected_at)).size).toBe(1);
     expect(f.count()).toBe(before + 1);
+  });
+
+  it('stores a sign-up that arrived in full though its client reset the connection at once, with its IP', async () => {
+    // The peer's address was read only when the route asked for request.ip: by then the socket
+    // was gone, the address undefined, and the insert failed its NOT NULL (a 500 and an error log).
+    const log = captureLog();
+    const g = await startFixture({ collectPerMinute: 0 }, log);
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const body = signup(g.site);
+        ids.push(body.id);
+        const json = JSON.stringify(body);
+        const c = await rawConnect(g.url);
+        c.send(collectHead(Buffer.byteLength(json)) + json);
+        c.socket.resetAndDestroy();
+      }
+      await waitFor(() => g.count() === ids.length || log.lines.some((l) => l.level === 'error'), 5_000, 'the sign-ups');
+      expect(log.lines.filter((l) => l.level === 'error')).toEqual([]);
+      expect(g.db.prepare('SELECT client_id, ip FROM signups ORDER BY seq').all()).toEqual(ids.map((client_id) => ({ client_id, ip: '127.0.0.1' })));
+    } finally {
+      await g.close();
+    }
   });
 
   it('accepts text/plain JSON (sendBeacon) and trims the address', async () => {
@@ -348,5 +373,13 @@ describe('the ip of a sign-up on a dual-stack server (POPLET_HOST=::)', () => {
     } finally {
       await d.close();
     }
+  });
+});
+
+describe('the ip of a sign-up whose client reset its connection before the server accepted it', () => {
+  it('is empty: the sign-up is stored without it rather than failing (ip is NOT NULL)', () => {
+    // fastify's request.ip reads the socket's address, gone with a connection reset that early.
+    expect(visitorIp({ ip: undefined } as unknown as FastifyRequest)).toBe('');
+    expect(visitorIp({ ip: '::ffff:203.0.113.9' } as FastifyRequest)).toBe('203.0.113.9');
   });
 });

@@ -21,7 +21,10 @@ export function visitorCountry(request: FastifyRequest, config: ServerConfig): s
  * and a consumer written for Wisepops' `"ip": "127.0.0.1"` expects it as such.
  */
 export function visitorIp(request: FastifyRequest): string {
-  const ip = request.ip;
+  // Undefined, whatever fastify's type says, when the client reset its connection before the
+  // server had accepted it (connections.ts reads it then): the sign-up arrived in full all the
+  // same, and is stored without it rather than failing its NOT NULL column.
+  const ip = (request.ip as string | undefined) ?? '';
   const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
   return m ? m[1]! : ip;
 }
