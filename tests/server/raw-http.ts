@@ -223,6 +223,62 @@ export async function exchange(url: string, parts: Buffer[], opts: ExchangeOptio
   });
 }
 
+/**
+ * Sends `requests` one after another on one connection, each once the previous one's answer has
+ * arrived, as a keep-alive client does; stops after an answer that closes the connection (or a
+ * close). `head[i]`: whether request i is a HEAD.
+ */
+export async function converse(url: string, requests: Buffer[], head: boolean[], boundMs: number): Promise<Exchange> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  let buf = Buffer.alloc(0);
+  let closed = false;
+  let wake: (() => void) | undefined;
+  socket.on('data', (c: Buffer) => {
+    buf = Buffer.concat([buf, c]);
+    wake?.();
+  });
+  socket.on('error', () => {});
+  socket.on('close', () => {
+    closed = true;
+    wake?.();
+  });
+  socket.on('connect', () => wake?.());
+  const deadline = Date.now() + boundMs;
+  const until = async (done: () => boolean): Promise<boolean> => {
+    while (!done()) {
+      if (closed || Date.now() > deadline) return done();
+      await new Promise<void>((ok) => {
+        const timer = setTimeout(ok, Math.max(0, deadline - Date.now()));
+        wake = () => {
+          clearTimeout(timer);
+          ok();
+        };
+      });
+    }
+    return true;
+  };
+  const answered = () => parseAnswers(buf, head, closed).answers;
+  await until(() => !socket.connecting);
+  let hung = false;
+  for (const [i, request] of requests.entries()) {
+    if (closed) break;
+    socket.write(request);
+    if (!(await until(() => answered().length > i))) {
+      hung = !closed;
+      break;
+    }
+    if (/close/i.test(answered()[i]!.headers.connection ?? '')) {
+      // It said it closes: it must.
+      hung = !(await until(() => closed));
+      break;
+    }
+  }
+  socket.destroy();
+  const { answers, rest } = parseAnswers(buf, head, closed);
+  return { answers, closed, hung, trailing: rest };
+}
+
 /** A request's bytes: the request line, the header lines as given, the body. */
 export function requestBytes(line: string, headers: Array<[string, string | Buffer]>, body: Buffer = Buffer.alloc(0)): Buffer {
   const head = Buffer.concat([
