@@ -56,6 +56,15 @@ function errorStatus(err: FastifyError, bodyLimit: number): [number, string] {
   return [status, status === 500 ? 'internal error' : err.message];
 }
 
+/** Why a body cannot be read as the UTF-8 text it must be: a content coding, or a charset other than UTF-8. */
+function unsupportedEncoding(request: FastifyRequest): string | null {
+  const coding = request.headers['content-encoding']?.trim().toLowerCase();
+  if (coding && coding !== 'identity') return `body: content-encoding ${coding.slice(0, 40)} is not supported: send it uncompressed`;
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') return `body: charset ${charset.slice(0, 40)} is not supported: send UTF-8`;
+  return null;
+}
+
 /** The error statuses a client of this server is told it can get (README, HTTP API). */
 const CLIENT_STATUSES = new Set([400, 401, 403, 404, 413, 415, 422, 429]);
 
@@ -223,6 +232,10 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
   // Both are decoded as strict UTF-8 first (json-body.ts): a byte that is not is a 400.
   const json = app.getDefaultJsonParser('error', 'error');
   const strictJson = (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    // Neither is decoded: a compressed body, or one in another charset, would be read as
+    // UTF-8 JSON (a misleading 400, or an uncompressed body labelled gzip taken as it is).
+    const refused = unsupportedEncoding(request);
+    if (refused) return done(Object.assign(new Error(refused), { statusCode: 415 }));
     const text = decodeBody(body);
     if (text instanceof Error) return done(text);
     json(request, text, done);

@@ -136,6 +136,9 @@ describe('POST /collect', () => {
     ['malformed text/plain JSON', 400, () => 'not json', 'body', { 'content-type': 'text/plain' }],
     ['text/plain JSON with a __proto__ key', 400, (s) => `{"__proto__":{"x":1},${JSON.stringify(signup(s)).slice(1)}`, 'body', { 'content-type': 'text/plain' }],
     ['unsupported content type', 415, (s) => JSON.stringify(signup(s)), 'body', { 'content-type': 'application/x-www-form-urlencoded' }],
+    // Read as UTF-8 JSON, a compressed body was a 400 "not valid UTF-8", and an uncompressed one labelled gzip was taken.
+    ['a content-encoding', 415, (s) => JSON.stringify(signup(s)), /^body: content-encoding gzip is not supported/, { 'content-encoding': 'gzip' }],
+    ['a charset other than UTF-8', 415, (s) => JSON.stringify(signup(s)), /^body: charset utf-16 is not supported/, { 'content-type': 'application/json; charset=UTF-16' }],
     ['not an object', 422, () => [1, 2], 'body'],
     ['missing id', 422, (s) => ({ ...signup(s), id: undefined }), /^id:/],
     ['short id', 422, (s) => signup(s, { id: 'abc' }), /^id:/],
