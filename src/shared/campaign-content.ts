@@ -130,9 +130,10 @@ const SPECS: Record<string, string> = {
 
 /**
  * The spec named `name`, own entries only: a block type "constructor" or "toString", or a key
- * added to Object.prototype, is an unknown type, not an inherited member to split.
+ * added to Object.prototype, is an unknown type, not an inherited member to split. A name that is
+ * no string is none (converting an object whose "toString" key is no function throws).
  */
-const specOf = (name: unknown): string | undefined => (Object.hasOwn(SPECS, name as string) ? SPECS[name as string] : undefined);
+const specOf = (name: unknown): string | undefined => (typeof name == 'string' && Object.hasOwn(SPECS, name) ? SPECS[name] : undefined);
 
 function fields(x: unknown, spec: string, p: string): Err {
   if (!isObj(x)) return p + ': must be an object';
@@ -158,7 +159,7 @@ function checkStep(x: unknown, p: string, names: Set<string>, success?: boolean)
     const b = x.blocks[i] as O;
     const bp = `${p}.blocks[${i}]`;
     const spec = isObj(b) && specOf(b.type);
-    const e = spec != null && spec !== false ? fields(b, spec, bp) : isObj(b) ? `${bp}.type: unknown block '${b.type}'` : bp + ': must be an object';
+    const e = spec != null && spec !== false ? fields(b, spec, bp) : isObj(b) ? `${bp}.type: ${typeof b.type == 'string' ? `unknown block '${b.type}'` : 'must be a string'}` : bp + ': must be an object';
     if (e) return e;
     if (b.type == 'button' && b.action == 'link' && !b.href) return bp + '.href: required';
     if (success && b.type == 'button' && /^(next|submit)$/.test(b.action as string)) return bp + '.action: must be close or link in the success step';

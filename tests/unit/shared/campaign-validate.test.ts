@@ -195,6 +195,13 @@ describe('validateCampaign', () => {
       expect(err({ content: content(type) })).toBe(`content.steps[0].blocks[0].type: unknown block '${type}'`);
   });
 
+  // Found by tests/unit/fuzz: an object with a "toString" key that is no function cannot be converted to text.
+  it('a block type that is no string is refused with its path, not a crash', () => {
+    const content = (type: unknown) => ({ ...campaign().content, steps: [{ blocks: [{ type, text: 'x' }] }] });
+    for (const type of [JSON.parse('{"toString": "heading"}'), [JSON.parse('{"toString": 1}')], 5, null])
+      expect(err({ content: content(type) })).toBe('content.steps[0].blocks[0].type: must be a string');
+  });
+
   describe('on a page that added an enumerable key to Object.prototype', () => {
     const proto = Object.prototype as Record<string, unknown>;
     afterEach(() => {
