@@ -2,7 +2,7 @@
 // Pure: no DOM, no timers, no globals; randomness and the clock come in as arguments.
 import type { Campaign, Content } from '../../shared/campaign';
 import { skippedName } from '../../shared/campaign';
-import { checkCampaign } from '../../shared/spec';
+import { checkCampaign, type Err } from '../../shared/spec';
 import type { VisitorContext } from '../context/types';
 import type { DebugLine } from '../engine/types';
 import { frequencyBlock } from './frequency';
@@ -49,21 +49,22 @@ export function compile(campaigns: unknown, o: { timezone?: string; log: (line: 
   // The set is JSON from the network: no list is no campaigns, and anything else one bad one.
   // Each one valid only when checkCampaign finds no error: until then, anything (null included).
   ([] as Campaign[]).concat((campaigns || []) as Campaign[]).forEach((c, i) => {
-    // validateCampaignCore's check (the campaign without its content), without the result object.
-    let error = checkCampaign(c);
     const name = skippedName(c, i);
-    // A valid campaign the compiler still cannot take (a date the browser's Intl refuses) is
-    // skipped alone; the others still run.
-    if (!error)
-      try {
-        k.ranked.push([c, c.targeting && compileRule(c.targeting, (l) => o.log(`${name}: ${l}`)), c.schedule && compileSchedule(c.schedule, wall)]);
-      } catch (e) {
-        error = String(e);
-      }
+    let error: Err;
+    // A valid campaign the compiler still cannot take (a date the browser's Intl refuses), or one
+    // nested deeper than the validator's recursion goes, is skipped alone; the others still run.
+    try {
+      // validateCampaignCore's check (the campaign without its content), without the result object.
+      if (!(error = checkCampaign(c))) k.ranked.push([c, c.targeting && compileRule(c.targeting, (l) => o.log(`${name}: ${l}`)), c.schedule && compileSchedule(c.schedule, wall)]);
+    } catch (e) {
+      error = String(e);
+    }
     if (error) {
       o.log(`${name} skipped: ${error}`);
-      const y = c || ({} as Campaign);
-      k.bad.push({ id: +y.id || -1, name: String(y.name || name), status: 'skipped', reason: 'invalid: ' + error });
+      // Its own id and name only when they are a number and a string: converting anything else
+      // can throw (an object with a "toString" key).
+      const { id, name: n }: { id?: unknown; name?: unknown } = c || {};
+      k.bad.push({ id: typeof id == 'number' ? id : -1, name: (typeof n == 'string' && n) || name, status: 'skipped', reason: 'invalid: ' + error });
     }
   });
   k.ranked.sort((a, b) => byRank(a[0], b[0]));

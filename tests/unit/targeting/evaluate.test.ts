@@ -57,6 +57,23 @@ describe('compile', () => {
     for (const list of [undefined, null]) expect(decide(list as never).debug).toEqual([]);
     expect(decide({ id: 1 } as never).debug).toEqual([expect.objectContaining({ id: 1, status: 'skipped', reason: 'invalid: name: required' })]);
   });
+  // Found by tests/unit/fuzz: a JSON object with a "toString" key cannot be converted to text or a number.
+  it("an invalid campaign whose name or id is an object that cannot be converted is skipped alone, under its position", () => {
+    const odd = JSON.parse('{"toString": 1, "valueOf": 1}');
+    const r = decide([campaign({ id: 2, name: odd, trigger: 5 as never }), campaign({ id: odd, name: odd }), campaign()]);
+    expect(r.ids).toEqual([1]);
+    expect(r.debug.filter((l) => l.status == 'skipped')).toEqual([
+      { id: 2, name: 'campaign 2', status: 'skipped', reason: 'invalid: name: bad value' },
+      { id: -1, name: 'campaign #1', status: 'skipped', reason: 'invalid: id: bad value' },
+    ]);
+  });
+  it('a campaign nested deeper than the validator can follow is skipped alone', () => {
+    let deep: object = { type: 'visitor', is: 'new' };
+    for (let i = 0; i < 20_000; i++) deep = { not: deep };
+    const r = decide([campaign({ id: 2, targeting: deep as never }), campaign()]);
+    expect(r.ids).toEqual([1]);
+    expect(r.why(2)).toMatch(/^invalid: RangeError/);
+  });
   it('logs an unknown time zone once and falls back to UTC', () => {
     const r = decide([campaign({ schedule: { hours: [11, 13] } })], {}, { timezone: 'Mars/Olympus' });
     expect(r.ids).toEqual([1]);
