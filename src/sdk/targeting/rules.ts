@@ -31,7 +31,8 @@ const STR: Record<string, string[]> = {
 };
 const HISTORY: Record<string, 'd' | 'c' | 'v' | 'k'> = { seen: 'd', closed: 'c', converted: 'v', clicked: 'k' };
 
-const q = (v: unknown): string => (v == null || v === '' ? 'missing' : typeof v == 'string' ? `'${v}'` : String(v));
+// JSON, not String(): converting an object whose "toString" key is no function (a property's) throws.
+const q = (v: unknown): string => (v == null || v === '' ? 'missing' : typeof v == 'string' ? `'${v}'` : JSON.stringify(v));
 // Referrers are absolute URLs without credentials: the host follows the first '//'.
 const host = (u: string): string => ((/\/\/([^/:?#]*)/.exec(u) || '')[1] || '').toLowerCase().replace(/^www\./, '');
 
@@ -87,8 +88,9 @@ function condition(c: C, neg: boolean, log: Log): Test | string {
     let last: unknown;
     let t = NaN;
     test = (a, x) => {
-      // A number, or text with a digit: +' ' is 0 and +true is 1, and neither is a number.
-      const d = (date ? (a === last ? t : (t = toTime((last = a)))) : /\d/.test(a as string) ? +(a as number) : NaN) - (ago ? x.now - n * DAY : date ? at : n);
+      // A number, or text with a digit: +' ' is 0 and +true is 1, and neither is a number. No
+      // object is (its conversion may throw).
+      const d = (date ? (a === last ? t : (t = toTime((last = a)))) : typeof a != 'object' && /\d/.test(a as string) ? +(a as number) : NaN) - (ago ? x.now - n * DAY : date ? at : n);
       // NaN (missing, not a number, not a date) passes no operator.
       return d == d && (cmp[1] >> (Math.sign(d) + 1)) & 1;
     };

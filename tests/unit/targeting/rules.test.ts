@@ -327,6 +327,22 @@ describe('conditions without an operator read their own fields only', () => {
   });
 });
 
+// Found by tests/unit/fuzz: JSON objects with a "toString" key that is no function, which String()
+// and template literals cannot convert.
+describe('objects that cannot be converted to text', () => {
+  const odd = () => JSON.parse('{"toString": "x"}');
+  it('a property holding one fails string, number and date conditions, with its reason', () => {
+    const props = { cart: odd() };
+    const c = (kind: string, op: string, value?: unknown) => ({ type: 'property', key: 'cart', kind, op, value }) as Condition;
+    expect(fail(c('string', 'equals', 'x'), { props })).toBe(`property cart is {"toString":"x"}, needs 'x'`);
+    expect(fail(c('number', 'eq', 1), { props })).toBe('property cart is {"toString":"x"}, needs = 1');
+    expect(fail(c('number', 'ne', 1), { props })).toMatch(/^property cart is /);
+    expect(fail(c('date', 'before', '2025-01-01'), { props })).toMatch(/^property cart is /);
+    expect(fail(c('string', 'not_exists'), { props })).toBe('property cart is {"toString":"x"}, needs not to exist');
+    pass(c('boolean', 'exists'), { props });
+  });
+});
+
 describe('all / any / not trees', () => {
   const yes: Condition = { type: 'device', in: ['desktop'] };
   const no: Condition = { type: 'device', in: ['mobile'] };
