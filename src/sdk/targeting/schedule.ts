@@ -22,7 +22,9 @@ export function zone(tz: string | undefined, log: (l: string) => void): Wall {
         second: 'numeric',
       }),
   );
-  f || log(`time zone '${tz}' unknown: schedules use UTC`);
+  // As JSON: the campaign set may hold anything there, and converting an object whose "toString"
+  // key is no function throws.
+  f || log(`time zone ${JSON.stringify(tz)} unknown: schedules use UTC`);
   // Every campaign of an evaluation asks for the same instant: compute it once.
   let at: number;
   let d: Date;

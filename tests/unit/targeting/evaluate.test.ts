@@ -77,7 +77,13 @@ describe('compile', () => {
   it('logs an unknown time zone once and falls back to UTC', () => {
     const r = decide([campaign({ schedule: { hours: [11, 13] } })], {}, { timezone: 'Mars/Olympus' });
     expect(r.ids).toEqual([1]);
-    expect(r.log).toHaveBeenCalledWith("time zone 'Mars/Olympus' unknown: schedules use UTC");
+    expect(r.log).toHaveBeenCalledWith('time zone "Mars/Olympus" unknown: schedules use UTC');
+  });
+  // Found by tests/unit/fuzz.
+  it('a time zone that is no text (a campaign set served by hand) falls back to UTC the same way', () => {
+    const r = decide([campaign({ schedule: { hours: [11, 13] } })], {}, { timezone: JSON.parse('{"toString": 1}') });
+    expect(r.ids).toEqual([1]);
+    expect(r.log).toHaveBeenCalledWith('time zone {"toString":1} unknown: schedules use UTC');
   });
 });
 
