@@ -57,8 +57,11 @@ export function createStore(log: Log, prefix = 'wisepops'): Store {
   // Both backends, the configured one last.
   const places = () => (cfg.storage == 'localStorage' ? [cookie, web] : [web, cookie]);
   const be = () => places()[1];
+  // Never over a record's size: configure() moves what it finds as it is, and a value that size
+  // (another app's, a broken one, one from Web Storage) would be a cookie on every request until a
+  // read reset it (the activity record is read only by exit-intent campaigns).
   const put = (i: number, raw: string) => {
-    if (consent || i < R.VISITOR) be().set(NAMES[i], raw, consent && i < R.SESSION ? cfg.cookieExpiryDays : undefined);
+    if ((consent || i < R.VISITOR) && fits(raw)) be().set(NAMES[i], raw, consent && i < R.SESSION ? cfg.cookieExpiryDays : undefined);
   };
   const store: Store = {
     read: (i, sample) =>
