@@ -21,9 +21,9 @@ const size = (s: string) => bytes(swap(JSON.stringify(s)));
  */
 export function currentSession(store: Store, now: number, href: string, referrer: string): Session {
   const s = store.read<Session>(R.SESSION, [0, 0, 0, '', '', ['']]);
-  // One that starts in the future (written while the clock ran ahead, or hand-edited) is over too
-  // (>>> 0: a negative age is huge), or it would never end and `time on_site` would stay negative.
-  if (s && (now - s[0]) >>> 0 <= 7200) return s;
+  // One that starts in the future (written while the clock ran ahead, or hand-edited) is over too,
+  // or it would never end and `time on_site` would stay negative.
+  if (s && s[0] <= now && now - s[0] <= 7200) return s;
   // A new session's strings share 1,200 bytes, so the record stays under its 1,300 of the
   // records' total (codec.ts): the referrer up to 300 (browsers send a cross-site one as an
   // origin), each UTM value up to 250, and the landing URL the rest, at least about 200 (its

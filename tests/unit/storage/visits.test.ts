@@ -70,6 +70,14 @@ describe('sessions and visits', () => {
     expect(view().session).toMatchObject({ start: T0 / 1000, pageviews: 2 });
   });
 
+  // Found by tests/unit/fuzz: the age was read as an unsigned 32-bit number, which wraps.
+  it('however far in the future it starts, such a session is over', () => {
+    for (const ahead of [T0 / 1000 + 2 ** 32, T0 / 1000 + 2 ** 32 + 600, 1e300]) {
+      Cookies.set(SESSION, `[1~${ahead}~${ahead}~3~'https://shop.example/'~''~[''~''~''~''~'']]`);
+      expect(view().session).toMatchObject({ start: T0 / 1000, pageviews: 1 });
+    }
+  });
+
   it('a page view more than 2 hours after the start of the visit starts a new one, with its own landing facts', () => {
     view();
     minutes(121);
