@@ -64,7 +64,9 @@ const GET: Record<string, (c: C) => Get> = {
 
 /** One condition; when disabled (an invalid regex), why, in words. */
 function condition(c: C, neg: boolean, log: Log): Test | string {
-  const label = [c.type.replace('_', ' '), c.field, c.key, c.scope, c.days && `in last ${c.days} days`, c.campaign, c.event].filter((s) => s).join(' ');
+  // The validator ignores keys a type does not use: there, a `days` or a `field` may be any JSON,
+  // and converting an object whose "toString" key is no function throws. Such keys are left out.
+  const label = [c.type.replace('_', ' '), c.field, c.key, c.scope, typeof c.days == 'number' && c.days && `in last ${c.days} days`, c.campaign, c.event].filter((s) => s && typeof s != 'object').join(' ');
   const get: Get = GET[c.type] ? GET[c.type](c) : (x) => x[c.type as 'device'];
   // Conditions without an operator test equality with a field of their own: visitor `is`, device
   // `in`, history that it happened (unless `negate`), signed_up `value`. An op, value, in or is key
@@ -98,7 +100,7 @@ function condition(c: C, neg: boolean, log: Log): Test | string {
   } else {
     let vals = ([] as unknown[]).concat(value);
     // The hash is compared without its '#', whichever way the owner wrote it.
-    if (c.field == 'hash') vals = vals.map((v) => String(v).replace(/^#/, ''));
+    if (c.field === 'hash') vals = vals.map((v) => String(v).replace(/^#/, ''));
     const [words, pre, post] = STR[op] || STR.equals;
     // One regex per condition, compiled now: any of the values, each literal text but for `matches`.
     let re: RegExp;

@@ -341,6 +341,11 @@ describe('objects that cannot be converted to text', () => {
     expect(fail(c('string', 'not_exists'), { props })).toBe('property cart is {"toString":"x"}, needs not to exist');
     pass(c('boolean', 'exists'), { props });
   });
+  it("a key of another condition type, ignored by the validator, may hold one: the condition still compiles and runs", () => {
+    pass({ type: 'pageviews', scope: 'session', op: 'gte', value: 1, days: odd(), key: odd() } as never);
+    pass({ type: 'language', op: 'equals', value: 'fr-fr', field: odd() } as never);
+    expect(fail({ type: 'history', campaign: 3, event: 'seen', field: [odd()] } as never)).toBe('history 3 seen is false, needs true');
+  });
 });
 
 describe('all / any / not trees', () => {
