@@ -78,6 +78,25 @@ describe('GET /sites/:siteId/campaigns.json', () => {
     }
   });
 
+  it('a campaign nested thousands of levels deep is refused at import with a message, and one stored anyway is skipped alone from campaigns.json', async () => {
+    // Written out: JSON.stringify recurses too. JSON.parse does not.
+    const body = `${JSON.stringify({ ...demo[0]!, id: 903, targeting: null }).slice(0, -1).replace(/"targeting":null,?/, '')},"targeting":${'{"not":'.repeat(20_000)}{"type":"language","value":"en"}${'}'.repeat(20_000)}}`;
+    const campaign: unknown = JSON.parse(body);
+    // The validator recursed down the tree: a RangeError, with no campaign or field named.
+    expect(() => importCampaigns(f.db, f.site, campaign)).toThrow(/^campaign 903: campaign: nested more than 64 levels deep$/);
+    importCampaigns(f.db, f.site, { ...demo[0]!, id: 904, status: 'live' });
+    f.db.prepare('INSERT INTO campaigns (site_id, id, body, updated_at) VALUES (?, ?, ?, ?)').run(f.site, 903, body, new Date().toISOString());
+    try {
+      const r = await getJson(`${f.url}/sites/${f.site}/campaigns.json`);
+      expect(r.status).toBe(200);
+      const ids = (r.json as CampaignSet).campaigns.map((c) => c.id);
+      expect(ids).toContain(904);
+      expect(ids).not.toContain(903);
+    } finally {
+      f.db.prepare('DELETE FROM campaigns WHERE id IN (903, 904)').run();
+    }
+  });
+
   it('404s an unknown site', async () => {
     expect((await getJson(`${f.url}/sites/nope/campaigns.json`)).status).toBe(404);
   });

@@ -14,6 +14,29 @@ function upgrade(c: unknown): unknown {
   return c;
 }
 
+/** Deeper than any campaign needs (a targeting tree of a few levels), far from the validator's stack limit. */
+const MAX_DEPTH = 64;
+
+/** How deep `x` nests objects and arrays, counted without recursion, up to `MAX_DEPTH` + 1. */
+function depth(x: unknown): number {
+  let level: unknown[] = [x];
+  for (let d = 0; d <= MAX_DEPTH; d++) {
+    level = level.flatMap((v) => (typeof v == 'object' && v !== null ? Object.values(v) : []));
+    if (!level.length) return d;
+  }
+  return MAX_DEPTH + 1;
+}
+
+/**
+ * validateCampaign for what is stored and served: the validator recurses into targeting trees,
+ * so a campaign nested thousands of levels deep threw a RangeError (an import refused without a
+ * field; stored, it would take the site's whole campaigns.json down with it). Refused first.
+ */
+function validateStored(c: unknown): ReturnType<typeof validateCampaign> {
+  if (depth(c) > MAX_DEPTH) return { ok: false, error: `campaign: nested more than ${MAX_DEPTH} levels deep` };
+  return validateCampaign(upgrade(c));
+}
+
 export interface ImportOptions {
   /**
    * Make the site's campaigns exactly the file's: the campaigns the file does not name are
@@ -39,7 +62,7 @@ export function importCampaignSet(db: Db, siteId: string, json: unknown, options
   const list = Array.isArray(json) ? json : [json];
   if (list.length === 0) throw new Error('no campaigns in the file');
   const campaigns = list.map((c, i) => {
-    const r = validateCampaign(upgrade(c));
+    const r = validateStored(c);
     if (!r.ok) throw new Error(`${skippedName(c, i)}: ${r.error}`);
     return r.campaign;
   });
@@ -84,7 +107,7 @@ export function liveCampaigns(db: Db, siteId: string, onSkip: (line: string) => 
   const out: Campaign[] = [];
   listCampaigns(db, siteId).forEach((c, i) => {
     if (c.status !== 'live') return;
-    const r = validateCampaign(upgrade(c));
+    const r = validateStored(c);
     if (r.ok) out.push(r.campaign);
     else onSkip(`${skippedName(c, i)}: ${r.error}`);
   });
