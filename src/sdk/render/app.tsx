@@ -4,7 +4,7 @@
 /** @jsxRuntime classic */
 /** @jsx h */
 import { Component, Fragment, h } from 'preact';
-import type { FieldBlock, Style } from '../../shared/campaign-content';
+import type { FieldBlock, MessageKey, Style } from '../../shared/campaign-content';
 import { isField } from '../../shared/campaign-content';
 import type { ShowRequest, SubmitResult } from './contract';
 import { keyOf, renderBlock } from './blocks';
@@ -80,7 +80,7 @@ export class App extends Component<AppProps, State> {
     const get = (k: string) => form.elements.namedItem(k) as HTMLInputElement | null;
     const errors: Record<string, string> = bag();
     /** Set when a field of the step is wrong. */
-    let bad: string | undefined;
+    let bad: MessageKey | undefined;
     for (const b of blocks.filter(isField) as FieldBlock[]) {
       const k = keyOf(b);
       const el = get(k);
@@ -93,7 +93,7 @@ export class App extends Component<AppProps, State> {
     // Not `||=`: esbuild lowers that on a shortened key to a computed one and a temporary (+15 B).
     this.honeypot = this.honeypot || get('pl_hp')!.value;
     // Focus follows the errors to show (once they are drawn).
-    this.setState({ errors, failed: false }, bad ? this.props.focusStep : undefined);
+    this.setState({ errors, failed: false }, bad && this.props.focusStep);
     if (bad) return;
     // The button's action; Enter submits on a step with a submit button, else goes on.
     const by = e.submitter && (e.submitter as HTMLElement).dataset.a;
@@ -127,7 +127,8 @@ export class App extends Component<AppProps, State> {
     // (`errors` is still the step's empty set; `>= 0`, not `in`: an inherited name is no step.)
     if (k) errors[k] = this.msgs[k == 'email' ? k : 'error'];
     if (this.stepOf[k!] >= 0) step = this.stepOf[k!];
-    this.setState({ errors, busy: false, failed: true, stepIndex: step }, k ? this.props.focusStep : undefined);
+    // Preact takes a falsy callback (k may be '') as none.
+    this.setState({ errors, busy: false, failed: true, stepIndex: step }, (k && this.props.focusStep) as () => void);
   }
 
   /** To another step: focus follows once it is drawn. */
@@ -163,19 +164,20 @@ export class App extends Component<AppProps, State> {
           {/* The success step is announced as it replaces the form: its blocks sit in an alert (not
               the form itself: a form may not take role=alert). Steps draw their blocks as they are. */}
           {h((content.steps[step] ? Fragment : 'div') as 'div', { class: 'st', role: 'alert' }, blocks.map((b, i) =>
+            // Keys in the order that gzips smallest.
             renderBlock(b, {
-              idPrefix: 'f' + step + '-' + i,
+              given: this.given[keyOf(b as FieldBlock)],
               // Only a field shows its error: another block that shares a field's key ignores it.
               errorText: errors[keyOf(b as FieldBlock)],
-              given: this.given[keyOf(b as FieldBlock)],
+              follow: safe((href: string, closes: boolean) => (req.host.clicked(campaign, href), closes && close())),
+              idPrefix: 'f' + step + '-' + i,
+              dismiss: close,
               chooseText: this.msgs.choose,
               busy,
               // A countdown drawn for the first time starts the clock: the campaign is drawn again
               // every second until unmounted (Preact then sets `base` to null). Content without
               // one is drawn only when it changes.
               tick: () => this.t || (this.t = setInterval(() => (this.base ? this.forceUpdate() : clearInterval(this.t)), 1000)),
-              dismiss: close,
-              follow: safe((href: string, closes: boolean) => (req.host.clicked(campaign, href), closes && close())),
             }),
           ))}
           {failed && <p class="fe" role="alert">{this.msgs.error}</p>}

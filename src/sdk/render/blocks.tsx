@@ -39,14 +39,15 @@ function rich(nodes: SafeNode[], env: BlockEnv): ComponentChildren {
 
 function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { idPrefix: id, errorText: error, given: v, chooseText: choose }: BlockEnv) {
   const t = b.type;
+  // Keys in the order that gzips smallest.
   const attrs = {
-    id,
+    'aria-describedby': error && id + 'e',
     name: keyOf(b),
+    id,
     // A sign-up is its email: that field is required whatever the campaign says. Not the native
     // `required` (the form checks fields itself): it exposes a field not yet filled as invalid.
     'aria-required': t == 'email' || b.required,
     'aria-invalid': (error && true) as true | undefined,
-    'aria-describedby': error && id + 'e',
   };
   const check = t == 'checkbox' || t == 'consent';
   // Input types that are also autocomplete tokens.

@@ -92,8 +92,8 @@ export function show(req: ShowRequest): Shown {
     }
     const root = el.attachShadow({ mode: 'open' });
     adoptStyles(root, host.nonce);
-    root.appendChild(mount);
-    parent.appendChild(el);
+    root.append(mount);
+    parent.append(el);
 
     const q = (sel: string) => root.querySelector<HTMLElement>(sel);
     render(
