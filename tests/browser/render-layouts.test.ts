@@ -167,6 +167,63 @@ describe('layouts', () => {
     }
   });
 
+  it('what the visitor tabs to is scrolled out from under a slide-in (WCAG 2.4.11): a corner card on a desktop, the full width on a phone', async () => {
+    // Links at the right, where a desktop's bottom-right card sits; a phone's top slide-in covers
+    // the whole width. Room above and below them: a card taller than what is left of the page at
+    // its end (or its start) has nothing to scroll it out from under.
+    const room = '<div style="height:800px"></div>';
+    const links = room + Array.from({ length: 40 }, (_, i) => `<p style="margin:0 0 40px;text-align:right"><a href="#l${i}" id="l${i}">Link ${i}</a></p>`).join('') + room;
+    for (const [position, viewport] of [['bottom-right', { width: 1280, height: 800 }], ['top-left', { width: 375, height: 667 }]] as const) {
+      const { page } = await f.open({ head: '<style>html{scroll-padding-top:7px}</style>', body: `<main>${links}</main>`, viewport });
+      await show(page, campaign({ type: 'slidein', position }));
+      // Its extent from the edge, the 16 px from the screen's edge of a desktop's card included.
+      const r = (await box(page).boundingBox())!;
+      const top = position == 'top-left';
+      const extent = top ? r.y + r.height : viewport.height - r.y;
+      const back = top;
+      if (back) await page.locator('#l39').focus();
+      const covered: string[] = [];
+      for (let i = 0; i < 38; i++) {
+        await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+        covered.push(
+          ...(await page.evaluate(() => {
+            const a = document.activeElement!;
+            const r = a.getBoundingClientRect();
+            const b = document.querySelector('poplet-campaign')!.shadowRoot!.querySelector('.bx')!.getBoundingClientRect();
+            return a.id && r.bottom > b.top && r.top < b.bottom && r.right > b.left && r.left < b.right ? [a.id] : [];
+          })),
+        );
+      }
+      expect(covered).toEqual([]);
+      const padding = () => page.evaluate(() => [getComputedStyle(document.documentElement).scrollPaddingTop, getComputedStyle(document.documentElement).scrollPaddingBottom]);
+      const [t, bottom] = await padding();
+      expect(parseFloat(top ? t : bottom)).toBeCloseTo(top ? 7 + extent : extent, 0);
+      expect(top ? bottom : t).toBe(top ? 'auto' : '7px');
+      await page.evaluate(() => (window as unknown as W).__shown.destroy());
+      expect(await padding()).toEqual(['7px', 'auto']);
+      expect(await page.evaluate(() => document.documentElement.getAttribute('style'))).toBeFalsy();
+    }
+  });
+
+  it('a bar and a slide-in at one edge share its scroll padding: the larger extent, the page\'s own value back once both are gone, whichever goes first', async () => {
+    for (const barFirst of [true, false]) {
+      const { page } = await f.open({ head: '<style>html{scroll-padding-bottom:7px}</style>' });
+      await show(page, campaign({ type: 'bar', position: 'bottom' }, NEWSLETTER, 1));
+      await page.evaluate(() => ((window as unknown as { __bar: unknown }).__bar = (window as unknown as W).__shown));
+      const bar = (await box(page).boundingBox())!.height;
+      await show(page, campaign({ type: 'slidein', position: 'bottom-right' }, NEWSLETTER, 2));
+      const card = 800 - (await box(page).last().boundingBox())!.y;
+      expect(card).toBeGreaterThan(bar);
+      const padding = () => page.evaluate(() => getComputedStyle(document.documentElement).scrollPaddingBottom);
+      expect(parseFloat(await padding())).toBeCloseTo(7 + card, 0);
+      await page.evaluate((barFirst) => ((window as unknown as Record<string, { destroy(): void }>)[barFirst ? '__bar' : '__shown']).destroy(), barFirst);
+      expect(parseFloat(await padding())).toBeCloseTo(7 + (barFirst ? card : bar), 0);
+      await page.evaluate((barFirst) => ((window as unknown as Record<string, { destroy(): void }>)[barFirst ? '__shown' : '__bar']).destroy(), barFirst);
+      expect(await padding()).toBe('7px');
+      expect(await page.evaluate(() => document.documentElement.getAttribute('style'))).toBeFalsy();
+    }
+  });
+
   it('modals lock page scroll while open; bars and slide-ins do not', async () => {
     const { page } = await f.open();
     const overflow = () => page.evaluate(() => getComputedStyle(document.documentElement).overflow);

@@ -38,6 +38,24 @@ function setImportant(el: HTMLElement, prop: string, value: string): () => void 
   return () => s.setProperty(prop, old, prio);
 }
 
+/**
+ * The boxes that pad each property of the page, and the undo of its value, for every campaign
+ * the chunk shows: a bar and a slide-in (their own slots) may share an edge. The padding is then
+ * the larger of their extents, and the site's own value comes back once both are gone, whichever
+ * goes first.
+ */
+const pads: Record<string, HTMLElement[] & { u?: () => void }> = {};
+
+/** Pads the page by its own value plus the largest extent of the boxes there (again as they wrap on resize). */
+function repad(el: HTMLElement, prop: string) {
+  const boxes = pads[prop];
+  // Undone first, so that what is read is the site's own value (`auto`, scroll-padding's initial
+  // value, is none). The extent: the height and the gap to the edge (a desktop's card's 16 px).
+  // With no box left, the sum is -Infinity, which the browser refuses, leaving the site's own.
+  boxes.u && boxes.u();
+  boxes.u = setImportant(el, prop, (parseFloat((getComputedStyle(el) as unknown as Record<string, string>)[prop]) || 0) + Math.max(...boxes.map((b) => b.offsetHeight + parseFloat(getComputedStyle(b).marginTop))) + 'px');
+}
+
 export function show(req: ShowRequest): Shown {
   const { campaign, host } = req;
   // A broken debug log must not break the page either.
@@ -165,23 +183,22 @@ export function show(req: ShowRequest): Shown {
       (q(FIRST_FIELD) || box).focus({ preventScroll: true });
     }
 
-    if (layout.type == 'bar') {
-      // A padding of the page that follows the bar's height as it wraps on resize.
+    if ('position' in layout) {
+      // What the visitor tabs to (or a #link jumps to) is scrolled out from under a bar or a
+      // slide-in, which would hide it whole (WCAG 2.4.11): the root's scroll padding on its edge
+      // keeps it out of the browser's view of the page. A desktop's corner card pads the whole
+      // edge too: what sits beside it then scrolls further than it needs to, but what sits under
+      // it (a right-hand column, a Next link) would be hidden; a phone's spans the width anyway.
       const pad = (el: HTMLElement, prop: string) => {
-        // `auto` (scroll-padding's initial value) is none.
-        const base = parseFloat((getComputedStyle(el) as unknown as Record<string, string>)[prop]) || 0;
-        let restore = () => {};
-        const ro = new ResizeObserver(safe(() => (restore(), (restore = setImportant(el, prop, base + box.offsetHeight + 'px')))));
+        (pads[prop] = pads[prop] || []).push(box);
+        const ro = new ResizeObserver(safe(() => repad(el, prop)));
         ro.observe(box);
-        undo.push(() => (ro.disconnect(), restore()));
+        undo.push(() => (ro.disconnect(), pads[prop].splice(pads[prop].indexOf(box), 1), repad(el, prop)));
       };
-      // What the visitor tabs to (or a #link jumps to) is scrolled out from under the bar, which
-      // would hide it whole (WCAG 2.4.11): the root's scroll padding on its edge keeps it out of
-      // the browser's view of the page. (Slide-ins get none: one at the bar's edge would share
-      // the property with it, and each would put back a value that holds the other's height.)
-      pad(doc.documentElement, 'scroll-padding-' + layout.position);
+      const edge = layout.position.split('-')[0];
+      pad(doc.documentElement, 'scroll-padding-' + edge);
       // A push bar pads the page by its height too, so that nothing is under it at either end.
-      if (layout.push) pad(doc.body, 'padding-' + layout.position);
+      if ((layout as { push?: boolean }).push) pad(doc.body, 'padding-' + edge);
     }
 
     // A campaign with no box (an embed in a display:none slot, a closed tab panel…) is not seen:
