@@ -16,7 +16,7 @@ it('7. a sign-up submitted while the server is stopped arrives exactly once afte
 
   await env.stack.stopServer();
   await expect(fetch(`${env.stack.serverUrl}/healthz`)).rejects.toThrow();
-  await box.getByLabel('Email', { exact: true }).fill(email);
+  await box.getByRole('textbox', { name: 'Email', exact: true }).fill(email);
   await box.getByRole('checkbox').check();
   await box.getByRole('button', { name: 'Send me the code' }).click();
   // Safely queued in the outbox counts as done for the visitor.

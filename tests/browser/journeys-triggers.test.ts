@@ -161,8 +161,8 @@ describe('journeys 4–6', () => {
     // It is inside the page's #poplet-embed element, not floating over the page.
     expect(await v.page.evaluate(() => document.querySelector('#poplet-embed')!.childElementCount)).toBeGreaterThan(0);
     const email = `embed-${Date.now()}@example.com`;
-    await embed.getByLabel('Email', { exact: true }).fill(email);
-    await embed.getByLabel('Your usual cup', { exact: true }).selectOption('Oolong');
+    await embed.getByRole('textbox', { name: 'Email', exact: true }).fill(email);
+    await embed.getByRole('combobox', { name: 'Your usual cup', exact: true }).selectOption('Oolong');
     await embed.getByRole('button', { name: 'Subscribe' }).click();
     await embed.getByText("You're in. See you Sunday.", { exact: true }).waitFor({ timeout: 10_000 });
     const rows = (await env.stack.emails({ wisepop_id: String(EMBED) })).filter((r) => r.email === email);

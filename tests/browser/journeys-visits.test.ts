@@ -47,8 +47,8 @@ describe.each<Mode>(['cookie', 'localStorage'])('journeys 1–3, %s storage', (m
         (window as unknown as { fromForm: unknown }).fromForm = [(f.namedItem('email') as HTMLInputElement).value, (f.namedItem('first_name') as HTMLInputElement).value];
       }),
     );
-    await box.getByLabel('First name', { exact: true }).fill('Ada');
-    await box.getByLabel('Email', { exact: true }).fill(email);
+    await box.getByRole('textbox', { name: 'First name', exact: true }).fill('Ada');
+    await box.getByRole('textbox', { name: 'Email', exact: true }).fill(email);
     await box.getByRole('checkbox').check();
     await box.getByRole('button', { name: 'Send me the code' }).click();
     await box.getByText('Check your inbox', { exact: true }).waitFor({ state: 'visible', timeout: 10_000 });
@@ -165,7 +165,7 @@ describe('a hidden field the server would refuse', () => {
     await v.page.goto(`${env.stack.site.url}/?utm_source=ads%01${encodeURIComponent('🍵'.repeat(30))}`);
     const box = campaignBox(v.page, WELCOME);
     await box.waitFor({ state: 'visible', timeout: 10_000 });
-    await box.getByLabel('Email', { exact: true }).fill(email);
+    await box.getByRole('textbox', { name: 'Email', exact: true }).fill(email);
     await box.getByRole('checkbox').check();
     await box.getByRole('button', { name: 'Send me the code' }).click();
     await box.getByText('Check your inbox', { exact: true }).waitFor({ state: 'visible', timeout: 10_000 });

@@ -298,6 +298,50 @@ describe('forms', () => {
     expect([after.checkbox.invalid, after.textbox.invalid]).toEqual(['true', 'true']);
   });
 
+  it('a required field shows " *" after its label (WCAG 3.3.2), which screen readers do not read into its name: they hear "required"', async () => {
+    const { page } = await f.open();
+    // Long enough to wrap in the popup.
+    const AGREE = 'I agree to receive marketing emails and understand that I can unsubscribe at any time.';
+    const fields: Content = {
+      label: 'Fields',
+      steps: [
+        {
+          blocks: [
+            // Email: required whatever the campaign says.
+            { type: 'email', label: 'Email' },
+            { type: 'text', name: 'city', label: 'City' },
+            { type: 'select', name: 'size', label: 'Size', options: ['S', 'M'], required: true },
+            { type: 'checkbox', name: 'vip', label: 'VIP offers' },
+            { type: 'consent', label: AGREE, required: true },
+          ],
+        },
+      ],
+      success: { blocks: [] },
+    };
+    await show(page, campaign({ type: 'popup' }, fields));
+    // What a sighted visitor reads: the label of each field as laid out.
+    expect(await q(page, '.fd label').evaluateAll((ls) => ls.map((l) => (l as HTMLElement).innerText))).toEqual(['Email *', 'City', 'Size *', 'VIP offers', AGREE + ' *']);
+    // The star sits right after the label's text, on its last line (a consent's wraps).
+    for (const [field, wraps] of [['input[type=email]', false], ['[name=consent]', true]] as const) {
+      const [text, star, lines] = await q(page, `.fd:has(${field}) label`).evaluate((l) => {
+        const range = document.createRange();
+        range.selectNodeContents(l.querySelector('[aria-hidden]')!.previousSibling!);
+        const rects = range.getClientRects();
+        return [rects[rects.length - 1]!.toJSON() as DOMRect, l.querySelector('[aria-hidden]')!.getBoundingClientRect().toJSON() as DOMRect, rects.length];
+      });
+      expect(lines > 1).toBe(wraps);
+      expect(star.width).toBeGreaterThan(0);
+      expect(Math.abs(star.top - text.top)).toBeLessThan(2);
+      expect(Math.abs(star.left - text.right)).toBeLessThan(2);
+    }
+    // What a screen reader hears: Chromium's accessibility tree names each field by its label alone.
+    const cdp = await page.context().newCDPSession(page);
+    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: Array<{ role?: { value: string }; name?: { value: string }; ignored?: boolean }> };
+    const named = nodes.filter((n) => !n.ignored && ['textbox', 'combobox', 'checkbox'].includes(n.role?.value ?? '')).map((n) => `${n.role!.value}: ${n.name?.value}`);
+    expect(named).toEqual(['textbox: Email', 'textbox: City', 'combobox: Size', 'checkbox: VIP offers', 'checkbox: ' + AGREE]);
+    expect(nodes.some((n) => !n.ignored && /\*/.test(n.name?.value ?? ''))).toBe(false);
+  });
+
   it("a select without its own placeholder shows messages.choose, in English by default", async () => {
     const select = (messages?: Content['messages']): Content => ({
       label: 'Size',

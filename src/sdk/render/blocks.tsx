@@ -50,6 +50,9 @@ function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { idPrefix: id, error
     'aria-invalid': (error && true) as true | undefined,
   };
   const check = t == 'checkbox' || t == 'consent';
+  // A required field's label ends in a star for the eye (WCAG 3.3.2); screen readers, which hear
+  // aria-required, get no "star" in its name.
+  const mark = attrs['aria-required'] && <span aria-hidden> *</span>;
   // Input types that are also autocomplete tokens.
   const type = t == 'email' ? t : t == 'phone' ? 'tel' : 'text';
   return (
@@ -58,10 +61,10 @@ function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { idPrefix: id, error
         <label class="ck">
           {/* v is '' or 'true', which the property takes as false or true. */}
           <input type="checkbox" value="true" defaultChecked={v as never} {...attrs} />
-          <span>{b.label}</span>
+          <span>{b.label}{mark}</span>
         </label>
       ) : (
-        <label for={id}>{b.label}</label>
+        <label for={id}>{b.label}{mark}</label>
       )}
       {t == 'select' ? (
         <select class="in" {...attrs}>
