@@ -11,6 +11,9 @@
 // the top z-index (the host comes last in the document, so it wins ties).
 // The dialog's position and inset come after its `all:unset`, in the fixed layers' rules, so they
 // take. A popup's root (.r.popup) is its overlay.
+// The box's transparent outline (no space taken, nothing drawn) is what bounds it in forced colors
+// (Windows high contrast), which drop its background and shadow and draw the outline in the text
+// colour; an embed's border merges with it. Buttons keep the border their accent fill hides.
 // Words longer than the box break anywhere (a long URL must not scroll the box sideways).
 // Bars, full screens, phone sheets and slide-ins at a screen edge keep clear of the notch and
 // the home indicator (viewport-fit=cover) by a transparent border of the safe-area inset: their
@@ -32,13 +35,15 @@ const CSS = `:host{all:initial!important;display:contents!important}\
 dialog{all:unset}\
 h2{line-height:1.2;text-wrap:balance;font-size:1.5em}\
 ::backdrop{background:0}\
-.bx,.st{outline:0}\
-.fullscreen .bx,.popup,dialog{inset:0}\
+.st{outline:0}\
+.bx{outline:1px solid #0000}\
+.b[aria-disabled]{opacity:.7}\
+.popup,dialog,.fullscreen .bx{inset:0}\
 .top .bx{top:0}\
 .top .bx,.fullscreen .bx{border-top:env(safe-area-inset-top) solid #0000}\
 .bottom .bx,.popup .bx,.fullscreen .bx{border-bottom:env(safe-area-inset-bottom) solid #0000}\
 .bottom .bx{bottom:0}\
-.bar .bx,.popup,dialog,.fullscreen .bx,.slidein .bx{z-index:2147483647;position:fixed}\
+.bar .bx,.fullscreen .bx,.popup,dialog,.slidein .bx{z-index:2147483647;position:fixed}\
 @keyframes pl-f{from{opacity:0}}\
 @keyframes pl-u{from{opacity:0;transform:translateY(24px)}}\
 .popup{animation:pl-f .2s;background:var(--pl-overlay,#0009);display:flex;justify-content:center;align-items:center;padding:16px}\
@@ -61,7 +66,6 @@ a{color:inherit}\
 .x+.st{margin-top:30px}\
 .bar .st,.bar .st>*{margin:0}\
 .fe,.er{padding:8px;background:#fff;color:#b00020}\
-.b[aria-disabled]{opacity:.7}\
 .in[aria-invalid]{border:2px solid #b00020}\
 p,.st>*{margin:0 0 12px}\
 label{display:block;margin-bottom:4px;font-weight:600}\
