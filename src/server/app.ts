@@ -234,8 +234,8 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
   const strictJson = (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
     // Neither is decoded: a compressed body, or one in another charset, would be read as
     // UTF-8 JSON (a misleading 400, or an uncompressed body labelled gzip taken as it is).
-    const refused = unsupportedEncoding(request);
-    if (refused) return done(Object.assign(new Error(refused), { statusCode: 415 }));
+    const unreadable = unsupportedEncoding(request);
+    if (unreadable) return done(Object.assign(new Error(unreadable), { statusCode: 415 }));
     const text = decodeBody(body);
     if (text instanceof Error) return done(text);
     json(request, text, done);
