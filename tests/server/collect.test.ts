@@ -386,3 +386,20 @@ describe('the ip of a sign-up whose client reset its connection before the serve
     expect(visitorIp({ ip: '::ffff:203.0.113.9' } as FastifyRequest)).toBe('203.0.113.9');
   });
 });
+
+describe('the ip of a sign-up behind a proxy trusted by POPLET_TRUST_PROXY', () => {
+  it('is the X-Forwarded-For address when it is one, and empty when that header holds any other text', async () => {
+    const g = await startFixture({ trustProxy: true });
+    try {
+      const ok = signup(g.site);
+      expect((await post(`${g.url}/collect`, ok, { 'x-forwarded-for': '2001:db8::7' })).status).toBe(201);
+      const junk = signup(g.site);
+      expect((await post(`${g.url}/collect`, junk, { 'x-forwarded-for': 'unknown<script>' + 'x'.repeat(5_000) })).status).toBe(201);
+      const ipOf = (id: string) => g.db.prepare('SELECT ip FROM signups WHERE client_id = ?').pluck().get(id);
+      expect(ipOf(ok.id)).toBe('2001:db8::7');
+      expect(ipOf(junk.id)).toBe('');
+    } finally {
+      await g.close();
+    }
+  });
+});

@@ -1,5 +1,6 @@
 // What the public routes share: the site cache, the trusted country header and the per-site
 // origin check.
+import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type { ServerConfig } from '../config';
 import type { Log } from '../log';
@@ -24,9 +25,11 @@ export function visitorIp(request: FastifyRequest): string {
   // Undefined, whatever fastify's type says, when the client reset its connection before the
   // server had accepted it (connections.ts reads it then): the sign-up arrived in full all the
   // same, and is stored without it rather than failing its NOT NULL column.
-  const ip = (request.ip as string | undefined) ?? '';
-  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
-  return m ? m[1]! : ip;
+  const raw = (request.ip as string | undefined) ?? '';
+  const ip = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(raw)?.[1] ?? raw;
+  // A proxy trusted by POPLET_TRUST_PROXY passes on whatever X-Forwarded-For says, which may be
+  // any text (`unknown`, a client's own made-up value): no IP, so none is stored or handed to hooks.
+  return isIP(ip) ? ip : '';
 }
 
 /**
