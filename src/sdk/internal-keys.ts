@@ -13,11 +13,11 @@
 const CORE_KEYS = 'del peek configure one off dispose kept since py ay win doc isMobile ranked bad drawn eligible refresh granted last'.split(' ');
 
 /**
- * Keys of what the core hands the collection chunk (CollectKit, EngineDeps) and of nothing else
- * in either: shortened in both builds to these fixed names, so the two agree (the UI chunk meets
+ * Keys of what the core hands the collection chunk (CollectKit, EngineDeps) or calls on it
+ * (Collect's `flush`) and of nothing else in either: shortened in both builds to these fixed names, so the two agree (the UI chunk meets
  * none of them). `$`: no other key in the bundles starts with one.
  */
-const KIT_KEYS: Record<string, string> = { deps: '$d', ctx: '$c', record: '$r', markSignedUp: '$m', visitorId: '$v', update: '$u', emit: '$e', activity: '$a' };
+const KIT_KEYS: Record<string, string> = { deps: '$d', ctx: '$c', record: '$r', markSignedUp: '$m', visitorId: '$v', update: '$u', emit: '$e', activity: '$a', flush: '$f', serialize: '$s' };
 
 /**
  * Keys of the UI chunk's own objects: App's props, state and fields, Guard's, a block's BlockEnv,

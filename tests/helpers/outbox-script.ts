@@ -1,4 +1,5 @@
-// The real outbox and its browser glue, bundled for a test page as the core bundles them: the
+// The real outbox and its browser glue, bundled for a test page as the collection chunk has them
+// (the core's stringify handed over): the
 // page gets `window.outbox`, posting to `endpoint` the sign-ups of `site` (an install sends only its own site's).
 import { build } from 'esbuild';
 
@@ -6,7 +7,8 @@ export async function outboxScript(endpoint: string, then = '', site = 's1'): Pr
   const bundle = await build({
     stdin: {
       contents: `import { createOutbox } from './src/sdk/collect/outbox'; import { browserNet } from './src/sdk/collect/net';
-        window.outbox = createOutbox(${JSON.stringify(endpoint)}, browserNet, () => {}, localStorage, ${JSON.stringify(site)});${then}`,
+        import { stringify } from './src/sdk/json';
+        window.outbox = createOutbox(${JSON.stringify(endpoint)}, { ...browserNet, serialize: stringify }, () => {}, localStorage, ${JSON.stringify(site)});${then}`,
       resolveDir: process.cwd(),
       loader: 'ts',
     },

@@ -11,6 +11,7 @@ import type { CollectKit } from '../../src/sdk/collect/contract';
 import type { Campaign } from '../../src/shared/campaign';
 import type { EngineDeps } from '../../src/sdk/engine/types';
 import { fakeNet } from './collect/fake-net';
+import { stringify } from '../../src/sdk/json';
 
 const POLLUTION: Record<string, unknown> = { clone: function clone() {}, count: 3, expires: null, domain: 'evil.example' };
 const P = Object.prototype as Record<string, unknown>;
@@ -92,7 +93,7 @@ describe('enumerable keys on Object.prototype', () => {
   it('a sign-up goes out with its own fields, cleaned, and nothing of the page\'s', async () => {
     const f = fakeNet();
     const deps = { site: 's1', endpoint: 'https://popups.test', history: { update: () => {}, markSignedUp: () => {} }, emit: () => true, log: () => {}, visitorId: () => undefined } as unknown as EngineDeps;
-    const kit: CollectKit = { deps, ctx: () => ({}) as never, record: () => {}, id: () => 'id-00000001' };
+    const kit: CollectKit = { deps, ctx: () => ({}) as never, record: () => {}, id: () => 'id-00000001', serialize: stringify };
     const host = client(kit, f.net).host(undefined, () => {});
     const sent = polluted(() => host.submit({ id: 7, name: 'W' } as Campaign, { email: 'ann@example.com', city: 'Ly\u0001on' }, undefined, ''));
     await expect(sent).resolves.toEqual({ ok: true, queued: false });

@@ -7,8 +7,9 @@ import { browserNet, type Net } from './net';
 import { createOutbox } from './outbox';
 import { createTracker } from './tracker';
 
-export function client(kit: CollectKit, net: Net = browserNet): Collect {
+export function client(kit: CollectKit, browser: Omit<Net, 'serialize'> = browserNet): Collect {
   const { deps } = kit;
+  const net = { ...browser, serialize: kit.serialize };
   let store: Storage | null = null;
   try {
     // Reading `localStorage` itself throws where storage is blocked: the outbox keeps to memory.

@@ -17,6 +17,8 @@ export interface CollectKit {
   record(campaign: Campaign, group?: string): void;
   /** A new sign-up id. */
   id(): string;
+  /** The core's JSON.stringify, safe from Prototype.js (../json): the chunk carries no copy of its own. */
+  serialize(value: unknown): string;
 }
 
 export interface Collect {

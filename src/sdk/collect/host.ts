@@ -60,9 +60,9 @@ export function uiHost(kit: CollectKit, outbox: Outbox, track: Track, group: str
       // The server refuses control characters and half a surrogate pair (signup.ts), which a
       // hidden field can carry (a URL parameter's %01, a property cut at 255 characters inside an
       // emoji): the visitor could never fix that, and every try would be refused. Removed here;
-      // read per code point (`u`), a surrogate in the range is one without its other half. Own
+      // read per code point (`u`), a surrogate (\p{Cs}) is one without its other half. Own
       // keys: for…in meets what the page put on Object.prototype (a legacy method: no replace()).
-      for (const k of Object.keys(rest)) rest[k] = rest[k].replace(/[\0-\b\v\f\x0e-\x1f\x7f\ud800-\udfff]/gu, '');
+      for (const k of Object.keys(rest)) rest[k] = rest[k].replace(/[\0-\b\v\f\x0e-\x1f\x7f\p{Cs}]/gu, '');
       // Undefined members (no consent, no variant) vanish in JSON, stored or sent.
       const result = await outbox.submit({ id: signupId(kit.id()), site: deps.site, wisepop_id: c.id, email, fields: rest, consent, hp, variant: group });
       // A honeypot hit goes to the server (which drops it) but is no conversion.

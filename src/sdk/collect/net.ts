@@ -1,7 +1,5 @@
 // The browser's network and page-lifecycle surface, in one injectable object so the outbox and
 // the tracker are testable without real fetch, timers or unload events.
-import { stringify } from '../json';
-
 export interface Net {
   fetch(url: string, init: RequestInit): Promise<Response>;
   /** navigator.sendBeacon; false when unavailable or refused. */
@@ -15,11 +13,13 @@ export interface Net {
    * own (flush's `due`) cannot be passed as it is and read the Event as that parameter.
    */
   on(event: 'online' | 'pagehide' | 'hidden', fn: (e: Event) => void): void;
+  /** The core's JSON.stringify (CollectKit's `serialize`): the chunk carries no copy of its own. */
+  serialize(value: unknown): string;
 }
 
 export type Log = (message: string, data?: unknown) => void;
 
-export const browserNet: Net = {
+export const browserNet: Omit<Net, 'serialize'> = {
   fetch: (url, init) => fetch(url, init),
   beacon: (url, body) => {
     try {
@@ -44,7 +44,7 @@ export const browserNet: Net = {
 export async function post(net: Net, url: string, body: unknown, timeout = 8000): Promise<[number, unknown]> {
   const ctl = new AbortController();
   const timer = net.setTimeout(() => ctl.abort(), timeout);
-  const json = stringify(body);
+  const json = net.serialize(body);
   try {
     const res = await net.fetch(url, {
       method: 'POST',

@@ -7,10 +7,7 @@ import type { SignupPayload } from '../../shared/signup';
 import type { SubmitResult } from '../render/contract';
 import { OUTBOX_KEY } from './contract';
 import { post, type Log, type Net } from './net';
-import { stringify } from '../json';
 
-/** Bounded: a visitor cannot pile up more than this many unsent sign-ups. */
-const MAX = 20;
 /** Backoff of the in-page retry timer: 2 s, 4 s, 8 s … capped at 5 minutes. */
 export const backoff = (attempts: number) => Math.min(1000 * 2 ** attempts, 3e5);
 
@@ -33,6 +30,8 @@ export interface Outbox {
 
 /** `store` null: localStorage is missing or throws (private modes), the outbox lives in memory. */
 export function createOutbox(endpoint: string, net: Net, log: Log, store: Store | null, site: string): Outbox {
+  /** Bounded: a visitor cannot pile up more than this many unsent sign-ups (inside the function, where esbuild writes it in place). */
+  const MAX = 20;
   const url = endpoint + '/collect';
   const busy = new Set<string>();
   let mem: string | null = null;
@@ -60,7 +59,7 @@ export function createOutbox(endpoint: string, net: Net, log: Log, store: Store 
     return [];
   };
   const write = (items: Item[]) => {
-    mem = items.length ? stringify({ v: 1, items }) : null;
+    mem = items.length ? net.serialize({ v: 1, items }) : null;
     try {
       if (store) mem ? store.setItem(OUTBOX_KEY, mem) : store.removeItem(OUTBOX_KEY);
     } catch {
@@ -110,7 +109,7 @@ export function createOutbox(endpoint: string, net: Net, log: Log, store: Store 
   net.on('online', () => flush());
   // The page is going away: hand every unsent sign-up to the browser. It stays in the outbox
   // until a 2xx is seen, so the next visit resends it and the server's dedupe absorbs the copy.
-  net.on('pagehide', () => read().forEach((i) => net.beacon(url, stringify(i.p))));
+  net.on('pagehide', () => read().forEach((i) => net.beacon(url, net.serialize(i.p))));
 
   return {
     submit(p) {

@@ -4,25 +4,22 @@
 // the visitor's analytics id rides along only when consent allows (visitorId() returns one).
 import type { AnalyticsEvent, EventBatch, EventKind } from '../../shared/events';
 import { post, type Log, type Net } from './net';
-import { stringify } from '../json';
-
-const DEBOUNCE = 1000;
-const MAX = 100;
 
 export type Track = (kind: EventKind, campaign: number, group?: string) => void;
 
 export function createTracker(endpoint: string, site: string, visitorId: () => string | undefined, net: Net, log: Log): Track {
+  // Inside the function, where esbuild writes them in place.
+  const DEBOUNCE = 1000;
+  const MAX = 100;
   const url = endpoint + '/events';
-  let events: AnalyticsEvent[] = [];
+  const events: AnalyticsEvent[] = [];
   let timer: unknown;
 
   /** The queued events as a batch (undefined values vanish in JSON), or nothing. */
   const take = (): EventBatch | undefined => {
     net.clearTimeout(timer);
     timer = 0;
-    const batch = { site, visitor: visitorId(), events };
-    events = [];
-    if (batch.events.length) return batch;
+    if (events.length) return { site, visitor: visitorId(), events: events.splice(0) };
   };
   const send = async () => {
     const batch = take();
@@ -31,7 +28,7 @@ export function createTracker(endpoint: string, site: string, visitorId: () => s
   };
   const leave = () => {
     const batch = take();
-    if (batch && !net.beacon(url, stringify(batch))) void post(net, url, batch);
+    if (batch && !net.beacon(url, net.serialize(batch))) void post(net, url, batch);
   };
   net.on('pagehide', leave);
   net.on('hidden', leave);

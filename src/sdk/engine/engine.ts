@@ -98,6 +98,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         h.g = group;
       }),
     id: nanoid,
+    serialize: stringify,
   };
 
   // Entry points run from the page, timers and promises.

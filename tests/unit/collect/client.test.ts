@@ -9,6 +9,7 @@ import type { EngineDeps } from '../../../src/sdk/engine/types';
 import { OUTBOX_KEY } from '../../../src/sdk/collect/contract';
 import type { SignupPayload } from '../../../src/shared/signup';
 import { fakeNet } from './fake-net';
+import { stringify } from '../../../src/sdk/json';
 
 const c = { id: 7, name: 'Welcome' } as Campaign;
 
@@ -36,6 +37,7 @@ function setup() {
     ctx: () => ({ country: 'FR' }) as VisitorContext,
     record: (campaign, group) => void recorded.push([campaign.id, group]),
     id: () => 'id-' + String(++n).padStart(8, '0'),
+    serialize: stringify,
   };
   return { ...f, deps, kit, history, emitted, recorded, client: client(kit, f.net) };
 }

@@ -2,6 +2,7 @@
 // lifecycle events are fired by hand, with an Event as the browser passes one (a handler that
 // takes an optional argument of its own must not mistake it for that).
 import type { Net } from '../../../src/sdk/collect/net';
+import { stringify } from '../../../src/sdk/json';
 
 export type Answer = number | 'network' | 'hang' | { status: number; body: unknown };
 
@@ -37,6 +38,7 @@ export function fakeNet() {
     },
     clearTimeout: (id) => void timers.delete(id as number),
     on: (event, fn) => void (handlers[event] ??= []).push(fn),
+    serialize: stringify,
   };
 
   /** Let pending promise chains (fetch → json → storage) settle. */
