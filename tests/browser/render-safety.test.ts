@@ -223,6 +223,17 @@ describe('XSS corpus', () => {
   });
 });
 
+describe('rich text nested far deeper than any real content', () => {
+  it('2,000 levels deep: shown (nested no deeper than the HTML parser would), not dropped for a stack overflow', async () => {
+    const { page, errors } = await f.open();
+    const text = '<b><i>'.repeat(1000) + 'deep' + '</i></b>'.repeat(1000);
+    await show(page, campaign({ type: 'popup' }, { label: 'x', steps: [{ blocks: [{ type: 'paragraph', text, html: true }] }], success: { blocks: [] } }));
+    expect(await calls(page)).toEqual([['displayed', 7]]);
+    expect(await page.locator('poplet-campaign p').first().textContent()).toMatch(/^deep/);
+    expect(errors).toEqual([]);
+  });
+});
+
 describe('a page that added enumerable keys to Object.prototype', () => {
   it('no inherited key becomes a style variable, a field error or an entity', async () => {
     // A legacy library's method, and a polluted value.

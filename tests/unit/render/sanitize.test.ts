@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decode, sanitize } from '../../../src/sdk/render/sanitize';
+import { decode, sanitize, type SafeNode } from '../../../src/sdk/render/sanitize';
 
 describe('sanitize', () => {
   it('keeps the allowed subset as a tree', () => {
@@ -59,5 +59,13 @@ describe('sanitize', () => {
 
   it('handles quotes with > inside attributes', () => {
     expect(sanitize('<a href="https://a.example/?q=>">go</a>')).toEqual([{ tag: 'a', href: 'https://a.example/?q=>', kids: ['go'] }]);
+  });
+
+  it('nests no deeper than the HTML parser (512 levels): deeper tags are empty, their text stays (their closing tags, stray, show as text)', () => {
+    const depth = (n: SafeNode[]): number => Math.max(0, ...n.map((k) => (typeof k == 'string' ? 0 : 1 + depth(k.kids))));
+    const out = sanitize('<b><i>'.repeat(1000) + 'x' + '</i></b>'.repeat(1000) + 'y');
+    expect(depth(out)).toBe(512);
+    const text = (n: SafeNode[]): string => n.map((k) => (typeof k == 'string' ? k : text(k.kids))).join('');
+    expect(text(out).replace(/<\/[ib]>/g, '')).toBe('xy');
   });
 });
