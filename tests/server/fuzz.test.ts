@@ -6,8 +6,8 @@
 // hold what they should, nothing hangs, the server logs no error and still answers afterwards,
 // and every valid sign-up is stored exactly once (one 201; a retry gets 200 and the same
 // collected_at) and listed once by the Email API. The same seed sends the same requests (but for
-// times): a failure names the seed and case; POPLET_FUZZ_SEED, POPLET_FUZZ_CASES and
-// POPLET_FUZZ_CASE (that case alone) replay it.
+// times): a failure names the seed and case; FUZZ_SEED and FUZZ_CASE (that case alone) replay
+// it, FUZZ_RUNS multiplies the 2,000 cases (the same variables as the SDK's fuzz tests).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,9 +18,9 @@ import { ORIGIN, addCampaigns, captureLog, startFixture, type Fixture } from './
 import { Obj, Raw, Rng, chunked, pool, serialize, slots, tree, type J } from './fuzz-kit';
 import { converse, exchange, requestBytes, type Answer, type Exchange } from './raw-http';
 
-const SEED = Number(process.env.POPLET_FUZZ_SEED ?? 0x5eed1);
-const CASES = Number(process.env.POPLET_FUZZ_CASES ?? 2000);
-const ONLY = process.env.POPLET_FUZZ_CASE === undefined ? undefined : Number(process.env.POPLET_FUZZ_CASE);
+const SEED = Number(process.env.FUZZ_SEED || 0x5eed1);
+const CASES = 2000 * Number(process.env.FUZZ_RUNS || 1);
+const ONLY = process.env.FUZZ_CASE === undefined ? undefined : Number(process.env.FUZZ_CASE);
 /** node:http's limit on receiving a request here: a request cut short gets its 408 within about this. */
 const REQUEST_TIMEOUT_MS = 1_500;
 const BOUND_MS = REQUEST_TIMEOUT_MS + 4_000;
