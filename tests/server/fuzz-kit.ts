@@ -1,38 +1,10 @@
 // What the HTTP fuzz test (fuzz.test.ts) is built from: a seeded PRNG, JSON that can hold what
 // JSON.stringify cannot write (duplicate keys, 1e400, raw escapes), chunked bodies, a worker pool.
 
-/** mulberry32: a 32-bit seed, the same sequence on every run and machine. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The seeded PRNG is the SDK fuzz tests' (mulberry32): the same sequence on every run and machine.
+import { Rng } from '../unit/fuzz/gen';
 
-export class Rng {
-  private readonly next: () => number;
-  constructor(seed: number) {
-    this.next = mulberry32(seed);
-  }
-  /** 0 ≤ n < max */
-  int(max: number): number {
-    return Math.floor(this.next() * max);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-  /** A seed for a case of its own, so one case replays without the ones before it. */
-  seedOf(): number {
-    return this.int(2 ** 32);
-  }
-}
+export { Rng };
 
 // ---------------------------------------------------------------------------------------------
 // JSON as a tree that serializes to what a hostile client may send.

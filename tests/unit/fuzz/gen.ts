@@ -1,6 +1,7 @@
 // Seeded, deterministic generators for the fuzz tests: the same seed gives the same cases on every
 // run, so a failure names its seed and case and can be replayed alone. FUZZ_SEED changes the
-// seed and FUZZ_RUNS multiplies the case counts, for a longer local search.
+// seed and FUZZ_RUNS multiplies the case counts, for a longer local search. The server's HTTP fuzz
+// (tests/server/fuzz-kit.ts) draws from the same Rng.
 
 /** mulberry32: a tiny 32-bit PRNG, good enough to pick mutations. */
 function mulberry32(seed: number): () => number {
@@ -31,6 +32,10 @@ export class Rng {
   }
   pick<T>(l: readonly T[]): T {
     return l[this.int(l.length)];
+  }
+  /** A seed for a case of its own, so one case replays without the ones before it. */
+  seedOf(): number {
+    return this.int(2 ** 32);
   }
 }
 
