@@ -11,6 +11,7 @@ import { decode, MAX_BYTES } from '../../../src/sdk/storage/codec';
 import type { Engine, EngineDeps } from '../../../src/sdk/engine/types';
 import { deep, fuzz, hostile, mutate, ODD_NUMBERS, ODD_STRINGS, preview, Rng, RUNS, SEED } from './gen';
 import { demo, fromReadme, seedCampaign, VOCAB } from './corpus';
+import { clearRecords, unwatchCookies, watchCookies, written } from './cookies';
 
 type Wp = ((...a: unknown[]) => unknown) & { q?: unknown[]; poplet?: number };
 const w = window as unknown as Record<string, Wp | undefined>;
@@ -125,38 +126,15 @@ function call(r: Rng, depth = 0): unknown[] {
   }
 }
 
-let written: Array<[string, number]>;
 let lines: string[];
-const cookieDescriptor = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie')!;
-
-function clearRecords() {
-  for (const c of document.cookie.split('; ')) {
-    const name = c.split('=')[0];
-    if (name) for (const domain of ['', '; domain=localhost', '; domain=.localhost']) cookieDescriptor.set!.call(document, `${name}=; max-age=0; path=/${domain}`);
-  }
-  localStorage.clear();
-  sessionStorage.clear();
-}
 
 beforeEach(() => {
-  written = [];
+  watchCookies();
   lines = [];
-  // Every cookie written, by name and encoded value size (everything before the first ';').
-  Object.defineProperty(document, 'cookie', {
-    configurable: true,
-    get: () => cookieDescriptor.get!.call(document),
-    set: (v: string) => {
-      const pair = v.split(';')[0];
-      const at = pair.indexOf('=');
-      // Deletions write an empty value.
-      if (at < pair.length - 1) written.push([pair.slice(0, at), pair.length - at - 1]);
-      cookieDescriptor.set!.call(document, v);
-    },
-  });
   vi.spyOn(console, 'log').mockImplementation((m: unknown) => void lines.push(String(m)));
 });
 afterEach(() => {
-  delete (document as unknown as Record<string, unknown>).cookie;
+  unwatchCookies();
   vi.restoreAllMocks();
   vi.unstubAllGlobals();
   vi.useRealTimers();
@@ -165,7 +143,6 @@ afterEach(() => {
 /** A fresh page: no records, no global, the script tag, the snippet's stub. */
 function page(r: Rng) {
   clearRecords();
-  written = [];
   lines = [];
   document.head.innerHTML = '';
   delete w.wisepops;

@@ -14,6 +14,7 @@ import { install } from '../../../src/sdk/commands/install';
 import type { Engine, EngineDeps } from '../../../src/sdk/engine/types';
 import { clone, fuzz, mutate, ODD_NUMBERS, ODD_STRINGS, Rng, RUNS } from './gen';
 import { randomProps } from './corpus';
+import { clearRecords, plantCookie, unwatchCookies, watchCookies, written } from './cookies';
 
 const NAME = ['wisepops', 'wisepops_visits', 'wisepops_props', 'wisepops_noshow', 'wisepops_session', 'wisepops_activity_session', 'wisepops_visitor'];
 /** Each record's shape, as its reader asks for it. */
@@ -21,35 +22,12 @@ const SAMPLE: unknown[][] = [[0, [[0, 0, 0, 0, 0, 0, 0]]], [0, 0, [0]], [{}], []
 const ALL = [R.STATE, R.VISITS, R.PROPS, R.NOSHOW, R.SESSION, R.ACTIVITY, R.VISITOR];
 const NOW = Math.floor(Date.UTC(2025, 5, 18, 12) / 1000);
 
-const cookieDescriptor = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie')!;
-let written: Array<[string, number]>;
-
-function clearRecords() {
-  for (const c of cookieDescriptor.get!.call(document).split('; ')) {
-    const name = c.split('=')[0];
-    if (name) cookieDescriptor.set!.call(document, `${name}=; max-age=0; path=/`);
-  }
-  localStorage.clear();
-  sessionStorage.clear();
-}
-
 beforeEach(() => {
-  written = [];
-  // Every cookie written with a value, by name and size (name=value, before the first ';').
-  Object.defineProperty(document, 'cookie', {
-    configurable: true,
-    get: () => cookieDescriptor.get!.call(document),
-    set: (v: string) => {
-      const pair = v.split(';')[0];
-      const at = pair.indexOf('=');
-      if (at < pair.length - 1) written.push([pair.slice(0, at), pair.length - at - 1]);
-      cookieDescriptor.set!.call(document, v);
-    },
-  });
+  watchCookies();
   vi.useFakeTimers({ now: NOW * 1000, toFake: ['Date'] });
 });
 afterEach(() => {
-  delete (document as unknown as Record<string, unknown>).cookie;
+  unwatchCookies();
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
@@ -108,7 +86,7 @@ function plant(i: number, raw: string, cfg: StoreConfig, consent: boolean, r: Rn
     // Where the record lives (sessionStorage's copy would win over localStorage's), or anywhere.
     const s = (other ? r.chance(0.5) : consent && i < R.SESSION) ? localStorage : sessionStorage;
     s.setItem(name, r.pick([`${NOW + 3600} `, '0 ', `${NOW - 10} `, 'x ', '', '-1 ', '1e400 ']) + raw);
-  } else cookieDescriptor.set!.call(document, `${name}=${r.chance(0.8) && !/[\uD800-\uDFFF]/.test(raw) ? encodeURIComponent(raw) : raw}; path=/`);
+  } else plantCookie(`${name}=${r.chance(0.8) && !/[\uD800-\uDFFF]/.test(raw) ? encodeURIComponent(raw) : raw}; path=/`);
 }
 
 /** Every record through its reader: the payload, or undefined. */
@@ -137,7 +115,6 @@ describe('fuzz: broken records', () => {
       },
       ({ cfg, next, consent, values, broke, how, other }) => {
         clearRecords();
-        written = [];
         const first = createStore(createLog());
         first.configure(cfg, consent);
         ALL.forEach((i) => first.write(i, values[i]));
@@ -208,7 +185,6 @@ describe('fuzz: broken records', () => {
       (r) => ({ values: payloads(r), broke: r.pick(ALL), seed: r.int(1e9), storage: r.pick(['cookie', 'localStorage']) }),
       ({ values, broke, seed, storage }) => {
         clearRecords();
-        written = [];
         document.head.innerHTML = '<script src="https://popups.example.com/js/poplet.js?site=abc"></script>';
         const w = window as unknown as Record<string, unknown>;
         delete w.wisepops;
