@@ -134,6 +134,21 @@ describe('layouts', () => {
     expect((await calls(page)).map((c) => c[0])).toEqual(['displayed']);
   });
 
+  /**
+   * On a page whose own `scroll-padding-top` is 7px, a campaign `extent` px deep at the top (or
+   * bottom) edge pads that edge by it, on top of the page's own, and leaves the other alone; once
+   * it is gone, the page's value is back and the root carries no style of ours.
+   */
+  async function expectEdgePadding(page: Page, atTop: boolean, extent: number) {
+    const padding = () => page.evaluate(() => [getComputedStyle(document.documentElement).scrollPaddingTop, getComputedStyle(document.documentElement).scrollPaddingBottom]);
+    const [top, bottom] = await padding();
+    expect(parseFloat(atTop ? top : bottom)).toBeCloseTo(atTop ? 7 + extent : extent, 0);
+    expect(atTop ? bottom : top).toBe(atTop ? 'auto' : '7px');
+    await page.evaluate(() => (window as unknown as W).__shown.destroy());
+    expect(await padding()).toEqual(['7px', 'auto']);
+    expect(await page.evaluate(() => document.documentElement.getAttribute('style'))).toBeFalsy();
+  }
+
   it('what the visitor tabs to is scrolled out from under a bar (WCAG 2.4.11), with the page\'s own scroll padding kept', async () => {
     const links = Array.from({ length: 40 }, (_, i) => `<p style="margin:0 0 40px"><a href="#l${i}" id="l${i}">Link ${i}</a></p>`).join('');
     for (const bar of [{ type: 'bar', position: 'bottom' }, { type: 'bar', position: 'top', push: true }] as const) {
@@ -157,13 +172,7 @@ describe('layouts', () => {
         );
       }
       expect(hidden).toEqual([]);
-      const padding = () => page.evaluate(() => [getComputedStyle(document.documentElement).scrollPaddingTop, getComputedStyle(document.documentElement).scrollPaddingBottom]);
-      const [top, bottom] = await padding();
-      expect(parseFloat(back ? top : bottom)).toBeCloseTo(back ? 7 + h : h, 0);
-      expect(back ? bottom : top).toBe(back ? 'auto' : '7px');
-      await page.evaluate(() => (window as unknown as W).__shown.destroy());
-      expect(await padding()).toEqual(['7px', 'auto']);
-      expect(await page.evaluate(() => document.documentElement.getAttribute('style'))).toBeFalsy();
+      await expectEdgePadding(page, back, h);
     }
   });
 
@@ -195,13 +204,7 @@ describe('layouts', () => {
         );
       }
       expect(covered).toEqual([]);
-      const padding = () => page.evaluate(() => [getComputedStyle(document.documentElement).scrollPaddingTop, getComputedStyle(document.documentElement).scrollPaddingBottom]);
-      const [t, bottom] = await padding();
-      expect(parseFloat(top ? t : bottom)).toBeCloseTo(top ? 7 + extent : extent, 0);
-      expect(top ? bottom : t).toBe(top ? 'auto' : '7px');
-      await page.evaluate(() => (window as unknown as W).__shown.destroy());
-      expect(await padding()).toEqual(['7px', 'auto']);
-      expect(await page.evaluate(() => document.documentElement.getAttribute('style'))).toBeFalsy();
+      await expectEdgePadding(page, top, extent);
     }
   });
 
