@@ -6,9 +6,8 @@ import { install } from '../../../src/sdk/commands/install';
 import { createPoplet } from '../../../src/sdk/commands/create';
 import { encode, STATE_BYTES } from '../../../src/sdk/storage/codec';
 import type { Engine, EngineDeps } from '../../../src/sdk/engine/types';
+import { script, stub, w, type Wp } from '../../helpers/snippet-stub';
 
-type Wp = ((...a: unknown[]) => unknown) & { q?: unknown[]; poplet?: number };
-const w = window as unknown as Record<string, Wp | undefined>;
 
 let calls: string[];
 let deps: EngineDeps;
@@ -25,20 +24,6 @@ function fakeEngine(d: EngineDeps): Engine {
   };
 }
 
-/** The snippet's stub, as the real one builds it. */
-function stub(name = 'wisepops') {
-  w[name] = function (...a: unknown[]) {
-    (w[name]!.q = w[name]!.q || []).push(a);
-  } as Wp;
-  return w[name]!;
-}
-function script(src = 'https://popups.example.com/js/poplet.js?site=abc', name?: string) {
-  const s = document.createElement('script');
-  s.src = src;
-  if (name) s.setAttribute('data-global', name);
-  document.head.appendChild(s);
-  return s;
-}
 const boot = () => install(window, fakeEngine);
 /** An SPA route change: the URL first, then the router's page view. */
 const route = (path: string) => history.pushState(null, '', path);

@@ -6,9 +6,8 @@ import Cookies from 'js-cookie';
 import { install } from '../../../src/sdk/commands/install';
 import { createPoplet } from '../../../src/sdk/commands/create';
 import type { Engine, EngineDeps } from '../../../src/sdk/engine/types';
+import { script, stub, w } from '../../helpers/snippet-stub';
 
-type Wp = ((...a: unknown[]) => unknown) & { q?: unknown[] };
-const w = window as unknown as Record<string, Wp | undefined>;
 let deps: EngineDeps;
 const fakeEngine = (d: EngineDeps): Engine => ((deps = d), { pageview() {}, event() {}, refresh() {}, debug: () => [], goal() {} });
 
@@ -16,13 +15,9 @@ const fakeEngine = (d: EngineDeps): Engine => ((deps = d), { pageview() {}, even
 function page(...queue: unknown[][]) {
   delete w.wisepops;
   document.head.innerHTML = '';
-  const s = document.createElement('script');
-  s.src = 'https://popups.example.com/js/poplet.js?site=abc';
-  document.head.appendChild(s);
-  w.wisepops = function (...a: unknown[]) {
-    (w.wisepops!.q = w.wisepops!.q || []).push(a);
-  } as Wp;
-  for (const c of queue) w.wisepops(...c);
+  script();
+  const wp = stub();
+  for (const c of queue) wp(...c);
   install(window, fakeEngine);
 }
 

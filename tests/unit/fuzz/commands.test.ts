@@ -9,12 +9,11 @@ import { install } from '../../../src/sdk/commands/install';
 import { createEngine } from '../../../src/sdk/engine';
 import { decode, MAX_BYTES } from '../../../src/sdk/storage/codec';
 import type { Engine, EngineDeps } from '../../../src/sdk/engine/types';
+import { script, stub, w, type Wp } from '../../helpers/snippet-stub';
 import { deep, fuzz, hostile, mutate, ODD_NUMBERS, ODD_STRINGS, preview, Rng, RUNS, SEED } from './gen';
 import { demo, fromReadme, seedCampaign, VOCAB } from './corpus';
 import { clearRecords, unwatchCookies, watchCookies, written } from './cookies';
 
-type Wp = ((...a: unknown[]) => unknown) & { q?: unknown[]; poplet?: number };
-const w = window as unknown as Record<string, Wp | undefined>;
 
 const COMMANDS = ['options', 'consent', 'properties', 'event', 'pageview', 'goal', 'listen', 'noshow', 'debug'];
 const EVENTS = ['ready', 'after-popup-close', 'before-tab-display', 'before-popup-display', 'after-popup-display', 'before-form-submit', 'after-form-submit', 'before-tracked-click', 'after-tracked-click'];
@@ -147,12 +146,8 @@ function page(r: Rng) {
   document.head.innerHTML = '';
   delete w.wisepops;
   history.replaceState(null, '', r.pick(['/', '/shop?utm_source=news&poplet_debug=1', '/p?__proto__=1&constructor=x', '/' + 'x'.repeat(2000) + '?utm_campaign=' + 'é'.repeat(400)]));
-  const s = document.createElement('script');
-  s.src = 'https://popups.example.com/js/poplet.js?site=abc';
-  document.head.appendChild(s);
-  w.wisepops = function (...a: unknown[]) {
-    (w.wisepops!.q = w.wisepops!.q || []).push(a);
-  } as Wp;
+  script();
+  stub();
 }
 
 /** Runs `calls` through `wp`, each guarded: a throw is the failure, with the call that made it. */
