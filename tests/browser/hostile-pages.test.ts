@@ -134,6 +134,8 @@ describe("a modal the page opens while the UI chunk loads comes first", () => {
     expect(await popups()).toBe(1);
     await tab.keyboard.press('Escape');
     await expect.poll(both, { timeout: 10_000 }).toEqual(['shown', 'shown']);
+    // The closed popup plays its exit animation beside the new one for a moment: then one is left.
+    await expect.poll(popups, { timeout: 10_000 }).toBe(1);
     await tab.getByRole('dialog', { name: 'Welcome popup' }).waitFor();
     expect(errors).toEqual([]);
   });
