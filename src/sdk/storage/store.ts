@@ -79,7 +79,8 @@ export function createStore(log: Log, prefix = 'wisepops'): Store {
       return safe(() => (raw ? put(i, raw) : be().del(NAMES[i]), true)) || (log(NAMES[i] + ': not saved'), false);
     },
     configure(next, ok) {
-      // Read from both backends (the configured one last, so its copy wins), then written where
+      // Read from both backends (the configured one last, so its copy wins unless it is broken
+      // and the other's is not: a copy broken there must not cost the visitor a good one), then written where
       // the configuration says; the first time, this normalises what earlier pages left: records
       // move here and lifetimes are renewed (which also renews Safari's 7-day cap on every visit).
       // Nothing is lost to a refused write (Web Storage full): the other backend's copy goes only
@@ -94,7 +95,7 @@ export function createStore(log: Log, prefix = 'wisepops'): Store {
         safe(() => {
           const o = safe(() => other.get(name));
           const h = safe(() => here.get(name));
-          const raw = h ?? o;
+          const raw = decode(h || '') || o == null ? h : o;
           if (raw == null) return;
           if (h != null && (here == cookie || !(ok || i < R.VISITOR))) here.del(name);
           // Any value of the opt-out counts (a Wisepops visitor's "don't show again" too):

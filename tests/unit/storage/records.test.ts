@@ -306,6 +306,19 @@ describe('localStorage mode', () => {
     expect(Cookies.get(NAME[PROPS])).toBeUndefined();
   });
 
+  it('a broken copy where the records move to does not beat a good one where they were: the good one moves', () => {
+    open(cookie).write(PROPS, [{ a: 1 }]);
+    localStorage.setItem(NAME[PROPS], '0 [1~{truncat');
+    const store = open(local);
+    expect(readProps(store)).toEqual({ a: 1 });
+    expect(Cookies.get(NAME[PROPS])).toBeUndefined();
+    // Both broken: one copy is kept (and reset when read), the other goes.
+    Cookies.set(NAME[PROPS], '[1~{also');
+    localStorage.setItem(NAME[PROPS], '0 [1~{truncat');
+    open(local);
+    expect(Cookies.get(NAME[PROPS])).toBeUndefined();
+  });
+
   it('blocked storage never throws', () => {
     vi.spyOn(Storage.prototype, 'getItem').mockImplementation(() => {
       throw new DOMException('blocked', 'SecurityError');
