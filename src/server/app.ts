@@ -15,7 +15,7 @@ import { registerPublicRoutes } from './routes/public';
 import { registerHookRoutes } from './hooks/routes';
 import { registerErasureRoutes } from './lifecycle/routes';
 import { afterAnswers, answerOnSocket, responseStarted, trackConnections } from './connections';
-import { decodeBody } from './json-body';
+import { strictJsonParser } from './json-body';
 
 export const BODY_LIMIT = 16 * 1024;
 const CORS_PATHS = ['/collect', '/events'];
@@ -54,15 +54,6 @@ function errorStatus(err: FastifyError, bodyLimit: number): [number, string] {
   if ((err.code as string) === 'SQLITE_FULL' || (err.code as string) === 'ENOSPC') return [503, 'the server is out of disk space: retry later'];
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
   return [status, status === 500 ? 'internal error' : err.message];
-}
-
-/** Why a body cannot be read as the UTF-8 text it must be: a content coding, or a charset other than UTF-8. */
-function unsupportedEncoding(request: FastifyRequest): string | null {
-  const coding = request.headers['content-encoding']?.trim().toLowerCase();
-  if (coding && coding !== 'identity') return `body: content-encoding ${coding.slice(0, 40)} is not supported: send it uncompressed`;
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase();
-  if (charset && charset !== 'utf-8' && charset !== 'utf8') return `body: charset ${charset.slice(0, 40)} is not supported: send UTF-8`;
-  return null;
 }
 
 /** The error statuses a client of this server is told it can get (README, HTTP API). */
@@ -228,18 +219,8 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
   const journal = config.journalDir ? createJournal(config.journalDir, { log }) : null;
 
   // sendBeacon posts strings as text/plain (no CORS preflight): the body is JSON all the same,
-  // parsed by fastify's own JSON parser so __proto__ / constructor.prototype keys are refused alike.
-  // Both are decoded as strict UTF-8 first (json-body.ts): a byte that is not is a 400.
-  const json = app.getDefaultJsonParser('error', 'error');
-  const strictJson = (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
-    // Neither is decoded: a compressed body, or one in another charset, would be read as
-    // UTF-8 JSON (a misleading 400, or an uncompressed body labelled gzip taken as it is).
-    const unreadable = unsupportedEncoding(request);
-    if (unreadable) return done(Object.assign(new Error(unreadable), { statusCode: 415 }));
-    const text = decodeBody(body);
-    if (text instanceof Error) return done(text);
-    json(request, text, done);
-  };
+  // read by the one strict parser (json-body.ts) whatever its type.
+  const strictJson = strictJsonParser(app.getDefaultJsonParser('error', 'error'));
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, strictJson);
   app.addContentTypeParser('text/plain', { parseAs: 'buffer' }, strictJson);

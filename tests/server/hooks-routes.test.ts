@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/server/app';
 import { registerErasureRoutes } from '../../src/server/lifecycle/routes';
@@ -193,6 +194,29 @@ describe('hook_id in the query or the JSON body (the seed: parameters are JSON-e
     expect((await sh('sh', ['-c', curl])).stdout).toBe(`${JSON.stringify({ id: a, deleted: true })} 200`);
     // A body that is not JSON is still a 400, as everywhere else.
     expect(await del('{"hook_id":', `?hook_id=${a}`)).toMatchObject({ status: 400, body: { error: 'body: not valid JSON' } });
+  });
+
+  it('reads their body as every route does: 415 for a compressed one or another charset, an empty one of any type as none', async () => {
+    await start();
+    const a = (await create({ event: 'email', target_url: 'https://hooks.example.com/a' })).body.id as number;
+    const send = async (path: string, method: string, body: string | Blob, headers: Record<string, string>) => {
+      const res = await fetch(base + path, { method, body, headers: { authorization: `WISEPOPS-API key="${env.key}"`, ...headers } });
+      return { status: res.status, body: (await res.json()) as { error?: string } };
+    };
+    const json = JSON.stringify({ hook_id: a });
+    for (const [path, method] of [['/api1/hooks', 'DELETE'], ['/api1/hooks/retry', 'POST']]) {
+      // Read as UTF-8, latin-1 text would be another id, or another hook's; gzip bytes are no text at all.
+      expect(await send(path!, method!, json, { 'content-type': 'application/json; charset=iso-8859-1' }), path).toMatchObject({
+        status: 415, body: { error: 'body: charset iso-8859-1 is not supported: send UTF-8' },
+      });
+      expect(await send(path!, method!, new Blob([new Uint8Array(gzipSync(json))]), { 'content-type': 'application/json', 'content-encoding': 'gzip' }), path).toMatchObject({
+        status: 415, body: { error: expect.stringMatching(/^body: content-encoding gzip is not supported/) },
+      });
+    }
+    expect(await ids()).toEqual([a]);
+    // fetch labels a string body text/plain, an empty one too: the id in the query is read.
+    expect(await send(`/api1/hooks/retry?hook_id=${a}`, 'POST', '', { 'content-type': 'text/plain;charset=UTF-8' })).toMatchObject({ status: 200, body: { id: a, requeued: 0 } });
+    expect(await send(`/api1/hooks?hook_id=${a}`, 'DELETE', '', { 'content-type': 'text/plain;charset=UTF-8' })).toMatchObject({ status: 200, body: { id: a, deleted: true } });
   });
 
   it('POST /api1/hooks/retry takes hook_id from the JSON body as well', async () => {

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServerDeps } from '../config';
 import { requireApiKey } from '../auth';
 import { installOutbox } from './enqueue';
-import { decodeBody } from '../json-body';
+import { strictJsonParser } from '../json-body';
 import { createHook, deleteHook, hookRules, HookInputError, listHooks, parseId, retryHook } from './manage';
 
 export type { HookView } from './manage';
@@ -55,19 +55,15 @@ export function registerHookRoutes(app: FastifyInstance, deps: ServerDeps): void
 
   app.get('/api1/hooks', { preHandler: auth }, async (request) => listHooks(db, request.site!.id));
 
-  // The routes taking hook_id, in a scope whose JSON parser reads an empty body as none: a client
+  // The routes taking hook_id, in a scope whose body parser reads an empty body as none: a client
   // that always sends `Content-Type: application/json` (as the seed asks) with the id in the
-  // query and no body got fastify's "body cannot be empty" 400.
+  // query and no body got fastify's "body cannot be empty" 400, and so did fetch's empty string
+  // body, which it labels text/plain. Otherwise the parser of every route (json-body.ts).
   app.register(async (scope) => {
-    const json = scope.getDefaultJsonParser('error', 'error');
-    scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-      // parseAs 'buffer' hands a Buffer; decoded as strict UTF-8 like every body (json-body.ts).
-      const text = decodeBody(body as Buffer);
-      if (text instanceof Error) return done(text);
-      if (text.trim() === '') return done(null, undefined);
-      json(request, text, done);
-    });
+    const parse = strictJsonParser(scope.getDefaultJsonParser('error', 'error'), true);
+    scope.removeContentTypeParser(['application/json', 'text/plain']);
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, parse);
+    scope.addContentTypeParser('text/plain', { parseAs: 'buffer' }, parse);
 
     scope.delete('/api1/hooks', { preHandler: auth }, async (request, reply) => {
       const h = hookId(request);
