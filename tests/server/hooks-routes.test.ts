@@ -78,6 +78,17 @@ describe('hooks API', () => {
     }
   });
 
+  it('takes every campaign id /collect takes, as a JSON number or as a string of digits alike', async () => {
+    await start();
+    const top = Number.MAX_SAFE_INTEGER; // 16 digits: the largest wisepop_id a sign-up may carry
+    const a = await create({ event: 'email', target_url: 'https://hooks.example.com/in', wisepop_id: top });
+    expect(a.status).toBe(201);
+    expect(await create({ event: 'email', target_url: 'https://hooks.example.com/in', wisepop_id: String(top) })).toMatchObject({ status: 200, body: { id: a.body.id } });
+    for (const bad of [top + 1, String(top + 1), '99999999999999999']) {
+      expect((await create({ event: 'email', target_url: 'https://hooks.example.com/in', wisepop_id: bad })).status, String(bad)).toBe(422);
+    }
+  });
+
   it('refuses private, loopback and metadata targets unless private hooks are allowed', async () => {
     await start({ POPLET_ALLOW_PRIVATE_HOOKS: '0' });
     for (const target_url of [

@@ -44,9 +44,13 @@ export interface HookView extends Omit<HookRow, 'retrying'> {
   status: 'ok' | 'retrying' | 'failed';
 }
 
-/** A positive integer id from JSON (number) or a query string / CLI word (digits); else null. */
+/**
+ * A positive integer id from JSON (number) or a query string / CLI word (digits); else null. Up to
+ * 16 digits: a campaign id is any safe integer (as /collect takes it), and the safe check refuses
+ * the 16-digit ones past it, which Number() would round.
+ */
 export function parseId(raw: unknown): number | null {
-  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
   return Number.isSafeInteger(n) && n > 0 ? n : null;
 }
 
