@@ -106,6 +106,27 @@ describe('GET /api1/emails', () => {
     expect(next.map((x) => x.email)).toEqual([body.email]);
   });
 
+  it('collected_after in another time zone is the same instant, its + sent unencoded (a space in the query) too', async () => {
+    const rows = (await emails('?page_size=1000')).json as EmailRow[];
+    const cut = rows[100]!.collected_at;
+    // The same instant two hours east and five hours west, milliseconds kept.
+    const at = (hours: number) => new Date(Date.parse(cut) + hours * 3_600_000).toISOString().slice(0, 23);
+    const expected = rows.slice(101).map((x) => x.email);
+    for (const query of [
+      encodeURIComponent(cut),
+      encodeURIComponent(`${at(2)}+02:00`),
+      encodeURIComponent(`${at(-5)}-05:00`),
+      `${at(2)}+02:00`, // curl 'https://…?collected_after=…+02:00': the query string reads + as a space
+      `${at(2)}+0200`,
+    ]) {
+      const r = await emails(`?page_size=1000&collected_after=${query}`);
+      expect(r.status, query).toBe(200);
+      expect((r.json as EmailRow[]).map((x) => x.email), query).toEqual(expected);
+    }
+    // A space anywhere else is still no date.
+    expect((await emails(`?collected_after=${encodeURIComponent(`${at(2)} 02`)}`)).status).toBe(400);
+  });
+
   it('returns the consent text the visitor ticked with the sign-up, null when the form had none', async () => {
     const text = 'I agree to receive the newsletter and accept the privacy policy (v3, 2026-01).';
     const ticked = signup(f.site, { consent: text });

@@ -31,8 +31,13 @@ export function isDay(value: string): boolean {
   return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === value;
 }
 
-/** ISO date or date-time; without an offset it is read as UTC (never as the server's zone). */
-export function parseIsoMs(value: string): number | null {
+/**
+ * ISO date or date-time; without an offset it is read as UTC (never as the server's zone). A query
+ * string reads `+` as a space, so `…T12:10:58+02:00` sent unencoded (as curl sends what is typed)
+ * arrives as `…T12:10:58 02:00`: a space between a time and an offset can only have been that `+`.
+ */
+export function parseIsoMs(raw: string): number | null {
+  const value = raw.replace(/(\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?) (\d{2}:?\d{2})$/, '$1+$2');
   if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.test(value)) return null;
   if (!isDay(value.slice(0, 10))) return null;
   const utc = /T|\s/i.test(value) && !/(Z|[+-]\d{2}:?\d{2})$/i.test(value) ? value + 'Z' : value;
