@@ -96,8 +96,9 @@ export async function startServer(partial: Partial<ServerConfig> = {}, log: Log 
       // recorded and not yet run, or whose wait for the WAL is cut short, stays recorded and the
       // next start runs it. An erasure waiting for its purge (POPLET_PURGE_WITHIN=0) gets a 503.
       await purges.stop();
-      await app.close();
-      await worker.stop();
+      // Hook posts in flight get the grace requests in flight get, at the same time: a cut one
+      // is sent again at the next start (worker.ts).
+      await Promise.all([app.close(), worker.stop(config.shutdownGraceMs)]);
       retention.stop();
       db.close();
       log.info({}, 'stopped');

@@ -3,6 +3,10 @@ import { startHookWorker, backoffDelay, type HookWorker } from '../../src/server
 import type { EmailRow } from '../../src/shared/signup';
 import { insertSignups, listEmails } from '../../src/server/store/signups';
 import { addSite } from '../../src/server/store/sites';
+import { join } from 'node:path';
+import { startServer } from '../../src/server/main';
+import { silentLog } from '../../src/server/log';
+import { post, signup as signupBody, startFixture } from './fixture';
 import { addHook, makeEnv, signatureValid, signup, startReceiver, waitFor, type Env, type Receiver } from './hooks-fixture';
 
 let env: Env;
@@ -385,5 +389,33 @@ describe('hook delivery', () => {
     expect(deliveries('pending')).toBe(3);
     env.deps.db.prepare('DELETE FROM hooks WHERE id = ?').run(id);
     expect(deliveries('pending')).toBe(0);
+  });
+
+  it('a receiver that hangs holds a shutdown no longer than the requests in flight get; the post cut then goes again at the next start, same id', async () => {
+    const rx = await receiver('hang');
+    // The post timeout stays 10 s: the shutdown's grace (5 s by default, 10 s under Docker's stop) bounds the wait instead.
+    const f = await startFixture({ allowPrivateHooks: true, shutdownGraceMs: 300 });
+    try {
+      addHook(f.server.deps, f.site, rx.url);
+      expect((await post(`${f.url}/collect`, signupBody(f.site))).status).toBe(201);
+      await waitFor(() => rx.requests.length === 1, 5000, 'hanging attempt');
+      const t0 = Date.now();
+      await f.server.close();
+      expect(Date.now() - t0).toBeLessThan(3000);
+      // Not counted as the receiver's failure: the batch is as it was, due, under its id.
+      const row = f.db.prepare('SELECT status, attempts, batch_id FROM hook_deliveries').get();
+      expect(row).toEqual({ status: 'pending', attempts: 0, batch_id: rx.requests[0]!.headers['x-poplet-delivery'] });
+      expect(f.db.prepare('SELECT last_error FROM hooks').pluck().get()).toBeNull();
+      rx.mode = 'up';
+      const again = await startServer({ dataDir: f.dir, dbPath: join(f.dir, 'poplet.db'), host: '127.0.0.1', port: 0, logRequests: false, allowPrivateHooks: true }, silentLog);
+      try {
+        await waitFor(() => rx.accepted().length === 1, 5000, 'sent after the restart');
+      } finally {
+        await again.close();
+      }
+      expect(rx.accepted()[0]!.headers['x-poplet-delivery']).toBe(rx.requests[0]!.headers['x-poplet-delivery']);
+    } finally {
+      await f.close();
+    }
   });
 });

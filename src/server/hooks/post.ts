@@ -19,6 +19,8 @@ export interface PostOptions {
    */
   httpsOnly?: boolean;
   agents: { http: http.Agent; https: https.Agent };
+  /** Aborts the post (the worker's stop): it then fails with the abort's error. */
+  signal?: AbortSignal;
 }
 
 export type PostResult = { ok: true; status: number } | { ok: false; error: string };
@@ -50,6 +52,7 @@ export function postPayload(target: string, body: string, headers: Record<string
       method: 'POST',
       agent: secure ? opts.agents.https : opts.agents.http,
       lookup: guardedLookup(opts.allowPrivate),
+      signal: opts.signal,
       headers: { ...headers, 'Content-Length': String(bytes.length), 'User-Agent': 'Poplet-Hooks/1' },
     });
     // One budget for the whole exchange (connect, send, answer), not per socket inactivity.

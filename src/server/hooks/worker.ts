@@ -32,7 +32,12 @@ export interface HookWorkerOptions {
 }
 
 export interface HookWorker {
-  stop(): Promise<void>;
+  /**
+   * Stops taking batches, and waits for the posts in flight up to `graceMs` (default: the post
+   * timeout). Past it they are cut, not settled: their batches stay due under their ids, and the
+   * next start sends them again, as after a crash.
+   */
+  stop(graceMs?: number): Promise<void>;
   kick(): void;
 }
 
@@ -145,6 +150,7 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
   const q = prepare(db);
   const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
   const inFlight = new Map<number, Promise<void>>();
+  const cut = new AbortController();
   /** Slots each site holds. */
   const bySite = new Map<string, number>();
   let stopped = false;
@@ -230,9 +236,10 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
         'X-Wisepops-Signature': batch.signature,
         'X-Poplet-Delivery': batch.batchId,
       },
-      { timeoutMs: o.timeoutMs, allowPrivate, httpsOnly, agents },
+      { timeoutMs: o.timeoutMs, allowPrivate, httpsOnly, agents, signal: cut.signal },
     );
-    if (!db.open) return;
+    // Cut by stop(): the receiver did not fail, the server went away.
+    if (!db.open || cut.signal.aborted) return;
     settle(batch, result.ok ? null : result.error);
     if (!result.ok) log.warn({ hook: batch.hookId, delivery: batch.batchId, error: result.error }, 'hook delivery failed');
   }
@@ -307,11 +314,19 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
 
   return {
     kick,
-    async stop() {
+    async stop(graceMs = o.timeoutMs) {
       stopped = true;
       clearInterval(poll);
       unsubscribe();
-      // In-flight posts are bounded by timeoutMs; letting them finish avoids needless re-sends.
+      // Letting in-flight posts finish avoids needless re-sends; a receiver that hangs must not
+      // hold a shutdown for the whole post timeout (10 s, Docker's whole stop timeout).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...inFlight.values()]),
+        new Promise<void>((done) => (timer = setTimeout(done, graceMs))),
+      ]);
+      clearTimeout(timer);
+      cut.abort();
       await Promise.allSettled([...inFlight.values()]);
       agents.http.destroy();
       agents.https.destroy();
