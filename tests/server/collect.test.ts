@@ -402,4 +402,22 @@ describe('the ip of a sign-up behind a proxy trusted by POPLET_TRUST_PROXY', () 
       await g.close();
     }
   });
+
+  it('is the address without the port that some proxies write after it (Azure Application Gateway, IIS ARR), and counts as that address for the rate limit', async () => {
+    const g = await startFixture({ trustProxy: true, collectPerMinute: 2 });
+    try {
+      const ipOf = (id: string) => g.db.prepare('SELECT ip FROM signups WHERE client_id = ?').pluck().get(id);
+      const v4 = signup(g.site);
+      expect((await post(`${g.url}/collect`, v4, { 'x-forwarded-for': '203.0.113.9:51234' })).status).toBe(201);
+      expect(ipOf(v4.id)).toBe('203.0.113.9');
+      const v6 = signup(g.site);
+      expect((await post(`${g.url}/collect`, v6, { 'x-forwarded-for': '[2001:db8::7]:443' })).status).toBe(201);
+      expect(ipOf(v6.id)).toBe('2001:db8::7');
+      // Each connection comes from another port: one visitor all the same.
+      expect((await post(`${g.url}/collect`, signup(g.site), { 'x-forwarded-for': '203.0.113.9:51235' })).status).toBe(201);
+      expect((await post(`${g.url}/collect`, signup(g.site), { 'x-forwarded-for': '203.0.113.9:51236' })).status).toBe(429);
+    } finally {
+      await g.close();
+    }
+  });
 });

@@ -16,19 +16,31 @@ export function visitorCountry(request: FastifyRequest, config: ServerConfig): s
 }
 
 /**
- * The visitor's IP as the Email API and hooks give it: an IPv4 address in its dotted form. A
- * server listening on a dual-stack address (POPLET_HOST=::) sees IPv4 clients as IPv4-mapped
- * IPv6 (`::ffff:203.0.113.9`), and so may a proxy's X-Forwarded-For: that is the same address,
- * and a consumer written for Wisepops' `"ip": "127.0.0.1"` expects it as such.
+ * The client's address as the rate limits key it: fastify's request.ip (the socket's peer, or a
+ * trusted proxy's X-Forwarded-For) in one form per address. An IPv4 address is dotted: a server
+ * listening on a dual-stack address (POPLET_HOST=::) sees IPv4 clients as IPv4-mapped IPv6
+ * (`::ffff:203.0.113.9`), and so may a proxy's X-Forwarded-For. The port some proxies write after
+ * the address (Azure Application Gateway, IIS ARR: `203.0.113.9:51234`, `[2001:db8::7]:443`) is
+ * dropped: it changes with every connection, so a limit per address and port limited nothing.
+ * Anything else is left as it is, which may be no IP at all.
+ */
+export function clientAddress(request: FastifyRequest): string {
+  // Undefined, whatever fastify's type says, when the client reset its connection before the
+  // server had accepted it (connections.ts reads it then).
+  const raw = (request.ip as string | undefined) ?? '';
+  const unbracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(raw)?.[1] ?? raw;
+  return /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?$/i.exec(unbracketed)?.[1] ?? unbracketed;
+}
+
+/**
+ * The visitor's IP as the Email API and hooks give it (clientAddress): a consumer written for
+ * Wisepops' `"ip": "127.0.0.1"` expects the address alone. Empty when there is none: a client that
+ * reset its connection before the server accepted it (the sign-up arrived in full all the same,
+ * and is stored without it rather than failing its NOT NULL column), or a trusted proxy's
+ * X-Forwarded-For holding any other text (`unknown`, a client's own made-up value).
  */
 export function visitorIp(request: FastifyRequest): string {
-  // Undefined, whatever fastify's type says, when the client reset its connection before the
-  // server had accepted it (connections.ts reads it then): the sign-up arrived in full all the
-  // same, and is stored without it rather than failing its NOT NULL column.
-  const raw = (request.ip as string | undefined) ?? '';
-  const ip = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(raw)?.[1] ?? raw;
-  // A proxy trusted by POPLET_TRUST_PROXY passes on whatever X-Forwarded-For says, which may be
-  // any text (`unknown`, a client's own made-up value): no IP, so none is stored or handed to hooks.
+  const ip = clientAddress(request);
   return isIP(ip) ? ip : '';
 }
 
