@@ -43,7 +43,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   let armedKey: string | undefined;
   let fired: number[] = [];
   let collect: Collect | undefined;
-  let page: PageView = { since: Date.now() };
+  /** Unset until the first page view: with `autoPageview: false`, nothing is decided before the site records one. */
+  let page: PageView | undefined;
   /**
    * On screen (or its chunk loading): slot and handle, by campaign id. `c`: a control-group count,
    * which holds its slot, with nothing drawn, until the page view ends.
@@ -144,7 +145,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
 
   /** `tick`: the timer's re-check, logged only when its outcome changed. */
   const run = (pageview?: boolean, tick?: boolean) => {
-    if (!compiled) return;
+    if (!compiled || !page) return;
     const x = deps.context();
     // The opt-out may come from elsewhere (another tab, "don't show again"): honour it at once.
     if (x.noshow) remove();

@@ -58,7 +58,7 @@ afterEach(() => {
  */
 function setup(
   campaigns: Campaign[],
-  o: { fetchFails?: boolean; random?: number; uiFails?: boolean; veto?: string[]; vetoIds?: number[]; uiGate?: Promise<void>; staleHistory?: boolean; collectFails?: boolean; modal?: { open: boolean }; debugOff?: boolean } = {},
+  o: { fetchFails?: boolean; random?: number; uiFails?: boolean; veto?: string[]; vetoIds?: number[]; uiGate?: Promise<void>; staleHistory?: boolean; collectFails?: boolean; modal?: { open: boolean }; debugOff?: boolean; noPageview?: boolean } = {},
 ) {
   const ctx = context();
   const emitted: Array<[string, Record<string, unknown>]> = [];
@@ -146,6 +146,9 @@ function setup(
     return ui;
   };
   engine = makeEngine(deps, arm, loadUi, loadCollect, () => !!o.modal?.open);
+  // As the command layer does right after it made the engine, before the set arrives (unless
+  // the site set `autoPageview: false`).
+  if (!o.noPageview) engine.pageview();
   const tick = () => new Promise((r) => setTimeout(r, 0));
   return {
     engine,
@@ -181,6 +184,8 @@ function setup(
 const ready = async (campaigns: Campaign[], o?: Parameters<typeof setup>[1]) => {
   const t = setup(campaigns, o);
   await t.tick();
+  // The first page view's `ready` is behind us: the tests follow what comes after it.
+  t.emitted.length = 0;
   return t;
 };
 
@@ -532,6 +537,24 @@ describe('engine: evaluation and triggers', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('autoPageview false: the set decides nothing, arms nothing and loads no chunk until the site records the first page view', async () => {
+    // A router that redirects (`/` to `/home`) reports its first route later: the URL the script
+    // landed on is not a page of the app, and no landing popup may show on it.
+    const t = setup([campaign(1), campaign(2, { trigger: { type: 'event', name: 'cart' } })], { noPageview: true });
+    await t.tick();
+    t.engine.refresh();
+    t.engine.event('cart');
+    await t.tick();
+    expect(t.armedWith).toEqual([]);
+    expect([t.uiLoads(), t.collectLoads()]).toEqual([0, 0]);
+    expect(t.engine.debug()).toEqual([]);
+    expect(t.names()).toEqual([]);
+    t.engine.pageview();
+    await t.tick();
+    expect(t.armedWith).toEqual([[1, 2]]);
+    expect(t.names()).toEqual(['ready']);
   });
 
   it('events are passed to the triggers, including those sent before the set arrived', async () => {
