@@ -339,9 +339,10 @@ export async function run(argv: string[], out: (line: string) => void = console.
       } catch (e) {
         if (e instanceof HookInputError && e.message.startsWith(HTTPS_ONLY_TARGET)) {
           throw new Error(
-            `hook refused: ${e.message}. This command cannot tell whether your server requires HTTPS (by default it does when it ` +
-              'listens beyond loopback or behind a trusted proxy), so it refuses http targets unless told: if the server runs with ' +
-              'POPLET_REQUIRE_HTTPS=off, add --require-https off',
+            // Not e.message: it says the server requires HTTPS, which is what this command cannot tell.
+            'hook refused: target_url must use https. This command cannot tell whether your server requires HTTPS (by default it ' +
+              'does when it listens beyond loopback or behind a trusted proxy, not on 127.0.0.1), so it refuses http targets unless ' +
+              'told: if the server does not (POPLET_REQUIRE_HTTPS=off, or the default on loopback), add --require-https off',
           );
         }
         if (e instanceof HookInputError) throw new Error(`hook refused: ${e.message}`);
