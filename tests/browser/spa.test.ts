@@ -23,6 +23,7 @@ const CAMPAIGNS: Campaign[] = [
   // Shows on every page view, and a close does not stop it.
   campaign(1, 'every-page', { frequency: { repeat: { every: 'page' }, stopAfter: { close: false } } }),
   campaign(2, 'routes-away', {}),
+  campaign(3, 'late-slot', { layout: { type: 'embed', selector: '#newsletter' } }),
 ];
 /** Each app's page, and what it runs after the snippet. */
 const APPS: Record<string, string> = {
@@ -34,6 +35,7 @@ const APPS: Record<string, string> = {
       history.pushState({}, '', '/signed-out/login');
       wisepops('pageview');
     });`,
+  'late-slot': '',
 };
 
 let site: SiteServer;
@@ -137,6 +139,21 @@ describe('SPA route changes', () => {
     } finally {
       await bfcache.close();
     }
+  });
+
+  it("an embed waits for its element, which the route draws after loading its data, and fills it then", async () => {
+    const { page, errors } = await open('late-slot');
+    const status = () => page.evaluate(() => window.wisepops('debug')!.campaigns.find((c) => c.id == 3));
+    await expect.poll(status).toMatchObject({ status: 'eligible', reason: 'waiting for #newsletter' });
+    await sleep(1200);
+    expect(await displays(page, 3)).toBe(0);
+    // The route's data arrives: the framework draws the slot.
+    await page.evaluate(() => document.querySelector('main')!.insertAdjacentHTML('beforeend', '<section id="newsletter"></section>'));
+    await page.locator('#newsletter poplet-campaign').getByRole('heading', { name: 'Offer 3' }).waitFor();
+    await expect.poll(status).toMatchObject({ status: 'shown' });
+    await expect.poll(() => displays(page, 3)).toBe(1);
+    expect(errors).toEqual([]);
+    await page.context().close();
   });
 
   it('a page view recorded by a before-popup-display listener ends the old page\'s batch: its popup is not drawn on the new route', async () => {

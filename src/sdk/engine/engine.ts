@@ -26,15 +26,14 @@ const TICK = 5e3;
 
 const CONTROL = 'control';
 
-/** While a modal is open, a fired campaign is decided again this often. */
+/** While a fired campaign must wait, it is decided again this often. */
 const HOLD = 500;
-const HELD = 'waiting: a modal is open';
 
 /**
- * `modalOpen`: whether the page shows a modal now (its own dialog, an element in fullscreen, or
- * a Poplet popup): campaigns that fire meanwhile wait for it to close.
+ * `waitFor(slot)`: why a campaign about to show in that slot must wait now, or nothing (see
+ * index.ts): a modal the page shows, or an embed's element not drawn yet.
  */
-export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<PopletUi>, loadCollect: () => Promise<StartCollect>, modalOpen: () => boolean): Engine {
+export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<PopletUi>, loadCollect: () => Promise<StartCollect>, waitFor: (slot: string) => string | false | undefined): Engine {
   const log = deps.log;
   let compiled: Compiled | undefined;
   let country: string | null = null;
@@ -56,8 +55,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
    */
   const done = new Set<number>();
   /**
-   * Fired while a modal was open. One timer fires them all again together, so they are ranked in
-   * one batch once it closes (one timer each let the first to tick take the slot).
+   * Fired while they had to wait. One timer fires them all again together, so they are ranked in
+   * one batch once a modal closes (one timer each let the first to tick take the slot).
    */
   const held = new Set<number>();
   let hold: ReturnType<typeof setTimeout> | undefined;
@@ -69,14 +68,16 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
   const waiting = ({ campaign: { id } }: Candidate) => !done.has(id);
   /**
    * Not behind an age gate, a consent dialog, a fullscreen video or another popup (this install's
-   * or another's), dimmed and out of reach: held, fired again once the modal is gone, and so
-   * decided again then. An embed (slot `s`) is part of the page and never waits: filling its slot
-   * later would shift the text under the reader. Asked when the trigger fires, and again once the
-   * chunks have arrived, since a modal may open while they load. True when held.
+   * or another's), dimmed and out of reach; an embed not before its element is drawn (a
+   * single-page app may draw the route after reporting its page view): held, fired again until
+   * it need not wait, and so decided again then. The page view ends the wait. Asked when the
+   * trigger fires, and again once the chunks have arrived, since a modal may open, or the element
+   * go, while they load. True when held.
    */
   const holdBack = (id: number, s: string) => {
-    if (s.startsWith('embed') || !modalOpen()) return;
-    note(id, HELD, 'eligible');
+    const why = waitFor(s);
+    if (!why) return;
+    note(id, why, 'eligible');
     held.add(id);
     hold ||= setTimeout(() => {
       hold = undefined;
@@ -195,9 +196,9 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     // (frequency), stored its A/B group or set the opt-out since this page read them.
     deps.reload();
     const d = decide();
-    // The newest reasons for debug(); one held by a modal is told by this decision again.
+    // The newest reasons for debug(); why one was held (the only note that leaves it eligible) is told by this decision again.
     last = d.debug;
-    for (const id of ids) if (notes[id] && notes[id].reason == HELD) delete notes[id];
+    for (const id of ids) if (notes[id] && notes[id].status == 'eligible') delete notes[id];
     // Best rank first (the decision's order): the first to reach a free slot takes it.
     const taken = new Set<string>();
     shown.forEach((e) => taken.add(e.s));
@@ -212,10 +213,10 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         if (!/^(click|event)$/.test(trigger.type)) done.add(id);
         continue;
       }
-      // The control group waits for a modal and asks the listeners as the popup it stands for
-      // would: counted where the treatment is shown, never where it would have been held or vetoed.
+      // The control group waits and asks the listeners as the campaign it stands for would:
+      // counted where the treatment is shown, never where it would have been held or vetoed.
       if (holdBack(id, s)) {
-        // Waits for the modal: its slot stays taken in this batch.
+        // Waits (for the modal, or the embed's element): its slot stays taken in this batch.
       } else if (!deps.emit('before-popup-display', { popup: { id, name }, variant: c.group }) || deps.context().noshow || page != at) {
         // A listener that recorded a page view (a router moving on) ends the batch: it was decided
         // for the page left, and the new page has decided its own.
@@ -255,8 +256,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       const [u, c] = await Promise.all([loadUi(), collector()]);
       // Removed meanwhile ("don't show again", an SPA page change): do not draw it.
       if (shown.get(id) != entry) return;
-      // A modal opened while the chunks loaded (a consent dialog, another install's popup): not
-      // displayed after all, held as if the modal had been open when the trigger fired.
+      // A modal opened while the chunks loaded (a consent dialog, another install's popup), or the
+      // embed's element went: not displayed after all, held as if so when the trigger fired.
       if (holdBack(id, s)) return undo();
       // Closed: the slot is free again; re-arm, so a campaign that lost it may fire on its next click or event.
       const closed = safe(() => {

@@ -1,5 +1,5 @@
 // createEngine: the engine wired to the real page: the triggers on this window, the loaders of
-// the UI and collection chunks, and what tells it a modal is open.
+// the UI and collection chunks, and what tells it a campaign must wait (a modal, an embed's element).
 import { COLLECT_GLOBAL, type StartCollect } from '../collect/contract';
 import { UI_GLOBAL, type PopletUi } from '../render/contract';
 import { armTriggers } from '../triggers';
@@ -16,6 +16,15 @@ import type { Engine, EngineDeps } from './types';
  */
 const modalOpen = (): boolean =>
   !!safe(() => document.querySelector(':modal') || [...document.querySelectorAll('poplet-campaign')].some((h) => h.shadowRoot!.querySelector(':modal')));
+
+/**
+ * Why a campaign about to show in `slot` must wait (see the engine's holdBack), as debug tells it: a popup, bar or
+ * slide-in for a modal the page shows; an embed (slot `embed:<selector>`) for its element. An
+ * invalid selector (it throws) is not waited for: the UI chunk logs the browser's reason. Embeds
+ * never wait for a modal: they are part of the page, not over it.
+ */
+export const waitFor = (slot: string) =>
+  slot[0] == 'e' ? safe(() => !document.querySelector(slot.slice(6))) && 'waiting for ' + slot.slice(6) : modalOpen() && 'waiting: a modal is open';
 
 export const createEngine = (deps: EngineDeps): Engine =>
   makeEngine(
@@ -38,5 +47,5 @@ export const createEngine = (deps: EngineDeps): Engine =>
     chunkLoader<PopletUi>(deps.uiUrl, UI_GLOBAL, deps.nonce),
     // Next to the UI chunk: both are built and deployed together.
     chunkLoader<StartCollect>(beside(deps.uiUrl, 'poplet.collect.js'), COLLECT_GLOBAL, deps.nonce),
-    modalOpen,
+    waitFor,
   );

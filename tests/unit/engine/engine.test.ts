@@ -58,7 +58,7 @@ afterEach(() => {
  */
 function setup(
   campaigns: Campaign[],
-  o: { fetchFails?: boolean; random?: number; uiFails?: boolean; veto?: string[]; vetoIds?: number[]; uiGate?: Promise<void>; staleHistory?: boolean; collectFails?: boolean; modal?: { open: boolean }; debugOff?: boolean; noPageview?: boolean } = {},
+  o: { fetchFails?: boolean; random?: number; uiFails?: boolean; veto?: string[]; vetoIds?: number[]; uiGate?: Promise<void>; staleHistory?: boolean; collectFails?: boolean; modal?: { open: boolean }; missing?: Set<string>; debugOff?: boolean; noPageview?: boolean } = {},
 ) {
   const ctx = context();
   const emitted: Array<[string, Record<string, unknown>]> = [];
@@ -145,7 +145,9 @@ function setup(
     if (o.uiFails) throw new Error('chunk 404');
     return ui;
   };
-  engine = makeEngine(deps, arm, loadUi, loadCollect, () => !!o.modal?.open);
+  // As index.ts's waitFor: a modal holds all but embeds; an embed waits while its selector is in `missing`.
+  const waitFor = (s: string) => (s.startsWith('embed:') ? !!o.missing?.has(s.slice(6)) && 'waiting for ' + s.slice(6) : !!o.modal?.open && 'waiting: a modal is open');
+  engine = makeEngine(deps, arm, loadUi, loadCollect, waitFor);
   // As the command layer does right after it made the engine, before the set arrives (unless
   // the site set `autoPageview: false`).
   if (!o.noPageview) engine.pageview();
@@ -798,6 +800,47 @@ describe('engine: showing', () => {
     modal.open = false;
     await new Promise((r) => setTimeout(r, 1200));
     expect(t.shows).toEqual([]);
+  });
+
+  it('an embed whose element is not drawn yet waits for it, unclaimed and unasked, its slot free; it shows once the element is there', async () => {
+    const missing = new Set(['#x']);
+    const t = await ready([campaign(1, { layout: { type: 'embed', selector: '#x' } }), campaign(2, { layout: { type: 'embed', selector: '#y' } })], { missing });
+    await t.fire(1, 2);
+    expect(t.shows.map((s) => s.campaign.id)).toEqual([2]);
+    expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'eligible', reason: 'waiting for #x' });
+    // Neither a claim of a first display nor a question to the listeners before it can show.
+    expect(t.ctx.history[1]).toBeUndefined();
+    expect(t.emitted.filter(([n, d]) => n == 'before-popup-display' && (d.popup as { id: number }).id == 1)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(t.shows).toHaveLength(1);
+    // The route draws it (a single-page app after loading the route's data).
+    missing.delete('#x');
+    await new Promise((r) => setTimeout(r, 600));
+    expect(t.shows.map((s) => s.campaign.id)).toEqual([2, 1]);
+    expect(t.engine.debug().find((l) => l.id == 1)).toMatchObject({ status: 'shown' });
+  });
+
+  it('a page view ends the wait for an embed\'s element; an element that goes while the chunks load makes the embed wait again', async () => {
+    const missing = new Set(['#x']);
+    const t = await ready([campaign(1, { layout: { type: 'embed', selector: '#x' } })], { missing });
+    await t.fire(1);
+    t.engine.pageview();
+    missing.delete('#x');
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(t.shows).toEqual([]);
+    let open!: () => void;
+    const u = await ready([campaign(1, { layout: { type: 'embed', selector: '#x' } })], { missing, uiGate: new Promise<void>((r) => (open = r)) });
+    await u.fire(1);
+    missing.add('#x');
+    open();
+    await u.tick();
+    expect(u.shows).toEqual([]);
+    // Its claim goes with it, as for a popup held by a modal.
+    expect(u.ctx.history[1]).toMatchObject({ d: 0, l: 0 });
+    expect(u.engine.debug()[0]).toMatchObject({ status: 'eligible', reason: 'waiting for #x' });
+    missing.delete('#x');
+    await new Promise((r) => setTimeout(r, 600));
+    expect(u.shows.map((s) => s.campaign.id)).toEqual([1]);
   });
 
   it('SPA page view: removes embeds, keeps popups and bars', async () => {

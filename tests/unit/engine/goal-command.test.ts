@@ -50,7 +50,7 @@ async function boot(): Promise<Command> {
       },
       () => Promise.reject(new Error('no chunk in this test')) as Promise<PopletUi>,
       () => Promise.reject(new Error('no chunk in this test')) as Promise<StartCollect>,
-      () => false,
+      () => undefined,
     ),
   );
   start();
