@@ -8,7 +8,8 @@ import { safe } from '../guard';
 export interface Backend {
   get(name: string): string | null | undefined;
   set(name: string, value: string, days?: number): void;
-  del(name: string): void;
+  /** `keep`: a set() of the record follows, which replaces its own copy in place: that one is left. */
+  del(name: string, keep?: boolean): void;
 }
 
 /**
@@ -61,10 +62,14 @@ export const cookies = (domains: () => (string | undefined)[], refused: (domain:
   // run-time change) would come first in document.cookie and shadow the current one for good.
   // Nothing wider: configure() deletes every record on every page load, and the same names on a
   // parent domain may be another app's (an install on a sibling host, the real Wisepops).
-  del(name) {
+  // The copy a following set() replaces (`keep`) is left to it: deleted first, the record would
+  // be missing for a moment, and a tab reading it then (tabs the browser restores together, each
+  // page moving every record) would find no opt-out and no history, and write that back.
+  del(name, keep) {
+    const gone = (domain = '') => (keep && (domains()[0] || '').replace(/^\.?/, '.').toLowerCase() == '.' + domain) || put(name, '', { domain, expires: -1 });
     let d = location.hostname;
-    put(name, '', { expires: -1 });
-    do put(name, '', { domain: d, expires: -1 });
+    gone();
+    do gone(d);
     while (domains().some((t) => t && d.endsWith(t.replace(/^\.?/, '.').toLowerCase())) && (d = d.slice(d.indexOf('.') + 1)));
   },
 });

@@ -60,8 +60,11 @@ export function createStore(log: Log, prefix = 'wisepops'): Store {
   // Never over a record's size: configure() moves what it finds as it is, and a value that size
   // (another app's, a broken one, one from Web Storage) would be a cookie on every request until a
   // read reset it (the activity record is read only by exit-intent campaigns).
-  const put = (i: number, raw: string) => {
-    if ((consent || i < R.VISITOR) && fits(raw)) be().set(NAMES[i], raw, consent && i < R.SESSION ? cfg.cookieExpiryDays : undefined);
+  // `move`: configure() found a copy here, deleted first but for the one this write replaces.
+  const put = (i: number, raw: string, move?: boolean) => {
+    const w = (consent || i < R.VISITOR) && fits(raw);
+    if (move && (be() == cookie || !w)) be().del(NAMES[i], w);
+    if (w) be().set(NAMES[i], raw, consent && i < R.SESSION ? cfg.cookieExpiryDays : undefined);
   };
   const store: Store = {
     read: (i, sample) =>
@@ -85,9 +88,9 @@ export function createStore(log: Log, prefix = 'wisepops'): Store {
       // move here and lifetimes are renewed (which also renews Safari's 7-day cap on every visit).
       // Nothing is lost to a refused write (Web Storage full): the other backend's copy goes only
       // once this one is written, and Web Storage replaces its own copy only then too. Cookies
-      // lose every copy first, under the new domain and the previous one (cfg may be the caller's
-      // object, already changed: the previous domain is the copy kept here), since a copy under
-      // another domain would shadow the one set now.
+      // lose every other copy first, under the new domain and the previous one (cfg may be the
+      // caller's object, already changed: the previous domain is the copy kept here), since a copy
+      // under another domain would shadow the one set now; the one set now is replaced in place.
       cfg = next;
       consent = ok;
       const [other, here] = places();
@@ -97,10 +100,9 @@ export function createStore(log: Log, prefix = 'wisepops'): Store {
           const h = safe(() => here.get(name));
           const raw = decode(h || '') || o == null ? h : o;
           if (raw == null) return;
-          if (h != null && (here == cookie || !(ok || i < R.VISITOR))) here.del(name);
           // Any value of the opt-out counts (a Wisepops visitor's "don't show again" too):
           // rewritten in this format, so the choice survives a switch-over.
-          put(i, i == R.NOSHOW ? encode([]) : raw);
+          put(i, i == R.NOSHOW ? encode([]) : raw, h != null);
           if (o != null) other.del(name);
         }),
       );
