@@ -42,18 +42,23 @@ export function currentSession(store: Store, now: number, href: string, referrer
 
 export const readVisits = (store: Store): Visits => store.read<Visits>(R.VISITS, [0, 0, [0]]) || [0, 0, []];
 
-/** Records one page view: a new visit when no session is live. */
+/**
+ * Records one page view: a new visit when no session is live. Another tab may record one at the
+ * same moment (tabs the browser restores together): the session is read before the visits and
+ * written after them, so a tab that finds the other's session finds its visit too, and a visit
+ * that tab started in this very second is the same visit, not a second one.
+ */
 export function recordPageview(store: Store, now: number, href: string, referrer: string): Session {
-  const v = readVisits(store);
   const s = currentSession(store, now, href, referrer);
-  if (!s[2]) {
+  const v = readVisits(store);
+  if (!s[2] && !v[2].includes(now)) {
     v[0] ||= now;
     v[2] = v[2].concat(now).slice(-10);
   }
   s[1] = now;
   s[2]++;
   v[1]++;
-  store.write(R.SESSION, s);
   store.write(R.VISITS, v);
+  store.write(R.SESSION, s);
   return s;
 }

@@ -165,3 +165,30 @@ describe('sessions and visits', () => {
     expect(session.utm[0]).toBe("'".repeat(82));
   });
 });
+
+describe('two tabs recording a page view at the same moment (tabs the browser restores together)', () => {
+  // The other tab's whole page view lands before each cookie read or write of this one's in
+  // turn: the visit is counted once, and never lost.
+  it.each([false, true])('returning visitor %s: one visit whatever the interleaving', (returning) => {
+    const old = [T0 / 1000 - 86400 * 9, T0 / 1000 - 86400];
+    const desc = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie')!;
+    for (let k = 0, ran = true; ran; k++) {
+      for (const name of Object.keys(Cookies.get())) Cookies.remove(name, { path: '/' });
+      if (returning) Cookies.set(VISITS, `[1~${old[0]}~7~[${old.join("~")}]]`);
+      const other = createStore(createLog());
+      other.configure({ storage: 'cookie', cookieExpiryDays: 730 }, true);
+      let n = 0;
+      ran = false;
+      const before = () => n++ == k && ((ran = true), recordPageview(other, sec(), 'https://shop.example/b', ''));
+      Object.defineProperty(document, 'cookie', {
+        get: () => (before(), desc.get!.call(document)),
+        set: (v) => (before(), desc.set!.call(document, v)),
+        configurable: true,
+      });
+      recordPageview(store, sec(), 'https://shop.example/a', '');
+      delete (document as { cookie?: string }).cookie;
+      const [first, , times] = readVisits(store);
+      expect({ k, first, times }).toEqual({ k, first: returning ? old[0] : sec(), times: returning ? [...old, sec()] : [sec()] });
+    }
+  });
+});
