@@ -1,4 +1,4 @@
-// Visits and sessions with a fake clock: 30-minute idle, 2-hour cap, the last 10 visits.
+// Visits and sessions with a fake clock: the 2-hour cap (no idle rule), the last 10 visits, two tabs at once.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import Cookies from 'js-cookie';
 import { createLog } from '../../../src/sdk/log';
