@@ -1,6 +1,7 @@
 // One campaign on screen: its frame (dialog or region), the current step as a form, the close
 // button and the "Don't show popups again" link. Steps advance on `next`; `submit` hands the
 // fields to the host and shows the success step only when the host says they are safe.
+// Attributes, props and state keys stand in the order that gzips smallest, which says nothing else.
 /** @jsxRuntime classic */
 /** @jsx h */
 import { Component, Fragment, h } from 'preact';
@@ -56,7 +57,7 @@ export class App extends Component<AppProps, State> {
 
   constructor(p: AppProps) {
     super(p);
-    this.state = { stepIndex: 0, errors: bag() };
+    this.state = { errors: bag(), stepIndex: 0 };
     this.given = bag();
     this.stepOf = bag();
     this.msgs = { ...DEFAULT_MESSAGES, ...p.req.content.messages };
@@ -128,17 +129,19 @@ export class App extends Component<AppProps, State> {
     if (k) errors[k] = this.msgs[k == 'email' ? k : 'error'];
     if (this.stepOf[k!] >= 0) step = this.stepOf[k!];
     // Preact takes a falsy callback (k may be '') as none.
-    this.setState({ errors, busy: false, failed: true, stepIndex: step }, (k && this.props.focusStep) as () => void);
+    this.setState({ errors, failed: true, stepIndex: step, busy: false }, (k && this.props.focusStep) as () => void);
   }
 
   /** To another step: focus follows once it is drawn. */
   toStep(step: number) {
-    this.setState({ stepIndex: step, busy: false, errors: bag() }, this.props.focusStep);
+    this.setState({ errors: bag(), stepIndex: step, busy: false }, this.props.focusStep);
   }
 
   render() {
-    const { req, modal, optOut, safe } = this.props;
-    const close = safe(this.props.dismiss);
+    const { optOut, safe, modal, req } = this.props;
+    // Handed to Preact unwrapped: dismiss and optOut never throw (every call out of them is
+    // guarded in mount).
+    const close = this.props.dismiss;
     const { campaign, content } = req;
     const { stepIndex: step, errors, busy, failed } = this.state;
     const s = content.style || {};
@@ -154,13 +157,13 @@ export class App extends Component<AppProps, State> {
     const closeStyle = s.closeButton || 'icon';
     const box = (
       // A modal's box is inside the <dialog> (see mount), which carries the role and the label.
-      <div class="bx" role={modal ? undefined : 'region'} aria-label={modal ? undefined : content.label} tabIndex={-1}>
+      <div class="bx" role={modal ? undefined : 'region'} tabIndex={-1} aria-label={modal ? undefined : content.label}>
         {closeStyle != 'none' && (
-          <button type="button" class={'x ' + closeStyle} aria-label={this.msgs.close} onClick={close}>
+          <button type="button" class={'x ' + closeStyle} onClick={close} aria-label={this.msgs.close}>
             {closeStyle == 'icon' ? '×' : this.msgs.close}
           </button>
         )}
-        <form class="st" key={step} noValidate tabIndex={-1} onSubmit={safe(this.sendStep.bind(this))}>
+        <form class="st" key={step} tabIndex={-1} noValidate onSubmit={safe(this.sendStep.bind(this))}>
           {/* The success step is announced as it replaces the form: its blocks sit in an alert (not
               the form itself: a form may not take role=alert). Steps draw their blocks as they are. */}
           {h((content.steps[step] ? Fragment : 'div') as 'div', { class: 'st', role: 'alert' }, blocks.map((b, i) =>
@@ -181,19 +184,20 @@ export class App extends Component<AppProps, State> {
             }),
           ))}
           {failed && <p class="fe" role="alert">{this.msgs.error}</p>}
-          <input class="hp" name="pl_hp" tabIndex={-1} autocomplete="off" aria-hidden />
+          <input name="pl_hp" class="hp" aria-hidden autocomplete="off" tabIndex={-1} />
         </form>
         {content.noshowLink !== false && (
-          <button type="button" class="ns" onClick={safe(optOut)}>
+          <button type="button" class="ns" onClick={optOut}>
             {this.msgs.noshow}
           </button>
         )}
       </div>
     );
     return (
-      // A popup's root is its overlay: a press on it (not on the box) closes. On mousedown, not
-      // click: a drag that selects text in a field and ends on the overlay is a click there.
-      <div class={`r ${l.type} ${((l as { position?: string }).position || '').replace('-', ' ')}`} style={vars} onMouseDown={(e: MouseEvent) => e.target == e.currentTarget && l.type == 'popup' && close()}>
+      // A popup's root is its overlay: a press on it (not on the box) closes. A full screen's root,
+      // the other modal's, has no area of its own to press (its fixed box covers the screen). On
+      // mousedown, not click: a drag that selects text in a field and ends on the overlay is a click there.
+      <div onMouseDown={(e: MouseEvent) => e.target == e.currentTarget && modal && close()} class={`r ${l.type} ${((l as { position?: string }).position || '').replace('-', ' ')}`} style={vars}>
         {box}
       </div>
     );

@@ -1,5 +1,6 @@
 // One content block → elements. Fields are uncontrolled (the step reads them from its form on
-// submit); every text is a Preact text child, so it can never become markup.
+// submit); every text is a Preact text child, so it can never become markup. Attributes stand in
+// the order that gzips smallest, which says nothing else.
 /** @jsxRuntime classic */
 /** @jsx h */
 import { h, type ComponentChildren } from 'preact';
@@ -41,12 +42,12 @@ function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { idPrefix: id, error
   const t = b.type;
   // Keys in the order that gzips smallest.
   const attrs = {
-    'aria-describedby': error && id + 'e',
     name: keyOf(b),
-    id,
     // A sign-up is its email: that field is required whatever the campaign says. Not the native
     // `required` (the form checks fields itself): it exposes a field not yet filled as invalid.
     'aria-required': t == 'email' || b.required,
+    'aria-describedby': error && id + 'e',
+    id,
     'aria-invalid': (error && true) as true | undefined,
   };
   const check = t == 'checkbox' || t == 'consent';
@@ -68,20 +69,20 @@ function field(b: Exclude<FieldBlock, { type: 'hidden' }>, { idPrefix: id, error
       )}
       {t == 'select' ? (
         <select class="in" {...attrs}>
-          <option value="" selected disabled={b.required} hidden={b.required}>
+          <option selected hidden={b.required} disabled={b.required} value="">
             {b.placeholder || choose}
           </option>
           {b.options.map((o) => <option selected={o == v}>{o}</option>)}
         </select>
       ) : check ? null : (
         <input
-          class="in"
           type={type}
-          inputMode={t == 'number' ? 'decimal' : undefined}
+          class="in"
           autocomplete={type == 'text' ? (b as { autocomplete?: string }).autocomplete : type}
-          placeholder={b.placeholder}
+          inputMode={t == 'number' ? 'decimal' : undefined}
           // What the server takes: longer is refused, so it cannot be typed (a long email fails its format).
           maxLength={SIGNUP_LIMITS.value}
+          placeholder={b.placeholder}
           defaultValue={v}
           {...attrs}
         />
@@ -95,7 +96,7 @@ export function renderBlock(b: Block, env: BlockEnv) {
   const t = b.type;
   if (t == 'heading') return <h2>{b.text}</h2>;
   if (t == 'paragraph') return <p>{b.html ? rich(sanitize(b.text), env) : b.text}</p>;
-  if (t == 'image') return isSafeUrl(b.src) && <img src={b.src} alt={b.alt} width={b.width} height={b.height} />;
+  if (t == 'image') return isSafeUrl(b.src) && <img src={b.src} height={b.height} alt={b.alt} width={b.width} />;
   // role=timer is not announced on every tick (implicit aria-live off); the label names it.
   if (t == 'countdown')
     return (
@@ -114,6 +115,6 @@ export function renderBlock(b: Block, env: BlockEnv) {
   return b.action == 'close' ? (
     <button type="button" class={cls} onClick={env.dismiss}>{b.label}</button>
   ) : (
-    <button type="submit" class={cls} data-a={b.action} aria-disabled={env.busy || undefined}>{b.label}</button>
+    <button type="submit" aria-disabled={env.busy || undefined} data-a={b.action} class={cls}>{b.label}</button>
   );
 }

@@ -5,13 +5,15 @@ import type { VisitorContext } from '../context/types';
 
 export type Messages = Record<MessageKey, string>;
 
+// Keys in the order that gzips smallest (the lint's suggestions, the first of two as near, still
+// name `close` before `choose`).
 export const DEFAULT_MESSAGES: Messages = {
-  required: 'This field is required.',
   email: 'Please enter a valid email address.',
-  phone: 'Please enter a valid phone number.',
   number: 'Please enter a number.',
-  close: 'Close',
   noshow: "Don't show popups again",
+  required: 'This field is required.',
+  phone: 'Please enter a valid phone number.',
+  close: 'Close',
   error: 'Something went wrong. Please try again.',
   choose: 'Choose…',
 };

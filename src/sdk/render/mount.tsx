@@ -92,6 +92,7 @@ export function show(req: ShowRequest): Shown {
     leave();
     drop();
   };
+  // Never throws (the App hands it to Preact unwrapped): what it calls out to is guarded.
   const close = () => {
     if (!open) return;
     leave();
@@ -117,13 +118,13 @@ export function show(req: ShowRequest): Shown {
     render(
       <Guard fail={(e) => (log('render failed', e), leave(), setTimeout(drop))}>
         <App
-          req={req}
-          modal={modal}
-          dismiss={close}
           // Close first: noshow makes the engine destroy what is still shown, which would end
           // this campaign unrecorded (no close counted, no after-popup-close, no fade-out).
           optOut={() => (close(), safe(host.noshow)())}
+          dismiss={close}
           safe={safe}
+          modal={modal}
+          req={req}
           // Not while the visitor is elsewhere on the page: a sign-up answered late (a slow
           // server: up to 8 s) would pull them out of what they went on to do. A step drawn anew
           // has lost the control they pressed: focus is then nowhere (on the body).

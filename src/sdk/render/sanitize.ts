@@ -8,7 +8,8 @@ export type SafeTag = 'b' | 'strong' | 'i' | 'em' | 'a' | 'br';
 export type SafeNode = string | { tag: SafeTag; href?: string; kids: SafeNode[] };
 
 // No prototype: "&constructor;", or a key a page added to Object.prototype, finds nothing here.
-const ENTITIES = { __proto__: null, amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' } as unknown as Record<string, string>;
+// Keys in the order that gzips smallest.
+const ENTITIES = { __proto__: null, nbsp: '\u00a0', amp: '&', apos: "'", lt: '<', quot: '"', gt: '>' } as unknown as Record<string, string>;
 
 // What the browser makes of a reference (`&eacute;`, `&#128;` as in HTML: €), read from a textarea:
 // it parses what it is given as text only (RCDATA), and a reference cannot hold the `</textarea>`

@@ -14,6 +14,7 @@
 // The box's transparent outline (no space taken, nothing drawn) is what bounds it in forced colors
 // (Windows high contrast), which drop its background and shadow and draw the outline in the text
 // colour; an embed's border merges with it. Buttons keep the border their accent fill hides.
+// A heading's size is the browser's own for h2 (1.5em).
 // Words longer than the box break anywhere (a long URL must not scroll the box sideways).
 // Bars, full screens, phone sheets and slide-ins at a screen edge keep clear of the notch and
 // the home indicator (viewport-fit=cover) by a transparent border of the safe-area inset: their
@@ -33,7 +34,7 @@ const CSS = `:host{all:initial!important;display:contents!important}\
 *{box-sizing:border-box}\
 .r{color:var(--pl-color,#1a1a1a);font:16px/1.45 var(--pl-font,system-ui,sans-serif);overflow-wrap:anywhere}\
 dialog{all:unset}\
-h2{line-height:1.2;text-wrap:balance;font-size:1.5em}\
+h2{line-height:1.2;text-wrap:balance}\
 ::backdrop{background:0}\
 .st{outline:0}\
 .bx{outline:1px solid #0000}\
