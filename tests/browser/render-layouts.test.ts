@@ -208,22 +208,71 @@ describe('layouts', () => {
     }
   });
 
-  it('a bar and a slide-in at one edge share its scroll padding: the larger extent, the page\'s own value back once both are gone, whichever goes first', async () => {
-    for (const barFirst of [true, false]) {
-      const { page } = await f.open({ head: '<style>html{scroll-padding-bottom:7px}</style>' });
-      await show(page, campaign({ type: 'bar', position: 'bottom' }, NEWSLETTER, 1));
-      await page.evaluate(() => ((window as unknown as { __bar: unknown }).__bar = (window as unknown as W).__shown));
-      const bar = (await box(page).boundingBox())!.height;
-      await show(page, campaign({ type: 'slidein', position: 'bottom-right' }, NEWSLETTER, 2));
-      const card = 800 - (await box(page).last().boundingBox())!.y;
-      expect(card).toBeGreaterThan(bar);
-      const padding = () => page.evaluate(() => getComputedStyle(document.documentElement).scrollPaddingBottom);
-      expect(parseFloat(await padding())).toBeCloseTo(7 + card, 0);
-      await page.evaluate((barFirst) => ((window as unknown as Record<string, { destroy(): void }>)[barFirst ? '__bar' : '__shown']).destroy(), barFirst);
-      expect(parseFloat(await padding())).toBeCloseTo(7 + (barFirst ? card : bar), 0);
-      await page.evaluate((barFirst) => ((window as unknown as Record<string, { destroy(): void }>)[barFirst ? '__shown' : '__bar']).destroy(), barFirst);
-      expect(await padding()).toBe('7px');
-      expect(await page.evaluate(() => document.documentElement.getAttribute('style'))).toBeFalsy();
+  it('a bar and a slide-in at one edge stack: the slide-in beside the bar, following its height, back at the edge once it goes; the scroll padding covers both', async () => {
+    // Long enough to wrap onto more lines on a narrower screen.
+    const offer: Content = { label: 'Offer', steps: [{ blocks: [{ type: 'paragraph', text: 'Free shipping on every order over 50 euros, this week only, on everything in the shop' }, { type: 'button', label: 'Shop now', action: 'close' }] }], success: { blocks: [] } };
+    for (const edge of ['bottom', 'top'] as const) {
+      for (const [viewport, narrower] of [[{ width: 1280, height: 480 }, 800], [{ width: 375, height: 540 }, 320]] as const) {
+        for (const barFirst of [true, false]) {
+          const what = `${edge} ${viewport.width} px, ${barFirst ? 'bar' : 'slide-in'} closed first`;
+          const { page } = await f.open({ head: `<style>html{scroll-padding-${edge}:7px}body{margin:0;padding-${edge}:5px}</style>`, viewport });
+          // A top bar pushes the page, a bottom one covers it.
+          await show(page, campaign({ type: 'bar', position: edge, push: edge == 'top' }, offer, 1));
+          await page.evaluate(() => ((window as unknown as { __bar: unknown }).__bar = (window as unknown as W).__shown));
+          await show(page, campaign({ type: 'slidein', position: `${edge}-left` }, NEWSLETTER, 2));
+          /** The boxes on screen, by layout, and what the page around them carries. */
+          const state = () =>
+            page.evaluate((edge) => {
+              const rects: Record<string, DOMRect> = {};
+              for (const e of document.querySelectorAll('poplet-campaign')) {
+                const r = e.shadowRoot!.querySelector('.r')!;
+                rects[r.classList[1]] = r.firstElementChild!.getBoundingClientRect().toJSON() as DOMRect;
+              }
+              const root = getComputedStyle(document.documentElement);
+              return { rects, pad: parseFloat(root.getPropertyValue('scroll-padding-' + edge)), push: getComputedStyle(document.body).getPropertyValue('padding-' + edge), other: root.getPropertyValue('scroll-padding-' + (edge == 'top' ? 'bottom' : 'top')), height: innerHeight };
+            }, edge);
+          // The gap of a desktop's card to the edge and to the bar; a phone's sheet has none.
+          const gap = viewport.width > 600 ? 16 : 0;
+          /** Its extent from the screen's edge. */
+          const from = (r: DOMRect, height: number) => (edge == 'top' ? r.bottom : height - r.top);
+          const stacked = async () => {
+            const { rects, pad, push, other: o, height } = await state();
+            const { bar, slidein: card } = rects;
+            // Apart, the card beside the bar's inner edge, the whole card on screen (on a short
+            // one it gives up height, its gap to the far edge kept).
+            expect(bar.bottom <= card.top || card.bottom <= bar.top, what).toBe(true);
+            expect(edge == 'top' ? card.top - bar.bottom : bar.top - card.bottom, what).toBeCloseTo(gap, 0);
+            expect(Math.min(card.top, height - card.bottom), what).toBeGreaterThanOrEqual(gap - 0.5);
+            // The bar's extent plus the card's (its gap included), on top of the page's own.
+            expect(pad, what).toBeCloseTo(7 + from(card, height), 0);
+            expect(pad, what).toBeCloseTo(7 + bar.height + card.height + gap, 0);
+            expect(o, what).toBe('auto');
+            // A push bar pads the body by its own height alone.
+            expect(parseFloat(push), what).toBeCloseTo(edge == 'top' ? 5 + bar.height : 5, 0);
+            return bar.height;
+          };
+          const tall = await stacked();
+          // The bar wraps onto more lines on a narrower screen: the card follows it.
+          await page.setViewportSize({ width: narrower, height: viewport.height });
+          await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+          expect(await stacked(), what).toBeGreaterThan(tall);
+          // One closes (its close button), the other then has the edge to itself.
+          await page.locator(`poplet-campaign .${barFirst ? 'bar' : 'slidein'} .x`).click();
+          await page.waitForFunction(() => document.querySelectorAll('poplet-campaign').length == 1);
+          const { rects, pad, push, height } = await state();
+          const left = barFirst ? rects.slidein : rects.bar;
+          expect(from(left, height), what).toBeCloseTo(left.height + (barFirst ? gap : 0), 0);
+          expect(pad, what).toBeCloseTo(7 + from(left, height), 0);
+          expect(parseFloat(push), what).toBeCloseTo(edge == 'top' && !barFirst ? 5 + left.height : 5, 0);
+          // The other goes with the page view: the site's own values are back, no style of ours left.
+          await page.evaluate((barFirst) => (window as unknown as Record<string, { destroy(): void }>)[barFirst ? '__shown' : '__bar'].destroy(), barFirst);
+          const end = await state();
+          expect(end.rects, what).toEqual({});
+          expect(end, what).toMatchObject({ pad: 7, push: '5px', other: 'auto' });
+          expect(await page.evaluate(() => document.documentElement.getAttribute('style') || document.body.getAttribute('style')), what).toBeFalsy();
+          await page.context().close();
+        }
+      }
     }
   });
 

@@ -40,20 +40,32 @@ function setImportant(el: HTMLElement, prop: string, value: string): () => void 
 
 /**
  * The boxes that pad each property of the page, and the undo of its value, for every campaign
- * the chunk shows: a bar and a slide-in (their own slots) may share an edge. The padding is then
- * the larger of their extents, and the site's own value comes back once both are gone, whichever
- * goes first.
+ * the chunk shows: a bar and a slide-in (their own slots) may share an edge. They stack there,
+ * bars first (at the edge, the slide-in beside the bar's inner edge): the page is padded by the
+ * sum of their extents, and the site's own value comes back once both are gone, whichever goes
+ * first.
  */
 const pads: Record<string, HTMLElement[] & { u?: () => void }> = {};
 
-/** Pads the page by its own value plus the largest extent of the boxes there (again as they wrap on resize). */
+/**
+ * Stacks the boxes at an edge and pads the page by its own value plus their extents (again as
+ * they wrap on resize, or a step changes their height, and as one goes).
+ */
 function repad(el: HTMLElement, prop: string) {
   const boxes = pads[prop];
+  let o = 0;
   // Undone first, so that what is read is the site's own value (`auto`, scroll-padding's initial
-  // value, is none). The extent: the height and the gap to the edge (a desktop's card's 16 px).
-  // With no box left, the sum is -Infinity, which the browser refuses, leaving the site's own.
+  // value, is none).
   boxes.u && boxes.u();
-  boxes.u = setImportant(el, prop, (parseFloat((getComputedStyle(el) as unknown as Record<string, string>)[prop]) || 0) + Math.max(...boxes.map((b) => b.offsetHeight + parseFloat(getComputedStyle(b).marginTop))) + 'px');
+  for (const b of boxes) {
+    // How far from the edge the stylesheet puts the box: the extent of those before it.
+    b.style.cssText = '--pl-o:' + o + 'px';
+    // The extent: the height (not rounded, so that the next box neither overlaps it nor leaves a
+    // gap) and the gap to what is below it (a desktop's card's 16 px).
+    o += b.getBoundingClientRect().height + parseFloat(getComputedStyle(b).marginTop);
+  }
+  // With no extent (no box left), NaN, which the browser refuses, leaving the site's own.
+  boxes.u = setImportant(el, prop, (parseFloat((getComputedStyle(el) as unknown as Record<string, string>)[prop]) || 0) + (o || NaN) + 'px');
 }
 
 export function show(req: ShowRequest): Shown {
@@ -191,7 +203,7 @@ export function show(req: ShowRequest): Shown {
       // edge too: what sits beside it then scrolls further than it needs to, but what sits under
       // it (a right-hand column, a Next link) would be hidden; a phone's spans the width anyway.
       const pad = (el: HTMLElement, prop: string) => {
-        (pads[prop] = pads[prop] || []).push(box);
+        (pads[prop] = pads[prop] || [])[layout.type == 'bar' ? 'unshift' : 'push'](box);
         const ro = new ResizeObserver(safe(() => repad(el, prop)));
         ro.observe(box);
         undo.push(() => (ro.disconnect(), pads[prop].splice(pads[prop].indexOf(box), 1), repad(el, prop)));

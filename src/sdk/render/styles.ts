@@ -15,6 +15,9 @@
 // (Windows high contrast), which drop its background and shadow and draw the outline in the text
 // colour; an embed's border merges with it. Buttons keep the border their accent fill hides.
 // A heading's size is the browser's own for h2 (1.5em).
+// A bar or a slide-in sits `--pl-o` from its edge: the extent of what is stacked before it there
+// (mount.tsx sets it on the box: 0 for a bar, a bar's extent for a slide-in at the same edge, which
+// gives up as much of its height).
 // Words longer than the box break anywhere (a long URL must not scroll the box sideways).
 // Bars, full screens, phone sheets and slide-ins at a screen edge keep clear of the notch and
 // the home indicator (viewport-fit=cover) by a transparent border of the safe-area inset: their
@@ -40,17 +43,17 @@ h2{line-height:1.2;text-wrap:balance}\
 .bx{outline:1px solid #0000}\
 .b[aria-disabled]{opacity:.7}\
 .popup,dialog,.fullscreen .bx{inset:0}\
-.top .bx{top:0}\
+.top .bx{top:var(--pl-o)}\
 .top .bx,.fullscreen .bx{border-top:env(safe-area-inset-top) solid #0000}\
 .bottom .bx,.popup .bx,.fullscreen .bx{border-bottom:env(safe-area-inset-bottom) solid #0000}\
-.bottom .bx{bottom:0}\
+.bottom .bx{bottom:var(--pl-o)}\
 .bar .bx,.fullscreen .bx,.popup,dialog,.slidein .bx{z-index:2147483647;position:fixed}\
 @keyframes pl-f{from{opacity:0}}\
 @keyframes pl-u{from{opacity:0;transform:translateY(24px)}}\
 .popup{animation:pl-f .2s;background:var(--pl-overlay,#0009);display:flex;justify-content:center;align-items:center;padding:16px}\
 .bar .st,.bar .bx{text-align:center;gap:4px 16px;display:flex;justify-content:center;align-items:center;flex-flow:wrap}\
 .bx{animation:pl-u .25s;position:relative;max-height:100%;padding:16px 24px;width:100%;border-radius:var(--pl-radius,12px);max-width:var(--pl-width,440px);box-shadow:0 8px 40px #0005;background:var(--pl-background,#fff);overflow:auto}\
-.slidein .bx{width:calc(100% - 32px);max-height:calc(100% - 32px);margin:16px;max-width:var(--pl-width,360px)}\
+.slidein .bx{width:calc(100% - 32px);max-height:calc(100% - 32px - var(--pl-o));margin:16px;max-width:var(--pl-width,360px)}\
 .left .bx{left:0}\
 .bar .b{width:auto}\
 .right .bx{right:0}\
