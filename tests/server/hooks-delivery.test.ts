@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { startServer } from '../../src/server/main';
 import { silentLog } from '../../src/server/log';
 import { post, signup as signupBody, startFixture } from './fixture';
-import { addHook, makeEnv, signatureValid, signup, startReceiver, waitFor, type Env, type Receiver } from './hooks-fixture';
+import { addHook, makeEnv, signatureValid, signup, startReceiver, waitFor, type Env, type Mode, type Receiver } from './hooks-fixture';
 
 let env: Env;
 let workers: HookWorker[] = [];
@@ -23,7 +23,7 @@ afterEach(async () => {
   env?.cleanup();
 });
 
-async function receiver(mode: 'up' | 'down' | 'hang' | 'drop' = 'up') {
+async function receiver(mode: Mode = 'up') {
   const r = await startReceiver(mode);
   receivers.push(r);
   return r;
@@ -389,6 +389,35 @@ describe('hook delivery', () => {
     expect(deliveries('pending')).toBe(3);
     env.deps.db.prepare('DELETE FROM hooks WHERE id = ?').run(id);
     expect(deliveries('pending')).toBe(0);
+  });
+
+  it('a receiver that answers 410 Gone unsubscribes: its hook is deleted with its pending deliveries, logged, and gets nothing more; other 4xx are retried', async () => {
+    env = makeEnv();
+    const warnings: Array<{ fields: Record<string, unknown>; msg?: string }> = [];
+    env.deps.log = { ...silentLog, warn: (fields, msg) => void warnings.push({ fields: fields as Record<string, unknown>, msg }) };
+    const gone = await receiver(410);
+    const missing = await receiver(404);
+    const goneId = addHook(env.deps, env.siteId, gone.url);
+    const missingId = addHook(env.deps, env.siteId, missing.url);
+    worker();
+    signup(env.deps, env.siteId, 3);
+    const hooks = () => env.deps.db.prepare('SELECT id FROM hooks ORDER BY id').pluck().all();
+    await waitFor(() => missing.requests.length >= 3 && hooks().length === 1, 5000, 'retries of the 404 hook, the 410 one gone');
+    expect(hooks()).toEqual([missingId]);
+    expect(env.deps.db.prepare('SELECT COUNT(*) FROM hook_deliveries WHERE hook_id = ?').pluck().get(goneId)).toBe(0);
+    expect(gone.requests).toHaveLength(1);
+    expect(warnings.filter((w) => w.fields.hook === goneId)).toEqual([{
+      fields: { hook: goneId, site: env.siteId, delivery: gone.requests[0]!.headers['x-poplet-delivery'], droppedDeliveries: 3 },
+      msg: expect.stringMatching(/^hook deleted: its receiver answered 410 Gone/),
+    }]);
+    // The 404 is a failure like any other: retried, its deliveries pending.
+    expect(env.deps.db.prepare(`SELECT COUNT(*) FROM hook_deliveries WHERE hook_id = ? AND status = 'pending'`).pluck().get(missingId)).toBe(3);
+    expect(env.deps.db.prepare('SELECT last_error FROM hooks WHERE id = ?').pluck().get(missingId)).toBe('HTTP 404');
+    // New sign-ups are no longer queued for the gone receiver.
+    signup(env.deps, env.siteId, 2);
+    expect(env.deps.db.prepare('SELECT COUNT(*) FROM hook_deliveries WHERE hook_id = ?').pluck().get(goneId)).toBe(0);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(gone.requests).toHaveLength(1);
   });
 
   it('a receiver that hangs holds a shutdown no longer than the requests in flight get; the post cut then goes again at the next start, same id', async () => {

@@ -83,7 +83,8 @@ export interface Received {
   status: number;
 }
 
-export type Mode = 'up' | 'down' | 'hang' | 'drop';
+/** up: 200, down: 503, a number: that status; hang: no answer; drop: the connection is cut. */
+export type Mode = 'up' | 'down' | 'hang' | 'drop' | number;
 
 export interface Receiver {
   url: string;
@@ -114,7 +115,7 @@ export async function startReceiver(mode: Mode = 'up'): Promise<Receiver> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const status = r.mode === 'up' ? 200 : r.mode === 'down' ? 503 : 0;
+      const status = typeof r.mode === 'number' ? r.mode : r.mode === 'up' ? 200 : r.mode === 'down' ? 503 : 0;
       r.requests.push({ at: Date.now(), body: Buffer.concat(chunks).toString('utf8'), headers: req.headers, status });
       if (r.mode === 'hang') return;
       if (r.mode === 'drop') return req.socket.destroy();

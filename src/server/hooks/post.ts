@@ -23,7 +23,8 @@ export interface PostOptions {
   signal?: AbortSignal;
 }
 
-export type PostResult = { ok: true; status: number } | { ok: false; error: string };
+/** A failure's `status` is the receiver's answer, when there was one (absent for network errors and timeouts). */
+export type PostResult = { ok: true; status: number } | { ok: false; error: string; status?: number };
 
 const MAX_RESPONSE_READ = 64 * 1024;
 
@@ -70,7 +71,7 @@ export function postPayload(target: string, body: string, headers: Record<string
       res.on('error', () => undefined);
       const status = res.statusCode ?? 0;
       const finish = (): void =>
-        done(status >= 200 && status < 300 ? { ok: true, status } : { ok: false, error: `HTTP ${status}` });
+        done(status >= 200 && status < 300 ? { ok: true, status } : { ok: false, error: `HTTP ${status}`, status });
       res.on('end', finish);
       res.on('close', finish);
     });

@@ -11,6 +11,7 @@ import { httpsPolicy, type ServerDeps } from '../config';
 import { emailRow } from '../store/signups';
 import { signingKey } from '../store/keys';
 import { installOutbox, onDeliveriesQueued } from './enqueue';
+import { deleteHook } from './manage';
 import { postPayload, signPayload } from './post';
 
 export interface HookWorkerOptions {
@@ -115,6 +116,7 @@ function prepare(db: Database.Database) {
       `UPDATE hook_deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?
        WHERE batch_id = ? AND status = 'pending'`,
     ),
+    pending: db.prepare<[number], number>(`SELECT COUNT(*) FROM hook_deliveries WHERE hook_id = ? AND status = 'pending'`).pluck(),
     hookOk: db.prepare<[string, number]>(`UPDATE hooks SET last_success_at = ? WHERE id = ?`),
     hookError: db.prepare<[string, string, number]>(`UPDATE hooks SET last_error = ?, last_error_at = ? WHERE id = ?`),
     // Hooks due later than any schedule a worker sets (its backoffMaxMs at most): their rows were
@@ -133,6 +135,7 @@ function prepare(db: Database.Database) {
 
 interface Batch {
   hookId: number;
+  siteId: string;
   batchId: string;
   target: string;
   body: string;
@@ -175,7 +178,7 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
     if (rows.length === 0) return null;
     const body = JSON.stringify(rows.map(emailRow));
     const signature = signPayload(body, signingKey(db, secret, hook.site_id));
-    return { hookId, batchId, target: hook.target_url, body, signature };
+    return { hookId, siteId: hook.site_id, batchId, target: hook.target_url, body, signature };
   };
   const claim = db.transaction((hookId: number, at: number): Batch | null => {
     const batch = claimRows(hookId, at);
@@ -219,6 +222,14 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
     refreshDue(batch.hookId);
   });
 
+  // The receiver answered 410 Gone: it asks to be unsubscribed for good (REST hooks as Zapier
+  // defines them, the pattern of the seed's event/target_url API). Retrying for 24 h and queueing
+  // every new sign-up for it would only pile up deliveries nobody will take.
+  const removeGone = db.transaction((batch: Batch): number => {
+    const dropped = q.pending.get(batch.hookId) ?? 0;
+    return deleteHook(db, batch.siteId, batch.hookId) ? dropped : 0;
+  });
+
   // A hook whose batch cannot even be built (a site key the server secret no longer decrypts)
   // steps aside for a while instead of heading the due list and starving every other hook.
   const defer = db.transaction((hookId: number, at: number, error: string) => {
@@ -240,6 +251,16 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
     );
     // Cut by stop(): the receiver did not fail, the server went away.
     if (!db.open || cut.signal.aborted) return;
+    if (!result.ok && result.status === 410) {
+      const dropped = removeGone(batch);
+      // By id, not URL (a URL may hold a token): the hook vanishes from the API, so the log is where
+      // its owner learns why.
+      log.warn(
+        { hook: batch.hookId, site: batch.siteId, delivery: batch.batchId, droppedDeliveries: dropped },
+        'hook deleted: its receiver answered 410 Gone (unsubscribe); its pending deliveries were dropped. Create the hook again to resume',
+      );
+      return;
+    }
     settle(batch, result.ok ? null : result.error);
     if (!result.ok) log.warn({ hook: batch.hookId, delivery: batch.batchId, error: result.error }, 'hook delivery failed');
   }
