@@ -110,6 +110,44 @@ describe('hook delivery', () => {
     expect(hook.last_success_at).toBeTruthy();
   });
 
+  // 50 fields of 1,000 '€' (3 bytes each in UTF-8): about 150 KB of JSON, near the largest sign-up /collect takes.
+  const bigSignups = (n: number): string[] => {
+    const emails = Array.from({ length: n }, (_, i) => `big${i}@example.com`);
+    const other_fields = Object.fromEntries(Array.from({ length: 50 }, (_, f) => [`field${f}`, '€'.repeat(1000)]));
+    insertSignups(env.deps.db, emails.map((email, i) => ({
+      site_id: env.siteId, client_id: `big-signup-${i}`, email, wisepop_id: 1, ip: '203.0.113.9', country_code: null, other_fields, consent: null, variant: null,
+    })));
+    return emails;
+  };
+
+  it('a payload is at most 1 MiB (100 sign-ups at their limits were 15 MB, refused by a receiver with an 8 MB limit on every retry); a batch keeps its rows, bytes and id across retries', async () => {
+    env = makeEnv();
+    const rx = await receiver('down');
+    addHook(env.deps, env.siteId, rx.url);
+    const sent = bigSignups(100);
+    worker();
+    await waitFor(() => rx.requests.length >= 2, 5000, 'failed attempts');
+    rx.mode = 'up';
+    await waitFor(() => deliveries('pending') === 0, 20_000, 'outbox drained');
+    for (const q of rx.requests) expect(Buffer.byteLength(q.body)).toBeLessThanOrEqual(1 << 20);
+    const sizes = rx.accepted().map((q) => (JSON.parse(q.body) as unknown[]).length);
+    expect(Math.min(...sizes.slice(0, -1))).toBeGreaterThan(1); // still batched: as many as fit
+    expect(rx.emails().sort()).toEqual([...sent].sort()); // each once
+    const failed = rx.requests.find((q) => q.status !== 200)!;
+    expect(rx.accepted().find((q) => q.headers['x-poplet-delivery'] === failed.headers['x-poplet-delivery'])?.body).toBe(failed.body);
+  }, 30_000);
+
+  it('a sign-up larger than the byte cap is sent alone', async () => {
+    env = makeEnv();
+    const rx = await receiver();
+    addHook(env.deps, env.siteId, rx.url);
+    bigSignups(3);
+    signup(env.deps, env.siteId, 2);
+    worker({ batchBytes: 100_000 });
+    await waitFor(() => deliveries('pending') === 0, 5000, 'outbox drained');
+    expect(rx.accepted().map((q) => (JSON.parse(q.body) as unknown[]).length)).toEqual([1, 1, 1, 2]);
+  });
+
   it('retries with backoff for at least 24 hours, then marks the deliveries failed', async () => {
     env = makeEnv();
     const rx = await receiver('down');

@@ -28,6 +28,8 @@ export interface HookWorkerOptions {
   /** Of those, one site's at most: a site whose receivers all hang leaves the others' slots free. */
   perSite?: number;
   batchSize?: number;
+  /** Most bytes of one payload; a single sign-up larger than that is sent alone. */
+  batchBytes?: number;
   /** Safety poll and retry clock; new sign-ups wake the worker immediately. */
   pollMs?: number;
 }
@@ -53,6 +55,10 @@ const DEFAULTS = {
   concurrency: 32,
   perSite: 8,
   batchSize: 100,
+  // 100 sign-ups at their limits (50 fields of 1,000 characters) make about 17 MB, which a receiver
+  // with PHP's default post_max_size (8 MB) refuses on every retry. 1 MiB passes nginx's default
+  // client_max_body_size too; the largest sign-up /collect takes (192 KB) always fits.
+  batchBytes: 1 << 20,
   pollMs: 1_000,
 };
 
@@ -88,6 +94,12 @@ function prepare(db: Database.Database) {
     openBatch: db.prepare<[number], { batch_id: string; next_attempt_at: number }>(
       `SELECT batch_id, next_attempt_at FROM ${OPEN_ROWS}
        WHERE hook_id = ? AND status = 'pending' AND batch_id IS NOT NULL ORDER BY id LIMIT 1`,
+    ),
+    // The rows formBatch takes with the same LIMIT, in its order, for their sizes. The LIMIT is on
+    // the delivery ids (sorted from the index) before the join reads any sign-up.
+    candidates: db.prepare<[number, number, number], Parameters<typeof emailRow>[0]>(
+      `SELECT s.* FROM (SELECT id, signup_seq FROM hook_deliveries WHERE hook_id = ? AND status = 'pending' AND batch_id IS NULL
+           AND next_attempt_at <= ? ORDER BY id LIMIT ?) d JOIN signups s ON s.seq = d.signup_seq ORDER BY d.id`,
     ),
     formBatch: db.prepare<[string, number, number, number]>(
       `UPDATE hook_deliveries SET batch_id = ? WHERE id IN (
@@ -133,6 +145,21 @@ function prepare(db: Database.Database) {
   };
 }
 
+/**
+ * How many of `rows`, in order, make a payload (a JSON array) of at most `maxBytes`: the first
+ * always does, so a sign-up larger than the cap goes alone rather than never.
+ */
+function fitBytes(rows: Iterable<Parameters<typeof emailRow>[0]>, maxBytes: number): number {
+  let n = 0;
+  let bytes = 1; // '['; each row then adds its own bytes and the ',' or ']' after it
+  for (const row of rows) {
+    bytes += Buffer.byteLength(JSON.stringify(emailRow(row))) + 1;
+    if (n > 0 && bytes > maxBytes) break;
+    n += 1;
+  }
+  return n;
+}
+
 interface Batch {
   hookId: number;
   siteId: string;
@@ -172,7 +199,10 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
       batchId = open.batch_id;
     } else {
       batchId = randomUUID();
-      if (q.formBatch.run(batchId, hookId, at, o.batchSize).changes === 0) return null;
+      // Sized once, when formed: a retry sends the same rows under the same id, so a batch can
+      // never outgrow the cap later.
+      const n = fitBytes(q.candidates.iterate(hookId, at, o.batchSize), o.batchBytes);
+      if (n === 0 || q.formBatch.run(batchId, hookId, at, n).changes === 0) return null;
     }
     const rows = q.batchRows.all(batchId);
     if (rows.length === 0) return null;
