@@ -11,13 +11,13 @@
 // late retry of it from the browser's outbox is answered as a duplicate and stores nothing.
 import type Database from 'better-sqlite3';
 import type { Log } from '../log';
-import { foldEmail } from '../store/signups';
+import { mailboxForms } from '../store/signups';
 import { createJournal, scrubJournal, type ScrubTarget } from './journal';
 import { DEFAULT_PURGE_WITHIN_MINUTES } from '../config';
 import { markPurgeDue, pendingPurge } from './purge';
 import { idHash, idHashHex, putTombstones } from '../store/tombstones';
 
-/** The sign-ups an erasure deletes (site id, folded address); exported for the query-plan test. */
+/** The sign-ups an erasure deletes (site id, one of the folded forms of the address); exported for the query-plan test. */
 export const ERASE_MATCH = 'site_id = ? AND email_fold = ?';
 
 export interface ErasureResult {
@@ -43,9 +43,13 @@ export function eraseRows(
   email: string,
   purgeWithinMs = DEFAULT_PURGE_WITHIN_MINUTES * 60_000,
 ): { signups: number; deliveries: number; at: number; idHashes: string[] } {
-  // Compared folded (foldEmail: every letter, as the journal scrub does), through the stored
-  // email_fold and its index: O(rows of the address), not a scan of the site's sign-ups.
-  const folded = foldEmail(email);
+  // Compared folded (foldEmail: every letter, as the journal scrub does), in every IDNA form of the
+  // domain (mailboxForms), through the stored email_fold and its index: O(rows of the address),
+  // not a scan of the site's sign-ups.
+  const forms = mailboxForms(email);
+  const clientIds = db.prepare(`SELECT client_id FROM signups WHERE ${ERASE_MATCH}`).pluck();
+  const deleteDeliveries = db.prepare(`DELETE FROM hook_deliveries WHERE signup_seq IN (SELECT seq FROM signups WHERE ${ERASE_MATCH})`);
+  const deleteSignups = db.prepare(`DELETE FROM signups WHERE ${ERASE_MATCH}`);
   return db.transaction(() => {
     const bound = db
       .prepare(
@@ -58,14 +62,14 @@ export function eraseRows(
     // Tombstones first (store/tombstones.ts): a browser that never saw this sign-up's 2xx sends it
     // again, under the same id, and would store the address again. Their hashes go in the erase
     // record too, so a replay onto a backup taken before now tombstones them again.
-    const ids = db.prepare(`SELECT client_id FROM signups WHERE ${ERASE_MATCH}`).pluck().all(siteId, folded) as string[];
+    const ids = forms.flatMap((form) => clientIds.all(siteId, form) as string[]);
     putTombstones(db, siteId, ids.map(idHash), at);
-    const deliveries = db
-      .prepare(
-        `DELETE FROM hook_deliveries WHERE signup_seq IN (SELECT seq FROM signups WHERE ${ERASE_MATCH})`,
-      )
-      .run(siteId, folded).changes;
-    const signups = db.prepare(`DELETE FROM signups WHERE ${ERASE_MATCH}`).run(siteId, folded).changes;
+    let deliveries = 0;
+    let signups = 0;
+    for (const form of forms) {
+      deliveries += deleteDeliveries.run(siteId, form).changes;
+      signups += deleteSignups.run(siteId, form).changes;
+    }
     db.prepare('UPDATE sites SET erased_through_ms = MAX(erased_through_ms, ?) WHERE id = ?').run(at, siteId);
     // Even with no row deleted: asking again after a failure finishes the job, purge included.
     markPurgeDue(db, 'erasure', purgeWithinMs);
@@ -79,8 +83,19 @@ export function eraseRows(
  */
 export function journalErasure(journalDir: string, siteId: string, email: string, at: number, idHashes: string[] = []): void {
   const journal = createJournal(journalDir);
-  journal.appendErasure(siteId, email.trim(), at, idHashes);
-  journal.close();
+  try {
+    // One record per form of the address (mailboxForms), each a hash: replay hashes each line's
+    // and row's own address, so it erases every form, as eraseRows did (older versions too). The
+    // tombstones, one list for all the forms' rows, go with the first.
+    mailboxForms(email).forEach((form, i) => journal.appendErasure(siteId, form, at, i === 0 ? idHashes : []));
+  } finally {
+    journal.close();
+  }
+}
+
+/** What the journal scrub removes for an erasure at `before`: every form of the address, as eraseRows deleted them. */
+export function scrubTargets(site: string, email: string, before: number): ScrubTarget[] {
+  return mailboxForms(email).map((form) => ({ site, email: form, before }));
 }
 
 /**
@@ -99,7 +114,7 @@ export async function eraseEmail(
   const { signups, deliveries, at, idHashes } = eraseRows(db, siteId, email, purgeWithinMs);
   const purgeDueAt = pendingPurge(db, purgeWithinMs)?.dueAt ?? Date.now();
   if (journalDir) journalErasure(journalDir, siteId, email, at, idHashes);
-  const journalLines = journalDir ? await scrubJournal(journalDir, [{ site: siteId, email, before: at }]) : 0;
+  const journalLines = journalDir ? await scrubJournal(journalDir, scrubTargets(siteId, email, at)) : 0;
   return { signups, deliveries, journalLines, purgeDueAt };
 }
 

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerDeps } from '../config';
 import { requireApiKey } from '../auth';
-import { createScrubQueue, eraseRows, journalErasure } from './erase';
+import { createScrubQueue, eraseRows, journalErasure, scrubTargets } from './erase';
 import { purgeDueChanged, purgerFor } from './purge';
 
 export function registerErasureRoutes(app: FastifyInstance, deps: ServerDeps): void {
@@ -47,7 +47,8 @@ export function registerErasureRoutes(app: FastifyInstance, deps: ServerDeps): v
     // Both are logged where they fail. The rows are gone and the erase record keeps replays from
     // restoring them; asking again (idempotent: both run even with no row left) finishes the job.
     const [scrubbed, purged] = await Promise.allSettled([
-      scrubs ? scrubs.scrub({ site, email, before: r.at }) : Promise.resolve(),
+      // Queued together, so one pass of the scrub takes every form.
+      scrubs ? Promise.all(scrubTargets(site, email, r.at).map((t) => scrubs.scrub(t))) : Promise.resolve(),
       withinMs === 0 ? purger().purge() : Promise.resolve(),
     ]);
     // The server began closing meanwhile: this connection was busy then, so it was not closed

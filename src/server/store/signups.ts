@@ -1,5 +1,6 @@
 // Sign-up rows: the transactional insert (deduplicated on the browser's id, collected_at unique
 // per site), the hooks that run inside that transaction, and the Email API read.
+import { domainToASCII, domainToUnicode } from 'node:url';
 import type { EmailRow } from '../../shared/signup';
 import type { Db } from './db';
 import { addCounts, dayIn, type CountKey } from './events';
@@ -14,6 +15,26 @@ import { tombstonedAt } from './tombstones';
  */
 export function foldEmail(email: string): string {
   return email.trim().toLowerCase();
+}
+
+/**
+ * The folded addresses (foldEmail) of one mailbox: `email`, and the same with its domain in the
+ * other IDNA form. user@пример.рф is user@xn--e1afmkfd.xn--p1ai, the form Chromium's email input
+ * sends, while a person typing an erasure request writes the first. Rows keep the form they came
+ * in (email_fold is not canonical, and no migration rewrites it), so erasure and the --email
+ * filter match every form; each is hashed on its own in erase records (journal.ts), so a replay
+ * matches them as the database did.
+ */
+export function mailboxForms(email: string): string[] {
+  const folded = foldEmail(email);
+  const forms = new Set([folded]);
+  const at = folded.lastIndexOf('@');
+  // '' for a domain IDNA refuses: it has no other form.
+  const ascii = at > 0 ? domainToASCII(folded.slice(at + 1)) : '';
+  if (ascii) {
+    for (const domain of [ascii, domainToUnicode(ascii)]) if (domain) forms.add(foldEmail(folded.slice(0, at + 1) + domain));
+  }
+  return [...forms];
 }
 
 export type StoredSignup = EmailRow & { seq: number; site_id: string };
@@ -187,7 +208,7 @@ export interface EmailQuery {
   /** Strictly after this epoch ms. */
   afterMs?: number;
   wisepopId?: number;
-  /** Only this address, compared as erasure compares it (foldEmail, on the indexed email_fold). */
+  /** Only this address, compared as erasure compares it (mailboxForms, on the indexed email_fold). */
   email?: string;
   limit: number;
   offset: number;
@@ -206,8 +227,9 @@ export function listEmails(db: Db, siteId: string, q: EmailQuery): EmailApiRow[]
     args.push(q.wisepopId);
   }
   if (q.email !== undefined) {
-    where.push('email_fold = ?');
-    args.push(foldEmail(q.email));
+    const forms = mailboxForms(q.email);
+    where.push(`email_fold IN (${forms.map(() => '?').join(', ')})`);
+    args.push(...forms);
   }
   const rows = db
     .prepare(
