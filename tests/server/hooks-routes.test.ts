@@ -276,7 +276,13 @@ describe('erasure API', () => {
       { type: 'erase', at: expect.any(String), site: env.siteId, email_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), ids: [expect.stringMatching(/^[0-9a-f]{16}$/), expect.stringMatching(/^[0-9a-f]{16}$/)] },
     ]);
     expect(text.split(target!).length - 1).toBe(1); // only the other site's line holds it
-    expect((await api('/api1/emails', { method: 'DELETE' })).status).toBe(422);
+    expect(await api('/api1/emails', { method: 'DELETE' })).toMatchObject({ status: 422, body: { error: 'email is required' } });
+    // Too long says so, rather than that the address is missing.
+    const long = `${'a'.repeat(64)}@${'b'.repeat(256)}`;
+    expect(await api(`/api1/emails?email=${long}`, { method: 'DELETE' })).toMatchObject({
+      status: 422, body: { error: 'email is too long: 321 characters, an address has at most 320' },
+    });
+    expect((await api(`/api1/emails?email=${long.slice(1)}`, { method: 'DELETE' })).status).toBe(200);
     expect((await fetch(`${base}/api1/emails?email=x@y.z`, { method: 'DELETE' })).status).toBe(401);
 
     // Case folding beyond ASCII, the same as the journal scrub's.

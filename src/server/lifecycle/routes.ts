@@ -35,9 +35,9 @@ export function registerErasureRoutes(app: FastifyInstance, deps: ServerDeps): v
 
   app.delete('/api1/emails', { preHandler: auth }, async (request, reply) => {
     const email = (request.query as Record<string, unknown>).email;
-    if (typeof email !== 'string' || !email.trim() || email.length > 320) {
-      return reply.code(422).send({ error: 'email is required' });
-    }
+    if (typeof email !== 'string' || !email.trim()) return reply.code(422).send({ error: 'email is required' });
+    // No address is longer (64 characters before the @, 255 after): it cannot have been collected.
+    if (email.length > 320) return reply.code(422).send({ error: `email is too long: ${email.length} characters, an address has at most 320` });
     const site = request.site!.id;
     const r = eraseRows(deps.db, site, email, withinMs);
     if (journalDir) journalErasure(journalDir, site, email, r.at, r.idHashes);
