@@ -327,6 +327,8 @@ describe('retention', () => {
     env.deps.db.prepare('UPDATE sites SET last_active_at = ?, created_at = ? WHERE id IN (?, ?)').run(old, old, dormant, recentCollect);
     env.deps.db.prepare('UPDATE hooks SET created_at = ? WHERE site_id IN (?, ?)').run(old, dormant, recentCollect);
     env.deps.db.prepare('UPDATE signups SET collected_ms = collected_ms - ? WHERE site_id = ?').run(INACTIVE_MS + 86_400_000, dormant);
+    // Counted back then too (two days before the two years: a day more covers any time zone).
+    env.deps.db.prepare('UPDATE events_daily SET day = ? WHERE site_id = ?').run(new Date(now - INACTIVE_MS - 2 * 86_400_000).toISOString().slice(0, 10), dormant);
     // No sign-up ever and an old stamp, but a campaign imported last week: admin activity.
     env.deps.db.prepare('UPDATE sites SET last_active_at = ?, created_at = ? WHERE id = ?').run(old, old, recentAdmin);
     env.deps.db.prepare('INSERT INTO campaigns (site_id, id, body, updated_at) VALUES (?, 1, ?, ?)').run(recentAdmin, '{}', new Date(now - 7 * 86_400_000).toISOString());
@@ -339,6 +341,29 @@ describe('retention', () => {
     }
     expect(count(env, 'SELECT COUNT(*) AS n FROM hook_deliveries')).toBe(4);
     expect(count(env, 'SELECT COUNT(*) AS n FROM sites WHERE id = ?', recentAdmin)).toBe(1);
+  });
+
+  it('a site that only shows popups (no form, no API call, no admin work for two years) is kept while its displays, closes, clicks or goals are counted', () => {
+    env = makeEnv();
+    const now = Date.now();
+    const day = 86_400_000;
+    const old = new Date(now - INACTIVE_MS - day).toISOString();
+    const kinds = ['displays', 'closes', 'clicks', 'goals'] as const;
+    const showing = kinds.map((kind) => {
+      const site = addSite(env!.deps.db, env!.deps.secret, { domain: `${kind}.example` }).site.id;
+      env!.deps.db.prepare('INSERT INTO campaigns (site_id, id, body, updated_at) VALUES (?, 1, ?, ?)').run(site, '{}', old);
+      // Counted yesterday (UTC): in any site's time zone, within the two years.
+      addCounts(env!.deps.db, { site, campaign: 1, day: new Date(now - day).toISOString().slice(0, 10), variant: '' }, { [kind]: 1 });
+      return site;
+    });
+    // The same, but its last display was counted over two years ago (and a day, for any time zone).
+    const stopped = addSite(env.deps.db, env.deps.secret, { domain: 'stopped.example' }).site.id;
+    env.deps.db.prepare('INSERT INTO campaigns (site_id, id, body, updated_at) VALUES (?, 1, ?, ?)').run(stopped, '{}', old);
+    addCounts(env.deps.db, { site: stopped, campaign: 1, day: new Date(now - INACTIVE_MS - 2 * day).toISOString().slice(0, 10), variant: '' }, { displays: 1 });
+    env.deps.db.prepare('UPDATE sites SET last_active_at = ?, created_at = ? WHERE id != ?').run(old, old, env.siteId);
+    expect(runRetention(env.deps.db, { retentionDays: 0, now }).sites).toBe(1);
+    expect(env.deps.db.prepare('SELECT id FROM sites WHERE id != ? ORDER BY id').pluck().all(env.siteId)).toEqual([...showing].sort());
+    for (const site of showing) expect(count(env, 'SELECT COUNT(*) AS n FROM campaigns WHERE site_id = ?', site)).toBe(1);
   });
 
   it('drops sign-ups and daily events older than the window, and old sent deliveries', () => {

@@ -267,6 +267,8 @@ describe('retention and site deletion', () => {
     const old = new Date(now - INACTIVE_MS - DAY).toISOString();
     db.prepare('UPDATE sites SET last_active_at = ?, created_at = ? WHERE id = ?').run(old, old, dormant);
     db.prepare('UPDATE campaigns SET updated_at = ? WHERE site_id = ?').run(old, dormant);
+    // Its counts too (counted displays keep a site: it is in use); its visitor rows stay today's.
+    db.prepare('UPDATE events_daily SET day = ? WHERE site_id = ?').run(new Date(now - INACTIVE_MS - 2 * DAY).toISOString().slice(0, 10), dormant);
     expect(runRetention(db, { retentionDays: 0, now }).sites).toBe(1);
     expect(db.prepare('SELECT site_id FROM visitors_daily').pluck().all()).toEqual([env.siteId]);
   });

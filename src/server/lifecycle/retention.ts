@@ -1,6 +1,7 @@
 // The daily retention job (data-security policy, "How long do we keep your data?"):
-// - sites inactive for two years (no API use, no admin activity, no collection) lose all their
-//   data: the site row goes and every table cascades from it;
+// - sites inactive for two years (no API use, no admin activity, no collection, no display,
+//   close, click or goal counted) lose all their data: the site row goes and every table cascades
+//   from it;
 // - sign-ups and daily event counts (the totals and the goals per name) older than
 //   config.retentionDays (0: kept forever);
 // - sent hook deliveries after 30 days (bookkeeping that grows);
@@ -64,7 +65,11 @@ export function runRetention(db: Db, opts: RetentionOptions): RetentionResult {
   const inactiveBefore = now - INACTIVE_MS;
   const result = db.transaction((): RetentionResult => {
     // A site is active if anything touched it: sign-ups and API calls stamp last_active_at;
-    // admin work shows in campaign and hook dates; collection is checked on the sign-ups too.
+    // admin work shows in campaign and hook dates; collection is checked on the sign-ups too; and
+    // a site whose popups are being shown is in use (the policy's other half, "a recurring payment
+    // to maintain an active subscription", has no self-hosted analog closer than that), even with
+    // no form: its counts of displays, closes, clicks and goals (/events) have days. Those days are
+    // the site's (its time zone): one more covers every zone.
     const sites = db
       .prepare(
         `DELETE FROM sites WHERE MAX(
@@ -72,9 +77,10 @@ export function runRetention(db: Db, opts: RetentionOptions): RetentionResult {
              IFNULL((SELECT MAX(updated_at) FROM campaigns c WHERE c.site_id = sites.id), ''),
              IFNULL((SELECT MAX(created_at) FROM hooks h WHERE h.site_id = sites.id), '')
            ) < ?
-           AND NOT EXISTS (SELECT 1 FROM signups s WHERE s.site_id = sites.id AND s.collected_ms >= ?)`,
+           AND NOT EXISTS (SELECT 1 FROM signups s WHERE s.site_id = sites.id AND s.collected_ms >= ?)
+           AND NOT EXISTS (SELECT 1 FROM events_daily e WHERE e.site_id = sites.id AND e.day >= ?)`,
       )
-      .run(new Date(inactiveBefore).toISOString(), inactiveBefore).changes;
+      .run(new Date(inactiveBefore).toISOString(), inactiveBefore, new Date(inactiveBefore - DAY).toISOString().slice(0, 10)).changes;
     let signups = 0;
     let events = 0;
     let goalsByName = 0;
