@@ -283,6 +283,12 @@ describe('erasure API', () => {
       status: 422, body: { error: 'email is too long: 321 characters, an address has at most 320' },
     });
     expect((await api(`/api1/emails?email=${long.slice(1)}`, { method: 'DELETE' })).status).toBe(200);
+    // Two addresses in one request: neither is erased, and the answer says why.
+    insertSignups(env.deps.db, [row(env.siteId, 'twice@example.com', 'x2')]);
+    expect(await api('/api1/emails?email=twice@example.com&email=other@example.com', { method: 'DELETE' })).toMatchObject({
+      status: 422, body: { error: 'email is given more than once: erase one address per request' },
+    });
+    expect(env.deps.db.prepare(`SELECT COUNT(*) FROM signups WHERE email = 'twice@example.com'`).pluck().get()).toBe(1);
     expect((await fetch(`${base}/api1/emails?email=x@y.z`, { method: 'DELETE' })).status).toBe(401);
 
     // Case folding beyond ASCII, the same as the journal scrub's.

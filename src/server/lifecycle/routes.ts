@@ -35,6 +35,9 @@ export function registerErasureRoutes(app: FastifyInstance, deps: ServerDeps): v
 
   app.delete('/api1/emails', { preHandler: auth }, async (request, reply) => {
     const email = (request.query as Record<string, unknown>).email;
+    // Given twice (?email=a&email=b), the query holds a list: one address per request, so that
+    // an erasure never takes more, or other, than the caller meant.
+    if (Array.isArray(email)) return reply.code(422).send({ error: 'email is given more than once: erase one address per request' });
     if (typeof email !== 'string' || !email.trim()) return reply.code(422).send({ error: 'email is required' });
     // No address is longer (64 characters before the @, 255 after): it cannot have been collected.
     if (email.length > 320) return reply.code(422).send({ error: `email is too long: ${email.length} characters, an address has at most 320` });
