@@ -138,10 +138,9 @@ export class App extends Component<AppProps, State> {
   }
 
   render() {
-    const { optOut, safe, modal, req } = this.props;
-    // Handed to Preact unwrapped: dismiss and optOut never throw (every call out of them is
+    // dismiss and optOut go to Preact unwrapped: they never throw (every call out of them is
     // guarded in mount).
-    const close = this.props.dismiss;
+    const { optOut, safe, modal, dismiss: close, req } = this.props;
     const { campaign, content } = req;
     const { stepIndex: step, errors, busy, failed } = this.state;
     const s = content.style || {};
@@ -157,7 +156,8 @@ export class App extends Component<AppProps, State> {
     const closeStyle = s.closeButton || 'icon';
     const box = (
       // A modal's box is inside the <dialog> (see mount), which carries the role and the label.
-      <div class="bx" role={modal ? undefined : 'region'} tabIndex={-1} aria-label={modal ? undefined : content.label}>
+      // Preact leaves out a false role (not an aria-* attribute: "false"), in fewer bytes than undefined.
+      <div class="bx" role={(!modal && 'region') as 'region'} tabIndex={-1} aria-label={modal ? undefined : content.label}>
         {closeStyle != 'none' && (
           <button type="button" class={'x ' + closeStyle} onClick={close} aria-label={this.msgs.close}>
             {closeStyle == 'icon' ? '×' : this.msgs.close}

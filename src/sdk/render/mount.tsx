@@ -75,7 +75,8 @@ export function show(req: ShowRequest): Shown {
   const safe = guarded(log, 'error');
   const doc = document;
   const layout = campaign.layout;
-  const modal = layout.type == 'popup' || layout.type == 'fullscreen';
+  // Popup or fullscreen, the layouts whose names start so (fewer bytes than naming both).
+  const modal = /^[pf]/.test(layout.type);
   const prevFocus = doc.activeElement as HTMLElement | null;
   const el = doc.createElement('poplet-campaign');
   // A modal sits in a <dialog> opened with showModal(): the browser then makes the rest of the
@@ -115,6 +116,8 @@ export function show(req: ShowRequest): Shown {
   };
 
   try {
+    // The root, but for an embed: the scroll lock and the padding below, never an embed's, take it
+    // as the root.
     let parent: Element | null = doc.documentElement;
     if (layout.type == 'embed') {
       // An invalid selector throws: logged as not shown, with the browser's reason.
@@ -164,13 +167,12 @@ export function show(req: ShowRequest): Shown {
         close();
       } else if (e.key == 'Tab' && modal) {
         // The trap: every Tab moves by hand, from the last control to the first and back; from
-        // outside to the edge.
+        // outside to the edge. Backward (Shift+Tab) is forward through the list reversed.
         const list = focusables();
-        const n = list.length;
-        // Focus outside: the root's activeElement is null, at no index (-1).
-        const at = list.indexOf(root.activeElement as HTMLElement);
+        if (e.shiftKey) list.reverse();
         e.preventDefault();
-        list[e.shiftKey ? (Math.max(at, 0) + n - 1) % n : (at + 1) % n].focus();
+        // Focus outside: the root's activeElement is null, at no index (-1), before the first.
+        (list[list.indexOf(root.activeElement as HTMLElement) + 1] || list[0]).focus();
       }
     }) as (e: Event) => void);
 
@@ -192,7 +194,7 @@ export function show(req: ShowRequest): Shown {
       // there. So the body is visible while locked, unless it is a scroller already, scrolled
       // (a body that scrolls the page, under a root that is not visible), which must stay one.
       if (!doc.body.scrollTop) undo.push(setImportant(doc.body, 'overflow', 'visible'));
-      undo.push(setImportant(doc.documentElement, 'overflow', 'hidden'));
+      undo.push(setImportant(parent as HTMLElement, 'overflow', 'hidden'));
       (q(FIRST_FIELD) || box).focus({ preventScroll: true });
     }
 
@@ -209,7 +211,7 @@ export function show(req: ShowRequest): Shown {
         undo.push(() => (ro.disconnect(), pads[prop].splice(pads[prop].indexOf(box), 1), repad(el, prop)));
       };
       const edge = layout.position.split('-')[0];
-      pad(doc.documentElement, 'scroll-padding-' + edge);
+      pad(parent as HTMLElement, 'scroll-padding-' + edge);
       // A push bar pads the page by its height too, so that nothing is under it at either end.
       if ((layout as { push?: boolean }).push) pad(doc.body, 'padding-' + edge);
     }
