@@ -208,6 +208,18 @@ describe('layouts', () => {
     }
   });
 
+  /** The boxes on screen, by layout, and what the page around them carries at `edge`. */
+  const edgeState = (page: Page, edge: 'top' | 'bottom') =>
+    page.evaluate((edge) => {
+      const rects: Record<string, DOMRect> = {};
+      for (const e of document.querySelectorAll('poplet-campaign')) {
+        const r = e.shadowRoot!.querySelector('.r')!;
+        rects[r.classList[1]] = r.firstElementChild!.getBoundingClientRect().toJSON() as DOMRect;
+      }
+      const root = getComputedStyle(document.documentElement);
+      return { rects, pad: parseFloat(root.getPropertyValue('scroll-padding-' + edge)), push: getComputedStyle(document.body).getPropertyValue('padding-' + edge), other: root.getPropertyValue('scroll-padding-' + (edge == 'top' ? 'bottom' : 'top')), height: innerHeight };
+    }, edge);
+
   it('a bar and a slide-in at one edge stack: the slide-in beside the bar, following its height, back at the edge once it goes; the scroll padding covers both', async () => {
     // Long enough to wrap onto more lines on a narrower screen.
     const offer: Content = { label: 'Offer', steps: [{ blocks: [{ type: 'paragraph', text: 'Free shipping on every order over 50 euros, this week only, on everything in the shop' }, { type: 'button', label: 'Shop now', action: 'close' }] }], success: { blocks: [] } };
@@ -220,17 +232,7 @@ describe('layouts', () => {
           await show(page, campaign({ type: 'bar', position: edge, push: edge == 'top' }, offer, 1));
           await page.evaluate(() => ((window as unknown as { __bar: unknown }).__bar = (window as unknown as W).__shown));
           await show(page, campaign({ type: 'slidein', position: `${edge}-left` }, NEWSLETTER, 2));
-          /** The boxes on screen, by layout, and what the page around them carries. */
-          const state = () =>
-            page.evaluate((edge) => {
-              const rects: Record<string, DOMRect> = {};
-              for (const e of document.querySelectorAll('poplet-campaign')) {
-                const r = e.shadowRoot!.querySelector('.r')!;
-                rects[r.classList[1]] = r.firstElementChild!.getBoundingClientRect().toJSON() as DOMRect;
-              }
-              const root = getComputedStyle(document.documentElement);
-              return { rects, pad: parseFloat(root.getPropertyValue('scroll-padding-' + edge)), push: getComputedStyle(document.body).getPropertyValue('padding-' + edge), other: root.getPropertyValue('scroll-padding-' + (edge == 'top' ? 'bottom' : 'top')), height: innerHeight };
-            }, edge);
+          const state = () => edgeState(page, edge);
           // The gap of a desktop's card to the edge and to the bar; a phone's sheet has none.
           const gap = viewport.width > 600 ? 16 : 0;
           /** Its extent from the screen's edge. */
@@ -358,9 +360,10 @@ describe('layouts', () => {
     expect(errors).toEqual([]);
   });
 
-  it('without ResizeObserver (Safari 12 to 13.0): no page error, and a hidden embed and a popup count as displayed at once', async () => {
+  it('without ResizeObserver (Safari 12 to 13.0): no page error; a hidden embed and a popup count as displayed at once; bars and slide-ins show, stacked and padding the page as first drawn, all undone as they close', async () => {
+    const noObserver = '<script>delete window.ResizeObserver</script>';
     const { page, errors } = await f.open({
-      head: '<script>delete window.ResizeObserver</script>',
+      head: noObserver,
       body: '<main><div id="slot" style="display:none"></div></main>',
     });
     expect(await page.evaluate(() => typeof ResizeObserver)).toBe('undefined');
@@ -373,6 +376,46 @@ describe('layouts', () => {
       ['displayed', 8],
     ]);
     expect(errors).toEqual([]);
+
+    // A push bar and a desktop's card at the top, a covering bar and a phone's sheet at the
+    // bottom; one closes first, then the other.
+    for (const [edge, viewport, barFirst] of [['top', { width: 1280, height: 800 }, true], ['bottom', { width: 375, height: 667 }, false]] as const) {
+      const what = `${edge} ${viewport.width} px`;
+      const { page, errors } = await f.open({ head: noObserver + `<style>html{scroll-padding-${edge}:7px}body{margin:0;padding-${edge}:5px}</style>`, viewport });
+      await show(page, campaign({ type: 'bar', position: edge, push: edge == 'top' }, NEWSLETTER, 1));
+      await show(page, campaign({ type: 'slidein', position: `${edge}-right` }, NEWSLETTER, 2));
+      expect(await calls(page), what).toEqual([
+        ['displayed', 1],
+        ['displayed', 2],
+      ]);
+      const gap = viewport.width > 600 ? 16 : 0;
+      const from = (r: DOMRect, height: number) => (edge == 'top' ? r.bottom : height - r.top);
+      const { rects, pad, push, other, height } = await edgeState(page, edge);
+      const { bar, slidein: card } = rects;
+      // The bar at the edge, the card beside it, both whole on screen.
+      expect(from(bar, height), what).toBeCloseTo(bar.height, 0);
+      expect(edge == 'top' ? card.top - bar.bottom : bar.top - card.bottom, what).toBeCloseTo(gap, 0);
+      expect(Math.min(card.top, height - card.bottom), what).toBeGreaterThanOrEqual(gap - 0.5);
+      expect(pad, what).toBeCloseTo(7 + bar.height + card.height + gap, 0);
+      expect(other, what).toBe('auto');
+      expect(parseFloat(push), what).toBeCloseTo(edge == 'top' ? 5 + bar.height : 5, 0);
+      // One closes: the other has the edge, and the padding, to itself.
+      await page.locator(`poplet-campaign .${barFirst ? 'bar' : 'slidein'} .x`).click();
+      await page.waitForFunction(() => document.querySelectorAll('poplet-campaign').length == 1);
+      const one = await edgeState(page, edge);
+      const left = barFirst ? one.rects.slidein : one.rects.bar;
+      expect(from(left, one.height), what).toBeCloseTo(left.height + (barFirst ? gap : 0), 0);
+      expect(one.pad, what).toBeCloseTo(7 + from(left, one.height), 0);
+      expect(parseFloat(one.push), what).toBeCloseTo(edge == 'top' && !barFirst ? 5 + left.height : 5, 0);
+      // The other closes: the site's own values are back, no style of ours left.
+      await page.locator(`poplet-campaign .${barFirst ? 'slidein' : 'bar'} .x`).click();
+      await page.waitForFunction(() => !document.querySelector('poplet-campaign'));
+      expect(await edgeState(page, edge), what).toMatchObject({ rects: {}, pad: 7, push: '5px', other: 'auto' });
+      expect(await page.evaluate(() => document.documentElement.getAttribute('style') || document.body.getAttribute('style')), what).toBeFalsy();
+      expect((await calls(page)).map((c) => c[0]), what).toEqual(['displayed', 'displayed', 'closed', 'closed']);
+      expect(errors, what).toEqual([]);
+      await page.context().close();
+    }
   });
 
   it('an embed whose selector matches nothing logs and renders nothing', async () => {

@@ -206,9 +206,11 @@ export function show(req: ShowRequest): Shown {
       // it (a right-hand column, a Next link) would be hidden; a phone's spans the width anyway.
       const pad = (el: HTMLElement, prop: string) => {
         (pads[prop] = pads[prop] || [])[layout.type == 'bar' ? 'unshift' : 'push'](box);
-        const ro = new ResizeObserver(safe(() => repad(el, prop)));
-        ro.observe(box);
-        undo.push(() => (ro.disconnect(), pads[prop].splice(pads[prop].indexOf(box), 1), repad(el, prop)));
+        const re = safe(() => repad(el, prop));
+        // Without ResizeObserver (Safari 12 to 13.0): placed and padded once, as drawn first.
+        const ro = self.ResizeObserver && new ResizeObserver(re);
+        undo.push(() => (pads[prop].splice(pads[prop].indexOf(box), 1), repad(el, prop)));
+        ro ? (ro.observe(box), undo.push(() => ro.disconnect())) : re();
       };
       const edge = layout.position.split('-')[0];
       pad(parent as HTMLElement, 'scroll-padding-' + edge);
