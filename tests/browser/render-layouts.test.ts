@@ -628,6 +628,46 @@ describe('the page around the campaign, and the screen', () => {
     }
   });
 
+  it('a phone\'s sheet stacked beside a bar keeps no notch or home-indicator room of its own: only the box at the edge does, the sheet again once alone there', async () => {
+    for (const [edge, inset] of [['top', 47], ['bottom', 34]] as const) {
+      const { page, errors } = await f.open({ viewport: { width: 375, height: 667 }, head: '<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">' });
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Emulation.setSafeAreaInsetsOverride' as never, { insets: { top: 47, bottom: 34, left: 0, right: 0 } } as never);
+      await show(page, campaign({ type: 'bar', position: edge }, NEWSLETTER, 1));
+      await show(page, campaign({ type: 'slidein', position: `${edge}-left` }, NEWSLETTER, 2));
+      const side = edge == 'top' ? ('borderTopWidth' as const) : ('borderBottomWidth' as const);
+      /** Each box's room at the edge (its transparent border there) and its rectangle. */
+      const boxes = () =>
+        page.evaluate(
+          (side) =>
+            Object.fromEntries(
+              [...document.querySelectorAll('poplet-campaign')].map((e) => {
+                const b = e.shadowRoot!.querySelector<HTMLElement>('.bx')!;
+                return [b.parentElement!.classList[1], { room: getComputedStyle(b)[side], rect: b.getBoundingClientRect().toJSON() as DOMRect }];
+              }),
+            ),
+          side,
+        );
+      const { bar, slidein: sheet } = await boxes();
+      const what = edge;
+      expect(bar.room, what).toBe(inset + 'px');
+      expect(sheet.room, what).toBe('0px');
+      // Right against the bar, the page padded by both.
+      expect(edge == 'top' ? sheet.rect.top - bar.rect.bottom : bar.rect.top - sheet.rect.bottom, what).toBeCloseTo(0, 0);
+      const pad = await page.evaluate((edge) => parseFloat(getComputedStyle(document.documentElement).getPropertyValue('scroll-padding-' + edge)), edge);
+      expect(pad, what).toBeCloseTo(bar.rect.height + sheet.rect.height, 0);
+      // The bar goes: the sheet at the edge keeps clear of the notch or the home indicator again.
+      await page.locator('poplet-campaign .bar .x').click();
+      await page.waitForFunction(() => document.querySelectorAll('poplet-campaign').length == 1);
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      const alone = (await boxes()).slidein;
+      expect(alone.room, what).toBe(inset + 'px');
+      expect(edge == 'top' ? alone.rect.top : 667 - alone.rect.bottom, what).toBe(0);
+      expect(errors, what).toEqual([]);
+      await page.context().close();
+    }
+  });
+
   it('Esc does not remove an embed, even while the visitor types in it', async () => {
     const { page } = await f.open();
     await show(page, campaign({ type: 'embed', selector: '#slot' }));

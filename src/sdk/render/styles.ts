@@ -22,6 +22,8 @@
 // Bars, full screens, phone sheets and slide-ins at a screen edge keep clear of the notch and
 // the home indicator (viewport-fit=cover) by a transparent border of the safe-area inset: their
 // background still reaches the edge, and the close button (placed in the padding box) follows.
+// The border is the inset less the box's --pl-o (none on a modal): a slide-in beside a bar, which
+// already covers the inset, keeps no room of its own there (a calc() below 0 is a 0 width).
 // The close button sits at the inline end (left on right-to-left pages) above the first line: the
 // room for it is the step's top margin after it, so a box without one (closeButton: none) has no
 // gap at its top. A bar's step takes no margin: its button sits in the bar's side padding.
@@ -44,8 +46,8 @@ h2{line-height:1.2;text-wrap:balance}\
 .b[aria-disabled]{opacity:.7}\
 .popup,dialog,.fullscreen .bx{inset:0}\
 .top .bx{top:var(--pl-o)}\
-.top .bx,.fullscreen .bx{border-top:env(safe-area-inset-top) solid #0000}\
-.bottom .bx,.popup .bx,.fullscreen .bx{border-bottom:env(safe-area-inset-bottom) solid #0000}\
+.top .bx,.fullscreen .bx{border-top:calc(env(safe-area-inset-top) - var(--pl-o,0px)) solid #0000}\
+.bottom .bx,.popup .bx,.fullscreen .bx{border-bottom:calc(env(safe-area-inset-bottom) - var(--pl-o,0px)) solid #0000}\
 .bottom .bx{bottom:var(--pl-o)}\
 .bar .bx,.fullscreen .bx,.popup,dialog,.slidein .bx{z-index:2147483647;position:fixed}\
 @keyframes pl-f{from{opacity:0}}\
