@@ -7,7 +7,7 @@ import type { VisitorContext } from '../context/types';
 import { buildContext } from '../context/build';
 import { createLog } from '../log';
 import { isRevenue, isWellFormed, MAX_GOAL_NAME, VISITOR_ID } from '../../shared/events';
-import { bytes, encode, fits, isObject, PROPS_BYTES, STATE_BYTES } from '../storage/codec';
+import { bytes, encode, fits, isObject, Rec } from '../storage/codec';
 import { createStore, R } from '../storage/store';
 import { consentOf, readState, writeState } from '../storage/state';
 import { mergeProps, readProps, type Props } from '../storage/props';
@@ -139,7 +139,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
         const next = mergeProps(o === true ? {} : now, p, log);
         // Refused (over its size): the update is dropped for this page too. Properties an older
         // version stored bigger may still change and shrink, never grow.
-        if (store.write(R.PROPS, [next], Math.max(PROPS_BYTES, bytes(encode([now])) + 1))) saved = next;
+        if (store.write(R.PROPS, [next], Math.max(Rec.PROPS_BYTES, bytes(encode([now])) + 1))) saved = next;
       }
       rebuild();
       refresh();
@@ -203,7 +203,7 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   page(currentSession);
   rebuild();
   // A record an older version wrote over today's size is cut now, not at the next display.
-  if (consent != null || !fits(encode(state), STATE_BYTES)) saveState(noop, consent);
+  if (consent != null || !fits(encode(state), Rec.STATE_BYTES)) saveState(noop, consent);
   const deps: EngineDeps = {
     site: src.searchParams.get('site') || '',
     endpoint: (opts.endpoint || src.origin).replace(/\/+$/, ''),

@@ -4,7 +4,7 @@
 // all a denied record lives), and an entry per campaign being [id, displays, closes,
 // conversions, clicks, last display (epoch s), pageview count, group?].
 import type { CampaignHistory } from '../context/types';
-import { encode, fits, STATE_BYTES } from './codec';
+import { encode, fits, Rec } from './codec';
 import { isWellFormed } from '../../shared/events';
 import { R, type Store } from './store';
 
@@ -51,6 +51,6 @@ export function writeState(store: Store, state: State, granted?: boolean): void 
     .sort((a, b) => rank(b) - rank(a));
   // `entries` shrinks in place: the record follows.
   const rec = [+state.signedUp | (granted ? 2 : granted === false ? 4 : 0), entries];
-  while (!fits(encode(rec), STATE_BYTES)) delete state.history[entries.pop()![0]];
+  while (!fits(encode(rec), Rec.STATE_BYTES)) delete state.history[entries.pop()![0]];
   store.write(R.STATE, rec);
 }

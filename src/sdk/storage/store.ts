@@ -2,7 +2,7 @@
 // moving them when the storage, domain or consent changes. Every access is guarded: a broken
 // or blocked storage never throws into the page, and a bad record resets only itself.
 import { cookies, web } from './backend';
-import { decode, encode, fits, like, MAX_BYTES } from './codec';
+import { decode, encode, fits, like, Rec } from './codec';
 import type { Log } from '../log';
 import { safe } from '../guard';
 
@@ -76,7 +76,7 @@ export function createStore(log: Log, prefix = 'wisepops'): Store {
         log('record reset: ' + NAMES[i], raw);
         be().del(NAMES[i]);
       }),
-    write(i, payload, max = MAX_BYTES) {
+    write(i, payload, max: number = Rec.MAX_BYTES) {
       const raw = payload && encode(payload);
       if (raw && !fits(raw, max)) return log(NAMES[i] + `: over ${max} bytes, not saved`), false;
       return safe(() => (raw ? put(i, raw) : be().del(NAMES[i]), true)) || (log(NAMES[i] + ': not saved'), false);

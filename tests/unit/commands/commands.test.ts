@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import Cookies from 'js-cookie';
 import { install } from '../../../src/sdk/commands/install';
 import { createPoplet } from '../../../src/sdk/commands/create';
-import { encode, STATE_BYTES } from '../../../src/sdk/storage/codec';
+import { encode, Rec } from '../../../src/sdk/storage/codec';
 import type { Engine, EngineDeps } from '../../../src/sdk/engine/types';
 import { script, stub, w, type Wp } from '../../helpers/snippet-stub';
 
@@ -68,7 +68,7 @@ describe('install and queue replay', () => {
     script();
     stub();
     boot();
-    expect(encodeURIComponent(Cookies.get('wisepops')!).length).toBeLessThan(STATE_BYTES);
+    expect(encodeURIComponent(Cookies.get('wisepops')!).length).toBeLessThan(Rec.STATE_BYTES);
     const kept = Object.keys(deps.context().history).map(Number);
     expect(Math.max(...kept)).toBe(entries.length);
     expect(kept.length).toBeGreaterThan(40);

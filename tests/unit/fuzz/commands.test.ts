@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { install } from '../../../src/sdk/commands/install';
 import { createEngine } from '../../../src/sdk/engine';
-import { decode, MAX_BYTES } from '../../../src/sdk/storage/codec';
+import { decode, Rec } from '../../../src/sdk/storage/codec';
 import type { Engine, EngineDeps } from '../../../src/sdk/engine/types';
 import { script, stub, w, type Wp } from '../../helpers/snippet-stub';
 import { deep, fuzz, hostile, mutate, ODD_NUMBERS, ODD_STRINGS, preview, Rng, RUNS, SEED } from './gen';
@@ -163,7 +163,7 @@ function play(wp: () => Wp, calls: unknown[][]) {
 
 /** The invariants after a run: records read back, cookies fit, and valid calls still work. */
 function usable(events: string[]) {
-  expect(written.filter(([, size]) => size >= MAX_BYTES)).toEqual([]);
+  expect(written.filter(([, size]) => size >= Rec.MAX_BYTES)).toEqual([]);
   const unreadable = document.cookie
     .split('; ')
     .filter((c) => c.startsWith('wisepops'))

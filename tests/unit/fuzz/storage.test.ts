@@ -5,7 +5,7 @@
 // written stays under 4,000 bytes.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLog } from '../../../src/sdk/log';
-import { decode, encode, like, MAX_BYTES, swap } from '../../../src/sdk/storage/codec';
+import { decode, encode, like, Rec, swap } from '../../../src/sdk/storage/codec';
 import { createStore, R, type Store, type StoreConfig } from '../../../src/sdk/storage/store';
 import { readState, writeState, type State } from '../../../src/sdk/storage/state';
 import { mergeProps, readProps } from '../../../src/sdk/storage/props';
@@ -155,7 +155,7 @@ describe('fuzz: broken records', () => {
         // Written since (page views, moves): every cookie under the limit.
         recordPageview(store, NOW + 5, 'https://shop.test/?utm_source=' + 'é'.repeat(500), 'https://ref.test/' + 'r'.repeat(2000));
         writeState(store, readState(store));
-        expect(written.filter(([, size]) => size >= MAX_BYTES)).toEqual([]);
+        expect(written.filter(([, size]) => size >= Rec.MAX_BYTES)).toEqual([]);
       },
     );
     expect(fails).toEqual([]);
@@ -206,7 +206,7 @@ describe('fuzz: broken records', () => {
         const denied = ((createStore(createLog()).peek(R.STATE, cfg) || [0])[0] as number) & 4;
         if (broke != R.VISITOR) expect(deps!.visitorId()).toBe(denied ? undefined : values[R.VISITOR][0]);
         if (broke != R.VISITS) expect(x.firstVisit).toBe((values[R.VISITS][0] as number) * 1000 || x.firstVisit);
-        expect(written.filter(([, size]) => size >= MAX_BYTES)).toEqual([]);
+        expect(written.filter(([, size]) => size >= Rec.MAX_BYTES)).toEqual([]);
         expect((w.wisepops as (...a: unknown[]) => unknown)('debug')).toBeDefined();
       },
     );

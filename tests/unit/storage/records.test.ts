@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import Cookies from 'js-cookie';
 import { createLog } from '../../../src/sdk/log';
-import { decode, encode, MAX_BYTES, STATE_BYTES } from '../../../src/sdk/storage/codec';
+import { decode, encode, Rec } from '../../../src/sdk/storage/codec';
 import { createStore, R, type StoreConfig } from '../../../src/sdk/storage/store';
 import { readState, writeState, type State } from '../../../src/sdk/storage/state';
 import { mergeProps, readProps } from '../../../src/sdk/storage/props';
@@ -49,18 +49,18 @@ describe('codec', () => {
     expect(decode('{"csd":1,"popins":{}}')).toBeUndefined();
     expect(decode('[2~1]')).toBeUndefined();
     expect(decode('null')).toBeUndefined();
-    expect(decode("[1~'" + 'x'.repeat(MAX_BYTES - 11) + "']")).toEqual(['x'.repeat(MAX_BYTES - 11)]);
-    expect(decode("[1~'" + 'x'.repeat(MAX_BYTES) + "']")).toBeUndefined();
+    expect(decode("[1~'" + 'x'.repeat(Rec.MAX_BYTES - 11) + "']")).toEqual(['x'.repeat(Rec.MAX_BYTES - 11)]);
+    expect(decode("[1~'" + 'x'.repeat(Rec.MAX_BYTES) + "']")).toBeUndefined();
   });
   it('keeps every record under 4,000 bytes: exactly 4,000 is too many', () => {
     // "[1~'" + x + "']" is 10 bytes cookie-encoded ([ and ] are percent-encoded) plus x.
     const raw = (n: number) => encode(['x'.repeat(n)]);
-    expect(encodeURIComponent(raw(MAX_BYTES - 10)).length).toBe(MAX_BYTES);
-    expect(decode(raw(MAX_BYTES - 10))).toBeUndefined();
-    expect(decode(raw(MAX_BYTES - 11))).toEqual(['x'.repeat(MAX_BYTES - 11)]);
+    expect(encodeURIComponent(raw(Rec.MAX_BYTES - 10)).length).toBe(Rec.MAX_BYTES);
+    expect(decode(raw(Rec.MAX_BYTES - 10))).toBeUndefined();
+    expect(decode(raw(Rec.MAX_BYTES - 11))).toEqual(['x'.repeat(Rec.MAX_BYTES - 11)]);
     const store = open(cookie);
-    expect(store.write(PROPS, ['x'.repeat(MAX_BYTES - 10)])).toBe(false);
-    expect(store.write(PROPS, ['x'.repeat(MAX_BYTES - 11)])).toBe(true);
+    expect(store.write(PROPS, ['x'.repeat(Rec.MAX_BYTES - 10)])).toBe(false);
+    expect(store.write(PROPS, ['x'.repeat(Rec.MAX_BYTES - 11)])).toBe(true);
   });
 });
 
@@ -149,7 +149,7 @@ describe('bad records reset only themselves', () => {
       desc.set!.call(document, v);
     });
     const store = open(cookie);
-    expect(writes.filter((w) => w.length > MAX_BYTES)).toEqual([]);
+    expect(writes.filter((w) => w.length > Rec.MAX_BYTES)).toEqual([]);
     expect([store.one(ACTIVITY, ''), readProps(store), localStorage.getItem(NAME[PROPS])]).toEqual([undefined, {}, null]);
     expect(store.read(VISITS, [0, 0, [0]])).toEqual([1700000000, 4, [1700000000]]);
   });
@@ -204,8 +204,8 @@ describe('persistent state (wisepops)', () => {
     const history: State['history'] = {};
     for (let id = 1; id <= 300; id++) history[id] = { d: 1, c: 0, v: 0, k: 0, l: 1700000000 + id, p: 1 };
     writeState(store, { signedUp: false, history });
-    expect(encodeURIComponent(rawCookie(NAME[STATE])!).length).toBeLessThan(STATE_BYTES);
-    expect(encodeURIComponent(rawCookie(NAME[STATE])!).length).toBeGreaterThan(STATE_BYTES - 40);
+    expect(encodeURIComponent(rawCookie(NAME[STATE])!).length).toBeLessThan(Rec.STATE_BYTES);
+    expect(encodeURIComponent(rawCookie(NAME[STATE])!).length).toBeGreaterThan(Rec.STATE_BYTES - 40);
     const kept = Object.keys(readState(store).history).map(Number);
     expect(kept.length).toBeGreaterThan(60);
     expect(kept.length).toBeLessThan(300);
