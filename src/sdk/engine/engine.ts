@@ -21,13 +21,18 @@ import { safe as stored } from '../guard';
 /** armTriggers with its page environment bound; `page`: this page view's record, the same for each of its arms. */
 export type Arm = (campaigns: Campaign[], fire: (id: number) => void, page: PageView) => Armed;
 
-/** Eligibility that changes with the clock alone (time on site, schedules) is re-checked this often. */
-const TICK = 5e3;
+// A const enum: esbuild writes each value where it is used instead of carrying the constants (bytes).
+const enum K {
+  /** Eligibility that changes with the clock alone (time on site, schedules) is re-checked this often. */
+  TICK = 5e3,
+  /** While a fired campaign must wait, it is decided again this often. */
+  HOLD = 500,
+}
 
-const CONTROL = 'control';
-
-/** While a fired campaign must wait, it is decided again this often. */
-const HOLD = 500;
+// A string one for the same reason: it is compared and sent as the group's name.
+const enum G {
+  CONTROL = 'control',
+}
 
 /**
  * `waitFor(slot)`: why a campaign about to show in that slot must wait now, or nothing (see
@@ -83,7 +88,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       hold = undefined;
       held.forEach(fire);
       held.clear();
-    }, HOLD);
+    }, K.HOLD);
     return 1;
   };
 
@@ -180,7 +185,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       outcome = o;
     }
     // Load the chunks now so nothing waits for them when the trigger fires.
-    if (wait.some((c) => c.group != CONTROL && !off[c.campaign.id])) for (const load of [loadUi, loadCollect]) load().catch((e: unknown) => log('chunk', e));
+    if (wait.some((c) => c.group != G.CONTROL && !off[c.campaign.id])) for (const load of [loadUi, loadCollect]) load().catch((e: unknown) => log('chunk', e));
   };
 
   // Triggers firing together (landing, several at once) are decided together: best rank wins.
@@ -225,15 +230,15 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         // wisepops('noshow') vetoed too: this campaign and the rest of the batch (decided before).
         note(id, 'vetoed by a listener');
         continue;
-      } else if (c.group == CONTROL) {
+      } else if (c.group == G.CONTROL) {
         // Counted as a display, nothing drawn: no chunk needed, the count goes at once.
         done.add(id);
         // Its slot stays taken, as the popup it stands for would: the control group must not see
         // what a later trigger would have been refused in the treatment.
         shown.set(id, { s, c: 1 });
-        kit.record(c.campaign, CONTROL);
+        kit.record(c.campaign, G.CONTROL);
         note(id, 'control group');
-        send([{ k: 'display', c: id, g: CONTROL, t: Date.now() }]);
+        send([{ k: 'display', c: id, g: G.CONTROL, t: Date.now() }]);
       } else void display(c, s);
       taken.add(s);
     }
@@ -282,7 +287,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       // Nothing else happens on a page when the visitor just reads it: a "time on site" condition
       // or a schedule that starts must still be noticed. run() re-arms only if the set changed.
       // Decided on the compiled (valid) campaigns: the raw list may hold anything, null included.
-      if (compiled.ranked.some(([c]) => c.schedule || /"time"/.test(stringify(c.targeting)))) setInterval(safe(() => run(false, true)), TICK);
+      if (compiled.ranked.some(([c]) => c.schedule || /"time"/.test(stringify(c.targeting)))) setInterval(safe(() => run(false, true)), K.TICK);
     })
     .catch((e) => log('campaigns not loaded', e));
 
