@@ -68,24 +68,51 @@ const CMP = 'eq|ne|[gl]te?';
 // Shapes: r targeting rule, C condition, K property kind, S schedule, G trigger, F frequency,
 // V variants, L layout; operators and their values: X string, M number, Y number property,
 // B boolean, Z date. Other letters are parts of the shape above them.
+// Read by key only: the entries are in the order that gzips smallest in the core bundle.
 const T: Record<string, Type> = {
-  s: (v) => isStr(v) && /\S/.test(v),
+  K: { string: 'op:X ci:?b', number: 'op:Y', boolean: 'op:B', date: 'op:Z' },
   t: isStr,
   b: (v) => typeof v == 'boolean',
   N: (v) => num(v, -1 / 0),
+  H: (v) => isArr(v) && v.length == 2 && v.every((h) => num(h, 0, 24)),
   n: (v) => num(v, 0),
   c: (v) => num(v, 1),
   '%': (v) => num(v, 0, 100),
   i: (v) => isInt(v) && v > 0,
+  w: (v) => isInt(v) && num(v, 0, 6),
+  s: (v) => isStr(v) && /\S/.test(v),
   d: (v) => isStr(v) && ISO.test(v) && date(v),
   D: date,
   l: (v) => isStr(v) || !check(v, '*s', ''),
+  // Ids are unique, non-blank, at most 64 characters (what analytics events carry as `g`) and never
+  // "control" (the control group's name); some weight is above 0.
+  V: (v, _x, p) =>
+    isArr(v) && v.length &&
+    (first(v, (o, i) => check(o, 'O', `${p}[${i}]`) || (v.findIndex((w) => w.id == o.id) < i && bad(`${p}[${i}].id`, o.id))) ||
+      v.some((o) => o.weight > 0)),
   // A targeting tree: `all` / `any` / `not` over conditions. Empty groups are allowed. Group keys
   // are read in compileRule's order, and a second one is refused, as compileRule would drop it
   // (`?.^`: absent, as `.^` matches nothing).
   r: (x, _x, p) =>
     isObj(x) && (fields(x, 'not' in x ? 'not:r all:?.^ any:?.^' : 'all' in x ? 'all:A any:?.^' : 'any' in x ? 'any:A' : 'type:C', p) || true),
   A: (l, _x, p) => isArr(l) && (first(l, (r, i) => check(r, 'r', `${p}[${i}]`)) || true),
+  M: { [CMP]: 'value:N' },
+  X: { '(not_)?(equals|contains|starts_with|ends_with|matches)': 'value:l', '(not_)?in': 'value:*s', [EXISTS]: '' },
+  Y: { [CMP]: 'value:N', [EXISTS]: '' },
+  B: { is: 'value:b', [EXISTS]: '' },
+  Z: { 'before|after': 'value:D', '(more|less)_than_days_ago': 'value:n', [EXISTS]: '' },
+  S: 'start:?d end:?d days:?*w hours:?H',
+  P: 'close:?b signup:?b click:?b displays:?c',
+  G: 'type:g',
+  g: {
+    landing: 'delay:?n',
+    scroll: 'percent:%',
+    exit: 'mobile:?b oncePerSession:?b',
+    inactivity: 'seconds:c',
+    click: 'selector:s',
+    event: 'name:s',
+    pageviews: 'count:c scope:?session|total',
+  },
   C: {
     page: 'field:W op:X ci:?b',
     utm: 'field:utm_(source|medium|campaign|term|content) op:X ci:?b',
@@ -102,35 +129,9 @@ const T: Record<string, Type> = {
     signed_up: 'value:b',
   },
   W: { 'url|path|hash|landing|referrer(_domain)?': '', query: 'key:s' },
-  X: { '(not_)?(equals|contains|starts_with|ends_with|matches)': 'value:l', '(not_)?in': 'value:*s', [EXISTS]: '' },
-  M: { [CMP]: 'value:N' },
-  K: { string: 'op:X ci:?b', number: 'op:Y', boolean: 'op:B', date: 'op:Z' },
-  Y: { [CMP]: 'value:N', [EXISTS]: '' },
-  B: { is: 'value:b', [EXISTS]: '' },
-  Z: { 'before|after': 'value:D', '(more|less)_than_days_ago': 'value:n', [EXISTS]: '' },
-  S: 'start:?d end:?d days:?*w hours:?H',
-  w: (v) => isInt(v) && num(v, 0, 6),
-  H: (v) => isArr(v) && v.length == 2 && v.every((h) => num(h, 0, 24)),
-  G: 'type:g',
-  g: {
-    landing: 'delay:?n',
-    scroll: 'percent:%',
-    exit: 'mobile:?b oncePerSession:?b',
-    inactivity: 'seconds:c',
-    click: 'selector:s',
-    event: 'name:s',
-    pageviews: 'count:c scope:?session|total',
-  },
   F: 'repeat:?R stopAfter:?P',
   R: 'every:E',
   E: { 'page|session|never': '', 'days|minutes|pages': 'n:c' },
-  P: 'close:?b signup:?b click:?b displays:?c',
-  // Ids are unique, non-blank, at most 64 characters (what analytics events carry as `g`) and never
-  // "control" (the control group's name); some weight is above 0.
-  V: (v, _x, p) =>
-    isArr(v) && v.length &&
-    (first(v, (o, i) => check(o, 'O', `${p}[${i}]`) || (v.findIndex((w) => w.id == o.id) < i && bad(`${p}[${i}].id`, o.id))) ||
-      v.some((o) => o.weight > 0)),
   O: 'id:(?!control$)(?=.{1,64}$).*\\S.* weight:n',
   L: 'type:Q',
   Q: { 'popup|fullscreen': '', bar: 'position:top|bottom push:?b', slidein: 'position:(top|bottom)-(left|right)', embed: 'selector:s' },
