@@ -115,20 +115,9 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
   };
 
   // `any`: arguments come from the page untyped; each command checks its own with `need`.
+  // Looked up by name: in the order that gzips smallest.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const commands: Record<string, (...a: any[]) => unknown> = {
-    options(o) {
-      need(isObject(o));
-      setOptions(opts, o, log);
-      log.on = debugParam || opts.debug;
-      if (started) configure();
-    },
-    consent(v) {
-      need(valid('defaultConsent', v));
-      consent = v == 'granted';
-      // The state record remembers the choice at once, for the next pages and the other tabs.
-      if (started) configure(), saveState(noop, consent), refresh();
-    },
     properties(p, o) {
       // temporary: a boolean or absent; a truthy other value must not store the properties for good.
       // A boolean instead of options (the older Wisepops script's `reset`): `true` replaces the stored ones, `false` merges.
@@ -144,9 +133,21 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       rebuild();
       refresh();
     },
-    event(name) {
-      need(typeof name == 'string' && name);
-      engine.event(name);
+    options(o) {
+      need(isObject(o));
+      setOptions(opts, o, log);
+      log.on = debugParam || opts.debug;
+      if (started) configure();
+    },
+    noshow(on) {
+      need(on == null || typeof on == 'boolean');
+      setNoshow(on !== false);
+    },
+    consent(v) {
+      need(valid('defaultConsent', v));
+      consent = v == 'granted';
+      // The state record remembers the choice at once, for the next pages and the other tabs.
+      if (started) configure(), saveState(noop, consent), refresh();
     },
     pageview(auto?: unknown) {
       // A router that reports its first route after the script ran (Vue's afterEach, a React
@@ -162,6 +163,17 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       rebuild();
       engine.pageview();
     },
+    listen(name, a, b) {
+      const [id, cb] = typeof a == 'function' ? [undefined, a] : [a, b];
+      // A campaign id as a number or its digits ('42', as read from a data attribute).
+      need(EVENTS.test(name) && typeof cb == 'function' && (id == null || /^[1-9]\d*$/.test(id)));
+      bus.on(name, cb as Listener, id && +id);
+    },
+    debug: () => ({ campaigns: engine.debug(), context: context() }),
+    event(name) {
+      need(typeof name == 'string' && name);
+      engine.event(name);
+    },
     goal(name, o) {
       // The revenue in options, or the number itself (`wisepops('goal', 'purchase', 15)`, as
       // Wisepops' integrations send it). A lone surrogate (a name cut inside an emoji) or a revenue
@@ -170,17 +182,6 @@ export function createPoplet(win: Window, src: URL, queue: unknown, createEngine
       need(typeof name == 'string' && name && name.length <= MAX_GOAL_NAME && isWellFormed(name) && (r == null || isRevenue(r)));
       engine.goal(name, r);
     },
-    listen(name, a, b) {
-      const [id, cb] = typeof a == 'function' ? [undefined, a] : [a, b];
-      // A campaign id as a number or its digits ('42', as read from a data attribute).
-      need(EVENTS.test(name) && typeof cb == 'function' && (id == null || /^[1-9]\d*$/.test(id)));
-      bus.on(name, cb as Listener, id && +id);
-    },
-    noshow(on) {
-      need(on == null || typeof on == 'boolean');
-      setNoshow(on !== false);
-    },
-    debug: () => ({ campaigns: engine.debug(), context: context() }),
   };
 
   const run: Command = (command, ...a) => {
