@@ -2,12 +2,13 @@
 // type each option must have.
 import type { Log } from '../log';
 
+// In the order that gzips smallest: the options are read by name, never listed in order.
 export const DEFAULTS = {
-  storage: 'cookie',
+  autoPageview: true,
   cookieExpiryDays: 730,
   cookieDomain: '',
+  storage: 'cookie',
   debug: false,
-  autoPageview: true,
   defaultConsent: 'granted',
   /** run inside iframes too */
   iframes: false,

@@ -77,7 +77,12 @@ export const cookies = (domains: () => (string | undefined)[], refused: (domain:
 // localStorage for persistent records, sessionStorage for session ones. Web Storage has no
 // expiry, so each value is stored as "<expiry epoch seconds, 0 = none> <value>" and an
 // expired one is removed when read.
+// Methods in the order that gzips smallest.
 export const web: Backend = {
+  del(name) {
+    localStorage.removeItem(name);
+    sessionStorage.removeItem(name);
+  },
   get(name) {
     for (const s of [sessionStorage, localStorage]) {
       const raw = s.getItem(name);
@@ -94,9 +99,5 @@ export const web: Backend = {
   set(name, value, days) {
     if (days) localStorage.setItem(name, Math.ceil(Date.now() / 1000 + days * 86400) + ' ' + value), sessionStorage.removeItem(name);
     else sessionStorage.setItem(name, '0 ' + value), localStorage.removeItem(name);
-  },
-  del(name) {
-    localStorage.removeItem(name);
-    sessionStorage.removeItem(name);
   },
 };

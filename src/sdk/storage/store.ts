@@ -66,6 +66,7 @@ export function createStore(log: Log, prefix = 'wisepops'): Store {
     if (move && (be() == cookie || !w)) be().del(NAMES[i], w);
     if (w) be().set(NAMES[i], raw, consent && i < R.SESSION ? cfg.cookieExpiryDays : undefined);
   };
+  // Methods in the order that gzips smallest.
   const store: Store = {
     read: (i, sample) =>
       safe(() => {
@@ -76,6 +77,14 @@ export function createStore(log: Log, prefix = 'wisepops'): Store {
         log('record reset: ' + NAMES[i], raw);
         be().del(NAMES[i]);
       }),
+    one: (i, sample) => (store.read(i, [sample]) || [])[0] as never,
+    peek(i, c) {
+      // As configure() will read: each backend's copy in Poplet's format, the configured one's first.
+      cfg = c;
+      let r: unknown[] | undefined;
+      for (const b of places()) r = safe(() => decode(b.get(NAMES[i]) || '')) || r;
+      return r;
+    },
     write(i, payload, max: number = Rec.MAX_BYTES) {
       const raw = payload && encode(payload);
       if (raw && !fits(raw, max)) return log(NAMES[i] + `: over ${max} bytes, not saved`), false;
@@ -107,14 +116,6 @@ export function createStore(log: Log, prefix = 'wisepops'): Store {
         }),
       );
       domain = cfg.cookieDomain;
-    },
-    one: (i, sample) => (store.read(i, [sample]) || [])[0] as never,
-    peek(i, c) {
-      // As configure() will read: each backend's copy in Poplet's format, the configured one's first.
-      cfg = c;
-      let r: unknown[] | undefined;
-      for (const b of places()) r = safe(() => decode(b.get(NAMES[i]) || '')) || r;
-      return r;
     },
   };
   return store;

@@ -19,20 +19,21 @@ type C = Partial<Record<'field' | 'key' | 'scope' | 'event' | 'op' | 'is', strin
 const enum Ms {
   DAY = 864e5,
 }
+// CMP, STR, HISTORY and GET are read by key only: their entries are in the order that gzips smallest.
 /** Number and date operators: words, and the signs of (actual - wanted) that pass, as bits (1 <, 2 =, 4 >). */
 const CMP: Record<string, [string, number]> = {
-  eq: ['=', 2], ne: ['≠', 5], gt: ['>', 4], gte: ['≥', 6], lt: ['<', 1], lte: ['≤', 3],
-  before: ['before', 1], after: ['after', 4], more_than_days_ago: ['more than', 1], less_than_days_ago: ['less than', 4],
+  before: ['before', 1], eq: ['=', 2], ne: ['≠', 5], after: ['after', 4], gt: ['>', 4], gte: ['≥', 6], lt: ['<', 1], lte: ['≤', 3],
+  more_than_days_ago: ['more than', 1], less_than_days_ago: ['less than', 4],
 };
 /** String operators as regexes: words, and what goes before and after the (escaped) value. `in` and `is` are `equals`. */
 const STR: Record<string, string[]> = {
-  equals: ['', '^', '$'],
   contains: ['containing ', '', ''],
   starts_with: ['starting with ', '^', ''],
+  equals: ['', '^', '$'],
   ends_with: ['ending with ', '', '$'],
   matches: ['matching '],
 };
-const HISTORY: Record<string, 'd' | 'c' | 'v' | 'k'> = { seen: 'd', closed: 'c', converted: 'v', clicked: 'k' };
+const HISTORY: Record<string, 'd' | 'c' | 'v' | 'k'> = { seen: 'd', converted: 'v', clicked: 'k', closed: 'c' };
 
 // JSON, not String(): converting an object whose "toString" key is no function (a property's) throws.
 const q = (v: unknown): string => (v == null || v === '' ? 'missing' : typeof v == 'string' ? `'${v}'` : JSON.stringify(v));
@@ -53,12 +54,12 @@ type Get = (x: VisitorContext, self: number) => unknown;
 const GET: Record<string, (c: C) => Get> = {
   page: ({ field, key }) =>
     field == 'query' ? (x) => x.query[key!] : field == 'referrer_domain' ? (x) => host(x.session.referrer) : (x) => ((field! in x ? x : x.session) as unknown as Record<string, string>)[field!],
+  property: ({ key }) => (x) => prop(x.props, key!),
   utm: (c) => (x) => x.session.utm[c.field as 'utm_source'],
   visitor: () => (x) => (x.visits.length > 1 ? 'returning' : 'new'),
   visits: ({ days }) => (x) => x.visits.filter((t) => !days || t > x.now - days * Ms.DAY).length,
   pageviews: (c) => (c.scope == 'total' ? (x) => x.totalPageviews : (x) => x.session.pageviews),
   time: (c) => (x) => Math.floor((x.now - (c.scope == 'on_site' ? x.session.start : x.firstVisit)) / 1e3),
-  property: ({ key }) => (x) => prop(x.props, key!),
   // own: a campaign without an entry yet reads undefined.
   history: (c) => (x) => (own(x.history[c.campaign], HISTORY[c.event!]) as number) > 0,
   displays: () => (x, s) => (x.history[s] ? x.history[s].d : 0),

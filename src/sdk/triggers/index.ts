@@ -98,8 +98,8 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
   // this Poplet session counts.
   const fired = (): number[] => safe(() => [].concat(JSON.parse(activity.get() as string)[session] || [])) || [];
 
+  // Read by key only: in the order that gzips smallest.
   const SETUP: { [T in Trigger['type']]?: (id: number, t: Of<T>) => unknown } = {
-    landing: (id, t) => timer(() => hit(id), (t.delay || 0) * 1e3 + page.since - now()),
     // The capturing listener also hears scrolling panels inside the page: only the page itself
     // counts, and a page too short to scroll never reaches a percentage.
     scroll: (id, t) =>
@@ -107,6 +107,7 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
         const max = doc.documentElement.scrollHeight - win.innerHeight;
         if ((e.target as Node).nodeType != 1 && max > 0 && (win.scrollY / max) * 100 >= t.percent) hit(id);
       }),
+    landing: (id, t) => timer(() => hit(id), (t.delay || 0) * 1e3 + page.since - now()),
     inactivity: (id, t) => {
       const ms = t.seconds * 1e3;
       const k = keep(id, { last: now() });
@@ -117,15 +118,6 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       };
       // The clock may be carried over from the previous arm: the first tick works out what is left.
       timer(tick, 0);
-    },
-    // One delegated listener, so elements added after arming count too.
-    click: (id, { selector }) => {
-      // Throws on a bad selector: the loop below says why.
-      doc.querySelector(selector);
-      on(id, 'click', (e) => {
-        const el = e.target as Element;
-        if (el.closest && el.closest(selector)) hit(id);
-      });
     },
     exit: (id, t) => {
       const once = t.oncePerSession !== false;
@@ -153,6 +145,15 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       });
       // Mobile: back to the tab after leaving it.
       on(id, 'visibilitychange', () => (doc.visibilityState == 'hidden' ? (k.hidden = true) : k.hidden && go()));
+    },
+    // One delegated listener, so elements added after arming count too.
+    click: (id, { selector }) => {
+      // Throws on a bad selector: the loop below says why.
+      doc.querySelector(selector);
+      on(id, 'click', (e) => {
+        const el = e.target as Element;
+        if (el.closest && el.closest(selector)) hit(id);
+      });
     },
   };
   for (const { id, trigger } of items) {
