@@ -68,7 +68,8 @@ const CMP = 'eq|ne|[gl]te?';
 // Shapes: r targeting rule, C condition, K property kind, S schedule, G trigger, F frequency,
 // V variants, L layout; operators and their values: X string, M number, Y number property,
 // B boolean, Z date. Other letters are parts of the shape above them.
-// Read by key only: the entries are in the order that gzips smallest in the core bundle.
+// Read by key, and no two keys of a discriminator match one value: the entries, and a
+// discriminator's, are in the order that gzips smallest in the core bundle.
 const T: Record<string, Type> = {
   K: { string: 'op:X ci:?b', number: 'op:Y', boolean: 'op:B', date: 'op:Z' },
   t: isStr,
@@ -105,27 +106,27 @@ const T: Record<string, Type> = {
   P: 'close:?b signup:?b click:?b displays:?c',
   G: 'type:g',
   g: {
-    landing: 'delay:?n',
     scroll: 'percent:%',
+    landing: 'delay:?n',
     exit: 'mobile:?b oncePerSession:?b',
-    inactivity: 'seconds:c',
     click: 'selector:s',
     event: 'name:s',
     pageviews: 'count:c scope:?session|total',
+    inactivity: 'seconds:c',
   },
   C: {
     page: 'field:W op:X ci:?b',
-    utm: 'field:utm_(source|medium|campaign|term|content) op:X ci:?b',
     visitor: 'is:new|returning',
-    visits: 'op:M days:?n',
-    pageviews: 'scope:session|total op:M',
-    time: 'scope:since_first_visit|on_site op:M',
     property: 'key:s kind:K',
+    pageviews: 'scope:session|total op:M',
+    displays: 'op:M',
+    time: 'scope:since_first_visit|on_site op:M',
     device: 'in:*mobile|tablet|desktop',
     language: 'op:X ci:?b',
     country: 'op:(not_)?in value:*s',
     history: 'campaign:i event:seen|closed|converted|clicked negate:?b',
-    displays: 'op:M',
+    visits: 'op:M days:?n',
+    utm: 'field:utm_(source|medium|campaign|term|content) op:X ci:?b',
     signed_up: 'value:b',
   },
   W: { 'url|path|hash|landing|referrer(_domain)?': '', query: 'key:s' },
