@@ -18,10 +18,10 @@ const modalOpen = (): boolean =>
   !!safe(() => document.querySelector(':modal') || [...document.querySelectorAll('poplet-campaign')].some((h) => h.shadowRoot!.querySelector(':modal')));
 
 /**
- * Why a campaign about to show in `slot` must wait (see the engine's holdBack), as debug tells it: a popup, bar or
- * slide-in for a modal the page shows; an embed (slot `embed:<selector>`) for its element. An
- * invalid selector (it throws) is not waited for: the UI chunk logs the browser's reason. Embeds
- * never wait for a modal: they are part of the page, not over it.
+ * Why a campaign about to show in `slot` must wait (see the engine's holdBack), as debug tells
+ * it: a popup, bar or slide-in for a modal the page shows; an embed (slot `embed:<selector>`) for
+ * its element. An invalid selector (it throws) is not waited for: the UI chunk logs the browser's
+ * reason. Embeds never wait for a modal: they are part of the page, not over it.
  */
 export const waitFor = (slot: string) =>
   slot[0] == 'e' ? safe(() => !document.querySelector(slot.slice(6))) && 'waiting for ' + slot.slice(6) : modalOpen() && 'waiting: a modal is open';
