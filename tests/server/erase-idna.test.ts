@@ -85,6 +85,20 @@ describe('erasure of an internationalized domain', () => {
     });
   }
 
+  it('DELETE /api1/emails scrubs every spelling of the address in one pass over the journal (a scrub reads every file)', async () => {
+    env = makeEnv();
+    const passes: Array<Record<string, unknown>> = [];
+    env.deps.log = { ...env.deps.log, info: (fields, msg) => void (msg === 'journal scrubbed' && passes.push(fields as Record<string, unknown>)) };
+    app = buildApp(env.deps);
+    for (const e of [...STORED, ...OTHERS]) await collect(app, env.siteId, e);
+    const r = await app.inject({
+      method: 'DELETE', url: `/api1/emails?email=${encodeURIComponent(UNICODE)}`,
+      headers: { authorization: `WISEPOPS-API key="${env.key}"` },
+    });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(passes).toEqual([{ addresses: 1, lines: 4 }]);
+  });
+
   it('the CLI path (eraseEmail) scrubs every spelling from the journal too', async () => {
     env = makeEnv();
     app = buildApp(env.deps);

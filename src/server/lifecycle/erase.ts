@@ -119,8 +119,12 @@ export async function eraseEmail(
 }
 
 export interface ScrubQueue {
-  /** Resolves once the address is out of the journal; rejects if that scrub failed. */
-  scrub(target: ScrubTarget): Promise<void>;
+  /**
+   * Resolves once one erasure's address, every form of it (scrubTargets), is out of the journal;
+   * rejects if that scrub failed. Its forms are queued together: one at a time, the first would
+   * start a pass of its own (a pass takes what waits when it starts) and the next read every file again.
+   */
+  scrub(targets: ScrubTarget[]): Promise<void>;
   /** Resolves when no scrub is running or waiting (shutdown). */
   idle(): Promise<void>;
   /**
@@ -135,7 +139,7 @@ export interface ScrubQueue {
  * arrive while one runs wait and are then done together in one pass, however many there are.
  */
 export function createScrubQueue(journalDir: string, log: Log): ScrubQueue {
-  let waiting: Array<{ target: ScrubTarget; done(e?: unknown): void }> = [];
+  let waiting: Array<{ targets: ScrubTarget[]; done(e?: unknown): void }> = [];
   let running: Promise<void> | null = null;
   const stopping = new AbortController();
 
@@ -144,7 +148,7 @@ export function createScrubQueue(journalDir: string, log: Log): ScrubQueue {
       const batch = waiting;
       waiting = [];
       try {
-        const lines = await scrubJournal(journalDir, batch.map((b) => b.target), { signal: stopping.signal });
+        const lines = await scrubJournal(journalDir, batch.flatMap((b) => b.targets), { signal: stopping.signal });
         for (const b of batch) b.done();
         if (lines) log.info({ addresses: batch.length, lines }, 'journal scrubbed');
       } catch (e) {
@@ -156,9 +160,9 @@ export function createScrubQueue(journalDir: string, log: Log): ScrubQueue {
   }
 
   return {
-    scrub(target) {
+    scrub(targets) {
       return new Promise<void>((resolve, reject) => {
-        waiting.push({ target, done: (e) => (e === undefined ? resolve() : reject(e)) });
+        waiting.push({ targets, done: (e) => (e === undefined ? resolve() : reject(e)) });
         running ??= run();
       });
     },

@@ -50,8 +50,7 @@ export function registerErasureRoutes(app: FastifyInstance, deps: ServerDeps): v
     // Both are logged where they fail. The rows are gone and the erase record keeps replays from
     // restoring them; asking again (idempotent: both run even with no row left) finishes the job.
     const [scrubbed, purged] = await Promise.allSettled([
-      // Queued together, so one pass of the scrub takes every form.
-      scrubs ? Promise.all(scrubTargets(site, email, r.at).map((t) => scrubs.scrub(t))) : Promise.resolve(),
+      scrubs ? scrubs.scrub(scrubTargets(site, email, r.at)) : Promise.resolve(),
       withinMs === 0 ? purger().purge() : Promise.resolve(),
     ]);
     // The server began closing meanwhile: this connection was busy then, so it was not closed
