@@ -64,10 +64,14 @@ export const cookies = (domains: () => (string | undefined)[], refused: (domain:
   // parent domain may be another app's (an install on a sibling host, the real Wisepops).
   // The copy a following set() replaces (`keep`) is left to it: deleted first, the record would
   // be missing for a moment, and a tab reading it then (tabs the browser restores together, each
-  // page moving every record) would find no opt-out and no history, and write that back.
+  // page moving every record) would find no opt-out and no history, and write that back. That copy
+  // is host-only ('.') where set() finds the domain refused, as it is when the host is not under it
+  // (a staging host given the live site's setting).
   del(name, keep) {
-    const gone = (domain = '') => (keep && (domains()[0] || '').replace(/^\.?/, '.').toLowerCase() == '.' + domain) || put(name, '', { domain, expires: -1 });
     let d = location.hostname;
+    const c = (domains()[0] || '').replace(/^\.?/, '.').toLowerCase();
+    // `d` is the host at the first two calls, so the host-only copy is kept exactly when the host is not under `c`.
+    const gone = (domain = '') => (keep && (('.' + d).endsWith(c) ? c : '.') == '.' + domain) || put(name, '', { domain, expires: -1 });
     gone();
     do gone(d);
     while (domains().some((t) => t && d.endsWith(t.replace(/^\.?/, '.').toLowerCase())) && (d = d.slice(d.indexOf('.') + 1)));
