@@ -89,6 +89,8 @@ export type Mode = 'up' | 'down' | 'hang' | 'drop' | number;
 export interface Receiver {
   url: string;
   mode: Mode;
+  /** Bodies of more bytes are answered 413, whatever the mode: a gateway's limit in front of it. */
+  maxBytes: number;
   /** Every request, answered or not. */
   requests: Received[];
   /** Requests answered 2xx: what the receiver accepted. */
@@ -102,6 +104,7 @@ export async function startReceiver(mode: Mode = 'up'): Promise<Receiver> {
   const r: Receiver = {
     url: '',
     mode,
+    maxBytes: Infinity,
     requests: [],
     accepted: () => r.requests.filter((q) => q.status >= 200 && q.status < 300),
     emails: () => r.accepted().flatMap((q) => (JSON.parse(q.body) as EmailRow[]).map((e) => e.email)),
@@ -115,8 +118,11 @@ export async function startReceiver(mode: Mode = 'up'): Promise<Receiver> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const status = typeof r.mode === 'number' ? r.mode : r.mode === 'up' ? 200 : r.mode === 'down' ? 503 : 0;
-      r.requests.push({ at: Date.now(), body: Buffer.concat(chunks).toString('utf8'), headers: req.headers, status });
+      const body = Buffer.concat(chunks);
+      const tooLarge = body.length > r.maxBytes;
+      const status = tooLarge ? 413 : typeof r.mode === 'number' ? r.mode : r.mode === 'up' ? 200 : r.mode === 'down' ? 503 : 0;
+      r.requests.push({ at: Date.now(), body: body.toString('utf8'), headers: req.headers, status });
+      if (tooLarge) return void res.writeHead(413).end();
       if (r.mode === 'hang') return;
       if (r.mode === 'drop') return req.socket.destroy();
       res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'unavailable');

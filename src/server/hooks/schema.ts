@@ -4,7 +4,8 @@
 // hook_deliveries is a durable outbox: one row per (hook, sign-up), written in the sign-up's own
 // transaction, so a crash can never lose a delivery nor send one for a rolled-back sign-up.
 // Rows that travel together share a batch_id, which is the X-Poplet-Delivery header: it stays the
-// same across retries so receivers can deduplicate. Times the worker compares are epoch ms.
+// same across retries so receivers can deduplicate. A batch refused as too large (413) loses its id
+// and its rows go again under new ones; the id is never sent with other rows. Times the worker compares are epoch ms.
 export const HOOKS_MIGRATIONS: Array<{ version: number; sql: string }> = [
   {
     version: 100,
@@ -69,6 +70,17 @@ UPDATE hooks SET next_due_at = COALESCE(
   (SELECT next_attempt_at FROM hook_deliveries
    WHERE hook_id = hooks.id AND status = 'pending' AND batch_id IS NOT NULL ORDER BY id LIMIT 1),
   (SELECT MIN(next_attempt_at) FROM hook_deliveries WHERE hook_id = hooks.id AND status = 'pending'));
+`,
+  },
+  {
+    // The largest payload a hook's receiver is sent, learned from its 413 answers (worker.ts,
+    // shrink), and until when (epoch ms) it holds: NULL when nothing was learned or it has lapsed.
+    // Kept with the hook, not in the worker's memory, so a restart does not send again the bodies
+    // the receiver refused, and it goes with the hook when the hook is deleted.
+    version: 102,
+    sql: `
+ALTER TABLE hooks ADD COLUMN max_bytes INTEGER;
+ALTER TABLE hooks ADD COLUMN max_bytes_until INTEGER;
 `,
   },
 ];

@@ -2,7 +2,8 @@
 // JSON array, retrying failures with exponential backoff and jitter for at least `retryForMs`
 // (24 h) before marking them failed. Everything it needs is in the database, so a restart simply
 // picks up where the last process stopped (a batch cut short by a crash is re-sent with the same
-// X-Poplet-Delivery id: receivers deduplicate on it).
+// X-Poplet-Delivery id: receivers deduplicate on it). A batch the receiver refuses as too large
+// (413) is split instead (shrink, below).
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -30,6 +31,11 @@ export interface HookWorkerOptions {
   batchSize?: number;
   /** Most bytes of one payload; a single sign-up larger than that is sent alone. */
   batchBytes?: number;
+  /**
+   * How long a smaller payload size learned from a receiver's 413 holds after its last 413.
+   * Positive: the halving forms the next batch by it.
+   */
+  learnedBytesForMs?: number;
   /** Safety poll and retry clock; new sign-ups wake the worker immediately. */
   pollMs?: number;
 }
@@ -59,6 +65,7 @@ const DEFAULTS = {
   // with PHP's default post_max_size (8 MB) refuses on every retry. 1 MiB passes nginx's default
   // client_max_body_size too; the largest sign-up /collect takes (192 KB) always fits.
   batchBytes: 1 << 20,
+  learnedBytesForMs: 24 * 60 * 60_000,
   pollMs: 1_000,
 };
 
@@ -106,8 +113,14 @@ function prepare(db: Database.Database) {
          SELECT id FROM hook_deliveries WHERE hook_id = ? AND status = 'pending' AND batch_id IS NULL
            AND next_attempt_at <= ? ORDER BY id LIMIT ?)`,
     ),
-    hook: db.prepare<[number], { id: number; site_id: string; target_url: string }>(
-      `SELECT id, site_id, target_url FROM hooks WHERE id = ?`,
+    hook: db.prepare<[number], { id: number; site_id: string; target_url: string; max_bytes: number | null; max_bytes_until: number | null }>(
+      `SELECT id, site_id, target_url, max_bytes, max_bytes_until FROM hooks WHERE id = ?`,
+    ),
+    learnBytes: db.prepare<[number, number, number]>(`UPDATE hooks SET max_bytes = ?, max_bytes_until = ? WHERE id = ?`),
+    // Back to the rows waiting to be batched, due as they were: the oldest pending, so the next
+    // batch starts with them.
+    dissolve: db.prepare<[string, string]>(
+      `UPDATE hook_deliveries SET batch_id = NULL, last_error = ? WHERE batch_id = ? AND status = 'pending'`,
     ),
     batchRows: db.prepare<[string], Parameters<typeof emailRow>[0]>(
       `SELECT s.* FROM hook_deliveries d JOIN signups s ON s.seq = d.signup_seq
@@ -160,6 +173,11 @@ function fitBytes(rows: Iterable<Parameters<typeof emailRow>[0]>, maxBytes: numb
   return n;
 }
 
+/** The payload size learned from the hook's 413s (shrink), while it holds. */
+function learnedBytes(hook: { max_bytes: number | null; max_bytes_until: number | null }, at: number): number {
+  return hook.max_bytes !== null && (hook.max_bytes_until ?? 0) > at ? hook.max_bytes : Infinity;
+}
+
 interface Batch {
   hookId: number;
   siteId: string;
@@ -167,6 +185,8 @@ interface Batch {
   target: string;
   body: string;
   signature: string;
+  /** Sign-ups in it. */
+  size: number;
 }
 
 export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {}): HookWorker {
@@ -201,14 +221,14 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
       batchId = randomUUID();
       // Sized once, when formed: a retry sends the same rows under the same id, so a batch can
       // never outgrow the cap later.
-      const n = fitBytes(q.candidates.iterate(hookId, at, o.batchSize), o.batchBytes);
+      const n = fitBytes(q.candidates.iterate(hookId, at, o.batchSize), Math.min(o.batchBytes, learnedBytes(hook, at)));
       if (n === 0 || q.formBatch.run(batchId, hookId, at, n).changes === 0) return null;
     }
     const rows = q.batchRows.all(batchId);
     if (rows.length === 0) return null;
     const body = JSON.stringify(rows.map(emailRow));
     const signature = signPayload(body, signingKey(db, secret, hook.site_id));
-    return { hookId, siteId: hook.site_id, batchId, target: hook.target_url, body, signature };
+    return { hookId, siteId: hook.site_id, batchId, target: hook.target_url, body, signature, size: rows.length };
   };
   const claim = db.transaction((hookId: number, at: number): Batch | null => {
     const batch = claimRows(hookId, at);
@@ -260,6 +280,35 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
     return deleteHook(db, batch.siteId, batch.hookId) ? dropped : 0;
   });
 
+  // The receiver answered 413 Payload Too Large: it took none of the batch, and would refuse the
+  // same bytes on every retry (a gateway or serverless host with a smaller body limit than ours, or
+  // a batch formed before payloads were capped at 1 MiB, up to 15 MB). A batch of several sign-ups
+  // is dissolved and its rows go again at once, cut to half its bytes, under new delivery ids: a
+  // receiver keying on X-Poplet-Delivery never sees one id with two contents. Halving again on each
+  // 413 ends at one sign-up, whose 413 is a failure like any other (settle). Returns whether the
+  // batch was dissolved.
+  //
+  // What the halving learned is kept with the hook, so the batches that follow are formed at that
+  // size at once rather than each going through the 413s again, across restarts too. It lapses
+  // learnedBytesForMs (24 h) after the hook's last 413: a receiver whose limit was raised, or
+  // whose 413 came from a gateway fault since fixed, gets full batches back within a day, with no
+  // one to remember to reset anything; one whose limit stands pays a halving series (log2 of the
+  // ratio, each step sent at once) at most once a day, and only when a backlog forms a batch above
+  // its limit (live sign-ups travel one or two at a time). Probing upward after successes instead
+  // would draw a 413 on every probe, through every backlog.
+  const shrink = db.transaction((batch: Batch, error: string): boolean => {
+    const at = now();
+    const hook = q.hook.get(batch.hookId);
+    if (!hook) return false;
+    const half = Math.floor(Buffer.byteLength(batch.body) / 2);
+    q.learnBytes.run(Math.min(learnedBytes(hook, at), half), at + o.learnedBytesForMs, batch.hookId);
+    if (batch.size < 2) return false;
+    q.hookError.run(error, new Date(at).toISOString(), batch.hookId);
+    q.dissolve.run(error, batch.batchId);
+    refreshDue(batch.hookId);
+    return true;
+  });
+
   // A hook whose batch cannot even be built (a site key the server secret no longer decrypts)
   // steps aside for a while instead of heading the due list and starving every other hook.
   const defer = db.transaction((hookId: number, at: number, error: string) => {
@@ -288,6 +337,13 @@ export function startHookWorker(deps: ServerDeps, options: HookWorkerOptions = {
       log.warn(
         { hook: batch.hookId, site: batch.siteId, delivery: batch.batchId, droppedDeliveries: dropped },
         'hook deleted: its receiver answered 410 Gone (unsubscribe); its pending deliveries were dropped. Create the hook again to resume',
+      );
+      return;
+    }
+    if (!result.ok && result.status === 413 && shrink(batch, result.error)) {
+      log.warn(
+        { hook: batch.hookId, delivery: batch.batchId, bytes: Buffer.byteLength(batch.body), signups: batch.size },
+        'hook batch refused as too large (413): its sign-ups go again at once in smaller batches, under new delivery ids',
       );
       return;
     }
