@@ -30,10 +30,20 @@ const KIT_KEYS: Record<string, string> = { deps: '$d', ctx: '$c', record: '$r', 
  */
 const UI_KEYS = 'req modal safe focusStep stepIndex errors busy failed given honeypot stepOf msgs sendStep toStep dismiss optOut fail idPrefix errorText chooseText tick follow tag kids'.split(' ');
 
+/**
+ * Preact's internal keys (its own build shortened them to these): bundled whole in the UI chunk,
+ * Preact reads and writes them only as `x.__k` or `{ __k: … }`, so each is renamed everywhere at
+ * once. Its `'__d' + random` and `'__a' + random` event keys are other, longer names, left as they
+ * are. One lands on the DOM, the key Preact keeps on the element it renders into: esbuild picks
+ * names no property in the chunk uses, and render-safety.test.ts checks the dialog and the div
+ * have no property of that name.
+ */
+const PREACT_KEYS = '__ __E __P __b __c __d __e __h __i __k __m __n __r __s __u __v'.split(' ');
+
 const mangle = (keys: string[]) => ({ mangleProps: new RegExp(`^(${keys.join('|')})$`), mangleCache: { ...KIT_KEYS } });
 /** esbuild options of the core build. */
 export const coreMangle = () => mangle([...CORE_KEYS, ...Object.keys(KIT_KEYS)]);
 /** esbuild options of the collection chunk's build. */
 export const collectMangle = () => mangle(Object.keys(KIT_KEYS));
 /** esbuild options of the UI chunk's build. */
-export const uiMangle = () => mangle(UI_KEYS);
+export const uiMangle = () => mangle([...UI_KEYS, ...PREACT_KEYS]);

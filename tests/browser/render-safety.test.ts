@@ -298,3 +298,25 @@ describe('character references in rich text', () => {
     expect(errors).toEqual([expect.stringContaining("requires 'TrustedHTML' assignment")]);
   });
 });
+
+// The UI build shortens Preact's internal property names too (internal-keys.ts), and Preact keeps
+// one of them on the element it renders into: the name esbuild picks must be a key of Preact's
+// own, not a property the dialog or the div already has (set, it would run the element's setter
+// and read back something else: the campaign could then not be drawn anew or taken down).
+describe("Preact's key on the element a campaign is rendered into", () => {
+  for (const layout of [{ type: 'popup' }, { type: 'slidein', position: 'bottom-right' }] as Layout[])
+    it(`${layout.type}: a key of its own, read back to take the campaign down`, async () => {
+      const { page, errors } = await f.open();
+      await show(page, campaign(layout));
+      const own = await page.evaluate(() => {
+        const mount = [...document.querySelector('poplet-campaign')!.shadowRoot!.children].find((e) => /^(DIALOG|DIV)$/.test(e.tagName))!;
+        (window as unknown as { __mount: Element }).__mount = mount;
+        return Object.keys(mount).map((k) => [mount.tagName, k, k in document.createElement(mount.tagName)]);
+      });
+      expect(own).toEqual([[layout.type == 'popup' ? 'DIALOG' : 'DIV', expect.any(String), false]]);
+      await page.evaluate(() => (window as unknown as W).__shown.destroy());
+      expect(await page.evaluate(() => (window as unknown as { __mount: Element }).__mount.childNodes.length)).toBe(0);
+      expect(await calls(page)).toEqual([['displayed', 7]]);
+      expect(errors).toEqual([]);
+    });
+});

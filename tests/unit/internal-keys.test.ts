@@ -25,6 +25,9 @@ describe('keys the builds shorten', () => {
     expect(keys.length).toBeGreaterThan(20);
     expect(keys).toContain('peek');
     expect(uiKeys).toContain('focusStep');
+    expect(uiKeys).toContain('__k');
+    // An object literal's prototype, which a renamed key would turn into a plain field.
+    for (const o of [coreMangle(), collectMangle(), uiMangle()]) expect(o.mangleProps.test('__proto__')).toBe(false);
   });
 
   it.each(files)('are not property names in %s', (file) => {
@@ -41,6 +44,7 @@ describe('keys the builds shorten', () => {
 
   // JSX props go to elements by name: a key that is also a DOM property, an attribute Preact
   // sets, a style name, or a name Preact itself reads would be renamed on its way to the element.
+  // Preact's own internal keys (`__k`) excepted: Preact reads them, and is renamed with them.
   // Built-in methods too (`at`, `values`, `entries`): one called in a bundle would be renamed with
   // the key (Object.entries became Object.<short name>, undefined, in the core once).
   it.each([
@@ -80,7 +84,7 @@ describe('keys the builds shorten', () => {
     ];
     const preact = readFileSync('node_modules/preact/dist/preact.module.js', 'utf8');
     const clash = list.filter(
-      (k) => objects.some((o) => k in o) || new RegExp(`\\.${k}\\b|[{,]${k}:|['"]${k}['"]`).test(preact) || document.createElement('input').hasAttribute(k),
+      (k) => objects.some((o) => k in o) || (!k.startsWith('__') && new RegExp(`\\.${k}\\b|[{,]${k}:|['"]${k}['"]`).test(preact)) || document.createElement('input').hasAttribute(k),
     );
     expect(clash).toEqual([]);
   });
@@ -95,5 +99,13 @@ describe('keys the builds shorten', () => {
     if (!existsSync(file)) return;
     const text = readFileSync(file, 'utf8');
     expect(list.filter((k) => new RegExp(`\\.${k}\\b|[{,]${k}:`).test(text))).toEqual([]);
+  });
+
+  // Nor read through a string (`x[p]`, p = '__k'), which the build leaves as it is. Preact builds
+  // two keys from one, '__d' and '__a' + a random number: other, longer names, left alone.
+  it("Preact's are never a string in dist/poplet.ui.js", () => {
+    if (!existsSync('dist/poplet.ui.js')) return;
+    const text = readFileSync('dist/poplet.ui.js', 'utf8');
+    expect(uiKeys.filter((k) => k.startsWith('__') && new RegExp(`(["'\`])${k}\\1(?!\\+[A-Za-z$_])`).test(text))).toEqual([]);
   });
 });
