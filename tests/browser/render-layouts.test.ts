@@ -87,6 +87,22 @@ describe('layouts', () => {
     expect(s.y + s.height).toBe(667);
   });
 
+  it("small screens: a slide-in's sheet rounds the corners that face the page, square against the screen's edge; a bar stays square", async () => {
+    const { page } = await f.open({ viewport: { width: 375, height: 667 } });
+    const radii: Record<string, string> = {};
+    for (const layout of [{ type: 'slidein', position: 'top-right' }, { type: 'slidein', position: 'bottom-left' }, { type: 'popup' }, { type: 'bar', position: 'top' }] as Layout[]) {
+      await show(page, campaign(layout));
+      radii[JSON.stringify(layout)] = await box(page).evaluate((el) => getComputedStyle(el).borderRadius);
+      await page.evaluate(() => (window as unknown as W).__shown.destroy());
+    }
+    expect(radii).toEqual({
+      '{"type":"slidein","position":"top-right"}': '0px 0px 12px 12px',
+      '{"type":"slidein","position":"bottom-left"}': '12px 12px 0px 0px',
+      '{"type":"popup"}': '12px 12px 0px 0px',
+      '{"type":"bar","position":"top"}': '0px',
+    });
+  });
+
   it('full screen: content taller than a small viewport starts at the top and scrolls to the end; short content is centred', async () => {
     const blocks: Content['steps'][0]['blocks'] = [{ type: 'heading', text: 'Top heading' }, { type: 'paragraph', text: 'Intro text' }];
     for (let i = 0; i < 6; i++) blocks.push({ type: 'text', name: 'f' + i, label: 'Field ' + i });

@@ -32,6 +32,9 @@
 // Fields and buttons fill the box's width (a bar's buttons excepted).
 // Where motion is reduced a campaign that leaves is hidden at once (no fade); mount removes it
 // after the fade's time either way.
+// On a phone a popup or a slide-in is a full-width sheet against the screen's edge, its corners
+// rounded on the side facing the page: a top slide-in's are its bottom ones (a bar has its own
+// top and bottom classes, and no rounded corner).
 // A full screen centres with `safe center`: plain `center` pushes content taller than the viewport
 // above the scroll origin, out of reach. Browsers without `safe` (Safari before 17.6) drop the
 // declaration and start the content at the top: not centred, never cut.
@@ -87,7 +90,7 @@ label{display:block;margin-bottom:4px;font-weight:600}\
 .x{top:6px;inset-inline-end:6px;height:40px;min-width:40px;padding:0 8px;position:absolute}\
 .ns{text-decoration:underline;font-size:13px;padding:6px 2px}\
 .hp{top:-1e4px;position:fixed}\
-@media(max-width:600px){.popup{padding:0;align-items:flex-end}.slidein .bx,.popup .bx{margin:0;width:100%;border-radius:var(--pl-radius,12px) var(--pl-radius,12px) 0 0;max-width:none}}\
+@media(max-width:600px){.popup{padding:0;align-items:flex-end}.slidein .bx,.popup .bx{margin:0;width:100%;border-radius:var(--pl-radius,12px) var(--pl-radius,12px) 0 0;max-width:none}.slidein.top .bx{border-radius:0 0 var(--pl-radius,12px) var(--pl-radius,12px)}}\
 @media(prefers-reduced-motion:reduce){*{animation:none!important}.out{display:none}}`;
 
 let sheet: CSSStyleSheet | undefined;
