@@ -5,7 +5,8 @@
 // transaction, so a crash can never lose a delivery nor send one for a rolled-back sign-up.
 // Rows that travel together share a batch_id, which is the X-Poplet-Delivery header: it stays the
 // same across retries so receivers can deduplicate. A batch refused as too large (413) loses its id
-// and its rows go again under new ones; the id is never sent with other rows. Times the worker compares are epoch ms.
+// and its rows go again under new ones; the id is never sent with other rows. Times the worker
+// compares are epoch ms.
 export const HOOKS_MIGRATIONS: Array<{ version: number; sql: string }> = [
   {
     version: 100,
