@@ -62,6 +62,9 @@ function prepare(db: Db) {
   // Requeued rows become due like new sign-ups (enqueue.ts): now, unless the hook already waits
   // for something, in which case they wait behind it.
   const due = db.prepare<[number, number]>(`UPDATE hooks SET next_due_at = ? WHERE id = ? AND next_due_at IS NULL`);
+  // A retry is the owner saying the receiver was fixed: a size learned from its 413s (worker.ts,
+  // shrink) goes too, so a limit raised before it gets full batches back at once.
+  const unlearn = db.prepare<[number]>(`UPDATE hooks SET max_bytes = NULL, max_bytes_until = NULL WHERE id = ?`);
   return {
     find: db.prepare<[string, string, string, number | null], { id: number }>(
       `SELECT id FROM hooks WHERE site_id = ? AND event = ? AND target_url = ? AND IFNULL(wisepop_id, -1) = IFNULL(?, -1)`,
@@ -83,6 +86,7 @@ function prepare(db: Db) {
     requeueAll: db.transaction((id: number, siteId: string, now: number): number => {
       const n = requeue.run(now, now, id, siteId).changes;
       if (n > 0) due.run(now, id);
+      unlearn.run(id);
       return n;
     }),
   };
