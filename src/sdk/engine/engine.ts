@@ -201,7 +201,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     // (frequency), stored its A/B group or set the opt-out since this page read them.
     deps.reload();
     const d = decide();
-    // The newest reasons for debug(); why one was held (the only note that leaves it eligible) is told by this decision again.
+    // The newest reasons for debug(); why one was held (the only note that leaves it eligible) is
+    // told by this decision again.
     last = d.debug;
     for (const id of ids) if (notes[id] && notes[id].status == 'eligible') delete notes[id];
     // Best rank first (the decision's order): the first to reach a free slot takes it.
