@@ -2,7 +2,7 @@
 // exports `bench(): Promise<string[]>`; a module that fails prints its error and the rest go on.
 import { statSync } from 'node:fs';
 
-const modules = ['./size.ts', './targeting.ts', './ui.ts', './server.ts', './events.ts', './hooks.ts'];
+const modules = ['./size.ts', './targeting.ts', './ui.ts', './sanitize.ts', './server.ts', './events.ts', './hooks.ts'];
 
 console.log(`# poplet bench — ${new Date().toISOString()} — node ${process.version}, ${process.platform}/${process.arch}`);
 let failed = false;

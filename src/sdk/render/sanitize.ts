@@ -32,7 +32,9 @@ export const decode = (s: string): string =>
     return n ? ((n = parseInt(n as string, x ? 16 : 10)) && n < 0x110000 ? String.fromCodePoint(n) : '\ufffd') : ENTITIES[e.toLowerCase()] || m;
   });
 
-const TAG = /<(\/?)(b|strong|i|em|a|br)\b((?:[^>"']|"[^"]*"|'[^']*')*)>/gi;
+// A `<` outside quotes ends a tag's attributes (the tag is then text): otherwise each unclosed tag
+// would look for its `>` to the end of the text, and 64 KB of them took a second.
+const TAG = /<(\/?)(b|strong|i|em|a|br)\b((?:[^<>"']|"[^"]*"|'[^']*')*)>/gi;
 const HREF = /\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/i;
 
 export function sanitize(html: string): SafeNode[] {

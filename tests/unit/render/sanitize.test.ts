@@ -61,6 +61,11 @@ describe('sanitize', () => {
     expect(sanitize('<a href="https://a.example/?q=>">go</a>')).toEqual([{ tag: 'a', href: 'https://a.example/?q=>', kids: ['go'] }]);
   });
 
+  it('a < outside quotes ends the attributes: that tag stays text, the next one is read', () => {
+    expect(sanitize('<b x<i>y</i>')).toEqual(['<b x', { tag: 'i', kids: ['y'] }]);
+    expect(sanitize('<b title="<i>">y</b>')).toEqual([{ tag: 'b', kids: ['y'] }]);
+  });
+
   it('nests no deeper than the HTML parser (512 levels): deeper tags are empty, their text stays (their closing tags, stray, show as text)', () => {
     const depth = (n: SafeNode[]): number => Math.max(0, ...n.map((k) => (typeof k == 'string' ? 0 : 1 + depth(k.kids))));
     const out = sanitize('<b><i>'.repeat(1000) + 'x' + '</i></b>'.repeat(1000) + 'y');
