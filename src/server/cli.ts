@@ -192,7 +192,8 @@ function deletedHelp(site: string, c: Campaign, counted: boolean, hooks: HookVie
 const describeHook = (h: HookView) =>
   `${h.id}  ${h.event}  ${h.target_url}  campaign=${h.wisepop_id ?? 'all'}  status=${h.status}  ` +
   `pending=${h.pending} failed=${h.failed} sent=${h.sent}  created=${h.created_at}` +
-  (h.last_error ? `  last error=${h.last_error} (${h.last_error_at})` : '');
+  (h.last_error ? `  last error=${h.last_error} (${h.last_error_at})` : '') +
+  (h.max_payload_bytes ? `  max payload=${h.max_payload_bytes} B (after a 413, until ${h.max_payload_until})` : '');
 
 /** The site named by --site, which must exist; stamped active as an API call would stamp it. */
 function hookSite(db: Db, flags: Record<string, string>): string {

@@ -3,7 +3,7 @@
 // failed for good after 24 h. A 413 now splits the batch (worker.ts, shrink).
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHookWorker, type HookWorker } from '../../src/server/hooks/worker';
-import { retryHook } from '../../src/server/hooks/manage';
+import { listHooks, retryHook } from '../../src/server/hooks/manage';
 import { insertSignups } from '../../src/server/store/signups';
 import { addHook, makeEnv, startReceiver, waitFor, type Env, type Receiver } from './hooks-fixture';
 
@@ -86,11 +86,16 @@ describe('a receiver that answers 413 Payload Too Large', () => {
     expect(tooLarge()).toBe(2);
     const maxBytes = env.deps.db.prepare('SELECT max_bytes FROM hooks WHERE id = ?').pluck().get(hook) as number;
     expect(maxBytes).toBeLessThanOrEqual(20_000);
+    // GET /api1/hooks (and `hook list`) show it while it holds.
+    const until = env.deps.db.prepare('SELECT max_bytes_until FROM hooks WHERE id = ?').pluck().get(hook) as number;
+    expect(listHooks(env.deps.db, env.siteId)[0]).toMatchObject({ max_payload_bytes: maxBytes, max_payload_until: new Date(until).toISOString() });
+    expect(listHooks(env.deps.db, env.siteId, until)[0]).toMatchObject({ max_payload_bytes: null, max_payload_until: null });
     // A retry (the owner fixed the receiver) forgets it; the 24 h lapse is checked below without one.
     const learned = () => env.deps.db.prepare('SELECT max_bytes, max_bytes_until FROM hooks WHERE id = ?').get(hook);
     const kept = learned();
     expect(retryHook(env.deps.db, env.siteId, hook)).toBe(0);
     expect(learned()).toEqual({ max_bytes: null, max_bytes_until: null });
+    expect(listHooks(env.deps.db, env.siteId)[0]!.max_payload_bytes).toBeNull();
     env.deps.db.prepare('UPDATE hooks SET max_bytes = @max_bytes, max_bytes_until = @max_bytes_until WHERE id = @id').run({ ...(kept as object), id: hook });
 
     // A day later the receiver's limit was raised: batches are full size again.

@@ -33,6 +33,8 @@ interface HookRow {
   last_error: string | null;
   last_error_at: string | null;
   last_success_at: string | null;
+  max_bytes: number | null;
+  max_bytes_until: number | null;
   pending: number;
   retrying: number;
   failed: number;
@@ -40,8 +42,14 @@ interface HookRow {
 }
 
 /** A hook as GET /api1/hooks shows it, with the state of its deliveries. */
-export interface HookView extends Omit<HookRow, 'retrying'> {
+export interface HookView extends Omit<HookRow, 'retrying' | 'max_bytes' | 'max_bytes_until'> {
   status: 'ok' | 'retrying' | 'failed';
+  /**
+   * The payload size learned from the receiver's 413s (worker.ts, shrink) while it holds, and until
+   * when: the answer to "why do my batches come small?". Null: payloads go up to 1 MiB.
+   */
+  max_payload_bytes: number | null;
+  max_payload_until: string | null;
 }
 
 /**
@@ -74,6 +82,7 @@ function prepare(db: Db) {
     ),
     list: db.prepare<[string], HookRow>(
       `SELECT h.id, h.event, h.target_url, h.wisepop_id, h.created_at, h.last_error, h.last_error_at, h.last_success_at,
+         h.max_bytes, h.max_bytes_until,
          COUNT(CASE WHEN d.status = 'pending' THEN 1 END) AS pending,
          COUNT(CASE WHEN d.status = 'pending' AND d.attempts > 0 THEN 1 END) AS retrying,
          COUNT(CASE WHEN d.status = 'failed' THEN 1 END) AS failed,
@@ -131,13 +140,18 @@ export async function createHook(db: Db, siteId: string, input: NewHook, rules: 
   return { id: Number(s.insert.run(siteId, 'email', target, wisepopId, new Date().toISOString()).lastInsertRowid), created: true };
 }
 
-export function listHooks(db: Db, siteId: string): HookView[] {
+export function listHooks(db: Db, siteId: string, now = Date.now()): HookView[] {
   return st(db)
     .list.all(siteId)
-    .map(({ retrying, ...h }): HookView => ({
-      ...h,
-      status: retrying > 0 ? 'retrying' : h.failed > 0 && !(h.last_success_at && h.last_success_at > (h.last_error_at ?? '')) ? 'failed' : 'ok',
-    }));
+    .map(({ retrying, max_bytes, max_bytes_until, ...h }): HookView => {
+      const learned = max_bytes !== null && max_bytes_until !== null && max_bytes_until > now;
+      return {
+        ...h,
+        status: retrying > 0 ? 'retrying' : h.failed > 0 && !(h.last_success_at && h.last_success_at > (h.last_error_at ?? '')) ? 'failed' : 'ok',
+        max_payload_bytes: learned ? max_bytes : null,
+        max_payload_until: learned ? new Date(max_bytes_until).toISOString() : null,
+      };
+    });
 }
 
 /** False when the site has no such hook (another site's hook included). */
