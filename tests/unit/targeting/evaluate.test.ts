@@ -234,6 +234,16 @@ describe('frequency and stop rules', () => {
     expect(run({ repeat: { every: 'pages', n: 5 } }, shownLastWeek).ids).toEqual([1]);
     expect(run({ repeat: { every: 'pages', n: 5 } }, shownThisSession).why(1)).toBe('already shown in the last 5 pages');
   });
+  it('a display dated after now (a clock since set back) holds nothing back; the stop rules and repeat: never still count it', () => {
+    // Stamped while the visitor's clock ran a year ahead, read with the clock right again.
+    const ahead = { d: 1, l: Math.floor((NOW + 365 * DAY) / 1000), p: 2 };
+    expect(run(undefined, hist(ahead)).ids).toEqual([1]);
+    expect(run({ repeat: { every: 'days', n: 7 } }, hist(ahead)).ids).toEqual([1]);
+    expect(run({ repeat: { every: 'minutes', n: 30 } }, hist(ahead)).ids).toEqual([1]);
+    expect(run(undefined, hist({ ...ahead, d: 0 })).ids).toEqual([1]);
+    expect(run({ repeat: { every: 'never' } }, hist(ahead)).why(1)).toBe('already shown once (repeat: never)');
+    expect(run({ stopAfter: { displays: 1 } }, hist(ahead)).why(1)).toBe('stopped after 1 displays');
+  });
   it('never again after the first display', () => {
     expect(run({ repeat: { every: 'never' } }, shownLastWeek).why(1)).toBe('already shown once (repeat: never)');
     expect(run({ repeat: { every: 'never' } }, hist()).ids).toEqual([1]);
