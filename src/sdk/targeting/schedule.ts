@@ -50,12 +50,14 @@ export function bound(s: string | undefined, wall: Wall, end?: boolean): number 
   if (!m || m[4]) return Date.parse(s!);
   const w = Date.parse(m[1] ? s + 'Z' : s!) + (end && !m[1] ? 864e5 : 0);
   const off = (t: number) => +wall(t) - t;
-  // The second pass settles the offset across a DST change. A wall time the clocks skip (02:30
-  // as they go from 2 to 3, or midnight in Santiago) has no instant: a third pass then gives the
-  // other offset, and the later of the two is the time read with the offset from before the
-  // change (a day the clocks skip into starts when they do, not an hour before). Elsewhere the
-  // third pass changes nothing.
-  const b = w - off(w - off(w));
+  // The first pass reads the offset a day before, before any change near it; the second settles
+  // it across a DST change. So a time the clocks pass twice (02:30 as they go back from 3 to 2) is
+  // the first passing, east of UTC as west of it (a first pass at `w` itself could land on either).
+  // A wall time the clocks skip (02:30 as they go from 2 to 3, or midnight in Santiago) has no
+  // instant: a third pass then gives the other offset, and the later of the two is the time read
+  // with the offset from before the change (a day the clocks skip into starts when they do, not
+  // an hour before). Elsewhere the third pass changes nothing.
+  const b = w - off(w - off(w - 864e5));
   return Math.max(b, w - off(b));
 }
 

@@ -45,6 +45,20 @@ describe('schedule bounds in the site zone', () => {
     expect(wrong).toEqual([]);
   });
 
+  it.each(ZONES)('%s: a wall-clock time the clocks pass twice is the first passing, whatever side of UTC the zone is on', (tz) => {
+    const wall = zone(tz, vi.fn());
+    const w = ref(tz);
+    const wrong: string[] = [];
+    for (let d = Date.UTC(2024, 0, 1); d < Date.UTC(2026, 0, 1); d += 864e5)
+      for (const hm of ['00:30', '01:30', '01:45', '02:30']) {
+        const s = iso(d).slice(0, 10) + 'T' + hm;
+        const t = bound(s, wall);
+        // The clocks go back by 30 min (Lord Howe) or 1 h: the same reading that long before is the first.
+        for (const back of [18e5, 36e5]) if (w(t - back) == Date.parse(s + 'Z')) wrong.push(`${s}: ${iso(t)}, read at ${iso(t - back)} already`);
+      }
+    expect(wrong).toEqual([]);
+  });
+
   it.each([
     // Santiago's clocks go from 24:00 on Saturday 6 September 2025 (UTC-4) to 01:00 (UTC-3): the
     // 7th starts at 04:00 UTC, and the 6th (UTC-4) lasts until then.
@@ -61,6 +75,12 @@ describe('schedule bounds in the site zone', () => {
     // Santiago's clocks go back from 24:00 on 5 April 2025 to 23:00: the 6th starts at 04:00 UTC.
     ['2025-04-05', 'America/Santiago', true, '2025-04-06T04:00:00.000Z'],
     ['2025-06-18', 'Asia/Kathmandu', false, '2025-06-17T18:15:00.000Z'],
+    // Times the clocks pass twice are read with the offset from before the change, east of UTC as
+    // west of it: Paris 02:30 CEST on 26 October 2025, New York 01:30 EDT on 2 November, Lord Howe
+    // 01:45 at +11 on 6 April (its clocks go back 30 min, from 02:00 to 01:30).
+    ['2025-10-26T02:30', 'Europe/Paris', false, '2025-10-26T00:30:00.000Z'],
+    ['2025-11-02T01:30', 'America/New_York', false, '2025-11-02T05:30:00.000Z'],
+    ['2025-04-06T01:45', 'Australia/Lord_Howe', false, '2025-04-05T14:45:00.000Z'],
   ] as const)('%s in %s (end: %s) is %s', (s, tz, end, want) => {
     expect(iso(bound(s, zone(tz, vi.fn()), end))).toBe(want);
   });
