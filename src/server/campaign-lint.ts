@@ -400,6 +400,9 @@ export function campaignWarnings(c: Campaign, ctx: LintContext): string[] {
   for (const [content, path] of contents) out.push(...[...localCountdowns(content, path), ...lowContrast(content, path)].map((w) => `${name}: ${w}`));
   out.push(...impossibleDays(c, '').map((w) => `${name}: ${w}`));
   out.push(...regexWarnings(c.targeting).map((w) => `${name}: ${w}`));
+  // The SDK reads [h, h] as no hour excluded (compileSchedule): likely a window typed wrong.
+  const hours = c.schedule?.hours;
+  if (hours && hours[0] === hours[1]) out.push(`${name}: schedule.hours [${hours}] has equal ends: it runs all day (for a window, give two different hours)`);
   if (c.layout.type === 'fullscreen') {
     for (const [content, path] of contents) {
       const trapped = trappedSteps(content, path);

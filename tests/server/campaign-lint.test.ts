@@ -93,6 +93,16 @@ describe('unknown keys', () => {
   });
 });
 
+describe('schedule hours with equal ends', () => {
+  it('are said to run all day, for any status', () => {
+    for (const status of ['live', 'draft'] as const)
+      expect(campaignWarnings(testCampaign(12, { status, schedule: { hours: [9, 9] } }), ctx)).toEqual([
+        'campaign 12: schedule.hours [9,9] has equal ends: it runs all day (for a window, give two different hours)',
+      ]);
+    expect(campaignWarnings(testCampaign(12, { schedule: { hours: [9, 17] } }), ctx)).toEqual([]);
+  });
+});
+
 describe('live campaigns that cannot show', () => {
   it('a schedule over, in the site\'s time zone, a date-only end covering its whole day', () => {
     const ended = testCampaign(12, { schedule: { end: '2025-04-20' } });
