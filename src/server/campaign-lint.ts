@@ -13,6 +13,7 @@
 import { validateCampaign, type Campaign, type Content } from '../shared/campaign';
 import { DEFAULT_MESSAGES } from '../sdk/render/form';
 import { bound, zone } from '../sdk/targeting/schedule';
+import { ISO } from '../shared/campaign-targeting';
 
 type O = Record<string, unknown>;
 const isObj = (x: unknown): x is O => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -240,6 +241,23 @@ export function nestedRepeat(src: string): boolean {
  * backreference counts the groups of all of them and a group name may not come twice; and a
  * nested repeat can freeze the page.
  */
+/**
+ * Date conditions' `before`/`after` values the browsers read apart. The validator takes any date
+ * Date.parse reads, and V8 reads forms others do not ("2025-06-01 10:00" is no date in Safari, so
+ * there the condition never matches). A date and time with no offset is read in each visitor's own
+ * zone, not the site's as a schedule is.
+ */
+function dateWarnings(rule: unknown): string[] {
+  return conditions(rule, 'targeting').flatMap(([c, path]) => {
+    const v = c.value;
+    if (c.kind !== 'date' || (c.op !== 'before' && c.op !== 'after') || typeof v !== 'string') return [];
+    const m = ISO.exec(v);
+    if (!m)
+      return [`${path} date "${v}" is not an ISO date: browsers read other forms differently, some not at all (then the condition never matches): write it as 2025-06-01 or 2025-06-01T10:00:00Z`];
+    return m[1] && !m[4] ? [`${path} date "${v}" has no UTC offset: each visitor's browser reads it in the visitor's own time zone: write it with one ("…Z" or "…+01:00")`] : [];
+  });
+}
+
 function regexWarnings(rule: unknown): string[] {
   return conditions(rule, 'targeting').flatMap(([c, path]) => {
     if (typeof c.op !== 'string' || !c.op.endsWith('matches')) return [];
@@ -399,7 +417,7 @@ export function campaignWarnings(c: Campaign, ctx: LintContext): string[] {
   (c.variants ?? []).forEach((v, i) => v.content && contents.push([v.content, `variants[${i}].content`]));
   for (const [content, path] of contents) out.push(...[...localCountdowns(content, path), ...lowContrast(content, path)].map((w) => `${name}: ${w}`));
   out.push(...impossibleDays(c, '').map((w) => `${name}: ${w}`));
-  out.push(...regexWarnings(c.targeting).map((w) => `${name}: ${w}`));
+  out.push(...[...regexWarnings(c.targeting), ...dateWarnings(c.targeting)].map((w) => `${name}: ${w}`));
   // The SDK reads [h, h] as no hour excluded (compileSchedule): likely a window typed wrong.
   const hours = c.schedule?.hours;
   if (hours && hours[0] === hours[1]) out.push(`${name}: schedule.hours [${hours}] has equal ends: it runs all day (for a window, give two different hours)`);

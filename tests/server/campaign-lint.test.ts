@@ -93,6 +93,21 @@ describe('unknown keys', () => {
   });
 });
 
+describe('date conditions', () => {
+  const dated = (value: string | number, op = 'before') =>
+    testCampaign(12, { targeting: { all: [{ type: 'property', key: 'lastPurchase', kind: 'date', op, value }] } } as Partial<Campaign>);
+  it('a date that is not ISO (browsers read it apart), or a date and time with no offset (read in each visitor\'s zone)', () => {
+    expect(campaignWarnings(dated('2025-06-01 10:00'), ctx)).toEqual([
+      'campaign 12: targeting.all[0] date "2025-06-01 10:00" is not an ISO date: browsers read other forms differently, some not at all (then the condition never matches): write it as 2025-06-01 or 2025-06-01T10:00:00Z',
+    ]);
+    expect(campaignWarnings(dated('June 1, 2025', 'after'), ctx)).toHaveLength(1);
+    expect(campaignWarnings(dated('2025-06-01T10:00'), ctx)).toEqual([
+      'campaign 12: targeting.all[0] date "2025-06-01T10:00" has no UTC offset: each visitor\'s browser reads it in the visitor\'s own time zone: write it with one ("…Z" or "…+01:00")',
+    ]);
+    for (const fine of ['2025-06-01', '2025-06-01T10:00:00Z', '2025-06-01T10:00+02:00', 1748736000000]) expect(campaignWarnings(dated(fine), ctx)).toEqual([]);
+  });
+});
+
 describe('schedule hours with equal ends', () => {
   it('are said to run all day, for any status', () => {
     for (const status of ['live', 'draft'] as const)
