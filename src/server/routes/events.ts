@@ -2,7 +2,8 @@
 // summed in memory per campaign, day and A/B group (the event's `g`), and written once a second
 // in one transaction.
 // Counts are statistics, not records: a crash loses at most the last second of them, which buys
-// one fsync a second instead of one per batch. Sign-ups are counted when stored (store/signups.ts),
+// one fsync a second instead of one per batch. A flush the database refuses for a while (a full
+// disk) keeps them in memory until one is written. Sign-ups are counted when stored (store/signups.ts),
 // so `signup` events are accepted but not counted twice.
 // Anyone can post here (no Origin, no key), and every distinct campaign, group, day and goal name
 // is a row kept for the retention period: only campaigns and groups the site has or had are
@@ -58,6 +59,12 @@ const CLOSE_EVERY = 60_000;
  * day not begun yet, whose visitors are not counted (countableDays).
  */
 const PAST = 30 * DAY;
+/**
+ * The errors of a database that cannot take a write for now (a full disk, a lock held past the
+ * busy timeout, a disk error): the flush's counts are kept and written with the next one. Any
+ * other error drops them, as it would fail every flush that kept them.
+ */
+const WRITE_AGAIN = /^SQLITE_(FULL|BUSY|IOERR)/;
 
 export interface EventCounter {
   add(site: string, timeZone: string, batch: EventBatch, now?: number): void;
@@ -164,8 +171,10 @@ export function createEventCounter(
       if (e === undefined) exists.set(site, (e = siteRow.get(site) !== undefined));
       return e;
     };
-    for (const { key, counts, goals, visitors, timeZone, waited } of entries) {
+    for (const { key, counts: added, goals, visitors, timeZone, waited } of entries) {
       if (!siteExists(key.site)) continue;
+      // A copy: the entries of a flush the database refused are written again as they were added (flush).
+      const counts = { ...added };
       const day = visitors.size ? dayOf(key, timeZone) : null;
       if (day) {
         const list = [...visitors];
@@ -175,12 +184,12 @@ export function createEventCounter(
           day.rows += 1;
           return true;
         };
-        const added = addVisitors(deps.db, key, seen, room, (i) => {
+        const found = addVisitors(deps.db, key, seen, room, (i) => {
           const [id, flags] = list[i]!;
           const n = (waited.get(id) ?? 0) + 1;
           if (n < LATE_FLUSHES) waiting.push({ key, timeZone, id, flags, waited: n });
         });
-        for (const [c, n] of Object.entries(added) as Array<[Counter, number]>) counts[c] += n;
+        for (const [c, n] of Object.entries(found) as Array<[Counter, number]>) counts[c] += n;
       }
       // A sign-up event whose visitor was not shown that day adds nothing: no row for it.
       if (Object.values(counts).some((n) => n !== 0)) addCounts(deps.db, key, counts);
@@ -208,6 +217,7 @@ export function createEventCounter(
     }
     if (pending.size === 0) return;
     const entries = [...pending.values()];
+    const kept = { pending, groups: pendingGroups };
     pending = new Map();
     pendingGroups = new Map();
     try {
@@ -215,9 +225,29 @@ export function createEventCounter(
       // first means another connection's commit in between cannot make the upgrade fail.
       late = write.immediate(entries, now);
     } catch (e) {
-      deps.log.error({ err: e, rows: entries.length }, 'event counts not written');
+      const again = WRITE_AGAIN.test(String((e as { code?: unknown }).code));
+      deps.log.error({ err: e, rows: entries.length, kept: again }, 'event counts not written');
+      if (again) {
+        // Nothing was added since the swap (this runs in one turn): the counts go back as they
+        // were, to be written with the next second's. Their goal names stay in `names` too.
+        ({ pending, groups: pendingGroups } = kept);
+        keepBounded();
+        return;
+      }
     }
     if (names.size > NAME_CACHE) names.clear();
+  };
+  // A write refused for minutes holds every visitor id of those minutes: past the daily cap's
+  // worth, the ids are dropped (their rows say visitors_capped) and the counts kept.
+  const keepBounded = () => {
+    let ids = 0;
+    for (const entry of pending.values()) ids += entry.visitors.size;
+    if (ids <= maxVisitorRows) return;
+    for (const entry of pending.values()) {
+      if (entry.counted && entry.visitors.size) entry.counts.visitors_dropped += 1;
+      entry.visitors.clear();
+      entry.waited.clear();
+    }
   };
   const timer = setInterval(flush, intervalMs);
   timer.unref();
