@@ -27,7 +27,9 @@ export interface SiteCache {
   get(id: string): Site | undefined;
   /**
    * The site's campaigns (every status: a paused one's late events still count) with the A/B
-   * groups each can report: its variants' ids (or `default` without variants) and `control`.
+   * groups each can report (assignGroup, src/sdk/targeting/variant.ts): its variants' ids, or
+   * `default` when it has a control group but no variants, and `control` when it has one; none
+   * for a campaign with neither.
    */
   campaignGroups(siteId: string): Map<number, Set<string>>;
 }
@@ -71,7 +73,9 @@ export function createSiteCache(db: Db): SiteCache {
       if (!map) {
         map = new Map();
         for (const c of listCampaigns(db, siteId)) {
-          map.set(c.id, new Set([...(c.variants?.length ? c.variants.map((v) => v.id) : [DEFAULT_GROUP]), 'control']));
+          const groups = c.variants?.length ? c.variants.map((v) => v.id) : c.control ? [DEFAULT_GROUP] : [];
+          if (c.control) groups.push('control');
+          map.set(c.id, new Set(groups));
         }
         // Only callers that found the site ask: one entry per real site at most.
         groups.set(siteId, map);

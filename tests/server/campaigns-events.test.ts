@@ -331,7 +331,9 @@ describe('POST /events and GET /api1/stats are bounded', () => {
 
   beforeAll(async () => {
     g = await startFixture({ eventsPerMinute: 0, apiPerMinute: 0 });
-    addCampaigns(g.db, g.site, { 1: ['a', 'b'], 2: [] });
+    addCampaigns(g.db, g.site, { 1: ['a', 'b'] });
+    // 2: a control group without variants; 3: no test at all.
+    importCampaigns(g.db, g.site, [testCampaign(2, { control: 10 }), testCampaign(3)]);
   });
   afterAll(() => g.close());
 
@@ -344,6 +346,9 @@ describe('POST /events and GET /api1/stats are bounded', () => {
       { k: 'display', c: 2, g: 'default', t: now }, // a control group without variants
       { k: 'display', c: 1, g: 'zzz', t: now }, // a group the campaign never had: its null row
       { k: 'display', c: 2, g: 'a', t: now },
+      // Groups a campaign without a test never reports (only forged): its null row.
+      { k: 'display', c: 3, g: 'default', t: now },
+      { k: 'display', c: 3, g: 'control', t: now },
       { k: 'display', c: 999, t: now },
       { k: 'goal', c: 999, n: 'purchase', r: 5, t: now },
     ]);
@@ -360,8 +365,9 @@ describe('POST /events and GET /api1/stats are bounded', () => {
       [1, 'control', 1],
       [2, null, 1],
       [2, 'default', 1],
+      [3, null, 2],
     ]);
-    expect(rows('SELECT COUNT(*) FROM events_daily')).toBe(5);
+    expect(rows('SELECT COUNT(*) FROM events_daily')).toBe(6);
     expect(rows('SELECT COUNT(*) FROM goals_daily')).toBe(0);
 
     // A campaign imported while the server runs counts from the next batch on.
