@@ -49,11 +49,18 @@ const rearmCampaigns: Campaign[] = [
   },
 ];
 
+/**
+ * Scroll 50 % on an app shell: the document never scrolls, a <main> filling the window does; a
+ * tall menu beside it scrolls too, and must not count.
+ */
+const SHELL = 'app-shell';
+const shellCampaign = campaign(SHELL, { type: 'scroll', percent: 50 }, 22);
+
 let site: SiteServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  site = await startSiteServer('shop.example', [...Object.entries(TRIGGERS).map(([path, t], i) => campaign(path, t, i)), ...rearmCampaigns]);
+  site = await startSiteServer('shop.example', [...Object.entries(TRIGGERS).map(([path, t], i) => campaign(path, t, i)), ...rearmCampaigns, shellCampaign]);
   browser = site.browser;
   for (const path of [...Object.keys(TRIGGERS), REARM]) {
     site.pages.pages.set(`/${path}`, {
@@ -61,6 +68,11 @@ beforeAll(async () => {
         <body><main><h1>${path}</h1><div style="height:4000px">long page</div></main></body></html>`,
     });
   }
+  site.pages.pages.set(`/${SHELL}`, {
+    body: `<!doctype html><html lang="en"><head><title>${SHELL}</title><link rel="icon" href="data:,"><script>${site.snippet}</script></head>
+      <body style="margin:0"><nav style="position:fixed;left:0;top:0;width:200px;height:100vh;overflow:auto"><div style="height:5000px">menu</div></nav>
+      <main style="margin-left:200px;height:100vh;overflow:auto"><h1>${SHELL}</h1><div style="height:4000px">app</div></main></body></html>`,
+  });
 });
 afterAll(() => site?.close());
 
@@ -95,6 +107,19 @@ describe('every trigger type in Chromium', () => {
     await page.mouse.move(600, 400);
     await page.mouse.wheel(0, 600); // about 19 % of the scrollable height
     await stillHidden(popup, 800);
+    await page.mouse.wheel(0, 1600); // about 69 %
+    await popup.waitFor({ state: 'visible', timeout: 5000 });
+    expect(errors).toEqual([]);
+  });
+
+  it('scroll: on an app shell, where a <main> scrolls and the document does not, the main counts and a menu beside it does not', async () => {
+    const { page, popup, errors } = await visit(SHELL);
+    await page.mouse.move(100, 400);
+    await page.mouse.wheel(0, 5000); // the menu, to its end
+    await page.mouse.move(600, 400);
+    await page.mouse.wheel(0, 600); // about 19 % of the main's scrollable height
+    await stillHidden(popup, 800);
+    expect(await page.evaluate(() => [document.querySelector('nav')!.scrollTop > 0, scrollY])).toEqual([true, 0]);
     await page.mouse.wheel(0, 1600); // about 69 %
     await popup.waitFor({ state: 'visible', timeout: 5000 });
     expect(errors).toEqual([]);

@@ -32,8 +32,13 @@ function arm(list: Array<[number, Trigger]>, over: Partial<TriggerEnv> = {}) {
   armed.push(a);
   return { ...a, fire, fired: () => fire.mock.calls.map((c) => c[0]) };
 }
-const scrollTo = (y: number) => {
+/** Where the page is scrolled to, without a scroll event. */
+const place = (y: number) => {
   Object.defineProperty(window, 'scrollY', { value: y, configurable: true });
+  Object.defineProperty(document.documentElement, 'scrollTop', { value: y, configurable: true });
+};
+const scrollTo = (y: number) => {
+  place(y);
   window.dispatchEvent(new Event('scroll'));
 };
 const leave = (clientY: number, relatedTarget: Element | null = null) => document.dispatchEvent(new MouseEvent('mouseout', { clientY, relatedTarget, bubbles: true }));
@@ -53,9 +58,14 @@ beforeEach(() => {
     spies.push(vi.spyOn(t, 'addEventListener').mockImplementation((type: string, f: EventListenerOrEventListenerObject, o?: boolean | AddEventListenerOptions) => (added.push([type, o]), add(type, f, o))));
     spies.push(vi.spyOn(t, 'removeEventListener').mockImplementation((type: string, f: EventListenerOrEventListenerObject, o?: boolean | EventListenerOptions) => (removed.push(type), rem(type, f, o))));
   }
-  Object.defineProperty(document.documentElement, 'scrollHeight', { value: 3000, configurable: true });
+  // The page as a browser has it (jsdom has no layout, nor a scrollingElement): 3000 px tall in a
+  // 1000 px window, at its top.
+  const root = document.documentElement;
+  Object.defineProperty(document, 'scrollingElement', { value: root, configurable: true });
+  Object.defineProperty(root, 'scrollHeight', { value: 3000, configurable: true });
+  Object.defineProperty(root, 'clientHeight', { value: 1000, configurable: true });
   Object.defineProperty(window, 'innerHeight', { value: 1000, configurable: true });
-  Object.defineProperty(window, 'scrollY', { value: 0, configurable: true });
+  place(0);
   document.body.innerHTML = '';
 });
 afterEach(() => {
@@ -120,7 +130,7 @@ describe('scroll percent', () => {
   it('ignores scrolling panels inside the page, and a page too short to scroll never fires', () => {
     const a = arm([[1, { type: 'scroll', percent: 10 }]]);
     const panel = document.body.appendChild(document.createElement('div'));
-    Object.defineProperty(window, 'scrollY', { value: 2000, configurable: true });
+    place(2000);
     panel.dispatchEvent(new Event('scroll')); // page at 100 %, but the event is the panel's
     expect(a.fired()).toEqual([]);
     document.dispatchEvent(new Event('scroll')); // the page's own scroll event targets the document
@@ -409,7 +419,7 @@ describe('re-arming mid-page (the eligible set changed) keeps what a campaign th
     setVisibility('hidden');
     rearm([other]);
     setVisibility('visible'); // unheard: nothing for campaign 1
-    Object.defineProperty(window, 'scrollY', { value: 1500, configurable: true }); // read up, unheard
+    place(1500); // read up, unheard
     const a = rearm([[1, { type: 'exit' }]]);
     vi.advanceTimersByTime(5000);
     scrollTo(1460); // 40 px from where it came back, not 540 px from where it left
