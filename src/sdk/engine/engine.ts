@@ -77,10 +77,12 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
    * single-page app may draw the route after reporting its page view): held, fired again until
    * it need not wait, and so decided again then. The page view ends the wait. Asked when the
    * trigger fires, and again once the chunks have arrived, since a modal may open, or the element
-   * go, while they load. True when held.
+   * go, while they load. True when held. `control`: a control group, which also waits while the
+   * tab is hidden: the popup it stands for counts once painted, and a hidden tab paints nothing
+   * (a product opened in a background tab, maybe never looked at).
    */
-  const holdBack = (id: number, s: string) => {
-    const why = waitFor(s);
+  const holdBack = (id: number, s: string, control?: boolean) => {
+    const why = waitFor(s) || (control && document.hidden && 'waiting: tab hidden');
     if (!why) return;
     note(id, why, 'eligible');
     held.add(id);
@@ -221,7 +223,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       }
       // The control group waits and asks the listeners as the campaign it stands for would:
       // counted where the treatment is shown, never where it would have been held or vetoed.
-      if (holdBack(id, s)) {
+      if (holdBack(id, s, c.group == G.CONTROL)) {
         // Waits (for the modal, or the embed's element): its slot stays taken in this batch.
       } else if (!deps.emit('before-popup-display', { popup: { id, name }, variant: c.group }) || deps.context().noshow || page != at) {
         // A listener that recorded a page view (a router moving on) ends the batch: it was decided

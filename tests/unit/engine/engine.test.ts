@@ -740,6 +740,18 @@ describe('engine: showing', () => {
     expect(t.beacons.flatMap(([, b]) => b.events).map((e) => [e.k, e.c, e.g])).toEqual([['display', 3, 'control']]);
   });
 
+  it('the control group waits while the tab is hidden, as its popup is counted once painted: a background tab never looked at counts neither', async () => {
+    const hidden = vi.spyOn(document, 'hidden', 'get').mockReturnValue(true);
+    const t = await ready([campaign(3, { control: 100 })]);
+    await t.fire(3);
+    expect(t.beacons).toEqual([]);
+    expect(t.ctx.history[3]).toBeUndefined();
+    expect(t.engine.debug()[0]).toMatchObject({ status: 'eligible', reason: 'waiting: tab hidden' });
+    hidden.mockReturnValue(false);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(t.beacons.flatMap(([, b]) => b.events).map((e) => [e.k, e.c, e.g])).toEqual([['display', 3, 'control']]);
+  });
+
   it('a before-popup-display listener vetoes the control group\'s count as it vetoes the popup (asked with variant control)', async () => {
     const t = await ready([campaign(1, { control: 100 }), campaign(2)], { vetoIds: [1] });
     await t.fire(1, 2);
