@@ -119,6 +119,9 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       const k = keep(id, { last: now() });
       for (const type of ACTIVITY) on(id, type, () => (k.last = now()));
       const tick = () => {
+        // Focus in a frame (a card form, a chat, a video): its events never reach this window,
+        // and the visitor typing there is not idle.
+        if ((doc.activeElement || doc).nodeName == 'IFRAME') k.last = now();
         const left = ms + k.last - now();
         left > 0 ? timer(tick, left) : hit(id);
       };

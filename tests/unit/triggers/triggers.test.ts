@@ -290,6 +290,19 @@ describe('inactivity', () => {
     expect(added.every(([, o]) => (o as AddEventListenerOptions).passive)).toBe(true);
     expect(removed.length).toBe(added.length);
   });
+
+  it('focus inside a frame counts as activity: its events never reach the page', () => {
+    const frame = document.body.appendChild(document.createElement('iframe'));
+    const a = arm([[1, { type: 'inactivity', seconds: 30 }]]);
+    const focus = vi.spyOn(document, 'activeElement', 'get').mockReturnValue(frame);
+    vi.advanceTimersByTime(120_000); // typing a card number in a payment frame, unheard
+    expect(a.fired()).toEqual([]);
+    focus.mockReturnValue(document.body);
+    vi.advanceTimersByTime(29_999);
+    expect(a.fired()).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(a.fired()).toEqual([1]);
+  });
 });
 
 describe('re-arming mid-page (the eligible set changed) keeps what a campaign that stays armed has seen', () => {
