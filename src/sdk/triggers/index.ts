@@ -141,13 +141,15 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       // Mobile: 100 px of upward scroll within 300 ms. A run starts at its first upward step, from
       // where the page was before it (that step counts, however long the page had rested: a quick
       // flick can be a single scroll event), and its 300 ms count from then, not from the last
-      // downward step. Going down ends it; an upward step past the 300 ms starts a new one.
+      // downward step. Going down ends it; an upward step past the 300 ms starts a new one. So does
+      // a step up by more than a screen, which no finger makes in one frame: the page was scrolled
+      // (an SPA router back to the top after a page view, a "back to top" link), not the visitor.
       // `hidden`: the tab was left (absent until then).
       const k = keep<{ py: number; ay: number; at: number; hidden?: boolean }>(id, { py: win.scrollY, ay: 0, at: 0 });
       on(id, 'scroll', () => {
         const y = win.scrollY;
         const t = now();
-        if (y >= k.py) k.at = 0;
+        if (y >= k.py || k.py - y > win.innerHeight) (k.at = 0), (k.ay = y);
         else if (t - k.at > 300) (k.ay = k.py), (k.at = t);
         k.py = y;
         if (k.ay - y >= 100) go();

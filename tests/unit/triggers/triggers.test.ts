@@ -254,6 +254,16 @@ describe('exit intent, mobile', () => {
     scrollTo(1580);
     expect(two.fired()).toEqual([2]);
   });
+  it('a jump up by more than a screen is the page scrolled (an SPA router, a back-to-top link), not a flick; a flick after it counts', () => {
+    scrollTo(3000);
+    const a = arm([[1, { type: 'exit' }]], { isMobile: true });
+    vi.advanceTimersByTime(16);
+    scrollTo(3000 - innerHeight - 1);
+    expect(a.fired()).toEqual([]);
+    vi.advanceTimersByTime(16);
+    scrollTo(3000 - innerHeight - 101);
+    expect(a.fired()).toEqual([1]);
+  });
   it('fires when the visitor comes back to the tab', () => {
     const a = arm([[1, { type: 'exit' }]], { isMobile: true });
     setVisibility('visible');
