@@ -62,7 +62,12 @@ export function uiHost(kit: CollectKit, outbox: Outbox, track: Track, group: str
       // emoji): the visitor could never fix that, and every try would be refused. Removed here;
       // read per code point (`u`), a surrogate (\p{Cs}) is one without its other half. Own
       // keys: for…in meets what the page put on Object.prototype (a legacy method: no replace()).
-      for (const k of Object.keys(rest)) rest[k] = rest[k].replace(/[\0-\b\v\f\x0e-\x1f\x7f\p{Cs}]/gu, '');
+      // A before-form-submit listener may have set a number or a boolean (`fields.score = 42`):
+      // sent as its text, as a hidden field's is; null or undefined leaves the field out. Either
+      // threw here before, and the sign-up was lost.
+      for (const k of Object.keys(rest))
+        if (rest[k] != null) rest[k] = String(rest[k]).replace(/[\0-\b\v\f\x0e-\x1f\x7f\p{Cs}]/gu, '');
+        else delete rest[k];
       // Undefined members (no consent, no variant) vanish in JSON, stored or sent.
       const result = await outbox.submit({ id: signupId(kit.id()), site: deps.site, wisepop_id: c.id, email, fields: rest, consent, hp, variant: group });
       // A honeypot hit goes to the server (which drops it) but is no conversion.

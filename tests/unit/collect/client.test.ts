@@ -140,6 +140,23 @@ describe('collection client', () => {
     expect(t.history[7]?.v ?? 0).toBe(0);
   });
 
+  it('a before-form-submit listener may set a number or a boolean (sent as text) or null and undefined (left out): the sign-up is sent', async () => {
+    const t = setup();
+    const seen: unknown[] = [];
+    t.deps.emit = (name: string, detail?: unknown) => {
+      const d = detail as { fields: Record<string, unknown> };
+      if (name == 'before-form-submit') Object.assign(d.fields, { score: 42, vip: true, city: null, plan: undefined, note: 'a\u0001b' });
+      if (name == 'after-form-submit') seen.push(detail);
+      return true;
+    };
+    const r = await t.client.host(undefined, () => {}).submit(c, { email: 'ann@example.com', city: 'Lyon' }, undefined, '');
+    expect(r).toEqual({ ok: true, queued: false });
+    // A number's replace() threw before: the form showed its error, the sign-up was lost.
+    expect(t.sent[0].body).toMatchObject({ email: 'ann@example.com', fields: { score: '42', vip: 'true', note: 'ab' } });
+    expect(Object.keys((t.sent[0].body as SignupPayload).fields!)).toEqual(['score', 'vip', 'note']);
+    expect(seen).toMatchObject([{ ok: true }]);
+  });
+
   it('flush sends what an earlier page left in localStorage', async () => {
     const t = setup();
     const p: SignupPayload = { id: 'left-0000001', site: 's1', wisepop_id: 7, email: 'a@b.co', fields: {} };
