@@ -13,7 +13,7 @@ type Counter = 'c' | 'k' | 'v';
 
 export function uiHost(kit: CollectKit, outbox: Outbox, track: Track, group: string | undefined, closed: () => void): UiHost {
   const { deps } = kit;
-  const about = (c: Campaign, more?: object) => ({ popup: { id: c.id, name: c.name }, variant: group, ...more });
+  const about = (c: Campaign, more?: object): Record<string, unknown> => ({ popup: { id: c.id, name: c.name }, variant: group, ...more });
   /** One more close, click or sign-up in the campaign's history and in analytics. */
   const count = (c: Campaign, h: Counter & keyof CampaignHistory, kind: EventKind) => {
     deps.history.update(c.id, (x) => void x[h]++);
@@ -56,7 +56,8 @@ export function uiHost(kit: CollectKit, outbox: Outbox, track: Track, group: str
         deps.log('sign-up cancelled by a listener', c.id);
         return { ok: false, error: 'cancelled' };
       }
-      const { email = '', ...rest } = fields;
+      // Read from the detail: a listener may have replaced the object (`e.detail.fields = {...}`).
+      const { email = '', ...rest } = detail.fields as typeof fields;
       // The server refuses control characters and half a surrogate pair (signup.ts), which a
       // hidden field can carry (a URL parameter's %01, a property cut at 255 characters inside an
       // emoji): the visitor could never fix that, and every try would be refused. Removed here;

@@ -157,6 +157,18 @@ describe('collection client', () => {
     expect(seen).toMatchObject([{ ok: true }]);
   });
 
+  it('a before-form-submit listener that replaces detail.fields with a new object sends that object', async () => {
+    const t = setup();
+    t.deps.emit = (name: string, detail?: unknown) => {
+      const d = detail as { fields: Record<string, string> };
+      if (name == 'before-form-submit') d.fields = { ...d.fields, email: 'ann@example.org', source: 'crm' };
+      return true;
+    };
+    await t.client.host(undefined, () => {}).submit(c, { email: 'ann@example.com', city: 'Lyon' }, undefined, '');
+    // The object handed to the listener was sent as it was: the new one was ignored.
+    expect(t.sent[0].body).toMatchObject({ email: 'ann@example.org', fields: { city: 'Lyon', source: 'crm' } });
+  });
+
   it('flush sends what an earlier page left in localStorage', async () => {
     const t = setup();
     const p: SignupPayload = { id: 'left-0000001', site: 's1', wisepop_id: 7, email: 'a@b.co', fields: {} };
