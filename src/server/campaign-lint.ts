@@ -11,6 +11,7 @@
 // needs no second list of keys, follows any change to the tables, and needs nothing exported from
 // spec.ts, whose every byte ships in the browser core.
 import { validateCampaign, type Campaign, type Content } from '../shared/campaign';
+import { isField } from '../shared/campaign-content';
 import { DEFAULT_MESSAGES } from '../sdk/render/form';
 import { bound, zone } from '../sdk/targeting/schedule';
 import { ISO } from '../shared/campaign-targeting';
@@ -302,6 +303,27 @@ const stepsOf = (content: Content, path: string) => [
 ];
 
 /**
+ * Field names the form gives another meaning (the validator, run in every browser too, takes them:
+ * refusing them there would hide campaigns stored before). `email` on a field other than the
+ * email block, when that block has a name of its own: both fill the sign-up's address, the last
+ * one in the form wins. `pl_hp`: the spam trap's name; the form then finds two elements and reads
+ * an empty value from both.
+ */
+function clashingNames(content: Content, path: string): string[] {
+  const steps = stepsOf(content, path);
+  const named = steps.some(([s]) => s.blocks.some((b) => b.type === 'email' && b.name && b.name !== 'email'));
+  return steps.flatMap(([s, p]) =>
+    s.blocks.flatMap((b, i) => {
+      if (!isField(b)) return [];
+      const where = `${p}.blocks[${i}].name "${b.name}"`;
+      if (b.name === 'pl_hp') return [`${where} is the name of the form's spam trap: the form then reads neither (the field's value is never sent, a required one can never be filled in): rename it`];
+      if (b.name === 'email' && b.type !== 'email' && named) return [`${where} is the sign-up's address, which the email block (with a name of its own) fills too: one replaces the other: rename it`];
+      return [];
+    }),
+  );
+}
+
+/**
  * Steps of a full screen that a visitor on a touch screen cannot leave: the campaign draws no close
  * button (`style.closeButton: "none"`) and no "Don't show popups again" link (`noshowLink: false`),
  * and the step has no `close` button. Esc and Android's back button close it; an iPhone or iPad
@@ -415,7 +437,8 @@ export function campaignWarnings(c: Campaign, ctx: LintContext): string[] {
   // A variant with content of its own shows it instead of the campaign's.
   const contents: Array<[Content, string]> = [[c.content, 'content']];
   (c.variants ?? []).forEach((v, i) => v.content && contents.push([v.content, `variants[${i}].content`]));
-  for (const [content, path] of contents) out.push(...[...localCountdowns(content, path), ...lowContrast(content, path)].map((w) => `${name}: ${w}`));
+  for (const [content, path] of contents)
+    out.push(...[...localCountdowns(content, path), ...lowContrast(content, path), ...clashingNames(content, path)].map((w) => `${name}: ${w}`));
   out.push(...impossibleDays(c, '').map((w) => `${name}: ${w}`));
   out.push(...[...regexWarnings(c.targeting), ...dateWarnings(c.targeting)].map((w) => `${name}: ${w}`));
   // The SDK reads [h, h] as no hour excluded (compileSchedule): likely a window typed wrong.

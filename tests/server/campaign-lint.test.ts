@@ -108,6 +108,21 @@ describe('date conditions', () => {
   });
 });
 
+describe('field names the form gives another meaning', () => {
+  const withBlocks = (blocks: unknown[]) =>
+    testCampaign(12, { content: { steps: [{ blocks: [...blocks, { type: 'button', label: 'Go', action: 'submit' }] }], success: { blocks: [] } } } as unknown as Partial<Campaign>);
+  it('email on another field when the email block has a name of its own; pl_hp on any field', () => {
+    expect(campaignWarnings(withBlocks([{ type: 'email', label: 'Mail', name: 'mail' }, { type: 'text', label: 'Other', name: 'email' }]), ctx)).toEqual([
+      'campaign 12: content.steps[0].blocks[1].name "email" is the sign-up\'s address, which the email block (with a name of its own) fills too: one replaces the other: rename it',
+    ]);
+    expect(campaignWarnings(withBlocks([{ type: 'email', label: 'Mail' }, { type: 'text', label: 'Code', name: 'pl_hp', required: true }]), ctx)).toEqual([
+      'campaign 12: content.steps[0].blocks[1].name "pl_hp" is the name of the form\'s spam trap: the form then reads neither (the field\'s value is never sent, a required one can never be filled in): rename it',
+    ]);
+    // The email block under its default name, and a text field named email beside no named email block: nothing to say.
+    expect(campaignWarnings(withBlocks([{ type: 'email', label: 'Mail', name: 'email' }, { type: 'text', label: 'Name', name: 'name' }]), ctx)).toEqual([]);
+  });
+});
+
 describe('schedule hours with equal ends', () => {
   it('are said to run all day, for any status', () => {
     for (const status of ['live', 'draft'] as const)
