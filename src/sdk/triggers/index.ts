@@ -163,7 +163,9 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
       doc.querySelector(selector);
       on(id, 'click', (e) => {
         const el = e.target as Element;
-        if (el.closest && el.closest(selector)) hit(id);
+        // fire, not hit: a click may come again (the first one vetoed by a before-popup-display
+        // listener, or its slot taken), so it keeps listening while the campaign stays armed.
+        if (el.closest && el.closest(selector)) fire(id);
       });
     },
   };
@@ -180,7 +182,8 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
   const each = (f: (t: Trigger) => unknown) => items.forEach(({ id, trigger }) => f(trigger) && hit(id));
   return {
     off,
-    event: guard((name: string) => each((t) => t.type == 'event' && t.name == name)),
+    // Every time, as a click: an event may come again.
+    event: guard((name: string) => items.forEach(({ id, trigger: t }) => t.type == 'event' && t.name == name && fire(id))),
     pageview: guard((s: number, n: number) => each((t) => t.type == 'pageviews' && (t.scope == 'total' ? n : s) >= t.count)),
     dispose() {
       gone = true;

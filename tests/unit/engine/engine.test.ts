@@ -592,6 +592,16 @@ describe('engine: showing', () => {
     expect(t.engine.debug()[0]).toMatchObject({ status: 'skipped', reason: expect.stringContaining('vetoed') });
   });
 
+  it('a vetoed campaign fired again (a click or an event comes again) is asked again, and shows once allowed', async () => {
+    const vetoIds = [1];
+    const t = await ready([campaign(1, { trigger: { type: 'click', selector: '.buy' } })], { vetoIds });
+    await t.fire(1);
+    expect(t.shows).toEqual([]);
+    vetoIds.pop();
+    await t.fire(1);
+    expect(t.shows.map((s) => s.campaign.id)).toEqual([1]);
+  });
+
   it('a vetoed winner leaves its slot to the next campaign of the batch', async () => {
     const t = await ready([campaign(1, { priority: 9 }), campaign(3, { priority: 5 }), campaign(2, { priority: 5 }), campaign(4, { layout: { type: 'bar', position: 'top' } })], { vetoIds: [1] });
     await t.fire(1, 2, 3, 4);

@@ -468,6 +468,11 @@ describe('click on a CSS selector', () => {
     document.body.append(later);
     later.click();
     expect(a.fired()).toEqual([1, 2]);
+    // A click may come again (the first vetoed by a listener): listening goes on while armed.
+    later.click();
+    expect(a.fired()).toEqual([1, 2, 2]);
+    expect(removed).toEqual([]);
+    a.dispose();
     expect(removed).toEqual(['click']);
   });
   it('an invalid selector disables only that campaign, and says why', () => {
@@ -487,8 +492,11 @@ describe('custom events and pageviews', () => {
     const a = arm([[1, { type: 'event', name: 'cart' }], [2, { type: 'event', name: 'buy' }]]);
     a.event('other');
     a.event('cart');
-    a.event('cart');
     expect(a.fired()).toEqual([1]);
+    // Again on the next one: the first may have been vetoed by a before-popup-display listener
+    // (a campaign shown is no longer armed: the engine re-arms without it).
+    a.event('cart');
+    expect(a.fired()).toEqual([1, 1]);
   });
   it('after N pageviews of the session or in total, SPA pageviews included', () => {
     const a = arm([[1, { type: 'pageviews', count: 3 }], [2, { type: 'pageviews', count: 10, scope: 'total' }]]);
