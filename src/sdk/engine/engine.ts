@@ -77,12 +77,10 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
    * single-page app may draw the route after reporting its page view): held, fired again until
    * it need not wait, and so decided again then. The page view ends the wait. Asked when the
    * trigger fires, and again once the chunks have arrived, since a modal may open, or the element
-   * go, while they load. True when held. `control`: a control group, which also waits while the
-   * tab is hidden: the popup it stands for counts once painted, and a hidden tab paints nothing
-   * (a product opened in a background tab, maybe never looked at).
+   * go, while they load. True when held.
    */
-  const holdBack = (id: number, s: string, control?: boolean) => {
-    const why = waitFor(s) || (control && document.hidden && 'waiting: tab hidden');
+  const holdBack = (id: number, s: string) => {
+    const why = waitFor(s);
     if (!why) return;
     note(id, why, 'eligible');
     held.add(id);
@@ -223,7 +221,7 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
       }
       // The control group waits and asks the listeners as the campaign it stands for would:
       // counted where the treatment is shown, never where it would have been held or vetoed.
-      if (holdBack(id, s, c.group == G.CONTROL)) {
+      if (holdBack(id, s)) {
         // Waits (for the modal, or the embed's element): its slot stays taken in this batch.
       } else if (!deps.emit('before-popup-display', { popup: { id, name }, variant: c.group }) || deps.context().noshow || page != at) {
         // A listener that recorded a page view (a router moving on) ends the batch: it was decided
@@ -234,14 +232,22 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         note(id, 'vetoed by a listener');
         continue;
       } else if (c.group == G.CONTROL) {
-        // Counted as a display, nothing drawn: no chunk needed, the count goes at once.
+        // Counted as a display, nothing drawn: no chunk needed.
         done.add(id);
         // Its slot stays taken, as the popup it stands for would: the control group must not see
-        // what a later trigger would have been refused in the treatment.
-        shown.set(id, { s, c: 1 });
-        kit.record(c.campaign, G.CONTROL);
-        note(id, 'control group');
-        send([{ k: 'display', c: id, g: G.CONTROL, t: Date.now() }]);
+        // what a later trigger would have been refused in the treatment. At once, hidden tab too.
+        const e = { s, c: 1 as const };
+        shown.set(id, e);
+        // The count goes once the tab shows: the popup counts once painted, and a hidden tab
+        // paints nothing (a product opened in a background tab, maybe never looked at). Not once
+        // its slot is gone (the page view ended, see remove; the opt-out).
+        const count: () => unknown = safe((): unknown =>
+          shown.get(id) == e &&
+          (document.hidden
+            ? (note(id, 'waiting: tab hidden', 'eligible'), setTimeout(count, K.HOLD))
+            : (kit.record(c.campaign, G.CONTROL), note(id, 'control group'), send([{ k: 'display', c: id, g: G.CONTROL, t: Date.now() }]))),
+        );
+        count();
       } else void display(c, s);
       taken.add(s);
     }

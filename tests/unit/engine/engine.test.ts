@@ -762,6 +762,29 @@ describe('engine: showing', () => {
     expect(t.beacons.flatMap(([, b]) => b.events).map((e) => [e.k, e.c, e.g])).toEqual([['display', 3, 'control']]);
   });
 
+  it('a control group waiting in a hidden tab holds its slot, as its popup (drawn, not painted yet) would: a later campaign there is refused', async () => {
+    const hidden = vi.spyOn(document, 'hidden', 'get').mockReturnValue(true);
+    const t = await ready([campaign(3, { control: 100, priority: 9 }), campaign(4, { priority: 1 })]);
+    await t.fire(3);
+    await t.fire(4);
+    expect(t.shows).toEqual([]);
+    expect(t.engine.debug().find((l) => l.id == 4)).toMatchObject({ status: 'skipped', reason: 'slot taken: main' });
+    hidden.mockReturnValue(false);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(t.beacons.flatMap(([, b]) => b.events).map((e) => [e.k, e.c, e.g])).toEqual([['display', 3, 'control']]);
+    expect(t.engine.debug().find((l) => l.id == 3)).toMatchObject({ status: 'skipped', reason: 'control group' });
+  });
+
+  it('a control group waiting in a hidden tab is not counted once the page view ends (its slot goes with it)', async () => {
+    const hidden = vi.spyOn(document, 'hidden', 'get').mockReturnValue(true);
+    const t = await ready([campaign(3, { control: 100 })]);
+    await t.fire(3);
+    t.engine.pageview();
+    hidden.mockReturnValue(false);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(t.beacons).toEqual([]);
+  });
+
   it('a before-popup-display listener vetoes the control group\'s count as it vetoes the popup (asked with variant control)', async () => {
     const t = await ready([campaign(1, { control: 100 }), campaign(2)], { vetoIds: [1] });
     await t.fire(1, 2);
