@@ -307,7 +307,7 @@ const stepsOf = (content: Content, path: string) => [
  * refusing them there would hide campaigns stored before). `email` on a field other than the
  * email block, when that block has a name of its own: both fill the sign-up's address, the last
  * one in the form wins. `pl_hp`: the spam trap's name; the form then finds two elements and reads
- * an empty value from both.
+ * an empty value from both (not for a hidden field: it draws no element, and is read at submit).
  */
 function clashingNames(content: Content, path: string): string[] {
   const steps = stepsOf(content, path);
@@ -316,7 +316,7 @@ function clashingNames(content: Content, path: string): string[] {
     s.blocks.flatMap((b, i) => {
       if (!isField(b)) return [];
       const where = `${p}.blocks[${i}].name "${b.name}"`;
-      if (b.name === 'pl_hp') return [`${where} is the name of the form's spam trap: the form then reads neither (the field's value is never sent, a required one can never be filled in): rename it`];
+      if (b.name === 'pl_hp' && b.type !== 'hidden') return [`${where} is the name of the form's spam trap: the form then reads neither (the field's value is never sent, a required one can never be filled in): rename it`];
       if (b.name === 'email' && b.type !== 'email' && named) return [`${where} is the sign-up's address, which the email block (with a name of its own) fills too: one replaces the other: rename it`];
       return [];
     }),

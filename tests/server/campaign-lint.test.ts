@@ -111,7 +111,7 @@ describe('date conditions', () => {
 describe('field names the form gives another meaning', () => {
   const withBlocks = (blocks: unknown[]) =>
     testCampaign(12, { content: { steps: [{ blocks: [...blocks, { type: 'button', label: 'Go', action: 'submit' }] }], success: { blocks: [] } } } as unknown as Partial<Campaign>);
-  it('email on another field when the email block has a name of its own; pl_hp on any field', () => {
+  it('email on another field when the email block has a name of its own; pl_hp on any field but a hidden one', () => {
     expect(campaignWarnings(withBlocks([{ type: 'email', label: 'Mail', name: 'mail' }, { type: 'text', label: 'Other', name: 'email' }]), ctx)).toEqual([
       'campaign 12: content.steps[0].blocks[1].name "email" is the sign-up\'s address, which the email block (with a name of its own) fills too: one replaces the other: rename it',
     ]);
@@ -120,6 +120,8 @@ describe('field names the form gives another meaning', () => {
     ]);
     // The email block under its default name, and a text field named email beside no named email block: nothing to say.
     expect(campaignWarnings(withBlocks([{ type: 'email', label: 'Mail', name: 'email' }, { type: 'text', label: 'Name', name: 'name' }]), ctx)).toEqual([]);
+    // A hidden field draws no element (its value is read at submit): named pl_hp, it is sent, and the trap still works.
+    expect(campaignWarnings(withBlocks([{ type: 'email', label: 'Mail' }, { type: 'hidden', name: 'pl_hp', from: 'user.plan' }]), ctx)).toEqual([]);
   });
 });
 
