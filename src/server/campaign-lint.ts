@@ -236,13 +236,6 @@ export function nestedRepeat(src: string): boolean {
 }
 
 /**
- * What is wrong with the patterns of `matches` conditions, which the validator does not compile:
- * a pattern V8 (Chromium's engine) refuses turns its condition off in the browser; several patterns
- * are compiled as one regex (src/sdk/targeting/rules.ts joins them as `(?:a)|(?:b)`), where a
- * backreference counts the groups of all of them and a group name may not come twice; and a
- * nested repeat can freeze the page.
- */
-/**
  * Date conditions' `before`/`after` values the browsers read apart. The validator takes any date
  * Date.parse reads, and V8 reads forms others do not ("2025-06-01 10:00" is no date in Safari, so
  * there the condition never matches). A date and time with no offset is read in each visitor's own
@@ -259,6 +252,13 @@ function dateWarnings(rule: unknown): string[] {
   });
 }
 
+/**
+ * What is wrong with the patterns of `matches` conditions, which the validator does not compile:
+ * a pattern V8 (Chromium's engine) refuses turns its condition off in the browser; several patterns
+ * are compiled as one regex (src/sdk/targeting/rules.ts joins them as `(?:a)|(?:b)`), where a
+ * backreference counts the groups of all of them and a group name may not come twice; and a
+ * nested repeat can freeze the page.
+ */
 function regexWarnings(rule: unknown): string[] {
   return conditions(rule, 'targeting').flatMap(([c, path]) => {
     if (typeof c.op !== 'string' || !c.op.endsWith('matches')) return [];
