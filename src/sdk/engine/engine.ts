@@ -92,6 +92,12 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     return 1;
   };
 
+  // The visitor's group from now on, before a chunk loads or a hidden tab paints, so another tab
+  // firing the campaign meanwhile gets the same one; and a first display claimed (its time, with
+  // no display yet), so that a tab opened with this one does not show it too meanwhile
+  // (frequencyBlock).
+  const claim = (id: number, group?: string) => deps.history.update(id, (h) => ((h.g = group), h.d || (h.l = Math.floor(Date.now() / 1e3))));
+
   const kit: CollectKit = {
     deps,
     ctx: () => ({ ...deps.context(), country }),
@@ -238,6 +244,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
         // what a later trigger would have been refused in the treatment. At once, hidden tab too.
         const e = { s, c: 1 as const };
         shown.set(id, e);
+        // The group too, as a popup's: another tab firing it before this one shows draws no other.
+        claim(id, G.CONTROL);
         // The count goes once the tab shows: the popup counts once painted, and a hidden tab
         // paints nothing (a product opened in a background tab, maybe never looked at). Not once
         // its slot is gone (the page view ended, see remove; the opt-out).
@@ -261,11 +269,8 @@ export function makeEngine(deps: EngineDeps, arm: Arm, loadUi: () => Promise<Pop
     const undo = () => (shown.delete(id), done.delete(id), deps.history.update(id, (h) => h.d || (h.l = 0)));
     shown.set(id, entry);
     done.add(id);
-    // The group is the visitor's from now on, before the chunk loads or a hidden tab paints, so
-    // another tab firing meanwhile shows the same variant. The display itself counts once painted;
-    // a first one is claimed now (its time, with no display yet), so that a tab opened with this
-    // one does not show it too while this one loads (see frequencyBlock).
-    deps.history.update(id, (h) => ((h.g = group), h.d || (h.l = Math.floor(Date.now() / 1e3))));
+    // The display itself counts once painted.
+    claim(id, group);
     try {
       const [u, c] = await Promise.all([loadUi(), collector()]);
       // Removed meanwhile ("don't show again", an SPA page change): do not draw it.

@@ -755,11 +755,15 @@ describe('engine: showing', () => {
     const t = await ready([campaign(3, { control: 100 })]);
     await t.fire(3);
     expect(t.beacons).toEqual([]);
-    expect(t.ctx.history[3]).toBeUndefined();
+    // The group is the visitor's at once, with a claim of the first display and no display yet, as
+    // for a popup not painted yet: another tab firing it meanwhile draws no other group.
+    expect(t.ctx.history[3]).toMatchObject({ g: 'control', d: 0, l: expect.any(Number) });
+    expect(t.ctx.history[3]!.l).toBeGreaterThan(0);
     expect(t.engine.debug()[0]).toMatchObject({ status: 'eligible', reason: 'waiting: tab hidden' });
     hidden.mockReturnValue(false);
     await new Promise((r) => setTimeout(r, 600));
     expect(t.beacons.flatMap(([, b]) => b.events).map((e) => [e.k, e.c, e.g])).toEqual([['display', 3, 'control']]);
+    expect(t.ctx.history[3]).toMatchObject({ g: 'control', d: 1 });
   });
 
   it('a control group waiting in a hidden tab holds its slot, as its popup (drawn, not painted yet) would: a later campaign there is refused', async () => {
