@@ -605,6 +605,29 @@ describe('the page around the campaign, and the screen', () => {
     expect(heights[0]).toBe(heights[1]);
   });
 
+  it("a bar's text close button, wider than the bar's side padding, covers none of its content: at any width, in either direction", async () => {
+    const { page } = await f.open();
+    for (const close of ['Close', 'Schließen', 'Fermer la fenêtre'])
+      for (const width of [320, 768, 1280])
+        for (const dir of ['ltr', 'rtl']) {
+          await page.setViewportSize({ width, height: 700 });
+          await page.evaluate((dir) => (document.documentElement.dir = dir), dir);
+          await show(page, campaign({ type: 'bar', position: 'top' }, { ...NEWSLETTER, style: { closeButton: 'text' }, messages: { close } }));
+          const covered = await page.evaluate(() => {
+            const root = document.querySelector('poplet-campaign')!.shadowRoot!;
+            const x = root.querySelector('.x')!.getBoundingClientRect();
+            return [...root.querySelectorAll('.st>*, label, input, .ns')]
+              .filter((e) => {
+                const r = e.getBoundingClientRect();
+                return r.right > x.left && r.left < x.right && r.bottom > x.top && r.top < x.bottom;
+              })
+              .map((e) => e.outerHTML.slice(0, 40));
+          });
+          expect(covered, `${close} ${width} ${dir}`).toEqual([]);
+          await page.evaluate(() => (window as unknown as W).__shown.destroy());
+        }
+  });
+
   it('full screens, bars and phone sheets keep clear of the notch and the home indicator (viewport-fit=cover)', async () => {
     const layouts: Array<[Layout, 'top' | 'bottom' | 'both']> = [
       [{ type: 'fullscreen' }, 'both'],

@@ -26,7 +26,9 @@
 // already covers the inset, keeps no room of its own there (a calc() below 0 is a 0 width).
 // The close button sits at the inline end (left on right-to-left pages) above the first line: the
 // room for it is the step's top margin after it, so a box without one (closeButton: none) has no
-// gap at its top. A bar's step takes no margin: its button sits in the bar's side padding.
+// gap at its top. A bar's step takes no margin: its icon sits in the bar's side padding. A text
+// button is wider than that padding (and as wide as its language makes it): it gets the top line to
+// itself there too, the room above the step being the button's 46 px less the bar's 10 px padding.
 // The honeypot is above the page (left of it, a transformed parent on a right-to-left page
 // scrolled sideways to it).
 // Fields and buttons fill the box's width (a bar's buttons excepted).
@@ -73,6 +75,7 @@ a{color:inherit}\
 .b.s{background:0;color:inherit;border-color:initial}\
 .in{padding:8px 12px;background:#fff;color:#1a1a1a;border:1px solid #6b6b6b}\
 .x+.st{margin-top:30px}\
+.bar .text+.st{margin-top:36px}\
 .bar .st,.bar .st>*{margin:0}\
 .fe,.er{padding:8px;background:#fff;color:#b00020}\
 .in[aria-invalid]{border:2px solid #b00020}\
