@@ -55,12 +55,15 @@ const rearmCampaigns: Campaign[] = [
  */
 const SHELL = 'app-shell';
 const shellCampaign = campaign(SHELL, { type: 'scroll', percent: 50 }, 22);
+/** The same shell with the body's default 8 px margin: the document scrolls too, by 16 px. */
+const MARGIN_SHELL = 'app-shell-margin';
+const marginShellCampaign = campaign(MARGIN_SHELL, { type: 'scroll', percent: 50 }, 23);
 
 let site: SiteServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  site = await startSiteServer('shop.example', [...Object.entries(TRIGGERS).map(([path, t], i) => campaign(path, t, i)), ...rearmCampaigns, shellCampaign]);
+  site = await startSiteServer('shop.example', [...Object.entries(TRIGGERS).map(([path, t], i) => campaign(path, t, i)), ...rearmCampaigns, shellCampaign, marginShellCampaign]);
   browser = site.browser;
   for (const path of [...Object.keys(TRIGGERS), REARM]) {
     site.pages.pages.set(`/${path}`, {
@@ -72,6 +75,10 @@ beforeAll(async () => {
     body: `<!doctype html><html lang="en"><head><title>${SHELL}</title><link rel="icon" href="data:,"><script>${site.snippet}</script></head>
       <body style="margin:0"><nav style="position:fixed;left:0;top:0;width:200px;height:100vh;overflow:auto"><div style="height:5000px">menu</div></nav>
       <main style="margin-left:200px;height:100vh;overflow:auto"><h1>${SHELL}</h1><div style="height:4000px">app</div></main></body></html>`,
+  });
+  site.pages.pages.set(`/${MARGIN_SHELL}`, {
+    body: `<!doctype html><html lang="en"><head><title>${MARGIN_SHELL}</title><link rel="icon" href="data:,"><script>${site.snippet}</script></head>
+      <body><main style="height:100vh;overflow:auto"><h1>${MARGIN_SHELL}</h1><div style="height:4000px">app</div></main></body></html>`,
   });
 });
 afterAll(() => site?.close());
@@ -122,6 +129,18 @@ describe('every trigger type in Chromium', () => {
     expect(await page.evaluate(() => [document.querySelector('nav')!.scrollTop > 0, scrollY])).toEqual([true, 0]);
     await page.mouse.wheel(0, 1600); // about 69 %
     await popup.waitFor({ state: 'visible', timeout: 5000 });
+    expect(errors).toEqual([]);
+  });
+
+  it('scroll: on an app shell whose document scrolls a little too (the body\'s default margin), the main counts', async () => {
+    const { page, popup, errors } = await visit(MARGIN_SHELL);
+    expect(await page.evaluate(() => document.documentElement.scrollHeight - innerHeight)).toBeGreaterThan(0);
+    await page.mouse.move(600, 400);
+    await page.mouse.wheel(0, 600); // about 19 % of the main's scrollable height
+    await stillHidden(popup, 800);
+    await page.mouse.wheel(0, 1600); // about 69 %
+    await popup.waitFor({ state: 'visible', timeout: 5000 });
+    expect(await page.evaluate(() => scrollY)).toBe(0);
     expect(errors).toEqual([]);
   });
 

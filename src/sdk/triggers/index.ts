@@ -101,14 +101,15 @@ export function armTriggers(items: Array<{ id: number; trigger: Trigger }>, env:
   // Read by key only: in the order that gzips smallest.
   const SETUP: { [T in Trigger['type']]?: (id: number, t: Of<T>) => unknown } = {
     // The capturing listener also hears scrolling panels inside the page: only the page itself
-    // counts, and a page too short to scroll never reaches a percentage. Where the document does
-    // not scroll, the page is an element as wide and tall as half the window at least (an app
-    // shell's <main style="overflow:auto;height:100vh">, a body set to scroll), not a side menu.
+    // counts, and a page too short to scroll never reaches a percentage. Where the document
+    // scrolls less than it (not at all, or by a body's default margin under a 100vh shell), the page
+    // is an element as wide and tall as half the window at least (an app shell's
+    // <main style="overflow:auto;height:100vh">, a body set to scroll), not a side menu.
     scroll: (id, t) =>
       on(id, 'scroll', (e) => {
         const r = doc.scrollingElement!;
         const el = e.target as Element;
-        const s = el.nodeType != 1 ? r : r.scrollHeight > r.clientHeight || el.clientHeight * 2 < r.clientHeight || el.clientWidth * 2 < r.clientWidth ? 0 : el;
+        const s = el.nodeType != 1 ? r : r.scrollHeight - r.clientHeight >= el.scrollHeight - el.clientHeight || el.clientHeight * 2 < r.clientHeight || el.clientWidth * 2 < r.clientWidth ? 0 : el;
         const max = s && s.scrollHeight - s.clientHeight;
         // max > 0: s is an element.
         if (max > 0 && ((s as Element).scrollTop / max) * 100 >= t.percent) hit(id);
