@@ -301,8 +301,40 @@ describe('the server takes its own backups', () => {
     expect(backupDue(undefined, DAY, now)).toBe(now);
     expect(backupDue(now - 23 * HOUR, DAY, now)).toBe(now + HOUR);
     expect(backupDue(now - 25 * HOUR, DAY, now)).toBe(now - HOUR);
-    // Named in the future by a clock that was ahead: counts as taken now.
-    expect(backupDue(now + 30 * DAY, DAY, now)).toBe(now + DAY);
+  });
+
+  it('a backup named in the future (the clock ran ahead, then was set right) holds off no backup nor warning, covers no journal file, and goes once 7 backups named on the right clock remain', async () => {
+    env = makeEnv();
+    signup(env.deps, env.siteId, 3);
+    const dir = env.deps.config.backupDir;
+    const jdir = env.deps.config.journalDir;
+    const now = Date.now();
+    const ahead = await backup(env.deps, dir, 7, at(now + 365 * DAY));
+    // The server's job takes one at once, as with none.
+    const job = startBackupJob(env.deps, { firstDelayMs: 0 });
+    await waitFor(() => listBackups(dir).length === 2, 10_000, 'a backup beside the one named a year ahead');
+    await job.stop();
+    expect(listBackups(dir).at(-1)).toBe(ahead);
+    // Late backups are warned about: the one ahead is no recent backup.
+    rmSync(listBackups(dir)[0]!);
+    expect(backupWarning(dir, now, 0)).toMatchObject({ msg: expect.stringMatching(/^no backup/) });
+    const late = await backup(env.deps, dir, 7, at(now - 26 * HOUR));
+    expect(backupWarning(dir, now, 24)).toMatchObject({ msg: expect.stringMatching(/^the newest backup is over 24 hours old/) });
+    rmSync(late);
+    // Today's journal is in no backup: the one named ahead was taken before now, at a time nothing tells.
+    mkdirSync(jdir, { recursive: true });
+    const today = join(jdir, `collect-${at(now).toISOString().slice(0, 10)}.0.jsonl`);
+    writeFileSync(today, '');
+    expect(runRetention(env.deps.db, { retentionDays: 730, journalDir: jdir, backupDir: dir, now })).toMatchObject({ journalFiles: 0 });
+    expect(existsSync(today)).toBe(true);
+    // Daily backups on the right clock: the one ahead, which holds what was erased since it was
+    // taken, goes with the 7th, not a year and 7 days later; never leaving fewer than 7.
+    for (let d = 0; d < 6; d++) await backup(env.deps, dir, 7, at(now + d * DAY));
+    expect(listBackups(dir)).toHaveLength(7);
+    expect(listBackups(dir)).toContain(ahead);
+    await backup(env.deps, dir, 7, at(now + 6 * DAY));
+    expect(listBackups(dir)).toHaveLength(7);
+    expect(listBackups(dir)).not.toContain(ahead);
   });
 
   it('writes a backup without cron, and says at start where backups go', async () => {

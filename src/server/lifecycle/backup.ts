@@ -47,19 +47,25 @@ export function backupTime(file: string): number {
   return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!) : NaN;
 }
 
-function backupTimes(dir: string): number[] {
-  return listBackups(dir).map(backupTime).filter((t) => !Number.isNaN(t));
+/**
+ * The times of a folder's backups, leaving out those named after `now`: taken while the clock ran
+ * ahead (or this clock now runs behind), at a time nothing tells. Counted as the newest, one would
+ * hold the server's backups off, and its warning, until the clock got there; as the oldest, it
+ * would let the retention job delete journal files no backup holds.
+ */
+function backupTimes(dir: string, now: number): number[] {
+  return listBackups(dir).map(backupTime).filter((t) => t <= now);
 }
 
-/** When the newest backup of a folder was taken, or undefined when it has none. */
-export function newestBackupTime(dir: string): number | undefined {
-  const times = backupTimes(dir);
+/** When the newest backup of a folder was taken, or undefined when it has none (named up to `now`). */
+export function newestBackupTime(dir: string, now = Date.now()): number | undefined {
+  const times = backupTimes(dir, now);
   return times.length ? Math.max(...times) : undefined;
 }
 
-/** When the oldest backup still kept in a folder was taken, or undefined when it has none. */
-export function oldestBackupTime(dir: string): number | undefined {
-  const times = backupTimes(dir);
+/** When the oldest backup still kept in a folder was taken, or undefined when it has none (named up to `now`). */
+export function oldestBackupTime(dir: string, now = Date.now()): number | undefined {
+  const times = backupTimes(dir, now);
   return times.length ? Math.min(...times) : undefined;
 }
 
@@ -188,11 +194,17 @@ export async function backup(
   }
   const oldest = now.getTime() - keep * DAY + ROTATION_SLACK_MS;
   const all = listBackups(dir); // oldest first
-  all.forEach((old, i) => {
-    // all.length - 1 - i: the backups newer than this one, none of which this loop deletes before
+  // Named up to now: the one just written is one of them.
+  const past = all.filter((f) => backupTime(f) <= now.getTime());
+  past.forEach((old, i) => {
+    // past.length - 1 - i: the backups newer than this one, none of which this loop deletes before
     // it (the `keep` newest never are), so at least `keep` remain.
-    if (old !== file && backupTime(old) <= oldest && all.length - 1 - i >= keep) rmSync(old);
+    if (old !== file && backupTime(old) <= oldest && past.length - 1 - i >= keep) rmSync(old);
   });
+  // Named after now (the clock ran ahead when they were taken): their names would keep them, and
+  // the addresses erased since they were taken, until the clock got there and `keep` days more.
+  // Taken before now, they go once `keep` backups named on this clock remain.
+  if (past.length >= keep) for (const f of all) if (backupTime(f) > now.getTime()) rmSync(f);
   return file;
 }
 
@@ -336,12 +348,11 @@ function keepBeforeRestore(dbPath: string, now: Date): RestoreResult {
 }
 
 /**
- * When the server's next backup is due: `everyMs` after the newest backup, now when there is none.
- * A backup named in the future (taken while the clock was ahead) counts as taken now, or it would
- * hold off backups until then.
+ * When the server's next backup is due: `everyMs` after the newest backup (newestBackupTime: named
+ * up to now), now when there is none.
  */
 export function backupDue(newest: number | undefined, everyMs: number, now: number): number {
-  return newest === undefined ? now : Math.min(newest, now) + everyMs;
+  return newest === undefined ? now : newest + everyMs;
 }
 
 export interface BackupJob {
@@ -376,7 +387,7 @@ export function startBackupJob(deps: ServerDeps, opts: { firstDelayMs?: number }
     timer = null;
     if (stopping.signal.aborted || !deps.db.open) return;
     const now = Date.now();
-    const due = backupDue(newestBackupTime(backupDir), everyMs, now);
+    const due = backupDue(newestBackupTime(backupDir, now), everyMs, now);
     if (due > now) return arm(due - now);
     const started = Date.now();
     running = backup(deps, backupDir, backupKeep, new Date(started), { signal: stopping.signal }).then(

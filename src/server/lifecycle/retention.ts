@@ -106,8 +106,9 @@ export function runRetention(db: Db, opts: RetentionOptions): RetentionResult {
   if (opts.journalDir) {
     // The kept copy of a restore is restored like a backup, then replayed: it needs the journal
     // since it was made as much as the oldest backup does.
-    const snapshots = [opts.backupDir ? oldestBackupTime(opts.backupDir) : undefined, opts.dbPath ? beforeRestoreTime(opts.dbPath) : undefined]
-      .filter((t): t is number => t !== undefined);
+    // A copy dated after now (the clock ran ahead at the restore) covers nothing, as a backup named so.
+    const snapshots = [opts.backupDir ? oldestBackupTime(opts.backupDir, now) : undefined, opts.dbPath ? beforeRestoreTime(opts.dbPath) : undefined]
+      .filter((t): t is number => t !== undefined && t <= now);
     const oldestBackupAt = snapshots.length ? Math.min(...snapshots) : undefined;
     const pruned = pruneJournalFolder(opts.journalDir, { oldestBackupAt, retentionDays: opts.retentionDays, now });
     result.journalFiles = pruned.removed;
@@ -145,7 +146,7 @@ export function retentionPass(deps: ServerDeps, now = Date.now()): RetentionResu
  * newest is over an hour late: none yet is the first minute after a first start.
  */
 export function backupWarning(backupDir: string, now = Date.now(), everyHours = 0): { fields: object; msg: string } | null {
-  const newest = newestBackupTime(backupDir);
+  const newest = newestBackupTime(backupDir, now);
   const fields = { backupDir, newestBackup: newest === undefined ? null : new Date(newest).toISOString() };
   if (everyHours > 0) {
     // The server takes them: none yet is the first minute after a first start. One that is late
