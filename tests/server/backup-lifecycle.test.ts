@@ -138,6 +138,29 @@ describe('rotation keeps 7 days of backups, not 7 files', () => {
     expect(existsSync(fresh)).toBe(true);
   });
 
+  it('deletes what a restore killed midway leaves (the backup being copied in, the kept copy being written), at server start and at the next backup', async () => {
+    env = makeEnv();
+    const dbPath = env.deps.config.dbPath;
+    // What `poplet restore` killed during its copy of the database leaves (seen with kill -9 and a 110 MB database).
+    const leftovers = [`${dbPath}.restoring`, ...['', '-journal', '-wal', '-shm'].map((x) => `${beforeRestorePath(dbPath)}.partial${x}`)];
+    const old = new Date(Date.now() - 2 * HOUR);
+    const leave = () => {
+      for (const f of leftovers) {
+        writeFileSync(f, 'every sign-up, erased ones included');
+        utimesSync(f, old, old);
+      }
+    };
+    leave();
+    await startBackupJob({ ...env.deps, config: { ...env.deps.config, backupEveryHours: 0 } }).stop();
+    expect(leftovers.filter(existsSync)).toEqual([]);
+    leave();
+    // A restore running now (touched under an hour ago) is left alone.
+    const running = `${dbPath}.restoring`;
+    utimesSync(running, new Date(), new Date());
+    await backup(env.deps, env.deps.config.backupDir);
+    expect(leftovers.filter(existsSync)).toEqual([running]);
+  });
+
   it('deletes the .partial file of a backup that died, not the one another process is writing', async () => {
     env = makeEnv();
     const dir = join(env.dir, 'backups');

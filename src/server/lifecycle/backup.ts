@@ -175,6 +175,7 @@ export async function backup(
   if (!Number.isInteger(keep) || keep < 1) throw new Error(`keep must be a whole number of days, at least 1, got ${keep}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   removeDeadPartials(dir, now.getTime());
+  if (!deps.db.memory) removeDeadRestoreFiles(deps.db.name, now.getTime());
   const stamp = now.toISOString().replace(/[-:.]/g, '');
   const file = join(dir, `poplet-${stamp}.sqlite`);
   // Written under a temporary name so a crash never leaves a half backup among the kept ones.
@@ -280,7 +281,8 @@ export function restore(
   // Copied before the kept copy is written: the file restored may be that copy (undoing a
   // restore), which keepBeforeRestore replaces with the database being replaced.
   mkdirSync(join(dbPath, '..'), { recursive: true });
-  const tmp = `${dbPath}.restoring`;
+  // Killed (Ctrl-C during a long copy) before the rename, this copy stays: removeDeadRestoreFiles.
+  const tmp = restoringPath(dbPath);
   copyFileSync(file, tmp);
   // copyFileSync keeps the backup's mode, which may be a world-readable one from an older Poplet.
   chmodSync(tmp, 0o600);
@@ -304,13 +306,35 @@ export function restore(
   return result;
 }
 
+/** The backup being copied in by `restore`, before it replaces the database. */
+const restoringPath = (dbPath: string): string => `${dbPath}.restoring`;
+/** The copy `restore` keeps, being written, and what SQLite writes beside it. */
+const beforeRestorePartials = (dbPath: string): string[] =>
+  ['', '-journal', '-wal', '-shm'].map((x) => `${beforeRestorePath(dbPath)}.partial${x}`);
+
+/**
+ * What a `restore` killed midway leaves beside the database: the backup it was copying in, the
+ * copy of the database it was keeping. Both hold sign-ups, addresses erased since included, and
+ * nothing else would ever delete them. Deleted once untouched for an hour (a younger one may be a
+ * restore still running), at server start and by each backup, as a backup's `.partial` files.
+ */
+export function removeDeadRestoreFiles(dbPath: string, now = Date.now()): void {
+  for (const path of [restoringPath(dbPath), ...beforeRestorePartials(dbPath)]) {
+    try {
+      if (now - statSync(path).mtimeMs > HOUR) rmSync(path, { force: true });
+    } catch {
+      // none, or gone meanwhile
+    }
+  }
+}
+
 /** Writes `<dbPath>.before-restore` (0600, mtime `now`) from the database about to be replaced. */
 function keepBeforeRestore(dbPath: string, now: Date): RestoreResult {
   if (!existsSync(dbPath)) return { kept: 'none' }; // lost disk: nothing to keep
   const kept = beforeRestorePath(dbPath);
-  const tmp = `${kept}.partial`;
+  const [tmp] = beforeRestorePartials(dbPath) as [string];
   const clear = () => {
-    for (const f of [tmp, `${tmp}-journal`, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
+    for (const f of beforeRestorePartials(dbPath)) rmSync(f, { force: true });
   };
   clear();
   let result: RestoreResult;
@@ -369,8 +393,10 @@ export interface BackupJob {
 export function startBackupJob(deps: ServerDeps, opts: { firstDelayMs?: number } = {}): BackupJob {
   const everyMs = deps.config.backupEveryHours * HOUR;
   const { backupDir, backupKeep } = deps.config;
-  // Left by a backup killed with the server (SIGKILL, OOM): cleaned at start, backups on or off.
+  // Left by a backup killed with the server (SIGKILL, OOM), or by a restore killed midway:
+  // cleaned at start, backups on or off.
   removeDeadPartials(backupDir);
+  removeDeadRestoreFiles(deps.config.dbPath);
   if (!everyMs) return { stop: async () => {} };
   const stopping = new AbortController();
   let timer: NodeJS.Timeout | null = null;
