@@ -4,7 +4,7 @@ import type { ServerDeps } from './config';
 import { createLimiter, type Limiter } from './rate-limit';
 import { hashKey, sameHash } from './store/keys';
 import { siteByKeyHash, touchSite, type Site } from './store/sites';
-import { clientAddress } from './routes/context';
+import { limitKey } from './routes/context';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -46,13 +46,13 @@ export function requireApiKey(deps: ServerDeps, opts: { rateLimit?: boolean } = 
     if (!m) return reply.code(401).header('www-authenticate', 'WISEPOPS-API').send({ error: 'missing API key: Authorization: WISEPOPS-API key="..."' });
     // An IP over the limit of wrong keys has its keys refused unchecked: were a right one let
     // through, its 200 among the 429s would tell a guesser it had found one, at any speed.
-    const held = failures.peek(clientAddress(request));
+    const held = failures.peek(limitKey(request));
     if (held) return tooManyRequests(reply, held);
     const hash = hashKey(m[1]!);
     const site = siteByKeyHash(deps.db, hash);
     // The lookup is by hash, so its timing says nothing about the key; compare again anyway.
     if (!site || !sameHash(site.key_hash, hash)) {
-      failures.take(clientAddress(request));
+      failures.take(limitKey(request));
       return reply.code(401).header('www-authenticate', 'WISEPOPS-API').send({ error: 'invalid API key' });
     }
     const named =

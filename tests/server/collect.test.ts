@@ -420,4 +420,28 @@ describe('the ip of a sign-up behind a proxy trusted by POPLET_TRUST_PROXY', () 
       await g.close();
     }
   });
+
+  it('counts an IPv6 client by its /64 for the per-IP limits (sign-ups, events, wrong API keys): each address of it is its own', async () => {
+    const g = await startFixture({ trustProxy: true, requireHttps: false, collectPerMinute: 2, eventsPerMinute: 2 });
+    try {
+      const from = (ip: string) => ({ 'x-forwarded-for': ip });
+      expect((await post(`${g.url}/collect`, signup(g.site), from('2001:db8:1:2::1'))).status).toBe(201);
+      expect((await post(`${g.url}/collect`, signup(g.site), from('2001:db8:1:2:a:b:c:d'))).status).toBe(201);
+      const third = await post(`${g.url}/collect`, signup(g.site), from('2001:0db8:0001:0002::3'));
+      expect(third.status).toBe(429);
+      expect(third.headers.get('retry-after')).toMatch(/^\d+$/);
+      // Another /64 (another household) has its own allowance.
+      expect((await post(`${g.url}/collect`, signup(g.site), from('2001:db8:1:3::1'))).status).toBe(201);
+
+      const batch = { site: g.site, events: [{ k: 'display', c: 7, t: Date.now() }] };
+      for (const ip of ['2001:db8:9:9::1', '2001:db8:9:9::2']) expect((await post(`${g.url}/events`, batch, from(ip))).status).toBe(204);
+      expect((await post(`${g.url}/events`, batch, from('2001:db8:9:9::3'))).status).toBe(429);
+
+      for (let i = 1; i <= 20; i++) expect((await getJson(`${g.url}/api1/emails`, { ...apiAuth(`wrong-key-${i}`), ...from(`2001:db8:5:5::${i}`) })).status).toBe(401);
+      expect((await getJson(`${g.url}/api1/emails`, { ...apiAuth(g.key), ...from('2001:db8:5:5::99') })).status).toBe(429);
+      expect((await getJson(`${g.url}/api1/emails`, { ...apiAuth(g.key), ...from('2001:db8:5:6::1') })).status).toBe(200);
+    } finally {
+      await g.close();
+    }
+  });
 });

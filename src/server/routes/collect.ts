@@ -8,7 +8,7 @@ import type { SiteCache } from '../site-cache';
 import type { SignupWriter } from '../store/signup-writer';
 import { countedGroups } from '../store/events';
 import type { Journal } from '../lifecycle/journal';
-import { bodySite, clientAddress, countGroup, originAllowed, type OriginRefusals, visitorCountry, visitorIp } from './context';
+import { bodySite, countGroup, limitKey, originAllowed, type OriginRefusals, visitorCountry, visitorIp } from './context';
 
 export interface CollectDeps extends ServerDeps {
   sites: SiteCache;
@@ -31,7 +31,7 @@ export function registerCollectRoute(app: FastifyInstance, deps: CollectDeps): v
   app.post('/collect', { bodyLimit: COLLECT_BODY_LIMIT }, async (request, reply) => {
     const body = request.body;
     const siteId = bodySite(body);
-    const wait = limiter.take(`${clientAddress(request)}|${siteId}`);
+    const wait = limiter.take(`${limitKey(request)}|${siteId}`);
     if (wait) return tooManyRequests(reply, wait);
     const error = validateSignup(body);
     if (error) return reply.code(422).send({ error });

@@ -16,8 +16,8 @@ export function visitorCountry(request: FastifyRequest, config: ServerConfig): s
 }
 
 /**
- * The client's address as the rate limits key it: fastify's request.ip (the socket's peer, or a
- * trusted proxy's X-Forwarded-For) in one form per address. An IPv4 address is dotted: a server
+ * The client's address, what limitKey keys the rate limits by: fastify's request.ip (the
+ * socket's peer, or a trusted proxy's X-Forwarded-For) in one form per address. An IPv4 address is dotted: a server
  * listening on a dual-stack address (POPLET_HOST=::) sees IPv4 clients as IPv4-mapped IPv6
  * (`::ffff:203.0.113.9`), and so may a proxy's X-Forwarded-For. The port some proxies write after
  * the address (Azure Application Gateway, IIS ARR: `203.0.113.9:51234`, `[2001:db8::7]:443`) is
@@ -30,6 +30,26 @@ export function clientAddress(request: FastifyRequest): string {
   const raw = (request.ip as string | undefined) ?? '';
   const unbracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(raw)?.[1] ?? raw;
   return /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?$/i.exec(unbracketed)?.[1] ?? unbracketed;
+}
+
+/** The 16-bit groups of part of an IPv6 address; an IPv4 tail (`::1.2.3.4`) takes two. */
+const ipv6Groups = (part: string | undefined) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
+
+/**
+ * The key of the per-IP rate limits (POST /collect, POST /events, wrong API keys): the client's
+ * address, but for IPv6 its /64. A home connection, a phone or a rented server is given a whole
+ * /64 (2^64 addresses) and may send from any of them, so a limit per full IPv6 address limited
+ * nothing: each request from a new address in the same /64 came with a full allowance.
+ */
+export function limitKey(request: FastifyRequest): string {
+  const ip = clientAddress(request);
+  const bare = ip.split('%')[0]!;
+  if (isIP(bare) !== 6) return ip;
+  const [head, tail] = bare.split('::');
+  const h = ipv6Groups(head);
+  const t = ipv6Groups(tail);
+  const groups = [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
 
 /**

@@ -25,7 +25,7 @@ import {
   addCounts, addGoals, addVisitors, closeVisitorDays, countableDays, countedGroups, dayIn, GOAL, openVisitorDay, setVisitorRows, SHOWN,
   SIGNED_UP, visitorDay, visitorIdKey, visitorToken, type Counter, type CountKey, type GoalCounts, type VisitorDay,
 } from '../store/events';
-import { bodySite, clientAddress, countGroup, originAllowed, type OriginRefusals } from './context';
+import { bodySite, countGroup, limitKey, originAllowed, type OriginRefusals } from './context';
 
 const COUNTER: Partial<Record<EventKind, Counter>> = { display: 'displays', close: 'closes', click: 'clicks', goal: 'goals' };
 /** What an event tells of the visitor who sent it (sign-ups are counted from /collect, their visitors from here). */
@@ -302,7 +302,7 @@ export function createEventCounter(
 export function registerEventsRoute(app: FastifyInstance, deps: ServerDeps & { sites: SiteCache; counter: EventCounter; refusals: OriginRefusals }): void {
   const limiter = createLimiter(deps.config.eventsPerMinute);
   app.post('/events', async (request, reply) => {
-    const wait = limiter.take(`${clientAddress(request)}|${bodySite(request.body)}`);
+    const wait = limiter.take(`${limitKey(request)}|${bodySite(request.body)}`);
     if (wait) return tooManyRequests(reply, wait);
     const error = validateEventBatch(request.body);
     if (error) return reply.code(422).send({ error });
