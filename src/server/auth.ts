@@ -13,7 +13,34 @@ declare module 'fastify' {
   }
 }
 
-const HEADER = /^WISEPOPS-API\s+key="([^"]{1,200})"$/i;
+const SCHEME = /^WISEPOPS-API[ \t]+/i;
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+/** One auth-param (RFC 9110, 11.2): a name, `=` with optional spaces, a quoted string or a token; then a comma or the end. */
+const PARAM = new RegExp(`(${TOKEN})[ \\t]*=[ \\t]*(?:"((?:[^"\\\\]|\\\\.)*)"|'([^']*)'|(${TOKEN}))[ \\t]*(?:,[ \\t]*|$)`, 'y');
+
+/**
+ * The key of `Authorization: WISEPOPS-API key="…"` in every spelling HTTP allows for it (RFC 9110,
+ * 11.4): scheme and parameter name in any case, spaces around `=`, the value bare (`key=abc`, a
+ * token like every key) or quoted with its `\` escapes, other parameters beside it; and quoted
+ * with single quotes, as a client swapping the seed's quotes writes it. Null when the header is
+ * none of these or names `key` twice.
+ */
+export function apiKeyOf(header: string): string | null {
+  const scheme = SCHEME.exec(header);
+  if (!scheme) return null;
+  let key: string | null = null;
+  let found = 0;
+  PARAM.lastIndex = scheme[0].length;
+  while (PARAM.lastIndex < header.length) {
+    const m = PARAM.exec(header);
+    if (!m) return null;
+    if (m[1]!.toLowerCase() !== 'key') continue;
+    found += 1;
+    key = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : (m[3] ?? m[4]!);
+  }
+  return found === 1 && key && key.length <= 200 ? key : null;
+}
+
 /** Wrong keys per IP per minute before 429: makes guessing pointless even before the math does. */
 const FAILURES_PER_MIN = 20;
 
@@ -42,13 +69,13 @@ export function requireApiKey(deps: ServerDeps, opts: { rateLimit?: boolean } = 
   const limited = opts.rateLimit !== false;
 
   return async function apiKey(request: FastifyRequest, reply: FastifyReply) {
-    const m = HEADER.exec(request.headers.authorization ?? '');
-    if (!m) return reply.code(401).header('www-authenticate', 'WISEPOPS-API').send({ error: 'missing API key: Authorization: WISEPOPS-API key="..."' });
+    const key = apiKeyOf(request.headers.authorization ?? '');
+    if (!key) return reply.code(401).header('www-authenticate', 'WISEPOPS-API').send({ error: 'missing API key: Authorization: WISEPOPS-API key="..."' });
     // An IP over the limit of wrong keys has its keys refused unchecked: were a right one let
     // through, its 200 among the 429s would tell a guesser it had found one, at any speed.
     const held = failures.peek(limitKey(request));
     if (held) return tooManyRequests(reply, held);
-    const hash = hashKey(m[1]!);
+    const hash = hashKey(key);
     const site = siteByKeyHash(deps.db, hash);
     // The lookup is by hash, so its timing says nothing about the key; compare again anyway.
     if (!site || !sameHash(site.key_hash, hash)) {

@@ -187,6 +187,26 @@ describe('GET /api1/emails', () => {
     expect(cross.status).toBe(403);
     expect((await emails(`?site=${f.site}`)).status).toBe(200);
   });
+
+  it('reads the key in every spelling of the header HTTP allows (RFC 9110 auth-param), and single-quoted', async () => {
+    const k = f.key;
+    const spellings = [
+      `WISEPOPS-API key="${k}"`,
+      `wisepops-api KEY="${k}"`,
+      `WISEPOPS-API  key="${k}"`,
+      `WISEPOPS-API key = "${k}"`,
+      `WISEPOPS-API key=${k}`,
+      `WISEPOPS-API key='${k}'`,
+      `WISEPOPS-API key="${k}", version=1`,
+      `WISEPOPS-API version=1, key=${k}`,
+    ];
+    for (const authorization of spellings) expect([authorization, (await getJson(`${f.url}/api1/emails?page_size=1`, { authorization })).status]).toEqual([authorization, 200]);
+    // Not a key: named twice (which one?), empty, or not after the scheme.
+    for (const authorization of [`WISEPOPS-API key=${k}, key=${k}`, 'WISEPOPS-API key=""', `WISEPOPS-API ${k}`, `WISEPOPS-APIkey="${k}"`]) {
+      const r = await getJson(`${f.url}/api1/emails?page_size=1`, { authorization });
+      expect([authorization, r.status, (r.json as { error: string }).error]).toEqual([authorization, 401, 'missing API key: Authorization: WISEPOPS-API key="..."']);
+    }
+  });
 });
 
 describe('GET /api1/stats parameters', () => {
