@@ -69,6 +69,11 @@ export function requireApiKey(deps: ServerDeps, opts: { rateLimit?: boolean } = 
   const limited = opts.rateLimit !== false;
 
   return async function apiKey(request: FastifyRequest, reply: FastifyReply) {
+    // node:http keeps the first of two Authorization headers and drops the other unseen: a proxy
+    // or client library that reads the last would act for another key than this server.
+    if (request.raw.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'authorization').length > 1) {
+      return reply.code(400).send({ error: 'authorization: sent more than once; send one API key' });
+    }
     const key = apiKeyOf(request.headers.authorization ?? '');
     if (!key) return reply.code(401).header('www-authenticate', 'WISEPOPS-API').send({ error: 'missing API key: Authorization: WISEPOPS-API key="..."' });
     // An IP over the limit of wrong keys has its keys refused unchecked: were a right one let

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiAuth, getJson, post, signup, startFixture, type Fixture } from './fixture';
 import type { EmailRow } from '../../src/shared/signup';
 import { touchSite } from '../../src/server/store/sites';
+import { rawRequest } from './raw-http';
 
 let f: Fixture;
 const TOTAL = 250;
@@ -205,6 +206,15 @@ describe('GET /api1/emails', () => {
     for (const authorization of [`WISEPOPS-API key=${k}, key=${k}`, 'WISEPOPS-API key=""', `WISEPOPS-API ${k}`, `WISEPOPS-APIkey="${k}"`]) {
       const r = await getJson(`${f.url}/api1/emails?page_size=1`, { authorization });
       expect([authorization, r.status, (r.json as { error: string }).error]).toEqual([authorization, 401, 'missing API key: Authorization: WISEPOPS-API key="..."']);
+    }
+  });
+
+  it('refuses two Authorization headers (node:http would read the first one only) with a 400', async () => {
+    for (const [first, second] of [[f.key, f.other.key], ['wrong', f.key]]) {
+      const r = await rawRequest(f.url, `GET /api1/emails HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: WISEPOPS-API key="${first}"\r\nAuthorization: WISEPOPS-API key="${second}"\r\n\r\n`);
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body)).toEqual({ error: 'authorization: sent more than once; send one API key' });
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
     }
   });
 });
