@@ -279,3 +279,28 @@ describe('storage blocked', () => {
     expect(logs.filter((l) => l.includes('engine error'))).toEqual([]);
   });
 });
+
+// The snippet is an inline script: a policy without 'unsafe-inline' runs it only with the page's
+// nonce on its tag (or its hash). README, Content-Security-Policy.
+describe('a Content-Security-Policy without unsafe-inline', () => {
+  it.each([
+    ['the documented host list', (b: string) => `script-src ${b} 'nonce-s1'; connect-src ${b}; style-src 'none'`],
+    ["'strict-dynamic'", (b: string) => `script-src 'nonce-s1' 'strict-dynamic'; connect-src ${b}; style-src 'none'`],
+  ])('%s and the nonce on the snippet: the core and both chunks load, the popup shows', async (_, csp) => {
+    pages.set('/csp.html', html(snippet().replace('<script>', '<script nonce="s1">')));
+    headers.set('/csp.html', { 'content-security-policy': csp(base) });
+    await tab.goto(base + '/csp.html');
+    await tab.getByRole('dialog', { name: 'Welcome popup' }).waitFor();
+    await tab.keyboard.press('Escape');
+    await expect.poll(async () => (await batches()).flat(), { timeout: 10_000 }).toMatchObject([{ k: 'display' }, { k: 'close' }]);
+    expect(errors).toEqual([]);
+  });
+
+  it('the snippet without the nonce is refused by the browser: nothing installs', async () => {
+    pages.set('/csp.html', html(snippet()));
+    headers.set('/csp.html', { 'content-security-policy': `script-src ${base}; connect-src ${base}` });
+    await tab.goto(base + '/csp.html');
+    await expect.poll(() => errors.some((e) => e.includes('Content Security Policy'))).toBe(true);
+    expect(await tab.evaluate(() => typeof (window as unknown as { wisepops?: unknown }).wisepops)).toBe('undefined');
+  });
+});
