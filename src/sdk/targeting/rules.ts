@@ -43,10 +43,17 @@ const host = (u: string): string => ((/\/\/([^/:?#]*)/.exec(u) || '')[1] || '').
 // Own keys only: "property constructor exists" must not be true for every visitor.
 const own = (v: unknown, k: string): unknown =>
   v && typeof v == 'object' && {}.hasOwnProperty.call(v, k) ? (v as Record<string, unknown>)[k] : undefined;
-/** A custom property by exact key, else by dot path into nested objects. */
-export const prop = (o: Record<string, unknown>, key: string, path = key.split('.')): unknown => {
-  const v = own(o, key);
-  return v !== undefined ? v : path.reduce(own, o);
+/**
+ * A custom property by exact key, else by dot path into nested objects. A loop, not reduce:
+ * Prototype.js 1.6 replaces Array#reduce with one that returns the array (or its first item).
+ */
+export const prop = (o: Record<string, unknown>, key: string): unknown => {
+  let v = own(o, key);
+  if (v === undefined) {
+    v = o;
+    for (const k of key.split('.')) v = own(v, k);
+  }
+  return v;
 };
 
 type Get = (x: VisitorContext, self: number) => unknown;

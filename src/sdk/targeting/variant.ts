@@ -15,7 +15,11 @@ export function assignGroup(c: Campaign, kept: Array<string | undefined>, random
   const g = kept.find((g) => g && (g == 'control' ? ctl > 0 : v.some((x) => x.id == g)));
   if (g) return g;
   if (random() * 100 < ctl) return 'control';
-  let r = random() * v.reduce((s, x) => s + x.weight, 0);
+  // A loop, not reduce: Prototype.js 1.6 (still on shops) replaces Array#reduce with one that
+  // returns the array itself, which made every draw the last variant.
+  let r = 0;
+  for (const x of v) r += x.weight;
+  r *= random();
   // Float rounding can leave r at 0 after the loop: the last variant takes it.
   return (v.find((x) => (r -= x.weight) < 0) || v[v.length - 1]).id;
 }
