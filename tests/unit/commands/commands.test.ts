@@ -633,6 +633,28 @@ describe('debug output', () => {
   });
 });
 
+describe('debug mode: ?poplet_debug=1 and the debug option', () => {
+  const said = () => lines.filter((l) => l.startsWith('[poplet] unknown command'));
+  it('the URL parameter wins over debug: false, queued or later (README, Debug mode)', () => {
+    history.replaceState(null, '', '/shop?poplet_debug=1');
+    script();
+    stub()('options', { debug: false });
+    boot();
+    w.wisepops!('options', { debug: false });
+    w.wisepops!('nosuch');
+    expect(said()).toEqual(['[poplet] unknown command: nosuch']);
+  });
+
+  it('without it, debug: false turns the log off again', () => {
+    script();
+    stub()('options', { debug: true });
+    boot();
+    w.wisepops!('options', { debug: false });
+    w.wisepops!('nosuch');
+    expect(said()).toEqual([]);
+  });
+});
+
 describe('EngineDeps', () => {
   it('history.update and markSignedUp write the wisepops record, visible in the context', () => {
     script();
