@@ -23,6 +23,18 @@ const POPUP: Campaign = {
   content: { label: 'Welcome popup', steps: [{ blocks: [{ type: 'heading', text: 'Hello there' }] }], success: { blocks: [] } },
 };
 
+/** An A/B test for visitors whose property user.plan is 'gold'. */
+const AB = {
+  ...POPUP,
+  targeting: { type: 'property', key: 'user.plan', kind: 'string', op: 'equals', value: 'gold' },
+  variants: [
+    { id: 'a', weight: 50 },
+    { id: 'b', weight: 50 },
+  ],
+} as Campaign;
+/** Campaign sets by site, other than POPUP alone. */
+const SETS: Record<string, Campaign[]> = { ab: [AB] };
+
 let server: Server;
 let base: string;
 let browser: Browser;
@@ -44,7 +56,7 @@ beforeAll(async () => {
       const send = (status: number, type: string, text: string | Buffer) => res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers.get(path) }).end(text);
       if (req.method == 'POST') return posts.push({ path, body }), send(path == '/collect' ? 201 : 204, 'application/json', path == '/collect' ? '{}' : '');
       const site = /^\/sites\/([^/]+)\/campaigns\.json$/.exec(path);
-      if (site) return send(200, 'application/json', JSON.stringify({ site: site[1], country: null, campaigns: [POPUP] }));
+      if (site) return send(200, 'application/json', JSON.stringify({ site: site[1], country: null, campaigns: SETS[site[1]] || [POPUP] }));
       if (pages.has(path)) return send(200, 'text/html; charset=utf-8', pages.get(path)!);
       if (path.startsWith('/dist/')) {
         if (path.endsWith('/poplet.ui.js')) await uiGate;
@@ -167,6 +179,34 @@ describe('built-in prototypes changed by the page', () => {
     expect(logs.filter((l) => /record reset|not saved/.test(l))).toEqual([]);
     // The page keeps its own toJSON.
     expect(await tab.evaluate(() => JSON.stringify([1, 2]))).toBe('"[1, 2]"');
+    expect(errors).toEqual([]);
+  });
+
+  it("Prototype.js 1.6's other changes (Array#reduce returning the array, Enumerable map/filter/find/some/every, Object.keys by for-in): dot-path targeting matches, A/B draws both variants", async () => {
+    // Prototype's semantics, enumerable as it makes them, over the natives.
+    const PROTOTYPE = `<script>(function () {
+      var $break = {}, A = Array.prototype;
+      function each(f) { var i = 0; try { for (var j = 0; j < this.length; j++) f(this[j], i++); } catch (e) { if (e != $break) throw e; } }
+      A.reduce = function () { return this.length > 1 ? this : this[0]; };
+      A.map = function (f) { var r = []; each.call(this, function (v, i) { r.push(f(v, i)); }); return r; };
+      A.filter = function (f) { var r = []; each.call(this, function (v, i) { if (f(v, i)) r.push(v); }); return r; };
+      A.find = function (f) { var r; each.call(this, function (v, i) { if (f(v, i)) { r = v; throw $break; } }); return r; };
+      A.some = function (f) { var r = false; each.call(this, function (v, i) { if (r = !!f(v, i)) throw $break; }); return r; };
+      A.every = function (f) { var r = true; each.call(this, function (v, i) { if (!(r = !!f(v, i))) throw $break; }); return r; };
+      Object.keys = function (o) { var k = []; for (var p in o) k.push(p); return k; };
+    })();</script>`;
+    pages.set('/prototype-ab.html', html(PROTOTYPE + snippet('ab') + `<script>wisepops('properties', { user: { plan: 'gold' } });</script>`));
+    const groups = new Set<unknown>();
+    for (let i = 0; i < 16 && groups.size < 2; i++) {
+      // Left first: the page shown last may still write its display record after the clearing.
+      await tab.goto('about:blank');
+      await context.clearCookies();
+      await tab.goto(base + '/prototype-ab.html');
+      await tab.getByRole('dialog', { name: 'Welcome popup' }).waitFor();
+      groups.add(await tab.evaluate(() => (window.wisepops('debug') as unknown as { context: { history: Record<number, { g?: string }> } }).context.history[1].g));
+    }
+    // Both, in 16 draws of 50/50 (one in 32,768 to fail by chance); the last variant alone before.
+    expect([...groups].sort()).toEqual(['a', 'b']);
     expect(errors).toEqual([]);
   });
 
