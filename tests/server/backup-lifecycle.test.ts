@@ -32,6 +32,15 @@ afterEach(async () => {
 const at = (ms: number) => new Date(ms);
 const names = (files: string[]) => files.map((f) => new Date(backupTime(f)).toISOString());
 
+/** Files a killed process left, last touched two hours ago (older than the hour a live one gets). */
+function leaveOld(files: string[]): void {
+  const old = new Date(Date.now() - 2 * HOUR);
+  for (const f of files) {
+    writeFileSync(f, 'every sign-up, erased ones included');
+    utimesSync(f, old, old);
+  }
+}
+
 describe('rotation keeps 7 days of backups, not 7 files', () => {
   it('keeps every backup of the last 7 days however many a day was taken, and none older', async () => {
     env = makeEnv();
@@ -113,13 +122,7 @@ describe('rotation keeps 7 days of backups, not 7 files', () => {
     const dir = env.deps.config.backupDir;
     mkdirSync(dir, { recursive: true });
     const leftovers = ['', '-journal', '-wal', '-shm'].map((x) => join(dir, `poplet-20260101T030000000Z.sqlite.partial${x}`));
-    const old = new Date(Date.now() - 2 * HOUR);
-    const leave = () => {
-      for (const f of leftovers) {
-        writeFileSync(f, 'every sign-up');
-        utimesSync(f, old, old);
-      }
-    };
+    const leave = () => leaveOld(leftovers);
     leave();
     const fresh = join(dir, 'poplet-20260101T040000000Z.sqlite.partial-journal');
     writeFileSync(fresh, 'another process writing');
@@ -143,13 +146,7 @@ describe('rotation keeps 7 days of backups, not 7 files', () => {
     const dbPath = env.deps.config.dbPath;
     // What `poplet restore` killed during its copy of the database leaves (seen with kill -9 and a 110 MB database).
     const leftovers = [`${dbPath}.restoring`, ...['', '-journal', '-wal', '-shm'].map((x) => `${beforeRestorePath(dbPath)}.partial${x}`)];
-    const old = new Date(Date.now() - 2 * HOUR);
-    const leave = () => {
-      for (const f of leftovers) {
-        writeFileSync(f, 'every sign-up, erased ones included');
-        utimesSync(f, old, old);
-      }
-    };
+    const leave = () => leaveOld(leftovers);
     leave();
     await startBackupJob({ ...env.deps, config: { ...env.deps.config, backupEveryHours: 0 } }).stop();
     expect(leftovers.filter(existsSync)).toEqual([]);
