@@ -61,8 +61,8 @@ async function readDown(p: Phone): Promise<number> {
   return p.page.evaluate(() => scrollY);
 }
 
-/** A quick thumb flick up: about 125 px of page in one or two frames. */
-const flickUp = (p: Phone) => p.swipe(300, 440, 2, 0);
+/** A quick thumb flick up: about 125 px of page in one move, so that no load on the machine can spread it over more than 300 ms. */
+const flickUp = (p: Phone) => p.swipe(300, 440, 1, 0);
 
 /** Nothing shows within `ms`. */
 async function staysHidden(page: Page, ms = 900): Promise<void> {
