@@ -140,16 +140,21 @@ export async function createHook(db: Db, siteId: string, input: NewHook, rules: 
   return { id: Number(s.insert.run(siteId, 'email', target, wisepopId, new Date().toISOString()).lastInsertRowid), created: true };
 }
 
+/** The payload size learned from the hook's 413s (worker.ts, shrink) while it holds, else Infinity. */
+export function learnedBytes(hook: { max_bytes: number | null; max_bytes_until: number | null }, at: number): number {
+  return hook.max_bytes !== null && (hook.max_bytes_until ?? 0) > at ? hook.max_bytes : Infinity;
+}
+
 export function listHooks(db: Db, siteId: string, now = Date.now()): HookView[] {
   return st(db)
     .list.all(siteId)
     .map(({ retrying, max_bytes, max_bytes_until, ...h }): HookView => {
-      const learned = max_bytes !== null && max_bytes_until !== null && max_bytes_until > now;
+      const learned = learnedBytes({ max_bytes, max_bytes_until }, now) !== Infinity;
       return {
         ...h,
         status: retrying > 0 ? 'retrying' : h.failed > 0 && !(h.last_success_at && h.last_success_at > (h.last_error_at ?? '')) ? 'failed' : 'ok',
         max_payload_bytes: learned ? max_bytes : null,
-        max_payload_until: learned ? new Date(max_bytes_until).toISOString() : null,
+        max_payload_until: learned ? new Date(max_bytes_until!).toISOString() : null,
       };
     });
 }

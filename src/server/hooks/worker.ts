@@ -12,7 +12,7 @@ import { httpsPolicy, type ServerDeps } from '../config';
 import { emailRow } from '../store/signups';
 import { signingKey } from '../store/keys';
 import { installOutbox, onDeliveriesQueued } from './enqueue';
-import { deleteHook } from './manage';
+import { deleteHook, learnedBytes } from './manage';
 import { postPayload, signPayload } from './post';
 
 export interface HookWorkerOptions {
@@ -171,11 +171,6 @@ function fitBytes(rows: Iterable<Parameters<typeof emailRow>[0]>, maxBytes: numb
     n += 1;
   }
   return n;
-}
-
-/** The payload size learned from the hook's 413s (shrink), while it holds. */
-function learnedBytes(hook: { max_bytes: number | null; max_bytes_until: number | null }, at: number): number {
-  return hook.max_bytes !== null && (hook.max_bytes_until ?? 0) > at ? hook.max_bytes : Infinity;
 }
 
 interface Batch {
